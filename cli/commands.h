@@ -1,0 +1,15 @@
+// Subcommands of the lmwb CLI. Each registers its options on the app and returns the action to run.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <functional>
+
+namespace lmwb::cli {
+
+using Action = std::function<int()>;
+
+Action add_tokenize_command(CLI::App& app);
+Action add_detokenize_command(CLI::App& app);
+
+}  // namespace lmwb::cli

@@ -1,0 +1,25 @@
+#include <iostream>
+#include <map>
+
+#include "commands.h"
+#include "lmwb/tokenizer.h"
+
+int main(int argc, char** argv) {
+    CLI::App app{"LM Workbench: evaluate and interpret language models (headless)", "lmwb"};
+    app.set_version_flag("--version", std::string("lmwb ") + LMWB_VERSION);
+    app.require_subcommand(1);
+    std::map<std::string, lmwb::cli::Action> actions{
+        {"tokenize", lmwb::cli::add_tokenize_command(app)},
+        {"detokenize", lmwb::cli::add_detokenize_command(app)},
+    };
+
+    CLI11_PARSE(app, argc, argv);
+    try {
+        for (auto& [name, action] : actions)
+            if (app.get_subcommand(name)->parsed()) return action();
+    } catch (const std::exception& e) {
+        std::cerr << "lmwb: error: " << e.what() << "\n";
+        return 1;
+    }
+    return 0;
+}

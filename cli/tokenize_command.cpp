@@ -1,0 +1,142 @@
+#include <nlohmann/json.hpp>
+
+#include <iostream>
+#include <memory>
+#include <sstream>
+
+#include "commands.h"
+#include "lmwb/tokenizer.h"
+
+namespace lmwb::cli {
+
+namespace {
+
+std::string read_stdin() {
+    std::ostringstream ss;
+    ss << std::cin.rdbuf();
+    return ss.str();
+}
+
+// Printable form of a token or text slice: control characters and newlines escaped.
+std::string visible(const std::string& s) {
+    std::string out;
+    for (unsigned char c : s) {
+        if (c == '\n') out += "\\n";
+        else if (c == '\t') out += "\\t";
+        else if (c == '\r') out += "\\r";
+        else if (c < 0x20 || c == 0x7f) {
+            char buf[8];
+            std::snprintf(buf, sizeof buf, "\\x%02x", c);
+            out += buf;
+        } else out.push_back(static_cast<char>(c));
+    }
+    return out;
+}
+
+nlohmann::json to_json(const Encoding& e, std::string_view text) {
+    nlohmann::json offsets = nlohmann::json::array(), chars = nlohmann::json::array();
+    for (auto& o : e.offsets) offsets.push_back({o.begin, o.end});
+    for (auto& o : to_char_offsets(text, e.offsets)) chars.push_back({o.begin, o.end});
+    // Invalid UTF-8 in tokens (impossible for vocabulary strings we built) is replaced rather than thrown.
+    nlohmann::json tokens = nlohmann::json::array();
+    for (auto& t : e.tokens) tokens.push_back(t);
+    return {{"ids", e.ids}, {"tokens", tokens}, {"offsets", offsets}, {"char_offsets", chars},
+            {"special_tokens_mask", e.special_tokens_mask}};
+}
+
+}  // namespace
+
+Action add_tokenize_command(CLI::App& app) {
+    struct Opts {
+        std::string tokenizer, text;
+        bool json = false, jsonl = false, special = false;
+    };
+    auto o = std::make_shared<Opts>();
+    CLI::App* cmd = app.add_subcommand("tokenize", "Encode text into token ids with offsets");
+    cmd->add_option("--tokenizer", o->tokenizer, "tokenizer.json, or a folder with tokenizer.json or vocab.json + merges.txt")
+        ->required();
+    cmd->add_flag("--json", o->json, "Print one JSON object: ids, tokens, byte offsets, character offsets");
+    cmd->add_flag("--jsonl", o->jsonl, "Read one JSON string per input line from stdin, print one JSON object per line");
+    cmd->add_flag("--special", o->special, "Add the special tokens of the post-processor (e.g. BOS)");
+    cmd->add_option("text", o->text, "Text to encode; '-' reads stdin");
+    return [o]() -> int {
+        Tokenizer tok = Tokenizer::from_file(o->tokenizer);
+        if (o->jsonl) {
+            std::string line;
+            std::size_t line_no = 0;
+            while (std::getline(std::cin, line)) {
+                ++line_no;
+                if (line.empty()) continue;
+                nlohmann::json v;
+                try {
+                    v = nlohmann::json::parse(line);
+                } catch (const nlohmann::json::parse_error& e) {
+                    throw std::runtime_error("stdin:" + std::to_string(line_no) + ": malformed JSON: " + e.what());
+                }
+                if (!v.is_string())
+                    throw std::runtime_error("stdin:" + std::to_string(line_no) + ": expected a JSON string");
+                std::string text = v.get<std::string>();
+                std::cout << to_json(tok.encode(text, o->special), text).dump(-1, ' ', false,
+                                                                             nlohmann::json::error_handler_t::replace)
+                          << "\n";
+            }
+            return 0;
+        }
+        std::string text = o->text == "-" ? read_stdin() : o->text;
+        Encoding e = tok.encode(text, o->special);
+        if (o->json) {
+            std::cout << to_json(e, text).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+            return 0;
+        }
+        std::printf("%zu tokens  (%s)\n", e.size(), tok.describe().c_str());
+        std::printf("%6s  %8s  %-24s  %-11s  %s\n", "index", "id", "token", "bytes", "text");
+        for (std::size_t i = 0; i < e.size(); ++i) {
+            auto [b, en] = std::pair(e.offsets[i].begin, e.offsets[i].end);
+            std::string slice = text.substr(b, en - b);
+            std::string span = "[" + std::to_string(b) + "," + std::to_string(en) + ")";
+            std::printf("%6zu  %8d  %-24s  %-11s  %s\n", i, e.ids[i], visible(e.tokens[i]).c_str(), span.c_str(),
+                        e.special_tokens_mask[i] ? "(special)" : ("\"" + visible(slice) + "\"").c_str());
+        }
+        return 0;
+    };
+}
+
+Action add_detokenize_command(CLI::App& app) {
+    struct Opts {
+        std::string tokenizer;
+        std::vector<std::string> ids;
+        bool skip_special = false;
+    };
+    auto o = std::make_shared<Opts>();
+    CLI::App* cmd = app.add_subcommand("detokenize", "Decode token ids into text");
+    cmd->add_option("--tokenizer", o->tokenizer, "tokenizer.json, or a folder with tokenizer.json or vocab.json + merges.txt")
+        ->required();
+    cmd->add_flag("--skip-special", o->skip_special, "Leave special tokens out of the text");
+    cmd->add_option("ids", o->ids, "Token ids (spaces, commas or a JSON array); '-' reads them from stdin");
+    return [o]() -> int {
+        Tokenizer tok = Tokenizer::from_file(o->tokenizer);
+        std::string all;
+        for (auto& s : o->ids) all += (s == "-" ? read_stdin() : s) + " ";
+        for (char& c : all)
+            if (c == ',' || c == '[' || c == ']') c = ' ';
+        std::istringstream in(all);
+        std::vector<std::int32_t> ids;
+        std::string word;
+        while (in >> word) {
+            std::size_t used = 0;
+            long long v = -1;
+            try {
+                v = std::stoll(word, &used);
+            } catch (const std::exception&) {
+                used = 0;
+            }
+            if (used != word.size() || v < 0 || v > INT32_MAX)
+                throw std::runtime_error("not a token id: '" + word + "'");
+            ids.push_back(static_cast<std::int32_t>(v));
+        }
+        std::cout << tok.decode(ids, o->skip_special) << "\n";
+        return 0;
+    };
+}
+
+}  // namespace lmwb::cli

@@ -1,0 +1,70 @@
+// The tokenizer pipeline's stages, each built from its tokenizer.json section.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "json_node.h"
+#include "lmwb/tokenizer.h"
+#include "normalized.h"
+
+namespace lmwb {
+
+struct Normalizer {
+    virtual ~Normalizer() = default;
+    virtual void normalize(NormString& s) const = 0;
+};
+
+struct PreTokenizer {
+    virtual ~PreTokenizer() = default;
+    // Splits (and may transform) one piece into the pieces appended to out.
+    virtual void split(NormString&& piece, std::vector<NormString>& out) const = 0;
+    virtual bool is_byte_level() const { return false; }
+};
+
+struct ModelToken {
+    std::int32_t id;
+    std::uint32_t begin;  // code point range within the piece
+    std::uint32_t end;
+};
+
+struct Model {
+    virtual ~Model() = default;
+    virtual void tokenize(const NormString& piece, std::vector<ModelToken>& out) const = 0;
+    virtual std::optional<std::int32_t> token_to_id(std::string_view token) const = 0;
+    virtual const std::string* id_to_token(std::int32_t id) const = 0;
+    virtual std::size_t vocab_size() const = 0;  // highest id + 1
+    virtual std::string name() const = 0;
+};
+
+struct PostProcessor {
+    virtual ~PostProcessor() = default;
+    // Adjusts offsets (trim_offsets) always, adds special tokens only when asked.
+    virtual void process(Encoding& enc, std::string_view original, bool add_special_tokens) const = 0;
+};
+
+struct Decoder {
+    virtual ~Decoder() = default;
+    virtual void decode_chain(std::vector<std::string>& tokens) const = 0;
+};
+
+std::unique_ptr<Normalizer> make_normalizer(const JsonNode& j);
+std::unique_ptr<PreTokenizer> make_pre_tokenizer(const JsonNode& j);
+std::unique_ptr<Model> make_model(const JsonNode& j);
+std::unique_ptr<Model> make_bpe(std::vector<std::pair<std::string, std::int32_t>> vocab,
+                                std::vector<std::pair<std::string, std::string>> merges, const JsonNode& options);
+std::unique_ptr<PostProcessor> make_post_processor(const JsonNode& j);
+std::unique_ptr<Decoder> make_decoder(const JsonNode& j);
+
+// GPT-2's byte-to-unicode table: printable bytes map to themselves, the others to U+0100 onwards.
+const char32_t* byte_to_unicode();
+int unicode_to_byte(char32_t c);  // -1 when c is not in the table
+
+// Rust's cleanup applied by WordPiece and CTC decoders.
+std::string cleanup_tokenization(std::string s);
+
+}  // namespace lmwb

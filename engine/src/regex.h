@@ -1,0 +1,37 @@
+// Regular expressions for tokenizer patterns, written for Oniguruma (the reference library's engine) and run
+// with PCRE2 on UTF-32 text. Patterns are translated where the two engines' Unicode classes differ.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace lmwb {
+
+class Regex {
+public:
+    // Throws std::invalid_argument with PCRE2's message and position when the pattern does not compile.
+    explicit Regex(const std::string& utf8_pattern);
+    ~Regex();
+    Regex(const Regex&) = delete;
+    Regex& operator=(const Regex&) = delete;
+
+    // Non-overlapping matches, left to right, as [begin, end) code point ranges; empty matches advance by one.
+    void find_all(std::u32string_view text, std::vector<std::pair<std::uint32_t, std::uint32_t>>& out) const;
+    const std::string& pattern() const { return pattern_; }
+
+private:
+    struct Compiled;
+    std::string pattern_;
+    std::unique_ptr<Compiled> compiled_;
+};
+
+// Escapes a literal so that it matches itself.
+std::string regex_escape(std::string_view literal);
+// Rewrites Oniguruma's Unicode \w / \W / \d / \h into explicit classes PCRE2 understands identically.
+std::string translate_onig_pattern(std::string_view pattern);
+
+}  // namespace lmwb

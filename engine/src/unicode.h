@@ -1,0 +1,35 @@
+// UTF-8 and Unicode property helpers shared by the tokenizer components.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace lmwb::uni {
+
+// Decodes UTF-8, replacing each maximal invalid subsequence with U+FFFD (Rust's from_utf8_lossy).
+// starts receives the byte offset of every decoded code point plus one final entry for the end.
+void decode_lossy(std::string_view text, std::u32string& chars, std::vector<std::uint32_t>& starts);
+std::u32string decode_lossy(std::string_view text);
+void append_utf8(std::string& out, char32_t c);
+std::string to_utf8(std::u32string_view chars);
+std::size_t utf8_length(char32_t c);
+
+// Rust's char predicates, which the reference library uses.
+bool is_whitespace(char32_t c);   // Unicode White_Space
+bool is_alphabetic(char32_t c);   // Unicode Alphabetic (approximated by letters, Nl and Other_Alphabetic marks)
+bool is_numeric(char32_t c);      // general categories Nd, Nl, No
+bool is_control(char32_t c);      // general category Cc
+bool is_punctuation(char32_t c);  // general categories P*
+bool is_mark_nonspacing(char32_t c);  // Mn
+bool is_mark(char32_t c);             // Mn, Mc, Me
+bool is_ascii_punctuation(char32_t c);
+bool is_category_c(char32_t c);   // Cc, Cf, Cn, Co, Cs
+std::u32string to_lower(char32_t c);  // full lowercase mapping (U+0130 gives two code points)
+
+enum class Form { NFC, NFD, NFKC, NFKD };
+std::u32string normalize(std::u32string_view chars, Form form);
+bool is_starter(char32_t c);  // canonical combining class 0
+
+}  // namespace lmwb::uni

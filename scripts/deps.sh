@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Installs the Debian packages LM Workbench needs, only those missing (no network use when all are present).
+set -euo pipefail
+packages=(
+  build-essential cmake ninja-build ccache pkg-config
+  qt6-base-dev libqcustomplot-dev libtorch-dev libopenblas0-pthread
+  nlohmann-json3-dev catch2 libcli11-dev libutf8proc-dev libpcre2-dev
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "lmwb: installing Debian packages: ${missing[*]}"
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
