@@ -33,10 +33,10 @@ std::string visible(const std::string& s) {
     return out;
 }
 
-nlohmann::json to_json(const Encoding& e, std::string_view text) {
+nlohmann::json to_json(const Encoding& e) {
     nlohmann::json offsets = nlohmann::json::array(), chars = nlohmann::json::array();
     for (auto& o : e.offsets) offsets.push_back({o.begin, o.end});
-    for (auto& o : to_char_offsets(text, e.offsets)) chars.push_back({o.begin, o.end});
+    for (auto& o : e.char_offsets) chars.push_back({o.begin, o.end});
     // Invalid UTF-8 in tokens (impossible for vocabulary strings we built) is replaced rather than thrown.
     nlohmann::json tokens = nlohmann::json::array();
     for (auto& t : e.tokens) tokens.push_back(t);
@@ -76,7 +76,7 @@ Action add_tokenize_command(CLI::App& app) {
                 if (!v.is_string())
                     throw std::runtime_error("stdin:" + std::to_string(line_no) + ": expected a JSON string");
                 std::string text = v.get<std::string>();
-                std::cout << to_json(tok.encode(text, o->special), text).dump(-1, ' ', false,
+                std::cout << to_json(tok.encode(text, o->special)).dump(-1, ' ', false,
                                                                              nlohmann::json::error_handler_t::replace)
                           << "\n";
             }
@@ -85,7 +85,7 @@ Action add_tokenize_command(CLI::App& app) {
         std::string text = o->text == "-" ? read_stdin() : o->text;
         Encoding e = tok.encode(text, o->special);
         if (o->json) {
-            std::cout << to_json(e, text).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+            std::cout << to_json(e).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
             return 0;
         }
         std::printf("%zu tokens  (%s)\n", e.size(), tok.describe().c_str());

@@ -15,6 +15,8 @@ bool is_word_char(char32_t c) {
 
 void AddedTokenMatcher::add(const std::u32string& pattern, std::size_t token_index) {
     if (pattern.empty()) return;
+    if (pattern[0] < 0x10000) first_bmp_[pattern[0]] = true;
+    else first_astral_ = true;
     std::uint32_t node = 0;
     for (char32_t c : pattern) {
         auto it = nodes_[node].next.find(c);
@@ -38,6 +40,8 @@ void AddedTokenMatcher::split(NormString&& s, const std::vector<AddedToken>& tok
     const std::u32string& t = s.text;
     std::size_t n = t.size(), emitted = 0, pos = 0;
     while (pos < n) {
+        char32_t c0 = t[pos];
+        if (c0 < 0x10000 ? !first_bmp_[c0] : !first_astral_) { ++pos; continue; }
         // Longest pattern starting at pos.
         std::uint32_t node = 0;
         std::int64_t best = -1;

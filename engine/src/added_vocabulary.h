@@ -37,6 +37,8 @@ private:
         std::int64_t token = -1;
     };
     std::vector<Node> nodes_{Node{}};
+    std::vector<bool> first_bmp_ = std::vector<bool>(0x10000, false);  // quick reject of positions
+    bool first_astral_ = false;
 };
 
 }  // namespace lmwb

@@ -43,9 +43,13 @@ struct Model {
 
 struct PostProcessor {
     virtual ~PostProcessor() = default;
-    // Adjusts offsets (trim_offsets) always, adds special tokens only when asked.
-    virtual void process(Encoding& enc, std::string_view original, bool add_special_tokens) const = 0;
+    // encodings holds one sequence or a pair; the caller concatenates what is left. Offsets are trimmed
+    // (trim_offsets) always, special tokens added only when asked.
+    virtual void process(std::vector<Encoding>& encodings, bool add_special_tokens) const = 0;
 };
+
+// Appends b to a (tokens, offsets, masks, type ids as they are).
+void append_encoding(Encoding& a, const Encoding& b);
 
 struct Decoder {
     virtual ~Decoder() = default;

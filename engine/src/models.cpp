@@ -71,12 +71,6 @@ public:
         thread_local std::string key;
         key.clear();
         for (char32_t c : piece.text) uni::append_utf8(key, c);
-        if (ignore_merges) {
-            if (auto id = table.find(key)) {
-                out.push_back({*id, 0, static_cast<std::uint32_t>(piece.size())});
-                return;
-            }
-        }
         {
             std::lock_guard<std::mutex> lock(cache_mutex_);
             auto it = cache_.find(key);
@@ -86,7 +80,9 @@ public:
             }
         }
         std::vector<ModelToken> word;
-        merge_word(piece.text, word);
+        std::optional<std::int32_t> whole = ignore_merges ? table.find(key) : std::nullopt;
+        if (whole) word.push_back({*whole, 0, static_cast<std::uint32_t>(piece.size())});
+        else merge_word(piece.text, word);
         if (key.size() < 256) {
             std::lock_guard<std::mutex> lock(cache_mutex_);
             if (cache_.size() >= kCacheCapacity) cache_.clear();

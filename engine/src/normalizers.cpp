@@ -32,17 +32,26 @@ void unicode_normalize(NormString& s, uni::Form form) {
         } else {
             std::u32string_view seg(s.text.data() + i, j - i);
             std::u32string norm = uni::normalize(seg, form);
+            std::vector<std::uint32_t> consumed;
             if (norm == seg) {
-                out.text.append(seg);
                 out.align.insert(out.align.end(), s.align.begin() + static_cast<std::ptrdiff_t>(i),
                                  s.align.begin() + static_cast<std::ptrdiff_t>(j));
+            } else if (uni::normalize_tracked(seg, form, norm, consumed)) {
+                // As the reference's alignment tracking: an output code point takes the bytes of the first
+                // input code point it consumes; one that consumes none, those of the previous input.
+                std::size_t next = 0;
+                for (std::size_t k = 0; k < norm.size(); ++k) {
+                    if (consumed[k] > 0) {
+                        out.align.push_back(s.align[i + std::min(next, j - i - 1)]);
+                        next += consumed[k];
+                    } else {
+                        out.align.push_back(next == 0 ? s.align[i] : s.align[i + std::min(next - 1, j - i - 1)]);
+                    }
+                }
             } else {
-                // As the reference's alignment-tracking normalizer: output k takes source k (compositions keep
-                // the first source's bytes), extra outputs take the last source.
-                for (std::size_t k = 0; k < norm.size(); ++k)
-                    out.align.push_back(s.align[i + std::min(k, j - i - 1)]);
-                out.text += norm;
+                for (std::size_t k = 0; k < norm.size(); ++k) out.align.push_back(s.align[i + std::min(k, j - i - 1)]);
             }
+            out.text += norm;
         }
         i = j;
     }
@@ -155,6 +164,19 @@ struct ByteLevelNormalizer : Normalizer {
     }
 };
 
+// SentencePiece's NMT normalization: drops control characters, maps odd spaces to ' '.
+struct Nmt : Normalizer {
+    void normalize(NormString& s) const override {
+        s.map_chars([](char32_t c, std::u32string& out) {
+            if ((c >= 0x01 && c <= 0x08) || c == 0x0B || (c >= 0x0E && c <= 0x1F) || c == 0x7F || c == 0x8F || c == 0x9F)
+                return;
+            bool space = c == 0x09 || c == 0x0A || c == 0x0C || c == 0x0D || c == 0x1680 || (c >= 0x200B && c <= 0x200F) ||
+                         c == 0x2028 || c == 0x2029 || c == 0x2581 || c == 0xFEFF || c == 0xFFFD;
+            out.push_back(space ? U' ' : c);
+        });
+    }
+};
+
 struct Sequence : Normalizer {
     std::vector<std::unique_ptr<Normalizer>> items;
     void normalize(NormString& s) const override {
@@ -203,6 +225,7 @@ std::unique_ptr<Normalizer> make_normalizer(const JsonNode& j) {
         return b;
     }
     if (type == "ByteLevel") return std::make_unique<ByteLevelNormalizer>();
+    if (type == "Nmt") return std::make_unique<Nmt>();
     if (type == "Sequence") {
         auto seq = std::make_unique<Sequence>();
         JsonNode items = j.at("normalizers");

@@ -160,6 +160,8 @@ struct Sequence : PreTokenizer {
     }
     void split(NormString&& piece, std::vector<NormString>& out) const override {
         std::vector<NormString> cur, next;
+        cur.reserve(piece.size() / 3 + 4);
+        next.reserve(piece.size() / 3 + 4);
         cur.push_back(std::move(piece));
         for (auto& p : items) {
             next.clear();

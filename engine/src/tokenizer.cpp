@@ -1,5 +1,6 @@
 #include "lmwb/tokenizer.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -157,8 +158,10 @@ Tokenizer Tokenizer::from_file(const std::string& path) {
     return from_json(read_file(path), path);
 }
 
-Encoding Tokenizer::encode(std::string_view text, bool add_special_tokens) const {
-    const Impl& m = *impl_;
+namespace {
+
+// One text through added-token extraction, normalization, pre-tokenization and the model; no post-processing.
+Encoding encode_single(const Tokenizer::Impl& m, std::string_view text, std::uint32_t type_id) {
     NormString whole;
     std::vector<std::uint32_t> starts;
     uni::decode_lossy(text, whole.text, starts);
@@ -178,16 +181,13 @@ Encoding Tokenizer::encode(std::string_view text, bool add_special_tokens) const
     enc.ids.reserve(estimate);
     enc.tokens.reserve(estimate);
     enc.offsets.reserve(estimate);
-    enc.special_tokens_mask.reserve(estimate);
-    enc.type_ids.reserve(estimate);
     std::vector<NormString> pieces;
+    pieces.reserve(text.size() / 4 + 4);
     std::vector<ModelToken> tokens;
     auto push = [&enc](std::int32_t id, std::string token, ByteRange r) {
         enc.ids.push_back(id);
         enc.tokens.push_back(std::move(token));
         enc.offsets.push_back({r.begin, r.end});
-        enc.special_tokens_mask.push_back(0);
-        enc.type_ids.push_back(0);
     };
     for (Segment& seg : segments) {
         if (seg.text.empty()) continue;
@@ -208,8 +208,37 @@ Encoding Tokenizer::encode(std::string_view text, bool add_special_tokens) const
             }
         }
     }
-    if (m.post_processor) m.post_processor->process(enc, text, add_special_tokens);
+    // Code point offsets: every byte offset here falls on a code point boundary of the input.
+    enc.char_offsets.reserve(enc.size());
+    auto to_char = [&starts](std::size_t byte) {
+        return static_cast<std::size_t>(std::lower_bound(starts.begin(), starts.end(), byte) - starts.begin());
+    };
+    for (const TokenSpan& o : enc.offsets) enc.char_offsets.push_back({to_char(o.begin), to_char(o.end)});
+    enc.special_tokens_mask.assign(enc.size(), 0);
+    enc.type_ids.assign(enc.size(), type_id);
     return enc;
+}
+
+Encoding post_process(const Tokenizer::Impl& m, std::vector<Encoding> encs, bool add_special_tokens) {
+    if (m.post_processor) m.post_processor->process(encs, add_special_tokens);
+    Encoding out = std::move(encs[0]);
+    for (std::size_t i = 1; i < encs.size(); ++i) append_encoding(out, encs[i]);
+    return out;
+}
+
+}  // namespace
+
+Encoding Tokenizer::encode(std::string_view text, bool add_special_tokens) const {
+    std::vector<Encoding> encs;
+    encs.push_back(encode_single(*impl_, text, 0));
+    return post_process(*impl_, std::move(encs), add_special_tokens);
+}
+
+Encoding Tokenizer::encode_pair(std::string_view first, std::string_view second, bool add_special_tokens) const {
+    std::vector<Encoding> encs;
+    encs.push_back(encode_single(*impl_, first, 0));
+    encs.push_back(encode_single(*impl_, second, 1));
+    return post_process(*impl_, std::move(encs), add_special_tokens);
 }
 
 std::string Tokenizer::decode(const std::vector<std::int32_t>& ids, bool skip_special_tokens) const {
@@ -275,25 +304,5 @@ std::string Tokenizer::describe() const {
 }
 
 const std::string& Tokenizer::source() const { return impl_->source; }
-
-std::vector<TokenSpan> to_char_offsets(std::string_view text, const std::vector<TokenSpan>& byte_offsets) {
-    std::u32string chars;
-    std::vector<std::uint32_t> starts;
-    uni::decode_lossy(text, chars, starts);
-    // byte offset -> index of the code point that starts there (or contains it)
-    std::vector<std::uint32_t> index(text.size() + 1, 0);
-    for (std::size_t c = 0; c < chars.size(); ++c)
-        for (std::uint32_t b = starts[c]; b < starts[c + 1]; ++b) index[b] = static_cast<std::uint32_t>(c);
-    index[text.size()] = static_cast<std::uint32_t>(chars.size());
-    std::vector<TokenSpan> out;
-    out.reserve(byte_offsets.size());
-    for (const TokenSpan& o : byte_offsets) {
-        std::size_t b = std::min(o.begin, text.size()), e = std::min(o.end, text.size());
-        std::size_t eb = e == 0 ? 0 : index[e - 1] + 1;
-        if (e == b) eb = index[b];
-        out.push_back({index[b], eb});
-    }
-    return out;
-}
 
 }  // namespace lmwb

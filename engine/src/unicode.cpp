@@ -193,4 +193,64 @@ std::u32string normalize(std::u32string_view chars, Form form) {
     return out;
 }
 
+namespace {
+int ccc(char32_t c) { return utf8proc_get_property(static_cast<utf8proc_int32_t>(c))->combining_class; }
+
+bool compose_pair(char32_t a, char32_t b, char32_t& out) {
+    utf8proc_int32_t buf[2] = {static_cast<utf8proc_int32_t>(a), static_cast<utf8proc_int32_t>(b)};
+    utf8proc_ssize_t n = utf8proc_normalize_utf32(buf, 2, static_cast<utf8proc_option_t>(UTF8PROC_COMPOSE | UTF8PROC_STABLE));
+    if (n != 1) return false;
+    out = static_cast<char32_t>(buf[0]);
+    return true;
+}
+}  // namespace
+
+bool normalize_tracked(std::u32string_view chars, Form form, std::u32string& out, std::vector<std::uint32_t>& consumed) {
+    bool compat = form == Form::NFKC || form == Form::NFKD;
+    bool compose = form == Form::NFC || form == Form::NFKC;
+    int options = UTF8PROC_DECOMPOSE | UTF8PROC_STABLE | (compat ? UTF8PROC_COMPAT : 0);
+    struct Entry { char32_t c; std::uint32_t consumed; };
+    std::vector<Entry> e;
+    for (char32_t c : chars) {
+        utf8proc_int32_t buf[32];
+        int boundclass = 0;
+        utf8proc_ssize_t n = utf8proc_decompose_char(static_cast<utf8proc_int32_t>(c), buf, 32,
+                                                    static_cast<utf8proc_option_t>(options), &boundclass);
+        if (n <= 0 || n > 32) return false;
+        for (utf8proc_ssize_t k = 0; k < n; ++k) e.push_back({static_cast<char32_t>(buf[k]), k == 0 ? 1u : 0u});
+    }
+    // Canonical ordering: stable sort of each run of non-starters by combining class.
+    for (std::size_t i = 1; i < e.size(); ++i)
+        for (std::size_t j = i; j > 0 && ccc(e[j].c) != 0 && ccc(e[j - 1].c) > ccc(e[j].c); --j) std::swap(e[j], e[j - 1]);
+    std::vector<Entry> r;
+    if (compose) {
+        std::ptrdiff_t starter = -1;
+        int last = 0;
+        for (const Entry& x : e) {
+            int cl = ccc(x.c);
+            char32_t composite = 0;
+            if (starter >= 0) {
+                bool adjacent = static_cast<std::ptrdiff_t>(r.size()) - 1 == starter;
+                if ((adjacent || (last != 0 && last < cl)) && compose_pair(r[static_cast<std::size_t>(starter)].c, x.c, composite)) {
+                    r[static_cast<std::size_t>(starter)].c = composite;
+                    r[static_cast<std::size_t>(starter)].consumed += x.consumed;
+                    continue;
+                }
+            }
+            if (cl == 0) starter = static_cast<std::ptrdiff_t>(r.size());
+            last = cl;
+            r.push_back(x);
+        }
+    } else {
+        r = std::move(e);
+    }
+    out.clear();
+    consumed.clear();
+    for (const Entry& x : r) {
+        out.push_back(x.c);
+        consumed.push_back(x.consumed);
+    }
+    return out == normalize(chars, form);
+}
+
 }  // namespace lmwb::uni

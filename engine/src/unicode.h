@@ -32,4 +32,9 @@ enum class Form { NFC, NFD, NFKC, NFKD };
 std::u32string normalize(std::u32string_view chars, Form form);
 bool is_starter(char32_t c);  // canonical combining class 0
 
+// Normalizes like `normalize` and tells, for each output code point, how many input code points it stands for
+// (0 for code points a decomposition added, 2+ for compositions), in input order: the alignment bookkeeping of
+// the reference library's normalizer. Returns false if that bookkeeping cannot be reproduced.
+bool normalize_tracked(std::u32string_view chars, Form form, std::u32string& out, std::vector<std::uint32_t>& consumed);
+
 }  // namespace lmwb::uni

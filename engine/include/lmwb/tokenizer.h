@@ -28,7 +28,10 @@ struct TokenSpan {
 struct Encoding {
     std::vector<std::int32_t> ids;
     std::vector<std::string> tokens;   // vocabulary strings, e.g. "Ġworld"
-    std::vector<TokenSpan> offsets;    // byte offsets into the input; special tokens added by the template get {0,0}
+    // Offsets into the input the token came from (the first or the second text of a pair); tokens added by the
+    // post-processor get {0,0}. Bytes for slicing, code points as the reference's Python and Node APIs report.
+    std::vector<TokenSpan> offsets;
+    std::vector<TokenSpan> char_offsets;
     std::vector<std::uint8_t> special_tokens_mask;
     std::vector<std::uint32_t> type_ids;
     std::size_t size() const { return ids.size(); }
@@ -44,6 +47,8 @@ public:
 
     // Invalid UTF-8 is read as U+FFFD per maximal invalid subsequence (as Rust's from_utf8_lossy).
     Encoding encode(std::string_view text, bool add_special_tokens = true) const;
+    // A pair of texts (e.g. premise and hypothesis), joined by the post-processor's pair template.
+    Encoding encode_pair(std::string_view first, std::string_view second, bool add_special_tokens = true) const;
     std::string decode(const std::vector<std::int32_t>& ids, bool skip_special_tokens = false) const;
 
     std::optional<std::int32_t> token_to_id(std::string_view token) const;
@@ -61,8 +66,5 @@ public:
 private:
     std::shared_ptr<const Impl> impl_;
 };
-
-// Byte offsets to Unicode code point offsets in the same text (for tools that count characters).
-std::vector<TokenSpan> to_char_offsets(std::string_view text, const std::vector<TokenSpan>& byte_offsets);
 
 }  // namespace lmwb
