@@ -1,0 +1,79 @@
+// The lmwb command line, run as a user would.
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include "test_support.h"
+
+using lmwb::test::fixture;
+using lmwb::test::run_command;
+using Catch::Matchers::Contains;
+
+namespace {
+std::string lmwb_cmd(const std::string& args) { return std::string("'") + LMWB_CLI + "' " + args; }
+std::string gpt2() { return "'" + fixture("tokenizers/gpt2/tokenizer.json") + "'"; }
+}  // namespace
+
+TEST_CASE("lmwb --version and --help", "[cli]") {
+    auto v = run_command(lmwb_cmd("--version"));
+    CHECK(v.exit_code == 0);
+    CHECK_THAT(v.output, Contains("lmwb 0."));
+    auto h = run_command(lmwb_cmd("--help"));
+    CHECK(h.exit_code == 0);
+    CHECK_THAT(h.output, Contains("tokenize") && Contains("detokenize"));
+}
+
+TEST_CASE("lmwb tokenize prints tokens with ids and offsets", "[cli]") {
+    auto r = run_command(lmwb_cmd("tokenize --tokenizer " + gpt2() + " 'Hello world'"));
+    REQUIRE(r.exit_code == 0);
+    CHECK_THAT(r.output, Contains("15496") && Contains("Hello") && Contains("[5,11)") && Contains("\" world\""));
+
+    auto j = run_command(lmwb_cmd("tokenize --json --tokenizer " + gpt2() + " -- 'Hello 東京'"));
+    REQUIRE(j.exit_code == 0);
+    auto doc = nlohmann::json::parse(j.output);
+    CHECK(doc["ids"][0] == 15496);
+    // 京 is split into byte-level pieces; each carries the whole character's span.
+    CHECK(doc["char_offsets"].back() == nlohmann::json::array({7, 8}));
+    CHECK(doc["offsets"].back() == nlohmann::json::array({9, 12}));
+    CHECK(doc["tokens"][1] == "Ġæ");
+}
+
+TEST_CASE("lmwb tokenize --jsonl and - read stdin; --special adds the template's tokens", "[cli]") {
+    auto r = run_command("printf '%s\\n' '\"a b\"' '\"\"' '\"東\"' | " +
+                         lmwb_cmd("tokenize --jsonl --tokenizer '" + fixture("tokenizers/llama2/tokenizer.json") + "' --special"));
+    REQUIRE(r.exit_code == 0);
+    std::vector<nlohmann::json> lines;
+    std::size_t pos = 0;
+    for (std::size_t nl; (nl = r.output.find('\n', pos)) != std::string::npos; pos = nl + 1)
+        lines.push_back(nlohmann::json::parse(r.output.substr(pos, nl - pos)));
+    REQUIRE(lines.size() == 3);
+    CHECK(lines[1]["ids"] == nlohmann::json::array({1}));  // BOS only, as the reference does for ""
+    CHECK(lines[0]["ids"][0] == 1);
+
+    auto s = run_command("printf 'from stdin' | " + lmwb_cmd("tokenize --json --tokenizer " + gpt2() + " -"));
+    REQUIRE(s.exit_code == 0);
+    auto a = run_command(lmwb_cmd("tokenize --json --tokenizer " + gpt2() + " 'from stdin'"));
+    CHECK(nlohmann::json::parse(s.output)["ids"] == nlohmann::json::parse(a.output)["ids"]);
+    CHECK(nlohmann::json::parse(s.output)["tokens"].back() == "in");
+}
+
+TEST_CASE("lmwb detokenize", "[cli]") {
+    auto r = run_command(lmwb_cmd("detokenize --tokenizer " + gpt2() + " 15496 995"));
+    REQUIRE(r.exit_code == 0);
+    CHECK(r.output == "Hello world\n");
+    auto s = run_command("echo '[15496, 50256, 995]' | " + lmwb_cmd("detokenize --skip-special --tokenizer " + gpt2() + " -"));
+    CHECK(s.output == "Hello world\n");
+}
+
+TEST_CASE("lmwb reports bad input clearly and exits non-zero", "[cli]") {
+    auto r = run_command(lmwb_cmd("tokenize --tokenizer /nonexistent/tokenizer.json hi 2>&1"));
+    CHECK(r.exit_code == 1);
+    CHECK_THAT(r.output, Contains("lmwb: error: /nonexistent/tokenizer.json: no such file"));
+    auto d = run_command(lmwb_cmd("detokenize --tokenizer " + gpt2() + " 12 x3 2>&1"));
+    CHECK(d.exit_code == 1);
+    CHECK_THAT(d.output, Contains("not a token id: 'x3'"));
+    auto j = run_command("printf 'not json\\n' | " + lmwb_cmd("tokenize --jsonl --tokenizer " + gpt2() + " 2>&1"));
+    CHECK(j.exit_code == 1);
+    CHECK_THAT(j.output, Contains("stdin:1: malformed JSON"));
+    auto u = run_command(lmwb_cmd("frobnicate 2>&1"));
+    CHECK(u.exit_code != 0);
+}
