@@ -99,7 +99,7 @@ private:
     struct Symbol {
         std::int32_t id;
         std::int32_t prev, next;
-        std::uint32_t begin, end;  // code point range
+        std::uint32_t begin, end;  // byte range within the word
         bool alive;
     };
     struct Candidate {
@@ -113,42 +113,47 @@ private:
     }
 
     void merge_word(const std::u32string& chars, std::vector<ModelToken>& out) const {
+        // Symbols get byte spans in the order they are added, as the reference computes offsets: a pending
+        // unknown run is added after byte-fallback tokens that follow it, and its span follows theirs.
         std::vector<Symbol> sym;
         sym.reserve(chars.size());
-        auto add = [&sym](std::int32_t id, std::uint32_t b, std::uint32_t e) {
-            sym.push_back({id, static_cast<std::int32_t>(sym.size()) - 1, static_cast<std::int32_t>(sym.size()) + 1, b, e, true});
+        std::uint32_t total = 0;
+        auto add = [&sym, &total](std::int32_t id, std::uint32_t bytes) {
+            sym.push_back({id, static_cast<std::int32_t>(sym.size()) - 1, static_cast<std::int32_t>(sym.size()) + 1,
+                           total, total + bytes, true});
+            total += bytes;
         };
-        std::optional<ModelToken> unk;  // pending unknown run
+        std::optional<std::pair<std::int32_t, std::uint32_t>> unk;  // pending unknown run: id, byte length
         std::string s;
         for (std::uint32_t i = 0; i < chars.size(); ++i) {
+            auto len = static_cast<std::uint32_t>(uni::utf8_length(chars[i]));
             s.clear();
             if (i > 0) s += prefix;
             uni::append_utf8(s, chars[i]);
             if (i + 1 == chars.size()) s += suffix;
             if (auto id = table.find(s)) {
-                if (unk) { add(unk->id, unk->begin, unk->end); unk.reset(); }
-                add(*id, i, i + 1);
+                if (unk) { add(unk->first, unk->second); unk.reset(); }
+                add(*id, len);
                 continue;
             }
             if (byte_fallback && has_byte_tokens) {
                 bool all = true;
                 for (unsigned char b : s) all = all && byte_ids[b] >= 0;
                 if (all) {
-                    // The reference flushes a pending unknown run only when a regular token follows.
-                    for (unsigned char b : s) add(byte_ids[b], i, i + 1);
+                    for (unsigned char b : s) add(byte_ids[b], 1);
                     continue;
                 }
             }
             if (unk_id) {
                 if (unk && fuse_unk) {
-                    unk->end = i + 1;
+                    unk->second += len;
                 } else {
-                    if (unk) add(unk->id, unk->begin, unk->end);
-                    unk = ModelToken{*unk_id, i, i + 1};
+                    if (unk) add(unk->first, unk->second);
+                    unk = std::make_pair(*unk_id, len);
                 }
             }
         }
-        if (unk) add(unk->id, unk->begin, unk->end);
+        if (unk) add(unk->first, unk->second);
         if (!sym.empty()) sym.back().next = -1;
 
         std::priority_queue<Candidate, std::vector<Candidate>, std::greater<Candidate>> queue;
@@ -179,8 +184,15 @@ private:
                 if (n != merges.end()) queue.push({n->second.first, top.pos, n->second.second});
             }
         }
+        // Byte spans to code point spans: the code points holding the first and the last byte.
+        std::vector<std::uint32_t> char_of_byte;
+        char_of_byte.reserve(total + 1);
+        for (std::uint32_t i = 0; i < chars.size(); ++i)
+            char_of_byte.insert(char_of_byte.end(), uni::utf8_length(chars[i]), i);
+        auto last = static_cast<std::uint32_t>(chars.size());
+        auto at = [&](std::uint32_t byte) { return byte < char_of_byte.size() ? char_of_byte[byte] : last; };
         for (auto& x : sym)
-            if (x.alive) out.push_back({x.id, x.begin, x.end});
+            if (x.alive) out.push_back({x.id, at(x.begin), x.end > x.begin ? at(x.end - 1) + 1 : at(x.begin)});
     }
 };
 

@@ -18,14 +18,14 @@ bool all_ascii(const std::u32string& s) {
 // Normalizes segment by segment (a starter and the marks after it) so that alignments stay per segment.
 void unicode_normalize(NormString& s, uni::Form form) {
     if (all_ascii(s.text)) return;
+    bool compat = form == uni::Form::NFKC || form == uni::Form::NFKD;
     NormString out;
     out.text.reserve(s.text.size());
     out.align.reserve(s.text.size());
     std::size_t i = 0, n = s.text.size();
     while (i < n) {
         std::size_t j = i + 1;
-        // Hangul vowel and trailing jamo compose with the syllable before them although they are starters.
-        while (j < n && (!uni::is_starter(s.text[j]) || (s.text[j] >= 0x1161 && s.text[j] <= 0x11C2))) ++j;
+        while (j < n && !uni::starts_segment(s.text[j], compat)) ++j;
         if (j == i + 1 && s.text[i] < 0x80) {
             out.text.push_back(s.text[i]);
             out.align.push_back(s.align[i]);
@@ -129,7 +129,8 @@ struct BertNormalizer : Normalizer {
     void normalize(NormString& s) const override {
         if (clean_text) {
             s.map_chars([](char32_t c, std::u32string& out) {
-                bool control = c != '\t' && c != '\n' && c != '\r' && uni::is_category_c(c);
+                // The reference's "other" categories leave unassigned code points (Cn) alone.
+                bool control = c != '\t' && c != '\n' && c != '\r' && uni::is_category_c(c) && !uni::is_unassigned(c);
                 if (c == 0 || c == 0xFFFD || control) return;
                 out.push_back(uni::is_whitespace(c) ? U' ' : c);
             });

@@ -162,6 +162,8 @@ bool is_category_c(char32_t c) {
            cat == UTF8PROC_CATEGORY_CO || cat == UTF8PROC_CATEGORY_CS;
 }
 
+bool is_unassigned(char32_t c) { return category(c) == UTF8PROC_CATEGORY_CN; }
+
 std::u32string to_lower(char32_t c) {
     if (c < 0x80) return std::u32string(1, (c >= 'A' && c <= 'Z') ? c + 32 : c);
     if (c == 0x130) return U"i\u0307";
@@ -172,6 +174,20 @@ bool is_starter(char32_t c) {
     if (c < 0x300) return true;
     const utf8proc_property_t* p = utf8proc_get_property(static_cast<utf8proc_int32_t>(c));
     return p->combining_class == 0;
+}
+
+bool starts_segment(char32_t c, bool compat) {
+    if (c < 0x300) return true;
+    if (c >= 0x1161 && c <= 0x11C2) return false;
+    if (!is_starter(c)) return false;
+    utf8proc_int32_t buf[32];
+    int boundclass = 0;
+    int options = UTF8PROC_DECOMPOSE | (compat ? UTF8PROC_COMPAT : 0);
+    utf8proc_ssize_t n = utf8proc_decompose_char(static_cast<utf8proc_int32_t>(c), buf, 32,
+                                                static_cast<utf8proc_option_t>(options), &boundclass);
+    if (n <= 0 || n > 32) return true;
+    auto first = static_cast<char32_t>(buf[0]);
+    return is_starter(first) && !(first >= 0x1161 && first <= 0x11C2);
 }
 
 std::u32string normalize(std::u32string_view chars, Form form) {

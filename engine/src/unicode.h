@@ -26,11 +26,15 @@ bool is_mark_nonspacing(char32_t c);  // Mn
 bool is_mark(char32_t c);             // Mn, Mc, Me
 bool is_ascii_punctuation(char32_t c);
 bool is_category_c(char32_t c);   // Cc, Cf, Cn, Co, Cs
+bool is_unassigned(char32_t c);   // Cn
 std::u32string to_lower(char32_t c);  // full lowercase mapping (U+0130 gives two code points)
 
 enum class Form { NFC, NFD, NFKC, NFKD };
 std::u32string normalize(std::u32string_view chars, Form form);
 bool is_starter(char32_t c);  // canonical combining class 0
+// Whether normalization can never reorder or compose c with what precedes it: c is a starter and so is the
+// first code point of its decomposition, and it is no Hangul vowel or trailing jamo.
+bool starts_segment(char32_t c, bool compat);
 
 // Normalizes like `normalize` and tells, for each output code point, how many input code points it stands for
 // (0 for code points a decomposition added, 2+ for compositions), in input order: the alignment bookkeeping of
