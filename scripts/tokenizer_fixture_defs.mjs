@@ -23,6 +23,16 @@ const CPP = '#include <iostream>\n#include <vector>\n\nint main() {\n    std::ve
 const JSON_TEXT = '{"name": "LM Workbench", "version": 1.25, "tags": ["a", "b"],\n "nested": {"k": null, "t": true, "e": "\\u00e9"}}';
 
 // Texts used for every real vocabulary.
+// Characters from Unicode 14-16 and marks whose classes differ between Unicode versions: the reference's tables
+// (Oniguruma, Rust) are newer or older than PCRE2's and utf8proc's here.
+const NEW_UNICODE = [
+  'Kaktovik \u{1D2C0}\u{1D2C1}\u{1D2D3} 1\u{1D2C2} ²³¹ ¼', 'Nag Mundari \u{1E4D0}\u{1E4D1}\u{1E4EC}\u{1E4ED}',
+  'Garay \u{10D50}\u{10D70} \u1C89\u1C8A \uA7CB\uA7CD', 'CJK-H \u{31350}\u{31351}\u{323AF} 東京',
+  'Arabic \u061D \u0890\u0891 \u08E2x', 'o\u0331\u0301 \u01A1\u0319\u030D', 'ﾊﾞﾋﾟ \uFFA4\uFFC4 \u1100\u1161\u11A8',
+  'Kirat Rai \u{16D40}\u{16D41}\u{16D70} Toto \u{1E290}\u{1E291}', 'Ahom \u{11700}\u{1171E}\u{11720}',
+  'emoji 15/16 \u{1FA77}\u{1FAE8}\u{1FACE}', '\u{11938}\u{11935}\u0CF3\u0ECE',
+];
+
 export const REAL_TEXTS = [
   // English
   'Hello world',
@@ -62,10 +72,12 @@ export const REAL_TEXTS = [
   LONG_WORD,
   'naïve café résumé 東京 🚀', '\ufffd', 'a\ufffdb', '日本語とEnglishの混在text123です',
   'The year 2023 had 365 days; π ≈ 3.14159 and e ≈ 2.71828.', 'ＡＢＣ ａｂｃ',
+  ...NEW_UNICODE,
 ];
 
 // Texts shared by all synthetic tokenizers.
 export const SYNTH_TEXTS = [
+  ...NEW_UNICODE,
   'Hello world', 'Hello, World!', 'hello world', '  leading and trailing  ', "don't stop", "I'M here",
   'naïve café', 'nai\u0308ve cafe\u0301', 'ÀÉÎÕÜ àéîõü', 'Straße', '東京タワー is tall', '안녕',
   '🚀 rocket 👍🏽', 'abc123def4567', '3.14, 1,000,000 and 42!', 'a\tb\nc\r\nd', 'a  b   c',

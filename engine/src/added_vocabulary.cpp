@@ -4,14 +4,6 @@
 
 namespace lmwb {
 
-namespace {
-// Rust regex's Unicode \w: Alphabetic, marks, decimal digits, connector punctuation, join controls.
-bool is_word_char(char32_t c) {
-    return uni::is_alphabetic(c) || uni::is_mark(c) || uni::is_numeric(c) || c == '_' || c == 0x200C ||
-           c == 0x200D || (c == 0x203F || c == 0x2040 || c == 0x2054 || c == 0xFE33 || c == 0xFE34 ||
-                           (c >= 0xFE4D && c <= 0xFE4F) || c == 0xFF3F);
-}
-}  // namespace
 
 void AddedTokenMatcher::add(const std::u32string& pattern, std::size_t token_index) {
     if (pattern.empty()) return;
@@ -57,8 +49,8 @@ void AddedTokenMatcher::split(NormString&& s, const std::vector<AddedToken>& tok
         std::size_t start = pos, stop = best_end;
         pos = best_end;
         if (tok.single_word) {
-            bool start_ok = start == 0 || !is_word_char(t[start - 1]);
-            bool stop_ok = stop == n || !is_word_char(t[stop]);
+            bool start_ok = start == 0 || !uni::is_rust_word(t[start - 1]);
+            bool stop_ok = stop == n || !uni::is_rust_word(t[stop]);
             if (!start_ok || !stop_ok) continue;
         }
         if (tok.lstrip) {

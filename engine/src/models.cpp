@@ -123,7 +123,8 @@ private:
                            total, total + bytes, true});
             total += bytes;
         };
-        std::optional<std::pair<std::int32_t, std::uint32_t>> unk;  // pending unknown run: id, byte length
+        bool pending_unk = false;  // an unknown run waiting to be added
+        std::uint32_t unk_len = 0;
         std::string s;
         for (std::uint32_t i = 0; i < chars.size(); ++i) {
             auto len = static_cast<std::uint32_t>(uni::utf8_length(chars[i]));
@@ -132,7 +133,7 @@ private:
             uni::append_utf8(s, chars[i]);
             if (i + 1 == chars.size()) s += suffix;
             if (auto id = table.find(s)) {
-                if (unk) { add(unk->first, unk->second); unk.reset(); }
+                if (pending_unk) { add(*unk_id, unk_len); pending_unk = false; }
                 add(*id, len);
                 continue;
             }
@@ -145,15 +146,16 @@ private:
                 }
             }
             if (unk_id) {
-                if (unk && fuse_unk) {
-                    unk->second += len;
+                if (pending_unk && fuse_unk) {
+                    unk_len += len;
                 } else {
-                    if (unk) add(unk->first, unk->second);
-                    unk = std::make_pair(*unk_id, len);
+                    if (pending_unk) add(*unk_id, unk_len);
+                    pending_unk = true;
+                    unk_len = len;
                 }
             }
         }
-        if (unk) add(unk->first, unk->second);
+        if (pending_unk) add(*unk_id, unk_len);
         if (!sym.empty()) sym.back().next = -1;
 
         std::priority_queue<Candidate, std::vector<Candidate>, std::greater<Candidate>> queue;

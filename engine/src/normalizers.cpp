@@ -85,7 +85,7 @@ struct Strip : Normalizer {
 };
 
 struct StripAccents : Normalizer {
-    void normalize(NormString& s) const override { remove_chars(s, uni::is_mark); }
+    void normalize(NormString& s) const override { remove_chars(s, uni::is_combining_mark); }
 };
 
 struct Prepend : Normalizer {
@@ -129,9 +129,7 @@ struct BertNormalizer : Normalizer {
     void normalize(NormString& s) const override {
         if (clean_text) {
             s.map_chars([](char32_t c, std::u32string& out) {
-                // The reference's "other" categories leave unassigned code points (Cn) alone.
-                bool control = c != '\t' && c != '\n' && c != '\r' && uni::is_category_c(c) && !uni::is_unassigned(c);
-                if (c == 0 || c == 0xFFFD || control) return;
+                if (uni::is_bert_removed(c)) return;  // NUL, U+FFFD and the reference's control characters
                 out.push_back(uni::is_whitespace(c) ? U' ' : c);
             });
         }
@@ -148,7 +146,7 @@ struct BertNormalizer : Normalizer {
         }
         if (strip_accents_) {
             unicode_normalize(s, uni::Form::NFD);
-            remove_chars(s, uni::is_mark_nonspacing);
+            remove_chars(s, uni::is_nonspacing_mark);
         }
         if (lowercase_) lowercase(s);
     }

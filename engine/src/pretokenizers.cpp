@@ -87,6 +87,13 @@ struct ByteLevel : PreTokenizer {
             if (prev != n) ranges.emplace_back(prev, n);
             if (ranges.size() != count) std::sort(ranges.begin(), ranges.end());
         } else {
+            bool ascii = std::all_of(piece.text.begin(), piece.text.end(), [](char32_t c) { return c < 0x80; });
+            if (ascii) {  // one byte per code point: map in place, alignments unchanged
+                const char32_t* table = byte_to_unicode();
+                for (char32_t& c : piece.text) c = table[c];
+                out.push_back(std::move(piece));
+                return;
+            }
             ranges.assign(1, {0u, static_cast<std::uint32_t>(piece.size())});
         }
         // Slice and map to the byte alphabet in one pass.
@@ -136,7 +143,24 @@ struct Metaspace : PreTokenizer {
     }
 };
 
-bool is_any_punctuation(char32_t c) { return uni::is_ascii_punctuation(c) || uni::is_punctuation(c); }
+// The reference's \w+|[^\w\s]+ with Rust's regex classes: runs of word characters, runs of other
+// non-space characters; spaces dropped.
+struct Whitespace : PreTokenizer {
+    void split(NormString&& piece, std::vector<NormString>& out) const override {
+        const std::u32string& t = piece.text;
+        std::size_t i = 0, n = t.size();
+        while (i < n) {
+            if (uni::is_whitespace(t[i])) { ++i; continue; }
+            bool word = uni::is_rust_word(t[i]);
+            std::size_t j = i + 1;
+            while (j < n && !uni::is_whitespace(t[j]) && uni::is_rust_word(t[j]) == word) ++j;
+            out.push_back(piece.slice(i, j));
+            i = j;
+        }
+    }
+};
+
+bool is_any_punctuation(char32_t c) { return uni::is_reference_punctuation(c); }
 
 struct BertPreTokenizer : PreTokenizer {
     void split(NormString&& piece, std::vector<NormString>& out) const override {
@@ -215,13 +239,7 @@ std::unique_ptr<PreTokenizer> make_pre_tokenizer(const JsonNode& j) {
         }
         return m;
     }
-    if (type == "Whitespace") {
-        auto s = std::make_unique<RegexSplit>();
-        s->re = compile(j, R"(\w+|[^\w\s]+)");
-        s->behavior = SplitBehavior::Removed;
-        s->invert = true;
-        return s;
-    }
+    if (type == "Whitespace") return std::make_unique<Whitespace>();
     if (type == "WhitespaceSplit") {
         auto s = std::make_unique<CharSplit>();
         s->pred = uni::is_whitespace;

@@ -14,7 +14,8 @@ namespace lmwb {
 class Regex {
 public:
     // Throws std::invalid_argument with PCRE2's message and position when the pattern does not compile.
-    explicit Regex(const std::string& utf8_pattern);
+    // translate = false compiles the pattern for PCRE2 as written (tools that compare the two engines).
+    explicit Regex(const std::string& utf8_pattern, bool translate_classes = true);
     ~Regex();
     Regex(const Regex&) = delete;
     Regex& operator=(const Regex&) = delete;
@@ -31,7 +32,7 @@ private:
 
 // Escapes a literal so that it matches itself.
 std::string regex_escape(std::string_view literal);
-// Rewrites Oniguruma's Unicode \w / \W / \d / \h into explicit classes PCRE2 understands identically.
+// Rewrites Oniguruma's Unicode classes (\p{..}, \s, \w and their negations) so PCRE2 matches what it matches.
 std::string translate_onig_pattern(std::string_view pattern);
 
 }  // namespace lmwb

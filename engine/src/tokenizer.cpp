@@ -208,12 +208,20 @@ Encoding encode_single(const Tokenizer::Impl& m, std::string_view text, std::uin
             }
         }
     }
-    // Code point offsets: every byte offset here falls on a code point boundary of the input.
+    // Code point offsets: every byte offset here falls on a code point boundary of the input. Offsets mostly
+    // grow, so a cursor that only searches when it has to go back is enough.
     enc.char_offsets.reserve(enc.size());
-    auto to_char = [&starts](std::size_t byte) {
-        return static_cast<std::size_t>(std::lower_bound(starts.begin(), starts.end(), byte) - starts.begin());
+    std::size_t cursor = 0;
+    auto to_char = [&starts, &cursor](std::size_t byte) {
+        if (cursor >= starts.size() || starts[cursor] > byte)
+            cursor = static_cast<std::size_t>(std::lower_bound(starts.begin(), starts.end(), byte) - starts.begin());
+        while (cursor < starts.size() && starts[cursor] < byte) ++cursor;
+        return cursor;
     };
-    for (const TokenSpan& o : enc.offsets) enc.char_offsets.push_back({to_char(o.begin), to_char(o.end)});
+    for (const TokenSpan& o : enc.offsets) {
+        std::size_t b = to_char(o.begin);
+        enc.char_offsets.push_back({b, to_char(o.end)});
+    }
     enc.special_tokens_mask.assign(enc.size(), 0);
     enc.type_ids.assign(enc.size(), type_id);
     return enc;
