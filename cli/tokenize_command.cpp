@@ -33,6 +33,13 @@ std::string visible(const std::string& s) {
     return out;
 }
 
+// Pads to a column width counted in code points, so tokens like "Ġworld" line up.
+std::string pad(const std::string& s, std::size_t width) {
+    std::size_t cps = 0;
+    for (unsigned char c : s) cps += (c & 0xC0) != 0x80;
+    return cps >= width ? s : s + std::string(width - cps, ' ');
+}
+
 nlohmann::json to_json(const Encoding& e) {
     nlohmann::json offsets = nlohmann::json::array(), chars = nlohmann::json::array();
     for (auto& o : e.offsets) offsets.push_back({o.begin, o.end});
@@ -94,7 +101,7 @@ Action add_tokenize_command(CLI::App& app) {
             auto [b, en] = std::pair(e.offsets[i].begin, e.offsets[i].end);
             std::string slice = text.substr(b, en - b);
             std::string span = "[" + std::to_string(b) + "," + std::to_string(en) + ")";
-            std::printf("%6zu  %8d  %-24s  %-11s  %s\n", i, e.ids[i], visible(e.tokens[i]).c_str(), span.c_str(),
+            std::printf("%6zu  %8d  %s  %-11s  %s\n", i, e.ids[i], pad(visible(e.tokens[i]), 24).c_str(), span.c_str(),
                         e.special_tokens_mask[i] ? "(special)" : ("\"" + visible(slice) + "\"").c_str());
         }
         return 0;

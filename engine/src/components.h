@@ -59,8 +59,6 @@ struct Decoder {
 std::unique_ptr<Normalizer> make_normalizer(const JsonNode& j);
 std::unique_ptr<PreTokenizer> make_pre_tokenizer(const JsonNode& j);
 std::unique_ptr<Model> make_model(const JsonNode& j);
-std::unique_ptr<Model> make_bpe(std::vector<std::pair<std::string, std::int32_t>> vocab,
-                                std::vector<std::pair<std::string, std::string>> merges, const JsonNode& options);
 std::unique_ptr<PostProcessor> make_post_processor(const JsonNode& j);
 std::unique_ptr<Decoder> make_decoder(const JsonNode& j);
 

@@ -258,12 +258,12 @@ public:
 
 }  // namespace
 
-std::unique_ptr<Model> make_bpe(std::vector<std::pair<std::string, std::int32_t>> vocab,
-                                std::vector<std::pair<std::string, std::string>> merges, const JsonNode& j) {
+namespace {
+
+std::unique_ptr<Model> make_bpe(VocabTable vocab, const std::vector<std::pair<std::string, std::string>>& merges,
+                                const JsonNode& j) {
     auto bpe = std::make_unique<Bpe>();
-    bpe->table.vocab.reserve(vocab.size());
-    for (auto& [t, id] : vocab) bpe->table.vocab.emplace(std::move(t), id);
-    bpe->table.build_reverse();
+    bpe->table = std::move(vocab);
     bpe->prefix = j.str("continuing_subword_prefix", "");
     bpe->suffix = j.str("end_of_word_suffix", "");
     bpe->fuse_unk = j.boolean("fuse_unk", false);
@@ -302,6 +302,8 @@ std::unique_ptr<Model> make_bpe(std::vector<std::pair<std::string, std::int32_t>
     return bpe;
 }
 
+}  // namespace
+
 std::unique_ptr<Model> make_model(const JsonNode& j) {
     std::string type = j.has("type") ? j.at("type").str() : "";
     if (type.empty()) {
@@ -312,15 +314,6 @@ std::unique_ptr<Model> make_model(const JsonNode& j) {
         else type = "WordLevel";
     }
     if (type == "BPE") {
-        JsonNode v = j.at("vocab");
-        if (!v.is_object()) v.fail("expected an object mapping tokens to ids, found " + v.type_name());
-        std::vector<std::pair<std::string, std::int32_t>> vocab;
-        vocab.reserve(v.size());
-        for (auto& [key, value] : v.raw().items()) {
-            if (!value.is_number_integer() || value.get<long long>() < 0 || value.get<long long>() > INT32_MAX)
-                v.fail("token id must be a non-negative integer", v.path() + "/" + key);
-            vocab.emplace_back(key, value.get<std::int32_t>());
-        }
         std::vector<std::pair<std::string, std::string>> merges;
         JsonNode m = j.at("merges");
         merges.reserve(m.size());
@@ -340,7 +333,7 @@ std::unique_ptr<Model> make_model(const JsonNode& j) {
         }
         if (j.has("dropout") && j.at("dropout").number() > 0.0)
             j.at("dropout").fail("BPE dropout is random at encode time; set it to null for evaluation");
-        return make_bpe(std::move(vocab), std::move(merges), j);
+        return make_bpe(read_vocab(j.at("vocab")), merges, j);
     }
     if (type == "WordPiece") {
         auto w = std::make_unique<WordPiece>();
