@@ -11,5 +11,8 @@ using Action = std::function<int()>;
 
 Action add_tokenize_command(CLI::App& app);
 Action add_detokenize_command(CLI::App& app);
+Action add_info_command(CLI::App& app);
+Action add_generate_command(CLI::App& app);
+Action add_score_command(CLI::App& app);
 
 }  // namespace lmwb::cli

@@ -11,6 +11,9 @@ int main(int argc, char** argv) {
     std::map<std::string, lmwb::cli::Action> actions{
         {"tokenize", lmwb::cli::add_tokenize_command(app)},
         {"detokenize", lmwb::cli::add_detokenize_command(app)},
+        {"info", lmwb::cli::add_info_command(app)},
+        {"generate", lmwb::cli::add_generate_command(app)},
+        {"score", lmwb::cli::add_score_command(app)},
     };
 
     CLI11_PARSE(app, argc, argv);

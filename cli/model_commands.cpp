@@ -1,0 +1,140 @@
+#include <nlohmann/json.hpp>
+
+#include <iostream>
+#include <memory>
+
+#include "commands.h"
+#include "lmwb/model.h"
+
+namespace lmwb::cli {
+
+namespace {
+
+struct ModelArgs {
+    std::string path;
+    int threads = 0;
+    std::string device = "cpu", dtype = "float32";
+    bool json = false;
+};
+
+void add_model_options(CLI::App* cmd, ModelArgs& a) {
+    cmd->add_option("model", a.path, "Hugging Face checkpoint folder (config.json, model.safetensors, tokenizer.json)")->required();
+    cmd->add_option("--threads", a.threads, "Compute threads (default: all cores)");
+    cmd->add_option("--device", a.device, "cpu, or cuda[:N] where LibTorch has CUDA");
+    cmd->add_option("--dtype", a.dtype, "Compute dtype: float32 or bfloat16");
+    cmd->add_flag("--json", a.json, "Print JSON");
+}
+
+std::unique_ptr<LanguageModel> open_model(const ModelArgs& a) {
+    ModelOptions o;
+    o.threads = a.threads;
+    o.device = a.device;
+    o.dtype = a.dtype;
+    return LanguageModel::open(a.path, o);
+}
+
+std::string dump(const nlohmann::json& j) { return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace); }
+
+}  // namespace
+
+Action add_info_command(CLI::App& app) {
+    auto a = std::make_shared<ModelArgs>();
+    add_model_options(app.add_subcommand("info", "Describe a model: architecture, size, context, dtype, capabilities"), *a);
+    return [a]() -> int {
+        auto m = open_model(*a);
+        const ModelInfo& i = m->info();
+        nlohmann::json j = {{"path", i.path}, {"format", i.format}, {"architecture", i.architecture},
+                            {"parameters", i.parameters}, {"vocab_size", i.vocab_size}, {"context_length", i.context_length},
+                            {"hidden_size", i.hidden_size}, {"layers", i.layers}, {"heads", i.heads}, {"kv_heads", i.kv_heads},
+                            {"stored_dtype", i.stored_dtype}, {"compute_dtype", i.compute_dtype}, {"device", i.device},
+                            {"weight_bytes", i.weight_bytes}, {"capabilities", i.capabilities},
+                            {"tokenizer", m->tokenizer().describe()}};
+        if (a->json) {
+            std::cout << dump(j) << "\n";
+            return 0;
+        }
+        std::printf("%s\n  architecture   %s (%s)\n  parameters     %lld (%.1f MB of weights, stored %s, computed in %s on %s)\n"
+                    "  vocabulary     %lld\n  context        %lld tokens\n  shape          %lld layers, hidden %lld, %lld heads (%lld key/value)\n"
+                    "  tokenizer      %s\n  capabilities  ",
+                    i.path.c_str(), i.architecture.c_str(), i.format.c_str(), static_cast<long long>(i.parameters),
+                    static_cast<double>(i.weight_bytes) / 1e6, i.stored_dtype.c_str(), i.compute_dtype.c_str(), i.device.c_str(),
+                    static_cast<long long>(i.vocab_size), static_cast<long long>(i.context_length), static_cast<long long>(i.layers),
+                    static_cast<long long>(i.hidden_size), static_cast<long long>(i.heads), static_cast<long long>(i.kv_heads),
+                    m->tokenizer().describe().c_str());
+        for (auto& c : i.capabilities) std::printf(" %s", c.c_str());
+        std::printf("\n");
+        return 0;
+    };
+}
+
+Action add_generate_command(CLI::App& app) {
+    struct Args : ModelArgs {
+        std::string prompt;
+        GenerationOptions g;
+    };
+    auto a = std::make_shared<Args>();
+    CLI::App* cmd = app.add_subcommand("generate", "Continue a prompt (temperature 0 is greedy)");
+    add_model_options(cmd, *a);
+    cmd->add_option("prompt", a->prompt, "Prompt text; '-' reads stdin")->required();
+    cmd->add_option("--max-new-tokens", a->g.max_new_tokens, "Tokens to generate")->check(CLI::NonNegativeNumber);
+    cmd->add_option("--temperature", a->g.temperature, "0: greedy")->check(CLI::NonNegativeNumber);
+    cmd->add_option("--top-k", a->g.top_k, "Sample among the k most likely (0: off)")->check(CLI::NonNegativeNumber);
+    cmd->add_option("--top-p", a->g.top_p, "Nucleus sampling mass")->check(CLI::Range(0.0, 1.0));
+    cmd->add_option("--repetition-penalty", a->g.repetition_penalty, "Penalty for tokens already present (1: off)");
+    cmd->add_option("--stop", a->g.stop, "Stop before this string (repeatable)");
+    cmd->add_option("--seed", a->g.seed, "Sampling seed");
+    return [a]() -> int {
+        if (a->prompt == "-") a->prompt.assign(std::istreambuf_iterator<char>(std::cin), {});
+        auto m = open_model(*a);
+        GenerationResult r = m->generate(a->prompt, a->g);
+        if (!a->json) {
+            std::cout << a->prompt << r.text << "\n";
+            if (r.truncated) std::cerr << "lmwb: warning: the prompt was cut on the left to fit the context\n";
+            return 0;
+        }
+        nlohmann::json tokens = nlohmann::json::array();
+        for (auto& t : r.tokens) {
+            nlohmann::json top = nlohmann::json::array();
+            for (auto& alt : t.top) top.push_back({{"id", alt.id}, {"text", alt.text}, {"logprob", alt.logprob}});
+            tokens.push_back({{"id", t.id}, {"text", t.text}, {"logprob", t.logprob}, {"entropy", t.entropy}, {"top", top}});
+        }
+        std::vector<std::int32_t> ids;
+        for (auto& t : r.tokens) ids.push_back(t.id);
+        std::cout << dump({{"prompt", a->prompt}, {"prompt_tokens", r.prompt_tokens}, {"text", r.text}, {"token_ids", ids},
+                           {"tokens", tokens}, {"stop_reason", r.stop_reason}, {"truncated", r.truncated},
+                           {"seed", a->g.seed}, {"temperature", a->g.temperature}})
+                  << "\n";
+        return 0;
+    };
+}
+
+Action add_score_command(CLI::App& app) {
+    struct Args : ModelArgs {
+        std::string context, continuation;
+    };
+    auto a = std::make_shared<Args>();
+    CLI::App* cmd = app.add_subcommand("score", "Log-probability of a continuation given a context");
+    add_model_options(cmd, *a);
+    cmd->add_option("--context", a->context, "Context text")->required();
+    cmd->add_option("--continuation", a->continuation, "Continuation text")->required();
+    return [a]() -> int {
+        auto m = open_model(*a);
+        ScoreResult r = m->score({{a->context, a->continuation}}, 1).front();
+        if (!a->json) {
+            std::printf("logprob %.6f  (%zu tokens, greedy: %s%s)\n", r.logprob, r.tokens.size(), r.is_greedy ? "yes" : "no",
+                        r.truncated ? ", context truncated" : "");
+            for (std::size_t i = 0; i < r.tokens.size(); ++i)
+                std::printf("  %8d  %-20s  %.6f\n", r.tokens[i], m->tokenizer().decode({r.tokens[i]}).c_str(), r.token_logprobs[i]);
+            return 0;
+        }
+        nlohmann::json toks = nlohmann::json::array();
+        for (std::size_t i = 0; i < r.tokens.size(); ++i)
+            toks.push_back({{"id", r.tokens[i]}, {"text", m->tokenizer().decode({r.tokens[i]})}, {"logprob", r.token_logprobs[i]}});
+        std::cout << dump({{"context", a->context}, {"continuation", a->continuation}, {"logprob", r.logprob},
+                           {"is_greedy", r.is_greedy}, {"truncated", r.truncated}, {"tokens", toks}})
+                  << "\n";
+        return 0;
+    };
+}
+
+}  // namespace lmwb::cli

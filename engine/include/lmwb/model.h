@@ -1,0 +1,131 @@
+// Causal language models on disk (Hugging Face checkpoint folders): scoring, generation and tracing.
+// Plain value types only; LibTorch stays inside the engine's .cpp files.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "lmwb/tokenizer.h"
+
+namespace lmwb {
+
+// Load or run problem; what() names the file, tensor or setting at fault.
+class ModelError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+struct ModelOptions {
+    int threads = 0;                // 0: all cores (sets both LibTorch's and OpenBLAS's pools)
+    std::string device = "cpu";     // "cuda" or "cuda:N" where LibTorch was built with CUDA
+    std::string dtype = "float32";  // compute dtype: "float32" or "bfloat16"
+    // Prompts longer than the context: keep the last tokens (and say so in the result) or fail.
+    bool truncate_left = true;
+};
+
+struct ModelInfo {
+    std::string path;
+    std::string format;        // "huggingface"
+    std::string architecture;  // config.json model_type
+    std::int64_t parameters = 0;
+    std::int64_t vocab_size = 0, context_length = 0, hidden_size = 0, layers = 0, heads = 0, kv_heads = 0;
+    std::string stored_dtype, compute_dtype, device;
+    std::size_t weight_bytes = 0;
+    std::vector<std::string> capabilities;  // e.g. "score", "generate", "attentions", "hidden_states", "embeddings"
+};
+
+struct ScoreRequest {
+    std::string context;
+    std::string continuation;
+};
+
+struct ScoreResult {
+    double logprob = 0;                 // log p(continuation | context), natural log
+    bool is_greedy = false;             // every continuation token is the argmax
+    std::vector<std::int32_t> tokens;   // continuation token ids
+    std::vector<float> token_logprobs;
+    bool truncated = false;             // the context was cut on the left to fit the model
+};
+
+struct RollingResult {
+    double logprob = 0;                 // sum over all tokens of the text
+    std::size_t tokens = 0;
+    std::vector<float> token_logprobs;  // one per token (the first conditioned on BOS / end-of-text)
+};
+
+struct GenerationOptions {
+    int max_new_tokens = 64;
+    double temperature = 0.0;  // 0: greedy
+    int top_k = 0;             // 0: off
+    double top_p = 1.0;
+    double repetition_penalty = 1.0;
+    std::vector<std::string> stop;  // generation ends before the first stop string
+    std::uint64_t seed = 0;
+    int alternatives = 5;           // top-k alternatives reported per step
+    bool use_cache = true;          // KV cache (off only to measure it)
+};
+
+struct TokenAlternative {
+    std::int32_t id = 0;
+    std::string text;
+    float logprob = 0;
+};
+
+struct GeneratedToken {
+    std::int32_t id = 0;
+    std::string text;      // decoded piece
+    float logprob = 0;     // under the unmodified distribution (temperature 1, no filtering)
+    float entropy = 0;     // of that distribution, nats
+    std::vector<TokenAlternative> top;
+};
+
+struct GenerationResult {
+    std::vector<std::int32_t> prompt_tokens;
+    std::string text;                    // decoded continuation, cut before a stop string
+    std::vector<GeneratedToken> tokens;
+    std::string stop_reason;             // "max_new_tokens", "eos", "stop"
+    bool truncated = false;
+};
+
+struct TraceOptions {
+    bool attentions = true;
+    bool hidden_states = true;
+    std::vector<int> layers;  // empty: every layer
+};
+
+// What the model computes for one text, for inspection.
+struct Trace {
+    std::vector<std::int32_t> ids;
+    std::vector<std::string> tokens;
+    std::vector<TokenSpan> offsets;      // code point offsets into the text
+    int length = 0, heads = 0, hidden = 0;
+    std::vector<int> layers;             // the layers traced
+    std::vector<float> attentions;       // [layer][head][query][key], for the traced layers
+    std::vector<float> hidden_states;    // [layer + 1][position][hidden]: embeddings, then each layer's output
+};
+
+class LanguageModel {
+public:
+    // A Hugging Face checkpoint folder: config.json, model.safetensors (or sharded), tokenizer.json.
+    static std::unique_ptr<LanguageModel> open(const std::string& path, const ModelOptions& options = {});
+    virtual ~LanguageModel() = default;
+
+    virtual const ModelInfo& info() const = 0;
+    virtual const Tokenizer& tokenizer() const = 0;
+
+    // lm-evaluation-harness conventions: context and continuation tokenized together; trailing spaces of the
+    // context move to the continuation; an empty context is replaced by the BOS / end-of-text token.
+    virtual std::vector<ScoreResult> score(const std::vector<ScoreRequest>& requests, int batch_size = 8) const = 0;
+    // Log-likelihood of a whole text, in windows of the context length when it is longer.
+    virtual RollingResult rolling_loglikelihood(std::string_view text) const = 0;
+    virtual GenerationResult generate(std::string_view prompt, const GenerationOptions& options) const = 0;
+    virtual Trace trace(std::string_view text, const TraceOptions& options) const = 0;
+    // Logits [T][V], row-major, for a token sequence (no special tokens added).
+    virtual std::vector<float> logits(const std::vector<std::int32_t>& ids) const = 0;
+};
+
+}  // namespace lmwb

@@ -1,0 +1,476 @@
+// LanguageModel on a Hugging Face checkpoint folder: tokenization conventions, batching and decoding around the
+// Transformer.
+#include <dlfcn.h>
+
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <numeric>
+#include <random>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "lmwb/model.h"
+#include "transformer.h"
+
+namespace lmwb {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+void set_threads(int threads) {
+    int n = threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    at::set_num_threads(n);
+    // Matrix products run in OpenBLAS, which has its own pool (absent when another BLAS is installed).
+    using SetThreads = void (*)(int);
+    if (auto f = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) f(n);
+}
+
+bool is_trailing_space(char32_t c) {
+    return c == ' ' || (c >= 0x09 && c <= 0x0D) || (c >= 0x1C && c <= 0x1F) || c == 0x85 || c == 0xA0 || c == 0x1680 ||
+           (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 || c == 0x202F || c == 0x205F || c == 0x3000;
+}
+
+// Splits trailing whitespace (Python's str.rstrip) off the context, as lm-evaluation-harness does.
+std::pair<std::string, std::string> move_trailing_space(const std::string& context, const std::string& continuation) {
+    std::size_t end = context.size();
+    while (end > 0) {
+        std::size_t b = end - 1;
+        while (b > 0 && (static_cast<unsigned char>(context[b]) & 0xC0) == 0x80) --b;
+        char32_t c = 0;
+        auto u = static_cast<unsigned char>(context[b]);
+        std::size_t len = end - b;
+        c = len == 1 ? u : len == 2 ? (u & 0x1F) : len == 3 ? (u & 0x0F) : (u & 0x07);
+        for (std::size_t i = 1; i < len; ++i) c = (c << 6) | (static_cast<unsigned char>(context[b + i]) & 0x3F);
+        if (!is_trailing_space(c)) break;
+        end = b;
+    }
+    return {context.substr(0, end), context.substr(end) + continuation};
+}
+
+std::vector<std::int64_t> read_generation_eos(const fs::path& dir) {
+    std::vector<std::int64_t> out;
+    std::ifstream in(dir / "generation_config.json");
+    if (!in) return out;
+    try {
+        auto j = nlohmann::json::parse(in);
+        if (j.contains("eos_token_id")) {
+            auto& e = j["eos_token_id"];
+            if (e.is_number_integer()) out.push_back(e.get<std::int64_t>());
+            else if (e.is_array())
+                for (auto& v : e) if (v.is_number_integer()) out.push_back(v.get<std::int64_t>());
+        }
+    } catch (const nlohmann::json::exception& e) {
+        throw ModelError((dir / "generation_config.json").string() + ": malformed JSON: " + e.what());
+    }
+    return out;
+}
+
+torch::Tensor long_tensor(const std::vector<std::int64_t>& v) {
+    return torch::tensor(v, torch::TensorOptions().dtype(torch::kLong));
+}
+
+void check_finite(const torch::Tensor& logits, const std::string& what) {
+    if (!torch::isfinite(logits).all().item<bool>())
+        throw ModelError("the model produced NaN or infinite logits while " + what +
+                         " (broken weights, or a dtype that overflows: try --dtype float32)");
+}
+
+class HfModel : public LanguageModel {
+public:
+    HfModel(const std::string& path, const ModelOptions& options) : options_(options) {
+        fs::path dir(path);
+        std::error_code ec;
+        if (!fs::is_directory(dir, ec)) throw ModelError(path + ": not a folder (expected a Hugging Face checkpoint folder)");
+        set_threads(options.threads);
+        ArchConfig cfg = read_config((dir / "config.json").string());
+        weights_ = std::make_unique<WeightStore>(path);
+        try {
+            tokenizer_ = std::make_unique<Tokenizer>(Tokenizer::from_file(path));
+        } catch (const TokenizerError& e) {
+            throw ModelError(e.what());
+        }
+        model_ = std::make_unique<Transformer>(cfg, *weights_, options);
+        eos_ = read_generation_eos(dir);
+        if (eos_.empty()) eos_ = cfg.eos_token_ids;
+        // Prefix for an empty context and for rolling windows: BOS, else end-of-text, as lm-eval does.
+        if (!cfg.bos_token_ids.empty()) prefix_ = cfg.bos_token_ids.front();
+        else if (!eos_.empty()) prefix_ = eos_.front();
+        else prefix_ = 0;
+        if (prefix_ >= cfg.vocab_size) prefix_ = 0;
+
+        info_.path = path;
+        info_.format = "huggingface";
+        info_.architecture = cfg.model_type;
+        info_.parameters = model_->parameter_count();
+        info_.vocab_size = cfg.vocab_size;
+        info_.context_length = cfg.max_positions;
+        info_.hidden_size = cfg.hidden_size;
+        info_.layers = cfg.layers;
+        info_.heads = cfg.heads;
+        info_.kv_heads = cfg.kv_heads;
+        info_.weight_bytes = weights_->total_bytes();
+        std::string stored;
+        for (auto& n : weights_->names()) {
+            const TensorView* t = weights_->find(n);
+            if (stored.empty()) stored = t->dtype_name;
+            else if (stored != t->dtype_name && stored.find("mixed") == std::string::npos) stored += " (mixed)";
+        }
+        info_.stored_dtype = stored;
+        info_.compute_dtype = options.dtype;
+        info_.device = options.device;
+        info_.capabilities = {"score", "generate", "attentions", "hidden_states"};
+    }
+
+    const ModelInfo& info() const override { return info_; }
+    const Tokenizer& tokenizer() const override { return *tokenizer_; }
+
+    std::vector<ScoreResult> score(const std::vector<ScoreRequest>& requests, int batch_size) const override {
+        torch::InferenceMode guard;
+        const std::int64_t max_len = info_.context_length;
+        struct Prepared {
+            std::vector<std::int64_t> input;  // what the model reads
+            std::vector<std::int32_t> cont;   // continuation tokens, scored at the last cont.size() positions
+            bool truncated = false;
+        };
+        std::vector<Prepared> prep(requests.size());
+        for (std::size_t i = 0; i < requests.size(); ++i) {
+            auto [context, continuation] = move_trailing_space(requests[i].context, requests[i].continuation);
+            std::vector<std::int32_t> ctx, whole;
+            if (context.empty()) {
+                ctx = {static_cast<std::int32_t>(prefix_)};
+                whole = ctx;
+                auto c = tokenizer_->encode(continuation, false).ids;
+                whole.insert(whole.end(), c.begin(), c.end());
+            } else {
+                whole = tokenizer_->encode(context + continuation, false).ids;
+                ctx = tokenizer_->encode(context, false).ids;
+            }
+            Prepared& p = prep[i];
+            std::size_t n_ctx = std::min(ctx.size(), whole.size());
+            p.cont.assign(whole.begin() + static_cast<std::ptrdiff_t>(n_ctx), whole.end());
+            if (p.cont.empty()) throw ModelError("request " + std::to_string(i) + ": the continuation is empty after tokenization");
+            if (static_cast<std::int64_t>(p.cont.size()) > max_len)
+                throw ModelError("request " + std::to_string(i) + ": the continuation has " + std::to_string(p.cont.size()) +
+                                 " tokens, more than the model's context of " + std::to_string(max_len));
+            std::size_t keep = std::min<std::size_t>(whole.size(), static_cast<std::size_t>(max_len) + 1);
+            p.truncated = keep < whole.size();
+            if (p.truncated && !options_.truncate_left)
+                throw ModelError("request " + std::to_string(i) + ": " + std::to_string(whole.size()) +
+                                 " tokens do not fit the model's context of " + std::to_string(max_len));
+            p.input.assign(whole.end() - static_cast<std::ptrdiff_t>(keep), whole.end() - 1);
+        }
+        // Longest first, so a batch pads little; results go back to request order.
+        std::vector<std::size_t> order(requests.size());
+        std::iota(order.begin(), order.end(), 0);
+        std::stable_sort(order.begin(), order.end(), [&](auto a, auto b) { return prep[a].input.size() > prep[b].input.size(); });
+        std::vector<ScoreResult> results(requests.size());
+        std::size_t bs = static_cast<std::size_t>(std::max(1, batch_size));
+        for (std::size_t start = 0; start < order.size(); start += bs) {
+            std::size_t end = std::min(order.size(), start + bs);
+            std::int64_t B = static_cast<std::int64_t>(end - start);
+            std::int64_t T = static_cast<std::int64_t>(prep[order[start]].input.size());
+            std::vector<std::int64_t> ids(static_cast<std::size_t>(B * T), 0), mask(static_cast<std::size_t>(B * T), 0);
+            std::vector<std::int64_t> rows, cols, targets;
+            for (std::int64_t r = 0; r < B; ++r) {
+                const Prepared& p = prep[order[start + static_cast<std::size_t>(r)]];
+                for (std::size_t t = 0; t < p.input.size(); ++t) {
+                    ids[static_cast<std::size_t>(r * T) + t] = p.input[t];
+                    mask[static_cast<std::size_t>(r * T) + t] = 1;
+                }
+                std::int64_t n = static_cast<std::int64_t>(p.input.size()), c = static_cast<std::int64_t>(p.cont.size());
+                for (std::int64_t k = 0; k < c; ++k) {
+                    rows.push_back(r);
+                    cols.push_back(n - c + k);
+                    targets.push_back(p.cont[static_cast<std::size_t>(k)]);
+                }
+            }
+            auto id_t = long_tensor(ids).view({B, T}).to(device());
+            auto mask_t = long_tensor(mask).view({B, T}).to(device());
+            auto pos = torch::arange(T, torch::TensorOptions().dtype(torch::kLong).device(device())).expand({B, T});
+            auto hidden = model_->forward(model_->embed(id_t), mask_t, pos, nullptr);
+            auto picked = hidden.index({long_tensor(rows).to(device()), long_tensor(cols).to(device())});
+            auto logp = torch::log_softmax(model_->logits(picked), -1).cpu();
+            check_finite(logp, "scoring");
+            auto tgt = long_tensor(targets);
+            auto tok_lp = logp.gather(1, tgt.view({-1, 1})).view({-1});
+            auto greedy = logp.argmax(1).eq(tgt);
+            auto lp = tok_lp.accessor<float, 1>();
+            auto gr = greedy.accessor<bool, 1>();
+            std::size_t k = 0;
+            for (std::int64_t r = 0; r < B; ++r) {
+                std::size_t idx = order[start + static_cast<std::size_t>(r)];
+                const Prepared& p = prep[idx];
+                ScoreResult& out = results[idx];
+                out.tokens = p.cont;
+                out.truncated = p.truncated;
+                out.is_greedy = true;
+                for (std::size_t c = 0; c < p.cont.size(); ++c, ++k) {
+                    out.token_logprobs.push_back(lp[static_cast<std::int64_t>(k)]);
+                    out.logprob += lp[static_cast<std::int64_t>(k)];
+                    out.is_greedy = out.is_greedy && gr[static_cast<std::int64_t>(k)];
+                }
+            }
+        }
+        return results;
+    }
+
+    RollingResult rolling_loglikelihood(std::string_view text) const override {
+        torch::InferenceMode guard;
+        auto ids32 = tokenizer_->encode(text, false).ids;
+        std::vector<std::int64_t> tokens(ids32.begin(), ids32.end());
+        RollingResult out;
+        out.tokens = tokens.size();
+        const std::size_t max_len = static_cast<std::size_t>(info_.context_length);
+        std::size_t predicted = 0;
+        // lm-eval's rolling windows (context length 1): each window predicts the tokens it has not seen yet,
+        // conditioned on up to max_len earlier tokens (the first on the prefix token).
+        while (predicted < tokens.size()) {
+            std::vector<std::int64_t> input;
+            std::size_t n_pred;
+            if (predicted == 0) {
+                n_pred = std::min(max_len, tokens.size());
+                input.push_back(prefix_);
+                input.insert(input.end(), tokens.begin(), tokens.begin() + static_cast<std::ptrdiff_t>(n_pred - 1));
+            } else {
+                n_pred = std::min(tokens.size() - predicted, max_len);
+                std::size_t end = predicted + n_pred;
+                std::size_t begin = end >= max_len + 1 ? end - max_len - 1 : 0;
+                input.assign(tokens.begin() + static_cast<std::ptrdiff_t>(begin), tokens.begin() + static_cast<std::ptrdiff_t>(end - 1));
+            }
+            auto T = static_cast<std::int64_t>(input.size());
+            auto id_t = long_tensor(input).view({1, T}).to(device());
+            auto pos = torch::arange(T, torch::TensorOptions().dtype(torch::kLong).device(device())).view({1, T});
+            auto hidden = model_->forward(model_->embed(id_t), torch::ones({1, T}, torch::kLong).to(device()), pos, nullptr);
+            auto last = hidden[0].narrow(0, T - static_cast<std::int64_t>(n_pred), static_cast<std::int64_t>(n_pred));
+            auto logp = torch::log_softmax(model_->logits(last), -1).cpu();
+            check_finite(logp, "scoring");
+            auto tgt = long_tensor(std::vector<std::int64_t>(tokens.begin() + static_cast<std::ptrdiff_t>(predicted),
+                                                              tokens.begin() + static_cast<std::ptrdiff_t>(predicted + n_pred)));
+            auto lp = logp.gather(1, tgt.view({-1, 1})).view({-1});
+            for (std::int64_t k = 0; k < lp.size(0); ++k) {
+                float v = lp[k].item<float>();
+                out.token_logprobs.push_back(v);
+                out.logprob += v;
+            }
+            predicted += n_pred;
+        }
+        return out;
+    }
+
+    std::vector<float> logits(const std::vector<std::int32_t>& ids32) const override {
+        torch::InferenceMode guard;
+        auto T = static_cast<std::int64_t>(ids32.size());
+        if (T == 0) return {};
+        if (T > info_.context_length)
+            throw ModelError(std::to_string(T) + " tokens exceed the model's context of " + std::to_string(info_.context_length));
+        for (auto id : ids32)
+            if (id < 0 || id >= info_.vocab_size) throw ModelError("token id " + std::to_string(id) + " is outside the vocabulary");
+        std::vector<std::int64_t> ids(ids32.begin(), ids32.end());
+        auto id_t = long_tensor(ids).view({1, T}).to(device());
+        auto pos = torch::arange(T, torch::TensorOptions().dtype(torch::kLong).device(device())).view({1, T});
+        auto out = model_->logits(model_->forward(model_->embed(id_t), torch::ones({1, T}, torch::kLong).to(device()), pos, nullptr)[0])
+                       .cpu().contiguous();
+        return std::vector<float>(out.data_ptr<float>(), out.data_ptr<float>() + out.numel());
+    }
+
+    GenerationResult generate(std::string_view prompt, const GenerationOptions& opt) const override;
+    Trace trace(std::string_view text, const TraceOptions& opt) const override;
+
+    torch::Device device() const { return options_.device == "cpu" ? torch::Device(torch::kCPU) : torch::Device(options_.device); }
+
+    ModelOptions options_;
+    std::unique_ptr<WeightStore> weights_;
+    std::unique_ptr<Tokenizer> tokenizer_;
+    std::unique_ptr<Transformer> model_;
+    std::vector<std::int64_t> eos_;
+    std::int64_t prefix_ = 0;
+    ModelInfo info_;
+};
+
+}  // namespace
+
+namespace {
+// Sampling state: a seeded 64-bit generator, so the same seed gives the same tokens on every machine.
+struct Sampler {
+    std::mt19937_64 rng;
+    double uniform() { return static_cast<double>(rng() >> 11) * (1.0 / 9007199254740992.0); }
+};
+}  // namespace
+
+GenerationResult HfModel::generate(std::string_view prompt, const GenerationOptions& opt) const {
+    torch::InferenceMode guard;
+    if (opt.max_new_tokens < 0) throw ModelError("max_new_tokens must not be negative");
+    if (opt.temperature < 0) throw ModelError("temperature must not be negative");
+    if (opt.top_p <= 0 || opt.top_p > 1) throw ModelError("top_p must be in (0, 1]");
+    if (opt.repetition_penalty <= 0) throw ModelError("repetition_penalty must be positive");
+    GenerationResult out;
+    auto enc = tokenizer_->encode(prompt, true).ids;
+    if (enc.empty()) enc.push_back(static_cast<std::int32_t>(prefix_));
+    const std::int64_t ctx = info_.context_length;
+    std::int64_t room = ctx - opt.max_new_tokens;
+    if (room < 1) throw ModelError("max_new_tokens " + std::to_string(opt.max_new_tokens) + " leaves no room for the prompt in a context of " + std::to_string(ctx));
+    if (static_cast<std::int64_t>(enc.size()) > room) {
+        if (!options_.truncate_left)
+            throw ModelError("the prompt has " + std::to_string(enc.size()) + " tokens; with " + std::to_string(opt.max_new_tokens) +
+                             " new tokens it does not fit the context of " + std::to_string(ctx));
+        enc.erase(enc.begin(), enc.end() - room);
+        out.truncated = true;
+    }
+    out.prompt_tokens = enc;
+    std::vector<std::int64_t> seq(enc.begin(), enc.end());
+    const std::int64_t n_prompt = static_cast<std::int64_t>(seq.size());
+    auto cache = opt.use_cache ? model_->new_cache(1, n_prompt + opt.max_new_tokens) : nullptr;
+    Sampler sampler{std::mt19937_64(opt.seed)};
+    std::vector<std::int32_t> generated;
+    std::string prev_text;
+    out.stop_reason = "max_new_tokens";
+    auto opts_long = torch::TensorOptions().dtype(torch::kLong).device(device());
+    for (int step = 0; step < opt.max_new_tokens; ++step) {
+        torch::Tensor hidden;
+        auto total = static_cast<std::int64_t>(seq.size());
+        if (cache) {
+            std::int64_t past = cache_length(*cache);
+            auto fresh = std::vector<std::int64_t>(seq.begin() + past, seq.end());
+            auto n = static_cast<std::int64_t>(fresh.size());
+            auto ids = long_tensor(fresh).view({1, n}).to(device());
+            auto pos = torch::arange(past, total, opts_long).view({1, n});
+            hidden = model_->forward(model_->embed(ids), torch::ones({1, total}, opts_long), pos, cache.get());
+        } else {
+            auto ids = long_tensor(seq).view({1, total}).to(device());
+            auto pos = torch::arange(0, total, opts_long).view({1, total});
+            hidden = model_->forward(model_->embed(ids), torch::ones({1, total}, opts_long), pos, nullptr);
+        }
+        auto logits = model_->logits(hidden[0][hidden.size(1) - 1]).cpu().to(torch::kFloat64);
+        check_finite(logits, "generating");
+        auto logp = torch::log_softmax(logits, -1);
+        GeneratedToken tok;
+        tok.entropy = static_cast<float>(-(logp.exp() * logp).sum().item<double>());
+        // Choose the next token from the processed distribution.
+        auto work = logits.clone();
+        if (opt.repetition_penalty != 1.0) {
+            std::vector<std::int64_t> seen(seq.begin(), seq.end());
+            std::sort(seen.begin(), seen.end());
+            seen.erase(std::unique(seen.begin(), seen.end()), seen.end());
+            auto idx = long_tensor(seen);
+            auto v = work.index_select(0, idx);
+            work.index_put_({idx}, torch::where(v < 0, v * opt.repetition_penalty, v / opt.repetition_penalty));
+        }
+        std::int64_t next;
+        if (opt.temperature == 0.0) {
+            next = work.argmax().item<std::int64_t>();
+        } else {
+            work = work / opt.temperature;
+            if (opt.top_k > 0 && opt.top_k < work.size(0)) {
+                auto kth = std::get<0>(work.topk(opt.top_k)).min();
+                work = work.masked_fill(work < kth, -std::numeric_limits<double>::infinity());
+            }
+            auto probs = torch::softmax(work, -1);
+            auto sorted = probs.sort(0, true);
+            auto p_sorted = std::get<0>(sorted), i_sorted = std::get<1>(sorted);
+            auto pa = p_sorted.accessor<double, 1>();
+            auto ia = i_sorted.accessor<std::int64_t, 1>();
+            // Nucleus: the smallest prefix whose mass reaches top_p (at least one token).
+            double mass = 0;
+            std::int64_t keep = 0;
+            while (keep < p_sorted.size(0) && (keep == 0 || mass < opt.top_p)) mass += pa[keep++];
+            double u = sampler.uniform() * mass, acc = 0;
+            next = ia[keep - 1];
+            for (std::int64_t k = 0; k < keep; ++k) {
+                acc += pa[k];
+                if (u < acc) { next = ia[k]; break; }
+            }
+        }
+        tok.id = static_cast<std::int32_t>(next);
+        tok.logprob = static_cast<float>(logp[next].item<double>());
+        int n_alt = std::min<std::int64_t>(std::max(0, opt.alternatives), logp.size(0));
+        if (n_alt > 0) {
+            auto top = logp.topk(n_alt);
+            for (std::int64_t k = 0; k < n_alt; ++k) {
+                auto id = std::get<1>(top)[k].item<std::int64_t>();
+                tok.top.push_back({static_cast<std::int32_t>(id), tokenizer_->decode({static_cast<std::int32_t>(id)}),
+                                   static_cast<float>(std::get<0>(top)[k].item<double>())});
+            }
+        }
+        seq.push_back(next);
+        generated.push_back(tok.id);
+        // Text of this token: what it adds to the decoded continuation (bytes of a split character wait).
+        std::string text = tokenizer_->decode(generated, true);
+        tok.text = text.compare(0, prev_text.size(), prev_text) == 0 ? text.substr(prev_text.size())
+                                                                       : tokenizer_->decode({tok.id}, true);
+        prev_text = text;
+        out.tokens.push_back(std::move(tok));
+        if (std::find(eos_.begin(), eos_.end(), next) != eos_.end()) {
+            out.stop_reason = "eos";
+            break;
+        }
+        bool stopped = false;
+        for (auto& s : opt.stop) {
+            if (s.empty()) continue;
+            auto at = text.find(s);
+            if (at != std::string::npos) {
+                prev_text = text.substr(0, at);
+                stopped = true;
+            }
+        }
+        if (stopped) {
+            out.stop_reason = "stop";
+            break;
+        }
+    }
+    out.text = out.stop_reason == "stop" ? prev_text : tokenizer_->decode(generated, true);
+    return out;
+}
+
+Trace HfModel::trace(std::string_view text, const TraceOptions& opt) const {
+    torch::InferenceMode guard;
+    Trace tr;
+    Encoding enc = tokenizer_->encode(text, true);
+    if (enc.ids.empty()) {
+        enc.ids.push_back(static_cast<std::int32_t>(prefix_));
+        enc.tokens.push_back(tokenizer_->id_to_token(static_cast<std::int32_t>(prefix_)).value_or(""));
+        enc.char_offsets.push_back({0, 0});
+    }
+    const std::int64_t T = static_cast<std::int64_t>(enc.ids.size());
+    if (T > info_.context_length)
+        throw ModelError("the text has " + std::to_string(T) + " tokens, more than the model's context of " +
+                         std::to_string(info_.context_length) + "; trace a shorter text");
+    tr.ids = enc.ids;
+    tr.tokens = enc.tokens;
+    tr.offsets = enc.char_offsets;
+    tr.length = static_cast<int>(T);
+    tr.heads = static_cast<int>(info_.heads);
+    tr.hidden = static_cast<int>(info_.hidden_size);
+    for (int l = 0; l < info_.layers; ++l)
+        if (opt.layers.empty() || std::find(opt.layers.begin(), opt.layers.end(), l) != opt.layers.end()) tr.layers.push_back(l);
+    for (int l : opt.layers)
+        if (l < 0 || l >= info_.layers) throw ModelError("layer " + std::to_string(l) + " does not exist (the model has " + std::to_string(info_.layers) + ")");
+    auto append = [](std::vector<float>& dst, const torch::Tensor& t) {
+        auto c = t.to(torch::kFloat32).cpu().contiguous();
+        dst.insert(dst.end(), c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
+    };
+    std::vector<std::int64_t> ids(enc.ids.begin(), enc.ids.end());
+    auto id_t = long_tensor(ids).view({1, T}).to(device());
+    auto emb = model_->embed(id_t);
+    auto pos = torch::arange(T, torch::TensorOptions().dtype(torch::kLong).device(device())).view({1, T});
+    LayerObserver observer = [&](int layer, const torch::Tensor& attn, const torch::Tensor& hidden) {
+        if (opt.attentions && std::find(tr.layers.begin(), tr.layers.end(), layer) != tr.layers.end()) append(tr.attentions, attn[0]);
+        if (opt.hidden_states && layer + 1 < info_.layers) append(tr.hidden_states, hidden[0]);
+    };
+    // The first entry is what the first layer reads (GPT-2 adds its position embeddings).
+    if (opt.hidden_states) append(tr.hidden_states, model_->input_states(emb, pos)[0]);
+    auto final_h = model_->forward(emb, torch::ones({1, T}, torch::kLong).to(device()), pos, nullptr, &observer);
+    // As Hugging Face's output_hidden_states: the last entry is after the final norm.
+    if (opt.hidden_states) append(tr.hidden_states, final_h[0]);
+    return tr;
+}
+
+std::unique_ptr<LanguageModel> LanguageModel::open(const std::string& path, const ModelOptions& options) {
+    return std::make_unique<HfModel>(path, options);
+}
+
+}  // namespace lmwb

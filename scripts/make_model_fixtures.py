@@ -1,0 +1,164 @@
+#!/usr/bin/python3
+"""Writes the tiny random-weight checkpoints the engine tests load (tests/fixtures/models/), each a Hugging Face
+folder (config.json, model.safetensors, tokenizer.json) plus expected.json: logits of the reference
+implementation (scripts/reference/hf_reference.py) for a fixed token sequence. Deterministic.
+Usage: /usr/bin/python3 scripts/make_model_fixtures.py tests/fixtures/models"""
+import json
+import os
+import re
+import sys
+from collections import Counter
+
+import torch
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "reference"))
+import hf_reference  # noqa: E402
+import safetensors_io  # noqa: E402
+
+CORPUS = ("the cat sat on the mat. the dog ran in the park. a bird sang on the tree. "
+          "numbers like 12 and 345 appear, and words repeat: the the cat cat. ") * 20
+
+
+def byte_chars():
+    bs = list(range(ord("!"), ord("~") + 1)) + list(range(0xA1, 0xAD)) + list(range(0xAE, 0x100))
+    cs, n = list(bs), 0
+    for b in range(256):
+        if b not in bs:
+            bs.append(b)
+            cs.append(256 + n)
+            n += 1
+    return {b: chr(c) for b, c in zip(bs, cs)}
+
+
+def tiny_tokenizer(merges_wanted=100):
+    """Byte-level BPE trained on CORPUS: 256 byte tokens, learned merges, <|endoftext|>."""
+    bc = byte_chars()
+    words = Counter(re.findall(r" ?[A-Za-z]+| ?[0-9]+| ?[^\sA-Za-z0-9]+|\s+", CORPUS))
+    seqs = {w: [bc[b] for b in w.encode()] for w in words}
+    vocab = {bc[b]: i for i, b in enumerate(sorted(bc, key=lambda b: ord(bc[b])))}
+    merges = []
+    for _ in range(merges_wanted):
+        pairs = Counter()
+        for w, s in seqs.items():
+            for a, b in zip(s, s[1:]):
+                pairs[(a, b)] += words[w]
+        if not pairs:
+            break
+        (a, b), _ = max(pairs.items(), key=lambda kv: (kv[1], kv[0]))
+        merges.append(f"{a} {b}")
+        vocab[a + b] = len(vocab)
+        for w, s in seqs.items():
+            out, i = [], 0
+            while i < len(s):
+                if i + 1 < len(s) and s[i] == a and s[i + 1] == b:
+                    out.append(a + b)
+                    i += 2
+                else:
+                    out.append(s[i])
+                    i += 1
+            seqs[w] = out
+    eot = len(vocab)
+    return {
+        "version": "1.0", "truncation": None, "padding": None,
+        "added_tokens": [{"id": eot, "content": "<|endoftext|>", "single_word": False, "lstrip": False,
+                          "rstrip": False, "normalized": False, "special": True}],
+        "normalizer": None,
+        "pre_tokenizer": {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": True},
+        "post_processor": {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": False, "use_regex": True},
+        "decoder": {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": True, "use_regex": True},
+        "model": {"type": "BPE", "dropout": None, "unk_token": None, "continuing_subword_prefix": None,
+                  "end_of_word_suffix": None, "fuse_unk": False, "byte_fallback": False, "ignore_merges": False,
+                  "vocab": vocab, "merges": merges},
+    }, eot + 1
+
+
+def randn(gen, *shape, scale=0.2):
+    return torch.randn(*shape, generator=gen) * scale
+
+
+def gpt2_weights(cfg, gen, prefix, attn_bias_buffers):
+    d, f, v, n = cfg["n_embd"], 4 * cfg["n_embd"], cfg["vocab_size"], cfg["n_positions"]
+    w = {prefix + "wte.weight": randn(gen, v, d), prefix + "wpe.weight": randn(gen, n, d, scale=0.05)}
+    for i in range(cfg["n_layer"]):
+        p = f"{prefix}h.{i}."
+        w.update({p + "ln_1.weight": 1 + randn(gen, d, scale=0.1), p + "ln_1.bias": randn(gen, d, scale=0.1),
+                  p + "attn.c_attn.weight": randn(gen, d, 3 * d), p + "attn.c_attn.bias": randn(gen, 3 * d, scale=0.05),
+                  p + "attn.c_proj.weight": randn(gen, d, d), p + "attn.c_proj.bias": randn(gen, d, scale=0.05),
+                  p + "ln_2.weight": 1 + randn(gen, d, scale=0.1), p + "ln_2.bias": randn(gen, d, scale=0.1),
+                  p + "mlp.c_fc.weight": randn(gen, d, f), p + "mlp.c_fc.bias": randn(gen, f, scale=0.05),
+                  p + "mlp.c_proj.weight": randn(gen, f, d), p + "mlp.c_proj.bias": randn(gen, d, scale=0.05)})
+        if attn_bias_buffers:
+            w[p + "attn.bias"] = torch.tril(torch.ones(1, 1, n, n))
+    w.update({prefix + "ln_f.weight": 1 + randn(gen, d, scale=0.1), prefix + "ln_f.bias": randn(gen, d, scale=0.1)})
+    return w
+
+
+def llama_weights(cfg, gen):
+    d, f, v = cfg["hidden_size"], cfg["intermediate_size"], cfg["vocab_size"]
+    nh, nkv = cfg["num_attention_heads"], cfg["num_key_value_heads"]
+    hd = d // nh
+    bias = cfg["model_type"] == "qwen2"
+    w = {"model.embed_tokens.weight": randn(gen, v, d), "model.norm.weight": 1 + randn(gen, d, scale=0.1)}
+    for i in range(cfg["num_hidden_layers"]):
+        p = f"model.layers.{i}."
+        w.update({p + "input_layernorm.weight": 1 + randn(gen, d, scale=0.1),
+                  p + "self_attn.q_proj.weight": randn(gen, nh * hd, d), p + "self_attn.k_proj.weight": randn(gen, nkv * hd, d),
+                  p + "self_attn.v_proj.weight": randn(gen, nkv * hd, d), p + "self_attn.o_proj.weight": randn(gen, d, nh * hd),
+                  p + "post_attention_layernorm.weight": 1 + randn(gen, d, scale=0.1),
+                  p + "mlp.gate_proj.weight": randn(gen, f, d), p + "mlp.up_proj.weight": randn(gen, f, d),
+                  p + "mlp.down_proj.weight": randn(gen, d, f)})
+        if bias:
+            w.update({p + "self_attn.q_proj.bias": randn(gen, nh * hd, scale=0.1),
+                      p + "self_attn.k_proj.bias": randn(gen, nkv * hd, scale=0.1),
+                      p + "self_attn.v_proj.bias": randn(gen, nkv * hd, scale=0.1)})
+    if not cfg.get("tie_word_embeddings", False):
+        w["lm_head.weight"] = randn(gen, v, d)
+    return w
+
+
+def main():
+    out = sys.argv[1]
+    tok, vocab = tiny_tokenizer()
+    eot = vocab - 1
+    llama = {"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2, "num_attention_heads": 4,
+             "num_key_value_heads": 2, "max_position_embeddings": 64, "rms_norm_eps": 1e-5, "vocab_size": vocab,
+             "bos_token_id": eot, "eos_token_id": eot, "hidden_act": "silu"}
+    gpt2 = {"model_type": "gpt2", "n_embd": 32, "n_layer": 2, "n_head": 4, "n_positions": 64, "vocab_size": vocab,
+            "layer_norm_epsilon": 1e-5, "activation_function": "gelu_new", "bos_token_id": eot, "eos_token_id": eot}
+    cases = [
+        ("gpt2", dict(gpt2), "transformer.", True, torch.float32),
+        ("gpt2-noprefix-f16", dict(gpt2), "", False, torch.float16),
+        ("llama", dict(llama, model_type="llama", rope_theta=10000.0), None, False, torch.float32),
+        ("llama3-bf16", dict(llama, model_type="llama", rope_theta=500000.0, tie_word_embeddings=True,
+                             rope_scaling={"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0,
+                                           "high_freq_factor": 4.0, "original_max_position_embeddings": 16}),
+         None, False, torch.bfloat16),
+        ("mistral", dict(llama, model_type="mistral", sliding_window=5, rope_theta=1000000.0), None, False, torch.float32),
+        ("qwen2", dict(llama, model_type="qwen2", num_key_value_heads=1, rope_theta=1000000.0), None, False, torch.float32),
+    ]
+    for seed, (name, cfg, prefix, buffers, dtype) in enumerate(cases):
+        gen = torch.Generator().manual_seed(1000 + seed)
+        w = gpt2_weights(cfg, gen, prefix, buffers) if cfg["model_type"] == "gpt2" else llama_weights(cfg, gen)
+        stored = {k: (t.to(dtype) if t.is_floating_point() else t) for k, t in w.items()}
+        ref_w = {k: t.float() for k, t in stored.items()}
+        ids = torch.randint(0, vocab, (20,), generator=gen)
+        with torch.no_grad():
+            if cfg["model_type"] == "gpt2":
+                logits = hf_reference.gpt2_forward(cfg, ref_w, ids, prefix=prefix)
+            else:
+                logits = hf_reference.llama_forward(cfg, ref_w, ids)
+        folder = os.path.join(out, name)
+        os.makedirs(folder, exist_ok=True)
+        cfg = dict(cfg, torch_dtype={torch.float32: "float32", torch.float16: "float16", torch.bfloat16: "bfloat16"}[dtype])
+        with open(os.path.join(folder, "config.json"), "w") as f:
+            json.dump(cfg, f, indent=1, sort_keys=True)
+        with open(os.path.join(folder, "tokenizer.json"), "w") as f:
+            json.dump(tok, f, ensure_ascii=False)
+        safetensors_io.save(stored, os.path.join(folder, "model.safetensors"), {"format": "pt"})
+        with open(os.path.join(folder, "expected.json"), "w") as f:
+            json.dump({"ids": ids.tolist(), "logits": [[float(f"{x:.7g}") for x in row] for row in logits.tolist()]}, f)
+        print(f"{name}: {sum(t.numel() for t in stored.values())} parameters, {dtype}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,167 @@
+// Broken checkpoints fail with one clear error naming the file, tensor or field.
+#include <catch2/catch.hpp>
+
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+#include "lmwb/model.h"
+#include "test_support.h"
+
+using lmwb::LanguageModel;
+using lmwb::ModelError;
+using lmwb::test::fixture;
+using Catch::Matchers::Contains;
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string open_error(const std::string& path, lmwb::ModelOptions options = {}) {
+    try {
+        LanguageModel::open(path, options);
+    } catch (const ModelError& e) {
+        return e.what();
+    }
+    return "no error";
+}
+
+// A copy of a fixture model that a test may damage.
+std::string copy_model(const lmwb::test::ScratchDir& dir, const std::string& name) {
+    fs::path dst = dir.path() / name;
+    fs::create_directories(dst);
+    for (auto& e : fs::directory_iterator(fixture("models/" + name))) fs::copy_file(e.path(), dst / e.path().filename());
+    return dst.string();
+}
+
+std::string read(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    return {std::istreambuf_iterator<char>(in), {}};
+}
+
+void write(const std::string& path, const std::string& bytes) { std::ofstream(path, std::ios::binary) << bytes; }
+
+std::string header_of(const std::string& file) {
+    std::uint64_t n = 0;
+    std::memcpy(&n, file.data(), 8);
+    return file.substr(8, n);
+}
+
+std::string with_header(const std::string& file, const std::string& header) {
+    std::uint64_t old = 0;
+    std::memcpy(&old, file.data(), 8);
+    std::uint64_t n = header.size();
+    std::string out(8, '\0');
+    std::memcpy(out.data(), &n, 8);
+    return out + header + file.substr(8 + old);
+}
+
+void replace_once(std::string& s, const std::string& from, const std::string& to) {
+    auto at = s.find(from);
+    REQUIRE(at != std::string::npos);
+    s.replace(at, from.size(), to);
+}
+
+}  // namespace
+
+TEST_CASE("missing files and folders", "[model][errors]") {
+    lmwb::test::ScratchDir dir;
+    CHECK_THAT(open_error(dir.file("nowhere")), Contains("not a folder"));
+    auto m = copy_model(dir, "llama");
+    fs::remove(fs::path(m) / "model.safetensors");
+    CHECK_THAT(open_error(m), Contains("no model.safetensors"));
+    auto c = copy_model(dir, "gpt2");
+    fs::remove(fs::path(c) / "config.json");
+    CHECK_THAT(open_error(c), Contains("config.json: cannot open"));
+}
+
+TEST_CASE("config.json problems name the field", "[model][errors]") {
+    lmwb::test::ScratchDir dir;
+    auto m = copy_model(dir, "llama");
+    auto cfg = read(m + "/config.json");
+    std::string bad = cfg;
+    replace_once(bad, "\"model_type\": \"llama\"", "\"model_type\": \"mamba\"");
+    write(m + "/config.json", bad);
+    CHECK_THAT(open_error(m), Contains("/model_type: unsupported model_type 'mamba'"));
+    bad = cfg;
+    replace_once(bad, "\"hidden_size\": 32", "\"hidden_size\": \"wide\"");
+    write(m + "/config.json", bad);
+    CHECK_THAT(open_error(m), Contains("/hidden_size: expected an integer"));
+    write(m + "/config.json", "{ not json");
+    CHECK_THAT(open_error(m), Contains("config.json: malformed JSON"));
+}
+
+TEST_CASE("missing or misshapen tensors name the tensor and the shapes", "[model][errors]") {
+    lmwb::test::ScratchDir dir;
+    auto m = copy_model(dir, "llama");
+    auto file = read(m + "/model.safetensors");
+    auto header = header_of(file);
+    std::string renamed = header;
+    replace_once(renamed, "\"model.layers.1.mlp.up_proj.weight\"", "\"model.layers.1.mlp.upp_proj.weight\"");
+    write(m + "/model.safetensors", with_header(file, renamed));
+    CHECK_THAT(open_error(m), Contains("tensor 'model.layers.1.mlp.up_proj.weight' is missing"));
+
+    auto cfg = read(m + "/config.json");
+    write(m + "/model.safetensors", file);
+    std::string wider = cfg;
+    replace_once(wider, "\"intermediate_size\": 64", "\"intermediate_size\": 96");
+    write(m + "/config.json", wider);
+    CHECK_THAT(open_error(m), Contains("'model.layers.0.mlp.gate_proj.weight' has shape [64, 32], expected [96, 32]"));
+}
+
+TEST_CASE("truncated or corrupt safetensors files", "[model][errors]") {
+    lmwb::test::ScratchDir dir;
+    auto m = copy_model(dir, "gpt2");
+    std::string path = m + "/model.safetensors";
+    auto file = read(path);
+    write(path, file.substr(0, 5));
+    CHECK_THAT(open_error(m), Contains("truncated safetensors file"));
+    std::string huge = file;
+    huge[6] = '\x7f';
+    write(path, huge);
+    CHECK_THAT(open_error(m), Contains("header length") && Contains("exceeds the file size"));
+    write(path, file.substr(0, file.size() - 100));
+    CHECK_THAT(open_error(m), Contains("lie outside the data section"));
+    // Two tensors claiming the same bytes.
+    auto header = header_of(file);
+    auto a = header.find("\"data_offsets\":[");
+    auto b = header.find("\"data_offsets\":[", a + 1);
+    auto a_end = header.find(']', a), b_end = header.find(']', b);
+    std::string first = header.substr(a, a_end - a + 1);
+    std::string second = header.substr(b, b_end - b + 1);
+    (void)second;
+    std::string overlapping = header;
+    // Give the second tensor the first one's region only when both are the same size; otherwise shift it.
+    auto nums = [](const std::string& s) {
+        auto l = s.find('['), c = s.find(','), r = s.find(']');
+        return std::pair<long long, long long>{std::stoll(s.substr(l + 1, c - l - 1)), std::stoll(s.substr(c + 1, r - c - 1))};
+    };
+    auto [b0, b1] = nums(header.substr(b, b_end - b + 1));
+    std::string moved = "\"data_offsets\":[" + std::to_string(b0 - 4) + "," + std::to_string(b1 - 4) + "]";
+    overlapping.replace(b, b_end - b + 1, moved);
+    write(path, with_header(file, overlapping));
+    CHECK_THAT(open_error(m), Contains("overlap") || Contains("outside the data section"));
+}
+
+TEST_CASE("CUDA on a CPU-only LibTorch fails clearly; NaN weights are reported", "[model][errors]") {
+    lmwb::ModelOptions cuda;
+    cuda.device = "cuda";
+    CHECK_THAT(open_error(fixture("models/gpt2"), cuda), Contains("no CUDA support"));
+    lmwb::ModelOptions odd;
+    odd.dtype = "int8";
+    CHECK_THAT(open_error(fixture("models/gpt2"), odd), Contains("unsupported compute dtype 'int8'"));
+
+    lmwb::test::ScratchDir dir;
+    auto m = copy_model(dir, "llama");
+    auto file = read(m + "/model.safetensors");
+    // Overwrite the final norm's weights with NaN (F32 0x7fc00000).
+    auto header = header_of(file);
+    auto at = header.find("\"model.norm.weight\"");
+    auto off = header.find("\"data_offsets\":[", at);
+    auto begin = std::stoll(header.substr(off + 16, header.find(',', off) - off - 16));
+    std::size_t base = 8 + header.size() + static_cast<std::size_t>(begin);
+    for (int i = 0; i < 32; ++i) std::memcpy(file.data() + base + 4 * i, "\x00\x00\xc0\x7f", 4);
+    write(m + "/model.safetensors", file);
+    auto model = LanguageModel::open(m, {});
+    CHECK_THROWS_WITH(model->score({{"the", " cat"}}), Contains("NaN or infinite logits"));
+}

@@ -1,0 +1,165 @@
+// The engine on real checkpoint folders: tiny random-weight models written by scripts/make_model_fixtures.py,
+// with logits from an independent PyTorch implementation of each architecture.
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include <cmath>
+#include <fstream>
+
+#include "lmwb/model.h"
+#include "test_support.h"
+
+using lmwb::LanguageModel;
+using lmwb::test::fixture;
+
+namespace {
+
+std::vector<std::string> model_names() {
+    return {"gpt2", "gpt2-noprefix-f16", "llama", "llama3-bf16", "mistral", "qwen2"};
+}
+
+nlohmann::json expected(const std::string& name) {
+    std::ifstream in(fixture("models/" + name + "/expected.json"));
+    return nlohmann::json::parse(in);
+}
+
+}  // namespace
+
+TEST_CASE("logits match the reference implementation to 1e-4", "[model]") {
+    auto name = GENERATE(from_range(model_names()));
+    auto model = LanguageModel::open(fixture("models/" + name), {});
+    auto want = expected(name);
+    auto ids = want["ids"].get<std::vector<std::int32_t>>();
+    std::vector<float> got = model->logits(ids);
+    auto V = static_cast<std::size_t>(model->info().vocab_size);
+    REQUIRE(got.size() == ids.size() * V);
+    double worst = 0;
+    for (std::size_t t = 0; t < ids.size(); ++t)
+        for (std::size_t v = 0; v < V; ++v)
+            worst = std::max(worst, std::abs(static_cast<double>(got[t * V + v]) - want["logits"][t][v].get<double>()));
+    INFO(name << ": largest difference " << worst);
+    CHECK(worst < 1e-4);
+}
+
+TEST_CASE("model info describes the checkpoint", "[model]") {
+    auto model = LanguageModel::open(fixture("models/llama"), {});
+    const auto& i = model->info();
+    CHECK(i.architecture == "llama");
+    CHECK(i.layers == 2);
+    CHECK(i.heads == 4);
+    CHECK(i.kv_heads == 2);
+    CHECK(i.context_length == 64);
+    CHECK(i.stored_dtype == "F32");
+    CHECK(i.parameters > 30000);
+}
+
+TEST_CASE("scores equal the log-softmax of the logits, for any batch size", "[model]") {
+    auto name = GENERATE(as<std::string>{}, "gpt2", "qwen2");
+    auto model = LanguageModel::open(fixture("models/" + name), {});
+    std::vector<lmwb::ScoreRequest> reqs = {
+        {"the cat sat on", " the mat."}, {"a bird", " sang"}, {"", "the dog ran"}, {"numbers like 12 and ", "345"},
+        {"the the cat", " cat cat. the dog ran in the park."}};
+    auto one = model->score(reqs, 1);
+    for (int bs : {2, 3, 8}) {
+        auto many = model->score(reqs, bs);
+        for (std::size_t i = 0; i < reqs.size(); ++i) {
+            CHECK(many[i].tokens == one[i].tokens);
+            CHECK(std::abs(many[i].logprob - one[i].logprob) < 1e-5);
+            CHECK(many[i].is_greedy == one[i].is_greedy);
+        }
+    }
+    // Independent check on request 0: recompute from the full-sequence logits.
+    const auto& tok = model->tokenizer();
+    auto ctx = tok.encode("the cat sat on", false).ids;
+    auto whole = tok.encode("the cat sat on the mat.", false).ids;
+    std::vector<std::int32_t> input(whole.begin(), whole.end() - 1);
+    auto logits = model->logits(input);
+    auto V = static_cast<std::size_t>(model->info().vocab_size);
+    double total = 0;
+    for (std::size_t p = ctx.size() - 1; p + 1 < whole.size(); ++p) {
+        double mx = -1e30, sum = 0;
+        for (std::size_t v = 0; v < V; ++v) mx = std::max(mx, static_cast<double>(logits[p * V + v]));
+        for (std::size_t v = 0; v < V; ++v) sum += std::exp(logits[p * V + v] - mx);
+        total += logits[p * V + static_cast<std::size_t>(whole[p + 1])] - mx - std::log(sum);
+    }
+    CHECK(std::abs(total - one[0].logprob) < 1e-4);
+    CHECK(one[0].tokens.size() == whole.size() - ctx.size());
+}
+
+TEST_CASE("rolling log-likelihood over texts longer than the context", "[model]") {
+    auto model = LanguageModel::open(fixture("models/llama"), {});
+    std::string text;
+    for (int i = 0; i < 20; ++i) text += "the cat sat on the mat. numbers like 12 and 345 appear. ";
+    auto r = model->rolling_loglikelihood(text);
+    CHECK(r.tokens > 64);  // beyond the 64-position context
+    CHECK(r.token_logprobs.size() == r.tokens);
+    double sum = 0;
+    for (float v : r.token_logprobs) {
+        CHECK(v <= 0);
+        sum += v;
+    }
+    CHECK(std::abs(sum - r.logprob) < 1e-3);
+    // A text inside one window equals scoring it after the prefix token.
+    auto short_r = model->rolling_loglikelihood("the cat sat");
+    auto s = model->score({{"", "the cat sat"}}, 1);
+    CHECK(std::abs(short_r.logprob - s[0].logprob) < 1e-5);
+}
+
+TEST_CASE("generation: greedy equals argmax, cache equals no cache, seeds reproduce", "[model]") {
+    auto name = GENERATE(as<std::string>{}, "gpt2", "mistral");
+    auto model = LanguageModel::open(fixture("models/" + name), {});
+    lmwb::GenerationOptions g;
+    g.max_new_tokens = 12;
+    auto a = model->generate("the cat", g);
+    g.use_cache = false;
+    auto b = model->generate("the cat", g);
+    REQUIRE(a.tokens.size() == b.tokens.size());
+    for (std::size_t i = 0; i < a.tokens.size(); ++i) {
+        CHECK(a.tokens[i].id == b.tokens[i].id);
+        CHECK(std::abs(a.tokens[i].logprob - b.tokens[i].logprob) < 1e-4);
+        CHECK(a.tokens[i].top.front().id == a.tokens[i].id);  // greedy picks the most likely
+        CHECK(a.tokens[i].entropy >= 0);
+    }
+    lmwb::GenerationOptions s;
+    s.max_new_tokens = 10;
+    s.temperature = 1.0;
+    s.top_k = 20;
+    s.top_p = 0.9;
+    s.seed = 7;
+    auto s1 = model->generate("the dog", s), s2 = model->generate("the dog", s);
+    CHECK(s1.text == s2.text);
+    s.seed = 8;
+    auto s3 = model->generate("the dog", s);
+    CHECK((s3.stop_reason == "eos" || s3.tokens.size() == 10));
+    // Stop strings cut the text before them.
+    lmwb::GenerationOptions st = g;
+    st.use_cache = true;
+    st.max_new_tokens = 20;
+    auto full = model->generate("the cat", st);
+    if (full.text.size() > 3) {
+        st.stop = {full.text.substr(2, 2)};
+        auto cut = model->generate("the cat", st);
+        CHECK(cut.stop_reason == "stop");
+        CHECK(cut.text == full.text.substr(0, full.text.find(st.stop[0])));
+    }
+}
+
+TEST_CASE("trace returns attentions whose rows sum to one and hidden states per layer", "[model]") {
+    auto model = LanguageModel::open(fixture("models/qwen2"), {});
+    auto tr = model->trace("the cat sat on the mat", {});
+    const auto T = static_cast<std::size_t>(tr.length), H = static_cast<std::size_t>(tr.heads);
+    REQUIRE(tr.layers.size() == 2);
+    REQUIRE(tr.attentions.size() == 2 * H * T * T);
+    for (std::size_t row = 0; row < 2 * H * T; ++row) {
+        double s = 0;
+        for (std::size_t k = 0; k < T; ++k) s += tr.attentions[row * T + k];
+        REQUIRE(std::abs(s - 1.0) < 1e-4);
+        std::size_t q = row % T;
+        for (std::size_t k = q + 1; k < T; ++k) REQUIRE(tr.attentions[row * T + k] < 1e-6);  // causal
+    }
+    CHECK(tr.hidden_states.size() == 3 * T * static_cast<std::size_t>(tr.hidden));
+    auto one = model->trace("the cat sat on the mat", {true, false, {1}});
+    CHECK(one.layers == std::vector<int>{1});
+    CHECK(one.attentions.size() == H * T * T);
+    CHECK(std::equal(one.attentions.begin(), one.attentions.end(), tr.attentions.begin() + static_cast<std::ptrdiff_t>(H * T * T)));
+}
