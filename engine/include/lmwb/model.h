@@ -81,6 +81,7 @@ struct GeneratedToken {
     float logprob = 0;     // under the unmodified distribution (temperature 1, no filtering)
     float entropy = 0;     // of that distribution, nats
     std::vector<TokenAlternative> top;
+    double seconds = 0;    // since generation started, when this token was chosen
 };
 
 struct GenerationResult {
@@ -127,5 +128,9 @@ public:
     // Logits [T][V], row-major, for a token sequence (no special tokens added).
     virtual std::vector<float> logits(const std::vector<std::int32_t>& ids) const = 0;
 };
+
+// Measured speed of an n x n float32 matrix product on this machine (GFLOP/s, median of a few runs), the
+// yardstick benchmarks quote model throughput against.
+double matmul_gflops(int n = 1024, int threads = 0);
 
 }  // namespace lmwb

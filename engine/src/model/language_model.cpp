@@ -5,6 +5,7 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <numeric>
@@ -326,6 +327,7 @@ GenerationResult HfModel::generate(std::string_view prompt, const GenerationOpti
     const std::int64_t n_prompt = static_cast<std::int64_t>(seq.size());
     auto cache = opt.use_cache ? model_->new_cache(1, n_prompt + opt.max_new_tokens) : nullptr;
     Sampler sampler{std::mt19937_64(opt.seed)};
+    auto started = std::chrono::steady_clock::now();
     std::vector<std::int32_t> generated;
     std::string prev_text;
     out.stop_reason = "max_new_tokens";
@@ -386,6 +388,7 @@ GenerationResult HfModel::generate(std::string_view prompt, const GenerationOpti
             }
         }
         tok.id = static_cast<std::int32_t>(next);
+        tok.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
         tok.logprob = static_cast<float>(logp[next].item<double>());
         int n_alt = std::min<std::int64_t>(std::max(0, opt.alternatives), logp.size(0));
         if (n_alt > 0) {
@@ -467,6 +470,21 @@ Trace HfModel::trace(std::string_view text, const TraceOptions& opt) const {
     // As Hugging Face's output_hidden_states: the last entry is after the final norm.
     if (opt.hidden_states) append(tr.hidden_states, final_h[0]);
     return tr;
+}
+
+double matmul_gflops(int n, int threads) {
+    set_threads(threads);
+    auto a = torch::randn({n, n}), b = torch::randn({n, n});
+    std::vector<double> rates;
+    torch::mm(a, b);  // warm-up
+    for (int i = 0; i < 5; ++i) {
+        auto t0 = std::chrono::steady_clock::now();
+        auto c = torch::mm(a, b);
+        double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        rates.push_back(2.0 * n * n * static_cast<double>(n) / s / 1e9);
+    }
+    std::sort(rates.begin(), rates.end());
+    return rates[rates.size() / 2];
 }
 
 std::unique_ptr<LanguageModel> LanguageModel::open(const std::string& path, const ModelOptions& options) {
