@@ -1,11 +1,17 @@
 #!/usr/bin/env bash
-# The main job: install what is missing, build, then run the workbench on the bundled material.
+# The main job: install what is missing, build, then run the workbench on the bundled models.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 "$root/scripts/deps.sh"
 "$root/scripts/build.sh"
-# Until the model engine and GUI land, the headless job tokenizes a sample with the GPT-2 vocabulary of the test
-# fixtures (pruned to the merges the fixture texts use, so rarer words split into more pieces than with the full one).
-tok="$root/tests/fixtures/tokenizers/gpt2/tokenizer.json"
-"$root/build/cli/lmwb" --version
-"$root/build/cli/lmwb" tokenize --tokenizer "$tok" -- "${1:-LM Workbench tokenizes 東京 and 🚀 exactly like Hugging Face.}"
+lmwb="$root/build/cli/lmwb"
+# Until the GUI lands this is the headless job: describe, prompt and compare the two bundled models.
+"$lmwb" --version
+for model in tiny-a tiny-b; do
+  "$lmwb" info "$root/models/$model"
+  echo "--- $model, greedy:"
+  "$lmwb" generate "$root/models/$model" "${1:-On Monday, Ana went to}" --max-new-tokens 40
+  echo "--- $model, log p(' Paris' | 'The capital of France is'):"
+  "$lmwb" score "$root/models/$model" --context "The capital of France is" --continuation " Paris"
+  echo
+done

@@ -96,7 +96,8 @@ Action add_generate_command(CLI::App& app) {
         for (auto& t : r.tokens) {
             nlohmann::json top = nlohmann::json::array();
             for (auto& alt : t.top) top.push_back({{"id", alt.id}, {"text", alt.text}, {"logprob", alt.logprob}});
-            tokens.push_back({{"id", t.id}, {"text", t.text}, {"logprob", t.logprob}, {"entropy", t.entropy}, {"top", top}});
+            tokens.push_back({{"id", t.id}, {"text", t.text}, {"logprob", t.logprob}, {"entropy", t.entropy}, {"top", top},
+                              {"seconds", t.seconds}});
         }
         std::vector<std::int32_t> ids;
         for (auto& t : r.tokens) ids.push_back(t.id);

@@ -163,3 +163,41 @@ TEST_CASE("trace returns attentions whose rows sum to one and hidden states per 
     CHECK(one.attentions.size() == H * T * T);
     CHECK(std::equal(one.attentions.begin(), one.attentions.end(), tr.attentions.begin() + static_cast<std::ptrdiff_t>(H * T * T)));
 }
+
+TEST_CASE("the bundled models load, know their world and differ in quality", "[model][bundled]") {
+    std::string root = std::string(LMWB_FIXTURES) + "/../../models/";
+    auto a = LanguageModel::open(root + "tiny-a", {});
+    auto b = LanguageModel::open(root + "tiny-b", {});
+    CHECK(a->info().parameters < b->info().parameters);
+    lmwb::GenerationOptions g;
+    g.max_new_tokens = 6;
+    g.stop = {"\n"};
+    CHECK(b->generate("Question: What color is the sky?\nAnswer:", g).text == " blue");
+    // Questions whose answer the stronger model ranks first more often.
+    std::vector<std::pair<std::string, std::vector<std::string>>> items = {
+        {"What does a cow say?", {" moo", " woof", " quack", " hoot"}},
+        {"What is the capital of Japan?", {" Tokyo", " Paris", " Rome", " Lima"}},
+        {"What is the opposite of hot?", {" cold", " big", " dark", " slow"}},
+        {"What day comes after Friday?", {" Saturday", " Monday", " Sunday", " Tuesday"}},
+        {"What is two plus three?", {" five", " four", " six", " three"}},
+        {"What can a fish do?", {" swim", " fly", " dig", " hop"}}};
+    int right_a = 0, right_b = 0;
+    double margin_a = 0, margin_b = 0;
+    for (auto& [q, choices] : items) {
+        std::vector<lmwb::ScoreRequest> reqs;
+        for (auto& c : choices) reqs.push_back({"Question: " + q + "\nAnswer:", c});
+        auto sa = a->score(reqs), sb = b->score(reqs);
+        auto best = [](const std::vector<lmwb::ScoreResult>& s) {
+            std::size_t k = 0;
+            for (std::size_t i = 1; i < s.size(); ++i) if (s[i].logprob > s[k].logprob) k = i;
+            return k;
+        };
+        right_a += best(sa) == 0;
+        right_b += best(sb) == 0;
+        margin_a += sa[0].logprob;
+        margin_b += sb[0].logprob;
+    }
+    CHECK(right_b >= 5);
+    CHECK(right_b >= right_a);
+    CHECK(margin_b > margin_a);  // more confident in the right answers
+}
