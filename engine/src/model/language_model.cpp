@@ -23,12 +23,15 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// Matrix products, nearly all the work, run in OpenBLAS's own pool with `threads` threads. LibTorch's OpenMP
+// pool stays at one thread: its idle workers spin after each parallel region and would take the cores OpenBLAS
+// needs (measured: generation steps twice as slow once element-wise ops on the KV cache went parallel).
 void set_threads(int threads) {
     int n = threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-    at::set_num_threads(n);
-    // Matrix products run in OpenBLAS, which has its own pool (absent when another BLAS is installed).
+    at::set_num_threads(1);
     using SetThreads = void (*)(int);
     if (auto f = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) f(n);
+    else at::set_num_threads(n);  // another BLAS: let LibTorch parallelise instead
 }
 
 bool is_trailing_space(char32_t c) {
