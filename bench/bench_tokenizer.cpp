@@ -7,6 +7,7 @@
 #include <functional>
 #include <cstdio>
 #include <map>
+#include <optional>
 #include <random>
 #include <string>
 #include <unordered_map>
@@ -143,7 +144,10 @@ int main(int argc, char** argv) {
         std::string a = argv[i];
         if (a == "--mb" && i + 1 < argc) mb = std::stod(argv[++i]);
         else if (a == "--repeat" && i + 1 < argc) repeat = std::stoi(argv[++i]);
-        else extra.push_back(a);
+        else if (a == "--help" || a == "-h") {
+            std::printf("bench_tokenizer [--mb N] [--repeat R] [tokenizer.json ...]\n");
+            return 0;
+        } else extra.push_back(a);
     }
     auto corpus = make_corpus(static_cast<std::size_t>(mb * 1e6), 42);
     std::vector<std::string> lines;
@@ -175,7 +179,14 @@ int main(int argc, char** argv) {
     std::printf("%-44s %10.2f %12zu %10s\n", "100 kB word without spaces (seconds)", median(times), tokens, "< 1 s");
 
     for (auto& path : extra) {
-        lmwb::Tokenizer tok = lmwb::Tokenizer::from_file(path);
+        std::optional<lmwb::Tokenizer> loaded;
+        try {
+            loaded = lmwb::Tokenizer::from_file(path);
+        } catch (const lmwb::TokenizerError& e) {
+            std::fprintf(stderr, "%s\n", e.what());
+            return 1;
+        }
+        const lmwb::Tokenizer& tok = *loaded;
         double r = throughput(tok, lines, corpus.size(), repeat, tokens);
         std::string name = path.size() > 40 ? "..." + path.substr(path.size() - 37) : path;
         std::printf("%-44s %10.2f %12zu %10s\n", name.c_str(), r, tokens, "");

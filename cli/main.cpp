@@ -2,7 +2,6 @@
 #include <map>
 
 #include "commands.h"
-#include "lmwb/tokenizer.h"
 
 int main(int argc, char** argv) {
     CLI::App app{"LM Workbench: evaluate and interpret language models (headless)", "lmwb"};

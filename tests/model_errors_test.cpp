@@ -87,6 +87,10 @@ TEST_CASE("config.json problems name the field", "[model][errors]") {
     replace_once(bad, "\"hidden_size\": 32", "\"hidden_size\": \"wide\"");
     write(m + "/config.json", bad);
     CHECK_THAT(open_error(m), Contains("/hidden_size: expected an integer"));
+    bad = cfg;
+    replace_once(bad, "\"max_position_embeddings\": 64", "\"max_position_embeddings\": 0");
+    write(m + "/config.json", bad);
+    CHECK_THAT(open_error(m), Contains("/max_position_embeddings: must be positive"));
     write(m + "/config.json", "{ not json");
     CHECK_THAT(open_error(m), Contains("config.json: malformed JSON"));
 }

@@ -114,6 +114,9 @@ TEST_CASE("generation: greedy equals argmax, cache equals no cache, seeds reprod
     g.use_cache = false;
     auto b = model->generate("the cat", g);
     REQUIRE(a.tokens.size() == b.tokens.size());
+    std::string pieces;
+    for (auto& t : a.tokens) pieces += t.text;
+    CHECK(pieces == a.text);  // per-token texts add up to the decoded continuation
     for (std::size_t i = 0; i < a.tokens.size(); ++i) {
         CHECK(a.tokens[i].id == b.tokens[i].id);
         CHECK(std::abs(a.tokens[i].logprob - b.tokens[i].logprob) < 1e-4);

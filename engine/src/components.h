@@ -23,7 +23,6 @@ struct PreTokenizer {
     virtual ~PreTokenizer() = default;
     // Splits (and may transform) one piece into the pieces appended to out.
     virtual void split(NormString&& piece, std::vector<NormString>& out) const = 0;
-    virtual bool is_byte_level() const { return false; }
 };
 
 struct ModelToken {
@@ -56,6 +55,11 @@ struct Decoder {
     virtual void decode_chain(std::vector<std::string>& tokens) const = 0;
 };
 
+class Regex;
+// A {"String": ...} or {"Regex": ...} pattern, or a regex source; errors name the JSON path.
+std::unique_ptr<Regex> make_pattern(const JsonNode& pattern);
+std::unique_ptr<Regex> compile_regex(const JsonNode& where, const std::string& pattern);
+
 std::unique_ptr<Normalizer> make_normalizer(const JsonNode& j);
 std::unique_ptr<PreTokenizer> make_pre_tokenizer(const JsonNode& j);
 std::unique_ptr<Model> make_model(const JsonNode& j);
@@ -65,6 +69,8 @@ std::unique_ptr<Decoder> make_decoder(const JsonNode& j);
 // GPT-2's byte-to-unicode table: printable bytes map to themselves, the others to U+0100 onwards.
 const char32_t* byte_to_unicode();
 int unicode_to_byte(char32_t c);  // -1 when c is not in the table
+// Appends the byte-level characters of c's UTF-8 bytes.
+void append_byte_chars(char32_t c, std::u32string& out);
 
 // Rust's cleanup applied by WordPiece and CTC decoders.
 std::string cleanup_tokenization(std::string s);

@@ -6,8 +6,6 @@
 
 namespace lmwb {
 
-std::unique_ptr<Regex> make_pattern(const JsonNode& pattern);  // normalizers.cpp
-
 std::string cleanup_tokenization(std::string s) {
     static const std::pair<const char*, const char*> rules[] = {
         {" .", "."}, {" ?", "?"}, {" !", "!"}, {" ,", ","}, {" ' ", "'"}, {" n't", "n't"},

@@ -285,18 +285,15 @@ std::unique_ptr<Model> make_bpe(VocabTable vocab, const std::vector<std::pair<st
     for (std::size_t rank = 0; rank < merges.size(); ++rank) {
         auto& [a, b] = merges[rank];
         auto ia = bpe->table.find(a), ib = bpe->table.find(b);
-        std::string merged = a;
-        if (!bpe->prefix.empty() && b.compare(0, bpe->prefix.size(), bpe->prefix) == 0)
-            merged += b.substr(bpe->prefix.size());
-        else
-            merged += b;
+        // As the reference: the right part loses as many leading bytes as the prefix has.
+        std::string merged = a + (b.size() >= bpe->prefix.size() ? b.substr(bpe->prefix.size()) : b);
         auto im = bpe->table.find(merged);
         std::string where = j.path() + "/merges/" + std::to_string(rank);
         if (!ia) j.fail("merge token '" + a + "' is not in the vocabulary", where);
         if (!ib) j.fail("merge token '" + b + "' is not in the vocabulary", where);
         if (!im) j.fail("merged token '" + merged + "' is not in the vocabulary", where);
-        // First occurrence wins, as in the reference's map built in rank order.
-        bpe->merges.emplace((static_cast<std::uint64_t>(static_cast<std::uint32_t>(*ia)) << 32) | static_cast<std::uint32_t>(*ib),
+        // A repeated pair keeps its last rank, as in the reference's map built in rank order.
+        bpe->merges.insert_or_assign((static_cast<std::uint64_t>(static_cast<std::uint32_t>(*ia)) << 32) | static_cast<std::uint32_t>(*ib),
                             std::make_pair(static_cast<std::uint32_t>(rank), *im));
     }
     return bpe;
@@ -349,7 +346,7 @@ std::unique_ptr<Model> make_model(const JsonNode& j) {
         w->unk_token = j.str("unk_token", "<unk>");
         return w;
     }
-    j.at("type").fail("unsupported model type '" + type + "' (supported: BPE, WordPiece, WordLevel)");
+    j.fail("unsupported model type '" + type + "' (supported: BPE, WordPiece, WordLevel)", j.path() + "/type");
 }
 
 }  // namespace lmwb

@@ -83,10 +83,14 @@ void find_matches(const std::function<bool(char32_t)>& pred, std::u32string_view
     push_gaps(text, ranges, out);
 }
 
-void split_pieces(const NormString& s, MatchList matches, SplitBehavior behavior, bool invert,
+void split_pieces(const NormString& s, const MatchList& input, SplitBehavior behavior, bool invert,
                   std::vector<NormString>& out) {
-    if (invert)
-        for (auto& m : matches) m.second = !m.second;
+    MatchList inverted;
+    if (invert) {
+        inverted = input;
+        for (auto& m : inverted) m.second = !m.second;
+    }
+    const MatchList& matches = invert ? inverted : input;
 
     if (behavior == SplitBehavior::Isolated) {
         for (auto& m : matches)
@@ -95,7 +99,7 @@ void split_pieces(const NormString& s, MatchList matches, SplitBehavior behavior
     }
     MatchList pieces;  // second: whether to drop the piece
     switch (behavior) {
-        case SplitBehavior::Isolated:
+        case SplitBehavior::Isolated:  // handled above
             break;
         case SplitBehavior::Removed:
             pieces = matches;

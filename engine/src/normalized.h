@@ -41,7 +41,7 @@ using MatchList = std::vector<std::pair<std::pair<std::uint32_t, std::uint32_t>,
 void find_matches(const Regex& re, std::u32string_view text, MatchList& out);
 void find_matches(const std::function<bool(char32_t)>& pred, std::u32string_view text, MatchList& out);
 // Applies the reference library's delimiter behaviour; appends non-empty pieces to out.
-void split_pieces(const NormString& s, MatchList matches, SplitBehavior behavior, bool invert,
+void split_pieces(const NormString& s, const MatchList& matches, SplitBehavior behavior, bool invert,
                   std::vector<NormString>& out);
 
 }  // namespace lmwb

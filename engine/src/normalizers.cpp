@@ -31,12 +31,14 @@ void unicode_normalize(NormString& s, uni::Form form) {
             out.align.push_back(s.align[i]);
         } else {
             std::u32string_view seg(s.text.data() + i, j - i);
-            std::u32string norm = uni::normalize(seg, form);
+            std::u32string norm;
             std::vector<std::uint32_t> consumed;
+            bool tracked = uni::normalize_tracked(seg, form, norm, consumed);
+            if (!tracked) norm = uni::normalize_utf8proc(seg, form);
             if (norm == seg) {
                 out.align.insert(out.align.end(), s.align.begin() + static_cast<std::ptrdiff_t>(i),
                                  s.align.begin() + static_cast<std::ptrdiff_t>(j));
-            } else if (uni::normalize_tracked(seg, form, norm, consumed)) {
+            } else if (tracked) {
                 // As the reference's alignment tracking: an output code point takes the bytes of the first
                 // input code point it consumes; one that consumes none, those of the previous input.
                 std::size_t next = 0;
@@ -154,12 +156,7 @@ struct BertNormalizer : Normalizer {
 
 struct ByteLevelNormalizer : Normalizer {
     void normalize(NormString& s) const override {
-        const char32_t* table = byte_to_unicode();
-        s.map_chars([table](char32_t c, std::u32string& out) {
-            std::string bytes;
-            uni::append_utf8(bytes, c);
-            for (unsigned char b : bytes) out.push_back(table[b]);
-        });
+        s.map_chars(append_byte_chars);
     }
 };
 
@@ -185,13 +182,17 @@ struct Sequence : Normalizer {
 
 }  // namespace
 
-std::unique_ptr<Regex> make_pattern(const JsonNode& pattern) {
+std::unique_ptr<Regex> compile_regex(const JsonNode& where, const std::string& pattern) {
     try {
-        if (pattern.has("String")) return std::make_unique<Regex>(regex_escape(pattern.at("String").str()));
-        if (pattern.has("Regex")) return std::make_unique<Regex>(pattern.at("Regex").str());
+        return std::make_unique<Regex>(pattern);
     } catch (const std::invalid_argument& e) {
-        pattern.fail(e.what());
+        where.fail(e.what());
     }
+}
+
+std::unique_ptr<Regex> make_pattern(const JsonNode& pattern) {
+    if (pattern.has("String")) return compile_regex(pattern, regex_escape(pattern.at("String").str()));
+    if (pattern.has("Regex")) return compile_regex(pattern, pattern.at("Regex").str());
     pattern.fail("expected {\"String\": ...} or {\"Regex\": ...}");
 }
 

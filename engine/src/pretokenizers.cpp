@@ -7,8 +7,6 @@
 
 namespace lmwb {
 
-std::unique_ptr<Regex> make_pattern(const JsonNode& pattern);  // normalizers.cpp
-
 const char32_t* byte_to_unicode() {
     static const auto table = [] {
         static char32_t t[256];
@@ -20,6 +18,25 @@ const char32_t* byte_to_unicode() {
         return t;
     }();
     return table;
+}
+
+void append_byte_chars(char32_t c, std::u32string& out) {
+    const char32_t* table = byte_to_unicode();
+    if (c < 0x80) {
+        out.push_back(table[c]);
+        return;
+    }
+    char buf[4];
+    int n = c < 0x800 ? 2 : c < 0x10000 ? 3 : 4;
+    if (n == 2) { buf[0] = static_cast<char>(0xC0 | (c >> 6)); }
+    else if (n == 3) { buf[0] = static_cast<char>(0xE0 | (c >> 12)); buf[1] = static_cast<char>(0x80 | ((c >> 6) & 0x3F)); }
+    else {
+        buf[0] = static_cast<char>(0xF0 | (c >> 18));
+        buf[1] = static_cast<char>(0x80 | ((c >> 12) & 0x3F));
+        buf[2] = static_cast<char>(0x80 | ((c >> 6) & 0x3F));
+    }
+    buf[n - 1] = static_cast<char>(0x80 | (c & 0x3F));
+    for (int i = 0; i < n; ++i) out.push_back(table[static_cast<unsigned char>(buf[i])]);
 }
 
 int unicode_to_byte(char32_t c) {
@@ -71,7 +88,6 @@ struct ByteLevel : PreTokenizer {
     bool add_prefix_space = true;
     bool use_regex = true;
     std::unique_ptr<Regex> re;
-    bool is_byte_level() const override { return true; }
     void split(NormString&& piece, std::vector<NormString>& out) const override {
         if (add_prefix_space && (piece.empty() || piece.text[0] != U' ')) piece.prepend(U" ");
         if (piece.empty()) return;
@@ -109,12 +125,9 @@ struct ByteLevel : PreTokenizer {
                     s.align.push_back(piece.align[i]);
                     continue;
                 }
-                std::string bytes;
-                uni::append_utf8(bytes, c);
-                for (unsigned char byte : bytes) {
-                    s.text.push_back(table[byte]);
-                    s.align.push_back(piece.align[i]);
-                }
+                std::size_t before = s.text.size();
+                append_byte_chars(c, s.text);
+                s.align.insert(s.align.end(), s.text.size() - before, piece.align[i]);
             }
         }
     }
@@ -177,11 +190,6 @@ struct BertPreTokenizer : PreTokenizer {
 
 struct Sequence : PreTokenizer {
     std::vector<std::unique_ptr<PreTokenizer>> items;
-    bool is_byte_level() const override {
-        for (auto& p : items)
-            if (p->is_byte_level()) return true;
-        return false;
-    }
     void split(NormString&& piece, std::vector<NormString>& out) const override {
         std::vector<NormString> cur, next;
         cur.reserve(piece.size() / 3 + 4);
@@ -196,14 +204,6 @@ struct Sequence : PreTokenizer {
     }
 };
 
-std::unique_ptr<Regex> compile(const JsonNode& j, const std::string& pattern) {
-    try {
-        return std::make_unique<Regex>(pattern);
-    } catch (const std::invalid_argument& e) {
-        j.fail(e.what());
-    }
-}
-
 }  // namespace
 
 std::unique_ptr<PreTokenizer> make_pre_tokenizer(const JsonNode& j) {
@@ -212,7 +212,7 @@ std::unique_ptr<PreTokenizer> make_pre_tokenizer(const JsonNode& j) {
         auto b = std::make_unique<ByteLevel>();
         b->add_prefix_space = j.boolean("add_prefix_space", true);
         b->use_regex = j.boolean("use_regex", true);
-        b->re = compile(j, kGpt2Pattern);
+        b->re = compile_regex(j, kGpt2Pattern);
         return b;
     }
     if (type == "Split") {
@@ -262,7 +262,7 @@ std::unique_ptr<PreTokenizer> make_pre_tokenizer(const JsonNode& j) {
         std::u32string d = uni::decode_lossy(j.at("delimiter").str());
         if (d.size() != 1) j.at("delimiter").fail("expected a single character");
         auto s = std::make_unique<RegexSplit>();
-        s->re = compile(j, regex_escape(j.at("delimiter").str()));
+        s->re = compile_regex(j, regex_escape(j.at("delimiter").str()));
         s->behavior = SplitBehavior::Removed;
         return s;
     }

@@ -117,8 +117,6 @@ Translation translate(std::string_view p) {
 
 }  // namespace
 
-std::string translate_onig_pattern(std::string_view p) { return translate(p).exact; }
-
 std::string regex_escape(std::string_view literal) {
     std::string out;
     for (char c : literal) {
@@ -155,12 +153,10 @@ Regex::Regex(const std::string& utf8_pattern, bool translate_classes)
     }
     Translation t = translate(utf8_pattern);
     compiled_->exact = compile(t.exact, utf8_pattern);
-    if (t.fast_ok) {
-        if (t.exact != utf8_pattern) compiled_->fast = compile(utf8_pattern, utf8_pattern);
-        else compiled_->fast = nullptr, compiled_->differ.clear();
+    if (t.fast_ok && t.exact != utf8_pattern) {
+        compiled_->fast = compile(utf8_pattern, utf8_pattern);
         compiled_->differ = std::move(t.differ);
     }
-    if (!compiled_->fast) compiled_->differ.clear();
 }
 
 Regex::~Regex() = default;
@@ -181,7 +177,18 @@ void Regex::find_all(std::u32string_view text, std::vector<std::pair<std::uint32
     std::size_t pos = 0, n = text.size();
     while (pos <= n) {
         int rc = pcre2_match(code.code, subject, n, pos, PCRE2_NO_UTF_CHECK, md, nullptr);
-        if (rc < 0) break;
+        if (rc == PCRE2_ERROR_NOMATCH) break;
+        if (rc < 0) {
+            {
+                std::lock_guard<std::mutex> lock(code.mutex);
+                code.pool.push_back(md);
+            }
+            PCRE2_UCHAR32 msg[256];
+            pcre2_get_error_message(rc, msg, 256);
+            std::string m;
+            for (int i = 0; i < 256 && msg[i]; ++i) uni::append_utf8(m, msg[i]);
+            throw std::runtime_error("regex '" + pattern_ + "' failed on the text: " + m);
+        }
         PCRE2_SIZE* ov = pcre2_get_ovector_pointer(md);
         std::size_t b = ov[0], e = ov[1];
         if (e == b) {

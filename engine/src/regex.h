@@ -22,7 +22,6 @@ public:
 
     // Non-overlapping matches, left to right, as [begin, end) code point ranges; empty matches advance by one.
     void find_all(std::u32string_view text, std::vector<std::pair<std::uint32_t, std::uint32_t>>& out) const;
-    const std::string& pattern() const { return pattern_; }
 
 private:
     struct Compiled;
@@ -32,7 +31,5 @@ private:
 
 // Escapes a literal so that it matches itself.
 std::string regex_escape(std::string_view literal);
-// Rewrites Oniguruma's Unicode classes (\p{..}, \s, \w and their negations) so PCRE2 matches what it matches.
-std::string translate_onig_pattern(std::string_view pattern);
 
 }  // namespace lmwb

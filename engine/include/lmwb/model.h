@@ -20,7 +20,7 @@ public:
 };
 
 struct ModelOptions {
-    int threads = 0;                // 0: all cores (sets both LibTorch's and OpenBLAS's pools)
+    int threads = 0;                // 0: all cores; process-wide (OpenBLAS's pool, which runs the matrix products)
     std::string device = "cpu";     // "cuda" or "cuda:N" where LibTorch was built with CUDA
     std::string dtype = "float32";  // compute dtype: "float32" or "bfloat16"
     // Prompts longer than the context: keep the last tokens (and say so in the result) or fail.
@@ -35,7 +35,7 @@ struct ModelInfo {
     std::int64_t vocab_size = 0, context_length = 0, hidden_size = 0, layers = 0, heads = 0, kv_heads = 0;
     std::string stored_dtype, compute_dtype, device;
     std::size_t weight_bytes = 0;
-    std::vector<std::string> capabilities;  // e.g. "score", "generate", "attentions", "hidden_states", "embeddings"
+    std::vector<std::string> capabilities;  // "score", "generate", "attentions", "hidden_states"
 };
 
 struct ScoreRequest {
@@ -106,7 +106,8 @@ struct Trace {
     int length = 0, heads = 0, hidden = 0;
     std::vector<int> layers;             // the layers traced
     std::vector<float> attentions;       // [layer][head][query][key], for the traced layers
-    std::vector<float> hidden_states;    // [layer + 1][position][hidden]: embeddings, then each layer's output
+    // [layer + 1][position][hidden]: the first layer's input, each layer's output, the last after the final norm
+    std::vector<float> hidden_states;
 };
 
 class LanguageModel {
@@ -130,7 +131,7 @@ public:
 };
 
 // Measured speed of an n x n float32 matrix product on this machine (GFLOP/s, median of a few runs), the
-// yardstick benchmarks quote model throughput against.
+// yardstick benchmarks quote model throughput against. Sets the process-wide thread count, as opening a model does.
 double matmul_gflops(int n = 1024, int threads = 0);
 
 }  // namespace lmwb

@@ -56,7 +56,7 @@ public:
     // Highest id + 1 over the model vocabulary and, when asked, the added tokens.
     std::size_t vocab_size(bool with_added_tokens = true) const;
     bool is_special(std::int32_t id) const;
-    // Short description of the pipeline, e.g. "BPE (byte-level) · ByteLevel · TemplateProcessing".
+    // Short description of the pipeline, e.g. "BPE, pre-tokenizer ByteLevel, decoder ByteLevel".
     std::string describe() const;
     const std::string& source() const;
 

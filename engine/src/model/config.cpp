@@ -99,10 +99,15 @@ ArchConfig read_config(const std::string& path) {
         c.rope_theta = r.number("rope_theta", 10000.0);
         c.activation = r.str("hidden_act", "silu");
         if (c.activation != "silu") r.fail("hidden_act", "unsupported activation '" + c.activation + "'");
-        c.tie_word_embeddings = r.boolean("tie_word_embeddings", c.model_type == "qwen2" ? false : false);
-        c.qkv_bias = c.model_type == "qwen2" || r.boolean("attention_bias", false);
+        c.tie_word_embeddings = r.boolean("tie_word_embeddings", false);
+        bool attention_bias = c.model_type != "qwen2" && r.boolean("attention_bias", false);
+        c.qkv_bias = c.model_type == "qwen2" || attention_bias;
+        c.o_bias = attention_bias;
+        c.mlp_bias = c.model_type == "llama" && r.boolean("mlp_bias", false);
         if (c.model_type == "mistral") c.sliding_window = r.integer("sliding_window", 0);
-        if (c.model_type == "qwen2" && r.boolean("use_sliding_window", false)) c.sliding_window = r.integer("sliding_window", 0);
+        // Qwen2 windows only the layers from max_window_layers on; no released checkpoint turns it on.
+        if (c.model_type == "qwen2" && r.boolean("use_sliding_window", false))
+            r.fail("use_sliding_window", "Qwen2's per-layer sliding window is not supported");
         if (r.has("head_dim")) c.head_dim = r.integer("head_dim");
         if (r.has("rope_scaling")) {
             const auto& s = j["rope_scaling"];
@@ -123,13 +128,16 @@ ArchConfig read_config(const std::string& path) {
         r.fail("model_type", "unsupported model_type '" + c.model_type + "' (supported: gpt2, llama, mistral, qwen2)");
     }
     for (auto [field, v] : {std::pair{"vocab_size", c.vocab_size}, {"hidden_size", c.hidden_size}, {"layers", c.layers},
-                            {"heads", c.heads}, {"kv_heads", c.kv_heads}})
+                            {"heads", c.heads}, {"kv_heads", c.kv_heads}, {"max_position_embeddings", c.max_positions},
+                            {"intermediate_size", c.intermediate_size}})
         positive(r, field, v);
+    if (r.has("head_dim")) positive(r, "head_dim", c.head_dim);
     if (c.head_dim == 0) {
         if (c.hidden_size % c.heads != 0) r.fail("num_attention_heads", "does not divide the hidden size");
         c.head_dim = c.hidden_size / c.heads;
     }
     if (c.heads % c.kv_heads != 0) r.fail("num_key_value_heads", "must divide num_attention_heads");
+    if (!c.gpt2_style && c.head_dim % 2 != 0) r.fail("head_dim", "rotary embeddings need an even head size");
     return c;
 }
 

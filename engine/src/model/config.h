@@ -21,7 +21,9 @@ struct ArchConfig {
     double norm_eps = 1e-5, rope_theta = 10000.0;
     RopeScaling rope_scaling;
     bool tie_word_embeddings = false;
-    bool qkv_bias = false;   // qwen2
+    bool qkv_bias = false;   // qwen2, or llama attention_bias
+    bool o_bias = false;     // llama attention_bias
+    bool mlp_bias = false;   // llama mlp_bias
     std::int64_t sliding_window = 0;  // mistral: keys further back than this are masked (0: none)
     std::string activation;  // gelu_new, silu
     std::vector<std::int64_t> bos_token_ids, eos_token_ids;

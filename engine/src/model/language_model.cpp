@@ -99,6 +99,7 @@ public:
             throw ModelError(e.what());
         }
         model_ = std::make_unique<Transformer>(cfg, *weights_, options);
+        device_ = torch::Device(options.device);  // validated by the Transformer
         eos_ = read_generation_eos(dir);
         if (eos_.empty()) eos_ = cfg.eos_token_ids;
         // Prefix for an empty context and for rolling windows: BOS, else end-of-text, as lm-eval does.
@@ -145,14 +146,14 @@ public:
         for (std::size_t i = 0; i < requests.size(); ++i) {
             auto [context, continuation] = move_trailing_space(requests[i].context, requests[i].continuation);
             std::vector<std::int32_t> ctx, whole;
-            if (context.empty()) {
+            if (!context.empty()) ctx = tokenizer_->encode(context, false).ids;
+            if (ctx.empty()) {  // empty, or nothing the tokenizer keeps: condition on the prefix token
                 ctx = {static_cast<std::int32_t>(prefix_)};
                 whole = ctx;
                 auto c = tokenizer_->encode(continuation, false).ids;
                 whole.insert(whole.end(), c.begin(), c.end());
             } else {
                 whole = tokenizer_->encode(context + continuation, false).ids;
-                ctx = tokenizer_->encode(context, false).ids;
             }
             Prepared& p = prep[i];
             std::size_t n_ctx = std::min(ctx.size(), whole.size());
@@ -193,7 +194,7 @@ public:
                     targets.push_back(p.cont[static_cast<std::size_t>(k)]);
                 }
             }
-            auto id_t = long_tensor(ids).view({B, T}).to(device());
+            auto id_t = ids_tensor(ids, B);
             auto mask_t = long_tensor(mask).view({B, T}).to(device());
             auto pos = torch::arange(T, torch::TensorOptions().dtype(torch::kLong).device(device())).expand({B, T});
             auto hidden = model_->forward(model_->embed(id_t), mask_t, pos, nullptr);
@@ -247,7 +248,7 @@ public:
                 input.assign(tokens.begin() + static_cast<std::ptrdiff_t>(begin), tokens.begin() + static_cast<std::ptrdiff_t>(end - 1));
             }
             auto T = static_cast<std::int64_t>(input.size());
-            auto id_t = long_tensor(input).view({1, T}).to(device());
+            auto id_t = ids_tensor(input, 1);
             auto pos = torch::arange(T, torch::TensorOptions().dtype(torch::kLong).device(device())).view({1, T});
             auto hidden = model_->forward(model_->embed(id_t), torch::ones({1, T}, torch::kLong).to(device()), pos, nullptr);
             auto last = hidden[0].narrow(0, T - static_cast<std::int64_t>(n_pred), static_cast<std::int64_t>(n_pred));
@@ -255,9 +256,9 @@ public:
             check_finite(logp, "scoring");
             auto tgt = long_tensor(std::vector<std::int64_t>(tokens.begin() + static_cast<std::ptrdiff_t>(predicted),
                                                               tokens.begin() + static_cast<std::ptrdiff_t>(predicted + n_pred)));
-            auto lp = logp.gather(1, tgt.view({-1, 1})).view({-1});
+            auto lp = logp.gather(1, tgt.view({-1, 1})).view({-1}).contiguous();
             for (std::int64_t k = 0; k < lp.size(0); ++k) {
-                float v = lp[k].item<float>();
+                float v = lp.data_ptr<float>()[k];
                 out.token_logprobs.push_back(v);
                 out.logprob += v;
             }
@@ -272,10 +273,8 @@ public:
         if (T == 0) return {};
         if (T > info_.context_length)
             throw ModelError(std::to_string(T) + " tokens exceed the model's context of " + std::to_string(info_.context_length));
-        for (auto id : ids32)
-            if (id < 0 || id >= info_.vocab_size) throw ModelError("token id " + std::to_string(id) + " is outside the vocabulary");
         std::vector<std::int64_t> ids(ids32.begin(), ids32.end());
-        auto id_t = long_tensor(ids).view({1, T}).to(device());
+        auto id_t = ids_tensor(ids, 1);
         auto pos = torch::arange(T, torch::TensorOptions().dtype(torch::kLong).device(device())).view({1, T});
         auto out = model_->logits(model_->forward(model_->embed(id_t), torch::ones({1, T}, torch::kLong).to(device()), pos, nullptr)[0])
                        .cpu().contiguous();
@@ -285,9 +284,19 @@ public:
     GenerationResult generate(std::string_view prompt, const GenerationOptions& opt) const override;
     Trace trace(std::string_view text, const TraceOptions& opt) const override;
 
-    torch::Device device() const { return options_.device == "cpu" ? torch::Device(torch::kCPU) : torch::Device(options_.device); }
+    const torch::Device& device() const { return device_; }
+
+    // Token ids as a [rows, -1] tensor on the model's device, checked against the embedding table.
+    torch::Tensor ids_tensor(const std::vector<std::int64_t>& ids, std::int64_t rows) const {
+        for (auto id : ids)
+            if (id < 0 || id >= info_.vocab_size)
+                throw ModelError("token id " + std::to_string(id) + " is outside the model's vocabulary of " +
+                                 std::to_string(info_.vocab_size) + " (tokenizer.json and config.json disagree)");
+        return long_tensor(ids).view({rows, -1}).to(device_);
+    }
 
     ModelOptions options_;
+    torch::Device device_{torch::kCPU};
     std::unique_ptr<WeightStore> weights_;
     std::unique_ptr<Tokenizer> tokenizer_;
     std::unique_ptr<Transformer> model_;
@@ -342,11 +351,11 @@ GenerationResult HfModel::generate(std::string_view prompt, const GenerationOpti
             std::int64_t past = cache_length(*cache);
             auto fresh = std::vector<std::int64_t>(seq.begin() + past, seq.end());
             auto n = static_cast<std::int64_t>(fresh.size());
-            auto ids = long_tensor(fresh).view({1, n}).to(device());
+            auto ids = ids_tensor(fresh, 1);
             auto pos = torch::arange(past, total, opts_long).view({1, n});
             hidden = model_->forward(model_->embed(ids), torch::ones({1, total}, opts_long), pos, cache.get());
         } else {
-            auto ids = long_tensor(seq).view({1, total}).to(device());
+            auto ids = ids_tensor(seq, 1);
             auto pos = torch::arange(0, total, opts_long).view({1, total});
             hidden = model_->forward(model_->embed(ids), torch::ones({1, total}, opts_long), pos, nullptr);
         }
@@ -404,25 +413,27 @@ GenerationResult HfModel::generate(std::string_view prompt, const GenerationOpti
         }
         seq.push_back(next);
         generated.push_back(tok.id);
-        // Text of this token: what it adds to the decoded continuation (bytes of a split character wait).
+        // Text of this token: what it adds to the decoded continuation. A character split over several tokens
+        // decodes to U+FFFD until its last byte arrives; the pieces before that show nothing.
         std::string text = tokenizer_->decode(generated, true);
-        tok.text = text.compare(0, prev_text.size(), prev_text) == 0 ? text.substr(prev_text.size())
-                                                                       : tokenizer_->decode({tok.id}, true);
-        prev_text = text;
+        if (text.size() >= 3 && text.compare(text.size() - 3, 3, "\xEF\xBF\xBD") == 0) {
+            tok.text.clear();
+        } else {
+            std::size_t common = 0;
+            while (common < prev_text.size() && common < text.size() && prev_text[common] == text[common]) ++common;
+            tok.text = text.substr(common);
+            prev_text = text;
+        }
         out.tokens.push_back(std::move(tok));
         if (std::find(eos_.begin(), eos_.end(), next) != eos_.end()) {
             out.stop_reason = "eos";
             break;
         }
-        bool stopped = false;
-        for (auto& s : opt.stop) {
-            if (s.empty()) continue;
-            auto at = text.find(s);
-            if (at != std::string::npos) {
-                prev_text = text.substr(0, at);
-                stopped = true;
-            }
-        }
+        std::size_t cut = std::string::npos;
+        for (auto& stop : opt.stop)
+            if (!stop.empty()) cut = std::min(cut, text.find(stop));
+        bool stopped = cut != std::string::npos;
+        if (stopped) prev_text = text.substr(0, cut);
         if (stopped) {
             out.stop_reason = "stop";
             break;
@@ -460,7 +471,7 @@ Trace HfModel::trace(std::string_view text, const TraceOptions& opt) const {
         dst.insert(dst.end(), c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
     };
     std::vector<std::int64_t> ids(enc.ids.begin(), enc.ids.end());
-    auto id_t = long_tensor(ids).view({1, T}).to(device());
+    auto id_t = ids_tensor(ids, 1);
     auto emb = model_->embed(id_t);
     auto pos = torch::arange(T, torch::TensorOptions().dtype(torch::kLong).device(device())).view({1, T});
     LayerObserver observer = [&](int layer, const torch::Tensor& attn, const torch::Tensor& hidden) {
@@ -476,7 +487,7 @@ Trace HfModel::trace(std::string_view text, const TraceOptions& opt) const {
 }
 
 double matmul_gflops(int n, int threads) {
-    set_threads(threads);
+    set_threads(threads);  // process-wide, like opening a model
     auto a = torch::randn({n, n}), b = torch::randn({n, n});
     std::vector<double> rates;
     torch::mm(a, b);  // warm-up

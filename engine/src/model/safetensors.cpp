@@ -38,7 +38,11 @@ std::int64_t TensorView::numel() const {
     return n;
 }
 
-SafetensorsFile::SafetensorsFile(const std::string& path) : path_(path) {
+void SafetensorsFile::Unmap::operator()(void* p) const {
+    if (p) ::munmap(p, size);
+}
+
+SafetensorsFile::SafetensorsFile(const std::string& path) {
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) fail(path, std::string("cannot open: ") + std::strerror(errno));
     struct stat st {};
@@ -46,18 +50,16 @@ SafetensorsFile::SafetensorsFile(const std::string& path) : path_(path) {
         ::close(fd);
         fail(path, "cannot stat");
     }
-    size_ = static_cast<std::size_t>(st.st_size);
+    const auto size_ = static_cast<std::size_t>(st.st_size);
     if (size_ < 8) {
         ::close(fd);
         fail(path, "truncated safetensors file: " + std::to_string(size_) + " bytes, fewer than the 8-byte header length");
     }
-    map_ = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);
+    void* mapped = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);
     ::close(fd);
-    if (map_ == MAP_FAILED) {
-        map_ = nullptr;
-        fail(path, "cannot memory-map the file");
-    }
-    auto* bytes = static_cast<const unsigned char*>(map_);
+    if (mapped == MAP_FAILED) fail(path, "cannot memory-map the file");
+    map_ = std::unique_ptr<void, Unmap>(mapped, Unmap{size_});  // unmapped on every error below too
+    auto* bytes = static_cast<const unsigned char*>(mapped);
     std::uint64_t header_len = 0;
     for (int i = 7; i >= 0; --i) header_len = (header_len << 8) | bytes[i];
     if (header_len > size_ - 8)
@@ -74,11 +76,7 @@ SafetensorsFile::SafetensorsFile(const std::string& path) : path_(path) {
     std::size_t data_size = size_ - 8 - header_len;
     std::vector<std::pair<std::size_t, std::size_t>> spans;
     for (auto& [name, entry] : header.items()) {
-        if (name == "__metadata__") {
-            if (entry.is_object())
-                for (auto& [k, v] : entry.items()) metadata_[k] = v.is_string() ? v.get<std::string>() : v.dump();
-            continue;
-        }
+        if (name == "__metadata__") continue;
         auto where = "tensor '" + name + "': ";
         if (!entry.is_object() || !entry.contains("dtype") || !entry.contains("shape") || !entry.contains("data_offsets"))
             fail(path, where + "needs dtype, shape and data_offsets");
@@ -91,9 +89,12 @@ SafetensorsFile::SafetensorsFile(const std::string& path) : path_(path) {
             if (t.dtype_name == d.name) { t.dtype = d.dtype; elem = d.size; }
         if (elem == 0) fail(path, where + "unsupported dtype '" + t.dtype_name + "'");
         if (!entry["shape"].is_array()) fail(path, where + "shape must be an array");
+        std::uint64_t count = 1;
         for (auto& d : entry["shape"]) {
             if (!d.is_number_integer() || d.get<long long>() < 0) fail(path, where + "shape entries must be non-negative integers");
             t.shape.push_back(d.get<std::int64_t>());
+            if (__builtin_mul_overflow(count, d.get<std::uint64_t>(), &count) || count > (std::uint64_t{1} << 48))
+                fail(path, where + "shape is too large");
         }
         auto& off = entry["data_offsets"];
         if (!off.is_array() || off.size() != 2 || !off[0].is_number_unsigned() || !off[1].is_number_unsigned())
@@ -115,9 +116,7 @@ SafetensorsFile::SafetensorsFile(const std::string& path) : path_(path) {
         if (spans[i].first < spans[i - 1].second) fail(path, "corrupt safetensors file: tensor data regions overlap");
 }
 
-SafetensorsFile::~SafetensorsFile() {
-    if (map_) ::munmap(map_, size_);
-}
+SafetensorsFile::~SafetensorsFile() = default;
 
 WeightStore::WeightStore(const std::string& folder) : folder_(folder) {
     namespace fs = std::filesystem;

@@ -20,7 +20,7 @@ struct TensorView {
     const void* data = nullptr;
     std::size_t nbytes = 0;
     std::string file;
-    std::int64_t numel() const;
+    std::int64_t numel() const;  // the shape is checked against overflow when the file is read
 };
 
 class SafetensorsFile {
@@ -32,15 +32,14 @@ public:
     SafetensorsFile& operator=(const SafetensorsFile&) = delete;
 
     const std::map<std::string, TensorView>& tensors() const { return tensors_; }
-    const std::map<std::string, std::string>& metadata() const { return metadata_; }
-    std::size_t file_size() const { return size_; }
 
 private:
-    std::string path_;
-    void* map_ = nullptr;
-    std::size_t size_ = 0;
+    struct Unmap {
+        std::size_t size;
+        void operator()(void* p) const;
+    };
+    std::unique_ptr<void, Unmap> map_{nullptr, Unmap{0}};
     std::map<std::string, TensorView> tensors_;
-    std::map<std::string, std::string> metadata_;
 };
 
 // All weights of a checkpoint folder: model.safetensors, or the shards its index names.

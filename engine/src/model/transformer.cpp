@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 
 #include <cmath>
+#include <cstring>
 
 namespace lmwb {
 
@@ -52,7 +53,14 @@ struct Loader {
                              shape_str(shape));
         if (t->dtype != DType::F32 && t->dtype != DType::F16 && t->dtype != DType::BF16 && t->dtype != DType::F64)
             throw ModelError(t->file + ": tensor '" + t->name + "' has dtype " + t->dtype_name + "; weights must be floating point");
-        auto raw = torch::from_blob(const_cast<void*>(t->data), t->shape, torch::TensorOptions().dtype(scalar_type(t->dtype)));
+        auto opts = torch::TensorOptions().dtype(scalar_type(t->dtype));
+        torch::Tensor raw;
+        if (reinterpret_cast<std::uintptr_t>(t->data) % static_cast<std::uintptr_t>(c10::elementSize(opts.dtype().toScalarType())) != 0) {
+            raw = torch::empty(t->shape, opts);  // unaligned (the header length is not a multiple of 8): copy
+            std::memcpy(raw.data_ptr(), t->data, t->nbytes);
+        } else {
+            raw = torch::from_blob(const_cast<void*>(t->data), t->shape, opts);
+        }
         params += t->numel();
         if (raw.scalar_type() == dtype && device.is_cpu()) return raw;
         return raw.to(device, dtype);
@@ -75,6 +83,7 @@ struct Layer {
     torch::Tensor o_w, o_b;
     torch::Tensor fc_w, fc_b, proj_w, proj_b;    // GPT-2 MLP
     torch::Tensor gate_w, up_w, down_w;          // SwiGLU MLP
+    torch::Tensor gate_b, up_b, down_b;          // Llama with mlp_bias
 };
 
 }  // namespace
@@ -95,11 +104,13 @@ struct Transformer::Impl {
         return w * y.to(x.scalar_type());
     }
 
-    void rope(torch::Tensor& q, torch::Tensor& k, const torch::Tensor& positions) const {
-        // positions [B, T] -> angles [B, 1, T, head_dim]
+    // cos and sin of the rotary angles for positions [B, T]: [B, 1, T, head_dim] each.
+    std::pair<torch::Tensor, torch::Tensor> rope_tables(const torch::Tensor& positions) const {
         auto freqs = positions.to(torch::kFloat32).unsqueeze(-1) * inv_freq;  // [B, T, hd/2]
         auto emb = torch::cat({freqs, freqs}, -1).unsqueeze(1);
-        auto cos = emb.cos().to(q.scalar_type()), sin = emb.sin().to(q.scalar_type());
+        return {emb.cos().to(dtype), emb.sin().to(dtype)};
+    }
+    static void rope(torch::Tensor& q, torch::Tensor& k, const torch::Tensor& cos, const torch::Tensor& sin) {
         auto rotate = [](const torch::Tensor& x) {
             auto half = x.size(-1) / 2;
             return torch::cat({-x.narrow(-1, half, half), x.narrow(-1, 0, half)}, -1);
@@ -117,9 +128,14 @@ Transformer::Transformer(const ArchConfig& cfg, const WeightStore& store, const 
     if (options.dtype != "float32" && options.dtype != "bfloat16")
         throw ModelError("unsupported compute dtype '" + options.dtype + "' (float32 or bfloat16)");
     if (options.device != "cpu") {
+        try {
+            m.device = torch::Device(options.device);
+        } catch (const c10::Error&) {
+            throw ModelError("unknown device '" + options.device + "' (cpu, cuda or cuda:N)");
+        }
+        if (!m.device.is_cuda()) throw ModelError("unsupported device '" + options.device + "' (cpu, cuda or cuda:N)");
         if (!torch::cuda::is_available())
             throw ModelError("device '" + options.device + "' requested, but this LibTorch has no CUDA support (or no GPU is visible)");
-        m.device = torch::Device(options.device);
     }
     Loader L{store, m.dtype, m.device};
     const std::int64_t D = cfg.hidden_size, V = cfg.vocab_size, F = cfg.intermediate_size;
@@ -163,10 +179,16 @@ Transformer::Transformer(const ArchConfig& cfg, const WeightStore& store, const 
                 l.v_b = L.get({h + "self_attn.v_proj.bias"}, {Hkv});
             }
             l.o_w = L.get({h + "self_attn.o_proj.weight"}, {D, Hq});
+            if (cfg.o_bias) l.o_b = L.get({h + "self_attn.o_proj.bias"}, {D});
             l.norm2_w = L.get({h + "post_attention_layernorm.weight"}, {D});
             l.gate_w = L.get({h + "mlp.gate_proj.weight"}, {F, D});
             l.up_w = L.get({h + "mlp.up_proj.weight"}, {F, D});
             l.down_w = L.get({h + "mlp.down_proj.weight"}, {D, F});
+            if (cfg.mlp_bias) {
+                l.gate_b = L.get({h + "mlp.gate_proj.bias"}, {F});
+                l.up_b = L.get({h + "mlp.up_proj.bias"}, {F});
+                l.down_b = L.get({h + "mlp.down_proj.bias"}, {D});
+            }
             m.layers.push_back(std::move(l));
         }
         m.final_w = L.get({"model.norm.weight"}, {D});
@@ -193,7 +215,6 @@ Transformer::Transformer(const ArchConfig& cfg, const WeightStore& store, const 
 
 Transformer::~Transformer() = default;
 
-const ArchConfig& Transformer::config() const { return impl_->cfg; }
 std::int64_t Transformer::parameter_count() const { return impl_->params; }
 
 torch::Tensor Transformer::embed(const torch::Tensor& ids) const { return impl_->wte.index_select(0, ids.reshape(-1)).view({ids.size(0), ids.size(1), -1}); }
@@ -244,6 +265,8 @@ torch::Tensor Transformer::forward(const torch::Tensor& embeddings, const torch:
                     .masked_fill(allowed.logical_not(), -1e9);
     const double scale = 1.0 / std::sqrt(static_cast<double>(hd));
     const std::int64_t groups = c.heads / c.kv_heads;
+    torch::Tensor cos, sin;
+    if (!c.gpt2_style) std::tie(cos, sin) = m.rope_tables(positions);
 
     for (std::size_t li = 0; li < m.layers.size(); ++li) {
         const Layer& l = m.layers[li];
@@ -258,7 +281,7 @@ torch::Tensor Transformer::forward(const torch::Tensor& embeddings, const torch:
             q = torch::linear(x, l.q_w, l.q_b).view({B, T, c.heads, hd}).transpose(1, 2);
             k = torch::linear(x, l.k_w, l.k_b).view({B, T, c.kv_heads, hd}).transpose(1, 2);
             v = torch::linear(x, l.v_w, l.v_b).view({B, T, c.kv_heads, hd}).transpose(1, 2);
-            m.rope(q, k, positions);
+            Impl::rope(q, k, cos, sin);
         }
         if (cache) {
             cache->k[li].narrow(2, past, T).copy_(k);
@@ -266,15 +289,18 @@ torch::Tensor Transformer::forward(const torch::Tensor& embeddings, const torch:
             k = cache->k[li].narrow(2, 0, S);
             v = cache->v[li].narrow(2, 0, S);
         }
-        if (groups > 1) {
-            k = k.repeat_interleave(groups, 1);
-            v = v.repeat_interleave(groups, 1);
-        }
-        auto scores = torch::matmul(q, k.transpose(-1, -2)).to(torch::kFloat32) * scale + mask;
-        auto probs = torch::softmax(scores, -1);
-        auto attn = torch::matmul(probs.to(v.scalar_type()), v).transpose(1, 2).reshape({B, T, -1});
+        // Grouped-query attention without copying keys and values: the query heads that share a key/value head
+        // become rows of one product ([B, kv_heads, groups * T, hd] against [B, kv_heads, S, hd]).
+        auto qg = q.reshape({B, c.kv_heads, groups * T, hd});
+        auto scores = (torch::matmul(qg, k.transpose(-1, -2)).to(torch::kFloat32) * scale).view({B, c.kv_heads, groups, T, S}) +
+                      mask.view({B, 1, 1, T, S});
+        auto probs = torch::softmax(scores, -1).view({B, c.heads, T, S});
+        auto attn = torch::matmul(probs.to(v.scalar_type()).view({B, c.kv_heads, groups * T, S}), v)
+                        .view({B, c.heads, T, hd})
+                        .transpose(1, 2)
+                        .reshape({B, T, -1});
         torch::Tensor out = c.gpt2_style ? torch::addmm(l.o_b, attn.reshape({B * T, -1}), l.o_w).view({B, T, -1})
-                                         : torch::linear(attn, l.o_w);
+                                         : torch::linear(attn, l.o_w, l.o_b);
         h = h + out;
         x = m.norm(h, l.norm2_w, l.norm2_b);
         if (c.gpt2_style) {
@@ -282,7 +308,7 @@ torch::Tensor Transformer::forward(const torch::Tensor& embeddings, const torch:
             f = c.activation == "relu" ? torch::relu(f) : torch::gelu(f, c.activation == "gelu_new" ? "tanh" : "none");
             h = h + torch::addmm(l.proj_b, f, l.proj_w).view({B, T, -1});
         } else {
-            h = h + torch::linear(torch::silu(torch::linear(x, l.gate_w)) * torch::linear(x, l.up_w), l.down_w);
+            h = h + torch::linear(torch::silu(torch::linear(x, l.gate_w, l.gate_b)) * torch::linear(x, l.up_w, l.up_b), l.down_w, l.down_b);
         }
         if (observer) (*observer)(static_cast<int>(li), probs, h);
     }

@@ -30,7 +30,6 @@ public:
     Transformer(const ArchConfig& config, const WeightStore& weights, const ModelOptions& options);
     ~Transformer();
 
-    const ArchConfig& config() const;
     std::int64_t parameter_count() const;
 
     // Token embeddings [B, T, D] (without GPT-2's position embeddings, which forward adds).
