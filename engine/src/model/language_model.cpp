@@ -440,6 +440,9 @@ GenerationResult HfModel::generate(std::string_view prompt, const GenerationOpti
         }
     }
     out.text = out.stop_reason == "stop" ? prev_text : tokenizer_->decode(generated, true);
+    // Bytes of a character still incomplete at the end decode to U+FFFD: they belong to the last token.
+    if (!out.tokens.empty() && out.text.compare(0, prev_text.size(), prev_text) == 0)
+        out.tokens.back().text += out.text.substr(prev_text.size());
     return out;
 }
 
