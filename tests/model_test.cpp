@@ -204,3 +204,44 @@ TEST_CASE("the bundled models load, know their world and differ in quality", "[m
     CHECK(right_b >= right_a);
     CHECK(margin_b > margin_a);  // more confident in the right answers
 }
+
+TEST_CASE("target log-probability from embeddings: value and autograd gradient", "[model][attribution]") {
+    auto name = GENERATE(as<std::string>{}, "gpt2", "llama");
+    auto model = LanguageModel::open(fixture("models/" + name), {});
+    const auto D = static_cast<std::size_t>(model->info().hidden_size);
+    auto V = static_cast<std::size_t>(model->info().vocab_size);
+    std::vector<std::int32_t> prompt = {17, 52, 99, 3, 250}, target = {71, 8};
+    auto emb = model->embeddings(prompt);
+    REQUIRE(emb.size() == prompt.size() * D);
+    auto points = model->target_logprob_gradients(prompt, target, {emb});
+    REQUIRE(points.size() == 1);
+    // The value is log p(target | prompt) from the plain logits.
+    std::vector<std::int32_t> all = prompt;
+    all.insert(all.end(), target.begin(), target.end() - 1);
+    auto logits = model->logits(all);
+    double want = 0;
+    for (std::size_t k = 0; k < target.size(); ++k) {
+        std::size_t row = prompt.size() - 1 + k;
+        double mx = -1e30, sum = 0;
+        for (std::size_t v = 0; v < V; ++v) mx = std::max(mx, static_cast<double>(logits[row * V + v]));
+        for (std::size_t v = 0; v < V; ++v) sum += std::exp(logits[row * V + v] - mx);
+        want += logits[row * V + static_cast<std::size_t>(target[k])] - mx - std::log(sum);
+    }
+    CHECK(std::abs(points[0].logprob - want) < 1e-4);
+    // The gradient agrees with central differences.
+    for (std::size_t coord : {std::size_t{3}, D + 7, 4 * D + 1}) {
+        const float h = 1e-2f;
+        auto plus = emb, minus = emb;
+        plus[coord] += h;
+        minus[coord] -= h;
+        auto pm = model->target_logprob_gradients(prompt, target, {plus, minus});
+        double numeric = (pm[0].logprob - pm[1].logprob) / (2 * h);
+        INFO(name << " coordinate " << coord << ": autograd " << points[0].gradient[coord] << ", numeric " << numeric);
+        CHECK(std::abs(numeric - points[0].gradient[coord]) < 2e-2 * std::max(1.0, std::abs(numeric)));
+    }
+    // A batch gives what its points give one by one.
+    std::vector<float> zero(emb.size(), 0.0f);
+    auto batch = model->target_logprob_gradients(prompt, target, {zero, emb});
+    CHECK(std::abs(batch[1].logprob - points[0].logprob) < 1e-5);
+    CHECK(std::abs(batch[0].logprob - model->target_logprob_gradients(prompt, target, {zero})[0].logprob) < 1e-5);
+}

@@ -35,7 +35,7 @@ struct ModelInfo {
     std::int64_t vocab_size = 0, context_length = 0, hidden_size = 0, layers = 0, heads = 0, kv_heads = 0;
     std::string stored_dtype, compute_dtype, device;
     std::size_t weight_bytes = 0;
-    std::vector<std::string> capabilities;  // "score", "generate", "attentions", "hidden_states"
+    std::vector<std::string> capabilities;  // "score", "generate", "attentions", "hidden_states", "embeddings", "embedding_gradients"
 };
 
 struct ScoreRequest {
@@ -110,6 +110,13 @@ struct Trace {
     std::vector<float> hidden_states;
 };
 
+// One point of a path through embedding space (integrated gradients): the value of log p(target | prompt) with the
+// prompt's token embeddings replaced, and its gradient with respect to them.
+struct EmbeddingPoint {
+    double logprob = 0;
+    std::vector<float> gradient;  // [prompt tokens][hidden]
+};
+
 class LanguageModel {
 public:
     // A Hugging Face checkpoint folder: config.json, model.safetensors (or sharded), tokenizer.json.
@@ -128,6 +135,13 @@ public:
     virtual Trace trace(std::string_view text, const TraceOptions& options) const = 0;
     // Logits [T][V], row-major, for a token sequence (no special tokens added).
     virtual std::vector<float> logits(const std::vector<std::int32_t>& ids) const = 0;
+    // Input token embeddings [T][hidden] (without position embeddings), the space attributions work in.
+    virtual std::vector<float> embeddings(const std::vector<std::int32_t>& ids) const = 0;
+    // For each of `points` ([P][hidden] each, P = prompt_ids.size()): log p(target_ids | prompt) with the prompt's
+    // embeddings replaced by the point (targets and positions unchanged), and its gradient. Autograd, batched.
+    virtual std::vector<EmbeddingPoint> target_logprob_gradients(const std::vector<std::int32_t>& prompt_ids,
+                                                                 const std::vector<std::int32_t>& target_ids,
+                                                                 const std::vector<std::vector<float>>& points) const = 0;
 };
 
 // Measured speed of an n x n float32 matrix product on this machine (GFLOP/s, median of a few runs), the

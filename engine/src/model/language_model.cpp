@@ -128,7 +128,7 @@ public:
         info_.stored_dtype = stored;
         info_.compute_dtype = options.dtype;
         info_.device = options.device;
-        info_.capabilities = {"score", "generate", "attentions", "hidden_states"};
+        info_.capabilities = {"score", "generate", "attentions", "hidden_states", "embeddings", "embedding_gradients"};
     }
 
     const ModelInfo& info() const override { return info_; }
@@ -279,6 +279,60 @@ public:
         auto out = model_->logits(model_->forward(model_->embed(id_t), torch::ones({1, T}, torch::kLong).to(device()), pos, nullptr)[0])
                        .cpu().contiguous();
         return std::vector<float>(out.data_ptr<float>(), out.data_ptr<float>() + out.numel());
+    }
+
+    std::vector<float> embeddings(const std::vector<std::int32_t>& ids32) const override {
+        torch::InferenceMode guard;
+        if (ids32.empty()) return {};
+        std::vector<std::int64_t> ids(ids32.begin(), ids32.end());
+        auto e = model_->embed(ids_tensor(ids, 1))[0].to(torch::kFloat32).cpu().contiguous();
+        return std::vector<float>(e.data_ptr<float>(), e.data_ptr<float>() + e.numel());
+    }
+
+    std::vector<EmbeddingPoint> target_logprob_gradients(const std::vector<std::int32_t>& prompt_ids,
+                                                         const std::vector<std::int32_t>& target_ids,
+                                                         const std::vector<std::vector<float>>& points) const override {
+        const auto P = static_cast<std::int64_t>(prompt_ids.size()), Tt = static_cast<std::int64_t>(target_ids.size());
+        const std::int64_t D = info_.hidden_size, N = static_cast<std::int64_t>(points.size());
+        if (P == 0 || Tt == 0) throw ModelError("attribution needs at least one prompt and one target token");
+        if (P + Tt > info_.context_length)
+            throw ModelError(std::to_string(P + Tt) + " tokens exceed the model's context of " + std::to_string(info_.context_length));
+        if (N == 0) return {};
+        std::vector<float> flat;
+        flat.reserve(static_cast<std::size_t>(N * P * D));
+        for (auto& p : points) {
+            if (static_cast<std::int64_t>(p.size()) != P * D)
+                throw ModelError("an embedding point has " + std::to_string(p.size()) + " values, expected " + std::to_string(P * D));
+            flat.insert(flat.end(), p.begin(), p.end());
+        }
+        std::vector<std::int64_t> all(prompt_ids.begin(), prompt_ids.end());
+        all.insert(all.end(), target_ids.begin(), target_ids.end());
+        auto ids = ids_tensor(all, 1);
+        torch::Tensor targets_emb, prompt;
+        {
+            torch::NoGradGuard no_grad;
+            targets_emb = model_->embed(ids.narrow(1, P, Tt)).to(torch::kFloat32).expand({N, Tt, D});
+        }
+        prompt = torch::from_blob(flat.data(), {N, P, D}, torch::kFloat32).to(device_).clone().set_requires_grad(true);
+        auto input = torch::cat({prompt, targets_emb}, 1);
+        auto T = P + Tt;
+        auto pos = torch::arange(T, torch::TensorOptions().dtype(torch::kLong).device(device_)).expand({N, T});
+        auto hidden = model_->forward(input, torch::ones({N, T}, torch::kLong).to(device_), pos, nullptr);
+        // Position P-1+k predicts target k.
+        auto logp = torch::log_softmax(model_->logits(hidden.narrow(1, P - 1, Tt)), -1);
+        auto tgt = long_tensor(std::vector<std::int64_t>(target_ids.begin(), target_ids.end())).to(device_).view({1, Tt, 1}).expand({N, Tt, 1});
+        auto value = logp.gather(2, tgt).squeeze(-1).sum(1);  // [N]
+        check_finite(value.detach(), "attributing");
+        value.sum().backward();
+        auto grad = prompt.grad().to(torch::kFloat32).cpu().contiguous();
+        auto vals = value.detach().to(torch::kFloat64).cpu().contiguous();
+        std::vector<EmbeddingPoint> out(static_cast<std::size_t>(N));
+        for (std::int64_t n = 0; n < N; ++n) {
+            out[static_cast<std::size_t>(n)].logprob = vals.data_ptr<double>()[n];
+            const float* g = grad.data_ptr<float>() + n * P * D;
+            out[static_cast<std::size_t>(n)].gradient.assign(g, g + P * D);
+        }
+        return out;
     }
 
     GenerationResult generate(std::string_view prompt, const GenerationOptions& opt) const override;
