@@ -77,3 +77,31 @@ TEST_CASE("lmwb reports bad input clearly and exits non-zero", "[cli]") {
     auto u = run_command(lmwb_cmd("frobnicate 2>&1"));
     CHECK(u.exit_code != 0);
 }
+
+TEST_CASE("lmwb info, generate and score on a bundled model", "[cli]") {
+    std::string model = "'" + std::string(LMWB_FIXTURES) + "/../../models/tiny-b'";
+    auto info = run_command(lmwb_cmd("info --json " + model));
+    REQUIRE(info.exit_code == 0);
+    auto i = nlohmann::json::parse(info.output);
+    CHECK(i["architecture"] == "llama");
+    CHECK(i["context_length"] == 256);
+
+    auto gen = run_command(lmwb_cmd("generate --json --max-new-tokens 5 " + model + " 'Question: What color is snow?\nAnswer:'"));
+    REQUIRE(gen.exit_code == 0);
+    auto g = nlohmann::json::parse(gen.output);
+    CHECK(g["token_ids"].size() == g["tokens"].size());
+    CHECK(g["text"].get<std::string>().rfind(" white", 0) == 0);
+    auto again = nlohmann::json::parse(run_command(lmwb_cmd("generate --json --max-new-tokens 8 --temperature 1 --seed 5 " + model + " 'On Friday,'")).output);
+    auto twice = nlohmann::json::parse(run_command(lmwb_cmd("generate --json --max-new-tokens 8 --temperature 1 --seed 5 " + model + " 'On Friday,'")).output);
+    CHECK(again["token_ids"] == twice["token_ids"]);
+
+    auto score = run_command(lmwb_cmd("score --json " + model + " --context 'The capital of Italy is' --continuation ' Rome'"));
+    REQUIRE(score.exit_code == 0);
+    auto s = nlohmann::json::parse(score.output);
+    CHECK(s["logprob"].get<double>() < 0);
+    CHECK(s["logprob"].get<double>() > -1.0);  // the stronger bundled model knows it
+
+    auto bad = run_command(lmwb_cmd("info /nonexistent-model 2>&1"));
+    CHECK(bad.exit_code == 1);
+    CHECK_THAT(bad.output, Contains("/nonexistent-model: not a folder"));
+}
