@@ -91,24 +91,29 @@ public:
         std::error_code ec;
         if (!fs::is_directory(dir, ec)) throw ModelError(path + ": not a folder (expected a Hugging Face checkpoint folder)");
         set_threads(options.threads);
-        ArchConfig cfg = read_config((dir / "config.json").string());
-        weights_ = std::make_unique<WeightStore>(path);
         try {
             tokenizer_ = std::make_unique<Tokenizer>(Tokenizer::from_file(path));
         } catch (const TokenizerError& e) {
             throw ModelError(e.what());
         }
+        info_.path = path;
+        info_.compute_dtype = options.dtype;
+        info_.device = options.device;
+        if (fs::exists(dir / "lmwb.json")) open_bundle(dir, options);
+        else open_hf_folder(dir, options);
+        device_ = torch::Device(options.device);  // validated by the network
+        // Prefix for an empty context and for rolling windows: BOS, else end-of-text, as lm-eval does.
+        if (prefix_ < 0 || prefix_ >= info_.vocab_size) prefix_ = eos_.empty() ? 0 : eos_.front();
+        if (prefix_ < 0 || prefix_ >= info_.vocab_size) prefix_ = 0;
+    }
+
+    void open_hf_folder(const fs::path& dir, const ModelOptions& options) {
+        ArchConfig cfg = read_config((dir / "config.json").string());
+        weights_ = std::make_unique<WeightStore>(dir.string());
         model_ = std::make_unique<Transformer>(cfg, *weights_, options);
-        device_ = torch::Device(options.device);  // validated by the Transformer
         eos_ = read_generation_eos(dir);
         if (eos_.empty()) eos_ = cfg.eos_token_ids;
-        // Prefix for an empty context and for rolling windows: BOS, else end-of-text, as lm-eval does.
-        if (!cfg.bos_token_ids.empty()) prefix_ = cfg.bos_token_ids.front();
-        else if (!eos_.empty()) prefix_ = eos_.front();
-        else prefix_ = 0;
-        if (prefix_ >= cfg.vocab_size) prefix_ = 0;
-
-        info_.path = path;
+        prefix_ = !cfg.bos_token_ids.empty() ? cfg.bos_token_ids.front() : -1;
         info_.format = "huggingface";
         info_.architecture = cfg.model_type;
         info_.parameters = model_->parameter_count();
@@ -126,9 +131,54 @@ public:
             else if (stored != t->dtype_name && stored.find("mixed") == std::string::npos) stored += " (mixed)";
         }
         info_.stored_dtype = stored;
-        info_.compute_dtype = options.dtype;
-        info_.device = options.device;
         info_.capabilities = {"score", "generate", "attentions", "hidden_states", "embeddings", "embedding_gradients"};
+    }
+
+    void open_bundle(const fs::path& dir, const ModelOptions& options) {
+        std::string mpath = (dir / "lmwb.json").string();
+        nlohmann::json m;
+        try {
+            std::ifstream in(mpath);
+            m = nlohmann::json::parse(in);
+        } catch (const nlohmann::json::exception& e) {
+            throw ModelError(mpath + ": malformed JSON: " + e.what());
+        }
+        auto integer = [&](const char* key, bool required) -> std::int64_t {
+            if (!m.contains(key) || m[key].is_null()) {
+                if (required) throw ModelError(mpath + ": /" + key + ": missing field");
+                return -1;
+            }
+            if (!m[key].is_number_integer()) throw ModelError(mpath + ": /" + key + ": expected an integer");
+            return m[key].get<std::int64_t>();
+        };
+        if (m.value("format", "") != "lmwb-torchscript")
+            throw ModelError(mpath + ": /format: expected \"lmwb-torchscript\"");
+        BundleManifest bm;
+        bm.vocab_size = integer("vocab_size", true);
+        bm.context_length = integer("context_length", true);
+        if (bm.vocab_size <= 0 || bm.context_length <= 0) throw ModelError(mpath + ": vocab_size and context_length must be positive");
+        if (m.contains("outputs") && m["outputs"].contains("logits")) {
+            auto& l = m["outputs"]["logits"];
+            if (l.is_number_integer()) bm.logits_output = l.get<int>();
+            else if (l.is_string()) bm.logits_key = l.get<std::string>();
+            else throw ModelError(mpath + ": /outputs/logits: expected an index or a key");
+        }
+        model_ = load_torchscript((dir / "model.pt").string(), bm, options, info_.capabilities);
+        auto eos = integer("eos_token_id", false), bos = integer("bos_token_id", false);
+        if (eos >= 0) eos_ = {eos};
+        prefix_ = bos;
+        info_.format = "torchscript";
+        info_.architecture = m.value("architecture", "unknown");
+        info_.parameters = model_->parameter_count();
+        info_.vocab_size = bm.vocab_size;
+        info_.context_length = bm.context_length;
+        info_.hidden_size = std::max<std::int64_t>(0, integer("hidden_size", false));
+        info_.layers = std::max<std::int64_t>(0, integer("layers", false));
+        info_.heads = std::max<std::int64_t>(0, integer("heads", false));
+        info_.kv_heads = info_.heads;
+        std::error_code ec;
+        info_.weight_bytes = static_cast<std::size_t>(fs::file_size(dir / "model.pt", ec));
+        info_.stored_dtype = "TorchScript";
     }
 
     const ModelInfo& info() const override { return info_; }
@@ -197,7 +247,7 @@ public:
             auto id_t = ids_tensor(ids, B);
             auto mask_t = long_tensor(mask).view({B, T}).to(device());
             auto pos = torch::arange(T, torch::TensorOptions().dtype(torch::kLong).device(device())).expand({B, T});
-            auto hidden = model_->forward(model_->embed(id_t), mask_t, pos, nullptr);
+            auto hidden = model_->forward_ids(id_t, mask_t, pos, nullptr);
             auto picked = hidden.index({long_tensor(rows).to(device()), long_tensor(cols).to(device())});
             auto logp = torch::log_softmax(model_->logits(picked), -1).cpu();
             check_finite(logp, "scoring");
@@ -250,7 +300,7 @@ public:
             auto T = static_cast<std::int64_t>(input.size());
             auto id_t = ids_tensor(input, 1);
             auto pos = torch::arange(T, torch::TensorOptions().dtype(torch::kLong).device(device())).view({1, T});
-            auto hidden = model_->forward(model_->embed(id_t), torch::ones({1, T}, torch::kLong).to(device()), pos, nullptr);
+            auto hidden = model_->forward_ids(id_t, torch::ones({1, T}, torch::kLong).to(device()), pos, nullptr);
             auto last = hidden[0].narrow(0, T - static_cast<std::int64_t>(n_pred), static_cast<std::int64_t>(n_pred));
             auto logp = torch::log_softmax(model_->logits(last), -1).cpu();
             check_finite(logp, "scoring");
@@ -276,7 +326,7 @@ public:
         std::vector<std::int64_t> ids(ids32.begin(), ids32.end());
         auto id_t = ids_tensor(ids, 1);
         auto pos = torch::arange(T, torch::TensorOptions().dtype(torch::kLong).device(device())).view({1, T});
-        auto out = model_->logits(model_->forward(model_->embed(id_t), torch::ones({1, T}, torch::kLong).to(device()), pos, nullptr)[0])
+        auto out = model_->logits(model_->forward_ids(id_t, torch::ones({1, T}, torch::kLong).to(device()), pos, nullptr)[0])
                        .cpu().contiguous();
         return std::vector<float>(out.data_ptr<float>(), out.data_ptr<float>() + out.numel());
     }
@@ -353,7 +403,7 @@ public:
     torch::Device device_{torch::kCPU};
     std::unique_ptr<WeightStore> weights_;
     std::unique_ptr<Tokenizer> tokenizer_;
-    std::unique_ptr<Transformer> model_;
+    std::unique_ptr<Network> model_;
     std::vector<std::int64_t> eos_;
     std::int64_t prefix_ = 0;
     ModelInfo info_;
@@ -407,11 +457,11 @@ GenerationResult HfModel::generate(std::string_view prompt, const GenerationOpti
             auto n = static_cast<std::int64_t>(fresh.size());
             auto ids = ids_tensor(fresh, 1);
             auto pos = torch::arange(past, total, opts_long).view({1, n});
-            hidden = model_->forward(model_->embed(ids), torch::ones({1, total}, opts_long), pos, cache.get());
+            hidden = model_->forward_ids(ids, torch::ones({1, total}, opts_long), pos, cache.get());
         } else {
             auto ids = ids_tensor(seq, 1);
             auto pos = torch::arange(0, total, opts_long).view({1, total});
-            hidden = model_->forward(model_->embed(ids), torch::ones({1, total}, opts_long), pos, nullptr);
+            hidden = model_->forward_ids(ids, torch::ones({1, total}, opts_long), pos, nullptr);
         }
         auto logits = model_->logits(hidden[0][hidden.size(1) - 1]).cpu().to(torch::kFloat64);
         check_finite(logits, "generating");

@@ -13,6 +13,11 @@ struct KVCache {
 };
 
 std::int64_t cache_length(const KVCache& cache) { return cache.length; }
+
+torch::Tensor Network::forward_ids(const torch::Tensor& ids, const torch::Tensor& key_mask, const torch::Tensor& positions,
+                                   KVCache* cache) const {
+    return forward(embed(ids), key_mask, positions, cache, nullptr);
+}
 void KVCacheDeleter::operator()(KVCache* cache) const { delete cache; }
 
 namespace {

@@ -25,29 +25,53 @@ using KVCachePtr = std::unique_ptr<KVCache, KVCacheDeleter>;
 // Called after each layer with its attention probabilities [B, heads, T, S] and output hidden states [B, T, D].
 using LayerObserver = std::function<void(int layer, const at::Tensor& attention, const at::Tensor& hidden)>;
 
-class Transformer {
+// What a language model computes, whatever runs it: our transformers, or a TorchScript bundle.
+class Network {
+public:
+    virtual ~Network() = default;
+    virtual std::int64_t parameter_count() const = 0;
+    // Token embeddings [B, T, D] (without GPT-2's position embeddings, which forward adds).
+    virtual at::Tensor embed(const at::Tensor& ids) const = 0;
+    // States [B, T, X] that logits() turns into logits. key_mask [B, S] marks real tokens (1) among all
+    // S = cached + T positions; positions [B, T] are absolute. With a cache, keys and values are appended to it.
+    virtual at::Tensor forward(const at::Tensor& embeddings, const at::Tensor& key_mask, const at::Tensor& positions,
+                               KVCache* cache, const LayerObserver* observer = nullptr) const = 0;
+    virtual at::Tensor forward_ids(const at::Tensor& ids, const at::Tensor& key_mask, const at::Tensor& positions,
+                                   KVCache* cache) const;
+    // What the first layer reads: the embeddings plus, for GPT-2, the position embeddings [B, T, D].
+    virtual at::Tensor input_states(const at::Tensor& embeddings, const at::Tensor& positions) const = 0;
+    // Logits [.., V] for states [.., X]: only the positions someone asked for.
+    virtual at::Tensor logits(const at::Tensor& states) const = 0;
+    // Empty when the network keeps no cache (each step then recomputes the sequence).
+    virtual KVCachePtr new_cache(std::int64_t batch, std::int64_t capacity) const = 0;
+};
+
+class Transformer : public Network {
 public:
     Transformer(const ArchConfig& config, const WeightStore& weights, const ModelOptions& options);
-    ~Transformer();
+    ~Transformer() override;
 
-    std::int64_t parameter_count() const;
-
-    // Token embeddings [B, T, D] (without GPT-2's position embeddings, which forward adds).
-    at::Tensor embed(const at::Tensor& ids) const;
-    // Final (normalized) hidden states [B, T, D]. key_mask [B, S] marks real tokens (1) among all S = cached + T
-    // positions; positions [B, T] are absolute. With a cache, keys and values are appended to it.
+    std::int64_t parameter_count() const override;
+    at::Tensor embed(const at::Tensor& ids) const override;
     at::Tensor forward(const at::Tensor& embeddings, const at::Tensor& key_mask, const at::Tensor& positions,
-                       KVCache* cache, const LayerObserver* observer = nullptr) const;
-    // What the first layer reads: the embeddings plus, for GPT-2, the position embeddings [B, T, D].
-    at::Tensor input_states(const at::Tensor& embeddings, const at::Tensor& positions) const;
-    // Logits [.., V] for hidden states [.., D]: only the positions someone asked for.
-    at::Tensor logits(const at::Tensor& hidden) const;
-
-    KVCachePtr new_cache(std::int64_t batch, std::int64_t capacity) const;
+                       KVCache* cache, const LayerObserver* observer = nullptr) const override;
+    at::Tensor input_states(const at::Tensor& embeddings, const at::Tensor& positions) const override;
+    at::Tensor logits(const at::Tensor& hidden) const override;
+    KVCachePtr new_cache(std::int64_t batch, std::int64_t capacity) const override;
 
 private:
     struct Impl;
     std::unique_ptr<Impl> impl_;
 };
+
+// A TorchScript bundle (docs/model-contract.md): model.pt with forward(input_ids, attention_mask) -> logits and
+// optional embed / forward_embeddings methods. Throws ModelError naming a missing method or an unknown operator.
+struct BundleManifest {
+    std::int64_t vocab_size = 0, context_length = 0;
+    int logits_output = 0;             // index into a tuple output
+    std::string logits_key;            // or key into a dict output
+};
+std::unique_ptr<Network> load_torchscript(const std::string& model_pt, const BundleManifest& manifest,
+                                          const ModelOptions& options, std::vector<std::string>& capabilities);
 
 }  // namespace lmwb

@@ -1,0 +1,117 @@
+// TorchScript bundles: the model runs as its author exported it; we only need its logits.
+#include <torch/script.h>
+#include <torch/torch.h>
+
+#include "transformer.h"
+
+namespace lmwb {
+
+namespace {
+
+class TorchScriptNetwork : public Network {
+public:
+    TorchScriptNetwork(torch::jit::Module module, const BundleManifest& manifest, torch::Device device)
+        : module_(std::move(module)), manifest_(manifest), device_(device) {
+        for (const auto& p : module_.parameters()) params_ += p.numel();
+        has_embed_ = module_.find_method("embed").has_value();
+        has_forward_embeddings_ = module_.find_method("forward_embeddings").has_value();
+    }
+
+    bool has_embeddings() const { return has_embed_ && has_forward_embeddings_; }
+
+    std::int64_t parameter_count() const override { return params_; }
+
+    torch::Tensor embed(const torch::Tensor& ids) const override {
+        if (!has_embed_) throw ModelError("this TorchScript bundle exports no 'embed' method (see docs/model-contract.md)");
+        return module_.get_method("embed")({ids}).toTensor();
+    }
+
+    torch::Tensor forward(const torch::Tensor& embeddings, const torch::Tensor& key_mask, const torch::Tensor&,
+                          KVCache*, const LayerObserver* observer) const override {
+        if (observer) throw ModelError("this TorchScript bundle cannot be traced (attentions and hidden states are not part of its contract yet)");
+        if (!has_forward_embeddings_)
+            throw ModelError("this TorchScript bundle exports no 'forward_embeddings' method (see docs/model-contract.md)");
+        return module_.get_method("forward_embeddings")({embeddings, key_mask}).toTensor();
+    }
+
+    torch::Tensor forward_ids(const torch::Tensor& ids, const torch::Tensor& key_mask, const torch::Tensor&,
+                              KVCache*) const override {
+        c10::IValue out = const_cast<torch::jit::Module&>(module_).forward({ids, key_mask});
+        return logits_of(out);
+    }
+
+    torch::Tensor input_states(const torch::Tensor&, const torch::Tensor&) const override {
+        throw ModelError("this TorchScript bundle cannot be traced (attentions and hidden states are not part of its contract yet)");
+    }
+    torch::Tensor logits(const torch::Tensor& states) const override { return states.to(torch::kFloat32); }
+    KVCachePtr new_cache(std::int64_t, std::int64_t) const override { return KVCachePtr(); }
+
+private:
+    torch::Tensor logits_of(const c10::IValue& out) const {
+        torch::Tensor t;
+        if (out.isTensor()) {
+            if (manifest_.logits_output != 0 || !manifest_.logits_key.empty())
+                throw ModelError("lmwb.json: /outputs/logits: output " +
+                                 (manifest_.logits_key.empty() ? std::to_string(manifest_.logits_output) : "'" + manifest_.logits_key + "'") +
+                                 " does not exist (forward returns a single tensor)");
+            t = out.toTensor();
+        }
+        else if (out.isTuple()) {
+            auto elems = out.toTuple()->elements();
+            if (manifest_.logits_output < 0 || static_cast<std::size_t>(manifest_.logits_output) >= elems.size())
+                throw ModelError("lmwb.json: /outputs/logits: output " + std::to_string(manifest_.logits_output) +
+                                 " does not exist (forward returns " + std::to_string(elems.size()) + " values)");
+            t = elems[static_cast<std::size_t>(manifest_.logits_output)].toTensor();
+        } else if (out.isGenericDict()) {
+            auto d = out.toGenericDict();
+            auto it = d.find(manifest_.logits_key);
+            if (it == d.end()) throw ModelError("lmwb.json: /outputs/logits: forward's result has no '" + manifest_.logits_key + "'");
+            t = it->value().toTensor();
+        } else {
+            throw ModelError("forward must return logits, a tuple or a dict (see docs/model-contract.md)");
+        }
+        if (t.dim() != 3 || t.size(2) != manifest_.vocab_size)
+            throw ModelError("forward returned a tensor of shape " + std::string(c10::str(t.sizes())) +
+                             ", expected [batch, tokens, " + std::to_string(manifest_.vocab_size) + "]");
+        return t;
+    }
+
+    mutable torch::jit::Module module_;
+    BundleManifest manifest_;
+    torch::Device device_;
+    std::int64_t params_ = 0;
+    bool has_embed_ = false, has_forward_embeddings_ = false;
+};
+
+}  // namespace
+
+std::unique_ptr<Network> load_torchscript(const std::string& model_pt, const BundleManifest& manifest,
+                                          const ModelOptions& options, std::vector<std::string>& capabilities) {
+    if (options.device != "cpu" && !torch::cuda::is_available())
+        throw ModelError("device '" + options.device + "' requested, but this LibTorch has no CUDA support (or no GPU is visible)");
+    torch::Device device = options.device == "cpu" ? torch::Device(torch::kCPU) : torch::Device(options.device);
+    torch::jit::Module module;
+    try {
+        module = torch::jit::load(model_pt, device);
+    } catch (const c10::Error& e) {
+        std::string what = e.what_without_backtrace();
+        auto op = what.find("Unknown builtin op: ");
+        if (op != std::string::npos) {
+            auto end = what.find_first_of(".\n", op + 20);
+            throw ModelError(model_pt + ": uses operator " + what.substr(op + 20, end - op - 20) +
+                             ", which this LibTorch (1.13) lacks; export with torch 1.13 or avoid that operator");
+        }
+        throw ModelError(model_pt + ": not a loadable TorchScript file: " + what.substr(0, what.find('\n')));
+    }
+    module.eval();
+    if (!module.find_method("forward")) throw ModelError(model_pt + ": the module has no 'forward' method (see docs/model-contract.md)");
+    auto net = std::make_unique<TorchScriptNetwork>(std::move(module), manifest, device);
+    capabilities = {"score", "generate"};
+    if (net->has_embeddings()) {
+        capabilities.push_back("embeddings");
+        capabilities.push_back("embedding_gradients");
+    }
+    return net;
+}
+
+}  // namespace lmwb

@@ -1,0 +1,95 @@
+// TorchScript bundles written by scripts/export_torchscript.py from the Hugging Face folders: the same numbers
+// through the other loading path, and clear errors when the bundle breaks the contract.
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
+
+#include "lmwb/model.h"
+#include "test_support.h"
+
+using lmwb::LanguageModel;
+using lmwb::test::fixture;
+using Catch::Matchers::Contains;
+
+namespace fs = std::filesystem;
+
+TEST_CASE("a TorchScript bundle computes what its Hugging Face folder computes", "[model][torchscript]") {
+    std::string root = std::string(LMWB_FIXTURES) + "/../../models/tiny-a";
+    auto hf = LanguageModel::open(root, {});
+    auto ts = LanguageModel::open(fixture("torchscript/tiny-a"), {});
+    CHECK(ts->info().format == "torchscript");
+    CHECK(ts->info().vocab_size == hf->info().vocab_size);
+    std::vector<std::int32_t> ids = {10, 200, 33, 400, 5, 61};
+    auto a = hf->logits(ids), b = ts->logits(ids);
+    REQUIRE(a.size() == b.size());
+    double worst = 0;
+    for (std::size_t i = 0; i < a.size(); ++i) worst = std::max(worst, static_cast<double>(std::abs(a[i] - b[i])));
+    CHECK(worst < 1e-4);
+    std::vector<lmwb::ScoreRequest> reqs = {{"The capital of France is", " Paris"}, {"", "the cat"}, {"On Monday,", " Ana went"}};
+    auto sa = hf->score(reqs, 2), sb = ts->score(reqs, 3);
+    for (std::size_t i = 0; i < reqs.size(); ++i) CHECK(std::abs(sa[i].logprob - sb[i].logprob) < 1e-4);
+    lmwb::GenerationOptions g;
+    g.max_new_tokens = 15;
+    CHECK(hf->generate("On Monday, Ana went to", g).text == ts->generate("On Monday, Ana went to", g).text);
+    auto emb = ts->embeddings({10, 200, 33});
+    auto ga = hf->target_logprob_gradients({10, 200, 33}, {400}, {emb});
+    auto gb = ts->target_logprob_gradients({10, 200, 33}, {400}, {emb});
+    CHECK(std::abs(ga[0].logprob - gb[0].logprob) < 1e-4);
+    double gworst = 0;
+    for (std::size_t i = 0; i < ga[0].gradient.size(); ++i)
+        gworst = std::max(gworst, static_cast<double>(std::abs(ga[0].gradient[i] - gb[0].gradient[i])));
+    CHECK(gworst < 1e-3);
+    CHECK_THROWS_WITH(ts->trace("hello", {}), Contains("cannot be traced"));
+}
+
+TEST_CASE("capabilities follow the methods a bundle exports", "[model][torchscript]") {
+    auto ts = LanguageModel::open(fixture("torchscript/llama-forward-only"), {});
+    const auto& caps = ts->info().capabilities;
+    CHECK(std::find(caps.begin(), caps.end(), "score") != caps.end());
+    CHECK(std::find(caps.begin(), caps.end(), "embeddings") == caps.end());
+    CHECK_THROWS_WITH(ts->embeddings({1, 2}), Contains("exports no 'embed' method"));
+    auto hf = LanguageModel::open(fixture("models/llama"), {});
+    auto ids = std::vector<std::int32_t>{3, 1, 4, 1, 5};
+    auto a = hf->logits(ids), b = ts->logits(ids);
+    double worst = 0;
+    for (std::size_t i = 0; i < a.size(); ++i) worst = std::max(worst, static_cast<double>(std::abs(a[i] - b[i])));
+    CHECK(worst < 1e-4);
+}
+
+TEST_CASE("broken bundles fail clearly", "[model][torchscript][errors]") {
+    lmwb::test::ScratchDir dir;
+    fs::path b = dir.path() / "bundle";
+    fs::create_directories(b);
+    for (auto& e : fs::directory_iterator(fixture("torchscript/llama-forward-only"))) fs::copy_file(e.path(), b / e.path().filename());
+    auto error = [&]() -> std::string {
+        try {
+            auto m = LanguageModel::open(b.string(), {});
+            m->logits({1, 2, 3});
+        } catch (const lmwb::ModelError& e) {
+            return e.what();
+        }
+        return "no error";
+    };
+    std::string manifest;
+    {
+        std::ifstream in(b / "lmwb.json");
+        manifest.assign(std::istreambuf_iterator<char>(in), {});
+    }
+    auto rewrite = [&](const std::string& from, const std::string& to) {
+        std::string m = manifest;
+        auto at = m.find(from);
+        REQUIRE(at != std::string::npos);
+        m.replace(at, from.size(), to);
+        std::ofstream(b / "lmwb.json") << m;
+    };
+    rewrite("\"vocab_size\"", "\"vocabulary\"");
+    CHECK_THAT(error(), Contains("lmwb.json: /vocab_size: missing field"));
+    rewrite("\"logits\": 0", "\"logits\": 2");
+    CHECK_THAT(error(), Contains("/outputs/logits: output 2 does not exist"));
+    rewrite("\"format\": \"lmwb-torchscript\"", "\"format\": \"onnx\"");
+    CHECK_THAT(error(), Contains("/format"));
+    std::ofstream(b / "lmwb.json") << manifest;
+    std::ofstream(b / "model.pt") << "not a zip archive";
+    CHECK_THAT(error(), Contains("model.pt: not a loadable TorchScript file"));
+}
