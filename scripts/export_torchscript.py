@@ -11,7 +11,7 @@ import math
 import os
 import shutil
 import sys
-from typing import List
+from typing import List, Tuple
 
 import torch
 
@@ -53,8 +53,11 @@ class ScriptableLlama(torch.nn.Module):
     def embed(self, input_ids: torch.Tensor) -> torch.Tensor:
         return self.embed_tokens[input_ids]
 
-    @torch.jit.export
-    def forward_embeddings(self, embeddings: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+    def run(self, embeddings: torch.Tensor, attention_mask: torch.Tensor,
+            keep: bool) -> Tuple[torch.Tensor, List[torch.Tensor], List[torch.Tensor]]:
+        """Logits, and (when keep) each layer's attention probabilities and the hidden states."""
+        attentions: List[torch.Tensor] = []
+        hidden: List[torch.Tensor] = []
         b, t = embeddings.shape[0], embeddings.shape[1]
         pos = torch.arange(t, device=embeddings.device).float()
         freqs = pos[:, None] * self.inv_freq[None, :]
@@ -63,6 +66,8 @@ class ScriptableLlama(torch.nn.Module):
         allowed = torch.ones(t, t, dtype=torch.bool, device=embeddings.device).tril()[None, None] & \
             (attention_mask != 0)[:, None, None, :]
         h = embeddings
+        if keep:
+            hidden.append(h)
         params: List[torch.Tensor] = [p for p in self.layers]
         for i in range(self.n_layers):
             p = params[i * 9:(i + 1) * 9]
@@ -76,11 +81,32 @@ class ScriptableLlama(torch.nn.Module):
             v = v.repeat_interleave(self.nh // self.nkv, 1)
             s = (q @ k.transpose(-1, -2)) / math.sqrt(self.hd)
             s = s.masked_fill(~allowed, -1e9)
-            a = (torch.softmax(s, -1) @ v).transpose(1, 2).reshape(b, t, self.d)
+            probs = torch.softmax(s, -1)
+            if keep:
+                attentions.append(probs)
+            a = (probs @ v).transpose(1, 2).reshape(b, t, self.d)
             h = h + a @ p[5].t()
             x = self.rms(h, p[1])
             h = h + (torch.nn.functional.silu(x @ p[6].t()) * (x @ p[7].t())) @ p[8].t()
-        return self.rms(h, self.norm) @ self.lm_head.t()
+            if keep and i + 1 < self.n_layers:
+                hidden.append(h)
+        h = self.rms(h, self.norm)
+        if keep:
+            hidden.append(h)  # as transformers' output_hidden_states: the last entry after the final norm
+        return h @ self.lm_head.t(), attentions, hidden
+
+    @torch.jit.export
+    def forward_embeddings(self, embeddings: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        return self.run(embeddings, attention_mask, False)[0]
+
+    @torch.jit.export
+    def attentions(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        return torch.stack(self.run(self.embed(input_ids), attention_mask, True)[1])
+
+    @torch.jit.export
+    def hidden_states(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        return torch.stack(self.run(self.embed(input_ids), attention_mask, True)[2])
+
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         return self.forward_embeddings(self.embed(input_ids), attention_mask)
@@ -136,7 +162,7 @@ def main():
         methods = ["forward"]
     elif a.hf_folder:
         scripted = torch.jit.script(module)
-        methods = ["forward", "embed", "forward_embeddings"]
+        methods = ["forward", "embed", "forward_embeddings", "attentions", "hidden_states"]
     else:  # traced: shapes of the example become part of some models' graphs, so trace at the full context
         n = int(cfg.get("max_position_embeddings", cfg.get("n_positions", 1024)))
         ids = torch.zeros(1, n, dtype=torch.long)

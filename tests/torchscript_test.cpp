@@ -40,7 +40,14 @@ TEST_CASE("a TorchScript bundle computes what its Hugging Face folder computes",
     for (std::size_t i = 0; i < ga[0].gradient.size(); ++i)
         gworst = std::max(gworst, static_cast<double>(std::abs(ga[0].gradient[i] - gb[0].gradient[i])));
     CHECK(gworst < 1e-3);
-    CHECK_THROWS_WITH(ts->trace("hello", {}), Contains("cannot be traced"));
+    auto ta = hf->trace("the cat sat", {}), tb = ts->trace("the cat sat", {});
+    REQUIRE(ta.attentions.size() == tb.attentions.size());
+    REQUIRE(ta.hidden_states.size() == tb.hidden_states.size());
+    double aw = 0, hw = 0;
+    for (std::size_t i = 0; i < ta.attentions.size(); ++i) aw = std::max(aw, static_cast<double>(std::abs(ta.attentions[i] - tb.attentions[i])));
+    for (std::size_t i = 0; i < ta.hidden_states.size(); ++i) hw = std::max(hw, static_cast<double>(std::abs(ta.hidden_states[i] - tb.hidden_states[i])));
+    CHECK(aw < 1e-5);
+    CHECK(hw < 1e-4);
 }
 
 TEST_CASE("capabilities follow the methods a bundle exports", "[model][torchscript]") {
@@ -49,6 +56,8 @@ TEST_CASE("capabilities follow the methods a bundle exports", "[model][torchscri
     CHECK(std::find(caps.begin(), caps.end(), "score") != caps.end());
     CHECK(std::find(caps.begin(), caps.end(), "embeddings") == caps.end());
     CHECK_THROWS_WITH(ts->embeddings({1, 2}), Contains("exports no 'embed' method"));
+    CHECK(std::find(caps.begin(), caps.end(), "attentions") == caps.end());
+    CHECK_THROWS_WITH(ts->trace("hi", {}), Contains("exports no 'attentions' method"));
     auto hf = LanguageModel::open(fixture("models/llama"), {});
     auto ids = std::vector<std::int32_t>{3, 1, 4, 1, 5};
     auto a = hf->logits(ids), b = ts->logits(ids);

@@ -579,12 +579,24 @@ Trace HfModel::trace(std::string_view text, const TraceOptions& opt) const {
     };
     std::vector<std::int64_t> ids(enc.ids.begin(), enc.ids.end());
     auto id_t = ids_tensor(ids, 1);
-    auto emb = model_->embed(id_t);
     auto pos = torch::arange(T, torch::TensorOptions().dtype(torch::kLong).device(device())).view({1, T});
     LayerObserver observer = [&](int layer, const torch::Tensor& attn, const torch::Tensor& hidden) {
         if (opt.attentions && std::find(tr.layers.begin(), tr.layers.end(), layer) != tr.layers.end()) append(tr.attentions, attn[0]);
         if (opt.hidden_states && layer + 1 < info_.layers) append(tr.hidden_states, hidden[0]);
     };
+    if (!model_->runs_observers()) {  // e.g. a TorchScript bundle: whole traces from its own methods
+        auto mask = torch::ones({1, T}, torch::kLong).to(device());
+        if (opt.attentions) {
+            auto all = model_->traced_attentions(id_t, mask);
+            for (int l : tr.layers) append(tr.attentions, all[l][0]);
+        }
+        if (opt.hidden_states) {
+            auto all = model_->traced_hidden_states(id_t, mask);
+            for (std::int64_t l = 0; l < all.size(0); ++l) append(tr.hidden_states, all[l][0]);
+        }
+        return tr;
+    }
+    auto emb = model_->embed(id_t);
     // The first entry is what the first layer reads (GPT-2 adds its position embeddings).
     if (opt.hidden_states) append(tr.hidden_states, model_->input_states(emb, pos)[0]);
     auto final_h = model_->forward(emb, torch::ones({1, T}, torch::kLong).to(device()), pos, nullptr, &observer);

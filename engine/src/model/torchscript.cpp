@@ -15,6 +15,19 @@ public:
         for (const auto& p : module_.parameters()) params_ += p.numel();
         has_embed_ = module_.find_method("embed").has_value();
         has_forward_embeddings_ = module_.find_method("forward_embeddings").has_value();
+        has_attentions_ = module_.find_method("attentions").has_value();
+        has_hidden_states_ = module_.find_method("hidden_states").has_value();
+    }
+    bool has_attentions() const { return has_attentions_; }
+    bool has_hidden_states() const { return has_hidden_states_; }
+    bool runs_observers() const override { return false; }
+    torch::Tensor traced_attentions(const torch::Tensor& ids, const torch::Tensor& mask) const override {
+        if (!has_attentions_) throw ModelError("this TorchScript bundle exports no 'attentions' method (see docs/model-contract.md)");
+        return module_.get_method("attentions")({ids, mask}).toTensor();
+    }
+    torch::Tensor traced_hidden_states(const torch::Tensor& ids, const torch::Tensor& mask) const override {
+        if (!has_hidden_states_) throw ModelError("this TorchScript bundle exports no 'hidden_states' method (see docs/model-contract.md)");
+        return module_.get_method("hidden_states")({ids, mask}).toTensor();
     }
 
     bool has_embeddings() const { return has_embed_ && has_forward_embeddings_; }
@@ -28,7 +41,7 @@ public:
 
     torch::Tensor forward(const torch::Tensor& embeddings, const torch::Tensor& key_mask, const torch::Tensor&,
                           KVCache*, const LayerObserver* observer) const override {
-        if (observer) throw ModelError("this TorchScript bundle cannot be traced (attentions and hidden states are not part of its contract yet)");
+        (void)observer;  // runs_observers() is false: callers use traced_attentions / traced_hidden_states
         if (!has_forward_embeddings_)
             throw ModelError("this TorchScript bundle exports no 'forward_embeddings' method (see docs/model-contract.md)");
         return module_.get_method("forward_embeddings")({embeddings, key_mask}).toTensor();
@@ -40,9 +53,7 @@ public:
         return logits_of(out);
     }
 
-    torch::Tensor input_states(const torch::Tensor&, const torch::Tensor&) const override {
-        throw ModelError("this TorchScript bundle cannot be traced (attentions and hidden states are not part of its contract yet)");
-    }
+    torch::Tensor input_states(const torch::Tensor& embeddings, const torch::Tensor&) const override { return embeddings; }
     torch::Tensor logits(const torch::Tensor& states) const override { return states.to(torch::kFloat32); }
     KVCachePtr new_cache(std::int64_t, std::int64_t) const override { return KVCachePtr(); }
 
@@ -80,7 +91,7 @@ private:
     BundleManifest manifest_;
     torch::Device device_;
     std::int64_t params_ = 0;
-    bool has_embed_ = false, has_forward_embeddings_ = false;
+    bool has_embed_ = false, has_forward_embeddings_ = false, has_attentions_ = false, has_hidden_states_ = false;
 };
 
 }  // namespace
@@ -107,6 +118,8 @@ std::unique_ptr<Network> load_torchscript(const std::string& model_pt, const Bun
     if (!module.find_method("forward")) throw ModelError(model_pt + ": the module has no 'forward' method (see docs/model-contract.md)");
     auto net = std::make_unique<TorchScriptNetwork>(std::move(module), manifest, device);
     capabilities = {"score", "generate"};
+    if (net->has_attentions()) capabilities.push_back("attentions");
+    if (net->has_hidden_states()) capabilities.push_back("hidden_states");
     if (net->has_embeddings()) {
         capabilities.push_back("embeddings");
         capabilities.push_back("embedding_gradients");

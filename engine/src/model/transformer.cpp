@@ -14,6 +14,13 @@ struct KVCache {
 
 std::int64_t cache_length(const KVCache& cache) { return cache.length; }
 
+torch::Tensor Network::traced_attentions(const torch::Tensor&, const torch::Tensor&) const {
+    throw ModelError("this network gives attentions through its layer observer");
+}
+torch::Tensor Network::traced_hidden_states(const torch::Tensor&, const torch::Tensor&) const {
+    throw ModelError("this network gives hidden states through its layer observer");
+}
+
 torch::Tensor Network::forward_ids(const torch::Tensor& ids, const torch::Tensor& key_mask, const torch::Tensor& positions,
                                    KVCache* cache) const {
     return forward(embed(ids), key_mask, positions, cache, nullptr);

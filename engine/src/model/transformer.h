@@ -44,6 +44,11 @@ public:
     virtual at::Tensor logits(const at::Tensor& states) const = 0;
     // Empty when the network keeps no cache (each step then recomputes the sequence).
     virtual KVCachePtr new_cache(std::int64_t batch, std::int64_t capacity) const = 0;
+    // Networks that cannot call a LayerObserver give the whole trace at once instead:
+    // attention probabilities [layers, B, heads, T, T] and hidden states [layers + 1, B, T, D].
+    virtual bool runs_observers() const { return true; }
+    virtual at::Tensor traced_attentions(const at::Tensor& ids, const at::Tensor& key_mask) const;
+    virtual at::Tensor traced_hidden_states(const at::Tensor& ids, const at::Tensor& key_mask) const;
 };
 
 class Transformer : public Network {
