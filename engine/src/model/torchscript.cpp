@@ -10,8 +10,8 @@ namespace {
 
 class TorchScriptNetwork : public Network {
 public:
-    TorchScriptNetwork(torch::jit::Module module, const BundleManifest& manifest, torch::Device device)
-        : module_(std::move(module)), manifest_(manifest), device_(device) {
+    TorchScriptNetwork(torch::jit::Module module, const BundleManifest& manifest)
+        : module_(std::move(module)), manifest_(manifest) {
         for (const auto& p : module_.parameters()) params_ += p.numel();
         has_embed_ = module_.find_method("embed").has_value();
         has_forward_embeddings_ = module_.find_method("forward_embeddings").has_value();
@@ -49,8 +49,7 @@ public:
 
     torch::Tensor forward_ids(const torch::Tensor& ids, const torch::Tensor& key_mask, const torch::Tensor&,
                               KVCache*) const override {
-        c10::IValue out = const_cast<torch::jit::Module&>(module_).forward({ids, key_mask});
-        return logits_of(out);
+        return logits_of(module_.forward({ids, key_mask}));
     }
 
     torch::Tensor input_states(const torch::Tensor& embeddings, const torch::Tensor&) const override { return embeddings; }
@@ -87,9 +86,8 @@ private:
         return t;
     }
 
-    mutable torch::jit::Module module_;
+    mutable torch::jit::Module module_;  // running a method is not const in the TorchScript API
     BundleManifest manifest_;
-    torch::Device device_;
     std::int64_t params_ = 0;
     bool has_embed_ = false, has_forward_embeddings_ = false, has_attentions_ = false, has_hidden_states_ = false;
 };
@@ -116,7 +114,7 @@ std::unique_ptr<Network> load_torchscript(const std::string& model_pt, const Bun
     }
     module.eval();
     if (!module.find_method("forward")) throw ModelError(model_pt + ": the module has no 'forward' method (see docs/model-contract.md)");
-    auto net = std::make_unique<TorchScriptNetwork>(std::move(module), manifest, device);
+    auto net = std::make_unique<TorchScriptNetwork>(std::move(module), manifest);
     capabilities = {"score", "generate"};
     if (net->has_attentions()) capabilities.push_back("attentions");
     if (net->has_hidden_states()) capabilities.push_back("hidden_states");
