@@ -123,8 +123,10 @@ class ForwardOnly(torch.nn.Module):
 
 def from_hf_folder(folder):
     cfg = json.load(open(os.path.join(folder, "config.json")))
-    if cfg["model_type"] != "llama" or cfg.get("rope_scaling"):
-        sys.exit("--hf-folder handles plain Llama-architecture folders; use --transformers for others")
+    unsupported = [k for k in ("rope_scaling", "head_dim", "attention_bias", "mlp_bias") if cfg.get(k)]
+    if cfg["model_type"] != "llama" or unsupported or not os.path.exists(os.path.join(folder, "model.safetensors")):
+        sys.exit("--hf-folder handles plain Llama-architecture folders with one model.safetensors"
+                 + (f" (this one sets {', '.join(unsupported)})" if unsupported else "") + "; use --transformers for others")
     w = safetensors_io.load(os.path.join(folder, "model.safetensors"))
     return ScriptableLlama(cfg, w).eval(), cfg, os.path.join(folder, "tokenizer.json")
 
@@ -138,9 +140,10 @@ def from_transformers(name):
             self.m = m
 
         def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-            return self.m(input_ids=input_ids, attention_mask=attention_mask).logits
+            return self.m(input_ids=input_ids, attention_mask=attention_mask, use_cache=False, return_dict=False)[0]
 
-    model = transformers.AutoModelForCausalLM.from_pretrained(name, torchscript=True).eval()
+    # Eager attention: LibTorch 1.13 has no scaled_dot_product_attention operator.
+    model = transformers.AutoModelForCausalLM.from_pretrained(name, torchscript=True, attn_implementation="eager").eval()
     tok = transformers.AutoTokenizer.from_pretrained(name)
     tmp = os.path.join(os.getcwd(), ".lmwb-export-tokenizer")
     tok.save_pretrained(tmp)
@@ -157,16 +160,18 @@ def main():
     a = p.parse_args()
     module, cfg, tokenizer = from_hf_folder(a.hf_folder) if a.hf_folder else from_transformers(a.transformers)
     os.makedirs(a.out, exist_ok=True)
+    for p in module.parameters():
+        p.requires_grad_(False)  # the bundle is for inference and input gradients only
     if a.hf_folder and a.forward_only:
         scripted = torch.jit.script(ForwardOnly(module))
         methods = ["forward"]
     elif a.hf_folder:
         scripted = torch.jit.script(module)
         methods = ["forward", "embed", "forward_embeddings", "attentions", "hidden_states"]
-    else:  # traced: shapes of the example become part of some models' graphs, so trace at the full context
-        n = int(cfg.get("max_position_embeddings", cfg.get("n_positions", 1024)))
-        ids = torch.zeros(1, n, dtype=torch.long)
-        scripted = torch.jit.trace(module, (ids, torch.ones_like(ids)))
+    else:  # traced; checked on other batch sizes and lengths, since a trace can bake shapes in
+        ids = torch.zeros(1, 16, dtype=torch.long)
+        other = [(torch.zeros(b, t, dtype=torch.long), torch.ones(b, t, dtype=torch.long)) for b, t in ((2, 9), (3, 33))]
+        scripted = torch.jit.trace(module, (ids, torch.ones_like(ids)), check_inputs=other)
         methods = ["forward"]
     scripted.save(os.path.join(a.out, "model.pt"))
     shutil.copy(tokenizer, os.path.join(a.out, "tokenizer.json"))
@@ -178,6 +183,7 @@ def main():
         "hidden_size": int(cfg.get("hidden_size", cfg.get("n_embd", 0))),
         "layers": int(cfg.get("num_hidden_layers", cfg.get("n_layer", 0))),
         "heads": int(cfg.get("num_attention_heads", cfg.get("n_head", 0))),
+        "kv_heads": int(cfg.get("num_key_value_heads", cfg.get("num_attention_heads", cfg.get("n_head", 0)))),
         "bos_token_id": cfg.get("bos_token_id"), "eos_token_id": eos,
         "outputs": {"logits": 0}, "methods": methods,
     }

@@ -102,3 +102,22 @@ TEST_CASE("broken bundles fail clearly", "[model][torchscript][errors]") {
     std::ofstream(b / "model.pt") << "not a zip archive";
     CHECK_THAT(error(), Contains("model.pt: not a loadable TorchScript file"));
 }
+
+TEST_CASE("a minimal manifest is enough; the bundle tells its own shapes", "[model][torchscript]") {
+    lmwb::test::ScratchDir dir;
+    fs::path b = dir.path() / "bundle";
+    fs::create_directories(b);
+    for (auto& e : fs::directory_iterator(fixture("torchscript/tiny-a"))) fs::copy_file(e.path(), b / e.path().filename());
+    std::ofstream(b / "lmwb.json") << R"({"format": "lmwb-torchscript", "vocab_size": 766, "context_length": 256,
+                                          "eos_token_id": [765, 700]})";
+    auto ts = LanguageModel::open(b.string(), {});
+    auto tr = ts->trace("the cat", {});
+    CHECK(tr.layers.size() == 2);
+    CHECK(tr.heads == 4);
+    auto emb = ts->embeddings({10, 20});
+    auto g = ts->target_logprob_gradients({10, 20}, {30}, {emb});
+    CHECK(g[0].gradient.size() == emb.size());
+    lmwb::ModelOptions bf16;
+    bf16.dtype = "bfloat16";
+    CHECK_THROWS_WITH(LanguageModel::open(b.string(), bf16), Contains("run in the dtype they were exported with"));
+}

@@ -143,6 +143,7 @@ public:
         } catch (const nlohmann::json::exception& e) {
             throw ModelError(mpath + ": malformed JSON: " + e.what());
         }
+        if (!m.is_object()) throw ModelError(mpath + ": expected a JSON object");
         auto integer = [&](const char* key, bool required) -> std::int64_t {
             if (!m.contains(key) || m[key].is_null()) {
                 if (required) throw ModelError(mpath + ": /" + key + ": missing field");
@@ -151,31 +152,41 @@ public:
             if (!m[key].is_number_integer()) throw ModelError(mpath + ": /" + key + ": expected an integer");
             return m[key].get<std::int64_t>();
         };
-        if (m.value("format", "") != "lmwb-torchscript")
+        auto text = [&](const char* key, const std::string& fallback) {
+            if (!m.contains(key) || m[key].is_null()) return fallback;
+            if (!m[key].is_string()) throw ModelError(mpath + ": /" + key + ": expected a string");
+            return m[key].get<std::string>();
+        };
+        if (text("format", "") != "lmwb-torchscript")
             throw ModelError(mpath + ": /format: expected \"lmwb-torchscript\"");
         BundleManifest bm;
         bm.vocab_size = integer("vocab_size", true);
         bm.context_length = integer("context_length", true);
         if (bm.vocab_size <= 0 || bm.context_length <= 0) throw ModelError(mpath + ": vocab_size and context_length must be positive");
-        if (m.contains("outputs") && m["outputs"].contains("logits")) {
+        if (m.contains("outputs") && m["outputs"].is_object() && m["outputs"].contains("logits")) {
             auto& l = m["outputs"]["logits"];
             if (l.is_number_integer()) bm.logits_output = l.get<int>();
             else if (l.is_string()) bm.logits_key = l.get<std::string>();
             else throw ModelError(mpath + ": /outputs/logits: expected an index or a key");
         }
         model_ = load_torchscript((dir / "model.pt").string(), bm, options, info_.capabilities);
-        auto eos = integer("eos_token_id", false), bos = integer("bos_token_id", false);
-        if (eos >= 0) eos_ = {eos};
-        prefix_ = bos;
+        if (m.contains("eos_token_id") && m["eos_token_id"].is_array()) {  // e.g. Llama 3
+            for (auto& v : m["eos_token_id"])
+                if (v.is_number_integer()) eos_.push_back(v.get<std::int64_t>());
+        } else if (auto eos = integer("eos_token_id", false); eos >= 0) {
+            eos_ = {eos};
+        }
+        prefix_ = integer("bos_token_id", false);
         info_.format = "torchscript";
-        info_.architecture = m.value("architecture", "unknown");
+        info_.architecture = text("architecture", "unknown");
         info_.parameters = model_->parameter_count();
         info_.vocab_size = bm.vocab_size;
         info_.context_length = bm.context_length;
         info_.hidden_size = std::max<std::int64_t>(0, integer("hidden_size", false));
         info_.layers = std::max<std::int64_t>(0, integer("layers", false));
         info_.heads = std::max<std::int64_t>(0, integer("heads", false));
-        info_.kv_heads = info_.heads;
+        info_.kv_heads = std::max<std::int64_t>(0, integer("kv_heads", false));
+        if (info_.kv_heads == 0) info_.kv_heads = info_.heads;
         std::error_code ec;
         info_.weight_bytes = static_cast<std::size_t>(fs::file_size(dir / "model.pt", ec));
         info_.stored_dtype = "TorchScript";
@@ -343,11 +354,24 @@ public:
                                                          const std::vector<std::int32_t>& target_ids,
                                                          const std::vector<std::vector<float>>& points) const override {
         const auto P = static_cast<std::int64_t>(prompt_ids.size()), Tt = static_cast<std::int64_t>(target_ids.size());
-        const std::int64_t D = info_.hidden_size, N = static_cast<std::int64_t>(points.size());
+        const std::int64_t N = static_cast<std::int64_t>(points.size());
         if (P == 0 || Tt == 0) throw ModelError("attribution needs at least one prompt and one target token");
         if (P + Tt > info_.context_length)
             throw ModelError(std::to_string(P + Tt) + " tokens exceed the model's context of " + std::to_string(info_.context_length));
         if (N == 0) return {};
+        // Grad mode on whatever the caller's thread had (the weights never require gradients).
+        c10::InferenceMode no_inference(false);
+        torch::AutoGradMode grad_mode(true);
+        std::vector<std::int64_t> all(prompt_ids.begin(), prompt_ids.end());
+        all.insert(all.end(), target_ids.begin(), target_ids.end());
+        auto ids = ids_tensor(all, 1);
+        torch::Tensor targets_emb;
+        {
+            torch::NoGradGuard no_grad;
+            targets_emb = model_->embed(ids.narrow(1, P, Tt)).to(torch::kFloat32);
+        }
+        const std::int64_t D = targets_emb.size(2);
+        targets_emb = targets_emb.expand({N, Tt, D});
         std::vector<float> flat;
         flat.reserve(static_cast<std::size_t>(N * P * D));
         for (auto& p : points) {
@@ -355,15 +379,7 @@ public:
                 throw ModelError("an embedding point has " + std::to_string(p.size()) + " values, expected " + std::to_string(P * D));
             flat.insert(flat.end(), p.begin(), p.end());
         }
-        std::vector<std::int64_t> all(prompt_ids.begin(), prompt_ids.end());
-        all.insert(all.end(), target_ids.begin(), target_ids.end());
-        auto ids = ids_tensor(all, 1);
-        torch::Tensor targets_emb, prompt;
-        {
-            torch::NoGradGuard no_grad;
-            targets_emb = model_->embed(ids.narrow(1, P, Tt)).to(torch::kFloat32).expand({N, Tt, D});
-        }
-        prompt = torch::from_blob(flat.data(), {N, P, D}, torch::kFloat32).to(device_).clone().set_requires_grad(true);
+        auto prompt = torch::from_blob(flat.data(), {N, P, D}, torch::kFloat32).to(device_).clone().set_requires_grad(true);
         auto input = torch::cat({prompt, targets_emb}, 1);
         auto T = P + Tt;
         auto pos = torch::arange(T, torch::TensorOptions().dtype(torch::kLong).device(device_)).expand({N, T});
@@ -588,7 +604,16 @@ Trace HfModel::trace(std::string_view text, const TraceOptions& opt) const {
         auto mask = torch::ones({1, T}, torch::kLong).to(device());
         if (opt.attentions) {
             auto all = model_->traced_attentions(id_t, mask);
-            for (int l : tr.layers) append(tr.attentions, all[l][0]);
+            if (all.dim() != 5 || all.size(3) != T || all.size(4) != T)
+                throw ModelError("the bundle's attentions method returned shape " + std::string(c10::str(all.sizes())) +
+                                 ", expected [layers, 1, heads, " + std::to_string(T) + ", " + std::to_string(T) + "]");
+            if (tr.layers.empty() && opt.layers.empty())  // the manifest did not say how many layers there are
+                for (int l = 0; l < all.size(0); ++l) tr.layers.push_back(l);
+            tr.heads = static_cast<int>(all.size(2));
+            for (int l : tr.layers) {
+                if (l >= all.size(0)) throw ModelError("layer " + std::to_string(l) + " does not exist in the bundle's attentions");
+                append(tr.attentions, all[l][0]);
+            }
         }
         if (opt.hidden_states) {
             auto all = model_->traced_hidden_states(id_t, mask);

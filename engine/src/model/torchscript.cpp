@@ -49,7 +49,7 @@ public:
 
     torch::Tensor forward_ids(const torch::Tensor& ids, const torch::Tensor& key_mask, const torch::Tensor&,
                               KVCache*) const override {
-        return logits_of(module_.forward({ids, key_mask}));
+        return logits_of(module_.forward({ids, key_mask}), ids.size(0), ids.size(1));
     }
 
     torch::Tensor input_states(const torch::Tensor& embeddings, const torch::Tensor&) const override { return embeddings; }
@@ -57,7 +57,7 @@ public:
     KVCachePtr new_cache(std::int64_t, std::int64_t) const override { return KVCachePtr(); }
 
 private:
-    torch::Tensor logits_of(const c10::IValue& out) const {
+    torch::Tensor logits_of(const c10::IValue& out, std::int64_t rows, std::int64_t cols) const {
         torch::Tensor t;
         if (out.isTensor()) {
             if (manifest_.logits_output != 0 || !manifest_.logits_key.empty())
@@ -67,12 +67,16 @@ private:
             t = out.toTensor();
         }
         else if (out.isTuple()) {
+            if (!manifest_.logits_key.empty())
+                throw ModelError("lmwb.json: /outputs/logits: forward returns a tuple: give the logits' index, not a key");
             auto elems = out.toTuple()->elements();
             if (manifest_.logits_output < 0 || static_cast<std::size_t>(manifest_.logits_output) >= elems.size())
                 throw ModelError("lmwb.json: /outputs/logits: output " + std::to_string(manifest_.logits_output) +
                                  " does not exist (forward returns " + std::to_string(elems.size()) + " values)");
             t = elems[static_cast<std::size_t>(manifest_.logits_output)].toTensor();
         } else if (out.isGenericDict()) {
+            if (manifest_.logits_key.empty())
+                throw ModelError("lmwb.json: /outputs/logits: forward returns a dict: give the logits' key, not an index");
             auto d = out.toGenericDict();
             auto it = d.find(manifest_.logits_key);
             if (it == d.end()) throw ModelError("lmwb.json: /outputs/logits: forward's result has no '" + manifest_.logits_key + "'");
@@ -80,9 +84,9 @@ private:
         } else {
             throw ModelError("forward must return logits, a tuple or a dict (see docs/model-contract.md)");
         }
-        if (t.dim() != 3 || t.size(2) != manifest_.vocab_size)
-            throw ModelError("forward returned a tensor of shape " + std::string(c10::str(t.sizes())) +
-                             ", expected [batch, tokens, " + std::to_string(manifest_.vocab_size) + "]");
+        if (t.dim() != 3 || t.size(0) != rows || t.size(1) != cols || t.size(2) != manifest_.vocab_size)
+            throw ModelError("forward returned a tensor of shape " + std::string(c10::str(t.sizes())) + ", expected [" +
+                             std::to_string(rows) + ", " + std::to_string(cols) + ", " + std::to_string(manifest_.vocab_size) + "]");
         return t;
     }
 
@@ -96,9 +100,19 @@ private:
 
 std::unique_ptr<Network> load_torchscript(const std::string& model_pt, const BundleManifest& manifest,
                                           const ModelOptions& options, std::vector<std::string>& capabilities) {
-    if (options.device != "cpu" && !torch::cuda::is_available())
-        throw ModelError("device '" + options.device + "' requested, but this LibTorch has no CUDA support (or no GPU is visible)");
-    torch::Device device = options.device == "cpu" ? torch::Device(torch::kCPU) : torch::Device(options.device);
+    if (options.dtype != "float32")
+        throw ModelError("TorchScript bundles run in the dtype they were exported with; --dtype " + options.dtype + " does not apply");
+    torch::Device device(torch::kCPU);
+    if (options.device != "cpu") {
+        try {
+            device = torch::Device(options.device);
+        } catch (const c10::Error&) {
+            throw ModelError("unknown device '" + options.device + "' (cpu, cuda or cuda:N)");
+        }
+        if (!device.is_cuda()) throw ModelError("unsupported device '" + options.device + "' (cpu, cuda or cuda:N)");
+        if (!torch::cuda::is_available())
+            throw ModelError("device '" + options.device + "' requested, but this LibTorch has no CUDA support (or no GPU is visible)");
+    }
     torch::jit::Module module;
     try {
         module = torch::jit::load(model_pt, device);
@@ -113,6 +127,9 @@ std::unique_ptr<Network> load_torchscript(const std::string& model_pt, const Bun
         throw ModelError(model_pt + ": not a loadable TorchScript file: " + what.substr(0, what.find('\n')));
     }
     module.eval();
+    // Attributions need gradients with respect to inputs only; weight gradients would cost a copy of the model and
+    // race between threads.
+    for (auto p : module.parameters()) p.set_requires_grad(false);
     if (!module.find_method("forward")) throw ModelError(model_pt + ": the module has no 'forward' method (see docs/model-contract.md)");
     auto net = std::make_unique<TorchScriptNetwork>(std::move(module), manifest);
     capabilities = {"score", "generate"};
