@@ -258,8 +258,9 @@ public:
             auto id_t = ids_tensor(ids, B);
             auto mask_t = long_tensor(mask).view({B, T}).to(device());
             auto pos = torch::arange(T, torch::TensorOptions().dtype(torch::kLong).device(device())).expand({B, T});
-            auto hidden = model_->forward_ids(id_t, mask_t, pos, nullptr);
-            auto picked = hidden.index({long_tensor(rows).to(device()), long_tensor(cols).to(device())});
+            std::vector<std::int64_t> flat(rows.size());
+            for (std::size_t k = 0; k < rows.size(); ++k) flat[k] = rows[k] * T + cols[k];
+            auto picked = model_->forward_ids_rows(id_t, mask_t, pos, long_tensor(flat).to(device()));
             auto logp = torch::log_softmax(model_->logits(picked), -1).cpu();
             check_finite(logp, "scoring");
             auto tgt = long_tensor(targets);

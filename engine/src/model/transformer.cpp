@@ -14,6 +14,12 @@ struct KVCache {
 
 std::int64_t cache_length(const KVCache& cache) { return cache.length; }
 
+torch::Tensor Network::forward_ids_rows(const torch::Tensor& ids, const torch::Tensor& key_mask,
+                                        const torch::Tensor& positions, const torch::Tensor& rows) const {
+    auto states = forward_ids(ids, key_mask, positions, nullptr);
+    return states.reshape({states.size(0) * states.size(1), states.size(2)}).index_select(0, rows);
+}
+
 torch::Tensor Network::traced_attentions(const torch::Tensor&, const torch::Tensor&) const {
     throw ModelError("this network gives attentions through its layer observer");
 }
@@ -256,6 +262,16 @@ KVCachePtr Transformer::new_cache(std::int64_t batch, std::int64_t capacity) con
 
 torch::Tensor Transformer::forward(const torch::Tensor& embeddings, const torch::Tensor& key_mask,
                                    const torch::Tensor& positions, KVCache* cache, const LayerObserver* observer) const {
+    return run(embeddings, key_mask, positions, cache, observer, nullptr);
+}
+
+torch::Tensor Transformer::forward_ids_rows(const torch::Tensor& ids, const torch::Tensor& key_mask,
+                                            const torch::Tensor& positions, const torch::Tensor& rows) const {
+    return run(embed(ids), key_mask, positions, nullptr, nullptr, &rows);
+}
+
+torch::Tensor Transformer::run(const torch::Tensor& embeddings, const torch::Tensor& key_mask, const torch::Tensor& positions,
+                               KVCache* cache, const LayerObserver* observer, const torch::Tensor* rows) const {
     const Impl& m = *impl_;
     const ArchConfig& c = m.cfg;
     const std::int64_t B = embeddings.size(0), T = embeddings.size(1), hd = c.head_dim;
@@ -311,21 +327,28 @@ torch::Tensor Transformer::forward(const torch::Tensor& embeddings, const torch:
                         .view({B, c.heads, T, hd})
                         .transpose(1, 2)
                         .reshape({B, T, -1});
-        torch::Tensor out = c.gpt2_style ? torch::addmm(l.o_b, attn.reshape({B * T, -1}), l.o_w).view({B, T, -1})
+        if (rows && li + 1 == m.layers.size()) {
+            // Nothing after this layer reads other positions: finish it at the requested rows only.
+            attn = attn.reshape({B * T, -1}).index_select(0, *rows).unsqueeze(0);
+            h = h.reshape({B * T, -1}).index_select(0, *rows).unsqueeze(0);
+        }
+        const std::int64_t Bo = h.size(0), To = h.size(1);
+        torch::Tensor out = c.gpt2_style ? torch::addmm(l.o_b, attn.reshape({Bo * To, -1}), l.o_w).view({Bo, To, -1})
                                          : torch::linear(attn, l.o_w, l.o_b);
         h = h + out;
         x = m.norm(h, l.norm2_w, l.norm2_b);
         if (c.gpt2_style) {
-            auto f = torch::addmm(l.fc_b, x.reshape({B * T, -1}), l.fc_w);
+            auto f = torch::addmm(l.fc_b, x.reshape({Bo * To, -1}), l.fc_w);
             f = c.activation == "relu" ? torch::relu(f) : torch::gelu(f, c.activation == "gelu_new" ? "tanh" : "none");
-            h = h + torch::addmm(l.proj_b, f, l.proj_w).view({B, T, -1});
+            h = h + torch::addmm(l.proj_b, f, l.proj_w).view({Bo, To, -1});
         } else {
             h = h + torch::linear(torch::silu(torch::linear(x, l.gate_w, l.gate_b)) * torch::linear(x, l.up_w, l.up_b), l.down_w, l.down_b);
         }
         if (observer) (*observer)(static_cast<int>(li), probs, h);
     }
     if (cache) cache->length = S;
-    return m.norm(h, m.final_w, m.final_b);
+    auto out = m.norm(h, m.final_w, m.final_b);
+    return rows ? out[0] : out;
 }
 
 }  // namespace lmwb

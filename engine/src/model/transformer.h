@@ -38,6 +38,9 @@ public:
                                KVCache* cache, const LayerObserver* observer = nullptr) const = 0;
     virtual at::Tensor forward_ids(const at::Tensor& ids, const at::Tensor& key_mask, const at::Tensor& positions,
                                    KVCache* cache) const;
+    // States [N, X] at the flat positions rows (indices into B * T) only: what scoring reads.
+    virtual at::Tensor forward_ids_rows(const at::Tensor& ids, const at::Tensor& key_mask, const at::Tensor& positions,
+                                        const at::Tensor& rows) const;
     // What the first layer reads: the embeddings plus, for GPT-2, the position embeddings [B, T, D].
     virtual at::Tensor input_states(const at::Tensor& embeddings, const at::Tensor& positions) const = 0;
     // Logits [.., V] for states [.., X]: only the positions someone asked for.
@@ -60,11 +63,16 @@ public:
     at::Tensor embed(const at::Tensor& ids) const override;
     at::Tensor forward(const at::Tensor& embeddings, const at::Tensor& key_mask, const at::Tensor& positions,
                        KVCache* cache, const LayerObserver* observer = nullptr) const override;
+    // The last layer's attention output projection and MLP run at the requested rows only.
+    at::Tensor forward_ids_rows(const at::Tensor& ids, const at::Tensor& key_mask, const at::Tensor& positions,
+                                const at::Tensor& rows) const override;
     at::Tensor input_states(const at::Tensor& embeddings, const at::Tensor& positions) const override;
     at::Tensor logits(const at::Tensor& hidden) const override;
     KVCachePtr new_cache(std::int64_t batch, std::int64_t capacity) const override;
 
 private:
+    at::Tensor run(const at::Tensor& embeddings, const at::Tensor& key_mask, const at::Tensor& positions,
+                   KVCache* cache, const LayerObserver* observer, const at::Tensor* rows) const;
     struct Impl;
     std::unique_ptr<Impl> impl_;
 };
