@@ -241,7 +241,7 @@ public:
             std::int64_t B = static_cast<std::int64_t>(end - start);
             std::int64_t T = static_cast<std::int64_t>(prep[order[start]].input.size());
             std::vector<std::int64_t> ids(static_cast<std::size_t>(B * T), 0), mask(static_cast<std::size_t>(B * T), 0);
-            std::vector<std::int64_t> rows, cols, targets;
+            std::vector<std::int64_t> scored, targets;  // flat positions (row * T + column) and their next tokens
             for (std::int64_t r = 0; r < B; ++r) {
                 const Prepared& p = prep[order[start + static_cast<std::size_t>(r)]];
                 for (std::size_t t = 0; t < p.input.size(); ++t) {
@@ -250,17 +250,14 @@ public:
                 }
                 std::int64_t n = static_cast<std::int64_t>(p.input.size()), c = static_cast<std::int64_t>(p.cont.size());
                 for (std::int64_t k = 0; k < c; ++k) {
-                    rows.push_back(r);
-                    cols.push_back(n - c + k);
+                    scored.push_back(r * T + n - c + k);
                     targets.push_back(p.cont[static_cast<std::size_t>(k)]);
                 }
             }
             auto id_t = ids_tensor(ids, B);
             auto mask_t = long_tensor(mask).view({B, T}).to(device());
             auto pos = torch::arange(T, torch::TensorOptions().dtype(torch::kLong).device(device())).expand({B, T});
-            std::vector<std::int64_t> flat(rows.size());
-            for (std::size_t k = 0; k < rows.size(); ++k) flat[k] = rows[k] * T + cols[k];
-            auto picked = model_->forward_ids_rows(id_t, mask_t, pos, long_tensor(flat).to(device()));
+            auto picked = model_->forward_ids_rows(id_t, mask_t, pos, long_tensor(scored).to(device()));
             auto logp = torch::log_softmax(model_->logits(picked), -1).cpu();
             check_finite(logp, "scoring");
             auto tgt = long_tensor(targets);
