@@ -311,15 +311,22 @@ public:
             auto pos = torch::arange(T, torch::TensorOptions().dtype(torch::kLong).device(device())).view({1, T});
             auto hidden = model_->forward_ids(id_t, torch::ones({1, T}, torch::kLong).to(device()), pos, nullptr);
             auto last = hidden[0].narrow(0, T - static_cast<std::int64_t>(n_pred), static_cast<std::int64_t>(n_pred));
-            auto logp = torch::log_softmax(model_->logits(last), -1).cpu();
-            check_finite(logp, "scoring");
             auto tgt = long_tensor(std::vector<std::int64_t>(tokens.begin() + static_cast<std::ptrdiff_t>(predicted),
-                                                              tokens.begin() + static_cast<std::ptrdiff_t>(predicted + n_pred)));
-            auto lp = logp.gather(1, tgt.view({-1, 1})).view({-1}).contiguous();
-            for (std::int64_t k = 0; k < lp.size(0); ++k) {
-                float v = lp.data_ptr<float>()[k];
-                out.token_logprobs.push_back(v);
-                out.logprob += v;
+                                                              tokens.begin() + static_cast<std::ptrdiff_t>(predicted + n_pred)))
+                           .to(device());
+            // Logits for a block of positions at a time: a window's full [T, V] logits would cost more memory
+            // than a small model's weights; log p = logit - logsumexp needs no log-softmax copy either.
+            constexpr std::int64_t block = 128;
+            for (std::int64_t s = 0; s < static_cast<std::int64_t>(n_pred); s += block) {
+                std::int64_t c = std::min<std::int64_t>(block, static_cast<std::int64_t>(n_pred) - s);
+                auto lg = model_->logits(last.narrow(0, s, c)).to(torch::kFloat);
+                auto lp = (lg.gather(1, tgt.narrow(0, s, c).view({-1, 1})).view({-1}) - lg.logsumexp(-1)).cpu().contiguous();
+                check_finite(lp, "scoring");
+                for (std::int64_t k = 0; k < lp.size(0); ++k) {
+                    float v = lp.data_ptr<float>()[k];
+                    out.token_logprobs.push_back(v);
+                    out.logprob += v;
+                }
             }
             predicted += n_pred;
         }

@@ -320,8 +320,11 @@ torch::Tensor Transformer::run(const torch::Tensor& embeddings, const torch::Ten
         // Grouped-query attention without copying keys and values: the query heads that share a key/value head
         // become rows of one product ([B, kv_heads, groups * T, hd] against [B, kv_heads, S, hd]).
         auto qg = q.reshape({B, c.kv_heads, groups * T, hd});
-        auto scores = (torch::matmul(qg, k.transpose(-1, -2)).to(torch::kFloat32) * scale).view({B, c.kv_heads, groups, T, S}) +
-                      mask.view({B, 1, 1, T, S});
+        // In place: a long window's [heads, T, S] scores are the largest activations; no extra copies of them.
+        auto scores = torch::matmul(qg, k.transpose(-1, -2)).to(torch::kFloat32);
+        scores.mul_(scale);
+        scores = scores.view({B, c.kv_heads, groups, T, S});
+        scores.add_(mask.view({B, 1, 1, T, S}));
         auto probs = torch::softmax(scores, -1).view({B, c.heads, T, S});
         auto attn = torch::matmul(probs.to(v.scalar_type()).view({B, c.kv_heads, groups * T, S}), v)
                         .view({B, c.heads, T, hd})
