@@ -14,5 +14,8 @@ Action add_detokenize_command(CLI::App& app);
 Action add_info_command(CLI::App& app);
 Action add_generate_command(CLI::App& app);
 Action add_score_command(CLI::App& app);
+Action add_eval_command(CLI::App& app);
+Action add_merge_command(CLI::App& app);
+Action add_compare_command(CLI::App& app);
 
 }  // namespace lmwb::cli

@@ -13,6 +13,9 @@ int main(int argc, char** argv) {
         {"info", lmwb::cli::add_info_command(app)},
         {"generate", lmwb::cli::add_generate_command(app)},
         {"score", lmwb::cli::add_score_command(app)},
+        {"eval", lmwb::cli::add_eval_command(app)},
+        {"merge", lmwb::cli::add_merge_command(app)},
+        {"compare", lmwb::cli::add_compare_command(app)},
     };
 
     CLI11_PARSE(app, argc, argv);

@@ -36,6 +36,8 @@ struct ModelInfo {
     std::string stored_dtype, compute_dtype, device;
     std::size_t weight_bytes = 0;
     std::vector<std::string> capabilities;  // "score", "generate", "attentions", "hidden_states", "embeddings", "embedding_gradients"
+    std::vector<std::string> weight_files;  // what identifies the weights (reports hash them)
+    std::string tokenizer_file;
 };
 
 struct ScoreRequest {
@@ -133,6 +135,9 @@ public:
     virtual RollingResult rolling_loglikelihood(std::string_view text) const = 0;
     virtual GenerationResult generate(std::string_view prompt, const GenerationOptions& options) const = 0;
     virtual Trace trace(std::string_view text, const TraceOptions& options) const = 0;
+    // Mean over positions of the last hidden state (after the final norm), [hidden]: a text embedding for
+    // similarity. Special tokens as the tokenizer adds them; longer texts keep their last context-length tokens.
+    virtual std::vector<float> pooled_hidden_state(std::string_view text) const = 0;
     // Logits [T][V], row-major, for a token sequence (no special tokens added).
     virtual std::vector<float> logits(const std::vector<std::int32_t>& ids) const = 0;
     // Input token embeddings [T][hidden] (without position embeddings), the space attributions work in.

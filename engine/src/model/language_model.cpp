@@ -97,6 +97,7 @@ public:
             throw ModelError(e.what());
         }
         info_.path = path;
+        info_.tokenizer_file = (dir / (fs::exists(dir / "tokenizer.json") ? "tokenizer.json" : "vocab.json")).string();
         info_.compute_dtype = options.dtype;
         info_.device = options.device;
         if (fs::exists(dir / "lmwb.json")) open_bundle(dir, options);
@@ -124,6 +125,7 @@ public:
         info_.heads = cfg.heads;
         info_.kv_heads = cfg.kv_heads;
         info_.weight_bytes = weights_->total_bytes();
+        info_.weight_files = weights_->files();
         std::string stored;
         for (auto& n : weights_->names()) {
             const TensorView* t = weights_->find(n);
@@ -189,6 +191,7 @@ public:
         if (info_.kv_heads == 0) info_.kv_heads = info_.heads;
         std::error_code ec;
         info_.weight_bytes = static_cast<std::size_t>(fs::file_size(dir / "model.pt", ec));
+        info_.weight_files = {(dir / "model.pt").string()};
         info_.stored_dtype = "TorchScript";
     }
 
@@ -408,6 +411,7 @@ public:
 
     GenerationResult generate(std::string_view prompt, const GenerationOptions& opt) const override;
     Trace trace(std::string_view text, const TraceOptions& opt) const override;
+    std::vector<float> pooled_hidden_state(std::string_view text) const override;
 
     const torch::Device& device() const { return device_; }
 
@@ -633,6 +637,27 @@ Trace HfModel::trace(std::string_view text, const TraceOptions& opt) const {
     // As Hugging Face's output_hidden_states: the last entry is after the final norm.
     if (opt.hidden_states) append(tr.hidden_states, final_h[0]);
     return tr;
+}
+
+std::vector<float> HfModel::pooled_hidden_state(std::string_view text) const {
+    torch::InferenceMode guard;
+    auto ids32 = tokenizer_->encode(text, true).ids;
+    if (ids32.empty()) ids32.push_back(static_cast<std::int32_t>(prefix_));
+    if (static_cast<std::int64_t>(ids32.size()) > info_.context_length)
+        ids32.erase(ids32.begin(), ids32.end() - info_.context_length);
+    std::vector<std::int64_t> ids(ids32.begin(), ids32.end());
+    const auto T = static_cast<std::int64_t>(ids.size());
+    auto id_t = ids_tensor(ids, 1);
+    auto mask = torch::ones({1, T}, torch::kLong).to(device());
+    torch::Tensor last;
+    if (model_->runs_observers()) {
+        auto pos = torch::arange(T, torch::TensorOptions().dtype(torch::kLong).device(device())).view({1, T});
+        last = model_->forward(model_->embed(id_t), mask, pos, nullptr, nullptr)[0];
+    } else {
+        last = model_->traced_hidden_states(id_t, mask)[-1][0];
+    }
+    auto pooled = last.to(torch::kFloat32).mean(0).cpu().contiguous();
+    return {pooled.data_ptr<float>(), pooled.data_ptr<float>() + pooled.numel()};
 }
 
 double matmul_gflops(int n, int threads) {

@@ -146,7 +146,8 @@ WeightStore::WeightStore(const std::string& folder) : folder_(folder) {
         fail(folder, "no model.safetensors or model.safetensors.index.json in this folder");
     }
     for (auto& name : shard_names) {
-        files_.push_back(std::make_unique<SafetensorsFile>((dir / name).string()));
+        paths_.push_back((dir / name).string());
+        files_.push_back(std::make_unique<SafetensorsFile>(paths_.back()));
         for (auto& [tname, view] : files_.back()->tensors()) index_[tname] = &view;
     }
 }

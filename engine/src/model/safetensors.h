@@ -50,9 +50,11 @@ public:
     std::vector<std::string> names() const;
     std::size_t total_bytes() const;
     const std::string& folder() const { return folder_; }
+    const std::vector<std::string>& files() const { return paths_; }  // the safetensors files, in index order
 
 private:
     std::string folder_;
+    std::vector<std::string> paths_;
     std::vector<std::unique_ptr<SafetensorsFile>> files_;
     std::map<std::string, const TensorView*> index_;
 };

@@ -1,0 +1,264 @@
+// lmwb eval / merge / compare: suites on a model, shard reports combined, runs compared.
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <memory>
+#include <thread>
+
+#include <unistd.h>
+
+#include "commands.h"
+#include "lmwb/evaluation.h"
+#include "lmwb/model.h"
+
+namespace lmwb::cli {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::atomic<bool> g_cancel{false};
+
+extern "C" void on_interrupt(int) {
+    g_cancel.store(true);
+    std::signal(SIGINT, SIG_DFL);  // a second Ctrl-C stops at once; the journal keeps what finished
+    std::signal(SIGTERM, SIG_DFL);
+}
+
+// A suite argument: a definition file, or the name of a bundled suite.
+std::string resolve_suite(const std::string& arg) {
+    std::error_code ec;
+    if (fs::is_regular_file(arg, ec)) return arg;
+    fs::path bundled = fs::path(LMWB_SUITES_DIR) / (arg + ".json");
+    if (arg.find('/') == std::string::npos && fs::is_regular_file(bundled, ec)) return bundled.string();
+    throw std::runtime_error(arg + ": no such suite file (and no bundled suite of that name in " + std::string(LMWB_SUITES_DIR) + ")");
+}
+
+std::string clock_text(double s) {
+    if (!std::isfinite(s) || s < 0) return "--:--";
+    auto t = static_cast<long>(s + 0.5);
+    char buf[32];
+    if (t >= 3600) std::snprintf(buf, sizeof buf, "%ld:%02ld:%02ld", t / 3600, (t / 60) % 60, t % 60);
+    else std::snprintf(buf, sizeof buf, "%ld:%02ld", t / 60, t % 60);
+    return buf;
+}
+
+// A redrawn bar on a terminal; otherwise a plain line every 10% or 10 seconds.
+class ProgressPrinter {
+public:
+    explicit ProgressPrinter(bool quiet) : quiet_(quiet), tty_(::isatty(2)) {}
+    void operator()(const eval::Progress& p) {
+        if (quiet_) return;
+        double rate = p.elapsed > 0 ? static_cast<double>(p.tokens) / p.elapsed : 0;
+        std::size_t fresh = p.items_done - std::min(p.items_done, first_done_);
+        if (!started_) {
+            started_ = true;
+            first_done_ = p.items_done - 1;
+            fresh = 1;
+        }
+        double eta = fresh ? p.elapsed / static_cast<double>(fresh) * static_cast<double>(p.items_total - p.items_done) : NAN;
+        if (tty_) {
+            auto now = std::chrono::steady_clock::now();
+            if (p.items_done != p.items_total && now - last_ < std::chrono::milliseconds(100)) return;
+            last_ = now;
+            const int width = 24;
+            int fill = p.items_total ? static_cast<int>(width * p.items_done / p.items_total) : width;
+            std::fprintf(stderr, "\r%-22.22s [%s%s] %zu/%zu items  %.0f tok/s  ETA %s ", p.suite.c_str(),
+                         std::string(static_cast<std::size_t>(fill), '#').c_str(), std::string(static_cast<std::size_t>(width - fill), '.').c_str(),
+                         p.items_done, p.items_total, rate, clock_text(eta).c_str());
+            if (p.items_done == p.items_total) std::fprintf(stderr, "\n");
+        } else {
+            std::size_t step = std::max<std::size_t>(1, p.items_total / 10);
+            if (p.items_done % step && p.items_done != p.items_total && p.elapsed - last_line_ < 10) return;
+            last_line_ = p.elapsed;
+            std::fprintf(stderr, "lmwb: %s: %zu/%zu items, %.0f tokens/s, ETA %s\n", p.suite.c_str(), p.items_done, p.items_total,
+                         rate, clock_text(eta).c_str());
+        }
+    }
+
+private:
+    bool quiet_, tty_, started_ = false;
+    std::size_t first_done_ = 0;
+    std::chrono::steady_clock::time_point last_{};
+    double last_line_ = -100;
+};
+
+void print_aggregates(const eval::Report& r) {
+    for (const auto& s : r.suites) {
+        std::printf("\n%s (%s, %zu items)\n", s.name.c_str(), s.kind.c_str(), s.items.size());
+        std::printf("  %-22s %10s %10s   %-24s %s\n", "metric", "value", "stderr", "95% interval", "");
+        for (const auto& a : s.aggregates)
+            std::printf("  %-22s %10.4f %10.4f   [%9.4f, %9.4f]   %s%s\n", a.metric.c_str(), a.value, a.stderr_, a.low, a.high,
+                        a.higher_is_better ? "higher is better" : "lower is better", a.method == "bootstrap" ? ", bootstrap" : "");
+    }
+}
+
+bool parse_shard(const std::string& text, int& k, int& n) {
+    auto slash = text.find('/');
+    if (slash == std::string::npos) return false;
+    try {
+        std::size_t a = 0, b = 0;
+        k = std::stoi(text.substr(0, slash), &a);
+        n = std::stoi(text.substr(slash + 1), &b);
+        return a == slash && b == text.size() - slash - 1 && n >= 1 && k >= 1 && k <= n;
+    } catch (const std::exception&) {
+        return false;
+    }
+}
+
+struct EvalArgs {
+    std::string model, judge, out = "lmwb-report.json", shard;
+    std::vector<std::string> suites;
+    std::size_t limit = 0;
+    std::uint64_t seed = 0;
+    int threads = 0, batch_size = 8, bootstrap = 1000;
+    std::string device = "cpu", dtype = "float32";
+    bool resume = false, quiet = false;
+};
+
+}  // namespace
+
+Action add_eval_command(CLI::App& app) {
+    auto a = std::make_shared<EvalArgs>();
+    auto* cmd = app.add_subcommand("eval", "Run evaluation suites on a model and write a JSON report");
+    cmd->add_option("model", a->model, "Model folder (Hugging Face checkpoint or TorchScript bundle)")->required();
+    cmd->add_option("suites", a->suites, "Suite definition files, or names of bundled suites")->required();
+    cmd->add_option("--out,-o", a->out, "Report file (written atomically; its journal is OUT.journal.jsonl)");
+    cmd->add_option("--limit", a->limit, "Only the first N items of each suite");
+    cmd->add_option("--seed", a->seed, "Seed for sampling and bootstraps");
+    cmd->add_option("--threads", a->threads, "Compute threads (default: all cores)");
+    cmd->add_option("--batch-size", a->batch_size, "Requests per forward pass");
+    cmd->add_option("--judge", a->judge, "A separate scoring model for fluency and relevance");
+    cmd->add_option("--shard", a->shard, "Run slice K of N (items whose index modulo N is K-1); combine with lmwb merge");
+    cmd->add_option("--bootstrap", a->bootstrap, "Bootstrap iterations for non-mean metrics");
+    cmd->add_option("--device", a->device, "cpu, or cuda[:N] where LibTorch has CUDA");
+    cmd->add_option("--dtype", a->dtype, "Compute dtype: float32 or bfloat16");
+    cmd->add_flag("--resume", a->resume, "Continue an interrupted run from its journal");
+    cmd->add_flag("--quiet,-q", a->quiet, "No progress output");
+    return [a]() -> int {
+        eval::EvalOptions opt;
+        opt.settings.seed = a->seed;
+        opt.settings.limit = a->limit;
+        opt.settings.bootstrap_iterations = a->bootstrap;
+        if (!a->shard.empty() && !parse_shard(a->shard, opt.settings.shard_index, opt.settings.shard_count))
+            throw std::runtime_error("--shard '" + a->shard + "': expected K/N with 1 <= K <= N, e.g. 2/4");
+        if (a->batch_size < 1) throw std::runtime_error("--batch-size must be at least 1");
+        std::vector<datasets::Suite> suites;
+        for (const auto& s : a->suites) suites.push_back(datasets::load_suite(resolve_suite(s)));
+        for (const auto& s : suites) eval::resolve_metrics(s);  // unknown metrics fail before the model loads
+        ModelOptions mo;
+        mo.threads = a->threads;
+        mo.device = a->device;
+        mo.dtype = a->dtype;
+        auto model = LanguageModel::open(a->model, mo);
+        std::unique_ptr<LanguageModel> judge;
+        if (!a->judge.empty()) judge = LanguageModel::open(a->judge, mo);
+        opt.batch_size = a->batch_size;
+        opt.threads = a->threads ? a->threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+        opt.journal_path = a->out + ".journal.jsonl";
+        opt.resume = a->resume;
+        opt.cancel = &g_cancel;
+        opt.software_version = LMWB_VERSION;
+        ProgressPrinter printer(a->quiet);
+        opt.progress = [&printer](const eval::Progress& p) { printer(p); };
+        std::signal(SIGINT, on_interrupt);
+        std::signal(SIGTERM, on_interrupt);
+        auto outcome = eval::evaluate(*model, judge.get(), suites, opt);
+        std::signal(SIGINT, SIG_DFL);
+        std::signal(SIGTERM, SIG_DFL);
+        if (!outcome.complete) {
+            std::size_t done = 0;
+            for (const auto& s : outcome.report.suites) done += s.items.size();
+            std::fprintf(stderr, "\nlmwb: interrupted: %zu items done, kept in %s; no report written. Run the same command with "
+                                 "--resume to finish.\n", done, opt.journal_path.c_str());
+            return 130;
+        }
+        eval::write_report(a->out, outcome.report);
+        std::error_code ec;
+        fs::remove(opt.journal_path, ec);
+        if (!a->quiet) {
+            print_aggregates(outcome.report);
+            const auto& e = outcome.report.execution;
+            std::printf("\nreport: %s (%.2f s, %zu tokens, %.0f tokens/s%s)\n", a->out.c_str(), e.wall_seconds, e.tokens,
+                        e.tokens_per_second, outcome.resumed_items ? (", " + std::to_string(outcome.resumed_items) + " items from the journal").c_str() : "");
+        }
+        return 0;
+    };
+}
+
+Action add_merge_command(CLI::App& app) {
+    auto inputs = std::make_shared<std::vector<std::string>>();
+    auto out = std::make_shared<std::string>();
+    auto* cmd = app.add_subcommand("merge", "Combine the shard reports of one run (lmwb eval --shard K/N) into one report");
+    cmd->add_option("reports", *inputs, "Shard reports, all N of them")->required();
+    cmd->add_option("--out,-o", *out, "The combined report")->required();
+    return [inputs, out]() -> int {
+        std::vector<eval::Report> reports;
+        for (const auto& p : *inputs) reports.push_back(eval::read_report(p));
+        auto merged = eval::merge_reports(reports, *inputs);
+        eval::write_report(*out, merged);
+        print_aggregates(merged);
+        std::printf("\nreport: %s (merged from %zu shards)\n", out->c_str(), inputs->size());
+        return 0;
+    };
+}
+
+Action add_compare_command(CLI::App& app) {
+    struct Args {
+        std::vector<std::string> reports;
+        bool json = false;
+        int iterations = 1000;
+        std::uint64_t seed = 0;
+        std::size_t show = 10;
+    };
+    auto a = std::make_shared<Args>();
+    auto* cmd = app.add_subcommand("compare", "Compare runs on the same suites: deltas against the first report with paired tests");
+    cmd->add_option("reports", a->reports, "Reports; the first is the baseline")->required();
+    cmd->add_flag("--json", a->json, "Print JSON");
+    cmd->add_option("--iterations", a->iterations, "Paired bootstrap resamples");
+    cmd->add_option("--seed", a->seed, "Bootstrap seed");
+    cmd->add_option("--show", a->show, "Per-item regressions and improvements to list (terminal output)");
+    return [a]() -> int {
+        std::vector<eval::Report> reports;
+        for (const auto& p : a->reports) reports.push_back(eval::read_report(p));
+        auto cmp = eval::compare_reports(reports, a->reports, a->iterations, a->seed);
+        if (a->json) {
+            std::cout << eval::comparisons_to_json(cmp);
+            return 0;
+        }
+        for (const auto& rc : cmp) {
+            std::printf("%s  vs  baseline %s  (%zu paired items%s)\n\n", rc.other.c_str(), rc.baseline.c_str(), rc.paired,
+                        rc.unpaired ? (", " + std::to_string(rc.unpaired) + " unpaired").c_str() : "");
+            std::printf("  %-18s %-20s %10s %10s %10s   %-22s %s\n", "suite", "metric", "baseline", "other", "delta", "95% interval", "paired test");
+            for (const auto& m : rc.metrics) {
+                bool better = (m.delta.delta > 0) == m.higher_is_better && m.delta.delta != 0;
+                bool significant = m.delta.low > 0 || m.delta.high < 0;
+                char test[96];
+                if (m.mcnemar) std::snprintf(test, sizeof test, "McNemar p=%.3g (%zu vs %zu)", m.mcnemar->p_value, m.mcnemar->b, m.mcnemar->c);
+                else std::snprintf(test, sizeof test, "bootstrap p=%.3g", m.delta.p_value);
+                std::printf("  %-18.18s %-20s %10.4f %10.4f %+10.4f   [%+8.4f, %+8.4f]   %s%s\n", m.suite.c_str(), m.metric.c_str(),
+                            m.baseline, m.other, m.delta.delta, m.delta.low, m.delta.high, test,
+                            significant ? (better ? "  better" : "  worse") : "");
+            }
+            std::printf("\n  items: %zu regressions, %zu improvements, %zu unchanged\n", rc.regressions.size(), rc.improvements.size(), rc.unchanged);
+            auto list = [&](const char* title, const std::vector<eval::ItemChange>& v) {
+                if (v.empty() || a->show == 0) return;
+                std::printf("  %s:\n", title);
+                for (std::size_t i = 0; i < v.size() && i < a->show; ++i)
+                    std::printf("    %-18.18s %-24.24s %s %.4g -> %.4g\n", v[i].suite.c_str(), v[i].id.c_str(), v[i].metric.c_str(),
+                                v[i].baseline, v[i].other);
+                if (v.size() > a->show) std::printf("    ... %zu more (--show N, or --json)\n", v.size() - a->show);
+            };
+            list("regressions", rc.regressions);
+            list("improvements", rc.improvements);
+            std::printf("\n");
+        }
+        return 0;
+    };
+}
+
+}  // namespace lmwb::cli

@@ -1,0 +1,77 @@
+// Evaluation suites: a JSON definition plus JSONL items (docs/suite-format.md). Loading renders every item's
+// prompt (few-shot examples included), so what the model sees is fixed by the files and the suite's seed.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace lmwb::datasets {
+
+// Bad suite files; what() starts with "file:line:" or names the field at fault.
+class SuiteError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+enum class TaskKind { MultipleChoice, Generation, Perplexity };
+std::string to_string(TaskKind kind);
+
+struct FewShot {
+    int count = 0;
+    std::uint64_t seed = 1234;
+    std::string separator = "\n\n";
+    std::string source;  // a JSONL file of examples; empty: the suite's own items (never the item itself)
+};
+
+struct GenerationSettings {
+    int max_new_tokens = 32;
+    double temperature = 0;  // 0: greedy
+    int top_k = 0;
+    double top_p = 1;
+    std::vector<std::string> stop;
+};
+
+struct AnswerNormalization {
+    bool lowercase = false, strip_punctuation = false, strip_articles = false, collapse_whitespace = true;
+};
+
+struct SuiteItem {
+    std::size_t index = 0;  // position among the suite's items
+    std::size_t line = 0;   // line in the items file (1-based)
+    std::string id;
+    std::string prompt;                   // the context the model sees, few-shot examples included
+    std::vector<std::string> choices;     // multiple_choice
+    int answer = -1;                      // multiple_choice: index into choices
+    std::vector<std::string> references;  // generation
+    std::string text;                     // perplexity: the document
+    std::string content_hash;             // SHA-256 of what is scored (prompt, choices, answer, references, text)
+};
+
+struct Suite {
+    std::string path;  // the definition file
+    std::string name, version, description;
+    TaskKind kind = TaskKind::MultipleChoice;
+    std::string sha256;  // of the definition, items and few-shot files
+    std::string prompt_template, target_delimiter = " ";
+    FewShot few_shot;
+    GenerationSettings generation;
+    AnswerNormalization normalization;
+    bool ascii_words = false;          // ROUGE-L with rouge_score's ASCII-only tokenizer
+    std::vector<std::string> metrics;  // requested; empty: the kind's defaults
+    std::vector<SuiteItem> items;
+};
+
+Suite load_suite(const std::string& definition_path);
+
+// `{field}` substitution ("{{" and "}}" are literal braces); values are strings or numbers.
+// Throws SuiteError naming the missing field.
+std::string render_template(std::string_view tmpl, const std::map<std::string, std::string>& fields);
+
+std::string sha256_hex(std::string_view data);
+std::string file_sha256(const std::string& path);  // streams the file; throws SuiteError when unreadable
+
+}  // namespace lmwb::datasets

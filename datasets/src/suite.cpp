@@ -1,0 +1,363 @@
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <unordered_map>
+
+#include <nlohmann/json.hpp>
+
+#include "lmwb/suite.h"
+
+namespace lmwb::datasets {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+std::string read_file(const std::string& path, const std::string& what) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw SuiteError(path + ": cannot open " + what);
+    std::ostringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+// One JSONL record with where it came from.
+struct Record {
+    std::size_t line;
+    json value;
+};
+
+std::vector<Record> read_jsonl(const std::string& path, const std::string& content) {
+    std::vector<Record> out;
+    std::size_t line_no = 0, pos = 0;
+    while (pos < content.size()) {
+        auto end = content.find('\n', pos);
+        if (end == std::string::npos) end = content.size();
+        std::string line = content.substr(pos, end - pos);
+        pos = end + 1;
+        ++line_no;
+        if (!line.empty() && line.back() == '\r') line.pop_back();
+        if (line.find_first_not_of(" \t") == std::string::npos) continue;
+        json v;
+        try {
+            v = json::parse(line);
+        } catch (const json::parse_error& e) {
+            std::string why = e.what();
+            auto colon = why.find("] ");
+            throw SuiteError(path + ":" + std::to_string(line_no) + ": malformed JSON: " +
+                             (colon == std::string::npos ? why : why.substr(colon + 2)));
+        }
+        if (!v.is_object()) throw SuiteError(path + ":" + std::to_string(line_no) + ": expected a JSON object, found " + v.type_name());
+        out.push_back({line_no, std::move(v)});
+    }
+    return out;
+}
+
+std::string scalar_text(const json& v) {
+    if (v.is_string()) return v.get<std::string>();
+    if (v.is_number() || v.is_boolean()) return v.dump();
+    return {};
+}
+
+// Reads the definition's typed fields, naming the field on a type mismatch.
+struct Def {
+    const json& j;
+    const std::string& path;
+    template <class T>
+    T get(const json& obj, const std::string& key, T fallback, const std::string& where) const {
+        auto it = obj.find(key);
+        if (it == obj.end() || it->is_null()) return fallback;
+        try {
+            return it->get<T>();
+        } catch (const json::exception&) {
+            throw SuiteError(path + ": field '" + where + key + "' has the wrong type (" + it->type_name() + ")");
+        }
+    }
+};
+
+void check_keys(const json& obj, const std::set<std::string>& allowed, const std::string& path, const std::string& where) {
+    for (auto it = obj.begin(); it != obj.end(); ++it)
+        if (!allowed.count(it.key())) throw SuiteError(path + ": unknown field '" + where + it.key() + "'");
+}
+
+struct Mapped {
+    std::map<std::string, std::string> fields;  // template values
+    const json* choices = nullptr;
+    const json* answer = nullptr;
+    const json* references = nullptr;
+    const json* text = nullptr;
+    const json* id = nullptr;
+};
+
+}  // namespace
+
+std::string to_string(TaskKind kind) {
+    switch (kind) {
+    case TaskKind::MultipleChoice: return "multiple_choice";
+    case TaskKind::Generation: return "generation";
+    case TaskKind::Perplexity: return "perplexity";
+    }
+    return "?";
+}
+
+std::string render_template(std::string_view t, const std::map<std::string, std::string>& fields) {
+    std::string out;
+    for (std::size_t i = 0; i < t.size(); ++i) {
+        char c = t[i];
+        if ((c == '{' || c == '}') && i + 1 < t.size() && t[i + 1] == c) {
+            out += c;
+            ++i;
+        } else if (c == '{') {
+            auto end = t.find('}', i);
+            if (end == std::string_view::npos) throw SuiteError("template: unclosed '{' at character " + std::to_string(i));
+            std::string name(t.substr(i + 1, end - i - 1));
+            auto it = fields.find(name);
+            if (it == fields.end()) throw SuiteError("template field '" + name + "' is missing");
+            out += it->second;
+            i = end;
+        } else {
+            out += c;
+        }
+    }
+    return out;
+}
+
+Suite load_suite(const std::string& definition_path) {
+    Suite s;
+    s.path = definition_path;
+    const std::string& P = definition_path;
+    std::string def_text = read_file(P, "the suite definition");
+    json j;
+    try {
+        j = json::parse(def_text);
+    } catch (const json::parse_error& e) {
+        throw SuiteError(P + ": malformed JSON: " + e.what());
+    }
+    if (!j.is_object()) throw SuiteError(P + ": a suite definition is a JSON object");
+    check_keys(j, {"lmwb_suite", "name", "version", "description", "kind", "items", "fields", "prompt", "target_delimiter",
+                   "choices", "few_shot", "generation", "normalization", "rouge_tokenizer", "metrics"}, P, "");
+    Def d{j, P};
+    if (d.get<int>(j, "lmwb_suite", 1, "") != 1)
+        throw SuiteError(P + ": field 'lmwb_suite' is " + j["lmwb_suite"].dump() + "; this version reads format 1");
+    s.name = d.get<std::string>(j, "name", "", "");
+    if (s.name.empty()) throw SuiteError(P + ": field 'name' is missing");
+    s.version = d.get<std::string>(j, "version", "1", "");
+    s.description = d.get<std::string>(j, "description", "", "");
+    std::string kind = d.get<std::string>(j, "kind", "", "");
+    if (kind == "multiple_choice") s.kind = TaskKind::MultipleChoice;
+    else if (kind == "generation") s.kind = TaskKind::Generation;
+    else if (kind == "perplexity") s.kind = TaskKind::Perplexity;
+    else throw SuiteError(P + ": field 'kind' is '" + kind + "'; expected multiple_choice, generation or perplexity");
+    std::string items_name = d.get<std::string>(j, "items", "", "");
+    if (items_name.empty()) throw SuiteError(P + ": field 'items' (the JSONL file of items) is missing");
+    auto base = fs::path(P).parent_path();
+    auto resolve = [&](const std::string& f) { return fs::path(f).is_absolute() ? f : (base / f).string(); };
+    std::string items_path = resolve(items_name);
+
+    s.prompt_template = d.get<std::string>(j, "prompt", s.kind == TaskKind::Perplexity ? "" : "{question}", "");
+    s.target_delimiter = d.get<std::string>(j, "target_delimiter", " ", "");
+    auto mapping = d.get<std::map<std::string, std::string>>(j, "fields", {}, "");
+    for (auto& [k, v] : mapping)
+        if (k != "id" && k != "choices" && k != "answer" && k != "references" && k != "text")
+            throw SuiteError(P + ": unknown field 'fields/" + k + "'; maps id, choices, answer, references or text to the items' keys");
+    auto fixed_choices = d.get<std::vector<std::string>>(j, "choices", {}, "");
+    if (j.contains("few_shot")) {
+        const auto& f = j["few_shot"];
+        if (!f.is_object()) throw SuiteError(P + ": field 'few_shot' must be an object");
+        check_keys(f, {"count", "seed", "separator", "items"}, P, "few_shot/");
+        s.few_shot.count = d.get<int>(f, "count", 0, "few_shot/");
+        s.few_shot.seed = d.get<std::uint64_t>(f, "seed", 1234, "few_shot/");
+        s.few_shot.separator = d.get<std::string>(f, "separator", "\n\n", "few_shot/");
+        std::string src = d.get<std::string>(f, "items", "", "few_shot/");
+        if (!src.empty()) s.few_shot.source = resolve(src);
+        if (s.few_shot.count < 0) throw SuiteError(P + ": field 'few_shot/count' must not be negative");
+    }
+    if (j.contains("generation")) {
+        const auto& g = j["generation"];
+        if (!g.is_object()) throw SuiteError(P + ": field 'generation' must be an object");
+        check_keys(g, {"max_new_tokens", "temperature", "top_k", "top_p", "stop"}, P, "generation/");
+        s.generation.max_new_tokens = d.get<int>(g, "max_new_tokens", 32, "generation/");
+        s.generation.temperature = d.get<double>(g, "temperature", 0.0, "generation/");
+        s.generation.top_k = d.get<int>(g, "top_k", 0, "generation/");
+        s.generation.top_p = d.get<double>(g, "top_p", 1.0, "generation/");
+        s.generation.stop = d.get<std::vector<std::string>>(g, "stop", {}, "generation/");
+        if (s.generation.max_new_tokens <= 0) throw SuiteError(P + ": field 'generation/max_new_tokens' must be positive");
+    }
+    if (j.contains("normalization")) {
+        const auto& n = j["normalization"];
+        if (!n.is_object()) throw SuiteError(P + ": field 'normalization' must be an object");
+        check_keys(n, {"lowercase", "strip_punctuation", "strip_articles", "collapse_whitespace"}, P, "normalization/");
+        s.normalization.lowercase = d.get<bool>(n, "lowercase", false, "normalization/");
+        s.normalization.strip_punctuation = d.get<bool>(n, "strip_punctuation", false, "normalization/");
+        s.normalization.strip_articles = d.get<bool>(n, "strip_articles", false, "normalization/");
+        s.normalization.collapse_whitespace = d.get<bool>(n, "collapse_whitespace", true, "normalization/");
+    }
+    std::string rt = d.get<std::string>(j, "rouge_tokenizer", "unicode", "");
+    if (rt != "unicode" && rt != "ascii") throw SuiteError(P + ": field 'rouge_tokenizer' is '" + rt + "'; expected unicode or ascii");
+    s.ascii_words = rt == "ascii";
+    s.metrics = d.get<std::vector<std::string>>(j, "metrics", {}, "");
+
+    auto key = [&](const std::string& canonical) {
+        auto it = mapping.find(canonical);
+        return it == mapping.end() ? canonical : it->second;
+    };
+    auto map_record = [&](const Record& r) {
+        Mapped m;
+        for (auto it = r.value.begin(); it != r.value.end(); ++it) {
+            auto v = scalar_text(it.value());
+            if (!v.empty() || it->is_string()) m.fields[it.key()] = v;
+        }
+        auto find = [&](const std::string& canonical) -> const json* {
+            auto it = r.value.find(key(canonical));
+            return it == r.value.end() || it->is_null() ? nullptr : &*it;
+        };
+        m.id = find("id");
+        m.choices = find("choices");
+        m.answer = find("answer");
+        m.references = find("references");
+        m.text = find("text");
+        return m;
+    };
+    auto where = [](const std::string& file, const Record& r) { return file + ":" + std::to_string(r.line) + ": "; };
+
+    // The target a few-shot example shows after its prompt.
+    struct Example {
+        std::string prompt, target;
+    };
+    auto build = [&](const std::string& file, const Record& r, SuiteItem& item) -> Example {
+        Mapped m = map_record(r);
+        Example ex;
+        try {
+            ex.prompt = s.kind == TaskKind::Perplexity ? "" : render_template(s.prompt_template, m.fields);
+        } catch (const SuiteError& e) {
+            throw SuiteError(where(file, r) + e.what() + " (the suite's 'prompt' uses it)");
+        }
+        if (m.id) {
+            if (!m.id->is_string() && !m.id->is_number_integer())
+                throw SuiteError(where(file, r) + "field '" + key("id") + "' must be a string or an integer");
+            item.id = scalar_text(*m.id);
+        }
+        if (s.kind == TaskKind::MultipleChoice) {
+            if (!fixed_choices.empty()) {
+                item.choices = fixed_choices;
+            } else {
+                if (!m.choices) throw SuiteError(where(file, r) + "field '" + key("choices") + "' is missing");
+                if (!m.choices->is_array() || m.choices->empty())
+                    throw SuiteError(where(file, r) + "field '" + key("choices") + "' must be a non-empty array of strings");
+                for (const auto& c : *m.choices) {
+                    if (!c.is_string() && !c.is_number()) throw SuiteError(where(file, r) + "field '" + key("choices") + "' must hold strings");
+                    item.choices.push_back(scalar_text(c));
+                }
+            }
+            if (!m.answer) throw SuiteError(where(file, r) + "field '" + key("answer") + "' is missing");
+            if (m.answer->is_number_integer()) {
+                auto a = m.answer->get<long long>();
+                if (a < 0 || a >= static_cast<long long>(item.choices.size()))
+                    throw SuiteError(where(file, r) + "field '" + key("answer") + "' is " + std::to_string(a) + ", out of range for " +
+                                     std::to_string(item.choices.size()) + " choices");
+                item.answer = static_cast<int>(a);
+            } else if (m.answer->is_string()) {
+                auto a = m.answer->get<std::string>();
+                auto it = std::find(item.choices.begin(), item.choices.end(), a);
+                if (it == item.choices.end()) throw SuiteError(where(file, r) + "field '" + key("answer") + "' is '" + a + "', which is not one of the choices");
+                item.answer = static_cast<int>(it - item.choices.begin());
+            } else {
+                throw SuiteError(where(file, r) + "field '" + key("answer") + "' must be a choice index or the choice's text");
+            }
+            ex.target = item.choices[static_cast<std::size_t>(item.answer)];
+        } else if (s.kind == TaskKind::Generation) {
+            if (!m.references) throw SuiteError(where(file, r) + "field '" + key("references") + "' is missing");
+            if (m.references->is_string()) {
+                item.references.push_back(m.references->get<std::string>());
+            } else if (m.references->is_array() && !m.references->empty()) {
+                for (const auto& x : *m.references) {
+                    if (!x.is_string()) throw SuiteError(where(file, r) + "field '" + key("references") + "' must hold strings");
+                    item.references.push_back(x.get<std::string>());
+                }
+            } else {
+                throw SuiteError(where(file, r) + "field '" + key("references") + "' must be a string or a non-empty array of strings");
+            }
+            ex.target = item.references.front();
+        } else {
+            if (!m.text || !m.text->is_string()) throw SuiteError(where(file, r) + "field '" + key("text") + "' must be a string");
+            item.text = m.text->get<std::string>();
+            if (item.text.empty()) throw SuiteError(where(file, r) + "field '" + key("text") + "' is empty");
+        }
+        return ex;
+    };
+
+    std::string items_text = read_file(items_path, "the suite's items");
+    auto records = read_jsonl(items_path, items_text);
+    if (records.empty()) throw SuiteError(items_path + ": the suite has no items");
+    std::string hash_input = def_text + '\0' + items_text;
+
+    std::vector<Example> examples;
+    s.items.resize(records.size());
+    std::unordered_map<std::string, std::size_t> seen;  // id -> line
+    for (std::size_t i = 0; i < records.size(); ++i) {
+        auto& item = s.items[i];
+        item.index = i;
+        item.line = records[i].line;
+        examples.push_back(build(items_path, records[i], item));
+        if (item.id.empty()) item.id = std::to_string(i);
+        auto [it, fresh] = seen.emplace(item.id, item.line);
+        if (!fresh)
+            throw SuiteError(items_path + ":" + std::to_string(item.line) + ": duplicate id '" + item.id + "' (first on line " +
+                             std::to_string(it->second) + ")");
+    }
+    // Few-shot examples: from their own file or from the other items.
+    std::vector<Example> pool;
+    bool own_pool = s.few_shot.source.empty();
+    if (s.few_shot.count > 0) {
+        if (s.kind == TaskKind::Perplexity) throw SuiteError(P + ": field 'few_shot' does not apply to perplexity suites");
+        if (own_pool) {
+            pool = examples;
+        } else {
+            std::string shot_text = read_file(s.few_shot.source, "the few-shot examples");
+            hash_input += '\0' + shot_text;
+            for (const auto& r : read_jsonl(s.few_shot.source, shot_text)) {
+                SuiteItem scratch;
+                pool.push_back(build(s.few_shot.source, r, scratch));
+            }
+        }
+        std::size_t available = pool.size() - (own_pool ? 1 : 0);
+        if (static_cast<std::size_t>(s.few_shot.count) > available)
+            throw SuiteError(P + ": field 'few_shot/count' is " + std::to_string(s.few_shot.count) + " but only " +
+                             std::to_string(available) + " examples are available");
+    }
+    for (std::size_t i = 0; i < s.items.size(); ++i) {
+        auto& item = s.items[i];
+        std::string prefix;
+        if (s.few_shot.count > 0) {
+            // A draw per item from (seed, index): independent of sharding, --limit and the order items run in.
+            std::uint64_t state = s.few_shot.seed * 0x9E3779B97F4A7C15ull + i + 1;
+            auto next = [&state] {
+                std::uint64_t z = (state += 0x9E3779B97F4A7C15ull);
+                z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+                z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+                return z ^ (z >> 31);
+            };
+            std::vector<std::size_t> order;
+            for (std::size_t k = 0; k < pool.size(); ++k)
+                if (!own_pool || k != i) order.push_back(k);
+            for (int k = 0; k < s.few_shot.count; ++k) {  // partial Fisher-Yates
+                std::size_t left = order.size() - static_cast<std::size_t>(k);
+                std::size_t pick = static_cast<std::size_t>(k) + static_cast<std::size_t>(next() % left);
+                std::swap(order[static_cast<std::size_t>(k)], order[pick]);
+                const auto& ex = pool[order[static_cast<std::size_t>(k)]];
+                prefix += ex.prompt + s.target_delimiter + ex.target + s.few_shot.separator;
+            }
+        }
+        item.prompt = prefix + examples[i].prompt;
+        json content = {{"id", item.id}, {"prompt", item.prompt}, {"choices", item.choices}, {"answer", item.answer},
+                        {"references", item.references}, {"text", item.text}, {"delimiter", s.target_delimiter}};
+        item.content_hash = sha256_hex(content.dump());
+    }
+    s.sha256 = sha256_hex(hash_input);
+    return s;
+}
+
+}  // namespace lmwb::datasets

@@ -1,0 +1,105 @@
+// Running suites on a model: per-item metrics, aggregates with intervals, a journal for resuming, shards and
+// their merge, and paired comparison of runs. The CLI and the GUI share all of it.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "lmwb/report.h"
+#include "lmwb/statistics.h"
+#include "lmwb/suite.h"
+
+namespace lmwb {
+class LanguageModel;
+}
+
+namespace lmwb::eval {
+
+using metrics::McNemar;
+using metrics::PairedDelta;
+using metrics::Statistic;
+
+// What a metric is computed from and how it aggregates.
+struct MetricInfo {
+    std::string name;
+    datasets::TaskKind kind;
+    bool higher_is_better = true;
+    bool binary = false;    // per-item 0/1 (McNemar in comparisons)
+    bool mean = true;       // aggregate = mean of per-item values (closed-form stderr); else bootstrap
+    bool default_on = true;
+    std::string description;
+};
+const std::vector<MetricInfo>& metric_catalog();
+// Throws datasets::SuiteError naming the suite and the unknown or misplaced metric.
+std::vector<std::string> resolve_metrics(const datasets::Suite& suite);
+
+// Aggregates of a suite's items (value, stderr, 95% interval); depends on the items and settings only.
+std::vector<Aggregate> aggregate(const SuiteReport& suite, int bootstrap_iterations, std::uint64_t seed);
+// The aggregate statistic of one metric over a list of item indices, for bootstraps.
+Statistic metric_statistic(const SuiteReport& suite, const std::string& metric);
+
+struct Progress {
+    std::string suite;
+    std::size_t items_done = 0, items_total = 0;
+    std::size_t tokens = 0;
+    double elapsed = 0;
+};
+
+struct EvalOptions {
+    RunSettings settings;
+    int batch_size = 8;
+    int threads = 0;
+    std::string journal_path;  // empty: no journal
+    bool resume = false;       // continue from journal_path
+    const std::atomic<bool>* cancel = nullptr;
+    std::function<void(const Progress&)> progress;
+    std::string software_version;
+};
+
+struct EvalOutcome {
+    Report report;
+    bool complete = false;  // false when cancelled: the report holds only finished items and must not be saved
+    std::size_t resumed_items = 0;
+};
+
+ModelIdentity identify(const LanguageModel& model);  // hashes the weight and tokenizer files
+
+// Runs the suites. `judge` (may be null) scores fluency and relevance; otherwise the model itself does.
+// With a journal, each finished item is appended and flushed as it completes.
+EvalOutcome evaluate(const LanguageModel& model, const LanguageModel* judge, const std::vector<datasets::Suite>& suites,
+                     const EvalOptions& options);
+
+// Combines shard reports of one run into the report a single run would have produced.
+Report merge_reports(const std::vector<Report>& shards, const std::vector<std::string>& names);
+
+// Paired comparison of runs against the first (baseline).
+struct MetricComparison {
+    std::string suite, metric;
+    bool higher_is_better = true;
+    double baseline = 0, other = 0;
+    PairedDelta delta;
+    std::optional<McNemar> mcnemar;  // binary metrics
+};
+struct ItemChange {
+    std::string suite, id, metric;
+    double baseline = 0, other = 0;
+};
+struct RunComparison {
+    std::string baseline, other;  // report names as given
+    std::vector<MetricComparison> metrics;
+    std::vector<ItemChange> regressions, improvements;
+    std::size_t unchanged = 0, paired = 0, unpaired = 0;
+};
+// Throws ReportError when the reports are of different suites or their items differ under the same id.
+std::vector<RunComparison> compare_reports(const std::vector<Report>& reports, const std::vector<std::string>& names,
+                                           int iterations, std::uint64_t seed);
+
+}  // namespace lmwb::eval
+
+namespace lmwb::eval {
+// The comparison as JSON text (the layout of `lmwb compare --json`, docs/report-schema.md).
+std::string comparisons_to_json(const std::vector<RunComparison>& comparisons);
+}  // namespace lmwb::eval

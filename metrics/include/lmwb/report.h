@@ -1,0 +1,114 @@
+// Evaluation reports: plain structs, JSON with a schema version (docs/report-schema.md), atomic writes.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace lmwb::eval {
+
+inline constexpr int kReportSchemaVersion = 1;
+
+// Unreadable, malformed or incompatible reports and journals; what() names the file and field.
+class ReportError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+struct ModelIdentity {
+    std::string path, format, architecture, compute_dtype;
+    std::int64_t parameters = 0;
+    std::string weights_sha256, tokenizer_sha256;
+};
+
+struct ChoiceScore {
+    std::string text;
+    double logprob = 0;
+    std::optional<double> unconditional_logprob;  // log p(choice | empty context), for acc_mutual_info
+    bool is_greedy = false;
+    std::size_t tokens = 0;
+};
+
+// One item's result: what went in, what came out, and every metric's value for it.
+struct ItemRecord {
+    std::size_t index = 0;  // position in the suite
+    std::string id, content_hash;
+    std::string prompt, target, response;
+    std::vector<std::string> references;
+    std::vector<ChoiceScore> choices;
+    int answer = -1, predicted = -1;
+    // perplexity: the document; generation: the response under the scoring model
+    double logprob = 0;
+    std::size_t tokens = 0, words = 0, bytes = 0;
+    std::vector<float> token_logprobs;
+    std::string stop_reason;
+    bool truncated = false;
+    std::map<std::string, double> metrics;
+};
+
+struct Aggregate {
+    std::string metric;
+    double value = 0, stderr_ = 0, low = 0, high = 0;  // 95% interval
+    std::string method;  // "mean" (closed form) or "bootstrap"
+    std::size_t n = 0;
+    bool higher_is_better = true;
+};
+
+struct ReliabilityBinRecord {
+    double confidence_low = 0, confidence_high = 0, mean_confidence = 0, accuracy = 0;
+    std::size_t count = 0;
+};
+
+struct SuiteReport {
+    std::string name, version, kind, sha256, path;
+    std::size_t suite_items = 0;  // items in the suite file (before --limit and --shard)
+    std::vector<std::string> metrics;
+    bool ascii_words = false;
+    std::vector<Aggregate> aggregates;
+    std::vector<ReliabilityBinRecord> reliability;  // multiple_choice
+    std::vector<ItemRecord> items;
+};
+
+struct RunSettings {
+    std::uint64_t seed = 0;
+    std::size_t limit = 0;  // 0: all items
+    int shard_index = 1, shard_count = 1;
+    int bootstrap_iterations = 1000;
+};
+
+// Facts about how and when the run happened: excluded when two reports are compared for equality.
+struct Execution {
+    std::string started, finished;  // UTC, ISO 8601
+    double wall_seconds = 0;
+    std::size_t tokens = 0;  // scored and generated tokens
+    double tokens_per_second = 0, items_per_second = 0;
+    int threads = 0, batch_size = 0;
+    bool resumed = false;
+    std::vector<std::string> merged_from;  // shard reports combined by `lmwb merge`
+};
+
+struct Report {
+    int schema_version = kReportSchemaVersion;
+    std::string software = "lmwb", software_version;
+    ModelIdentity model;
+    std::optional<ModelIdentity> judge;  // the scoring model for fluency and relevance, when not the model itself
+    RunSettings settings;
+    Execution execution;
+    std::vector<SuiteReport> suites;
+};
+
+std::string to_json_text(const Report& r, int indent = 2);
+// Throws ReportError for malformed JSON, missing fields or a newer schema version, naming the file.
+Report report_from_json_text(const std::string& text, const std::string& source);
+Report read_report(const std::string& path);
+// Writes through a temporary file in the same folder, flushed and renamed over the target.
+void write_file_atomic(const std::string& path, const std::string& content);
+void write_report(const std::string& path, const Report& r);
+
+// The report without its execution block, for equality checks across batch sizes, threads and resumes.
+std::string deterministic_json(const Report& r);
+
+}  // namespace lmwb::eval

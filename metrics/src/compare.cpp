@@ -1,0 +1,208 @@
+#include <algorithm>
+#include <cmath>
+#include <map>
+
+#include <nlohmann/json.hpp>
+
+#include "evaluation_internal.h"
+
+namespace lmwb::eval {
+
+void to_json(nlohmann::json& j, const ModelIdentity& m);
+void to_json(nlohmann::json& j, const RunSettings& s);
+
+namespace {
+
+nlohmann::json identity_key(const ModelIdentity& m) {
+    nlohmann::json j = m;
+    j.erase("path");
+    return j;
+}
+
+}  // namespace
+
+Report merge_reports(const std::vector<Report>& shards, const std::vector<std::string>& names) {
+    if (shards.empty()) throw ReportError("merge: no reports given");
+    const Report& first = shards.front();
+    const int n = first.settings.shard_count;
+    std::vector<int> seen(static_cast<std::size_t>(n) + 1, -1);
+    for (std::size_t k = 0; k < shards.size(); ++k) {
+        const Report& r = shards[k];
+        const std::string& name = names[k];
+        if (identity_key(r.model) != identity_key(first.model))
+            throw ReportError(name + ": a different model (weights or tokenizer) than " + names[0]);
+        if ((r.judge.has_value() != first.judge.has_value()) || (r.judge && identity_key(*r.judge) != identity_key(*first.judge)))
+            throw ReportError(name + ": a different judge model than " + names[0]);
+        if (r.settings.seed != first.settings.seed || r.settings.limit != first.settings.limit ||
+            r.settings.bootstrap_iterations != first.settings.bootstrap_iterations || r.settings.shard_count != n)
+            throw ReportError(name + ": settings (seed, limit, bootstrap iterations or shard count) differ from " + names[0]);
+        int idx = r.settings.shard_index;
+        if (idx < 1 || idx > n) throw ReportError(name + ": shard " + std::to_string(idx) + "/" + std::to_string(n) + " is out of range");
+        if (seen[static_cast<std::size_t>(idx)] >= 0)
+            throw ReportError(name + ": shard " + std::to_string(idx) + "/" + std::to_string(n) + " is also in " +
+                              names[static_cast<std::size_t>(seen[static_cast<std::size_t>(idx)])]);
+        seen[static_cast<std::size_t>(idx)] = static_cast<int>(k);
+        if (r.suites.size() != first.suites.size())
+            throw ReportError(name + ": holds " + std::to_string(r.suites.size()) + " suites, " + names[0] + " " + std::to_string(first.suites.size()));
+        for (std::size_t s = 0; s < r.suites.size(); ++s)
+            if (r.suites[s].name != first.suites[s].name || r.suites[s].sha256 != first.suites[s].sha256 ||
+                r.suites[s].metrics != first.suites[s].metrics)
+                throw ReportError(name + ": suite '" + r.suites[s].name + "' differs from " + names[0] + "'s '" + first.suites[s].name + "'");
+    }
+    std::string missing;
+    for (int i = 1; i <= n; ++i)
+        if (seen[static_cast<std::size_t>(i)] < 0) missing += (missing.empty() ? "" : ", ") + std::to_string(i) + "/" + std::to_string(n);
+    if (!missing.empty()) throw ReportError("merge: shard " + missing + " missing");
+
+    Report out = first;
+    out.settings.shard_index = out.settings.shard_count = 1;
+    out.execution = {};
+    out.execution.merged_from = names;
+    out.execution.started = first.execution.started;
+    for (std::size_t s = 0; s < out.suites.size(); ++s) {
+        out.suites[s].items.clear();
+        std::map<std::size_t, std::string> owner;
+        for (std::size_t k = 0; k < shards.size(); ++k)
+            for (const auto& item : shards[k].suites[s].items) {
+                auto [it, fresh] = owner.emplace(item.index, names[k]);
+                if (!fresh)
+                    throw ReportError(names[k] + ": item '" + item.id + "' of suite '" + out.suites[s].name + "' is also in " + it->second);
+                out.suites[s].items.push_back(item);
+            }
+        finalize_suite(out.suites[s], out.settings);
+    }
+    for (const auto& r : shards) {
+        out.execution.wall_seconds += r.execution.wall_seconds;
+        out.execution.tokens += r.execution.tokens;
+        out.execution.started = std::min(out.execution.started, r.execution.started);
+        out.execution.finished = std::max(out.execution.finished, r.execution.finished);
+    }
+    out.execution.tokens_per_second = out.execution.wall_seconds > 0 ? static_cast<double>(out.execution.tokens) / out.execution.wall_seconds : 0;
+    return out;
+}
+
+std::vector<RunComparison> compare_reports(const std::vector<Report>& reports, const std::vector<std::string>& names,
+                                           int iterations, std::uint64_t seed) {
+    if (reports.size() < 2) throw ReportError("compare: give at least two reports (the first is the baseline)");
+    const Report& base = reports.front();
+    std::vector<RunComparison> out;
+    for (std::size_t k = 1; k < reports.size(); ++k) {
+        const Report& other = reports[k];
+        RunComparison rc;
+        rc.baseline = names[0];
+        rc.other = names[k];
+        for (const SuiteReport& a : base.suites) {
+            auto it = std::find_if(other.suites.begin(), other.suites.end(), [&](const SuiteReport& s) { return s.name == a.name; });
+            if (it == other.suites.end())
+                throw ReportError(names[k] + " has no suite '" + a.name + "' (in " + names[0] + "): only runs of the same suites compare");
+            const SuiteReport& b = *it;
+            if (a.sha256 != b.sha256)
+                throw ReportError("suite '" + a.name + "' differs between " + names[0] + " (version " + a.version + ", sha256 " +
+                                  a.sha256.substr(0, 12) + ") and " + names[k] + " (version " + b.version + ", sha256 " +
+                                  b.sha256.substr(0, 12) + "): results of different suite files do not pair");
+            // Pair items by id; the content hash must agree.
+            std::map<std::string, const ItemRecord*> by_id;
+            for (const auto& r : b.items) by_id[r.id] = &r;
+            SuiteReport pa = a, pb = b;
+            pa.items.clear();
+            pb.items.clear();
+            for (const auto& r : a.items) {
+                auto f = by_id.find(r.id);
+                if (f == by_id.end()) {
+                    ++rc.unpaired;
+                    continue;
+                }
+                if (f->second->content_hash != r.content_hash)
+                    throw ReportError("item '" + r.id + "' of suite '" + a.name + "' has different content in " + names[0] + " and " + names[k]);
+                pa.items.push_back(r);
+                pb.items.push_back(*f->second);
+            }
+            rc.unpaired += b.items.size() - pa.items.size();
+            rc.paired += pa.items.size();
+            std::vector<std::string> metrics;
+            for (const auto& m : a.metrics)
+                if (std::find(b.metrics.begin(), b.metrics.end(), m) != b.metrics.end()) metrics.push_back(m);
+            for (const auto& m : metrics) {
+                const MetricInfo* info = find_metric(m);
+                if (!info) continue;
+                MetricComparison mc;
+                mc.suite = a.name;
+                mc.metric = m;
+                mc.higher_is_better = info->higher_is_better;
+                auto sa = metric_statistic(pa, m), sb = metric_statistic(pb, m);
+                mc.delta = metrics::paired_bootstrap(pa.items.size(), sa, sb, iterations, metrics::stable_hash(a.name + "/" + m, seed));
+                std::vector<std::size_t> all(pa.items.size());
+                for (std::size_t i = 0; i < all.size(); ++i) all[i] = i;
+                mc.baseline = sa(all);
+                mc.other = sb(all);
+                if (info->binary) {
+                    std::size_t nb = 0, nc = 0;
+                    for (std::size_t i = 0; i < pa.items.size(); ++i) {
+                        bool x = pa.items[i].metrics.count(m) && pa.items[i].metrics.at(m) > 0.5;
+                        bool y = pb.items[i].metrics.count(m) && pb.items[i].metrics.at(m) > 0.5;
+                        nb += x && !y;
+                        nc += !x && y;
+                    }
+                    mc.mcnemar = metrics::mcnemar(nb, nc);
+                }
+                rc.metrics.push_back(mc);
+            }
+            // Per-item changes on the suite's first metric that has per-item values.
+            std::string primary;
+            for (const auto& m : metrics) {
+                bool per_item = !pa.items.empty() && pa.items.front().metrics.count(m);
+                if (per_item) {
+                    primary = m;
+                    break;
+                }
+            }
+            if (primary.empty()) continue;
+            bool higher = find_metric(primary) ? find_metric(primary)->higher_is_better : true;
+            for (std::size_t i = 0; i < pa.items.size(); ++i) {
+                double x = pa.items[i].metrics.at(primary);
+                double y = pb.items[i].metrics.count(primary) ? pb.items[i].metrics.at(primary) : 0.0;
+                double d = y - x;
+                if (std::fabs(d) <= 1e-9 * std::max(1.0, std::fabs(x))) {
+                    ++rc.unchanged;
+                    continue;
+                }
+                ItemChange ch{a.name, pa.items[i].id, primary, x, y};
+                ((d > 0) == higher ? rc.improvements : rc.regressions).push_back(ch);
+            }
+        }
+        out.push_back(std::move(rc));
+    }
+    return out;
+}
+
+}  // namespace lmwb::eval
+
+namespace lmwb::eval {
+
+std::string comparisons_to_json(const std::vector<RunComparison>& comparisons) {
+    using nlohmann::json;
+    json out = json::array();
+    auto changes = [](const std::vector<ItemChange>& v) {
+        json a = json::array();
+        for (const auto& c : v) a.push_back({{"suite", c.suite}, {"id", c.id}, {"metric", c.metric}, {"baseline", c.baseline}, {"other", c.other}});
+        return a;
+    };
+    for (const auto& rc : comparisons) {
+        json metrics = json::array();
+        for (const auto& m : rc.metrics) {
+            json j = {{"suite", m.suite}, {"metric", m.metric}, {"higher_is_better", m.higher_is_better}, {"baseline", m.baseline},
+                      {"other", m.other}, {"delta", m.delta.delta}, {"delta_ci95", {m.delta.low, m.delta.high}},
+                      {"bootstrap_p_value", m.delta.p_value}};
+            if (m.mcnemar)
+                j["mcnemar"] = {{"baseline_only", m.mcnemar->b}, {"other_only", m.mcnemar->c}, {"statistic", m.mcnemar->statistic},
+                                {"p_value", m.mcnemar->p_value}, {"method", m.mcnemar->method}};
+            metrics.push_back(j);
+        }
+        out.push_back({{"baseline", rc.baseline}, {"other", rc.other}, {"paired_items", rc.paired}, {"unpaired_items", rc.unpaired},
+                       {"metrics", metrics}, {"regressions", changes(rc.regressions)}, {"improvements", changes(rc.improvements)},
+                       {"unchanged", rc.unchanged}});
+    }
+    return json{{"schema", "lmwb.comparison"}, {"schema_version", 1}, {"comparisons", out}}.dump(2) + "\n";
+}
+
+}  // namespace lmwb::eval

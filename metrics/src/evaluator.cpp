@@ -1,0 +1,434 @@
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <set>
+
+#include <nlohmann/json.hpp>
+
+#include "evaluation_internal.h"
+#include "lmwb/model.h"
+#include "lmwb/text_metrics.h"
+
+namespace lmwb::eval {
+
+namespace fs = std::filesystem;
+using datasets::Suite;
+using datasets::SuiteItem;
+using datasets::TaskKind;
+using nlohmann::json;
+
+void to_json(json& j, const ModelIdentity& m);
+void to_json(json& j, const RunSettings& s);
+void to_json(json& j, const ItemRecord& r);
+void from_json(const json& j, ItemRecord& r);
+
+namespace {
+
+std::size_t code_points(const std::string& s) {
+    std::size_t n = 0;
+    for (unsigned char c : s) n += (c & 0xC0) != 0x80;
+    return n;
+}
+
+// lm-evaluation-harness's word count: len(re.split(r"\s+", doc)).
+std::size_t split_count(const std::string& doc) {
+    std::size_t pieces = 1;
+    bool in_space = false;
+    for (std::size_t i = 0; i < doc.size(); ++i) {
+        unsigned char c = static_cast<unsigned char>(doc[i]);
+        bool space = c == ' ' || (c >= 0x09 && c <= 0x0D) || (c >= 0x1C && c <= 0x1F);
+        if (c == 0xC2 && i + 1 < doc.size() && (static_cast<unsigned char>(doc[i + 1]) == 0x85 || static_cast<unsigned char>(doc[i + 1]) == 0xA0)) space = true;
+        if (space && !in_space) ++pieces;
+        in_space = space || (in_space && (c & 0xC0) == 0x80);
+    }
+    return pieces;
+}
+
+std::size_t argmax(const std::vector<double>& v) {
+    return static_cast<std::size_t>(std::max_element(v.begin(), v.end()) - v.begin());  // first of ties, as numpy
+}
+
+bool wants(const std::vector<std::string>& metrics, const char* name) {
+    return std::find(metrics.begin(), metrics.end(), name) != metrics.end();
+}
+
+// The journal: a header naming the run, then one finished item per line, flushed as each completes.
+class Journal {
+public:
+    void create(const std::string& path, const json& run) {
+        file_.reset(std::fopen(path.c_str(), "wb"));
+        if (!file_) throw ReportError(path + ": cannot create the journal");
+        path_ = path;
+        write_line(json{{"lmwb_journal", 1}, {"run", run}});
+    }
+    void reopen(const std::string& path) {
+        file_.reset(std::fopen(path.c_str(), "ab"));
+        if (!file_) throw ReportError(path + ": cannot append to the journal");
+        path_ = path;
+    }
+    void append(std::size_t suite, const ItemRecord& r) {
+        if (file_) write_line(json{{"suite", suite}, {"item", r}});
+    }
+
+private:
+    void write_line(const json& j) {
+        std::string line = j.dump() + "\n";
+        if (std::fwrite(line.data(), 1, line.size(), file_.get()) != line.size() || std::fflush(file_.get()) != 0)
+            throw ReportError(path_ + ": write failed (disk full?)");
+    }
+    struct Close {
+        void operator()(FILE* f) const { std::fclose(f); }
+    };
+    std::unique_ptr<FILE, Close> file_;
+    std::string path_;
+};
+
+// Finished items of an interrupted run. A torn last line (killed mid-write) is dropped; damage elsewhere is an error.
+std::map<std::pair<std::size_t, std::size_t>, ItemRecord> read_journal(const std::string& path, const json& run) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw ReportError(path + ": no journal to resume from");
+    std::vector<std::string> lines;
+    std::string line;
+    while (std::getline(in, line)) lines.push_back(line);
+    bool last_complete = true;
+    {
+        std::ifstream tail(path, std::ios::binary | std::ios::ate);
+        auto size = static_cast<std::streamoff>(tail.tellg());
+        if (size > 0) {
+            tail.seekg(size - 1);
+            last_complete = tail.get() == '\n';
+        }
+    }
+    if (lines.empty()) throw ReportError(path + ": the journal is empty");
+    json header = json::parse(lines[0], nullptr, false);
+    if (header.is_discarded() || !header.contains("lmwb_journal") || !header.contains("run"))
+        throw ReportError(path + ":1: not an lmwb journal");
+    if (header["run"] != run) {
+        std::string what;
+        for (auto& [k, v] : run.items())
+            if (!header["run"].contains(k) || header["run"][k] != v) what += (what.empty() ? "" : ", ") + k;
+        throw ReportError(path + ": the journal is from a different run (" + (what.empty() ? "run settings" : what) +
+                          " differ); remove it or run without --resume into another report");
+    }
+    std::map<std::pair<std::size_t, std::size_t>, ItemRecord> done;
+    for (std::size_t i = 1; i < lines.size(); ++i) {
+        bool last = i + 1 == lines.size();
+        json j = json::parse(lines[i], nullptr, false);
+        if (j.is_discarded()) {
+            if (last && !last_complete) break;
+            throw ReportError(path + ":" + std::to_string(i + 1) + ": damaged journal line");
+        }
+        try {
+            auto r = j.at("item").get<ItemRecord>();
+            done[{j.at("suite").get<std::size_t>(), r.index}] = r;
+        } catch (const json::exception& e) {
+            throw ReportError(path + ":" + std::to_string(i + 1) + ": " + e.what());
+        }
+    }
+    return done;
+}
+
+struct Runner {
+    const LanguageModel& model;
+    const LanguageModel& scorer;
+    const EvalOptions& opt;
+    Journal journal;
+    Progress progress;
+    std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
+
+    bool cancelled() const { return opt.cancel && opt.cancel->load(); }
+    void finished_item(std::size_t suite_index, SuiteReport& sr, ItemRecord r, std::size_t tokens) {
+        journal.append(suite_index, r);
+        sr.items.push_back(std::move(r));
+        progress.items_done += 1;
+        progress.tokens += tokens;
+        progress.elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        if (opt.progress) opt.progress(progress);
+    }
+
+    ItemRecord base_record(const SuiteItem& item) {
+        ItemRecord r;
+        r.index = item.index;
+        r.id = item.id;
+        r.content_hash = item.content_hash;
+        r.prompt = item.prompt;
+        return r;
+    }
+
+    void multiple_choice(std::size_t si, const Suite& s, SuiteReport& sr, const std::vector<const SuiteItem*>& todo) {
+        const bool mi = wants(sr.metrics, "acc_mutual_info");
+        std::map<std::string, ScoreResult> unconditional;  // by choice text: the same for every item
+        // Enough requests per call for full batches; small enough to report progress often.
+        const std::size_t chunk_requests = static_cast<std::size_t>(std::max(1, opt.batch_size)) * 8;
+        std::size_t pos = 0;
+        while (pos < todo.size() && !cancelled()) {
+            std::vector<ScoreRequest> reqs;
+            std::size_t end = pos;
+            while (end < todo.size() && (reqs.empty() || reqs.size() + todo[end]->choices.size() <= chunk_requests)) {
+                for (const auto& c : todo[end]->choices) reqs.push_back({todo[end]->prompt, s.target_delimiter + c});
+                ++end;
+            }
+            auto results = model.score(reqs, opt.batch_size);
+            if (mi) {
+                std::vector<ScoreRequest> ureqs;
+                std::set<std::string> need;
+                for (std::size_t k = pos; k < end; ++k)
+                    for (const auto& c : todo[k]->choices)
+                        if (!unconditional.count(c) && need.insert(c).second) ureqs.push_back({"", c});
+                auto ures = model.score(ureqs, opt.batch_size);
+                for (std::size_t k = 0; k < ureqs.size(); ++k) unconditional[ureqs[k].continuation] = ures[k];
+            }
+            std::size_t q = 0;
+            for (std::size_t k = pos; k < end; ++k) {
+                const SuiteItem& item = *todo[k];
+                ItemRecord r = base_record(item);
+                std::vector<double> ll, norm, pmi;
+                std::size_t tokens = 0;
+                for (const auto& c : item.choices) {
+                    const ScoreResult& res = results[q++];
+                    ChoiceScore cs;
+                    cs.text = c;
+                    cs.logprob = res.logprob;
+                    cs.is_greedy = res.is_greedy;
+                    cs.tokens = res.tokens.size();
+                    r.truncated = r.truncated || res.truncated;
+                    tokens += res.tokens.size();
+                    ll.push_back(res.logprob);
+                    norm.push_back(res.logprob / static_cast<double>(std::max<std::size_t>(1, code_points(c))));
+                    if (mi) {
+                        cs.unconditional_logprob = unconditional[c].logprob;
+                        pmi.push_back(res.logprob - *cs.unconditional_logprob);
+                    }
+                    r.choices.push_back(std::move(cs));
+                }
+                r.answer = item.answer;
+                r.predicted = static_cast<int>(argmax(ll));
+                r.target = item.choices[static_cast<std::size_t>(item.answer)];
+                r.response = item.choices[static_cast<std::size_t>(r.predicted)];
+                auto probs = metrics::softmax(ll);
+                r.metrics["acc"] = r.predicted == item.answer ? 1 : 0;
+                r.metrics["confidence"] = probs[static_cast<std::size_t>(r.predicted)];
+                if (wants(sr.metrics, "acc_norm")) r.metrics["acc_norm"] = static_cast<int>(argmax(norm)) == item.answer ? 1 : 0;
+                if (mi) r.metrics["acc_mutual_info"] = static_cast<int>(argmax(pmi)) == item.answer ? 1 : 0;
+                if (wants(sr.metrics, "brier")) r.metrics["brier"] = metrics::brier(probs, item.answer);
+                finished_item(si, sr, std::move(r), tokens);
+            }
+            pos = end;
+        }
+    }
+
+    void generation(std::size_t si, const Suite& s, SuiteReport& sr, const std::vector<const SuiteItem*>& todo) {
+        const auto& m = sr.metrics;
+        metrics::Normalization norm{s.normalization.lowercase, s.normalization.strip_punctuation,
+                                    s.normalization.strip_articles, s.normalization.collapse_whitespace};
+        const auto mode = s.ascii_words ? metrics::WordMode::Ascii : metrics::WordMode::Unicode;
+        for (const SuiteItem* ip : todo) {
+            if (cancelled()) return;
+            const SuiteItem& item = *ip;
+            ItemRecord r = base_record(item);
+            r.references = item.references;
+            r.target = item.references.front();
+            GenerationOptions g;
+            g.max_new_tokens = s.generation.max_new_tokens;
+            g.temperature = s.generation.temperature;
+            g.top_k = s.generation.top_k;
+            g.top_p = s.generation.top_p;
+            g.stop = s.generation.stop;
+            g.alternatives = 0;
+            g.seed = metrics::stable_hash(s.name + "/" + item.id, opt.settings.seed);  // per item: order-independent
+            auto gen = model.generate(item.prompt, g);
+            r.response = gen.text;
+            r.stop_reason = gen.stop_reason;
+            r.truncated = gen.truncated;
+            std::size_t tokens = gen.tokens.size();
+            auto& v = r.metrics;
+            if (wants(m, "exact_match")) v["exact_match"] = metrics::exact_match(r.response, r.references, norm);
+            if (wants(m, "contains")) v["contains"] = metrics::contains(r.response, r.references, norm);
+            if (wants(m, "f1")) v["f1"] = metrics::token_f1(r.response, r.references);
+            if (wants(m, "bleu")) v["bleu"] = metrics::bleu_score(metrics::bleu_stats(r.response, r.references), true);
+            if (wants(m, "chrf")) v["chrf"] = metrics::chrf_score(metrics::chrf_stats(r.response, r.references));
+            if (wants(m, "rouge_l")) v["rouge_l"] = metrics::rouge_l_best(r.references, r.response, mode).f;
+            auto response_words = metrics::words(r.response, mode);
+            if (wants(m, "seq_rep_2")) v["seq_rep_2"] = metrics::seq_rep(response_words, 2);
+            if (wants(m, "seq_rep_4")) v["seq_rep_4"] = metrics::seq_rep(response_words, 4);
+            if (wants(m, "response_perplexity") && !r.response.empty()) {
+                // Fluency: the response as a continuation of the prompt, under the scoring model.
+                auto sc = scorer.score({{item.prompt, r.response}}, 1).front();
+                r.logprob = sc.logprob;
+                r.tokens = sc.tokens.size();
+                r.token_logprobs = sc.token_logprobs;
+                tokens += r.tokens;
+                if (r.tokens) v["response_perplexity"] = std::exp(-r.logprob / static_cast<double>(r.tokens));
+            }
+            if (wants(m, "relevance_prompt") || wants(m, "relevance_reference")) {
+                std::vector<float> resp;
+                if (!r.response.empty()) resp = scorer.pooled_hidden_state(r.response);
+                if (wants(m, "relevance_prompt"))
+                    v["relevance_prompt"] = resp.empty() ? 0.0 : metrics::cosine(resp, scorer.pooled_hidden_state(item.prompt));
+                if (wants(m, "relevance_reference"))
+                    v["relevance_reference"] = resp.empty() ? 0.0 : metrics::cosine(resp, scorer.pooled_hidden_state(r.target));
+            }
+            finished_item(si, sr, std::move(r), tokens);
+        }
+    }
+
+    void perplexity(std::size_t si, SuiteReport& sr, const std::vector<const SuiteItem*>& todo) {
+        for (const SuiteItem* ip : todo) {
+            if (cancelled()) return;
+            ItemRecord r = base_record(*ip);
+            r.prompt = ip->text;
+            auto rolled = model.rolling_loglikelihood(ip->text);
+            r.logprob = rolled.logprob;
+            r.tokens = rolled.tokens;
+            r.token_logprobs = rolled.token_logprobs;
+            r.words = split_count(ip->text);
+            r.bytes = ip->text.size();
+            auto& v = r.metrics;
+            if (r.tokens) v["token_perplexity"] = std::exp(-r.logprob / static_cast<double>(r.tokens));
+            v["word_perplexity"] = std::exp(-r.logprob / static_cast<double>(r.words));
+            v["byte_perplexity"] = std::exp(-r.logprob / static_cast<double>(r.bytes));
+            v["bits_per_byte"] = -r.logprob / static_cast<double>(r.bytes) / std::log(2.0);
+            std::size_t tokens = r.tokens;
+            finished_item(si, sr, std::move(r), tokens);
+        }
+    }
+};
+
+json run_key(const Report& r) {
+    auto identity = [](const ModelIdentity& m) {
+        json j = m;
+        j.erase("path");  // a moved folder is the same model
+        return j;
+    };
+    json suites = json::array();
+    for (const auto& s : r.suites) suites.push_back({{"name", s.name}, {"sha256", s.sha256}, {"metrics", s.metrics}});
+    return {{"model", identity(r.model)}, {"judge", r.judge ? identity(*r.judge) : json(nullptr)}, {"settings", r.settings},
+            {"suites", suites}};
+}
+
+}  // namespace
+
+ModelIdentity identify(const LanguageModel& model) {
+    const auto& info = model.info();
+    ModelIdentity id;
+    id.path = info.path;
+    id.format = info.format;
+    id.architecture = info.architecture;
+    id.compute_dtype = info.compute_dtype;
+    id.parameters = info.parameters;
+    try {
+        if (info.weight_files.size() == 1) {
+            id.weights_sha256 = datasets::file_sha256(info.weight_files.front());
+        } else {
+            std::string all;
+            for (const auto& f : info.weight_files) all += datasets::file_sha256(f) + "\n";
+            id.weights_sha256 = datasets::sha256_hex(all);
+        }
+        if (!info.tokenizer_file.empty() && fs::exists(info.tokenizer_file)) id.tokenizer_sha256 = datasets::file_sha256(info.tokenizer_file);
+    } catch (const datasets::SuiteError& e) {
+        throw ReportError(e.what());
+    }
+    return id;
+}
+
+EvalOutcome evaluate(const LanguageModel& model, const LanguageModel* judge, const std::vector<Suite>& suites, const EvalOptions& opt) {
+    if (opt.settings.shard_count < 1 || opt.settings.shard_index < 1 || opt.settings.shard_index > opt.settings.shard_count)
+        throw ReportError("shard " + std::to_string(opt.settings.shard_index) + "/" + std::to_string(opt.settings.shard_count) +
+                          " does not exist: use K/N with 1 <= K <= N");
+    EvalOutcome out;
+    Report& rep = out.report;
+    rep.software_version = opt.software_version;
+    rep.model = identify(model);
+    if (judge) rep.judge = identify(*judge);
+    rep.settings = opt.settings;
+    rep.execution.started = utc_now();
+    rep.execution.threads = opt.threads;
+    rep.execution.batch_size = opt.batch_size;
+
+    std::vector<std::vector<const SuiteItem*>> selected(suites.size());
+    for (std::size_t si = 0; si < suites.size(); ++si) {
+        const Suite& s = suites[si];
+        SuiteReport sr;
+        sr.name = s.name;
+        sr.version = s.version;
+        sr.kind = datasets::to_string(s.kind);
+        sr.sha256 = s.sha256;
+        sr.path = s.path;
+        sr.suite_items = s.items.size();
+        sr.metrics = resolve_metrics(s);
+        sr.ascii_words = s.ascii_words;
+        for (std::size_t i = 0; i < s.items.size(); ++i) {
+            if (opt.settings.limit && i >= opt.settings.limit) break;
+            if (static_cast<int>(i % static_cast<std::size_t>(opt.settings.shard_count)) == opt.settings.shard_index - 1)
+                selected[si].push_back(&s.items[i]);
+        }
+        rep.suites.push_back(std::move(sr));
+    }
+    for (std::size_t a = 0; a < suites.size(); ++a)
+        for (std::size_t b = a + 1; b < suites.size(); ++b)
+            if (suites[a].name == suites[b].name) throw ReportError("suite '" + suites[a].name + "' is given twice");
+
+    Runner run{model, judge ? *judge : model, opt, {}, {}};
+    json key = run_key(rep);
+    std::map<std::pair<std::size_t, std::size_t>, ItemRecord> done;
+    if (!opt.journal_path.empty()) {
+        if (opt.resume) {
+            done = read_journal(opt.journal_path, key);
+            run.journal.reopen(opt.journal_path);
+            rep.execution.resumed = true;
+        } else {
+            if (fs::exists(opt.journal_path))
+                throw ReportError(opt.journal_path + ": a journal of an unfinished run is here; continue it with --resume, or "
+                                  "delete it to start over");
+            run.journal.create(opt.journal_path, key);
+        }
+    } else if (opt.resume) {
+        throw ReportError("--resume needs a journal");
+    }
+    for (auto& v : selected) run.progress.items_total += v.size();
+    for (std::size_t si = 0; si < suites.size(); ++si) {
+        std::vector<const SuiteItem*> todo;
+        for (const SuiteItem* it : selected[si]) {
+            auto f = done.find({si, it->index});
+            if (f == done.end()) {
+                todo.push_back(it);
+            } else {
+                if (f->second.content_hash != it->content_hash || f->second.id != it->id)
+                    throw ReportError(opt.journal_path + ": item '" + it->id + "' of suite '" + suites[si].name + "' differs from the journal's");
+                rep.suites[si].items.push_back(f->second);
+                ++out.resumed_items;
+            }
+        }
+        run.progress.items_done += rep.suites[si].items.size();
+    }
+    for (std::size_t si = 0; si < suites.size() && !run.cancelled(); ++si) {
+        std::vector<const SuiteItem*> todo;
+        for (const SuiteItem* it : selected[si])
+            if (!done.count({si, it->index})) todo.push_back(it);
+        run.progress.suite = suites[si].name;
+        switch (suites[si].kind) {
+        case TaskKind::MultipleChoice: run.multiple_choice(si, suites[si], rep.suites[si], todo); break;
+        case TaskKind::Generation: run.generation(si, suites[si], rep.suites[si], todo); break;
+        case TaskKind::Perplexity: run.perplexity(si, rep.suites[si], todo); break;
+        }
+    }
+    std::size_t items = 0;
+    for (auto& s : rep.suites) items += s.items.size();
+    out.complete = items == run.progress.items_total && !run.cancelled();
+    if (out.complete)
+        for (auto& s : rep.suites) finalize_suite(s, rep.settings);
+    auto& e = rep.execution;
+    e.finished = utc_now();
+    e.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - run.start).count();
+    e.tokens = run.progress.tokens;
+    e.tokens_per_second = e.wall_seconds > 0 ? static_cast<double>(e.tokens) / e.wall_seconds : 0;
+    e.items_per_second = e.wall_seconds > 0 ? static_cast<double>(items - out.resumed_items) / e.wall_seconds : 0;
+    return out;
+}
+
+}  // namespace lmwb::eval

@@ -1,0 +1,19 @@
+// Code point helpers for the text metrics (utf8proc underneath).
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace lmwb::metrics::text {
+
+std::u32string decode(std::string_view utf8);  // invalid bytes become U+FFFD
+std::string encode(std::u32string_view chars);
+bool is_space(char32_t c);        // Python str.isspace()
+bool is_punctuation(char32_t c);  // general category P*, or ASCII string.punctuation
+bool is_word_char(char32_t c);    // letters, marks, digits (categories L*, M*, N*)
+bool is_cjk(char32_t c);          // ideographs, kana and Hangul syllables: one word each
+char32_t lower(char32_t c);
+// Python's " ".join(s.split()) and "".join(s.split()).
+std::u32string collapse_spaces(std::u32string_view s, bool keep_single_space);
+
+}  // namespace lmwb::metrics::text

@@ -1,0 +1,264 @@
+// The evaluation runner on the bundled models and suites: results, determinism, journal and resume, shards and
+// merge, comparison, report files and their errors.
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
+#include "lmwb/evaluation.h"
+#include "lmwb/model.h"
+#include "json_compare.h"
+#include "test_support.h"
+
+using namespace lmwb;
+using lmwb::test::ScratchDir;
+
+namespace {
+
+std::string suite_path(const std::string& name) { return std::string(LMWB_SUITES) + "/" + name + ".json"; }
+std::string model_path(const std::string& name) { return std::string(LMWB_MODELS) + "/" + name; }
+
+std::vector<datasets::Suite> suites(std::initializer_list<const char*> names) {
+    std::vector<datasets::Suite> out;
+    for (auto n : names) out.push_back(datasets::load_suite(suite_path(n)));
+    return out;
+}
+
+eval::EvalOutcome run(const LanguageModel& m, const std::vector<datasets::Suite>& s, eval::EvalOptions o) {
+    return eval::evaluate(m, nullptr, s, o);
+}
+
+const eval::Aggregate& agg(const eval::Report& r, const std::string& suite, const std::string& metric) {
+    for (const auto& s : r.suites)
+        if (s.name == suite)
+            for (const auto& a : s.aggregates)
+                if (a.metric == metric) return a;
+    FAIL("no aggregate " << suite << "/" << metric);
+    throw std::logic_error("unreachable");
+}
+
+// Same report apart from the execution block, numbers to 1e-5 (see json_compare.h).
+std::string report_difference(const eval::Report& a, const eval::Report& b) {
+    return lmwb::test::json_difference(nlohmann::json::parse(eval::deterministic_json(a)), nlohmann::json::parse(eval::deterministic_json(b)));
+}
+
+std::size_t count_lines(const std::string& path) {
+    std::ifstream in(path);
+    std::string line;
+    std::size_t n = 0;
+    while (std::getline(in, line)) ++n;
+    return n;
+}
+
+}  // namespace
+
+TEST_CASE("the bundled models score differently on the bundled suites, neither perfectly", "[evaluation]") {
+    auto a = LanguageModel::open(model_path("tiny-a")), b = LanguageModel::open(model_path("tiny-b"));
+    auto s = suites({"world-facts-mc", "world-facts-qa", "world-stories-ppl"});
+    eval::EvalOptions o;
+    auto ra = run(*a, s, o).report, rb = run(*b, s, o).report;
+    for (const auto* key : {"acc", "acc_norm"}) {
+        INFO(key);
+        CHECK(agg(rb, "world-facts-mc", key).value > agg(ra, "world-facts-mc", key).value + 0.2);
+        CHECK(agg(rb, "world-facts-mc", key).value < 1.0);
+        CHECK(agg(ra, "world-facts-mc", key).value > 0.25);  // above chance on four choices
+    }
+    CHECK(agg(rb, "world-facts-qa", "exact_match").value > agg(ra, "world-facts-qa", "exact_match").value);
+    CHECK(agg(rb, "world-facts-qa", "exact_match").value < 1.0);
+    CHECK(agg(rb, "world-stories-ppl", "token_perplexity").value < agg(ra, "world-stories-ppl", "token_perplexity").value);
+
+    // Per-item records hold what a reader needs, and the aggregates are the means of the per-item values.
+    const auto& mc = rb.suites[0];
+    REQUIRE(mc.items.size() == mc.suite_items);
+    const auto& item = mc.items[0];
+    CHECK(item.choices.size() == 4);
+    CHECK(item.target == item.choices[static_cast<std::size_t>(item.answer)].text);
+    CHECK(item.response == item.choices[static_cast<std::size_t>(item.predicted)].text);
+    double acc = 0;
+    for (const auto& it : mc.items) acc += it.metrics.at("acc");
+    CHECK(agg(rb, "world-facts-mc", "acc").value == Approx(acc / static_cast<double>(mc.items.size())));
+    CHECK(agg(rb, "world-facts-mc", "acc").method == "mean");
+    CHECK(agg(rb, "world-facts-mc", "ece").method == "bootstrap");
+    CHECK(mc.reliability.size() == 10);
+    const auto& ppl = rb.suites[2].items[0];
+    CHECK(ppl.token_logprobs.size() == ppl.tokens);
+    CHECK(rb.model.weights_sha256.size() == 64);
+    CHECK(rb.model.weights_sha256 != ra.model.weights_sha256);
+}
+
+TEST_CASE("the same inputs and seed give the same report for any batch size or thread count", "[evaluation]") {
+    auto s = suites({"world-facts-mc", "world-facts-qa", "world-stories-ppl"});
+    eval::EvalOptions o;
+    o.settings.limit = 24;
+    o.settings.seed = 3;
+    ModelOptions one;
+    one.threads = 1;
+    auto m1 = LanguageModel::open(model_path("tiny-b"), one);
+    o.batch_size = 1;
+    auto r1 = run(*m1, s, o).report;
+    m1.reset();
+    ModelOptions two;
+    two.threads = 2;
+    auto m2 = LanguageModel::open(model_path("tiny-b"), two);
+    o.batch_size = 7;
+    auto r2 = run(*m2, s, o).report;
+    CHECK(report_difference(r1, r2) == "");
+}
+
+TEST_CASE("an interrupted run resumes from its journal into the same report", "[evaluation][journal]") {
+    ScratchDir d;
+    auto m = LanguageModel::open(model_path("tiny-a"));
+    auto s = suites({"world-facts-mc", "world-stories-continue"});
+    eval::EvalOptions o;
+    o.settings.limit = 12;
+    auto full = run(*m, s, o);
+    REQUIRE(full.complete);
+
+    std::atomic<bool> cancel{false};
+    o.journal_path = d.file("r.json.journal.jsonl");
+    o.cancel = &cancel;
+    o.progress = [&](const eval::Progress& p) {
+        if (p.items_done >= 15) cancel = true;
+    };
+    auto part = run(*m, s, o);
+    CHECK_FALSE(part.complete);
+    CHECK(count_lines(o.journal_path) >= 16);  // header + finished items
+
+    // A kill -9 in the middle of a write leaves a torn last line: it is dropped.
+    { std::ofstream(o.journal_path, std::ios::app) << "{\"suite\": 1, \"item\": {\"ind"; }
+    cancel = false;
+    o.progress = nullptr;
+    o.resume = true;
+    auto resumed = run(*m, s, o);
+    REQUIRE(resumed.complete);
+    CHECK(resumed.resumed_items >= 15);
+    CHECK(report_difference(resumed.report, full.report) == "");
+    CHECK(resumed.report.execution.resumed);
+
+    // Without --resume an existing journal is never overwritten.
+    o.resume = false;
+    CHECK_THROWS_WITH(run(*m, s, o), Catch::Contains("journal of an unfinished run") && Catch::Contains("--resume"));
+    // A journal of another run (seed) is refused.
+    o.resume = true;
+    o.settings.seed = 99;
+    CHECK_THROWS_WITH(run(*m, s, o), Catch::Contains("different run") && Catch::Contains("settings"));
+    // Damage before the last line is an error that names the line.
+    o.settings.seed = 0;
+    {
+        std::ifstream in(o.journal_path);
+        std::string header, first;
+        std::getline(in, header);
+        std::getline(in, first);
+        std::ofstream(o.journal_path) << header << "\n" << "garbage\n" << first << "\n";
+    }
+    CHECK_THROWS_WITH(run(*m, s, o), Catch::Contains(":2: damaged journal line"));
+}
+
+TEST_CASE("shards merge into the report of a single run", "[evaluation][shard]") {
+    auto m = LanguageModel::open(model_path("tiny-a"));
+    auto s = suites({"world-facts-mc", "world-stories-ppl"});
+    eval::EvalOptions o;
+    o.settings.limit = 20;
+    auto whole = run(*m, s, o).report;
+    std::vector<eval::Report> shards;
+    std::vector<std::string> names;
+    for (int k = 3; k >= 1; --k) {  // any order
+        o.settings.shard_index = k;
+        o.settings.shard_count = 3;
+        shards.push_back(run(*m, s, o).report);
+        names.push_back("shard" + std::to_string(k) + ".json");
+        CHECK(shards.back().suites[0].items.size() < 20);
+    }
+    auto merged = eval::merge_reports(shards, names);
+    CHECK(report_difference(merged, whole) == "");
+    CHECK(merged.execution.merged_from.size() == 3);
+
+    std::vector<eval::Report> two(shards.begin(), shards.begin() + 2);
+    CHECK_THROWS_WITH(eval::merge_reports(two, {"a", "b"}), Catch::Contains("shard 1/3 missing"));
+    std::vector<eval::Report> dup = {shards[0], shards[0], shards[2]};
+    CHECK_THROWS_WITH(eval::merge_reports(dup, {"a", "b", "c"}), Catch::Contains("also in a"));
+    o.settings.shard_index = 4;
+    CHECK_THROWS_WITH(run(*m, s, o), Catch::Contains("does not exist"));
+}
+
+TEST_CASE("comparison pairs items and tests the differences", "[evaluation][compare]") {
+    auto a = LanguageModel::open(model_path("tiny-a")), b = LanguageModel::open(model_path("tiny-b"));
+    auto s = suites({"world-facts-mc"});
+    eval::EvalOptions o;
+    auto ra = run(*a, s, o).report, rb = run(*b, s, o).report;
+    auto cmp = eval::compare_reports({ra, rb}, {"a.json", "b.json"}, 500, 1);
+    REQUIRE(cmp.size() == 1);
+    const auto& c = cmp[0];
+    CHECK(c.paired == ra.suites[0].items.size());
+    const eval::MetricComparison* acc = nullptr;
+    for (const auto& m : c.metrics)
+        if (m.metric == "acc") acc = &m;
+    REQUIRE(acc);
+    CHECK(acc->delta.delta == Approx(acc->other - acc->baseline));
+    CHECK(acc->delta.low > 0);
+    REQUIRE(acc->mcnemar);
+    CHECK(acc->mcnemar->p_value < 0.001);
+    std::size_t b_only = 0, a_only = 0;
+    for (std::size_t i = 0; i < ra.suites[0].items.size(); ++i) {
+        bool x = ra.suites[0].items[i].metrics.at("acc") > 0.5, y = rb.suites[0].items[i].metrics.at("acc") > 0.5;
+        a_only += x && !y;
+        b_only += !x && y;
+    }
+    CHECK(acc->mcnemar->b == a_only);
+    CHECK(acc->mcnemar->c == b_only);
+    CHECK(c.improvements.size() == b_only);
+    CHECK(c.regressions.size() == a_only);
+    auto json = nlohmann::json::parse(eval::comparisons_to_json(cmp));
+    CHECK(json["comparisons"][0]["metrics"][0].contains("delta_ci95"));
+
+    auto self = eval::compare_reports({ra, ra}, {"a", "a2"}, 200, 1);
+    for (const auto& m : self[0].metrics) CHECK(m.delta.delta == 0);
+    CHECK(self[0].regressions.empty());
+
+    auto other = run(*a, suites({"world-stories-ppl"}), o).report;
+    CHECK_THROWS_WITH(eval::compare_reports({ra, other}, {"a.json", "c.json"}, 100, 1), Catch::Contains("no suite 'world-facts-mc'"));
+    auto changed = rb;
+    changed.suites[0].sha256 = "0123456789abcdef";
+    CHECK_THROWS_WITH(eval::compare_reports({ra, changed}, {"a.json", "x.json"}, 100, 1), Catch::Contains("differs between"));
+    changed = rb;
+    changed.suites[0].items[3].content_hash = "x";
+    CHECK_THROWS_WITH(eval::compare_reports({ra, changed}, {"a.json", "x.json"}, 100, 1), Catch::Contains("different content"));
+}
+
+TEST_CASE("reports round-trip, are written atomically and refuse newer schemas", "[evaluation][report]") {
+    ScratchDir d;
+    auto m = LanguageModel::open(model_path("tiny-a"));
+    eval::EvalOptions o;
+    o.settings.limit = 5;
+    auto r = run(*m, suites({"world-facts-mc", "world-facts-qa"}), o).report;
+    eval::write_report(d.file("r.json"), r);
+    auto back = eval::read_report(d.file("r.json"));
+    CHECK(eval::to_json_text(back) == eval::to_json_text(r));
+    for (const auto& e : std::filesystem::directory_iterator(d.path())) CHECK(e.path().filename() == "r.json");  // no temp left
+
+    auto j = nlohmann::json::parse(eval::to_json_text(r));
+    j["schema_version"] = eval::kReportSchemaVersion + 1;
+    d.write("new.json", j.dump());
+    CHECK_THROWS_WITH(eval::read_report(d.file("new.json")), Catch::Contains("newer than this lmwb reads"));
+    d.write("bad.json", "{\"schema\": \"lmwb.report\", ");
+    CHECK_THROWS_WITH(eval::read_report(d.file("bad.json")), Catch::Contains("bad.json: not a JSON report"));
+    d.write("other.json", "{\"hello\": 1}");
+    CHECK_THROWS_WITH(eval::read_report(d.file("other.json")), Catch::Contains("not an lmwb report"));
+    j["schema_version"] = 1;
+    j.erase("model");
+    d.write("missing.json", j.dump());
+    CHECK_THROWS_WITH(eval::read_report(d.file("missing.json")), Catch::Contains("missing.json") && Catch::Contains("model"));
+    CHECK_THROWS_WITH(eval::write_report(d.file("no/such/dir/r.json"), r), Catch::Contains("cannot write"));
+}
+
+TEST_CASE("suites ask only for metrics that exist for their kind", "[evaluation][errors]") {
+    ScratchDir d;
+    d.write("items.jsonl", "{\"question\": \"q\", \"choices\": [\"a\", \"b\"], \"answer\": 0}\n");
+    d.write("s.json", R"({"name": "t", "kind": "multiple_choice", "items": "items.jsonl", "metrics": ["acc", "bleu"]})");
+    CHECK_THROWS_WITH(eval::resolve_metrics(datasets::load_suite(d.file("s.json"))), Catch::Contains("'bleu' is a generation metric"));
+    d.write("s.json", R"({"name": "t", "kind": "multiple_choice", "items": "items.jsonl", "metrics": ["accuracy"]})");
+    CHECK_THROWS_WITH(eval::resolve_metrics(datasets::load_suite(d.file("s.json"))), Catch::Contains("unknown metric 'accuracy'"));
+}

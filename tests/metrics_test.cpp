@@ -1,0 +1,163 @@
+// Text metrics and statistics against published test vectors (../shared definitions: sacreBLEU, rouge_score,
+// SQuAD, lm-evaluation-harness) and hand-computed values.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+
+#include "lmwb/statistics.h"
+#include "lmwb/text_metrics.h"
+
+using namespace lmwb::metrics;
+
+TEST_CASE("sacreBLEU 13a tokenizer", "[metrics][bleu]") {
+    using V = std::vector<std::string>;
+    CHECK(tokenize_13a("The dog bit the man.") == V{"The", "dog", "bit", "the", "man", "."});
+    CHECK(tokenize_13a("It wasn't surprising.") == V{"It", "wasn't", "surprising", "."});
+    CHECK(tokenize_13a("Costs $3.50, (approx)") == V{"Costs", "$", "3.50", ",", "(", "approx", ")"});
+    CHECK(tokenize_13a("pages 5-7 of e-mail") == V{"pages", "5", "-", "7", "of", "e-mail"});
+    CHECK(tokenize_13a("a &amp; b &lt;c&gt;") == V{"a", "&", "b", "<", "c", ">"});
+    CHECK(tokenize_13a("1,000 and 3.5. End") == V{"1,000", "and", "3.5", ".", "End"});
+    CHECK(tokenize_13a("  ") == V{});
+}
+
+TEST_CASE("BLEU matches sacreBLEU's published examples", "[metrics][bleu]") {
+    // sacreBLEU's README corpus example (two reference sets), 13a: 48.53.
+    std::vector<std::string> hyps = {"The dog bit the man.", "It wasn't surprising.", "The man had just bitten him."};
+    std::vector<std::vector<std::string>> refs = {{"The dog bit the man.", "The dog had bit the man."},
+                                                  {"It was not unexpected.", "No one was surprised."},
+                                                  {"The man bit him first.", "The man had bitten the dog."}};
+    BleuStats total;
+    for (std::size_t i = 0; i < hyps.size(); ++i) total += bleu_stats(hyps[i], refs[i]);
+    CHECK(bleu_score(total, false) == Approx(48.530827).margin(1e-4));
+
+    BleuStats counts;
+    counts.matches = {9, 7, 5, 3};
+    counts.totals = {10, 8, 6, 4};
+    counts.hyp_len = counts.ref_len = 11;
+    CHECK(bleu_score(counts, false) == Approx(83.75922397).margin(1e-6));
+
+    // Sentence BLEU with effective order: brevity penalty e^-1.
+    CHECK(bleu_score(bleu_stats("test", {"a test"}), true) == Approx(36.78794412).margin(1e-6));
+    CHECK(bleu_score(bleu_stats("", {"a test"}), true) == 0);
+    CHECK(bleu_score(bleu_stats("a b c d", {"a b c d"}), false) == Approx(100));
+}
+
+TEST_CASE("chrF matches sacreBLEU", "[metrics][chrf]") {
+    // The Hugging Face metric card's example (sacreBLEU underneath).
+    auto s = chrf_stats("The relationship between Obama and Netanyahu is not exactly friendly.",
+                        {"The ties between Obama and Netanyahu are not particularly friendly."});
+    CHECK(chrf_score(s) == Approx(61.576379378113785).margin(1e-9));
+    CHECK(chrf_score(chrf_stats("abc", {"abc"})) == Approx(100));
+    CHECK(chrf_score(chrf_stats("", {"abc"})) == 0);
+    // Several references: the best one counts.
+    CHECK(chrf_score(chrf_stats("abc", {"xyz", "abc"})) == Approx(100));
+}
+
+TEST_CASE("ROUGE-L as rouge_score, and on Unicode text", "[metrics][rouge]") {
+    auto s = rouge_l("testing one two", "testing one", WordMode::Ascii);
+    CHECK(s.precision == Approx(1));
+    CHECK(s.recall == Approx(2.0 / 3));
+    CHECK(s.f == Approx(0.8));
+    CHECK(rouge_l("testing one two", "testing one").f == Approx(0.8));
+    // rouge_score's ASCII tokenizer sees no words in Chinese; ours does, one per ideograph.
+    CHECK(rouge_l("我爱北京", "我爱上海", WordMode::Ascii).f == 0);
+    CHECK(rouge_l("我爱北京", "我爱上海").f == Approx(0.5));
+    CHECK(rouge_l("Größe über Maß", "größe uber maß").f == Approx(2.0 / 3));
+    CHECK(words("Hello, World! it's 3.5") == std::vector<std::string>{"hello", "world", "it", "s", "3", "5"});
+    CHECK(rouge_l_best({"a b c", "x y"}, "x y").f == Approx(1));
+}
+
+TEST_CASE("exact match, contains and SQuAD F1", "[metrics]") {
+    Normalization loose{true, true, true, true};
+    CHECK(exact_match("  The Blue. ", {"blue"}, loose) == 1);
+    CHECK(exact_match("The Blue.", {"blue"}, Normalization{}) == 0);
+    CHECK(exact_match("blue", {"red", "blue"}, Normalization{}) == 1);
+    CHECK(contains("it is blue today", {"Blue"}, loose) == 1);
+    CHECK(contains("it is red", {"blue"}, loose) == 0);
+    CHECK(token_f1("the cat sat", {"a cat sat down"}) == Approx(0.8));
+    CHECK(token_f1("", {""}) == 1);
+    CHECK(token_f1("cat", {""}) == 0);
+    CHECK(normalize_answer("  Ein  Löwe!\t", {true, true, false, true}) == "ein löwe");
+}
+
+TEST_CASE("diversity and similarity", "[metrics]") {
+    CHECK(seq_rep({"a", "b", "a", "b"}, 2) == Approx(1.0 / 3));
+    CHECK(seq_rep({"a"}, 2) == 0);
+    CHECK(ngrams({"a", "b", "c"}, 2).size() == 2);
+    CHECK(cosine({1, 0}, {0, 1}) == Approx(0));
+    CHECK(cosine({1, 2}, {2, 4}) == Approx(1));
+    CHECK(cosine({0, 0}, {1, 1}) == 0);
+}
+
+TEST_CASE("means, closed-form stderr and the bootstrap", "[metrics][statistics]") {
+    std::vector<double> v = {1, 0, 1, 1};
+    auto iv = mean_interval(v);
+    CHECK(iv.value == Approx(0.75));
+    CHECK(iv.stderr_ == Approx(0.25));  // sample sd 0.5 / sqrt(4)
+    CHECK(iv.low == Approx(0.75 - 1.96 * 0.25));
+
+    Statistic mean_stat = [&](const std::vector<std::size_t>& idx) {
+        double s = 0;
+        for (auto i : idx) s += v[i];
+        return s / static_cast<double>(idx.size());
+    };
+    auto a = bootstrap_interval(v.size(), mean_stat, 2000, 7), b = bootstrap_interval(v.size(), mean_stat, 2000, 7);
+    CHECK(a.stderr_ == b.stderr_);  // seeded: identical
+    CHECK(a.value == Approx(0.75));
+    // The bootstrap stderr of a mean approaches sd_pop / sqrt(n) = 0.2165.
+    CHECK(a.stderr_ == Approx(0.2165).margin(0.01));
+    CHECK(bootstrap_interval(v.size(), mean_stat, 2000, 8).stderr_ != a.stderr_);
+
+    Resampler r1(5, 42), r2(5, 42);
+    CHECK(r1.next() == r2.next());
+}
+
+TEST_CASE("calibration: equal-mass ECE, reliability bins and Brier", "[metrics][calibration]") {
+    // Two bins of two: edges at 0.75 and 1; |0.5 - 0.65| and |0.5 - 0.85| weighted equally.
+    std::vector<double> conf = {0.9, 0.8, 0.7, 0.6}, correct = {1, 0, 1, 0};
+    CHECK(ece_equal_mass(conf, correct, 2) == Approx(0.25));
+    auto bins = reliability_bins(conf, correct, 2);
+    REQUIRE(bins.size() == 2);
+    CHECK(bins[0].count == 2);
+    CHECK(bins[0].confidence_high == Approx(0.75));
+    CHECK(bins[1].mean_confidence == Approx(0.85));
+    // Perfect calibration.
+    CHECK(ece_equal_mass({1, 1, 1}, {1, 1, 1}) == Approx(0));
+    // Ten equal-mass bins over 20 items: two items per bin.
+    std::vector<double> c20, y20;
+    for (int i = 0; i < 20; ++i) c20.push_back(0.5 + 0.025 * i), y20.push_back(i % 2);
+    double expect = 0;
+    for (int b = 0; b < 10; ++b) expect += 0.1 * std::fabs(0.5 - (c20[2 * b] + c20[2 * b + 1]) / 2);
+    CHECK(ece_equal_mass(c20, y20) == Approx(expect));
+    CHECK(brier({0.7, 0.2, 0.1}, 0) == Approx(0.14));
+    auto p = softmax({std::log(1.0), std::log(3.0)});
+    CHECK(p[0] == Approx(0.25));
+}
+
+TEST_CASE("McNemar's test and the paired bootstrap", "[metrics][statistics]") {
+    auto e = mcnemar(10, 2);  // exact: 2 * P(X <= 2), X ~ Bin(12, 1/2) = 2 * 79 / 4096
+    CHECK(e.method == "exact");
+    CHECK(e.p_value == Approx(2.0 * 79 / 4096));
+    auto c = mcnemar(30, 10);  // (|30 - 10| - 1)^2 / 40 = 9.025; chi-square(1) survival
+    CHECK(c.method == "chi2");
+    CHECK(c.statistic == Approx(9.025));
+    CHECK(c.p_value == Approx(0.0026636).epsilon(1e-3));
+    CHECK(mcnemar(0, 0).p_value == 1);
+    CHECK(mcnemar(3, 3).p_value == 1);
+
+    std::vector<double> a = {0, 0, 1, 0, 1, 0, 0, 1}, b = {1, 1, 1, 1, 1, 0, 1, 1};
+    auto stat = [](const std::vector<double>& v) {
+        return Statistic([&v](const std::vector<std::size_t>& idx) {
+            double s = 0;
+            for (auto i : idx) s += v[i];
+            return s / static_cast<double>(idx.size());
+        });
+    };
+    auto d = paired_bootstrap(a.size(), stat(a), stat(b), 1000, 3);
+    CHECK(d.delta == Approx(0.5));
+    CHECK(d.low > 0);
+    CHECK(d.high <= 1);
+    auto same = paired_bootstrap(a.size(), stat(a), stat(a), 1000, 3);
+    CHECK(same.delta == 0);
+    CHECK(same.p_value == 1);
+}
