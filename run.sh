@@ -15,3 +15,12 @@ for model in tiny-a tiny-b; do
   "$lmwb" score "$root/models/$model" --context "The capital of France is" --continuation " Paris"
   echo
 done
+# Evaluate both on the bundled suites and compare the runs.
+demo="$root/build/demo"
+mkdir -p "$demo"
+for model in tiny-a tiny-b; do
+  rm -f "$demo/$model.json.journal.jsonl"
+  "$lmwb" eval "$root/models/$model" world-facts-mc world-facts-qa world-stories-continue world-stories-ppl \
+    --out "$demo/$model.json"
+done
+"$lmwb" compare "$demo/tiny-a.json" "$demo/tiny-b.json"

@@ -1,0 +1,117 @@
+// lmwb eval / merge / compare as a user runs them: kill -9 and Ctrl-C in the middle of a run, --resume, shards
+// merged on the command line, and clear errors for bad input.
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "json_compare.h"
+#include "lmwb/report.h"
+#include "test_support.h"
+
+using lmwb::test::run_command;
+using lmwb::test::ScratchDir;
+
+namespace {
+
+const std::string cli = LMWB_CLI;
+const std::string model = std::string(LMWB_MODELS) + "/tiny-a";
+
+std::size_t lines_in(const std::string& path) {
+    std::ifstream in(path);
+    std::string l;
+    std::size_t n = 0;
+    while (std::getline(in, l)) ++n;
+    return n;
+}
+
+nlohmann::json without_execution(const std::string& path) {
+    auto j = nlohmann::json::parse(std::ifstream(path));
+    j.erase("execution");
+    return j;
+}
+
+// Starts a run in the background, waits until `items` items are in its journal, then sends `sig`.
+void interrupt_after(const std::string& args, const std::string& journal, std::size_t items, int sig) {
+    std::string pid_file = journal + ".pid";
+    REQUIRE(std::system((args + " -q > /dev/null 2>&1 & echo $! > " + pid_file).c_str()) == 0);
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    int pid = 0;
+    std::ifstream(pid_file) >> pid;
+    REQUIRE(pid > 0);
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (lines_in(journal) < items + 1 && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    ::kill(pid, sig);
+    for (int i = 0; i < 1000 && ::kill(pid, 0) == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+}
+
+}  // namespace
+
+TEST_CASE("lmwb eval survives kill -9 and Ctrl-C; --resume gives the uninterrupted report", "[cli][evaluation][journal]") {
+    ScratchDir d;
+    const std::string suites = " world-facts-qa world-stories-ppl --limit 30";
+    auto whole = run_command(cli + " eval " + model + suites + " -q --out " + d.file("whole.json") + " 2>&1");
+    REQUIRE(whole.exit_code == 0);
+
+    for (int sig : {SIGKILL, SIGINT}) {
+        INFO("signal " << sig);
+        std::string out = d.file("run" + std::to_string(sig) + ".json"), journal = out + ".journal.jsonl";
+        interrupt_after(cli + " eval " + model + suites + " --out " + out, journal, 6, sig);
+        CHECK_FALSE(std::filesystem::exists(out));  // no partial report
+        REQUIRE(std::filesystem::exists(journal));
+        auto done = lines_in(journal) - 1;
+        CHECK(done >= 6);
+        CHECK(done < 60);
+        // Running again without --resume refuses to overwrite the journal.
+        auto again = run_command(cli + " eval " + model + suites + " -q --out " + out + " 2>&1");
+        CHECK(again.exit_code == 1);
+        CHECK_THAT(again.output, Catch::Contains("--resume"));
+        auto resumed = run_command(cli + " eval " + model + suites + " --resume --out " + out + " 2>&1");
+        REQUIRE(resumed.exit_code == 0);
+        CHECK_THAT(resumed.output, Catch::Contains("items from the journal"));
+        CHECK_FALSE(std::filesystem::exists(journal));
+        CHECK(lmwb::test::json_difference(without_execution(out), without_execution(d.file("whole.json"))) == "");
+    }
+}
+
+TEST_CASE("lmwb eval --shard, merge and compare on the command line", "[cli][evaluation]") {
+    ScratchDir d;
+    std::string base = cli + " eval " + model + " world-facts-mc --limit 16 -q";
+    REQUIRE(run_command(base + " --out " + d.file("all.json")).exit_code == 0);
+    REQUIRE(run_command(base + " --shard 1/2 --out " + d.file("s1.json")).exit_code == 0);
+    REQUIRE(run_command(base + " --shard 2/2 --out " + d.file("s2.json")).exit_code == 0);
+    auto merged = run_command(cli + " merge " + d.file("s1.json") + " " + d.file("s2.json") + " --out " + d.file("m.json"));
+    REQUIRE(merged.exit_code == 0);
+    CHECK(lmwb::test::json_difference(without_execution(d.file("m.json")), without_execution(d.file("all.json"))) == "");
+
+    REQUIRE(run_command(cli + " eval " + std::string(LMWB_MODELS) + "/tiny-b world-facts-mc --limit 16 -q --out " + d.file("b.json")).exit_code == 0);
+    auto table = run_command(cli + " compare " + d.file("all.json") + " " + d.file("b.json"));
+    REQUIRE(table.exit_code == 0);
+    CHECK_THAT(table.output, Catch::Contains("acc") && Catch::Contains("McNemar") && Catch::Contains("improvements"));
+    auto js = run_command(cli + " compare --json " + d.file("all.json") + " " + d.file("b.json"));
+    REQUIRE(js.exit_code == 0);
+    auto j = nlohmann::json::parse(js.output);
+    CHECK(j["comparisons"][0]["paired_items"] == 16);
+
+    // Bad input: each a clear error, exit code 1, no report.
+    auto bad_shard = run_command(base + " --shard 3/2 --out " + d.file("x.json") + " 2>&1");
+    CHECK(bad_shard.exit_code == 1);
+    CHECK_THAT(bad_shard.output, Catch::Contains("--shard '3/2'"));
+    auto no_suite = run_command(cli + " eval " + model + " no-such-suite -q --out " + d.file("x.json") + " 2>&1");
+    CHECK(no_suite.exit_code == 1);
+    CHECK_THAT(no_suite.output, Catch::Contains("no-such-suite: no such suite"));
+    CHECK_FALSE(std::filesystem::exists(d.file("x.json")));
+    auto missing = run_command(cli + " merge " + d.file("s1.json") + " --out " + d.file("x.json") + " 2>&1");
+    CHECK(missing.exit_code == 1);
+    CHECK_THAT(missing.output, Catch::Contains("shard 2/2 missing"));
+    REQUIRE(run_command(cli + " eval " + model + " world-stories-ppl --limit 4 -q --out " + d.file("p.json")).exit_code == 0);
+    auto other = run_command(cli + " compare " + d.file("all.json") + " " + d.file("p.json") + " 2>&1");
+    CHECK(other.exit_code == 1);
+    CHECK_THAT(other.output, Catch::Contains("no suite 'world-facts-mc'"));
+}
