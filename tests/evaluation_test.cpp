@@ -262,3 +262,39 @@ TEST_CASE("suites ask only for metrics that exist for their kind", "[evaluation]
     d.write("s.json", R"({"name": "t", "kind": "multiple_choice", "items": "items.jsonl", "metrics": ["accuracy"]})");
     CHECK_THROWS_WITH(eval::resolve_metrics(datasets::load_suite(d.file("s.json"))), Catch::Contains("unknown metric 'accuracy'"));
 }
+
+TEST_CASE("a judge model scores fluency and relevance; sampled generation follows the seed", "[evaluation]") {
+    ScratchDir d;
+    auto a = LanguageModel::open(model_path("tiny-a")), b = LanguageModel::open(model_path("tiny-b"));
+    auto s = suites({"world-facts-qa"});
+    eval::EvalOptions o;
+    o.settings.limit = 8;
+    auto self = eval::evaluate(*a, nullptr, s, o).report;
+    auto judged = eval::evaluate(*a, b.get(), s, o).report;
+    REQUIRE(judged.judge);
+    CHECK(judged.judge->weights_sha256 == eval::identify(*b).weights_sha256);
+    CHECK_FALSE(self.judge);
+    // Same responses, other scorer.
+    for (std::size_t i = 0; i < self.suites[0].items.size(); ++i)
+        CHECK(self.suites[0].items[i].response == judged.suites[0].items[i].response);
+    CHECK(agg(self, "world-facts-qa", "response_perplexity").value != agg(judged, "world-facts-qa", "response_perplexity").value);
+
+    // Sampling: the same seed gives the same responses, another seed other ones.
+    std::ifstream in(suite_path("world-facts-qa"));
+    auto def = nlohmann::json::parse(in);
+    def["generation"]["temperature"] = 1.5;
+    def["items"] = std::string(LMWB_SUITES) + "/world-facts-qa.jsonl";
+    d.write("sampled.json", def.dump());
+    std::vector<datasets::Suite> sampled = {datasets::load_suite(d.file("sampled.json"))};
+    o.settings.seed = 11;
+    auto r1 = eval::evaluate(*a, nullptr, sampled, o).report, r2 = eval::evaluate(*a, nullptr, sampled, o).report;
+    o.settings.seed = 12;
+    auto r3 = eval::evaluate(*a, nullptr, sampled, o).report;
+    std::size_t same12 = 0, same13 = 0;
+    for (std::size_t i = 0; i < r1.suites[0].items.size(); ++i) {
+        same12 += r1.suites[0].items[i].response == r2.suites[0].items[i].response;
+        same13 += r1.suites[0].items[i].response == r3.suites[0].items[i].response;
+    }
+    CHECK(same12 == r1.suites[0].items.size());
+    CHECK(same13 < r1.suites[0].items.size());
+}
