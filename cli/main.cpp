@@ -16,6 +16,8 @@ int main(int argc, char** argv) {
         {"eval", lmwb::cli::add_eval_command(app)},
         {"merge", lmwb::cli::add_merge_command(app)},
         {"compare", lmwb::cli::add_compare_command(app)},
+        {"explain", lmwb::cli::add_explain_command(app)},
+        {"uncertainty", lmwb::cli::add_uncertainty_command(app)},
     };
 
     CLI11_PARSE(app, argc, argv);

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -117,6 +118,15 @@ struct Trace {
 struct EmbeddingPoint {
     double logprob = 0;
     std::vector<float> gradient;  // [prompt tokens][hidden]
+    // With per-token gradients: log p of each target token and the gradient of each, [target][prompt][hidden]
+    // (their sums are logprob and gradient).
+    std::vector<double> token_logprobs;
+    std::vector<float> token_gradients;
+};
+
+// A scoring request in token ids (attribution's perturbed prompts). An empty context means the prefix token.
+struct TokenScoreRequest {
+    std::vector<std::int32_t> context, continuation;
 };
 
 class LanguageModel {
@@ -131,6 +141,8 @@ public:
     // lm-evaluation-harness conventions: context and continuation tokenized together; trailing spaces of the
     // context move to the continuation; an empty context is replaced by the BOS / end-of-text token.
     virtual std::vector<ScoreResult> score(const std::vector<ScoreRequest>& requests, int batch_size = 8) const = 0;
+    // The same on token ids, context truncated on the left as for text requests.
+    virtual std::vector<ScoreResult> score_tokens(const std::vector<TokenScoreRequest>& requests, int batch_size = 8) const = 0;
     // Log-likelihood of a whole text, in windows of the context length when it is longer.
     virtual RollingResult rolling_loglikelihood(std::string_view text) const = 0;
     virtual GenerationResult generate(std::string_view prompt, const GenerationOptions& options) const = 0;
@@ -146,7 +158,12 @@ public:
     // embeddings replaced by the point (targets and positions unchanged), and its gradient. Autograd, batched.
     virtual std::vector<EmbeddingPoint> target_logprob_gradients(const std::vector<std::int32_t>& prompt_ids,
                                                                  const std::vector<std::int32_t>& target_ids,
-                                                                 const std::vector<std::vector<float>>& points) const = 0;
+                                                                 const std::vector<std::vector<float>>& points,
+                                                                 bool per_token_gradients = false) const = 0;
+    // Attention probabilities of a token sequence, one layer at a time ([heads][T][T] per call, valid during the
+    // call only), so that long inputs never hold every layer at once.
+    virtual void stream_attentions(const std::vector<std::int32_t>& ids,
+                                   const std::function<void(int layer, int heads, int length, const float* data)>& visit) const = 0;
 };
 
 // Measured speed of an n x n float32 matrix product on this machine (GFLOP/s, median of a few runs), the

@@ -198,14 +198,32 @@ public:
     const ModelInfo& info() const override { return info_; }
     const Tokenizer& tokenizer() const override { return *tokenizer_; }
 
-    std::vector<ScoreResult> score(const std::vector<ScoreRequest>& requests, int batch_size) const override {
-        torch::InferenceMode guard;
+    struct Prepared {
+        std::vector<std::int64_t> input;  // what the model reads
+        std::vector<std::int32_t> cont;   // continuation tokens, scored at the last cont.size() positions
+        bool truncated = false;
+    };
+
+    // Context + continuation tokens into what the model reads, truncated on the left to the context.
+    Prepared prepare(std::size_t i, std::vector<std::int32_t> ctx, std::vector<std::int32_t> whole) const {
         const std::int64_t max_len = info_.context_length;
-        struct Prepared {
-            std::vector<std::int64_t> input;  // what the model reads
-            std::vector<std::int32_t> cont;   // continuation tokens, scored at the last cont.size() positions
-            bool truncated = false;
-        };
+        Prepared p;
+        std::size_t n_ctx = std::min(ctx.size(), whole.size());
+        p.cont.assign(whole.begin() + static_cast<std::ptrdiff_t>(n_ctx), whole.end());
+        if (p.cont.empty()) throw ModelError("request " + std::to_string(i) + ": the continuation is empty after tokenization");
+        if (static_cast<std::int64_t>(p.cont.size()) > max_len)
+            throw ModelError("request " + std::to_string(i) + ": the continuation has " + std::to_string(p.cont.size()) +
+                             " tokens, more than the model's context of " + std::to_string(max_len));
+        std::size_t keep = std::min<std::size_t>(whole.size(), static_cast<std::size_t>(max_len) + 1);
+        p.truncated = keep < whole.size();
+        if (p.truncated && !options_.truncate_left)
+            throw ModelError("request " + std::to_string(i) + ": " + std::to_string(whole.size()) +
+                             " tokens do not fit the model's context of " + std::to_string(max_len));
+        p.input.assign(whole.end() - static_cast<std::ptrdiff_t>(keep), whole.end() - 1);
+        return p;
+    }
+
+    std::vector<ScoreResult> score(const std::vector<ScoreRequest>& requests, int batch_size) const override {
         std::vector<Prepared> prep(requests.size());
         for (std::size_t i = 0; i < requests.size(); ++i) {
             auto [context, continuation] = move_trailing_space(requests[i].context, requests[i].continuation);
@@ -219,20 +237,26 @@ public:
             } else {
                 whole = tokenizer_->encode(context + continuation, false).ids;
             }
-            Prepared& p = prep[i];
-            std::size_t n_ctx = std::min(ctx.size(), whole.size());
-            p.cont.assign(whole.begin() + static_cast<std::ptrdiff_t>(n_ctx), whole.end());
-            if (p.cont.empty()) throw ModelError("request " + std::to_string(i) + ": the continuation is empty after tokenization");
-            if (static_cast<std::int64_t>(p.cont.size()) > max_len)
-                throw ModelError("request " + std::to_string(i) + ": the continuation has " + std::to_string(p.cont.size()) +
-                                 " tokens, more than the model's context of " + std::to_string(max_len));
-            std::size_t keep = std::min<std::size_t>(whole.size(), static_cast<std::size_t>(max_len) + 1);
-            p.truncated = keep < whole.size();
-            if (p.truncated && !options_.truncate_left)
-                throw ModelError("request " + std::to_string(i) + ": " + std::to_string(whole.size()) +
-                                 " tokens do not fit the model's context of " + std::to_string(max_len));
-            p.input.assign(whole.end() - static_cast<std::ptrdiff_t>(keep), whole.end() - 1);
+            prep[i] = prepare(i, std::move(ctx), std::move(whole));
         }
+        return score_prepared(prep, batch_size);
+    }
+
+    std::vector<ScoreResult> score_tokens(const std::vector<TokenScoreRequest>& requests, int batch_size) const override {
+        std::vector<Prepared> prep(requests.size());
+        for (std::size_t i = 0; i < requests.size(); ++i) {
+            std::vector<std::int32_t> ctx = requests[i].context;
+            if (ctx.empty()) ctx = {static_cast<std::int32_t>(prefix_)};
+            std::vector<std::int32_t> whole = ctx;
+            whole.insert(whole.end(), requests[i].continuation.begin(), requests[i].continuation.end());
+            prep[i] = prepare(i, std::move(ctx), std::move(whole));
+        }
+        return score_prepared(prep, batch_size);
+    }
+
+    std::vector<ScoreResult> score_prepared(const std::vector<Prepared>& prep, int batch_size) const {
+        torch::InferenceMode guard;
+        const auto& requests = prep;
         // Longest first, so a batch pads little; results go back to request order.
         std::vector<std::size_t> order(requests.size());
         std::iota(order.begin(), order.end(), 0);
@@ -360,7 +384,8 @@ public:
 
     std::vector<EmbeddingPoint> target_logprob_gradients(const std::vector<std::int32_t>& prompt_ids,
                                                          const std::vector<std::int32_t>& target_ids,
-                                                         const std::vector<std::vector<float>>& points) const override {
+                                                         const std::vector<std::vector<float>>& points,
+                                                         bool per_token) const override {
         const auto P = static_cast<std::int64_t>(prompt_ids.size()), Tt = static_cast<std::int64_t>(target_ids.size());
         const std::int64_t N = static_cast<std::int64_t>(points.size());
         if (P == 0 || Tt == 0) throw ModelError("attribution needs at least one prompt and one target token");
@@ -395,16 +420,39 @@ public:
         // Position P-1+k predicts target k.
         auto logp = torch::log_softmax(model_->logits(hidden.narrow(1, P - 1, Tt)), -1);
         auto tgt = long_tensor(std::vector<std::int64_t>(target_ids.begin(), target_ids.end())).to(device_).view({1, Tt, 1}).expand({N, Tt, 1});
-        auto value = logp.gather(2, tgt).squeeze(-1).sum(1);  // [N]
+        auto token_lp = logp.gather(2, tgt).squeeze(-1);  // [N, Tt]
+        auto value = token_lp.sum(1);                       // [N]
         check_finite(value.detach(), "attributing");
-        value.sum().backward();
-        auto grad = prompt.grad().to(torch::kFloat32).cpu().contiguous();
-        auto vals = value.detach().to(torch::kFloat64).cpu().contiguous();
         std::vector<EmbeddingPoint> out(static_cast<std::size_t>(N));
+        auto tok_vals = token_lp.detach().to(torch::kFloat64).cpu().contiguous();
+        if (per_token) {
+            // One forward, a backward per target token (the rows of the attribution matrix).
+            std::vector<torch::Tensor> grads;
+            for (std::int64_t j = 0; j < Tt; ++j)
+                grads.push_back(torch::autograd::grad({token_lp.select(1, j).sum()}, {prompt}, {}, j + 1 < Tt)[0].to(torch::kFloat32));
+            auto g = torch::stack(grads, 1).cpu().contiguous();  // [N, Tt, P, D]
+            for (std::int64_t n = 0; n < N; ++n) {
+                auto& o = out[static_cast<std::size_t>(n)];
+                const float* p = g.data_ptr<float>() + n * Tt * P * D;
+                o.token_gradients.assign(p, p + Tt * P * D);
+                o.gradient.assign(static_cast<std::size_t>(P * D), 0.0f);
+                for (std::int64_t j = 0; j < Tt; ++j)
+                    for (std::int64_t k = 0; k < P * D; ++k) o.gradient[static_cast<std::size_t>(k)] += p[j * P * D + k];
+            }
+        } else {
+            value.sum().backward();
+            auto grad = prompt.grad().to(torch::kFloat32).cpu().contiguous();
+            for (std::int64_t n = 0; n < N; ++n) {
+                const float* g = grad.data_ptr<float>() + n * P * D;
+                out[static_cast<std::size_t>(n)].gradient.assign(g, g + P * D);
+            }
+        }
         for (std::int64_t n = 0; n < N; ++n) {
-            out[static_cast<std::size_t>(n)].logprob = vals.data_ptr<double>()[n];
-            const float* g = grad.data_ptr<float>() + n * P * D;
-            out[static_cast<std::size_t>(n)].gradient.assign(g, g + P * D);
+            auto& o = out[static_cast<std::size_t>(n)];
+            const double* tv = tok_vals.data_ptr<double>() + n * Tt;
+            o.token_logprobs.assign(tv, tv + Tt);
+            o.logprob = 0;
+            for (double v : o.token_logprobs) o.logprob += v;
         }
         return out;
     }
@@ -412,6 +460,8 @@ public:
     GenerationResult generate(std::string_view prompt, const GenerationOptions& opt) const override;
     Trace trace(std::string_view text, const TraceOptions& opt) const override;
     std::vector<float> pooled_hidden_state(std::string_view text) const override;
+    void stream_attentions(const std::vector<std::int32_t>& ids,
+                           const std::function<void(int, int, int, const float*)>& visit) const override;
 
     const torch::Device& device() const { return device_; }
 
@@ -658,6 +708,33 @@ std::vector<float> HfModel::pooled_hidden_state(std::string_view text) const {
     }
     auto pooled = last.to(torch::kFloat32).mean(0).cpu().contiguous();
     return {pooled.data_ptr<float>(), pooled.data_ptr<float>() + pooled.numel()};
+}
+
+void HfModel::stream_attentions(const std::vector<std::int32_t>& ids32,
+                                const std::function<void(int, int, int, const float*)>& visit) const {
+    torch::InferenceMode guard;
+    const auto T = static_cast<std::int64_t>(ids32.size());
+    if (T == 0) throw ModelError("attention needs at least one token");
+    if (T > info_.context_length)
+        throw ModelError(std::to_string(T) + " tokens exceed the model's context of " + std::to_string(info_.context_length));
+    std::vector<std::int64_t> ids(ids32.begin(), ids32.end());
+    auto id_t = ids_tensor(ids, 1);
+    auto mask = torch::ones({1, T}, torch::kLong).to(device());
+    auto send = [&](int layer, const torch::Tensor& attn) {  // attn [heads, T, T]
+        auto c = attn.to(torch::kFloat32).cpu().contiguous();
+        visit(layer, static_cast<int>(c.size(0)), static_cast<int>(T), c.data_ptr<float>());
+    };
+    if (!model_->runs_observers()) {
+        auto all = model_->traced_attentions(id_t, mask);
+        if (all.dim() != 5 || all.size(3) != T || all.size(4) != T)
+            throw ModelError("the bundle's attentions method returned shape " + std::string(c10::str(all.sizes())) +
+                             ", expected [layers, 1, heads, " + std::to_string(T) + ", " + std::to_string(T) + "]");
+        for (std::int64_t l = 0; l < all.size(0); ++l) send(static_cast<int>(l), all[l][0]);
+        return;
+    }
+    auto pos = torch::arange(T, torch::TensorOptions().dtype(torch::kLong).device(device())).view({1, T});
+    LayerObserver observer = [&](int layer, const torch::Tensor& attn, const torch::Tensor&) { send(layer, attn[0]); };
+    model_->forward(model_->embed(id_t), mask, pos, nullptr, &observer);
 }
 
 double matmul_gflops(int n, int threads) {

@@ -1,0 +1,187 @@
+// Interpretability on top of the engine's public interface: gradient attributions, integrated gradients,
+// Shapley values (exact, KernelSHAP, Partition/Owen), attention maps and rollout, sampled uncertainty.
+// Plain value types; JSON layout in docs/interpretability.md.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <limits>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace lmwb {
+class LanguageModel;
+}
+
+namespace lmwb::attr {
+
+// Bad options or inputs (baseline of the wrong length, budget too small, no such layer); what() says which.
+class AttributionError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+enum class Quadrature { GaussLegendre, RiemannLeft, RiemannRight, RiemannMiddle, RiemannTrapezoid };
+Quadrature quadrature_from_name(const std::string& name);  // "gausslegendre", "riemann_left", ...
+std::string to_string(Quadrature q);
+// Nodes α in [0, 1] and weights summing to 1.
+struct Rule {
+    std::vector<double> alphas, weights;
+};
+Rule quadrature_rule(Quadrature q, int n);
+
+// A function of a point and its gradient there.
+using GradientFunction = std::function<std::pair<double, std::vector<double>>(const std::vector<double>&)>;
+struct IgResult {
+    std::vector<double> attributions;
+    double delta = 0;  // Σ attributions − (F(x) − F(baseline))
+    double value = 0, baseline_value = 0;
+};
+IgResult integrated_gradients(const GradientFunction& f, const std::vector<double>& x, const std::vector<double>& baseline,
+                              int steps, Quadrature q);
+
+// Shapley values of a set function given as a batch evaluator over coalitions (bit masks, bit i = feature i
+// present). Several outputs at once (e.g. one per target token): value() returns [coalition][output].
+using CoalitionValues = std::function<std::vector<std::vector<double>>(const std::vector<std::uint64_t>& coalitions)>;
+struct ShapleyResult {
+    std::vector<std::vector<double>> phi;  // [output][feature]
+    std::vector<double> full, empty;       // f(all), f(none) per output
+    std::size_t evaluations = 0;
+    std::string algorithm;                 // "exact", "kernel", "partition"
+};
+ShapleyResult shapley_exact(int n, std::size_t outputs, const CoalitionValues& value);
+// KernelSHAP: sizes enumerated whole from the extremes while the budget allows, the rest sampled with paired
+// (complementary) coalitions; weighted least squares with efficiency as an exact constraint.
+ShapleyResult kernel_shap(int n, std::size_t outputs, const CoalitionValues& value, std::size_t budget, std::uint64_t seed);
+// Owen values over a hierarchy: groups[k] lists the children of node k (a child < n is a feature; a child >= n is
+// node child - n); node 0 is the root. Evaluations grow quadratically with the features of a balanced tree.
+ShapleyResult partition_shap(int n, std::size_t outputs, const CoalitionValues& value, const std::vector<std::vector<int>>& groups,
+                             std::size_t budget);
+
+// --- Language-model attribution ----------------------------------------------------------------------------
+
+struct Token {
+    std::int32_t id = 0;
+    std::string text;
+    int start = 0, end = 0;  // code point offsets into its text
+};
+
+struct Span {  // a word or a custom span of prompt tokens [first, last)
+    std::string text;
+    int first = 0, last = 0;
+    int start = 0, end = 0;  // code points
+    double score = 0;
+};
+
+enum class Method { Saliency, GradientXInput, IntegratedGradients, Shap, Attention, Rollout };
+Method method_from_name(const std::string& name);  // "grad", "grad-x-input", "ig", "shap", "attention", "rollout"
+std::string to_string(Method m);
+
+struct Options {
+    Method method = Method::IntegratedGradients;
+    // Integrated gradients
+    int steps = 50;
+    Quadrature quadrature = Quadrature::GaussLegendre;
+    int internal_batch = 16;        // points per forward + backward pass: bounds memory
+    std::int32_t baseline_token = -1;  // IG: embedding of this token at every prompt position (-1: zero embedding)
+    std::string baseline_text;         // IG: embeddings of this text (same token count as the prompt)
+    bool matrix = true;                // per-target-token rows (one backward pass per target token)
+    // SHAP
+    enum class ShapAlgorithm { Auto, Exact, Kernel, Partition } shap = ShapAlgorithm::Auto;
+    bool shap_words = false;           // features are words, not tokens
+    bool shap_delete = false;          // absent features are deleted, not replaced by the baseline token
+    std::size_t budget = 4096;         // model evaluations
+    std::uint64_t seed = 0;
+    int batch_size = 16;
+    // Attention
+    int layer = -1;                    // -1: last layer
+    int head = -1;                     // -1: reduce over heads
+    std::string head_reduce = "mean";  // "mean" or "max"
+    std::vector<std::pair<int, int>> spans;  // custom spans of prompt tokens [first, last) to aggregate to
+};
+
+struct Result {
+    std::string method, prompt, target;
+    std::vector<Token> prompt_tokens, target_tokens;
+    std::vector<double> matrix;     // [target token][prompt token]; empty when not computed
+    std::vector<double> scores;     // per prompt token (Captum's seq_attr)
+    std::vector<Span> words, spans; // scores summed over words and over the custom spans
+    double target_logprob = 0;      // F(x) = log p(target | prompt)
+    std::vector<double> target_token_logprobs;
+    double baseline_logprob = std::numeric_limits<double>::quiet_NaN();  // IG: F(baseline); SHAP: f(no feature)
+    double delta = std::numeric_limits<double>::quiet_NaN();  // IG convergence delta, SHAP efficiency gap
+    std::size_t evaluations = 0;    // forward passes over points or coalitions
+    std::string details;            // settings in words, e.g. "50 steps, gausslegendre, zero baseline"
+    // attention / rollout: the full [T][T] map over prompt + target tokens
+    std::vector<Token> tokens;
+    std::vector<double> attention;
+    int layer = -1, head = -1;
+};
+
+// Attribution of log p(target | prompt); an empty target explains the model's own greedy continuation
+// (up to 16 tokens).
+Result explain(const LanguageModel& model, std::string_view prompt, std::string_view target, const Options& options);
+
+// Attention maps: [layer][head][T][T] reduced as asked, and rollout (Abnar & Zuidema): Â_l = (mean_h A_l + I)
+// normalised by rows, R = Â_L ⋯ Â_1.
+struct AttentionMaps {
+    std::vector<Token> tokens;
+    int layers = 0, heads = 0, length = 0;
+    std::vector<float> head_mean, head_max;  // [layer][T][T]
+    std::vector<float> selected;             // [T][T] for (layer, head) when a head was asked for
+    std::vector<double> rollout;             // [T][T], rows sum to 1
+};
+AttentionMaps attention_maps(const LanguageModel& model, std::string_view text, int layer = -1, int head = -1);
+std::vector<double> attention_rollout(const std::vector<std::vector<double>>& head_mean_layers, int length);
+
+// --- Sampled uncertainty -------------------------------------------------------------------------------------
+
+struct UncertaintyOptions {
+    int samples = 20;
+    double temperature = 1.0, top_p = 1.0;
+    int max_new_tokens = 32;
+    std::vector<std::string> stop = {"\n"};
+    std::uint64_t seed = 0;
+    std::string clustering = "exact";  // "exact" (normalised answers equal) or "embedding" (hidden-state cosine)
+    double threshold = 0.9;            // cosine threshold for "embedding"
+    int alternatives = 5;
+};
+struct SampleRecord {
+    std::string text, normalized;
+    double logprob = 0;  // log p(sample | prompt), unmodified distribution
+    int cluster = 0;
+};
+struct AnswerMass {
+    std::string answer;  // normalised
+    std::size_t count = 0;
+    double probability = 0;  // share of the probability mass of the distinct samples
+};
+struct GreedyStep {
+    std::string text;
+    double logprob = 0, entropy = 0;
+    std::vector<std::pair<std::string, double>> alternatives;
+};
+struct UncertaintyResult {
+    std::string prompt;
+    std::vector<GreedyStep> greedy;
+    std::string greedy_text;
+    std::vector<SampleRecord> samples;
+    std::vector<AnswerMass> answers;  // most probable first
+    double predictive_entropy = 0;    // −(1/N) Σ log p(s_i)
+    double self_consistency = 0;      // frequency of the most common normalised answer
+    double semantic_entropy = 0;      // over clusters, from probability mass
+    double discrete_semantic_entropy = 0;  // over cluster frequencies
+    std::size_t clusters = 0;
+};
+UncertaintyResult sample_uncertainty(const LanguageModel& model, std::string_view prompt, const UncertaintyOptions& options);
+std::string normalize_answer(std::string_view text);  // lowercase, punctuation removed, whitespace collapsed
+
+// JSON text of results (docs/interpretability.md), shared by the CLI, the GUI and reports.
+std::string to_json_text(const Result& r, int indent = 2);
+std::string to_json_text(const AttentionMaps& m, int indent = 2);
+std::string to_json_text(const UncertaintyResult& r, int indent = 2);
+
+}  // namespace lmwb::attr

@@ -1,0 +1,74 @@
+#include <algorithm>
+
+#include "lmwb/attribution.h"
+#include "lmwb/model.h"
+
+namespace lmwb::attr {
+
+std::vector<double> attention_rollout(const std::vector<std::vector<double>>& layers, int T) {
+    const std::size_t n = static_cast<std::size_t>(T);
+    std::vector<double> r(n * n, 0.0);
+    for (std::size_t i = 0; i < n; ++i) r[i * n + i] = 1;
+    for (const auto& a : layers) {
+        if (a.size() != n * n) throw AttributionError("attention rollout: a layer's map has the wrong size");
+        // Â = (A + I) normalised by rows; R ← Â · R.
+        std::vector<double> hat(n * n);
+        for (std::size_t i = 0; i < n; ++i) {
+            double s = 0;
+            for (std::size_t j = 0; j < n; ++j) s += hat[i * n + j] = a[i * n + j] + (i == j ? 1.0 : 0.0);
+            for (std::size_t j = 0; j < n; ++j) hat[i * n + j] /= s;
+        }
+        std::vector<double> next(n * n, 0.0);
+        for (std::size_t i = 0; i < n; ++i)
+            for (std::size_t k = 0; k < n; ++k) {
+                double h = hat[i * n + k];
+                if (h == 0) continue;
+                for (std::size_t j = 0; j < n; ++j) next[i * n + j] += h * r[k * n + j];
+            }
+        r.swap(next);
+    }
+    return r;
+}
+
+AttentionMaps attention_maps(const LanguageModel& m, std::string_view text, int layer, int head) {
+    const auto& caps = m.info().capabilities;
+    if (std::find(caps.begin(), caps.end(), "attentions") == caps.end())
+        throw AttributionError("this model does not expose attentions (" + m.info().format + ")");
+    AttentionMaps out;
+    Encoding e = m.tokenizer().encode(text, false);
+    if (e.ids.empty()) throw AttributionError("the text has no tokens");
+    for (std::size_t i = 0; i < e.ids.size(); ++i)
+        out.tokens.push_back(Token{e.ids[i], e.tokens[i], static_cast<int>(e.char_offsets[i].begin), static_cast<int>(e.char_offsets[i].end)});
+    const int T = static_cast<int>(e.ids.size());
+    out.length = T;
+    std::vector<std::vector<double>> means;
+    try {
+        m.stream_attentions(e.ids, [&](int l, int h, int len, const float* a) {
+            out.heads = h;
+            const std::size_t TT = static_cast<std::size_t>(len) * static_cast<std::size_t>(len);
+            std::vector<double> mean(TT, 0.0);
+            std::vector<float> mx(TT, 0.0f);
+            for (int k = 0; k < h; ++k)
+                for (std::size_t q = 0; q < TT; ++q) {
+                    float v = a[static_cast<std::size_t>(k) * TT + q];
+                    mean[q] += v / h;
+                    mx[q] = std::max(mx[q], v);
+                }
+            out.head_mean.insert(out.head_mean.end(), mean.begin(), mean.end());
+            out.head_max.insert(out.head_max.end(), mx.begin(), mx.end());
+            if (l == layer && head >= 0) {
+                if (head >= h) throw AttributionError("head " + std::to_string(head) + " does not exist (the model has " + std::to_string(h) + ")");
+                out.selected.assign(a + static_cast<std::size_t>(head) * TT, a + static_cast<std::size_t>(head + 1) * TT);
+            }
+            means.push_back(std::move(mean));
+            out.layers = l + 1;
+        });
+    } catch (const ModelError& e2) {
+        throw AttributionError(e2.what());
+    }
+    if (layer >= out.layers) throw AttributionError("layer " + std::to_string(layer) + " does not exist (the model has " + std::to_string(out.layers) + ")");
+    out.rollout = attention_rollout(means, T);
+    return out;
+}
+
+}  // namespace lmwb::attr

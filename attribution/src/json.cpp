@@ -1,0 +1,90 @@
+#include <cmath>
+
+#include <nlohmann/json.hpp>
+
+#include "lmwb/attribution.h"
+
+namespace lmwb::attr {
+
+using nlohmann::json;
+
+namespace {
+
+json number(double v) { return std::isfinite(v) ? json(v) : json(nullptr); }
+
+json tokens_json(const std::vector<Token>& tokens) {
+    json a = json::array();
+    for (const auto& t : tokens) a.push_back({{"id", t.id}, {"text", t.text}, {"start", t.start}, {"end", t.end}});
+    return a;
+}
+
+json spans_json(const std::vector<Span>& spans) {
+    json a = json::array();
+    for (const auto& s : spans)
+        a.push_back({{"text", s.text}, {"first_token", s.first}, {"last_token", s.last}, {"start", s.start}, {"end", s.end}, {"score", s.score}});
+    return a;
+}
+
+json rows(const std::vector<double>& flat, std::size_t cols) {
+    json a = json::array();
+    for (std::size_t r = 0; cols && r < flat.size() / cols; ++r)
+        a.push_back(std::vector<double>(flat.begin() + static_cast<std::ptrdiff_t>(r * cols), flat.begin() + static_cast<std::ptrdiff_t>((r + 1) * cols)));
+    return a;
+}
+
+std::string dump(const json& j, int indent) { return j.dump(indent, ' ', false, json::error_handler_t::replace) + "\n"; }
+
+}  // namespace
+
+std::string to_json_text(const Result& r, int indent) {
+    json j = {{"schema", "lmwb.attribution"}, {"schema_version", 1}, {"method", r.method}, {"details", r.details},
+              {"prompt", r.prompt}, {"target", r.target}, {"prompt_tokens", tokens_json(r.prompt_tokens)},
+              {"target_tokens", tokens_json(r.target_tokens)}, {"token_attr", rows(r.matrix, r.prompt_tokens.size())},
+              {"seq_attr", r.scores}, {"words", spans_json(r.words)}, {"target_logprob", r.target_logprob},
+              {"target_token_logprobs", r.target_token_logprobs}, {"baseline_logprob", number(r.baseline_logprob)},
+              {"delta", number(r.delta)}, {"evaluations", r.evaluations}};
+    if (!r.spans.empty()) j["spans"] = spans_json(r.spans);
+    if (!r.attention.empty()) {
+        j["tokens"] = tokens_json(r.tokens);
+        j["attention"] = rows(r.attention, r.tokens.size());
+        j["layer"] = r.layer;
+        j["head"] = r.head;
+    }
+    return dump(j, indent);
+}
+
+std::string to_json_text(const AttentionMaps& m, int indent) {
+    const std::size_t T = static_cast<std::size_t>(m.length), TT = T * T;
+    json layers = json::array();
+    for (int l = 0; l < m.layers; ++l) {
+        auto slice = [&](const std::vector<float>& v) {
+            return rows(std::vector<double>(v.begin() + static_cast<std::ptrdiff_t>(l * TT), v.begin() + static_cast<std::ptrdiff_t>((l + 1) * TT)), T);
+        };
+        layers.push_back({{"layer", l}, {"head_mean", slice(m.head_mean)}, {"head_max", slice(m.head_max)}});
+    }
+    json j = {{"schema", "lmwb.attention"}, {"schema_version", 1}, {"tokens", tokens_json(m.tokens)}, {"layers", layers},
+              {"heads", m.heads}, {"rollout", rows(m.rollout, T)}};
+    if (!m.selected.empty()) j["selected"] = rows(std::vector<double>(m.selected.begin(), m.selected.end()), T);
+    return dump(j, indent);
+}
+
+std::string to_json_text(const UncertaintyResult& r, int indent) {
+    json greedy = json::array();
+    for (const auto& s : r.greedy) {
+        json alts = json::array();
+        for (const auto& [t, lp] : s.alternatives) alts.push_back({{"text", t}, {"logprob", lp}});
+        greedy.push_back({{"text", s.text}, {"logprob", s.logprob}, {"entropy", s.entropy}, {"alternatives", alts}});
+    }
+    json samples = json::array();
+    for (const auto& s : r.samples)
+        samples.push_back({{"text", s.text}, {"normalized", s.normalized}, {"logprob", s.logprob}, {"cluster", s.cluster}});
+    json answers = json::array();
+    for (const auto& a : r.answers) answers.push_back({{"answer", a.answer}, {"count", a.count}, {"probability", a.probability}});
+    json j = {{"schema", "lmwb.uncertainty"}, {"schema_version", 1}, {"prompt", r.prompt}, {"greedy_text", r.greedy_text},
+              {"greedy", greedy}, {"samples", samples}, {"answers", answers}, {"predictive_entropy", r.predictive_entropy},
+              {"self_consistency", r.self_consistency}, {"semantic_entropy", r.semantic_entropy},
+              {"discrete_semantic_entropy", r.discrete_semantic_entropy}, {"clusters", r.clusters}};
+    return dump(j, indent);
+}
+
+}  // namespace lmwb::attr

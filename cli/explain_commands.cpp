@@ -1,0 +1,158 @@
+// lmwb explain / uncertainty: attributions, attention and sampled uncertainty for one prompt.
+#include <cmath>
+#include <cstdio>
+#include <iostream>
+#include <memory>
+
+#include "commands.h"
+#include "lmwb/attribution.h"
+#include "lmwb/model.h"
+
+namespace lmwb::cli {
+
+namespace {
+
+// A bar of up to 20 cells for a signed score scaled by the largest magnitude.
+std::string bar(double v, double scale) {
+    int n = scale > 0 ? static_cast<int>(std::lround(20 * std::fabs(v) / scale)) : 0;
+    return std::string(static_cast<std::size_t>(n), v >= 0 ? '+' : '-');
+}
+
+std::string printable(std::string s) {
+    for (auto& c : s)
+        if (c == '\n') c = ' ';
+    return s;
+}
+
+}  // namespace
+
+Action add_explain_command(CLI::App& app) {
+    struct Args {
+        std::string model, prompt, target, method = "ig", quadrature = "gausslegendre", baseline_text, head_reduce = "mean";
+        int steps = 50, internal_batch = 16, threads = 0, layer = -1, head = -1, batch = 16;
+        std::int32_t baseline_token = -1;
+        bool json = false, exact = false, kernel = false, partition = false, words = false, del = false, no_matrix = false;
+        std::size_t budget = 4096;
+        std::uint64_t seed = 0;
+    };
+    auto a = std::make_shared<Args>();
+    auto* cmd = app.add_subcommand("explain", "Attribute log p(target | prompt) to the prompt's tokens, or show attention");
+    cmd->add_option("model", a->model, "Model folder")->required();
+    cmd->add_option("--prompt,-p", a->prompt, "The prompt")->required();
+    cmd->add_option("--target,-t", a->target, "The continuation to explain (default: the model's greedy output)");
+    cmd->add_option("--method,-m", a->method, "ig, shap, grad, grad-x-input, attention or rollout");
+    cmd->add_option("--steps", a->steps, "Integrated gradients: integration steps");
+    cmd->add_option("--quadrature", a->quadrature, "gausslegendre, riemann_left, riemann_right, riemann_middle, riemann_trapezoid");
+    cmd->add_option("--internal-batch", a->internal_batch, "Integrated gradients: points per forward and backward pass");
+    cmd->add_option("--baseline-token", a->baseline_token, "IG: baseline embedding of this token id; SHAP: the token absent features become");
+    cmd->add_option("--baseline-text", a->baseline_text, "IG: baseline embeddings of this text (same token count)");
+    cmd->add_flag("--no-matrix", a->no_matrix, "IG and gradients: only the summed target (one backward pass per point)");
+    cmd->add_flag("--exact", a->exact, "SHAP: exact Shapley values (all coalitions)");
+    cmd->add_flag("--kernel", a->kernel, "SHAP: KernelSHAP with paired sampling");
+    cmd->add_flag("--partition", a->partition, "SHAP: Partition (Owen) values over words and phrases");
+    cmd->add_flag("--words", a->words, "SHAP: words are the features, not tokens");
+    cmd->add_flag("--delete", a->del, "SHAP: delete absent features instead of replacing them");
+    cmd->add_option("--budget", a->budget, "SHAP: model evaluations at most");
+    cmd->add_option("--batch-size", a->batch, "SHAP: coalitions per forward pass");
+    cmd->add_option("--seed", a->seed, "SHAP: sampling seed");
+    cmd->add_option("--layer", a->layer, "Attention: layer (default: the last)");
+    cmd->add_option("--head", a->head, "Attention: head (default: reduce over heads)");
+    cmd->add_option("--head-reduce", a->head_reduce, "Attention: mean or max over heads");
+    cmd->add_option("--threads", a->threads, "Compute threads");
+    cmd->add_flag("--json", a->json, "Print JSON (docs/interpretability.md)");
+    return [a]() -> int {
+        attr::Options o;
+        o.method = attr::method_from_name(a->method);
+        o.steps = a->steps;
+        o.quadrature = attr::quadrature_from_name(a->quadrature);
+        o.internal_batch = a->internal_batch;
+        o.baseline_token = a->baseline_token;
+        o.baseline_text = a->baseline_text;
+        o.matrix = !a->no_matrix;
+        if (a->exact + a->kernel + a->partition > 1) throw std::runtime_error("choose one of --exact, --kernel and --partition");
+        o.shap = a->exact ? attr::Options::ShapAlgorithm::Exact : a->kernel ? attr::Options::ShapAlgorithm::Kernel
+                 : a->partition ? attr::Options::ShapAlgorithm::Partition : attr::Options::ShapAlgorithm::Auto;
+        o.shap_words = a->words;
+        o.shap_delete = a->del;
+        o.budget = a->budget;
+        o.batch_size = a->batch;
+        o.seed = a->seed;
+        o.layer = a->layer;
+        o.head = a->head;
+        if (a->head_reduce != "mean" && a->head_reduce != "max") throw std::runtime_error("--head-reduce is mean or max");
+        o.head_reduce = a->head_reduce;
+        ModelOptions mo;
+        mo.threads = a->threads;
+        auto model = LanguageModel::open(a->model, mo);
+        auto r = attr::explain(*model, a->prompt, a->target, o);
+        if (a->json) {
+            std::cout << attr::to_json_text(r);
+            return 0;
+        }
+        std::printf("%s: log p(\"%s\" | prompt) = %.4f  (%s)\n", r.method.c_str(), printable(r.target).c_str(), r.target_logprob, r.details.c_str());
+        double scale = 0;
+        for (double v : r.scores) scale = std::max(scale, std::fabs(v));
+        std::printf("\n  %-5s %-20s %12s\n", "token", "text", "score");
+        for (std::size_t i = 0; i < r.prompt_tokens.size(); ++i)
+            std::printf("  %-5zu %-20.20s %12.5f  %s\n", i, printable(r.prompt_tokens[i].text).c_str(), r.scores[i], bar(r.scores[i], scale).c_str());
+        if (!r.words.empty()) {
+            std::printf("\n  words:");
+            for (const auto& w : r.words) std::printf("  %s %.4f", w.text.c_str(), w.score);
+            std::printf("\n");
+        }
+        if (!std::isnan(r.delta)) {
+            double total = 0;
+            for (double v : r.scores) total += v;
+            std::printf("\n  sum of scores %.5f; F(input) - F(baseline) = %.5f; %s %.3g\n", total, r.target_logprob - r.baseline_logprob,
+                        r.method == "shap" ? "efficiency gap" : "convergence delta", r.delta);
+        }
+        std::printf("  %zu model evaluations\n", r.evaluations);
+        return 0;
+    };
+}
+
+Action add_uncertainty_command(CLI::App& app) {
+    struct Args {
+        std::string model, prompt, clustering = "exact";
+        attr::UncertaintyOptions o;
+        bool json = false;
+        int threads = 0;
+    };
+    auto a = std::make_shared<Args>();
+    auto* cmd = app.add_subcommand("uncertainty", "Sample a prompt's answers: entropy, self-consistency, semantic entropy");
+    cmd->add_option("model", a->model, "Model folder")->required();
+    cmd->add_option("--prompt,-p", a->prompt, "The prompt")->required();
+    cmd->add_option("-n,--samples", a->o.samples, "Samples to draw");
+    cmd->add_option("--temperature", a->o.temperature, "Sampling temperature");
+    cmd->add_option("--top-p", a->o.top_p, "Nucleus sampling");
+    cmd->add_option("--max-new-tokens", a->o.max_new_tokens, "Tokens per sample");
+    cmd->add_option("--seed", a->o.seed, "Seed of the first sample (sample i uses seed + i)");
+    cmd->add_option("--clustering", a->o.clustering, "exact (normalised answers) or embedding (hidden-state cosine)");
+    cmd->add_option("--threshold", a->o.threshold, "Cosine threshold for embedding clustering");
+    cmd->add_option("--threads", a->threads, "Compute threads");
+    cmd->add_flag("--json", a->json, "Print JSON");
+    return [a]() -> int {
+        ModelOptions mo;
+        mo.threads = a->threads;
+        auto model = LanguageModel::open(a->model, mo);
+        auto r = attr::sample_uncertainty(*model, a->prompt, a->o);
+        if (a->json) {
+            std::cout << attr::to_json_text(r);
+            return 0;
+        }
+        std::printf("greedy: \"%s\"\n", printable(r.greedy_text).c_str());
+        for (const auto& s : r.greedy) {
+            std::printf("  %-14.14s p=%.3f  entropy %.3f nats ", printable(s.text).c_str(), std::exp(s.logprob), s.entropy);
+            for (const auto& [t, lp] : s.alternatives) std::printf(" | %s %.3f", printable(t).c_str(), std::exp(lp));
+            std::printf("\n");
+        }
+        std::printf("\n%zu samples, %zu clusters\n", r.samples.size(), r.clusters);
+        for (const auto& ans : r.answers)
+            std::printf("  %5.1f%% of mass  %3zu x  \"%s\"\n", 100 * ans.probability, ans.count, ans.answer.c_str());
+        std::printf("\npredictive entropy %.4f nats; self-consistency %.3f; semantic entropy %.4f (discrete %.4f)\n", r.predictive_entropy,
+                    r.self_consistency, r.semantic_entropy, r.discrete_semantic_entropy);
+        return 0;
+    };
+}
+
+}  // namespace lmwb::cli

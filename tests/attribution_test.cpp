@@ -1,0 +1,335 @@
+// Attribution math against the published examples (../shared definitions: Captum's paper example, the sigmoid
+// example, Shapley identities), and the methods on the bundled models: completeness, efficiency, convergence.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <numeric>
+#include <random>
+
+#include <nlohmann/json.hpp>
+
+#include "lmwb/attribution.h"
+#include "lmwb/model.h"
+
+using namespace lmwb;
+using namespace lmwb::attr;
+
+namespace {
+
+std::string model_path(const std::string& name) { return std::string(LMWB_MODELS) + "/" + name; }
+
+// F(x) = ReLU(ReLU(x1) − 1 − ReLU(x2)) (Captum's test of the IG paper's example).
+std::pair<double, std::vector<double>> paper(const std::vector<double>& x) {
+    double u = std::max(0.0, x[0]) - 1 - std::max(0.0, x[1]);
+    double on = u > 0 ? 1 : 0;
+    return {std::max(0.0, u), {on * (x[0] > 0 ? 1 : 0), -on * (x[1] > 0 ? 1 : 0)}};
+}
+
+// F(x) = sigmoid(x1 − 2 x2 + 0.5 x3)
+std::pair<double, std::vector<double>> sigmoid3(const std::vector<double>& x) {
+    double z = x[0] - 2 * x[1] + 0.5 * x[2], s = 1 / (1 + std::exp(-z)), d = s * (1 - s);
+    return {s, {d, -2 * d, 0.5 * d}};
+}
+
+const char* kPrompt = "Question: What color is the sky?\nAnswer:";
+
+}  // namespace
+
+TEST_CASE("quadrature rules: nodes in [0, 1], weights summing to 1, Gauss-Legendre exact on polynomials", "[attribution][ig]") {
+    for (auto q : {Quadrature::GaussLegendre, Quadrature::RiemannLeft, Quadrature::RiemannRight, Quadrature::RiemannMiddle,
+                   Quadrature::RiemannTrapezoid}) {
+        auto r = quadrature_rule(q, 7);
+        CHECK(std::accumulate(r.weights.begin(), r.weights.end(), 0.0) == Approx(1).epsilon(1e-12));
+        CHECK(std::is_sorted(r.alphas.begin(), r.alphas.end()));
+        CHECK(r.alphas.front() >= 0);
+        CHECK(r.alphas.back() <= 1);
+    }
+    auto gl = quadrature_rule(Quadrature::GaussLegendre, 5);  // exact up to degree 9
+    double s = 0;
+    for (std::size_t k = 0; k < 5; ++k) s += gl.weights[k] * std::pow(gl.alphas[k], 9);
+    CHECK(s == Approx(0.1).epsilon(1e-12));
+    CHECK(quadrature_rule(Quadrature::RiemannTrapezoid, 3).alphas == std::vector<double>{0, 0.5, 1});
+    CHECK_THROWS_AS(quadrature_from_name("simpson"), AttributionError);
+}
+
+TEST_CASE("integrated gradients reproduce the paper example", "[attribution][ig]") {
+    std::vector<double> x = {3, 1}, b = {0, 0};
+    for (auto q : {Quadrature::GaussLegendre, Quadrature::RiemannMiddle, Quadrature::RiemannRight}) {
+        auto r = integrated_gradients(paper, x, b, 50, q);
+        CHECK(r.attributions[0] == Approx(1.5).margin(1e-12));
+        CHECK(r.attributions[1] == Approx(-0.5).margin(1e-12));
+    }
+    auto left = integrated_gradients(paper, x, b, 50, Quadrature::RiemannLeft);
+    CHECK(left.attributions[0] == Approx(1.44).margin(1e-12));
+    CHECK(left.attributions[1] == Approx(-0.48).margin(1e-12));
+}
+
+TEST_CASE("integrated gradients reproduce the sigmoid example and its deltas", "[attribution][ig]") {
+    std::vector<double> x = {1, 0.3, 2}, b = {0, 0, 0};
+    auto gl = integrated_gradients(sigmoid3, x, b, 50, Quadrature::GaussLegendre);
+    CHECK(gl.value - gl.baseline_value == Approx(0.302184).margin(1e-6));
+    CHECK(gl.attributions[0] == Approx(0.21585).margin(1e-5));
+    CHECK(gl.attributions[1] == Approx(-0.12951).margin(1e-5));
+    CHECK(gl.attributions[2] == Approx(0.21585).margin(1e-5));
+    CHECK(std::fabs(gl.delta) < 1e-14);
+    CHECK(integrated_gradients(sigmoid3, x, b, 50, Quadrature::RiemannMiddle).delta == Approx(3.1e-6).margin(0.1e-6));
+    auto left = integrated_gradients(sigmoid3, x, b, 50, Quadrature::RiemannLeft);
+    CHECK(left.delta == Approx(1.27e-3).margin(0.01e-3));
+    CHECK(left.attributions[0] == Approx(0.21675).margin(1e-5));
+    CHECK(left.attributions[1] == Approx(-0.13005).margin(1e-5));
+    CHECK(integrated_gradients(sigmoid3, x, b, 50, Quadrature::RiemannRight).delta == Approx(-1.29e-3).margin(0.01e-3));
+    // Our trapezoid's weights sum to 1 (Captum's to 1 − 1/n, delta −6.05e−3): far smaller delta.
+    CHECK(std::fabs(integrated_gradients(sigmoid3, x, b, 50, Quadrature::RiemannTrapezoid).delta) < 1e-5);
+}
+
+TEST_CASE("Shapley values: exact, KernelSHAP and Partition on games with known values", "[attribution][shap]") {
+    // f(S) = Σ a_i [i ∈ S] + b [0 ∈ S and 1 ∈ S] + c [2, 3, 4 all in S]: φ = a, with b split over 0 and 1 and c over 2, 3, 4.
+    const int n = 8;
+    std::vector<double> a = {0.5, -1, 2, 0.25, 1.5, -0.75, 0.1, 3};
+    const double b = 2, c = -3;
+    CoalitionValues game = [&](const std::vector<std::uint64_t>& cs) {
+        std::vector<std::vector<double>> out;
+        for (auto m : cs) {
+            double v = 0;
+            for (int i = 0; i < n; ++i) v += (m >> i & 1) ? a[static_cast<std::size_t>(i)] : 0;
+            if ((m & 3) == 3) v += b;
+            if ((m & 28) == 28) v += c;
+            out.push_back({v, 2 * v});
+        }
+        return out;
+    };
+    std::vector<double> expect = a;
+    expect[0] += b / 2, expect[1] += b / 2;
+    for (int i : {2, 3, 4}) expect[static_cast<std::size_t>(i)] += c / 3;
+    auto ex = shapley_exact(n, 2, game);
+    CHECK(ex.evaluations == 256);
+    for (int i = 0; i < n; ++i) {
+        CHECK(ex.phi[0][static_cast<std::size_t>(i)] == Approx(expect[static_cast<std::size_t>(i)]).margin(1e-12));
+        CHECK(ex.phi[1][static_cast<std::size_t>(i)] == Approx(2 * expect[static_cast<std::size_t>(i)]).margin(1e-12));
+    }
+    // KernelSHAP with every coalition affordable is exact; with fewer it is close and efficient exactly.
+    auto full = kernel_shap(n, 2, game, 256, 1);
+    for (int i = 0; i < n; ++i) CHECK(full.phi[0][static_cast<std::size_t>(i)] == Approx(expect[static_cast<std::size_t>(i)]).margin(1e-8));
+    auto some = kernel_shap(n, 2, game, 64, 1);
+    CHECK(some.evaluations <= 64);
+    double sum = std::accumulate(some.phi[0].begin(), some.phi[0].end(), 0.0);
+    CHECK(sum == Approx(some.full[0] - some.empty[0]).margin(1e-9));
+    // Partition with the interacting features grouped: the Owen value equals the Shapley value here.
+    std::vector<std::vector<int>> tree = {{n + 1, n + 2}, {0, 1, 5, 6}, {2, 3, 4, 7}};
+    auto ow = partition_shap(n, 2, game, tree, 1000);
+    for (int i = 0; i < n; ++i) CHECK(ow.phi[0][static_cast<std::size_t>(i)] == Approx(expect[static_cast<std::size_t>(i)]).margin(1e-12));
+    CHECK(ow.evaluations < ex.evaluations);
+    CHECK_THROWS_WITH(partition_shap(n, 2, game, tree, 10), Catch::Contains("raise --budget"));
+    CHECK_THROWS_WITH(partition_shap(n, 2, game, {{0, 1}}, 1000), Catch::Contains("does not cover"));
+}
+
+TEST_CASE("KernelSHAP converges to the exact values as the budget grows", "[attribution][shap]") {
+    const int n = 12;
+    std::mt19937 rng(5);
+    std::normal_distribution<double> g;
+    std::vector<double> w(n), pair(n * n);
+    for (auto& x : w) x = g(rng);
+    for (auto& x : pair) x = 0.3 * g(rng);
+    CoalitionValues game = [&](const std::vector<std::uint64_t>& cs) {
+        std::vector<std::vector<double>> out;
+        for (auto m : cs) {
+            double v = 0;
+            for (int i = 0; i < n; ++i) {
+                if (!(m >> i & 1)) continue;
+                v += w[static_cast<std::size_t>(i)];
+                for (int j = i + 1; j < n; ++j)
+                    if (m >> j & 1) v += pair[static_cast<std::size_t>(i * n + j)];
+            }
+            out.push_back({std::tanh(v)});
+        }
+        return out;
+    };
+    auto exact = shapley_exact(n, 1, game);
+    auto err = [&](std::size_t budget) {
+        auto k = kernel_shap(n, 1, game, budget, 3);
+        double d = 0, s = 0;
+        for (int i = 0; i < n; ++i) {
+            double e = exact.phi[0][static_cast<std::size_t>(i)];
+            d += (k.phi[0][static_cast<std::size_t>(i)] - e) * (k.phi[0][static_cast<std::size_t>(i)] - e);
+            s += e * e;
+        }
+        return std::sqrt(d / s);
+    };
+    double e128 = err(128), e2048 = err(2048);
+    CHECK(e2048 < e128);
+    CHECK(e2048 < 0.05);
+}
+
+TEST_CASE("attention rollout rows sum to one", "[attribution][attention]") {
+    std::vector<std::vector<double>> layers = {{1, 0, 0, 0.5, 0.5, 0, 0.2, 0.3, 0.5}, {1, 0, 0, 0.1, 0.9, 0, 0.6, 0.2, 0.2}};
+    auto r = attention_rollout(layers, 3);
+    for (int i = 0; i < 3; ++i) CHECK(r[static_cast<std::size_t>(i * 3)] + r[static_cast<std::size_t>(i * 3 + 1)] + r[static_cast<std::size_t>(i * 3 + 2)] == Approx(1));
+    CHECK(r[1] == 0);  // causal: the first token attends only to itself
+}
+
+TEST_CASE("integrated gradients on the bundled models: completeness, rows, convergence", "[attribution][ig][model]") {
+    for (const char* name : {"tiny-a", "tiny-b"}) {
+        INFO(name);
+        auto m = LanguageModel::open(model_path(name));
+        auto eot = m->tokenizer().token_to_id("<|endoftext|>");
+        REQUIRE(eot);
+        Options o;
+        o.baseline_token = *eot;
+        double previous = INFINITY;
+        for (int steps : {16, 256, 1024}) {
+            o.steps = steps;
+            o.internal_batch = 128;
+            o.matrix = steps == 16;
+            auto r = explain(*m, kPrompt, " blue", o);
+            INFO(steps << " steps: delta " << r.delta);
+            CHECK((std::fabs(r.delta) < previous || std::fabs(r.delta) < 1e-5));  // 1e-5: float32 rounding of the sums
+            previous = std::fabs(r.delta);
+            CHECK(r.evaluations == static_cast<std::size_t>(steps) + 2);
+            if (o.matrix) {
+                // Rows are per target token; their sum over rows is the per-token score.
+                REQUIRE(r.matrix.size() == r.target_tokens.size() * r.prompt_tokens.size());
+                for (std::size_t i = 0; i < r.prompt_tokens.size(); ++i) {
+                    double col = 0;
+                    for (std::size_t j = 0; j < r.target_tokens.size(); ++j) col += r.matrix[j * r.prompt_tokens.size() + i];
+                    CHECK(col == Approx(r.scores[i]).margin(1e-6));
+                }
+            }
+        }
+        CHECK(previous < 1e-3);
+        // Words hold the sum of their tokens' scores.
+        auto r = explain(*m, kPrompt, " blue", o);
+        double words = 0, tokens = 0;
+        for (const auto& w : r.words) words += w.score;
+        for (double s : r.scores) tokens += s;
+        CHECK(words == Approx(tokens).margin(1e-9));
+        CHECK(r.words.front().text == "Question:");
+    }
+}
+
+TEST_CASE("gradient methods, SHAP and attention on a bundled model", "[attribution][model]") {
+    auto m = LanguageModel::open(model_path("tiny-b"));
+    Options o;
+    o.method = Method::Saliency;
+    auto sal = explain(*m, kPrompt, " blue", o);
+    for (double s : sal.scores) CHECK(s >= 0);
+    o.method = Method::GradientXInput;
+    auto gxi = explain(*m, kPrompt, " blue", o);
+    CHECK(gxi.target_logprob == Approx(sal.target_logprob));
+
+    o = {};
+    o.method = Method::Shap;
+    o.shap = Options::ShapAlgorithm::Exact;
+    auto shap = explain(*m, "What color is the sky?", " blue", o);
+    REQUIRE(shap.prompt_tokens.size() <= 12);
+    CHECK(std::fabs(shap.delta) < 1e-9);  // efficiency
+    CHECK(shap.evaluations == (1u << shap.prompt_tokens.size()));
+    auto sc = m->score({{"What color is the sky?", " blue"}}).front();
+    CHECK(shap.target_logprob == Approx(sc.logprob).margin(1e-4));
+    o.shap = Options::ShapAlgorithm::Kernel;
+    o.budget = 64;
+    auto kern = explain(*m, "What color is the sky?", " blue", o);
+    CHECK(std::fabs(kern.delta) < 1e-9);
+    CHECK(kern.evaluations <= 64);
+    o.shap = Options::ShapAlgorithm::Partition;
+    o.budget = 4096;
+    auto part = explain(*m, "What color is the sky? Answer in one word:", " blue", o);
+    CHECK(std::fabs(part.delta) < 1e-9);
+    o.shap_words = true;
+    o.shap_delete = true;
+    o.shap = Options::ShapAlgorithm::Exact;
+    auto words = explain(*m, "What color is the sky?", " blue", o);
+    CHECK(std::fabs(words.delta) < 1e-9);
+    CHECK(words.evaluations == (1u << words.words.size()));
+
+    o = {};
+    o.method = Method::Attention;
+    auto att = explain(*m, kPrompt, " blue", o);
+    const std::size_t T = att.tokens.size();
+    REQUIRE(att.attention.size() == T * T);
+    for (std::size_t i = 0; i < T; ++i) {
+        double s = 0;
+        for (std::size_t j = 0; j < T; ++j) s += att.attention[i * T + j];
+        CHECK(s == Approx(1).margin(1e-5));
+        CHECK(att.attention[i * T + T - 1] == (i == T - 1 ? att.attention[i * T + T - 1] : 0.0));  // causal
+    }
+    o.method = Method::Rollout;
+    auto roll = explain(*m, kPrompt, " blue", o);
+    for (std::size_t i = 0; i < T; ++i) {
+        double s = 0;
+        for (std::size_t j = 0; j < T; ++j) s += roll.attention[i * T + j];
+        CHECK(s == Approx(1).margin(1e-9));
+    }
+    auto maps = attention_maps(*m, kPrompt, 1, 2);
+    CHECK(maps.layers == m->info().layers);
+    CHECK(maps.selected.size() == static_cast<std::size_t>(maps.length * maps.length));
+    auto j = nlohmann::json::parse(to_json_text(att));
+    CHECK(j["schema"] == "lmwb.attribution");
+    CHECK(j["attention"].size() == T);
+
+    // The model's own greedy output when no target is given.
+    o = {};
+    o.steps = 8;
+    auto own = explain(*m, kPrompt, "", o);
+    CHECK(own.target == m->generate(kPrompt, [] {
+        GenerationOptions g;
+        g.max_new_tokens = 16;
+        g.stop = {"\n"};
+        return g;
+    }()).text);
+}
+
+TEST_CASE("sampled uncertainty is seeded and its masses add up", "[attribution][uncertainty][model]") {
+    auto m = LanguageModel::open(model_path("tiny-a"));
+    UncertaintyOptions o;
+    o.samples = 12;
+    o.max_new_tokens = 6;
+    auto a = sample_uncertainty(*m, kPrompt, o), b = sample_uncertainty(*m, kPrompt, o);
+    CHECK(to_json_text(a) == to_json_text(b));
+    double mass = 0;
+    std::size_t count = 0;
+    for (const auto& ans : a.answers) mass += ans.probability, count += ans.count;
+    CHECK(mass == Approx(1));
+    CHECK(count == 12);
+    CHECK(a.self_consistency > 0);
+    CHECK(a.self_consistency <= 1);
+    CHECK(a.semantic_entropy >= 0);
+    CHECK(a.semantic_entropy <= std::log(static_cast<double>(a.clusters)) + 1e-9);
+    CHECK(a.predictive_entropy > 0);
+    CHECK_FALSE(a.greedy.empty());
+    o.clustering = "embedding";
+    o.threshold = 0.99;
+    auto e = sample_uncertainty(*m, kPrompt, o);
+    CHECK(e.clusters >= 1);
+    o.seed = 1;
+    o.clustering = "exact";
+    CHECK(to_json_text(sample_uncertainty(*m, kPrompt, o)) != to_json_text(a));
+    o.clustering = "meaning";
+    CHECK_THROWS_WITH(sample_uncertainty(*m, kPrompt, o), Catch::Contains("unknown clustering"));
+}
+
+TEST_CASE("attribution errors are clear", "[attribution][errors][model]") {
+    auto m = LanguageModel::open(model_path("tiny-a"));
+    Options o;
+    o.baseline_text = "one two";
+    CHECK_THROWS_WITH(explain(*m, kPrompt, " blue", o), Catch::Contains("baseline text has") && Catch::Contains("same number"));
+    o = {};
+    o.baseline_token = 1 << 20;
+    CHECK_THROWS_WITH(explain(*m, kPrompt, " blue", o), Catch::Contains("outside the vocabulary"));
+    o = {};
+    o.method = Method::Attention;
+    o.layer = 7;
+    CHECK_THROWS_WITH(explain(*m, kPrompt, " blue", o), Catch::Contains("layer 7 does not exist"));
+    o = {};
+    o.method = Method::Shap;
+    o.shap = Options::ShapAlgorithm::Exact;
+    o.budget = 100;
+    CHECK_THROWS_WITH(explain(*m, kPrompt, " blue", o), Catch::Contains("more than the budget"));
+    CHECK_THROWS_WITH(explain(*m, "", " blue", {}), Catch::Contains("prompt has no tokens"));
+    CHECK_THROWS_WITH(method_from_name("lime"), Catch::Contains("unknown method 'lime'"));
+    // A bundle without embedding methods: gradient methods say which capability is missing.
+    auto bundle = LanguageModel::open(std::string(LMWB_FIXTURES) + "/torchscript/llama-forward-only");
+    CHECK_THROWS_WITH(explain(*bundle, "hello world", " again", {}), Catch::Contains("embedding_gradients"));
+    o = {};
+    o.method = Method::Attention;
+    CHECK_THROWS_WITH(explain(*bundle, "hello world", " again", o), Catch::Contains("attentions"));
+}
