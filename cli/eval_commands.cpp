@@ -1,4 +1,5 @@
 // lmwb eval / merge / compare: suites on a model, shard reports combined, runs compared.
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cmath>
@@ -12,6 +13,7 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "lmwb/attribution.h"
 #include "lmwb/evaluation.h"
 #include "lmwb/model.h"
 
@@ -118,7 +120,32 @@ struct EvalArgs {
     int threads = 0, batch_size = 8, bootstrap = 1000;
     std::string device = "cpu", dtype = "float32";
     bool resume = false, quiet = false;
+    std::vector<std::string> explain;  // item ids whose records carry an attribution
+    std::string explain_method = "ig";
+    int explain_steps = 50;
 };
+
+// Attributions for chosen items, attached to their records: multiple choice explains the gold answer after its
+// delimiter, generation the model's response (its reference when the response is empty).
+void attach_attributions(const LanguageModel& model, const std::vector<datasets::Suite>& suites, eval::Report& report,
+                         const EvalArgs& a) {
+    attr::Options o;
+    o.method = attr::method_from_name(a.explain_method);
+    o.steps = a.explain_steps;
+    std::size_t found = 0;
+    for (std::size_t s = 0; s < report.suites.size(); ++s) {
+        for (auto& item : report.suites[s].items) {
+            if (std::find(a.explain.begin(), a.explain.end(), item.id) == a.explain.end()) continue;
+            ++found;
+            std::string target;
+            if (!item.choices.empty()) target = suites[s].target_delimiter + item.target;
+            else if (!item.references.empty()) target = item.response.empty() ? item.references.front() : item.response;
+            else throw std::runtime_error("--explain " + item.id + ": perplexity items have no target to explain");
+            item.attribution = attr::to_json_text(attr::explain(model, item.prompt, target, o), -1);
+        }
+    }
+    if (found == 0) throw std::runtime_error("--explain: none of the given item ids is in the evaluated items");
+}
 
 }  // namespace
 
@@ -139,6 +166,9 @@ Action add_eval_command(CLI::App& app) {
     cmd->add_option("--dtype", a->dtype, "Compute dtype: float32 or bfloat16");
     cmd->add_flag("--resume", a->resume, "Continue an interrupted run from its journal");
     cmd->add_flag("--quiet,-q", a->quiet, "No progress output");
+    cmd->add_option("--explain", a->explain, "Item ids whose records carry an attribution (comma separated)")->delimiter(',');
+    cmd->add_option("--explain-method", a->explain_method, "Attribution method for --explain: ig, shap, grad, grad-x-input, attention, rollout");
+    cmd->add_option("--explain-steps", a->explain_steps, "Integrated gradients steps for --explain");
     return [a]() -> int {
         eval::EvalOptions opt;
         opt.settings.seed = a->seed;
@@ -150,6 +180,7 @@ Action add_eval_command(CLI::App& app) {
         std::vector<datasets::Suite> suites;
         for (const auto& s : a->suites) suites.push_back(datasets::load_suite(resolve_suite(s)));
         for (const auto& s : suites) eval::resolve_metrics(s);  // unknown metrics fail before the model loads
+        if (!a->explain.empty()) attr::method_from_name(a->explain_method);
         ModelOptions mo;
         mo.threads = a->threads;
         mo.device = a->device;
@@ -177,6 +208,7 @@ Action add_eval_command(CLI::App& app) {
                                  "--resume to finish.\n", done, opt.journal_path.c_str());
             return 130;
         }
+        if (!a->explain.empty()) attach_attributions(*model, suites, outcome.report, *a);
         eval::write_report(a->out, outcome.report);
         std::error_code ec;
         fs::remove(opt.journal_path, ec);

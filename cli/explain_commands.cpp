@@ -39,7 +39,7 @@ Action add_explain_command(CLI::App& app) {
     auto* cmd = app.add_subcommand("explain", "Attribute log p(target | prompt) to the prompt's tokens, or show attention");
     cmd->add_option("model", a->model, "Model folder")->required();
     cmd->add_option("--prompt,-p", a->prompt, "The prompt")->required();
-    cmd->add_option("--target,-t", a->target, "The continuation to explain (default: the model's greedy output)");
+    auto* target_opt = cmd->add_option("--target,-t", a->target, "The continuation to explain (default: the model's greedy output)");
     cmd->add_option("--method,-m", a->method, "ig, shap, grad, grad-x-input, attention or rollout");
     cmd->add_option("--steps", a->steps, "Integrated gradients: integration steps");
     cmd->add_option("--quadrature", a->quadrature, "gausslegendre, riemann_left, riemann_right, riemann_middle, riemann_trapezoid");
@@ -60,8 +60,9 @@ Action add_explain_command(CLI::App& app) {
     cmd->add_option("--head-reduce", a->head_reduce, "Attention: mean or max over heads");
     cmd->add_option("--threads", a->threads, "Compute threads");
     cmd->add_flag("--json", a->json, "Print JSON (docs/interpretability.md)");
-    return [a]() -> int {
+    return [a, target_opt]() -> int {
         attr::Options o;
+        o.generated_target = target_opt->count() == 0;
         o.method = attr::method_from_name(a->method);
         o.steps = a->steps;
         o.quadrature = attr::quadrature_from_name(a->quadrature);

@@ -3,6 +3,9 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <numeric>
 #include <random>
 
@@ -10,9 +13,11 @@
 
 #include "lmwb/attribution.h"
 #include "lmwb/model.h"
+#include "test_support.h"
 
 using namespace lmwb;
 using namespace lmwb::attr;
+using lmwb::test::ScratchDir;
 
 namespace {
 
@@ -307,6 +312,31 @@ TEST_CASE("sampled uncertainty is seeded and its masses add up", "[attribution][
     CHECK_THROWS_WITH(sample_uncertainty(*m, kPrompt, o), Catch::Contains("unknown clustering"));
 }
 
+TEST_CASE("NaN values or gradients are a clear error", "[attribution][errors][model]") {
+    ScratchDir d;
+    for (const char* f : {"config.json", "tokenizer.json", "model.safetensors"})
+        std::filesystem::copy_file(model_path("tiny-a") + "/" + f, d.file(f));
+    std::string bytes;
+    {
+        std::ifstream in(d.file("model.safetensors"), std::ios::binary);
+        bytes.assign(std::istreambuf_iterator<char>(in), {});
+    }
+    std::uint64_t hlen = 0;
+    std::memcpy(&hlen, bytes.data(), 8);
+    std::string header = bytes.substr(8, hlen);
+    auto at = header.find("\"model.norm.weight\"");
+    REQUIRE(at != std::string::npos);
+    auto off = header.find("\"data_offsets\":[", at);
+    auto begin = std::stoull(header.substr(off + 16, header.find(',', off) - off - 16));
+    for (int i = 0; i < 64; ++i) std::memcpy(bytes.data() + 8 + hlen + begin + 4 * static_cast<std::size_t>(i), "\x00\x00\xc0\x7f", 4);
+    std::ofstream(d.file("model.safetensors"), std::ios::binary) << bytes;
+    auto m = LanguageModel::open(d.path().string());
+    CHECK_THROWS_WITH(explain(*m, kPrompt, " blue", {}), Catch::Contains("NaN or infinite"));
+    Options o;
+    o.method = Method::Shap;
+    CHECK_THROWS_WITH(explain(*m, "What color is the sky?", " blue", o), Catch::Contains("NaN or infinite"));
+}
+
 TEST_CASE("attribution errors are clear", "[attribution][errors][model]") {
     auto m = LanguageModel::open(model_path("tiny-a"));
     Options o;
@@ -325,6 +355,17 @@ TEST_CASE("attribution errors are clear", "[attribution][errors][model]") {
     o.budget = 100;
     CHECK_THROWS_WITH(explain(*m, kPrompt, " blue", o), Catch::Contains("more than the budget"));
     CHECK_THROWS_WITH(explain(*m, "", " blue", {}), Catch::Contains("prompt has no tokens"));
+    CHECK_THROWS_WITH(explain(*m, kPrompt, "", {}), Catch::Contains("the target is empty"));
+    std::string long_prompt;
+    for (int i = 0; i < 300; ++i) long_prompt += "the sky is blue ";
+    CHECK_THROWS_WITH(explain(*m, long_prompt, " blue", {}), Catch::Contains("more than the model's context"));
+    o = {};
+    o.method = Method::Shap;
+    o.shap = Options::ShapAlgorithm::Exact;
+    o.budget = 1u << 30;
+    CHECK_THROWS_WITH(explain(*m, "one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
+                                  "seventeen eighteen nineteen twenty twenty-one", " blue", o),
+                      Catch::Contains("use --kernel or --partition"));
     CHECK_THROWS_WITH(method_from_name("lime"), Catch::Contains("unknown method 'lime'"));
     // A bundle without embedding methods: gradient methods say which capability is missing.
     auto bundle = LanguageModel::open(std::string(LMWB_FIXTURES) + "/torchscript/llama-forward-only");

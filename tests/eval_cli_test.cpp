@@ -115,3 +115,25 @@ TEST_CASE("lmwb eval --shard, merge and compare on the command line", "[cli][eva
     CHECK(other.exit_code == 1);
     CHECK_THAT(other.output, Catch::Contains("no suite 'world-facts-mc'"));
 }
+
+TEST_CASE("lmwb eval --explain attaches attributions to chosen items", "[cli][evaluation][attribution]") {
+    ScratchDir d;
+    auto r = run_command(cli + " eval " + model + " world-facts-mc world-facts-qa --limit 4 -q --explain color-the-sky,sound-a-lion "
+                                 "--explain-steps 8 --out " + d.file("r.json") + " 2>&1");
+    REQUIRE(r.exit_code == 0);
+    auto report = lmwb::eval::read_report(d.file("r.json"));
+    std::size_t with = 0;
+    for (const auto& s : report.suites)
+        for (const auto& item : s.items) {
+            if (item.attribution.empty()) continue;
+            ++with;
+            auto a = nlohmann::json::parse(item.attribution);
+            CHECK(a["method"] == "ig");
+            CHECK(a["seq_attr"].size() == a["prompt_tokens"].size());
+            CHECK(a["prompt"] == item.prompt);
+        }
+    CHECK(with == 2);
+    auto none = run_command(cli + " eval " + model + " world-facts-mc --limit 2 -q --explain nope --out " + d.file("n.json") + " 2>&1");
+    CHECK(none.exit_code == 1);
+    CHECK_THAT(none.output, Catch::Contains("none of the given item ids"));
+}

@@ -5,29 +5,48 @@
 
 namespace lmwb::attr {
 
-std::vector<double> attention_rollout(const std::vector<std::vector<double>>& layers, int T) {
-    const std::size_t n = static_cast<std::size_t>(T);
-    std::vector<double> r(n * n, 0.0);
-    for (std::size_t i = 0; i < n; ++i) r[i * n + i] = 1;
-    for (const auto& a : layers) {
-        if (a.size() != n * n) throw AttributionError("attention rollout: a layer's map has the wrong size");
-        // Â = (A + I) normalised by rows; R ← Â · R.
-        std::vector<double> hat(n * n);
-        for (std::size_t i = 0; i < n; ++i) {
-            double s = 0;
-            for (std::size_t j = 0; j < n; ++j) s += hat[i * n + j] = a[i * n + j] + (i == j ? 1.0 : 0.0);
-            for (std::size_t j = 0; j < n; ++j) hat[i * n + j] /= s;
-        }
-        std::vector<double> next(n * n, 0.0);
-        for (std::size_t i = 0; i < n; ++i)
-            for (std::size_t k = 0; k < n; ++k) {
-                double h = hat[i * n + k];
-                if (h == 0) continue;
-                for (std::size_t j = 0; j < n; ++j) next[i * n + j] += h * r[k * n + j];
-            }
-        r.swap(next);
+void Rollout::add(const double* a) {
+    const std::size_t n = static_cast<std::size_t>(length_);
+    if (r_.empty()) {
+        r_.assign(n * n, 0.0);
+        for (std::size_t i = 0; i < n; ++i) r_[i * n + i] = 1;
     }
-    return r;
+    bool causal = true;
+    for (std::size_t i = 0; i < n && causal; ++i)
+        for (std::size_t j = i + 1; j < n; ++j)
+            if (a[i * n + j] != 0) {
+                causal = false;
+                break;
+            }
+    // Â = (A + I) normalised by rows; R ← Â · R. Causal maps keep both triangular: a sixth of the work.
+    std::vector<double> hat(n * n), next(n * n, 0.0);
+    for (std::size_t i = 0; i < n; ++i) {
+        double s = 0;
+        for (std::size_t j = 0; j < n; ++j) s += hat[i * n + j] = a[i * n + j] + (i == j ? 1.0 : 0.0);
+        for (std::size_t j = 0; j < n; ++j) hat[i * n + j] /= s;
+    }
+    for (std::size_t i = 0; i < n; ++i) {
+        std::size_t kmax = causal ? i + 1 : n;
+        for (std::size_t k = 0; k < kmax; ++k) {
+            double h = hat[i * n + k];
+            if (h == 0) continue;
+            std::size_t jmax = causal ? k + 1 : n;
+            const double* rk = r_.data() + k * n;
+            double* out = next.data() + i * n;
+            for (std::size_t j = 0; j < jmax; ++j) out[j] += h * rk[j];
+        }
+    }
+    r_.swap(next);
+}
+
+std::vector<double> attention_rollout(const std::vector<std::vector<double>>& layers, int T) {
+    Rollout r(T);
+    for (const auto& a : layers) {
+        if (a.size() != static_cast<std::size_t>(T) * static_cast<std::size_t>(T))
+            throw AttributionError("attention rollout: a layer's map has the wrong size");
+        r.add(a.data());
+    }
+    return r.result();
 }
 
 AttentionMaps attention_maps(const LanguageModel& m, std::string_view text, int layer, int head) {
@@ -41,7 +60,7 @@ AttentionMaps attention_maps(const LanguageModel& m, std::string_view text, int 
         out.tokens.push_back(Token{e.ids[i], e.tokens[i], static_cast<int>(e.char_offsets[i].begin), static_cast<int>(e.char_offsets[i].end)});
     const int T = static_cast<int>(e.ids.size());
     out.length = T;
-    std::vector<std::vector<double>> means;
+    Rollout rollout(T);
     try {
         m.stream_attentions(e.ids, [&](int l, int h, int len, const float* a) {
             out.heads = h;
@@ -60,14 +79,14 @@ AttentionMaps attention_maps(const LanguageModel& m, std::string_view text, int 
                 if (head >= h) throw AttributionError("head " + std::to_string(head) + " does not exist (the model has " + std::to_string(h) + ")");
                 out.selected.assign(a + static_cast<std::size_t>(head) * TT, a + static_cast<std::size_t>(head + 1) * TT);
             }
-            means.push_back(std::move(mean));
+            rollout.add(mean.data());
             out.layers = l + 1;
         });
     } catch (const ModelError& e2) {
         throw AttributionError(e2.what());
     }
     if (layer >= out.layers) throw AttributionError("layer " + std::to_string(layer) + " does not exist (the model has " + std::to_string(out.layers) + ")");
-    out.rollout = attention_rollout(means, T);
+    out.rollout = rollout.result();
     return out;
 }
 

@@ -355,7 +355,8 @@ void attention_method(const LanguageModel& m, Result& r, const std::vector<std::
     int want = o.layer < 0 ? L - 1 : o.layer;
     if (o.method == Method::Attention && (want < 0 || (L > 0 && want >= L)))
         throw AttributionError("layer " + std::to_string(o.layer) + " does not exist (the model has " + std::to_string(L) + ")");
-    std::vector<std::vector<double>> means;
+    Rollout rollout(T);
+    std::size_t rolled = 0;
     std::vector<double> chosen;
     int heads = 0;
     m.stream_attentions(ids, [&](int layer, int h, int len, const float* a) {
@@ -376,12 +377,12 @@ void attention_method(const LanguageModel& m, Result& r, const std::vector<std::
                 chosen = mean;
             }
         }
-        if (o.method == Method::Rollout) means.push_back(std::move(mean));
+        if (o.method == Method::Rollout) rollout.add(mean.data()), ++rolled;
     });
     r.evaluations = 1;
     if (o.method == Method::Rollout) {
-        r.attention = attention_rollout(means, T);
-        r.details = "attention rollout over " + std::to_string(means.size()) + " layers (heads averaged, identity added)";
+        r.attention = rollout.result();
+        r.details = "attention rollout over " + std::to_string(rolled) + " layers (heads averaged, identity added)";
     } else {
         if (chosen.empty()) throw AttributionError("layer " + std::to_string(want) + " did not report attentions");
         r.attention = std::move(chosen);
@@ -436,6 +437,9 @@ Result explain(const LanguageModel& m, std::string_view prompt, std::string_view
     std::vector<std::int32_t> pid, tid;
     r.prompt_tokens = tokens_of(m.tokenizer(), prompt, pid);
     if (pid.empty()) throw AttributionError("the prompt has no tokens");
+    if (target.empty() && !o.generated_target)
+        throw AttributionError("the target is empty: give the continuation to explain, or explain the model's own output "
+                               "(lmwb explain without --target)");
     if (target.empty()) {
         GenerationOptions g;
         g.max_new_tokens = 16;

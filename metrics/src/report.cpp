@@ -71,6 +71,7 @@ void to_json(json& j, const ItemRecord& r) {
     if (r.bytes) j["bytes"] = r.bytes;
     if (!r.stop_reason.empty()) j["stop_reason"] = r.stop_reason;
     if (r.truncated) j["truncated"] = true;
+    if (!r.attribution.empty()) j["attribution"] = json::parse(r.attribution);
 }
 void from_json(const json& j, ItemRecord& r) {
     j.at("index").get_to(r.index);
@@ -91,6 +92,7 @@ void from_json(const json& j, ItemRecord& r) {
     opt_get(j, "stop_reason", r.stop_reason);
     opt_get(j, "truncated", r.truncated);
     j.at("metrics").get_to(r.metrics);
+    if (j.contains("attribution") && j["attribution"].is_object()) r.attribution = j["attribution"].dump();
 }
 
 void to_json(json& j, const Aggregate& a) {

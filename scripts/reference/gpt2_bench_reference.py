@@ -51,11 +51,14 @@ class Gpt2:
         self.w = safetensors_io.load(os.path.join(folder, "model.safetensors"))
 
     def logits(self, ids, mask):
+        return self.logits_from_embeddings(self.w["wte.weight"][ids], mask)
+
+    def logits_from_embeddings(self, emb, mask):
         w, c = self.w, CFG
-        b, t = ids.shape
+        b, t = emb.shape[:2]
         d, nh = c["n_embd"], c["n_head"]
         hd = d // nh
-        h = w["wte.weight"][ids] + w["wpe.weight"][torch.arange(t)][None]
+        h = emb + w["wpe.weight"][torch.arange(t)][None]
         allowed = torch.tril(torch.ones(t, t, dtype=torch.bool))[None, None] & mask[:, None, None, :].bool()
         for i in range(c["n_layer"]):
             p = f"h.{i}."
@@ -117,7 +120,38 @@ def rolling(folder, ids_path):
     print(json.dumps({"tokens": tokens, "seconds": elapsed, "tokens_per_second": tokens / elapsed, "logprob_sum": total}))
 
 
+def ig(folder, spec_path):
+    """Integrated gradients the way Captum's LayerIntegratedGradients runs on a causal LM: Gauss-Legendre nodes,
+    internal batches, a forward with logits and log-softmax at every position, one backward per batch."""
+    import numpy as np
+    m = Gpt2(folder)
+    spec = json.load(open(spec_path))
+    prompt, target, steps, batch = spec["prompt"], spec["target"], spec["steps"], spec["batch"]
+    nodes, weights = np.polynomial.legendre.leggauss(steps)
+    alphas = torch.tensor((nodes + 1) / 2, dtype=torch.float32)
+    wts = torch.tensor(weights / 2, dtype=torch.float32)
+    wte = m.w["wte.weight"]
+    P, T = len(prompt), len(target)
+    emb = wte[torch.tensor(prompt)]
+    base = torch.zeros_like(emb)
+    tgt = torch.tensor(target)
+    start = time.perf_counter()
+    total = torch.zeros_like(emb)
+    for s in range(0, steps, batch):
+        a = alphas[s:s + batch]
+        pts = (base[None] + a[:, None, None] * (emb - base)[None]).requires_grad_(True)
+        inp = torch.cat([pts, wte[tgt][None].expand(len(a), T, -1)], 1)
+        mask = torch.ones(len(a), P + T, dtype=torch.long)
+        logp = torch.log_softmax(m.logits_from_embeddings(inp, mask), -1)  # every position
+        val = logp[:, P - 1:P - 1 + T].gather(2, tgt[None, :, None].expand(len(a), T, 1)).sum()
+        grad, = torch.autograd.grad(val, pts)
+        total += (wts[s:s + batch, None, None] * grad).sum(0)
+    attr = ((emb - base) * total).sum(-1)
+    elapsed = time.perf_counter() - start
+    print(json.dumps({"seconds": elapsed, "attributions": attr.tolist()}))
+
+
 if __name__ == "__main__":
     torch.set_num_threads(int(os.environ.get("LMWB_BENCH_THREADS", "0")) or torch.get_num_threads())
     {"make": lambda: make(sys.argv[2]), "score": lambda: score(sys.argv[2], sys.argv[3]),
-     "rolling": lambda: rolling(sys.argv[2], sys.argv[3])}[sys.argv[1]]()
+     "rolling": lambda: rolling(sys.argv[2], sys.argv[3]), "ig": lambda: ig(sys.argv[2], sys.argv[3])}[sys.argv[1]]()

@@ -101,6 +101,7 @@ struct Options {
     int head = -1;                     // -1: reduce over heads
     std::string head_reduce = "mean";  // "mean" or "max"
     std::vector<std::pair<int, int>> spans;  // custom spans of prompt tokens [first, last) to aggregate to
+    bool generated_target = false;     // with an empty target: explain the model's own greedy output
 };
 
 struct Result {
@@ -121,8 +122,8 @@ struct Result {
     int layer = -1, head = -1;
 };
 
-// Attribution of log p(target | prompt); an empty target explains the model's own greedy continuation
-// (up to 16 tokens).
+// Attribution of log p(target | prompt). With options.generated_target and an empty target, the model's own greedy
+// continuation (up to 16 tokens, to a newline) is explained; an empty target otherwise is an error.
 Result explain(const LanguageModel& model, std::string_view prompt, std::string_view target, const Options& options);
 
 // Attention maps: [layer][head][T][T] reduced as asked, and rollout (Abnar & Zuidema): Â_l = (mean_h A_l + I)
@@ -136,6 +137,17 @@ struct AttentionMaps {
 };
 AttentionMaps attention_maps(const LanguageModel& model, std::string_view text, int layer = -1, int head = -1);
 std::vector<double> attention_rollout(const std::vector<std::vector<double>>& head_mean_layers, int length);
+// The same, one layer at a time (layers in order; [T][T] head means), so that no layer's map is kept.
+class Rollout {
+public:
+    explicit Rollout(int length) : length_(length) {}
+    void add(const double* head_mean);
+    const std::vector<double>& result() const { return r_; }
+
+private:
+    int length_;
+    std::vector<double> r_;
+};
 
 // --- Sampled uncertainty -------------------------------------------------------------------------------------
 

@@ -84,6 +84,12 @@ void check_finite(const torch::Tensor& logits, const std::string& what) {
                          " (broken weights, or a dtype that overflows: try --dtype float32)");
 }
 
+void check_finite_gradients(const torch::Tensor& g) {
+    if (!torch::isfinite(g).all().item<bool>())
+        throw ModelError("the model produced NaN or infinite gradients while attributing (broken weights, or a dtype that "
+                         "overflows: try --dtype float32)");
+}
+
 class HfModel : public LanguageModel {
 public:
     HfModel(const std::string& path, const ModelOptions& options) : options_(options) {
@@ -431,6 +437,7 @@ public:
             for (std::int64_t j = 0; j < Tt; ++j)
                 grads.push_back(torch::autograd::grad({token_lp.select(1, j).sum()}, {prompt}, {}, j + 1 < Tt)[0].to(torch::kFloat32));
             auto g = torch::stack(grads, 1).cpu().contiguous();  // [N, Tt, P, D]
+            check_finite_gradients(g);
             for (std::int64_t n = 0; n < N; ++n) {
                 auto& o = out[static_cast<std::size_t>(n)];
                 const float* p = g.data_ptr<float>() + n * Tt * P * D;
@@ -442,6 +449,7 @@ public:
         } else {
             value.sum().backward();
             auto grad = prompt.grad().to(torch::kFloat32).cpu().contiguous();
+            check_finite_gradients(grad);
             for (std::int64_t n = 0; n < N; ++n) {
                 const float* g = grad.data_ptr<float>() + n * P * D;
                 out[static_cast<std::size_t>(n)].gradient.assign(g, g + P * D);

@@ -47,6 +47,7 @@ struct ItemRecord {
     std::string stop_reason;
     bool truncated = false;
     std::map<std::string, double> metrics;
+    std::string attribution;  // JSON text of an attribution (docs/interpretability.md) for chosen items, else empty
 };
 
 struct Aggregate {

@@ -1,0 +1,222 @@
+// Interpretability speed and memory on a GPT-2-small-sized checkpoint (the one bench_model writes): integrated
+// gradients against the same number of raw forward + backward passes and against a Captum-style Python + PyTorch
+// IG on the same weights; peak memory against the internal batch size and the steps; exact SHAP over 12 tokens and
+// KernelSHAP's error curve; attention and rollout for 1024 tokens.
+//   bench_attribution [--dir DIR] [--rounds N] [--skip-reference]
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "lmwb/attribution.h"
+#include "lmwb/model.h"
+
+namespace fs = std::filesystem;
+
+namespace {
+
+double now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
+
+std::size_t status_kb(const char* field) {
+    std::ifstream in("/proc/self/status");
+    std::string line;
+    while (std::getline(in, line))
+        if (line.rfind(field, 0) == 0) return std::stoull(line.substr(std::strlen(field)));
+    return 0;
+}
+
+struct Measure {
+    double seconds = 0, growth_mb = 0;
+};
+
+// Runs f in a forked child whose peak RSS is reset at the start: the growth is what f itself needed.
+template <class F>
+Measure in_child(F f) {
+    int fds[2];
+    if (pipe(fds) != 0) return {};
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(fds[0]);
+        { std::ofstream("/proc/self/clear_refs") << "5"; }
+        std::size_t rss0 = status_kb("VmRSS:");
+        double t0 = now();
+        f();
+        Measure m{now() - t0, static_cast<double>(status_kb("VmHWM:") - rss0) / 1024.0};
+        if (write(fds[1], &m, sizeof m) != sizeof m) _exit(1);
+        _exit(0);
+    }
+    close(fds[1]);
+    Measure m;
+    if (read(fds[0], &m, sizeof m) != sizeof m) m = {};
+    close(fds[0]);
+    waitpid(pid, nullptr, 0);
+    return m;
+}
+
+std::string words(const std::vector<int>& ids, bool lead) {
+    std::string s;
+    for (std::size_t i = 0; i < ids.size(); ++i) s += (i || lead ? " w" : "w") + std::to_string(ids[i]);
+    return s;
+}
+
+double median(std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return v.empty() ? 0 : v[v.size() / 2];
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    std::string dir = (fs::temp_directory_path() / "lmwb-bench-gpt2-small").string();
+    bool reference = true;
+    int rounds = 1;
+    for (int i = 1; i < argc; ++i) {
+        std::string a = argv[i];
+        if (a == "--dir" && i + 1 < argc) dir = argv[++i];
+        else if (a == "--skip-reference") reference = false;
+        else if (a == "--rounds" && i + 1 < argc) rounds = std::max(1, std::stoi(argv[++i]));
+    }
+    if (!fs::exists(fs::path(dir) / "model.safetensors")) {
+        std::fprintf(stderr, "%s: no checkpoint; run build/bench/bench_model once to write it\n", dir.c_str());
+        return 1;
+    }
+    auto model = lmwb::LanguageModel::open(dir);
+    std::mt19937 rng(3);
+    std::vector<int> prompt(64), target(8);
+    for (auto& x : prompt) x = static_cast<int>(rng() % 50000);
+    for (auto& x : target) x = static_cast<int>(rng() % 50000);
+    const std::string ptext = words(prompt, false), ttext = words(target, true);
+    std::vector<std::int32_t> pid(prompt.begin(), prompt.end()), tid(target.begin(), target.end());
+    model->score({{ptext, ttext}}, 1);  // weights resident before any child starts
+
+    // 1. IG, 50 steps in internal batches of 16, against the same passes made directly.
+    lmwb::attr::Options ig;
+    ig.steps = 50;
+    ig.internal_batch = 16;
+    ig.matrix = false;
+    std::vector<double> t_ig, t_raw;
+    auto emb = model->embeddings(pid);
+    for (int round = 0; round < rounds; ++round) {
+        double t0 = now();
+        auto r = lmwb::attr::explain(*model, ptext, ttext, ig);
+        t_ig.push_back(now() - t0);
+        t0 = now();
+        for (int s = 0; s < 50; s += 16) {
+            std::vector<std::vector<float>> pts(static_cast<std::size_t>(std::min(16, 50 - s)), emb);
+            model->target_logprob_gradients(pid, tid, pts, false);
+        }
+        t_raw.push_back(now() - t0);
+    }
+    ig.matrix = true;
+    double t0 = now();
+    auto with_rows = lmwb::attr::explain(*model, ptext, ttext, ig);
+    double t_rows = now() - t0;
+
+    double t_py = 0;
+    if (reference) {
+        std::string spec = dir + "/bench_ig.json";
+        std::ofstream(spec) << nlohmann::json{{"prompt", prompt}, {"target", target}, {"steps", 50}, {"batch", 16}}.dump();
+        std::vector<double> py;
+        for (int round = 0; round < rounds; ++round) {
+            std::string cmd = "/usr/bin/python3 " + std::string(LMWB_SOURCE_DIR) + "/scripts/reference/gpt2_bench_reference.py ig " + dir + " " + spec;
+            FILE* p = popen(cmd.c_str(), "r");
+            std::string out;
+            char buf[4096];
+            std::size_t n;
+            while (p && (n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+            if (p && pclose(p) == 0) {
+                auto j = nlohmann::json::parse(out.substr(out.find_last_of('{')), nullptr, false);
+                if (j.is_object()) py.push_back(j["seconds"].get<double>());
+            }
+        }
+        t_py = median(py);
+    }
+
+    // 2. Peak memory against the internal batch size and the number of steps.
+    struct Cfg {
+        int steps, batch;
+    };
+    std::vector<std::pair<Cfg, Measure>> mem;
+    for (Cfg c : {Cfg{16, 4}, Cfg{16, 16}, Cfg{64, 16}}) {
+        mem.push_back({c, in_child([&] {
+                           lmwb::attr::Options o = ig;
+                           o.steps = c.steps;
+                           o.internal_batch = c.batch;
+                           o.matrix = false;
+                           lmwb::attr::explain(*model, ptext, ttext, o);
+                       })});
+    }
+
+    // 3. SHAP over 12 tokens: exact (4096 coalitions) and KernelSHAP's error at 128 / 512 / 2048 evaluations.
+    std::vector<double> e128, e512, e2048;
+    double t_exact = 0;
+    for (int k = 0; k < 1; ++k) {
+        std::vector<int> p12(12), t4(1);
+        for (auto& x : p12) x = static_cast<int>(rng() % 50000);
+        for (auto& x : t4) x = static_cast<int>(rng() % 50000);
+        lmwb::attr::Options s;
+        s.method = lmwb::attr::Method::Shap;
+        s.shap = lmwb::attr::Options::ShapAlgorithm::Exact;
+        s.batch_size = 64;
+        double ts = now();
+        auto exact = lmwb::attr::explain(*model, words(p12, false), words(t4, true), s);
+        if (k == 0) t_exact = now() - ts;
+        for (auto [budget, out] : {std::pair<std::size_t, std::vector<double>*>{128, &e128}, {512, &e512}, {2048, &e2048}}) {
+            s.shap = lmwb::attr::Options::ShapAlgorithm::Kernel;
+            s.budget = budget;
+            s.seed = static_cast<std::uint64_t>(k);
+            auto kern = lmwb::attr::explain(*model, words(p12, false), words(t4, true), s);
+            double d = 0, n = 0;
+            for (std::size_t i = 0; i < 12; ++i) {
+                d += (kern.scores[i] - exact.scores[i]) * (kern.scores[i] - exact.scores[i]);
+                n += exact.scores[i] * exact.scores[i];
+            }
+            out->push_back(std::sqrt(d / n));
+        }
+    }
+
+    // 4. Attention and rollout over 1024 tokens, one layer held at a time.
+    std::vector<int> long_ids(1023);
+    for (auto& x : long_ids) x = static_cast<int>(rng() % 50000);
+    std::string long_text = words(long_ids, false);
+    lmwb::attr::Options att;
+    att.method = lmwb::attr::Method::Attention;
+    auto m_att = in_child([&] { lmwb::attr::explain(*model, long_text, " w7", att); });
+    att.method = lmwb::attr::Method::Rollout;
+    auto m_roll = in_child([&] { lmwb::attr::explain(*model, long_text, " w7", att); });
+    double all_layers_mb = 12.0 * 12 * 1024 * 1024 * 4 / 1048576;
+
+    std::printf("\nmodel: %s (GPT-2-small-sized, random weights); prompt 64 tokens, target 8\n\n", dir.c_str());
+    std::printf("%-62s %10s %10s %8s %10s\n", "measure", "lmwb", "reference", "ratio", "target");
+    std::printf("%-62s %10.2f %10.2f %8.2f %10s\n", "IG 50 steps (batches of 16, summed target), s vs raw passes", median(t_ig), median(t_raw),
+                median(t_ig) / median(t_raw), "<= 1.2x");
+    if (t_py > 0)
+        std::printf("%-62s %10.2f %10.2f %8.2f %10s\n", "IG 50 steps, s vs Captum-style Python IG (full logits)", median(t_ig), t_py,
+                    t_py / median(t_ig), ">= 1.3x");
+    std::printf("%-62s %10.2f %10s %8.2f\n", "IG 50 steps with per-target-token rows (8 backward/point), s", t_rows, "-", t_rows / median(t_ig));
+    std::printf("%-62s %10.3g\n", "IG convergence delta (zero baseline, 50 steps)", with_rows.delta);
+    for (auto& [c, m] : mem)
+        std::printf("%-62s %10.0f\n", ("IG peak RSS growth MB, steps " + std::to_string(c.steps) + ", internal batch " + std::to_string(c.batch)).c_str(),
+                    m.growth_mb);
+    std::printf("%-62s %10.2f\n", "exact SHAP, 12 tokens + 1 target (4096 coalitions, batches of 64), s", t_exact);
+    std::printf("%-62s %9.1f%%\n", "KernelSHAP relative L2 error vs exact, budget 128", 100 * median(e128));
+    std::printf("%-62s %9.1f%% %19s %10s\n", "KernelSHAP relative L2 error vs exact, budget 512", 100 * median(e512), "", "< 5%");
+    std::printf("%-62s %9.1f%%\n", "KernelSHAP relative L2 error vs exact, budget 2048", 100 * median(e2048));
+    std::printf("%-62s %10.2f %10s\n", "attention, 1024 tokens, one layer: s", m_att.seconds, "");
+    std::printf("%-62s %10.0f %10.0f %8.2f\n", "attention, 1024 tokens: peak RSS growth MB vs all layers' maps", m_att.growth_mb, all_layers_mb,
+                m_att.growth_mb / all_layers_mb);
+    std::printf("%-62s %10.2f\n", "rollout, 1024 tokens, 12 layers: s", m_roll.seconds);
+    std::printf("%-62s %10.0f %10.0f %8.2f\n", "rollout, 1024 tokens: peak RSS growth MB vs all layers' maps", m_roll.growth_mb, all_layers_mb,
+                m_roll.growth_mb / all_layers_mb);
+    return 0;
+}
