@@ -274,6 +274,7 @@ TEST_CASE("gradient methods, SHAP and attention on a bundled model", "[attributi
     // The model's own greedy output when no target is given.
     o = {};
     o.steps = 8;
+    o.generated_target = true;
     auto own = explain(*m, kPrompt, "", o);
     CHECK(own.target == m->generate(kPrompt, [] {
         GenerationOptions g;
