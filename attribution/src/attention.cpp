@@ -2,6 +2,7 @@
 
 #include "lmwb/attribution.h"
 #include "lmwb/model.h"
+#include "utf8.h"
 
 namespace lmwb::attr {
 
@@ -49,17 +50,25 @@ std::vector<double> attention_rollout(const std::vector<std::vector<double>>& la
     return r.result();
 }
 
-AttentionMaps attention_maps(const LanguageModel& m, std::string_view text, int layer, int head) {
+AttentionMaps attention_maps(const LanguageModel& m, std::string_view text, int layer, int head, int display_limit) {
     const auto& caps = m.info().capabilities;
     if (std::find(caps.begin(), caps.end(), "attentions") == caps.end())
         throw AttributionError("this model does not expose attentions (" + m.info().format + ")");
     AttentionMaps out;
     Encoding e = m.tokenizer().encode(text, false);
     if (e.ids.empty()) throw AttributionError("the text has no tokens");
-    for (std::size_t i = 0; i < e.ids.size(); ++i)
-        out.tokens.push_back(Token{e.ids[i], e.tokens[i], static_cast<int>(e.char_offsets[i].begin), static_cast<int>(e.char_offsets[i].end)});
+    const std::u32string chars = to_u32(text);
+    for (std::size_t i = 0; i < e.ids.size(); ++i) {
+        Token t{e.ids[i], e.tokens[i], static_cast<int>(e.char_offsets[i].begin), static_cast<int>(e.char_offsets[i].end)};
+        if (t.end > t.start && static_cast<std::size_t>(t.end) <= chars.size()) {
+            t.text = to_utf8(std::u32string_view(chars).substr(static_cast<std::size_t>(t.start), static_cast<std::size_t>(t.end - t.start)));
+        }
+        out.tokens.push_back(t);
+    }
     const int T = static_cast<int>(e.ids.size());
     out.length = T;
+    out.display = display_limit > 0 ? std::min(T, display_limit) : 0;
+    const std::size_t D = static_cast<std::size_t>(out.display);
     Rollout rollout(T);
     try {
         m.stream_attentions(e.ids, [&](int l, int h, int len, const float* a) {
@@ -75,6 +84,22 @@ AttentionMaps attention_maps(const LanguageModel& m, std::string_view text, int 
                 }
             out.head_mean.insert(out.head_mean.end(), mean.begin(), mean.end());
             out.head_max.insert(out.head_max.end(), mx.begin(), mx.end());
+            if (D) {  // block means of every head
+                std::vector<std::size_t> cell(static_cast<std::size_t>(len));
+                std::vector<float> counts(D, 0.0f);
+                for (int i = 0; i < len; ++i) cell[static_cast<std::size_t>(i)] = static_cast<std::size_t>(i) * D / static_cast<std::size_t>(len);
+                for (int i = 0; i < len; ++i) counts[cell[static_cast<std::size_t>(i)]] += 1;
+                for (int k = 0; k < h; ++k) {
+                    std::vector<float> blk(D * D, 0.0f);
+                    const float* src = a + static_cast<std::size_t>(k) * TT;
+                    for (int i = 0; i < len; ++i)
+                        for (int j = 0; j < len; ++j)
+                            blk[cell[static_cast<std::size_t>(i)] * D + cell[static_cast<std::size_t>(j)]] += src[static_cast<std::size_t>(i) * static_cast<std::size_t>(len) + static_cast<std::size_t>(j)];
+                    for (std::size_t i = 0; i < D; ++i)
+                        for (std::size_t j = 0; j < D; ++j) blk[i * D + j] /= counts[i] * counts[j];
+                    out.heads_display.insert(out.heads_display.end(), blk.begin(), blk.end());
+                }
+            }
             if (l == layer && head >= 0) {
                 if (head >= h) throw AttributionError("head " + std::to_string(head) + " does not exist (the model has " + std::to_string(h) + ")");
                 out.selected.assign(a + static_cast<std::size_t>(head) * TT, a + static_cast<std::size_t>(head + 1) * TT);

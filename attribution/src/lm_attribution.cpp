@@ -4,39 +4,13 @@
 
 #include "lmwb/attribution.h"
 #include "lmwb/model.h"
+#include "utf8.h"
 
 namespace lmwb::attr {
 
 namespace {
 
 bool is_space_cp(char32_t c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == 0x3000 || c == 0xA0; }
-
-std::u32string to_u32(std::string_view s) {
-    std::u32string out;
-    for (std::size_t i = 0; i < s.size();) {
-        unsigned char c = static_cast<unsigned char>(s[i]);
-        int n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 1;
-        char32_t cp = n == 1 ? c : c & (0x7F >> n);
-        for (int k = 1; k < n && i + static_cast<std::size_t>(k) < s.size(); ++k) cp = (cp << 6) | (static_cast<unsigned char>(s[i + static_cast<std::size_t>(k)]) & 0x3F);
-        out.push_back(cp);
-        i += static_cast<std::size_t>(n);
-    }
-    return out;
-}
-
-std::string to_utf8(std::u32string_view s) {
-    std::string out;
-    for (char32_t c : s) {
-        if (c < 0x80) out += static_cast<char>(c);
-        else if (c < 0x800) out += static_cast<char>(0xC0 | (c >> 6)), out += static_cast<char>(0x80 | (c & 0x3F));
-        else if (c < 0x10000)
-            out += static_cast<char>(0xE0 | (c >> 12)), out += static_cast<char>(0x80 | ((c >> 6) & 0x3F)), out += static_cast<char>(0x80 | (c & 0x3F));
-        else
-            out += static_cast<char>(0xF0 | (c >> 18)), out += static_cast<char>(0x80 | ((c >> 12) & 0x3F)),
-                out += static_cast<char>(0x80 | ((c >> 6) & 0x3F)), out += static_cast<char>(0x80 | (c & 0x3F));
-    }
-    return out;
-}
 
 std::vector<Token> tokens_of(const Tokenizer& tok, std::string_view text, std::vector<std::int32_t>& ids) {
     Encoding e = tok.encode(text, false);
@@ -167,6 +141,7 @@ void gradient_methods(const LanguageModel& m, Result& r, const std::vector<std::
     };
     const std::size_t batch = static_cast<std::size_t>(std::max(1, o.internal_batch));
     for (std::size_t s = 0; s < rule.alphas.size(); s += batch) {
+        if (o.cancel && o.cancel->load()) throw Cancelled();
         std::vector<std::vector<float>> pts;
         std::size_t e = std::min(rule.alphas.size(), s + batch);
         for (std::size_t k = s; k < e; ++k) pts.push_back(point_at(rule.alphas[k]));
@@ -266,6 +241,19 @@ void shap(const LanguageModel& m, Result& r, const std::vector<std::int32_t>& pi
     for (int f = 0; f < n; ++f)
         for (int t : feature_tokens[static_cast<std::size_t>(f)]) feature_of[static_cast<std::size_t>(t)] = f;
     CoalitionValues value = [&](const std::vector<std::uint64_t>& coalitions) {
+        // In chunks, so that a cancel is seen within a few forward passes.
+        const std::size_t chunk = static_cast<std::size_t>(std::max(1, o.batch_size)) * 4;
+        if (coalitions.size() > chunk) {
+            std::vector<std::vector<double>> all;
+            for (std::size_t s = 0; s < coalitions.size(); s += chunk) {
+                if (o.cancel && o.cancel->load()) throw Cancelled();
+                std::vector<std::uint64_t> part(coalitions.begin() + static_cast<std::ptrdiff_t>(s),
+                                                coalitions.begin() + static_cast<std::ptrdiff_t>(std::min(coalitions.size(), s + chunk)));
+                auto v = value(part);
+                all.insert(all.end(), v.begin(), v.end());
+            }
+            return all;
+        }
         std::vector<TokenScoreRequest> reqs;
         for (auto mask : coalitions) {
             TokenScoreRequest q;

@@ -3,6 +3,7 @@
 // Plain value types; JSON layout in docs/interpretability.md.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <limits>
@@ -102,6 +103,13 @@ struct Options {
     std::string head_reduce = "mean";  // "mean" or "max"
     std::vector<std::pair<int, int>> spans;  // custom spans of prompt tokens [first, last) to aggregate to
     bool generated_target = false;     // with an empty target: explain the model's own greedy output
+    const std::atomic<bool>* cancel = nullptr;  // checked between batches: throws Cancelled
+};
+
+// Thrown when Options::cancel was set during a computation.
+class Cancelled : public AttributionError {
+public:
+    Cancelled() : AttributionError("cancelled") {}
 };
 
 struct Result {
@@ -134,8 +142,13 @@ struct AttentionMaps {
     std::vector<float> head_mean, head_max;  // [layer][T][T]
     std::vector<float> selected;             // [T][T] for (layer, head) when a head was asked for
     std::vector<double> rollout;             // [T][T], rows sum to 1
+    // Every head of every layer, block-averaged to display x display cells (display = min(T, display_limit)):
+    // [layer][head][display][display]; cell (i, j) covers tokens [i*T/display, (i+1)*T/display).
+    int display = 0;
+    std::vector<float> heads_display;
 };
-AttentionMaps attention_maps(const LanguageModel& model, std::string_view text, int layer = -1, int head = -1);
+AttentionMaps attention_maps(const LanguageModel& model, std::string_view text, int layer = -1, int head = -1,
+                             int display_limit = 0);
 std::vector<double> attention_rollout(const std::vector<std::vector<double>>& head_mean_layers, int length);
 // The same, one layer at a time (layers in order; [T][T] head means), so that no layer's map is kept.
 class Rollout {

@@ -1,0 +1,397 @@
+#include "inspector.h"
+
+#include <QComboBox>
+#include <QFormLayout>
+#include <QHBoxLayout>
+#include <QHeaderView>
+#include <QLabel>
+#include <QLineEdit>
+#include <QPlainTextEdit>
+#include <QPushButton>
+#include <QSpinBox>
+#include <QSplitter>
+#include <QTabWidget>
+#include <QTableView>
+#include <QTextBrowser>
+#include <QVBoxLayout>
+
+#include <cmath>
+
+#include "item_models.h"
+#include "plots.h"
+#include "session.h"
+
+namespace lmwb::gui {
+
+namespace {
+
+constexpr int kDisplayCells = 256;  // attention maps longer than this are block-averaged for display
+
+// Block means of a [T][T] map down to [D][D].
+std::vector<double> downsample(const float* a, int T, int D) {
+    std::vector<double> out(static_cast<std::size_t>(D) * static_cast<std::size_t>(D), 0.0);
+    std::vector<double> count(static_cast<std::size_t>(D), 0.0);
+    for (int i = 0; i < T; ++i) count[static_cast<std::size_t>(i * D / T)] += 1;
+    for (int i = 0; i < T; ++i)
+        for (int j = 0; j < T; ++j)
+            out[static_cast<std::size_t>(i * D / T) * static_cast<std::size_t>(D) + static_cast<std::size_t>(j * D / T)] +=
+                a[static_cast<std::size_t>(i) * static_cast<std::size_t>(T) + static_cast<std::size_t>(j)];
+    for (int i = 0; i < D; ++i)
+        for (int j = 0; j < D; ++j)
+            out[static_cast<std::size_t>(i * D + j)] /= count[static_cast<std::size_t>(i)] * count[static_cast<std::size_t>(j)];
+    return out;
+}
+
+QString tokenLabel(const std::string& s) {
+    QString q = QString::fromStdString(s);
+    q.replace(QLatin1Char('\n'), QStringLiteral("⏎"));
+    return q;
+}
+
+}  // namespace
+
+InspectorView::InspectorView(Session& session, QWidget* parent) : QWidget(parent), session_(session) {
+    auto* v = new QVBoxLayout(this);
+    auto* top = new QHBoxLayout;
+    prompt_ = new QPlainTextEdit;
+    prompt_->setPlaceholderText(tr("Prompt (or open a result row)"));
+    prompt_->setMaximumHeight(70);
+    target_ = new QLineEdit;
+    target_->setPlaceholderText(tr("Target continuation, e.g. \" blue\" (empty: the model's own output)"));
+    auto* texts = new QVBoxLayout;
+    texts->addWidget(prompt_);
+    texts->addWidget(target_);
+    top->addLayout(texts, 1);
+    auto* controls = new QFormLayout;
+    steps_ = new QSpinBox;
+    steps_->setRange(1, 4096);
+    steps_->setValue(50);
+    baseline_ = new QComboBox;
+    baseline_->addItems({tr("zero embedding"), tr("end-of-text token")});
+    shap_algorithm_ = new QComboBox;
+    shap_algorithm_->addItems({tr("auto"), tr("exact"), tr("kernel"), tr("partition")});
+    samples_ = new QSpinBox;
+    samples_->setRange(1, 500);
+    samples_->setValue(20);
+    controls->addRow(tr("IG steps"), steps_);
+    controls->addRow(tr("IG baseline"), baseline_);
+    controls->addRow(tr("SHAP"), shap_algorithm_);
+    controls->addRow(tr("Samples"), samples_);
+    top->addLayout(controls);
+    auto* buttons = new QVBoxLayout;
+    attention_button_ = new QPushButton(tr("Attention"));
+    ig_button_ = new QPushButton(tr("Integrated gradients"));
+    shap_button_ = new QPushButton(tr("SHAP"));
+    sample_button_ = new QPushButton(tr("Sample"));
+    for (auto* b : {attention_button_, ig_button_, shap_button_, sample_button_}) buttons->addWidget(b);
+    top->addLayout(buttons);
+    v->addLayout(top);
+    tokens_ = new QTextBrowser;
+    tokens_->setMaximumHeight(90);
+    v->addWidget(tokens_);
+    status_ = new QLabel;
+    v->addWidget(status_);
+
+    tabs_ = new QTabWidget;
+    // Attention
+    auto* att = new QWidget;
+    auto* av = new QVBoxLayout(att);
+    auto* ah = new QHBoxLayout;
+    layer_ = new QComboBox;
+    head_ = new QComboBox;
+    ah->addWidget(new QLabel(tr("Layer")));
+    ah->addWidget(layer_);
+    ah->addWidget(new QLabel(tr("Head")));
+    ah->addWidget(head_);
+    ah->addStretch();
+    av->addLayout(ah);
+    attention_ = new Heatmap;
+    av->addWidget(attention_, 1);
+    tabs_->addTab(att, tr("Attention"));
+    // Attribution
+    auto* at = new QWidget;
+    auto* atv = new QVBoxLayout(at);
+    delta_ = new QLabel;
+    delta_->setWordWrap(true);
+    atv->addWidget(delta_);
+    auto* asplit = new QSplitter(Qt::Horizontal);
+    bars_ = new BarChart;
+    matrix_ = new Heatmap;
+    asplit->addWidget(bars_);
+    asplit->addWidget(matrix_);
+    atv->addWidget(asplit, 1);
+    tabs_->addTab(at, tr("Attribution"));
+    // Uncertainty
+    auto* un = new QWidget;
+    auto* uv = new QVBoxLayout(un);
+    uncertainty_numbers_ = new QLabel;
+    uncertainty_numbers_->setWordWrap(true);
+    uv->addWidget(uncertainty_numbers_);
+    auto* usplit = new QSplitter(Qt::Horizontal);
+    entropy_ = new Plot;
+    entropy_->addGraph();
+    entropy_->graph(0)->setPen(QPen(QColor(33, 102, 172), 2));
+    entropy_->graph(0)->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssCircle, 5));
+    entropy_->yAxis->setLabel(tr("entropy (nats)"));
+    entropy_->xAxis->setLabel(tr("greedy output token"));
+    mass_ = new BarChart;
+    answers_ = new AnswersModel(this);
+    answers_table_ = new QTableView;
+    answers_table_->setModel(answers_);
+    answers_table_->verticalHeader()->hide();
+    answers_table_->horizontalHeader()->setStretchLastSection(true);
+    usplit->addWidget(entropy_);
+    usplit->addWidget(mass_);
+    usplit->addWidget(answers_table_);
+    uv->addWidget(usplit, 1);
+    tabs_->addTab(un, tr("Uncertainty"));
+    // Calibration of the current report's multiple-choice suite
+    auto* cal = new QWidget;
+    auto* ch = new QHBoxLayout(cal);
+    confidence_ = new BarChart;
+    reliability_ = new BarChart;
+    ch->addWidget(confidence_);
+    ch->addWidget(reliability_);
+    tabs_->addTab(cal, tr("Calibration"));
+    v->addWidget(tabs_, 1);
+
+    connect(attention_button_, &QPushButton::clicked, this, &InspectorView::runAttention);
+    connect(ig_button_, &QPushButton::clicked, this, [this] { runAttribution(attr::Method::IntegratedGradients); });
+    connect(shap_button_, &QPushButton::clicked, this, [this] { runAttribution(attr::Method::Shap); });
+    connect(sample_button_, &QPushButton::clicked, this, &InspectorView::runUncertainty);
+    connect(layer_, &QComboBox::currentIndexChanged, this, &InspectorView::showAttention);
+    connect(head_, &QComboBox::currentIndexChanged, this, &InspectorView::showAttention);
+    connect(&session_, &Session::inspectRequested, this, &InspectorView::inspectItem);
+    connect(&session_, &Session::reportChanged, this, &InspectorView::showCalibration);
+    connect(&session_, &Session::modelChanged, this, &InspectorView::refreshControls);
+    refreshControls();
+}
+
+void InspectorView::refreshControls() {
+    bool on = static_cast<bool>(session_.model);
+    for (auto* b : {attention_button_, ig_button_, shap_button_, sample_button_}) b->setEnabled(on);
+}
+
+void InspectorView::setPrompt(const QString& prompt, const QString& target) {
+    prompt_->setPlainText(prompt);
+    target_->setText(target);
+}
+
+void InspectorView::inspectItem(int suite, int row) {
+    if (!session_.report || suite < 0 || suite >= static_cast<int>(session_.report->suites.size())) return;
+    const auto& s = session_.report->suites[static_cast<std::size_t>(suite)];
+    if (row < 0 || row >= static_cast<int>(s.items.size())) return;
+    const auto& it = s.items[static_cast<std::size_t>(row)];
+    QString target = QString::fromStdString(it.choices.empty() ? (it.response.empty() ? it.target : it.response) : " " + it.target);
+    if (s.kind == "perplexity") target.clear();
+    setPrompt(QString::fromStdString(it.prompt), target);
+    status_->setText(tr("%1 · item %2").arg(QString::fromStdString(s.name), QString::fromStdString(it.id)));
+    runAttention();
+}
+
+void InspectorView::runAttention() {
+    if (!session_.model) return;
+    auto model = session_.model;
+    std::string text = (prompt_->toPlainText() + target_->text()).toStdString();
+    status_->setText(tr("Computing attention…"));
+    auto* self = this;
+    session_.jobs.start(QStringLiteral("attention"), tr("Attention"), [model, text, self](JobContext&) -> JobRunner::Apply {
+        auto maps = std::make_shared<const attr::AttentionMaps>(attr::attention_maps(*model, text, -1, -1, kDisplayCells));
+        return [self, maps] {
+            self->maps_ = maps;
+            self->layer_->blockSignals(true);
+            self->head_->blockSignals(true);
+            self->layer_->clear();
+            for (int l = 0; l < maps->layers; ++l) self->layer_->addItem(QString::number(l));
+            self->layer_->setCurrentIndex(maps->layers - 1);
+            self->head_->clear();
+            self->head_->addItems({tr("mean"), tr("max"), tr("rollout")});
+            for (int h = 0; h < maps->heads; ++h) self->head_->addItem(tr("head %1").arg(h));
+            self->layer_->blockSignals(false);
+            self->head_->blockSignals(false);
+            self->status_->setText(tr("%1 tokens, %2 layers, %3 heads").arg(maps->length).arg(maps->layers).arg(maps->heads));
+            self->showAttention();
+        };
+    });
+}
+
+void InspectorView::selectLayer(int layer) { layer_->setCurrentIndex(layer); }
+void InspectorView::selectHead(int index) { head_->setCurrentIndex(index); }
+
+void InspectorView::showAttention() {
+    if (!maps_ || maps_->length == 0) return;
+    const int T = maps_->length, L = std::max(0, layer_->currentIndex()), mode = std::max(0, head_->currentIndex());
+    const std::size_t TT = static_cast<std::size_t>(T) * static_cast<std::size_t>(T);
+    const int D = T > kDisplayCells ? kDisplayCells : T;
+    std::vector<double> values;
+    if (mode == 2) {  // rollout
+        std::vector<float> f(maps_->rollout.begin(), maps_->rollout.end());
+        values = downsample(f.data(), T, D);
+    } else if (mode < 2) {
+        const auto& src = mode == 0 ? maps_->head_mean : maps_->head_max;
+        values = downsample(src.data() + static_cast<std::size_t>(L) * TT, T, D);
+    } else {
+        const int h = mode - 3, d = maps_->display;
+        const float* p = maps_->heads_display.data() + (static_cast<std::size_t>(L) * static_cast<std::size_t>(maps_->heads) + static_cast<std::size_t>(h)) *
+                                                           static_cast<std::size_t>(d) * static_cast<std::size_t>(d);
+        values.assign(p, p + static_cast<std::size_t>(d) * static_cast<std::size_t>(d));
+    }
+    QStringList labels;
+    for (int i = 0; i < D; ++i) {
+        int a = i * T / D, b = (i + 1) * T / D;
+        labels << (b - a <= 1 ? tokenLabel(maps_->tokens[static_cast<std::size_t>(a)].text) : tr("%1–%2").arg(a).arg(b - 1));
+    }
+    attention_->setMatrix(D, D, values, labels, labels, false, tr("query"), tr("key"));
+    emit attentionShown();
+}
+
+void InspectorView::runAttribution(attr::Method method) {
+    if (!session_.model) return;
+    attr::Options o;
+    o.method = method;
+    o.steps = steps_->value();
+    o.generated_target = target_->text().isEmpty();
+    if (baseline_->currentIndex() == 1) {
+        for (const char* t : {"<|endoftext|>", "<|end_of_text|>", "</s>", "<eos>"})
+            if (auto id = session_.model->tokenizer().token_to_id(t)) {
+                o.baseline_token = *id;
+                break;
+            }
+    }
+    o.shap = static_cast<attr::Options::ShapAlgorithm>(shap_algorithm_->currentIndex());
+    auto model = session_.model;
+    std::string prompt = prompt_->toPlainText().toStdString(), target = target_->text().toStdString();
+    status_->setText(method == attr::Method::Shap ? tr("Computing SHAP values…") : tr("Computing integrated gradients…"));
+    auto* self = this;
+    session_.jobs.start(QStringLiteral("attribution"), tr("Attribution"), [model, prompt, target, o, self](JobContext& ctx) mutable -> JobRunner::Apply {
+        o.cancel = &ctx.cancel;
+        auto r = std::make_shared<const attr::Result>(attr::explain(*model, prompt, target, o));
+        return [self, r] {
+            self->attribution_ = r;
+            self->showAttribution();
+        };
+    });
+}
+
+QString InspectorView::tokenHtml() const {
+    QString html;
+    if (!attribution_) return html;
+    double scale = 0;
+    for (double v : attribution_->scores) scale = std::max(scale, std::fabs(v));
+    for (std::size_t i = 0; i < attribution_->prompt_tokens.size(); ++i) {
+        double s = scale > 0 ? attribution_->scores[i] / scale : 0;
+        html += QStringLiteral("<span style=\"background-color:%1\" title=\"id %2, score %3\">%4</span>")
+                    .arg(divergingColor(s).name())
+                    .arg(attribution_->prompt_tokens[i].id)
+                    .arg(attribution_->scores[i], 0, 'g', 4)
+                    .arg(tokenLabel(attribution_->prompt_tokens[i].text).toHtmlEscaped());
+    }
+    html += QStringLiteral(" <b>→</b> ");
+    for (const auto& t : attribution_->target_tokens)
+        html += QStringLiteral("<span style=\"text-decoration:underline\">%1</span>").arg(tokenLabel(t.text).toHtmlEscaped());
+    return html;
+}
+
+void InspectorView::showAttribution() {
+    const auto& r = *attribution_;
+    tokens_->setHtml(tokenHtml());
+    QStringList prompt_labels, target_labels;
+    for (const auto& t : r.prompt_tokens) prompt_labels << tokenLabel(t.text);
+    for (const auto& t : r.target_tokens) target_labels << tokenLabel(t.text);
+    bars_->setBars(prompt_labels, r.scores, QString::fromStdString(r.method) + tr(" score"));
+    if (!r.matrix.empty())
+        matrix_->setMatrix(static_cast<int>(r.target_tokens.size()), static_cast<int>(r.prompt_tokens.size()), r.matrix, target_labels,
+                           prompt_labels, true, tr("output"), tr("prompt"));
+    double gap = r.target_logprob - r.baseline_logprob;
+    QString text = tr("%1 — log p(target | prompt) = %2. %3. %4 model evaluations.")
+                       .arg(QString::fromStdString(r.method))
+                       .arg(r.target_logprob, 0, 'g', 5)
+                       .arg(QString::fromStdString(r.details))
+                       .arg(r.evaluations);
+    if (std::isfinite(r.delta)) {
+        bool large = std::fabs(r.delta) > 0.05 * std::max(1e-9, std::fabs(gap));
+        text += (r.method == "shap" ? tr(" Efficiency gap %1.") : tr(" Convergence delta %1 (F(x) − F(baseline) = %2).")).arg(r.delta, 0, 'g', 3).arg(gap, 0, 'g', 4);
+        if (large && r.method == "ig")
+            text += tr(" <b>The delta is large</b>: raise the steps, or use a token baseline (zero-embedding baselines converge "
+                       "badly on RMSNorm / LayerNorm models).");
+    }
+    delta_->setText(text);
+    status_->setText(tr("Attribution ready."));
+    tabs_->setCurrentIndex(1);
+}
+
+void InspectorView::runUncertainty() {
+    if (!session_.model) return;
+    attr::UncertaintyOptions o;
+    o.samples = samples_->value();
+    o.max_new_tokens = 16;
+    auto model = session_.model;
+    std::string prompt = prompt_->toPlainText().toStdString();
+    status_->setText(tr("Sampling…"));
+    auto* self = this;
+    session_.jobs.start(QStringLiteral("uncertainty"), tr("Sampling"), [model, prompt, o, self](JobContext&) -> JobRunner::Apply {
+        auto r = std::make_shared<const attr::UncertaintyResult>(attr::sample_uncertainty(*model, prompt, o));
+        return [self, r] {
+            self->uncertainty_ = r;
+            self->showUncertainty();
+        };
+    });
+}
+
+void InspectorView::showUncertainty() {
+    const auto& r = *uncertainty_;
+    QVector<double> x, y;
+    QSharedPointer<QCPAxisTickerText> ticks(new QCPAxisTickerText);
+    for (std::size_t i = 0; i < r.greedy.size(); ++i) {
+        x << static_cast<double>(i);
+        y << r.greedy[i].entropy;
+        ticks->addTick(static_cast<double>(i), tokenLabel(r.greedy[i].text));
+    }
+    entropy_->graph(0)->setData(x, y);
+    entropy_->xAxis->setTicker(ticks);
+    entropy_->rescaleAxes();
+    entropy_->yAxis->setRangeLower(0);
+    entropy_->replot(QCustomPlot::rpQueuedReplot);
+    QStringList labels;
+    std::vector<double> mass;
+    for (const auto& a : r.answers) labels << QString::fromStdString(a.answer), mass.push_back(a.probability);
+    mass_->setBars(labels, mass, tr("probability mass"));
+    answers_->setAnswers(r.answers);
+    uncertainty_numbers_->setText(tr("Greedy: “%1”. %2 samples in %3 clusters; self-consistency %4; semantic entropy %5 nats "
+                                     "(discrete %6); predictive entropy %7 nats.")
+                                      .arg(QString::fromStdString(r.greedy_text).toHtmlEscaped())
+                                      .arg(r.samples.size())
+                                      .arg(r.clusters)
+                                      .arg(r.self_consistency, 0, 'f', 2)
+                                      .arg(r.semantic_entropy, 0, 'f', 3)
+                                      .arg(r.discrete_semantic_entropy, 0, 'f', 3)
+                                      .arg(r.predictive_entropy, 0, 'f', 3));
+    status_->setText(tr("Samples ready."));
+    tabs_->setCurrentIndex(2);
+}
+
+void InspectorView::showCalibration() {
+    if (!session_.report) return;
+    for (const auto& s : session_.report->suites) {
+        if (s.kind != "multiple_choice" || s.reliability.empty()) continue;
+        // Confidence histogram in tenths, and the reliability diagram (accuracy per equal-mass bin).
+        std::vector<double> hist(10, 0.0);
+        QStringList hl;
+        for (int b = 0; b < 10; ++b) hl << QStringLiteral("%1").arg(b / 10.0, 0, 'f', 1);
+        for (const auto& it : s.items) {
+            auto c = it.metrics.find("confidence");
+            if (c != it.metrics.end()) hist[static_cast<std::size_t>(std::min(9, static_cast<int>(c->second * 10)))] += 1;
+        }
+        confidence_->setBars(hl, hist, tr("items by confidence (%1)").arg(QString::fromStdString(s.name)));
+        QStringList rl;
+        std::vector<double> gap;
+        for (const auto& b : s.reliability) {
+            rl << QStringLiteral("%1").arg(b.mean_confidence, 0, 'f', 2);
+            gap.push_back(b.accuracy - b.mean_confidence);
+        }
+        reliability_->setBars(rl, gap, tr("accuracy − confidence per bin"));
+        return;
+    }
+}
+
+}  // namespace lmwb::gui

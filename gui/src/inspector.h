@@ -1,0 +1,89 @@
+// The item inspector and playground: a prompt and target (from a result row or typed), the tokens shaded by the
+// active attribution, the attention heatmap with layer / head / mean / max / rollout, integrated gradients and SHAP
+// as bars and as the [target × prompt] matrix with their delta, sampled uncertainty, and the suite's calibration.
+#pragma once
+
+#include <QWidget>
+
+#include <memory>
+
+#include "lmwb/attribution.h"
+
+class QComboBox;
+class QLabel;
+class QLineEdit;
+class QPlainTextEdit;
+class QPushButton;
+class QSpinBox;
+class QTabWidget;
+class QTableView;
+class QTextBrowser;
+
+namespace lmwb::gui {
+
+class Session;
+class Heatmap;
+class BarChart;
+class Plot;
+class AnswersModel;
+
+class InspectorView : public QWidget {
+    Q_OBJECT
+public:
+    explicit InspectorView(Session& session, QWidget* parent = nullptr);
+    void setPrompt(const QString& prompt, const QString& target);
+    void inspectItem(int suite, int row);  // from the current report
+    void runAttention();
+    void runAttribution(attr::Method method);
+    void runUncertainty();
+    void selectLayer(int layer);
+    void selectHead(int index);  // 0 mean, 1 max, 2 rollout, 3 + k: head k
+
+    Heatmap* attentionMap() const { return attention_; }
+    Heatmap* attributionMatrix() const { return matrix_; }
+    BarChart* attributionBars() const { return bars_; }
+    Plot* entropyPlot() const { return entropy_; }
+    BarChart* reliabilityPlot() const { return reliability_; }
+    QTabWidget* tabs() const { return tabs_; }
+    const attr::Result* attribution() const { return attribution_.get(); }
+    const attr::AttentionMaps* attentionMaps() const { return maps_.get(); }
+    const attr::UncertaintyResult* uncertainty() const { return uncertainty_.get(); }
+    QString tokenHtml() const;
+    QLabel* deltaLabel() const { return delta_; }
+
+signals:
+    void attentionShown();
+
+private:
+    void showAttention();
+    void showAttribution();
+    void showUncertainty();
+    void showCalibration();
+    void refreshControls();
+    Session& session_;
+    QPlainTextEdit* prompt_;
+    QLineEdit* target_;
+    QPushButton *attention_button_, *ig_button_, *shap_button_, *sample_button_;
+    QSpinBox *steps_, *samples_;
+    QComboBox *baseline_, *shap_algorithm_;
+    QTextBrowser* tokens_;
+    QTabWidget* tabs_;
+    QComboBox *layer_, *head_;
+    Heatmap* attention_;
+    Heatmap* matrix_;
+    BarChart* bars_;
+    QLabel* delta_;
+    Plot* entropy_;
+    BarChart* mass_;
+    QTableView* answers_table_;
+    AnswersModel* answers_;
+    QLabel* uncertainty_numbers_;
+    BarChart* confidence_;
+    BarChart* reliability_;
+    QLabel* status_;
+    std::shared_ptr<const attr::AttentionMaps> maps_;
+    std::shared_ptr<const attr::Result> attribution_;
+    std::shared_ptr<const attr::UncertaintyResult> uncertainty_;
+};
+
+}  // namespace lmwb::gui

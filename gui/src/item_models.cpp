@@ -1,0 +1,258 @@
+#include "item_models.h"
+
+#include <cmath>
+
+namespace lmwb::gui {
+
+namespace {
+
+QString elide(const std::string& s, int n = 80) {
+    QString q = QString::fromStdString(s).simplified();
+    return q.size() > n ? q.left(n - 1) + QChar(0x2026) : q;
+}
+
+QString number(double v) { return std::isfinite(v) ? QString::number(v, 'g', 4) : QStringLiteral("–"); }
+
+}  // namespace
+
+void ResultsModel::setSuite(const eval::SuiteReport* suite) {
+    beginResetModel();
+    suite_ = suite;
+    metrics_.clear();
+    if (suite_ && !suite_->items.empty()) {
+        for (const auto& m : suite_->metrics)
+            if (suite_->items.front().metrics.count(m)) metrics_ << QString::fromStdString(m);
+        if (suite_->items.front().metrics.count("confidence")) metrics_ << QStringLiteral("confidence");
+    }
+    endResetModel();
+}
+
+const eval::ItemRecord* ResultsModel::item(int row) const {
+    if (!suite_ || row < 0 || row >= static_cast<int>(suite_->items.size())) return nullptr;
+    return &suite_->items[static_cast<std::size_t>(row)];
+}
+
+int ResultsModel::rowCount(const QModelIndex& parent) const {
+    return parent.isValid() || !suite_ ? 0 : static_cast<int>(suite_->items.size());
+}
+
+int ResultsModel::columnCount(const QModelIndex& parent) const { return parent.isValid() ? 0 : 5 + static_cast<int>(metrics_.size()); }
+
+QVariant ResultsModel::data(const QModelIndex& index, int role) const {
+    const eval::ItemRecord* it = index.isValid() ? item(index.row()) : nullptr;
+    if (!it) return {};
+    const int c = index.column();
+    if (c >= 5) {
+        auto m = it->metrics.find(metrics_.at(c - 5).toStdString());
+        double v = m == it->metrics.end() ? NAN : m->second;
+        if (role == Qt::DisplayRole) return number(v);
+        if (role == SortRole) return v;
+        if (role == Qt::TextAlignmentRole) return int(Qt::AlignRight | Qt::AlignVCenter);
+        return {};
+    }
+    if (role == Qt::DisplayRole || role == SortRole) {
+        switch (c) {
+        case 0: return role == SortRole ? QVariant(static_cast<qulonglong>(it->index)) : QVariant(QString::number(it->index));
+        case 1: return QString::fromStdString(it->id);
+        case 2: return elide(it->prompt);
+        case 3: return elide(it->target, 40);
+        case 4: return elide(it->response, 60);
+        }
+    }
+    if (role == Qt::ToolTipRole) {
+        switch (c) {
+        case 2: return QString::fromStdString(it->prompt);
+        case 3: return QString::fromStdString(it->target);
+        case 4: return QString::fromStdString(it->response);
+        }
+    }
+    return {};
+}
+
+QVariant ResultsModel::headerData(int section, Qt::Orientation orientation, int role) const {
+    if (orientation != Qt::Horizontal || role != Qt::DisplayRole) return QAbstractTableModel::headerData(section, orientation, role);
+    static const char* fixed[] = {"#", "id", "prompt", "target", "response"};
+    if (section < 5) return QString::fromLatin1(fixed[section]);
+    if (section - 5 < metrics_.size()) return metrics_.at(section - 5);
+    return {};
+}
+
+void ResultsFilter::setFailuresOnly(bool on) {
+    failures_ = on;
+    invalidateFilter();
+}
+
+void ResultsFilter::setSearch(const QString& text) {
+    search_ = text;
+    invalidateFilter();
+}
+
+void ResultsFilter::setMetricRange(const QString& metric, double low, double high) {
+    metric_ = metric;
+    low_ = low;
+    high_ = high;
+    invalidateFilter();
+}
+
+bool ResultsFilter::filterAcceptsRow(int row, const QModelIndex& parent) const {
+    auto* src = qobject_cast<ResultsModel*>(sourceModel());
+    if (!src || parent.isValid()) return true;
+    const eval::ItemRecord* it = src->item(row);
+    if (!it) return false;
+    if (failures_) {
+        auto m = it->metrics.find(src->primaryMetric().toStdString());
+        if (m == it->metrics.end() || m->second >= 0.5) return false;
+    }
+    if (!metric_.isEmpty()) {
+        auto m = it->metrics.find(metric_.toStdString());
+        if (m == it->metrics.end() || m->second < low_ || m->second > high_) return false;
+    }
+    if (!search_.isEmpty()) {
+        for (const std::string* s : {&it->id, &it->prompt, &it->target, &it->response})
+            if (QString::fromStdString(*s).contains(search_, Qt::CaseInsensitive)) return true;
+        return false;
+    }
+    return true;
+}
+
+bool ResultsFilter::lessThan(const QModelIndex& a, const QModelIndex& b) const {
+    QVariant x = sourceModel()->data(a, SortRole), y = sourceModel()->data(b, SortRole);
+    if (x.typeId() == QMetaType::Double || x.typeId() == QMetaType::ULongLong) {
+        double u = x.toDouble(), v = y.toDouble();
+        if (std::isnan(u)) return false;
+        if (std::isnan(v)) return true;
+        return u < v;
+    }
+    return QString::localeAwareCompare(x.toString(), y.toString()) < 0;
+}
+
+void AggregateModel::setAggregates(std::vector<eval::Aggregate> aggregates) {
+    beginResetModel();
+    rows_ = std::move(aggregates);
+    endResetModel();
+}
+
+int AggregateModel::rowCount(const QModelIndex& parent) const { return parent.isValid() ? 0 : static_cast<int>(rows_.size()); }
+int AggregateModel::columnCount(const QModelIndex& parent) const { return parent.isValid() ? 0 : 5; }
+
+QVariant AggregateModel::data(const QModelIndex& index, int role) const {
+    if (!index.isValid() || index.row() >= static_cast<int>(rows_.size())) return {};
+    const auto& a = rows_[static_cast<std::size_t>(index.row())];
+    if (role == Qt::DisplayRole) {
+        switch (index.column()) {
+        case 0: return QString::fromStdString(a.metric) + (a.higher_is_better ? QStringLiteral(" ↑") : QStringLiteral(" ↓"));
+        case 1: return number(a.value);
+        case 2: return QStringLiteral("± ") + number(a.stderr_);
+        case 3: return QStringLiteral("[%1, %2]").arg(number(a.low), number(a.high));
+        case 4: return QString::fromStdString(a.method);
+        }
+    }
+    if (role == SortRole && index.column() == 1) return a.value;
+    return {};
+}
+
+QVariant AggregateModel::headerData(int section, Qt::Orientation orientation, int role) const {
+    if (orientation != Qt::Horizontal || role != Qt::DisplayRole) return QAbstractTableModel::headerData(section, orientation, role);
+    static const char* names[] = {"metric", "value", "stderr", "95% interval", "method"};
+    return section < 5 ? QString::fromLatin1(names[section]) : QVariant();
+}
+
+void CompareItemsModel::setRows(std::vector<Row> rows) {
+    beginResetModel();
+    rows_ = std::move(rows);
+    endResetModel();
+}
+
+int CompareItemsModel::rowCount(const QModelIndex& parent) const { return parent.isValid() ? 0 : static_cast<int>(rows_.size()); }
+int CompareItemsModel::columnCount(const QModelIndex& parent) const { return parent.isValid() ? 0 : 6; }
+
+QVariant CompareItemsModel::data(const QModelIndex& index, int role) const {
+    if (!index.isValid() || index.row() >= static_cast<int>(rows_.size())) return {};
+    const Row& r = rows_[static_cast<std::size_t>(index.row())];
+    static const char* status[] = {"regression", "improvement", "unchanged"};
+    if (role == Qt::DisplayRole) {
+        switch (index.column()) {
+        case 0: return r.suite;
+        case 1: return r.id;
+        case 2: return r.metric;
+        case 3: return number(r.baseline);
+        case 4: return number(r.other);
+        case 5: return QString::fromLatin1(status[r.status]);
+        }
+    }
+    if (role == SortRole) {
+        switch (index.column()) {
+        case 3: return r.baseline;
+        case 4: return r.other;
+        case 5: return static_cast<int>(r.status);
+        }
+    }
+    return {};
+}
+
+QVariant CompareItemsModel::headerData(int section, Qt::Orientation orientation, int role) const {
+    if (orientation != Qt::Horizontal || role != Qt::DisplayRole) return QAbstractTableModel::headerData(section, orientation, role);
+    static const char* names[] = {"suite", "id", "metric", "baseline", "other", "status"};
+    return section < 6 ? QString::fromLatin1(names[section]) : QVariant();
+}
+
+void StatusFilter::setStatus(std::optional<CompareItemsModel::Status> status) {
+    status_ = status;
+    invalidateFilter();
+}
+
+bool StatusFilter::filterAcceptsRow(int row, const QModelIndex& parent) const {
+    auto* src = qobject_cast<CompareItemsModel*>(sourceModel());
+    if (!src || parent.isValid() || !status_) return true;
+    return src->row(row).status == *status_;
+}
+
+void AnswersModel::setAnswers(std::vector<attr::AnswerMass> answers) {
+    beginResetModel();
+    rows_ = std::move(answers);
+    endResetModel();
+}
+
+int AnswersModel::rowCount(const QModelIndex& parent) const { return parent.isValid() ? 0 : static_cast<int>(rows_.size()); }
+int AnswersModel::columnCount(const QModelIndex& parent) const { return parent.isValid() ? 0 : 3; }
+
+QVariant AnswersModel::data(const QModelIndex& index, int role) const {
+    if (!index.isValid() || index.row() >= static_cast<int>(rows_.size()) || role != Qt::DisplayRole) return {};
+    const auto& a = rows_[static_cast<std::size_t>(index.row())];
+    switch (index.column()) {
+    case 0: return QString::fromStdString(a.answer);
+    case 1: return static_cast<qulonglong>(a.count);
+    case 2: return QString::number(100 * a.probability, 'f', 1) + QStringLiteral("%");
+    }
+    return {};
+}
+
+QVariant AnswersModel::headerData(int section, Qt::Orientation orientation, int role) const {
+    if (orientation != Qt::Horizontal || role != Qt::DisplayRole) return QAbstractTableModel::headerData(section, orientation, role);
+    static const char* names[] = {"answer", "samples", "probability mass"};
+    return section < 3 ? QString::fromLatin1(names[section]) : QVariant();
+}
+
+QString tableText(const QAbstractItemModel& model, QChar sep) {
+    auto cell = [&](QString s) {
+        if (sep == QLatin1Char(',') && (s.contains(sep) || s.contains(QLatin1Char('"')) || s.contains(QLatin1Char('\n'))))
+            s = QLatin1Char('"') + s.replace(QLatin1String("\""), QLatin1String("\"\"")) + QLatin1Char('"');
+        else if (sep == QLatin1Char('\t'))
+            s.replace(QLatin1Char('\t'), QLatin1Char(' ')).replace(QLatin1Char('\n'), QLatin1Char(' '));
+        return s;
+    };
+    QString out;
+    for (int c = 0; c < model.columnCount(); ++c) out += (c ? QString(sep) : QString()) + cell(model.headerData(c, Qt::Horizontal).toString());
+    out += QLatin1Char('\n');
+    for (int r = 0; r < model.rowCount(); ++r) {
+        for (int c = 0; c < model.columnCount(); ++c) {
+            QVariant tip = model.data(model.index(r, c), Qt::ToolTipRole);
+            QString text = tip.isValid() ? tip.toString() : model.data(model.index(r, c)).toString();
+            out += (c ? QString(sep) : QString()) + cell(text);
+        }
+        out += QLatin1Char('\n');
+    }
+    return out;
+}
+
+}  // namespace lmwb::gui

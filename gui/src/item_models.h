@@ -1,0 +1,125 @@
+// Item models over plain result structs: a suite's per-item results (with a filter proxy), its aggregates, a
+// comparison's per-item changes and sampled answers. Each is checked with QAbstractItemModelTester in the tests.
+#pragma once
+
+#include <QAbstractTableModel>
+#include <QSortFilterProxyModel>
+
+#include <optional>
+
+#include "lmwb/attribution.h"
+#include "lmwb/evaluation.h"
+
+namespace lmwb::gui {
+
+inline constexpr int SortRole = Qt::UserRole + 1;  // raw numbers for sorting and filters
+
+class ResultsModel : public QAbstractTableModel {
+    Q_OBJECT
+public:
+    using QAbstractTableModel::QAbstractTableModel;
+    void setSuite(const eval::SuiteReport* suite);  // not owned; nullptr clears
+    const eval::SuiteReport* suite() const { return suite_; }
+    const eval::ItemRecord* item(int row) const;
+    QStringList metricColumns() const { return metrics_; }
+    int firstMetricColumn() const { return 5; }
+    // The suite's primary per-item metric (the first that has values), e.g. acc or exact_match.
+    QString primaryMetric() const { return metrics_.isEmpty() ? QString() : metrics_.front(); }
+
+    int rowCount(const QModelIndex& parent = {}) const override;
+    int columnCount(const QModelIndex& parent = {}) const override;
+    QVariant data(const QModelIndex& index, int role) const override;
+    QVariant headerData(int section, Qt::Orientation orientation, int role) const override;
+
+private:
+    const eval::SuiteReport* suite_ = nullptr;
+    QStringList metrics_;
+};
+
+// Failures only (primary metric below 0.5 for binary metrics), a metric range, and text search.
+class ResultsFilter : public QSortFilterProxyModel {
+    Q_OBJECT
+public:
+    using QSortFilterProxyModel::QSortFilterProxyModel;
+    void setFailuresOnly(bool on);
+    void setSearch(const QString& text);
+    void setMetricRange(const QString& metric, double low, double high);  // empty metric: no range
+    bool failuresOnly() const { return failures_; }
+
+protected:
+    bool filterAcceptsRow(int row, const QModelIndex& parent) const override;
+    bool lessThan(const QModelIndex& a, const QModelIndex& b) const override;
+
+private:
+    bool failures_ = false;
+    QString search_, metric_;
+    double low_ = 0, high_ = 0;
+};
+
+class AggregateModel : public QAbstractTableModel {
+    Q_OBJECT
+public:
+    using QAbstractTableModel::QAbstractTableModel;
+    void setAggregates(std::vector<eval::Aggregate> aggregates);
+    int rowCount(const QModelIndex& parent = {}) const override;
+    int columnCount(const QModelIndex& parent = {}) const override;
+    QVariant data(const QModelIndex& index, int role) const override;
+    QVariant headerData(int section, Qt::Orientation orientation, int role) const override;
+
+private:
+    std::vector<eval::Aggregate> rows_;
+};
+
+// Per-item changes of one comparison: every paired item of a suite with its status.
+class CompareItemsModel : public QAbstractTableModel {
+    Q_OBJECT
+public:
+    enum Status { Regression, Improvement, Unchanged };
+    struct Row {
+        QString suite, id, metric;
+        double baseline = 0, other = 0;
+        Status status = Unchanged;
+    };
+    using QAbstractTableModel::QAbstractTableModel;
+    void setRows(std::vector<Row> rows);
+    const Row& row(int r) const { return rows_.at(static_cast<std::size_t>(r)); }
+    int rowCount(const QModelIndex& parent = {}) const override;
+    int columnCount(const QModelIndex& parent = {}) const override;
+    QVariant data(const QModelIndex& index, int role) const override;
+    QVariant headerData(int section, Qt::Orientation orientation, int role) const override;
+
+private:
+    std::vector<Row> rows_;
+};
+
+class StatusFilter : public QSortFilterProxyModel {
+    Q_OBJECT
+public:
+    using QSortFilterProxyModel::QSortFilterProxyModel;
+    void setStatus(std::optional<CompareItemsModel::Status> status);
+
+protected:
+    bool filterAcceptsRow(int row, const QModelIndex& parent) const override;
+
+private:
+    std::optional<CompareItemsModel::Status> status_;
+};
+
+class AnswersModel : public QAbstractTableModel {
+    Q_OBJECT
+public:
+    using QAbstractTableModel::QAbstractTableModel;
+    void setAnswers(std::vector<attr::AnswerMass> answers);
+    int rowCount(const QModelIndex& parent = {}) const override;
+    int columnCount(const QModelIndex& parent = {}) const override;
+    QVariant data(const QModelIndex& index, int role) const override;
+    QVariant headerData(int section, Qt::Orientation orientation, int role) const override;
+
+private:
+    std::vector<attr::AnswerMass> rows_;
+};
+
+// Tab-separated text of a model (header and all rows), for the clipboard and CSV export.
+QString tableText(const QAbstractItemModel& model, QChar separator);
+
+}  // namespace lmwb::gui

@@ -1,0 +1,56 @@
+// Background jobs: work runs on its own thread, reports progress through queued signals, can be cancelled, and a
+// newer job of the same kind supersedes an older one. Results reach the GUI thread as a closure that applies them.
+#pragma once
+
+#include <QObject>
+#include <QString>
+
+#include <atomic>
+#include <functional>
+#include <map>
+#include <memory>
+
+namespace lmwb::gui {
+
+struct JobContext {
+    std::atomic<bool> cancel{false};
+    std::function<void(double fraction, const QString& text)> report;  // thread-safe: queued to the GUI thread
+};
+
+class JobRunner : public QObject {
+    Q_OBJECT
+public:
+    using Apply = std::function<void()>;                 // runs on the GUI thread when the work succeeded
+    using Work = std::function<Apply(JobContext& context)>;
+
+    explicit JobRunner(QObject* parent = nullptr);
+    ~JobRunner() override;
+
+    // Starts work of `kind`; a running job of the same kind is cancelled and its result dropped.
+    int start(const QString& kind, const QString& title, Work work);
+    void cancel(int id);
+    void cancelAll();
+    bool running(const QString& kind) const;
+    int runningCount() const { return static_cast<int>(jobs_.size()); }
+    // Waits (processing events) until no job runs or the timeout passes; for tests and shutdown.
+    bool waitIdle(int timeout_ms);
+
+signals:
+    void started(int id, const QString& kind, const QString& title);
+    void progress(int id, const QString& kind, double fraction, const QString& text);
+    void finished(int id, const QString& kind);
+    void failed(int id, const QString& kind, const QString& error);
+    void cancelled(int id, const QString& kind);
+
+private:
+    struct Job {
+        QString kind, title;
+        std::shared_ptr<JobContext> context;
+        bool superseded = false;
+    };
+    void done(int id, Apply apply, const QString& error, bool was_cancelled);
+    std::map<int, Job> jobs_;
+    int next_id_ = 1;
+};
+
+}  // namespace lmwb::gui

@@ -1,0 +1,23 @@
+// lmwb-gui [MODEL] [SUITE.json | REPORT.json ...]: with no arguments, the bundled model tiny-b and the bundled
+// suites.
+#include <QApplication>
+#include <QDir>
+
+#include "main_window.h"
+
+int main(int argc, char** argv) {
+    QApplication app(argc, argv);
+    QApplication::setOrganizationName(QStringLiteral("lmwb"));
+    QApplication::setApplicationName(QStringLiteral("LM Workbench"));
+    lmwb::gui::MainWindow w;
+    QStringList args = QApplication::arguments().mid(1);
+    if (args.isEmpty()) {
+        const QString root = QStringLiteral(LMWB_BUNDLED_DIR);
+        args << root + QStringLiteral("/models/tiny-b");
+        for (const auto& f : QDir(root + QStringLiteral("/datasets/suites")).entryList({QStringLiteral("*.json")}, QDir::Files, QDir::Name))
+            args << root + QStringLiteral("/datasets/suites/") + f;
+    }
+    for (const auto& a : args) w.openPath(a);
+    w.show();
+    return QApplication::exec();
+}

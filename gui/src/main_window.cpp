@@ -1,0 +1,315 @@
+#include "main_window.h"
+
+#include <QAction>
+#include <QApplication>
+#include <QClipboard>
+#include <QCloseEvent>
+#include <QDockWidget>
+#include <QDragEnterEvent>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QMenuBar>
+#include <QMessageBox>
+#include <QMimeData>
+#include <QProgressBar>
+#include <QPushButton>
+#include <QSaveFile>
+#include <QSettings>
+#include <QStatusBar>
+#include <QTabWidget>
+#include <QTableView>
+#include <QToolBar>
+#include <QTreeWidget>
+
+#include <fstream>
+
+#include "compare_view.h"
+#include "inspector.h"
+#include "item_models.h"
+#include "model_view.h"
+#include "run_view.h"
+#include "session.h"
+
+namespace lmwb::gui {
+
+MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent), session_(new Session(this)) {
+    setWindowTitle(tr("LM Workbench"));
+    setAcceptDrops(true);
+    setObjectName(QStringLiteral("MainWindow"));
+    tabs_ = new QTabWidget;
+    model_view_ = new ModelView(*session_);
+    run_view_ = new RunView(*session_);
+    inspector_ = new InspectorView(*session_);
+    compare_view_ = new CompareView(*session_);
+    tabs_->addTab(model_view_, tr("Model"));
+    tabs_->addTab(run_view_, tr("Run"));
+    tabs_->addTab(inspector_, tr("Inspector"));
+    tabs_->addTab(compare_view_, tr("Compare"));
+    setCentralWidget(tabs_);
+
+    auto* ws = new QDockWidget(tr("Workspace"), this);
+    ws->setObjectName(QStringLiteral("Workspace"));
+    workspace_ = new QTreeWidget;
+    workspace_->setHeaderHidden(true);
+    ws->setWidget(workspace_);
+    addDockWidget(Qt::LeftDockWidgetArea, ws);
+    auto* jobs = new QDockWidget(tr("Jobs"), this);
+    jobs->setObjectName(QStringLiteral("Jobs"));
+    auto* jw = new QWidget;
+    auto* jl = new QHBoxLayout(jw);
+    job_text_ = new QLabel(tr("idle"));
+    job_progress_ = new QProgressBar;
+    job_progress_->setRange(0, 1000);
+    job_cancel_ = new QPushButton(tr("Cancel"));
+    job_cancel_->setEnabled(false);
+    jl->addWidget(job_text_, 1);
+    jl->addWidget(job_progress_, 1);
+    jl->addWidget(job_cancel_);
+    jobs->setWidget(jw);
+    addDockWidget(Qt::BottomDockWidgetArea, jobs);
+    model_label_ = new QLabel;
+    statusBar()->addPermanentWidget(model_label_);
+    buildMenus();
+
+    auto& runner = session_->jobs;
+    connect(&runner, &JobRunner::started, this, [this](int, const QString&, const QString& title) {
+        job_text_->setText(title);
+        job_progress_->setValue(0);
+        job_cancel_->setEnabled(true);
+    });
+    connect(&runner, &JobRunner::progress, this, [this](int, const QString&, double f, const QString& text) {
+        job_progress_->setValue(static_cast<int>(f * 1000));
+        job_text_->setText(text);
+    });
+    auto idle = [this](const QString& text) {
+        if (session_->jobs.runningCount() == 0) job_cancel_->setEnabled(false);
+        job_text_->setText(text);
+    };
+    connect(&runner, &JobRunner::finished, this, [idle](int, const QString& kind) { idle(kind + QObject::tr(": done")); });
+    connect(&runner, &JobRunner::cancelled, this, [idle](int, const QString& kind) { idle(kind + QObject::tr(": cancelled")); });
+    connect(&runner, &JobRunner::failed, this, [this, idle](int, const QString& kind, const QString& error) {
+        idle(kind + tr(": failed"));
+        showError(tr("%1 failed").arg(kind), error);
+    });
+    connect(job_cancel_, &QPushButton::clicked, &runner, &JobRunner::cancelAll);
+    connect(session_, &Session::errorOccurred, this, &MainWindow::showError);
+    connect(session_, &Session::modelChanged, this, [this] {
+        model_label_->setText(model_view_->summary());
+        refreshWorkspace();
+    });
+    connect(session_, &Session::suitesChanged, this, &MainWindow::refreshWorkspace);
+    connect(session_, &Session::reportChanged, this, [this] {
+        refreshWorkspace();
+        tabs_->setCurrentWidget(run_view_);
+    });
+    connect(session_, &Session::inspectRequested, this, [this] { tabs_->setCurrentWidget(inspector_); });
+
+    QSettings settings;
+    restoreGeometry(settings.value(QStringLiteral("window/geometry")).toByteArray());
+    restoreState(settings.value(QStringLiteral("window/state")).toByteArray());
+    if (!settings.contains(QStringLiteral("window/geometry"))) resize(1400, 900);
+}
+
+MainWindow::~MainWindow() {
+    session_->jobs.cancelAll();
+    session_->jobs.waitIdle(5000);
+}
+
+void MainWindow::buildMenus() {
+    auto* file = menuBar()->addMenu(tr("&File"));
+    auto* open_model = file->addAction(tr("Open &model…"), this, [this] {
+        QString d = QFileDialog::getExistingDirectory(this, tr("Open a model folder"));
+        if (!d.isEmpty()) openModel(d);
+    });
+    open_model->setShortcut(QKeySequence::Open);
+    file->addAction(tr("Open &suite…"), this, [this] {
+        QString f = QFileDialog::getOpenFileName(this, tr("Open a suite definition"), QString(), tr("Suites (*.json)"));
+        if (!f.isEmpty()) openSuite(f);
+    })->setShortcut(QKeySequence(QStringLiteral("Ctrl+Shift+O")));
+    file->addAction(tr("Open &report…"), this, [this] {
+        QString f = QFileDialog::getOpenFileName(this, tr("Open a report"), QString(), tr("Reports (*.json)"));
+        if (!f.isEmpty()) openReport(f, false);
+    });
+    file->addAction(tr("&Add report to comparison…"), this, [this] {
+        for (const auto& f : QFileDialog::getOpenFileNames(this, tr("Add reports"), QString(), tr("Reports (*.json)"))) openReport(f, true);
+        tabs_->setCurrentWidget(compare_view_);
+    });
+    auto* recent = file->addMenu(tr("Recent"));
+    connect(recent, &QMenu::aboutToShow, this, [this, recent] {
+        recent->clear();
+        QSettings s;
+        for (const char* key : {"recent/models", "recent/suites", "recent/reports"})
+            for (const auto& p : s.value(QLatin1String(key)).toStringList()) recent->addAction(p, this, [this, p] { openPath(p); });
+    });
+    file->addSeparator();
+    file->addAction(tr("&Export report…"), this, [this] {
+        QString f = QFileDialog::getSaveFileName(this, tr("Export the report"), QStringLiteral("report.json"), tr("Reports (*.json)"));
+        if (!f.isEmpty()) exportReport(f);
+    })->setShortcut(QKeySequence(QStringLiteral("Ctrl+E")));
+    file->addAction(tr("Export results table as &CSV…"), this, [this] {
+        QString f = QFileDialog::getSaveFileName(this, tr("Export the table"), QStringLiteral("results.csv"), tr("CSV (*.csv)"));
+        if (!f.isEmpty()) exportTable(f);
+    });
+    file->addAction(tr("Copy results table"), this, [this] {
+        QApplication::clipboard()->setText(tableText(*run_view_->filter(), QLatin1Char('\t')));
+    })->setShortcut(QKeySequence(QStringLiteral("Ctrl+Shift+C")));
+    file->addSeparator();
+    file->addAction(tr("&Quit"), this, &QWidget::close)->setShortcut(QKeySequence::Quit);
+
+    auto* run = menuBar()->addMenu(tr("&Run"));
+    auto* run_action = run->addAction(tr("&Run suites"), run_view_, &RunView::run);
+    run_action->setShortcut(QKeySequence(QStringLiteral("Ctrl+R")));
+    auto* cancel_action = run->addAction(tr("&Cancel jobs"), &session_->jobs, &JobRunner::cancelAll);
+    cancel_action->setShortcut(QKeySequence(Qt::Key_Escape));
+    run->addAction(tr("&Attention"), inspector_, &InspectorView::runAttention)->setShortcut(QKeySequence(QStringLiteral("Ctrl+1")));
+    run->addAction(tr("&Integrated gradients"), this, [this] { inspector_->runAttribution(attr::Method::IntegratedGradients); })
+        ->setShortcut(QKeySequence(QStringLiteral("Ctrl+2")));
+    run->addAction(tr("&SHAP"), this, [this] { inspector_->runAttribution(attr::Method::Shap); })->setShortcut(QKeySequence(QStringLiteral("Ctrl+3")));
+    run->addAction(tr("Sa&mple"), inspector_, &InspectorView::runUncertainty)->setShortcut(QKeySequence(QStringLiteral("Ctrl+4")));
+
+    auto* view = menuBar()->addMenu(tr("&View"));
+    for (auto* dock : findChildren<QDockWidget*>()) view->addAction(dock->toggleViewAction());
+    auto* help = menuBar()->addMenu(tr("&Help"));
+    help->addAction(tr("&About"), this, [this] {
+        QMessageBox::about(this, tr("LM Workbench"), tr("LM Workbench %1: evaluate and interpret language models, offline.").arg(LMWB_GUI_VERSION));
+    });
+
+    auto* tb = addToolBar(tr("Main"));
+    tb->setObjectName(QStringLiteral("MainToolbar"));
+    tb->addAction(open_model);
+    tb->addAction(run_action);
+    tb->addAction(cancel_action);
+}
+
+void MainWindow::showError(const QString& title, const QString& message) {
+    last_error_ = message;
+    statusBar()->showMessage(title + QStringLiteral(": ") + message, 10000);
+    if (!quiet_) QMessageBox::critical(this, title, message);
+}
+
+void MainWindow::addRecent(const QString& key, const QString& path) {
+    QSettings s;
+    QStringList l = s.value(key).toStringList();
+    l.removeAll(path);
+    l.prepend(path);
+    while (l.size() > 8) l.removeLast();
+    s.setValue(key, l);
+}
+
+bool MainWindow::openModel(const QString& path) {
+    QString dir = QFileInfo(path).absoluteFilePath();
+    model_label_->setText(tr("loading %1…").arg(QFileInfo(dir).fileName()));
+    Session* session = session_;
+    auto* self = this;
+    model_job_ = session_->jobs.start(QStringLiteral("model"), tr("Opening %1").arg(dir), [dir, session, self](JobContext&) -> JobRunner::Apply {
+        std::shared_ptr<const LanguageModel> m = LanguageModel::open(dir.toStdString());
+        return [session, self, m, dir] {
+            session->setModel(m, dir);
+            self->addRecent(QStringLiteral("recent/models"), dir);
+        };
+    });
+    return true;
+}
+
+bool MainWindow::openSuite(const QString& path) {
+    try {
+        auto suite = datasets::load_suite(path.toStdString());
+        eval::resolve_metrics(suite);
+        session_->addSuite(std::move(suite));
+        addRecent(QStringLiteral("recent/suites"), QFileInfo(path).absoluteFilePath());
+        return true;
+    } catch (const std::exception& e) {
+        showError(tr("Cannot open the suite"), QString::fromStdString(e.what()));
+        return false;
+    }
+}
+
+bool MainWindow::openReport(const QString& path, bool add_to_comparison) {
+    try {
+        auto r = std::make_shared<const eval::Report>(eval::read_report(path.toStdString()));
+        QString name = QFileInfo(path).fileName();
+        if (add_to_comparison) session_->addCompared(r, name);
+        else session_->setReport(r, name);
+        addRecent(QStringLiteral("recent/reports"), QFileInfo(path).absoluteFilePath());
+        return true;
+    } catch (const std::exception& e) {
+        showError(tr("Cannot open the report"), QString::fromStdString(e.what()));
+        return false;
+    }
+}
+
+bool MainWindow::exportReport(const QString& path) {
+    if (!session_->report) {
+        showError(tr("Nothing to export"), tr("Run suites or open a report first."));
+        return false;
+    }
+    try {
+        eval::write_report(path.toStdString(), *session_->report);
+        statusBar()->showMessage(tr("Report written to %1").arg(path), 5000);
+        return true;
+    } catch (const std::exception& e) {
+        showError(tr("Cannot write the report"), QString::fromStdString(e.what()));
+        return false;
+    }
+}
+
+bool MainWindow::exportTable(const QString& path) {
+    QSaveFile f(path);
+    if (!f.open(QIODevice::WriteOnly | QIODevice::Text)) {
+        showError(tr("Cannot write the table"), path + QStringLiteral(": ") + f.errorString());
+        return false;
+    }
+    f.write(tableText(*run_view_->filter(), QLatin1Char(',')).toUtf8());
+    if (!f.commit()) {
+        showError(tr("Cannot write the table"), path + QStringLiteral(": ") + f.errorString());
+        return false;
+    }
+    return true;
+}
+
+void MainWindow::openPath(const QString& path) {
+    QFileInfo fi(path);
+    if (fi.isDir()) {
+        openModel(path);
+        return;
+    }
+    std::ifstream in(path.toStdString());
+    std::string head(4096, '\0');
+    in.read(head.data(), static_cast<std::streamsize>(head.size()));
+    head.resize(static_cast<std::size_t>(in.gcount()));
+    if (head.find("\"lmwb.report\"") != std::string::npos) openReport(path, session_->report != nullptr);
+    else openSuite(path);
+}
+
+void MainWindow::refreshWorkspace() {
+    workspace_->clear();
+    auto* models = new QTreeWidgetItem(workspace_, {tr("Models")});
+    if (session_->model) new QTreeWidgetItem(models, {QFileInfo(session_->model_path).fileName()});
+    auto* suites = new QTreeWidgetItem(workspace_, {tr("Suites")});
+    for (const auto& s : session_->suites) new QTreeWidgetItem(suites, {QString::fromStdString(s.name)});
+    auto* runs = new QTreeWidgetItem(workspace_, {tr("Reports")});
+    if (session_->report) new QTreeWidgetItem(runs, {session_->report_name});
+    for (const auto& c : session_->compared) new QTreeWidgetItem(runs, {c.name + tr(" (compared)")});
+    workspace_->expandAll();
+}
+
+void MainWindow::closeEvent(QCloseEvent* event) {
+    QSettings settings;
+    settings.setValue(QStringLiteral("window/geometry"), saveGeometry());
+    settings.setValue(QStringLiteral("window/state"), saveState());
+    session_->jobs.cancelAll();
+    event->accept();
+}
+
+void MainWindow::dragEnterEvent(QDragEnterEvent* event) {
+    if (event->mimeData()->hasUrls()) event->acceptProposedAction();
+}
+
+void MainWindow::dropEvent(QDropEvent* event) {
+    for (const auto& url : event->mimeData()->urls())
+        if (url.isLocalFile()) openPath(url.toLocalFile());
+}
+
+}  // namespace lmwb::gui

@@ -1,0 +1,70 @@
+// The workbench window: menus, toolbar, status bar, a workspace dock (models, suites, reports), a jobs dock, and
+// the Model / Run / Inspector / Compare views. State (geometry, docks, recent files) lives in QSettings.
+#pragma once
+
+#include <QMainWindow>
+
+class QLabel;
+class QProgressBar;
+class QPushButton;
+class QTabWidget;
+class QTreeWidget;
+
+namespace lmwb::gui {
+
+class Session;
+class ModelView;
+class RunView;
+class InspectorView;
+class CompareView;
+
+class MainWindow : public QMainWindow {
+    Q_OBJECT
+public:
+    explicit MainWindow(QWidget* parent = nullptr);
+    ~MainWindow() override;
+
+    // Each reports a failure in a dialog (unless quiet) and returns false; the message names the file and field.
+    bool openModel(const QString& path);        // loads on a background job; true when the job started
+    bool openSuite(const QString& path);
+    bool openReport(const QString& path, bool add_to_comparison);
+    bool exportReport(const QString& path);
+    bool exportTable(const QString& path);      // the current results table as CSV
+    void openPath(const QString& path);         // a dropped or given path: model folder, suite or report
+    void setQuiet(bool quiet) { quiet_ = quiet; }  // tests: errors go to lastError() instead of dialogs
+    QString lastError() const { return last_error_; }
+
+    Session& session() { return *session_; }
+    ModelView* modelView() const { return model_view_; }
+    RunView* runView() const { return run_view_; }
+    InspectorView* inspector() const { return inspector_; }
+    CompareView* compareView() const { return compare_view_; }
+    QTabWidget* tabs() const { return tabs_; }
+
+protected:
+    void closeEvent(QCloseEvent* event) override;
+    void dragEnterEvent(QDragEnterEvent* event) override;
+    void dropEvent(QDropEvent* event) override;
+
+private:
+    void buildMenus();
+    void refreshWorkspace();
+    void addRecent(const QString& key, const QString& path);
+    void showError(const QString& title, const QString& message);
+    Session* session_;
+    ModelView* model_view_;
+    RunView* run_view_;
+    InspectorView* inspector_;
+    CompareView* compare_view_;
+    QTabWidget* tabs_;
+    QTreeWidget* workspace_;
+    QLabel* model_label_;
+    QProgressBar* job_progress_;
+    QLabel* job_text_;
+    QPushButton* job_cancel_;
+    bool quiet_ = false;
+    QString last_error_;
+    int model_job_ = 0;
+};
+
+}  // namespace lmwb::gui

@@ -1,0 +1,53 @@
+#include "model_view.h"
+
+#include <QFileInfo>
+#include <QFormLayout>
+#include <QLabel>
+
+#include "session.h"
+
+namespace lmwb::gui {
+
+ModelView::ModelView(Session& session, QWidget* parent) : QWidget(parent), session_(session) {
+    form_ = new QFormLayout(this);
+    form_->setLabelAlignment(Qt::AlignRight);
+    connect(&session_, &Session::modelChanged, this, &ModelView::refresh);
+    refresh();
+}
+
+QString ModelView::summary() const {
+    if (!session_.model) return tr("no model");
+    const auto& i = session_.model->info();
+    return QStringLiteral("%1 (%2, %3M params, ctx %4)")
+        .arg(QFileInfo(session_.model_path).fileName(), QString::fromStdString(i.architecture))
+        .arg(static_cast<double>(i.parameters) / 1e6, 0, 'f', 2)
+        .arg(i.context_length);
+}
+
+void ModelView::refresh() {
+    while (form_->rowCount()) form_->removeRow(0);
+    if (!session_.model) {
+        form_->addRow(new QLabel(tr("Open a model folder (File ▸ Open model…, or drop it on the window).")));
+        return;
+    }
+    const auto& i = session_.model->info();
+    auto row = [&](const QString& k, const QString& v) {
+        auto* l = new QLabel(v);
+        l->setTextInteractionFlags(Qt::TextSelectableByMouse);
+        form_->addRow(k, l);
+    };
+    QStringList caps;
+    for (const auto& c : i.capabilities) caps << QString::fromStdString(c);
+    row(tr("Path"), session_.model_path);
+    row(tr("Format"), QString::fromStdString(i.format));
+    row(tr("Architecture"), QString::fromStdString(i.architecture));
+    row(tr("Parameters"), QLocale().toString(static_cast<qlonglong>(i.parameters)));
+    row(tr("Weights"), QStringLiteral("%1 MB, stored %2").arg(static_cast<double>(i.weight_bytes) / 1e6, 0, 'f', 1).arg(QString::fromStdString(i.stored_dtype)));
+    row(tr("Compute"), QStringLiteral("%1 on %2").arg(QString::fromStdString(i.compute_dtype), QString::fromStdString(i.device)));
+    row(tr("Vocabulary"), QLocale().toString(static_cast<qlonglong>(i.vocab_size)));
+    row(tr("Context"), tr("%1 tokens").arg(i.context_length));
+    row(tr("Shape"), tr("%1 layers, hidden %2, %3 heads (%4 key/value)").arg(i.layers).arg(i.hidden_size).arg(i.heads).arg(i.kv_heads));
+    row(tr("Capabilities"), caps.join(QStringLiteral(", ")));
+}
+
+}  // namespace lmwb::gui

@@ -1,0 +1,62 @@
+// Plots on QCustomPlot: a base with an Export… context menu (PNG, PDF, SVG), a token heatmap with labels on both
+// axes, a colour scale and a hover tooltip, and a signed bar chart.
+#pragma once
+
+#include <qcustomplot.h>
+
+#include <vector>
+
+namespace lmwb::gui {
+
+class Plot : public QCustomPlot {
+    Q_OBJECT
+public:
+    explicit Plot(QWidget* parent = nullptr);
+    // Format from the extension: .png, .pdf or .svg. Returns false (and sets error) when writing fails.
+    bool exportTo(const QString& path, QString* error = nullptr);
+
+protected:
+    void contextMenuEvent(QContextMenuEvent* event) override;
+};
+
+class Heatmap : public Plot {
+    Q_OBJECT
+public:
+    explicit Heatmap(QWidget* parent = nullptr);
+    // values: rows x cols, row-major. Labels per row and column (shown thinned when many). Diverging: a symmetric
+    // range around 0 with a blue-white-orange palette; else 0..max with a sequential palette.
+    void setMatrix(int rows, int cols, const std::vector<double>& values, const QStringList& row_labels,
+                   const QStringList& col_labels, bool diverging, const QString& row_title, const QString& col_title);
+    QString cellText(int row, int col) const;  // what the hover tooltip shows
+    int rows() const { return rows_; }
+    int cols() const { return cols_; }
+    double value(int row, int col) const { return values_.at(static_cast<std::size_t>(row * cols_ + col)); }
+
+protected:
+    void mouseMoveEvent(QMouseEvent* event) override;
+
+private:
+    QCPColorMap* map_;
+    QCPColorScale* scale_;
+    int rows_ = 0, cols_ = 0;
+    std::vector<double> values_;
+    QStringList row_labels_, col_labels_;
+    QString row_title_, col_title_;
+};
+
+class BarChart : public Plot {
+    Q_OBJECT
+public:
+    explicit BarChart(QWidget* parent = nullptr);
+    void setBars(const QStringList& labels, const std::vector<double>& values, const QString& value_title);
+
+private:
+    QCPBars* positive_;
+    QCPBars* negative_;
+};
+
+// Colour for a signed score in [-1, 1] (blue for negative, orange for positive, white at 0): readable for the
+// common colour-vision deficiencies.
+QColor divergingColor(double t);
+
+}  // namespace lmwb::gui

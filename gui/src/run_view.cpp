@@ -1,0 +1,239 @@
+#include "run_view.h"
+
+#include <QCheckBox>
+#include <QComboBox>
+#include <QDoubleSpinBox>
+#include <QFormLayout>
+#include <QHBoxLayout>
+#include <QHeaderView>
+#include <QLabel>
+#include <QLineEdit>
+#include <QListWidget>
+#include <QProgressBar>
+#include <QPushButton>
+#include <QSpinBox>
+#include <QSplitter>
+#include <QTableView>
+#include <QTime>
+#include <QVBoxLayout>
+
+#include <cmath>
+
+#include "item_models.h"
+#include "session.h"
+
+namespace lmwb::gui {
+
+RunView::RunView(Session& session, QWidget* parent) : QWidget(parent), session_(session) {
+    auto* outer = new QHBoxLayout(this);
+    auto* split = new QSplitter(Qt::Horizontal);
+    outer->addWidget(split);
+
+    auto* left = new QWidget;
+    auto* lv = new QVBoxLayout(left);
+    lv->addWidget(new QLabel(tr("Suites")));
+    suites_ = new QListWidget;
+    lv->addWidget(suites_);
+    auto* form = new QFormLayout;
+    limit_ = new QSpinBox;
+    limit_->setRange(0, 1000000);
+    limit_->setSpecialValueText(tr("all items"));
+    seed_ = new QSpinBox;
+    seed_->setRange(0, 1 << 30);
+    batch_ = new QSpinBox;
+    batch_->setRange(1, 256);
+    batch_->setValue(8);
+    form->addRow(tr("Limit"), limit_);
+    form->addRow(tr("Seed"), seed_);
+    form->addRow(tr("Batch size"), batch_);
+    lv->addLayout(form);
+    auto* buttons = new QHBoxLayout;
+    run_ = new QPushButton(tr("Run"));
+    cancel_ = new QPushButton(tr("Cancel"));
+    cancel_->setEnabled(false);
+    buttons->addWidget(run_);
+    buttons->addWidget(cancel_);
+    lv->addLayout(buttons);
+    progress_ = new QProgressBar;
+    progress_->setRange(0, 1000);
+    progress_text_ = new QLabel;
+    progress_text_->setWordWrap(true);
+    lv->addWidget(progress_);
+    lv->addWidget(progress_text_);
+    split->addWidget(left);
+
+    auto* right = new QWidget;
+    auto* rv = new QVBoxLayout(right);
+    auto* filters = new QHBoxLayout;
+    suite_select_ = new QComboBox;
+    failures_ = new QCheckBox(tr("Failures only"));
+    search_ = new QLineEdit;
+    search_->setPlaceholderText(tr("Search id, prompt, target, response…"));
+    search_->setClearButtonEnabled(true);
+    range_metric_ = new QComboBox;
+    range_low_ = new QDoubleSpinBox;
+    range_high_ = new QDoubleSpinBox;
+    for (auto* s : {range_low_, range_high_}) {
+        s->setRange(-1e9, 1e9);
+        s->setDecimals(3);
+    }
+    range_high_->setValue(1e9);
+    filters->addWidget(suite_select_);
+    filters->addWidget(failures_);
+    filters->addWidget(search_, 1);
+    filters->addWidget(new QLabel(tr("range")));
+    filters->addWidget(range_metric_);
+    filters->addWidget(range_low_);
+    filters->addWidget(range_high_);
+    rv->addLayout(filters);
+    results_ = new ResultsModel(this);
+    filter_ = new ResultsFilter(this);
+    filter_->setSourceModel(results_);
+    table_ = new QTableView;
+    table_->setModel(filter_);
+    table_->setSortingEnabled(true);
+    table_->sortByColumn(0, Qt::AscendingOrder);
+    table_->setSelectionBehavior(QAbstractItemView::SelectRows);
+    table_->setSelectionMode(QAbstractItemView::SingleSelection);
+    table_->horizontalHeader()->setStretchLastSection(false);
+    table_->verticalHeader()->hide();
+    aggregates_ = new AggregateModel(this);
+    aggregate_table_ = new QTableView;
+    aggregate_table_->setModel(aggregates_);
+    aggregate_table_->verticalHeader()->hide();
+    aggregate_table_->horizontalHeader()->setStretchLastSection(true);
+    auto* vsplit = new QSplitter(Qt::Vertical);
+    vsplit->addWidget(table_);
+    vsplit->addWidget(aggregate_table_);
+    vsplit->setStretchFactor(0, 3);
+    vsplit->setStretchFactor(1, 1);
+    rv->addWidget(vsplit);
+    split->addWidget(right);
+    split->setStretchFactor(1, 4);
+
+    connect(run_, &QPushButton::clicked, this, &RunView::run);
+    connect(cancel_, &QPushButton::clicked, this, &RunView::cancel);
+    connect(failures_, &QCheckBox::toggled, filter_, &ResultsFilter::setFailuresOnly);
+    connect(search_, &QLineEdit::textChanged, filter_, &ResultsFilter::setSearch);
+    connect(range_metric_, &QComboBox::currentIndexChanged, this, &RunView::applyMetricRange);
+    connect(range_low_, &QDoubleSpinBox::valueChanged, this, &RunView::applyMetricRange);
+    connect(range_high_, &QDoubleSpinBox::valueChanged, this, &RunView::applyMetricRange);
+    connect(suite_select_, &QComboBox::currentIndexChanged, this, &RunView::showSuite);
+    connect(table_, &QTableView::activated, this, [this](const QModelIndex& idx) {
+        emit session_.inspectRequested(suite_select_->currentIndex(), filter_->mapToSource(idx).row());
+    });
+    connect(&session_, &Session::suitesChanged, this, &RunView::refreshSuites);
+    connect(&session_, &Session::reportChanged, this, &RunView::refreshReport);
+    connect(&session_.jobs, &JobRunner::progress, this, [this](int id, const QString&, double f, const QString& text) {
+        if (id != job_) return;
+        progress_->setValue(static_cast<int>(f * 1000));
+        progress_text_->setText(text);
+    });
+    auto ended = [this](int id) {
+        if (id != job_) return;
+        run_->setEnabled(true);
+        cancel_->setEnabled(false);
+    };
+    connect(&session_.jobs, &JobRunner::finished, this, [this, ended](int id, const QString&) {
+        ended(id);
+        if (id == job_) progress_->setValue(1000);
+    });
+    connect(&session_.jobs, &JobRunner::cancelled, this, [this, ended](int id, const QString&) {
+        if (id == job_) progress_text_->setText(tr("Cancelled."));
+        ended(id);
+    });
+    connect(&session_.jobs, &JobRunner::failed, this, [this, ended](int id, const QString&, const QString& error) {
+        if (id == job_) progress_text_->setText(tr("Failed: %1").arg(error));
+        ended(id);
+    });
+    refreshSuites();
+    refreshReport();
+}
+
+void RunView::setLimit(int n) { limit_->setValue(n); }
+
+void RunView::refreshSuites() {
+    suites_->clear();
+    for (const auto& s : session_.suites) {
+        auto* it = new QListWidgetItem(QStringLiteral("%1  (%2, %3 items)").arg(QString::fromStdString(s.name), QString::fromStdString(datasets::to_string(s.kind))).arg(s.items.size()));
+        it->setFlags(it->flags() | Qt::ItemIsUserCheckable);
+        it->setCheckState(Qt::Checked);
+        it->setToolTip(QString::fromStdString(s.description + "\n" + s.path));
+        suites_->addItem(it);
+    }
+}
+
+void RunView::run() {
+    if (!session_.model) {
+        emit session_.errorOccurred(tr("No model"), tr("Open a model before running suites."));
+        return;
+    }
+    std::vector<datasets::Suite> chosen;
+    for (int i = 0; i < suites_->count() && i < static_cast<int>(session_.suites.size()); ++i)
+        if (suites_->item(i)->checkState() == Qt::Checked) chosen.push_back(session_.suites[static_cast<std::size_t>(i)]);
+    if (chosen.empty()) {
+        emit session_.errorOccurred(tr("No suite"), tr("Check at least one suite to run."));
+        return;
+    }
+    eval::EvalOptions opt;
+    opt.settings.limit = static_cast<std::size_t>(limit_->value());
+    opt.settings.seed = static_cast<std::uint64_t>(seed_->value());
+    opt.batch_size = batch_->value();
+    opt.threads = 0;
+    opt.software_version = LMWB_GUI_VERSION;
+    auto model = session_.model;
+    run_->setEnabled(false);
+    cancel_->setEnabled(true);
+    progress_->setValue(0);
+    progress_text_->setText(tr("Starting…"));
+    Session* session = &session_;
+    QString name = QStringLiteral("run %1").arg(QTime::currentTime().toString(QStringLiteral("HH:mm:ss")));
+    job_ = session_.jobs.start(QStringLiteral("eval"), tr("Evaluating %1 suites").arg(chosen.size()),
+                               [model, chosen = std::move(chosen), opt, session, name](JobContext& ctx) mutable -> JobRunner::Apply {
+        opt.cancel = &ctx.cancel;
+        opt.progress = [&ctx](const eval::Progress& p) {
+            double rate = p.elapsed > 0 ? static_cast<double>(p.tokens) / p.elapsed : 0;
+            double eta = p.items_done ? p.elapsed / static_cast<double>(p.items_done) * static_cast<double>(p.items_total - p.items_done) : 0;
+            ctx.report(p.items_total ? static_cast<double>(p.items_done) / static_cast<double>(p.items_total) : 0,
+                       QObject::tr("%1: %2 / %3 items, %4 tokens/s, ETA %5 s")
+                           .arg(QString::fromStdString(p.suite)).arg(p.items_done).arg(p.items_total).arg(rate, 0, 'f', 0).arg(eta, 0, 'f', 0));
+        };
+        auto outcome = eval::evaluate(*model, nullptr, chosen, opt);
+        if (!outcome.complete) return {};
+        auto report = std::make_shared<const eval::Report>(std::move(outcome.report));
+        return [session, report, name] { session->setReport(report, name); };
+    });
+}
+
+void RunView::cancel() { session_.jobs.cancel(job_); }
+
+void RunView::refreshReport() {
+    suite_select_->blockSignals(true);
+    suite_select_->clear();
+    if (session_.report)
+        for (const auto& s : session_.report->suites) suite_select_->addItem(QString::fromStdString(s.name));
+    suite_select_->blockSignals(false);
+    showSuite(session_.report && !session_.report->suites.empty() ? 0 : -1);
+}
+
+void RunView::showSuite(int index) {
+    const eval::SuiteReport* s = nullptr;
+    if (session_.report && index >= 0 && index < static_cast<int>(session_.report->suites.size()))
+        s = &session_.report->suites[static_cast<std::size_t>(index)];
+    results_->setSuite(s);
+    aggregates_->setAggregates(s ? s->aggregates : std::vector<eval::Aggregate>{});
+    range_metric_->blockSignals(true);
+    range_metric_->clear();
+    range_metric_->addItem(tr("(none)"));
+    range_metric_->addItems(results_->metricColumns());
+    range_metric_->blockSignals(false);
+    table_->resizeColumnsToContents();
+    applyMetricRange();
+}
+
+void RunView::applyMetricRange() {
+    QString m = range_metric_->currentIndex() > 0 ? range_metric_->currentText() : QString();
+    filter_->setMetricRange(m, range_low_->value(), range_high_->value());
+}
+
+}  // namespace lmwb::gui

@@ -1,0 +1,63 @@
+// Pick suites and settings, run them with live progress and cancel; the results table (sort, failures only,
+// metric range, text search) and the aggregates with their intervals.
+#pragma once
+
+#include <QWidget>
+
+class QComboBox;
+class QCheckBox;
+class QDoubleSpinBox;
+class QLabel;
+class QLineEdit;
+class QListWidget;
+class QProgressBar;
+class QPushButton;
+class QSpinBox;
+class QTableView;
+
+namespace lmwb::gui {
+
+class Session;
+class ResultsModel;
+class ResultsFilter;
+class AggregateModel;
+
+class RunView : public QWidget {
+    Q_OBJECT
+public:
+    explicit RunView(Session& session, QWidget* parent = nullptr);
+    void run();     // the checked suites with the current settings
+    void cancel();
+    void setLimit(int n);
+    void showSuite(int index);
+
+    // For tests and export.
+    ResultsModel* results() const { return results_; }
+    ResultsFilter* filter() const { return filter_; }
+    AggregateModel* aggregates() const { return aggregates_; }
+    QTableView* table() const { return table_; }
+    QLabel* progressText() const { return progress_text_; }
+
+private:
+    void refreshSuites();
+    void refreshReport();
+    void applyMetricRange();
+    Session& session_;
+    QListWidget* suites_;
+    QSpinBox *limit_, *seed_, *batch_;
+    QPushButton *run_, *cancel_;
+    QProgressBar* progress_;
+    QLabel* progress_text_;
+    QComboBox* suite_select_;
+    QCheckBox* failures_;
+    QLineEdit* search_;
+    QComboBox* range_metric_;
+    QDoubleSpinBox *range_low_, *range_high_;
+    QTableView *table_, *aggregate_table_;
+    ResultsModel* results_;
+    ResultsFilter* filter_;
+    AggregateModel* aggregates_;
+    int job_ = 0;
+};
+
+}  // namespace lmwb::gui

@@ -1,0 +1,205 @@
+// GUI tests under the offscreen platform: item models under QAbstractItemModelTester, the job runner's cancel and
+// supersede, and one end-to-end run through the main window checked against the CLI's report.
+#include <catch2/catch.hpp>
+
+#include <QAbstractItemModelTester>
+#include <QLabel>
+#include <QSignalSpy>
+#include <QTableView>
+#include <QTemporaryDir>
+
+#include <atomic>
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
+#include "compare_view.h"
+#include "gui_support.h"
+#include "inspector.h"
+#include "item_models.h"
+#include "jobs.h"
+#include "json_compare.h"
+#include "main_window.h"
+#include "plots.h"
+#include "run_view.h"
+#include "session.h"
+#include "test_support.h"
+
+using namespace lmwb;
+using namespace lmwb::gui;
+using lmwb::test::waitFor;
+
+namespace {
+
+std::string model_path(const char* name) { return std::string(LMWB_MODELS) + "/" + name; }
+std::string suite_path(const char* name) { return std::string(LMWB_SUITES) + "/" + name + ".json"; }
+
+eval::Report small_report(const char* model, std::initializer_list<const char*> suites, std::size_t limit) {
+    auto m = LanguageModel::open(model_path(model));
+    std::vector<datasets::Suite> s;
+    for (auto n : suites) s.push_back(datasets::load_suite(suite_path(n)));
+    eval::EvalOptions o;
+    o.settings.limit = limit;
+    return eval::evaluate(*m, nullptr, s, o).report;
+}
+
+}  // namespace
+
+TEST_CASE("item models pass QAbstractItemModelTester", "[gui][models]") {
+    auto report = small_report("tiny-a", {"world-facts-mc", "world-facts-qa"}, 12);
+    using Mode = QAbstractItemModelTester::FailureReportingMode;
+    ResultsModel results;
+    QAbstractItemModelTester t1(&results, Mode::Fatal);
+    ResultsFilter filter;
+    filter.setSourceModel(&results);
+    QAbstractItemModelTester t2(&filter, Mode::Fatal);
+    results.setSuite(&report.suites[0]);
+    CHECK(results.rowCount() == 12);
+    CHECK(results.metricColumns().contains(QStringLiteral("acc")));
+    filter.setFailuresOnly(true);
+    int failures = 0;
+    for (const auto& it : report.suites[0].items) failures += it.metrics.at("acc") < 0.5;
+    CHECK(filter.rowCount() == failures);
+    filter.setFailuresOnly(false);
+    filter.setSearch(QStringLiteral("sky"));
+    CHECK(filter.rowCount() >= 1);
+    filter.setSearch({});
+    filter.setMetricRange(QStringLiteral("confidence"), 0.5, 1.0);
+    for (int r = 0; r < filter.rowCount(); ++r) CHECK(filter.data(filter.index(r, 0), SortRole).isValid());
+    filter.setMetricRange({}, 0, 0);
+    filter.sort(results.firstMetricColumn(), Qt::DescendingOrder);
+    results.setSuite(&report.suites[1]);
+    CHECK(results.rowCount() == 12);
+    results.setSuite(nullptr);
+    CHECK(results.rowCount() == 0);
+
+    AggregateModel aggregates;
+    QAbstractItemModelTester t3(&aggregates, Mode::Fatal);
+    aggregates.setAggregates(report.suites[0].aggregates);
+    CHECK(aggregates.rowCount() == static_cast<int>(report.suites[0].aggregates.size()));
+
+    CompareItemsModel items;
+    QAbstractItemModelTester t4(&items, Mode::Fatal);
+    StatusFilter status;
+    status.setSourceModel(&items);
+    QAbstractItemModelTester t5(&status, Mode::Fatal);
+    items.setRows({{"s", "a", "acc", 1, 0, CompareItemsModel::Regression}, {"s", "b", "acc", 0, 1, CompareItemsModel::Improvement},
+                   {"s", "c", "acc", 1, 1, CompareItemsModel::Unchanged}});
+    status.setStatus(CompareItemsModel::Regression);
+    CHECK(status.rowCount() == 1);
+    status.setStatus(std::nullopt);
+    CHECK(status.rowCount() == 3);
+
+    AnswersModel answers;
+    QAbstractItemModelTester t6(&answers, Mode::Fatal);
+    answers.setAnswers({{"blue", 3, 0.7}, {"red", 1, 0.3}});
+    CHECK(answers.rowCount() == 2);
+    CHECK(tableText(answers, QLatin1Char(',')).startsWith(QStringLiteral("answer,samples")));
+}
+
+TEST_CASE("jobs report progress, cancel within a second and supersede older jobs of their kind", "[gui][jobs]") {
+    JobRunner runner;
+    QSignalSpy progress(&runner, &JobRunner::progress), cancelled(&runner, &JobRunner::cancelled), finished(&runner, &JobRunner::finished);
+    bool applied = false;
+    int id = runner.start(QStringLiteral("k"), QStringLiteral("long"), [&applied](JobContext& ctx) -> JobRunner::Apply {
+        for (int i = 0; i < 100000 && !ctx.cancel; ++i) {
+            ctx.report(i / 100000.0, QStringLiteral("step"));
+            QThread::msleep(1);
+        }
+        return [&applied] { applied = true; };
+    });
+    REQUIRE(waitFor([&] { return progress.count() > 3; }, 5000));
+    QElapsedTimer t;
+    t.start();
+    runner.cancel(id);
+    REQUIRE(waitFor([&] { return cancelled.count() == 1; }, 2000));
+    CHECK(t.elapsed() < 1000);
+    CHECK_FALSE(applied);
+
+    // A newer job of the same kind supersedes the older: only the newer result is applied.
+    int value = 0;
+    runner.start(QStringLiteral("k"), QStringLiteral("old"), [&value](JobContext& ctx) -> JobRunner::Apply {
+        while (!ctx.cancel) QThread::msleep(1);
+        return [&value] { value = 1; };
+    });
+    runner.start(QStringLiteral("k"), QStringLiteral("new"), [&value](JobContext&) -> JobRunner::Apply { return [&value] { value = 2; }; });
+    REQUIRE(runner.waitIdle(3000));
+    CHECK(value == 2);
+    CHECK(cancelled.count() == 2);
+    CHECK(finished.count() == 1);
+
+    QSignalSpy failed(&runner, &JobRunner::failed);
+    runner.start(QStringLiteral("x"), QStringLiteral("bad"), [](JobContext&) -> JobRunner::Apply { throw std::runtime_error("suite.json:3: broken"); });
+    REQUIRE(runner.waitIdle(3000));
+    REQUIRE(failed.count() == 1);
+    CHECK(failed.at(0).at(2).toString() == QStringLiteral("suite.json:3: broken"));
+}
+
+TEST_CASE("end to end: open, run, inspect, switch layer and head, IG, export equals the CLI report", "[gui][e2e]") {
+    QTemporaryDir dir;
+    MainWindow w;
+    w.setQuiet(true);
+    w.resize(1400, 900);
+    w.show();
+    Session& s = w.session();
+    REQUIRE(w.openModel(QString::fromStdString(model_path("tiny-b"))));
+    REQUIRE(waitFor([&] { return static_cast<bool>(s.model); }, 20000));
+    REQUIRE(w.openSuite(QString::fromStdString(suite_path("world-facts-mc"))));
+    w.runView()->setLimit(24);
+
+    lmwb::test::StallProbe probe;
+    w.runView()->run();
+    REQUIRE(waitFor([&] { return static_cast<bool>(s.report); }, 60000));
+    qint64 worst = probe.worstMs();
+    WARN("worst event-loop stall during the run: " << worst << " ms");
+    CHECK(worst < 100);
+    CHECK(w.runView()->results()->rowCount() == 24);
+    CHECK(w.runView()->aggregates()->rowCount() >= 4);
+
+    // Open an item: the attention map appears; layer and head switches redraw it.
+    QSignalSpy shown(w.inspector(), &InspectorView::attentionShown);
+    emit s.inspectRequested(0, 3);
+    REQUIRE(waitFor([&] { return shown.count() >= 1; }, 20000));
+    Heatmap* map = w.inspector()->attentionMap();
+    REQUIRE(map->rows() > 5);
+    double before = map->value(map->rows() - 1, 0);
+    w.inspector()->selectLayer(0);
+    w.inspector()->selectHead(3);  // head 0
+    CHECK(shown.count() >= 3);
+    CHECK(map->value(map->rows() - 1, 0) != before);
+    CHECK(map->cellText(map->rows() - 1, 0).contains(QStringLiteral("→")));
+
+    w.inspector()->runAttribution(attr::Method::IntegratedGradients);
+    REQUIRE(waitFor([&] { return w.inspector()->attribution() != nullptr; }, 60000));
+    const attr::Result* ig = w.inspector()->attribution();
+    CHECK(ig->method == "ig");
+    CHECK(ig->scores.size() == ig->prompt_tokens.size());
+    CHECK(w.inspector()->deltaLabel()->text().contains(QStringLiteral("delta")));
+    CHECK(w.inspector()->tokenHtml().contains(QStringLiteral("background-color")));
+
+    // Export, and the same run through the CLI.
+    QString gui_report = dir.filePath(QStringLiteral("gui.json")), cli_report = dir.filePath(QStringLiteral("cli.json"));
+    REQUIRE(w.exportReport(gui_report));
+    REQUIRE(w.exportTable(dir.filePath(QStringLiteral("results.csv"))));
+    auto cli = lmwb::test::run_command(std::string(LMWB_CLI) + " eval " + model_path("tiny-b") + " world-facts-mc --limit 24 -q --out " +
+                                       cli_report.toStdString() + " 2>&1");
+    REQUIRE(cli.exit_code == 0);
+    auto a = nlohmann::json::parse(std::ifstream(gui_report.toStdString())), b = nlohmann::json::parse(std::ifstream(cli_report.toStdString()));
+    a.erase("execution");
+    b.erase("execution");
+    a.erase("software_version");
+    b.erase("software_version");
+    CHECK(lmwb::test::json_difference(a, b) == "");
+
+    // Bad input is a dialog's message naming the file and line, never a crash.
+    std::ofstream(dir.filePath(QStringLiteral("bad.json")).toStdString()) << R"({"name": "x", "kind": "multiple_choice", "items": "bad.jsonl"})";
+    std::ofstream(dir.filePath(QStringLiteral("bad.jsonl")).toStdString()) << "{\"question\": 1,}\n";
+    CHECK_FALSE(w.openSuite(dir.filePath(QStringLiteral("bad.json"))));
+    CHECK(w.lastError().contains(QStringLiteral("bad.jsonl:1")));
+    CHECK_FALSE(w.openReport(dir.filePath(QStringLiteral("bad.jsonl")), false));
+    QString previous = w.lastError();
+    w.openModel(dir.path());
+    REQUIRE(waitFor([&] { return w.lastError() != previous; }, 10000));
+    INFO(w.lastError().toStdString());
+    CHECK(w.lastError().contains(QStringLiteral("tokenizer")));
+}
