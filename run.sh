@@ -5,7 +5,11 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 "$root/scripts/deps.sh"
 "$root/scripts/build.sh"
 lmwb="$root/build/cli/lmwb"
-# Until the GUI lands this is the headless job: describe, prompt and compare the two bundled models.
+# With a display: the workbench window on the bundled model tiny-b and the bundled suites.
+if [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ] && [ -z "${LMWB_HEADLESS:-}" ]; then
+  exec "$root/build/gui/lmwb-gui" "$@"
+fi
+# Without one, the same work headless: describe, prompt, evaluate and compare the two bundled models.
 "$lmwb" --version
 for model in tiny-a tiny-b; do
   "$lmwb" info "$root/models/$model"

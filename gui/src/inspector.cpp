@@ -149,7 +149,7 @@ InspectorView::InspectorView(Session& session, QWidget* parent) : QWidget(parent
     auto* cal = new QWidget;
     auto* ch = new QHBoxLayout(cal);
     confidence_ = new BarChart;
-    reliability_ = new BarChart;
+    reliability_ = new Plot;
     ch->addWidget(confidence_);
     ch->addWidget(reliability_);
     tabs_->addTab(cal, tr("Calibration"));
@@ -383,13 +383,30 @@ void InspectorView::showCalibration() {
             if (c != it.metrics.end()) hist[static_cast<std::size_t>(std::min(9, static_cast<int>(c->second * 10)))] += 1;
         }
         confidence_->setBars(hl, hist, tr("items by confidence (%1)").arg(QString::fromStdString(s.name)));
-        QStringList rl;
-        std::vector<double> gap;
+        // Reliability diagram: each equal-mass bin's accuracy at its mean confidence, against the diagonal of
+        // perfect calibration (equal-mass bins can span very different widths, so each is drawn at its mean).
+        reliability_->clearPlottables();
+        reliability_->clearItems();
         for (const auto& b : s.reliability) {
-            rl << QStringLiteral("%1").arg(b.mean_confidence, 0, 'f', 2);
-            gap.push_back(b.accuracy - b.mean_confidence);
+            if (!b.count) continue;
+            auto* r = new QCPItemRect(reliability_);
+            r->topLeft->setCoords(b.mean_confidence - 0.015, b.accuracy);
+            r->bottomRight->setCoords(b.mean_confidence + 0.015, 0);
+            r->setBrush(QColor(0, 114, 178, 140));
+            r->setPen(QPen(QColor(0, 114, 178)));
         }
-        reliability_->setBars(rl, gap, tr("accuracy − confidence per bin"));
+        auto* dots = reliability_->addGraph();
+        for (const auto& b : s.reliability) dots->addData(b.mean_confidence, b.accuracy);
+        dots->setLineStyle(QCPGraph::lsNone);
+        dots->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssDisc, QColor(230, 97, 1), 7));
+        auto* diag = reliability_->addGraph();
+        diag->setData(QVector<double>{0, 1}, QVector<double>{0, 1});
+        diag->setPen(QPen(Qt::gray, 1, Qt::DashLine));
+        reliability_->xAxis->setRange(0, 1);
+        reliability_->yAxis->setRange(0, 1.05);
+        reliability_->xAxis->setLabel(tr("mean confidence of the bin (%1)").arg(QString::fromStdString(s.name)));
+        reliability_->yAxis->setLabel(tr("accuracy"));
+        reliability_->replot(QCustomPlot::rpQueuedReplot);
         return;
     }
 }

@@ -43,7 +43,7 @@ public:
     Heatmap* attributionMatrix() const { return matrix_; }
     BarChart* attributionBars() const { return bars_; }
     Plot* entropyPlot() const { return entropy_; }
-    BarChart* reliabilityPlot() const { return reliability_; }
+    Plot* reliabilityPlot() const { return reliability_; }
     QTabWidget* tabs() const { return tabs_; }
     const attr::Result* attribution() const { return attribution_.get(); }
     const attr::AttentionMaps* attentionMaps() const { return maps_.get(); }
@@ -79,7 +79,7 @@ private:
     AnswersModel* answers_;
     QLabel* uncertainty_numbers_;
     BarChart* confidence_;
-    BarChart* reliability_;
+    Plot* reliability_;
     QLabel* status_;
     std::shared_ptr<const attr::AttentionMaps> maps_;
     std::shared_ptr<const attr::Result> attribution_;

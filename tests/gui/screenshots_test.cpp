@@ -41,7 +41,7 @@ TEST_CASE("screenshots of the main views", "[screenshots]") {
         CHECK(QFileInfo(path).size() > 10000);
     };
     shot(w.modelView(), "model");
-    w.runView()->setLimit(40);
+    w.runView()->setLimit(0);
     w.runView()->run();
     REQUIRE(waitFor([&] { return static_cast<bool>(s.report); }, 120000));
     w.runView()->table()->selectRow(2);

@@ -1,0 +1,114 @@
+// GUI speed and memory (offscreen): start-up to a usable window with the bundled model; the attention view for a
+// 512-token prompt on the GPT-2-small-sized checkpoint (bench_model writes it): layer and head switches, redrawn;
+// the process's peak memory.
+//   bench_gui [--dir DIR]
+#include <QApplication>
+#include <QElapsedTimer>
+#include <QThread>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+#include "inspector.h"
+#include "main_window.h"
+#include "plots.h"
+#include "session.h"
+
+namespace {
+
+bool waitFor(const std::function<bool()>& pred, int timeout_ms) {
+    QElapsedTimer t;
+    t.start();
+    while (!pred()) {
+        if (t.elapsed() > timeout_ms) return false;
+        QCoreApplication::processEvents(QEventLoop::AllEvents, 10);
+        QThread::msleep(1);
+    }
+    return true;
+}
+
+std::size_t status_kb(const char* field) {
+    std::ifstream in("/proc/self/status");
+    std::string line;
+    while (std::getline(in, line))
+        if (line.rfind(field, 0) == 0) return std::stoull(line.substr(std::strlen(field)));
+    return 0;
+}
+
+double median(std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return v.empty() ? 0 : v[v.size() / 2];
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    qputenv("QT_QPA_PLATFORM", "offscreen");
+    std::string dir = (std::filesystem::temp_directory_path() / "lmwb-bench-gpt2-small").string();
+    for (int i = 1; i < argc; ++i)
+        if (std::string(argv[i]) == "--dir" && i + 1 < argc) dir = argv[++i];
+    QElapsedTimer start;
+    start.start();
+    QApplication app(argc, argv);
+    lmwb::gui::MainWindow w;
+    w.setQuiet(true);
+    w.resize(1500, 950);
+    w.openModel(QStringLiteral(LMWB_SOURCE_DIR "/models/tiny-b"));
+    w.show();
+    if (!waitFor([&] { return static_cast<bool>(w.session().model); }, 30000)) return 1;
+    QCoreApplication::processEvents();
+    double startup = static_cast<double>(start.elapsed()) / 1000.0;
+
+    bool big = std::filesystem::exists(dir + "/model.safetensors");
+    std::vector<double> layer_ms, head_ms;
+    double attention_s = 0;
+    int tokens = 0;
+    if (big) {
+        w.openModel(QString::fromStdString(dir));
+        if (!waitFor([&] { return w.session().model_path.endsWith(QStringLiteral("gpt2-small")); }, 60000)) return 1;
+        std::mt19937 rng(1);
+        QString prompt;
+        for (int i = 0; i < 511; ++i) prompt += (i ? QStringLiteral(" w") : QStringLiteral("w")) + QString::number(rng() % 50000);
+        auto* insp = w.inspector();
+        insp->setPrompt(prompt, QStringLiteral(" w7"));
+        QElapsedTimer t;
+        t.start();
+        insp->runAttention();
+        if (!waitFor([&] { return insp->attentionMaps() != nullptr; }, 120000)) return 1;
+        attention_s = static_cast<double>(t.elapsed()) / 1000.0;
+        tokens = insp->attentionMaps()->length;
+        auto* map = insp->attentionMap();
+        for (int round = 0; round < 2; ++round) {
+            for (int l = 0; l < 12; ++l) {
+                t.restart();
+                insp->selectLayer(l);
+                map->replot(QCustomPlot::rpImmediateRefresh);
+                layer_ms.push_back(static_cast<double>(t.nsecsElapsed()) / 1e6);
+            }
+            for (int h = 0; h < 15; ++h) {  // mean, max, rollout, heads 0..11
+                t.restart();
+                insp->selectHead(h);
+                map->replot(QCustomPlot::rpImmediateRefresh);
+                head_ms.push_back(static_cast<double>(t.nsecsElapsed()) / 1e6);
+            }
+        }
+    }
+    double peak_mb = static_cast<double>(status_kb("VmHWM:")) / 1024.0;
+    std::printf("\n%-64s %10s %10s\n", "measure", "value", "target");
+    std::printf("%-64s %10.2f %10s\n", "start-up to a usable window with the bundled model, s", startup, "< 2");
+    if (big) {
+        std::printf("%-64s %10.2f\n", ("attention maps computed for " + std::to_string(tokens) + " tokens (12 layers x 12 heads), s").c_str(), attention_s);
+        std::printf("%-64s %10.1f %10s\n", "layer switch + redraw, ms (median)", median(layer_ms), "< 50");
+        std::printf("%-64s %10.1f %10s\n", "layer switch + redraw, ms (worst)", *std::max_element(layer_ms.begin(), layer_ms.end()), "");
+        std::printf("%-64s %10.1f %10s\n", "head switch + redraw, ms (median)", median(head_ms), "< 50");
+        std::printf("%-64s %10.1f %10s\n", "head switch + redraw, ms (worst)", *std::max_element(head_ms.begin(), head_ms.end()), "");
+    } else {
+        std::printf("(no %s: run build/bench/bench_model once for the attention measurements)\n", dir.c_str());
+    }
+    std::printf("%-64s %10.0f %10s\n", "GUI process peak resident memory, MB", peak_mb, "< 1536");
+    return 0;
+}
