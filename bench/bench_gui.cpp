@@ -20,16 +20,8 @@
 
 namespace {
 
-bool waitFor(const std::function<bool()>& pred, int timeout_ms) {
-    QElapsedTimer t;
-    t.start();
-    while (!pred()) {
-        if (t.elapsed() > timeout_ms) return false;
-        QCoreApplication::processEvents(QEventLoop::AllEvents, 10);
-        QThread::msleep(1);
-    }
-    return true;
-}
+using lmwb::gui::waitUntil;
+constexpr auto waitFor = [](const std::function<bool()>& p, int ms) { return waitUntil(p, ms); };
 
 std::size_t status_kb(const char* field) {
     std::ifstream in("/proc/self/status");

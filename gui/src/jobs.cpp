@@ -86,14 +86,19 @@ bool JobRunner::running(const QString& kind) const {
     return false;
 }
 
-bool JobRunner::waitIdle(int timeout_ms) {
+bool waitUntil(const std::function<bool()>& pred, int timeout_ms) {
     QElapsedTimer t;
     t.start();
-    while (!jobs_.empty() && t.elapsed() < timeout_ms) {
-        QCoreApplication::processEvents(QEventLoop::AllEvents, 20);
-        QThread::msleep(2);
+    while (!pred()) {
+        if (t.elapsed() > timeout_ms) return false;
+        QCoreApplication::processEvents(QEventLoop::AllEvents, 10);
+        QThread::msleep(1);
     }
-    return jobs_.empty();
+    return true;
+}
+
+bool JobRunner::waitIdle(int timeout_ms) {
+    return waitUntil([this] { return jobs_.empty(); }, timeout_ms);
 }
 
 }  // namespace lmwb::gui

@@ -17,6 +17,9 @@ struct JobContext {
     std::function<void(double fraction, const QString& text)> report;  // thread-safe: queued to the GUI thread
 };
 
+// Processes events until pred() holds or the timeout passes (tests, benchmarks, shutdown).
+bool waitUntil(const std::function<bool()>& pred, int timeout_ms);
+
 class JobRunner : public QObject {
     Q_OBJECT
 public:

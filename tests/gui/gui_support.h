@@ -8,19 +8,11 @@
 
 #include <functional>
 
+#include "jobs.h"
+
 namespace lmwb::test {
 
-// Processes events until pred() holds or the timeout passes.
-inline bool waitFor(const std::function<bool()>& pred, int timeout_ms) {
-    QElapsedTimer t;
-    t.start();
-    while (!pred()) {
-        if (t.elapsed() > timeout_ms) return false;
-        QCoreApplication::processEvents(QEventLoop::AllEvents, 10);
-        QThread::msleep(1);
-    }
-    return true;
-}
+inline bool waitFor(const std::function<bool()>& pred, int timeout_ms) { return lmwb::gui::waitUntil(pred, timeout_ms); }
 
 // Measures the longest gap between ticks of a 5 ms timer: how long the GUI thread was blocked.
 class StallProbe {
