@@ -39,14 +39,16 @@ struct Measure {
     double seconds = 0, growth_mb = 0;
 };
 
-// Runs f in a forked child whose peak RSS is reset at the start: the growth is what f itself needed.
-template <class F>
-Measure in_child(F f) {
+// Runs f in a forked child whose peak RSS is reset after warm() (which faults the weights in): the growth is what
+// f itself needed.
+template <class W, class F>
+Measure in_child(W warm, F f) {
     int fds[2];
     if (pipe(fds) != 0) return {};
     pid_t pid = fork();
     if (pid == 0) {
         close(fds[0]);
+        warm();
         { std::ofstream("/proc/self/clear_refs") << "5"; }
         std::size_t rss0 = status_kb("VmRSS:");
         double t0 = now();
@@ -79,7 +81,7 @@ double median(std::vector<double> v) {
 int main(int argc, char** argv) {
     std::string dir = (fs::temp_directory_path() / "lmwb-bench-gpt2-small").string();
     bool reference = true;
-    int rounds = 1;
+    int rounds = 2;
     for (int i = 1; i < argc; ++i) {
         std::string a = argv[i];
         if (a == "--dir" && i + 1 < argc) dir = argv[++i];
@@ -97,7 +99,8 @@ int main(int argc, char** argv) {
     for (auto& x : target) x = static_cast<int>(rng() % 50000);
     const std::string ptext = words(prompt, false), ttext = words(target, true);
     std::vector<std::int32_t> pid(prompt.begin(), prompt.end()), tid(target.begin(), target.end());
-    model->score({{ptext, ttext}}, 1);  // weights resident before any child starts
+    auto warm = [&] { model->score({{ptext, ttext}}, 1); };  // every weight page resident
+    warm();
 
     // 1. IG, 50 steps in internal batches of 16, against the same passes made directly.
     lmwb::attr::Options ig;
@@ -148,7 +151,7 @@ int main(int argc, char** argv) {
     };
     std::vector<std::pair<Cfg, Measure>> mem;
     for (Cfg c : {Cfg{16, 4}, Cfg{16, 16}, Cfg{64, 16}}) {
-        mem.push_back({c, in_child([&] {
+        mem.push_back({c, in_child(warm, [&] {
                            lmwb::attr::Options o = ig;
                            o.steps = c.steps;
                            o.internal_batch = c.batch;
@@ -185,15 +188,55 @@ int main(int argc, char** argv) {
         }
     }
 
+    // 3b. The same curve on the bundled tiny-b over ten 12-token prompts of its own world (exact SHAP is cheap there).
+    std::vector<double> t128, t512, t2048;
+    {
+        auto tiny = lmwb::LanguageModel::open(std::string(LMWB_SOURCE_DIR) + "/models/tiny-b");
+        const char* prompts[] = {"On Monday, Ana went to the park with Ben. Ana read",
+                                 "Question: What color is a lemon?\nAnswer:",
+                                 "The opposite of hot is cold. The opposite of big is",
+                                 "A cow says moo. A duck says quack. A dog says",
+                                 "On Friday, Chen went to the river with Hana. They",
+                                 "Question: What is the capital of Peru?\nAnswer:",
+                                 "Q: What can a fish do? A: swim. Q: What can a bird do",
+                                 "After Monday comes Tuesday. After Tuesday comes",
+                                 "Question: What is two plus three?\nAnswer:",
+                                 "On Sunday, Eli went to the beach with Jia. Eli"};
+        for (const char* p : prompts) {
+            lmwb::attr::Options s;
+            s.method = lmwb::attr::Method::Shap;
+            s.shap = lmwb::attr::Options::ShapAlgorithm::Exact;
+            s.budget = 1 << 16;
+            auto ex = lmwb::attr::explain(*tiny, p, "", [&] {
+                auto o = s;
+                o.generated_target = true;
+                return o;
+            }());
+            if (ex.prompt_tokens.size() < 10 || ex.prompt_tokens.size() > 14) continue;
+            for (auto [budget, out] : {std::pair<std::size_t, std::vector<double>*>{128, &t128}, {512, &t512}, {2048, &t2048}}) {
+                s.shap = lmwb::attr::Options::ShapAlgorithm::Kernel;
+                s.budget = budget;
+                s.generated_target = true;
+                auto kern = lmwb::attr::explain(*tiny, p, "", s);
+                double d = 0, n = 0;
+                for (std::size_t i = 0; i < ex.scores.size(); ++i) {
+                    d += (kern.scores[i] - ex.scores[i]) * (kern.scores[i] - ex.scores[i]);
+                    n += ex.scores[i] * ex.scores[i];
+                }
+                out->push_back(std::sqrt(d / n));
+            }
+        }
+    }
+
     // 4. Attention and rollout over 1024 tokens, one layer held at a time.
     std::vector<int> long_ids(1023);
     for (auto& x : long_ids) x = static_cast<int>(rng() % 50000);
     std::string long_text = words(long_ids, false);
     lmwb::attr::Options att;
     att.method = lmwb::attr::Method::Attention;
-    auto m_att = in_child([&] { lmwb::attr::explain(*model, long_text, " w7", att); });
+    auto m_att = in_child(warm, [&] { lmwb::attr::explain(*model, long_text, " w7", att); });
     att.method = lmwb::attr::Method::Rollout;
-    auto m_roll = in_child([&] { lmwb::attr::explain(*model, long_text, " w7", att); });
+    auto m_roll = in_child(warm, [&] { lmwb::attr::explain(*model, long_text, " w7", att); });
     double all_layers_mb = 12.0 * 12 * 1024 * 1024 * 4 / 1048576;
 
     std::printf("\nmodel: %s (GPT-2-small-sized, random weights); prompt 64 tokens, target 8\n\n", dir.c_str());
@@ -212,6 +255,9 @@ int main(int argc, char** argv) {
     std::printf("%-62s %9.1f%%\n", "KernelSHAP relative L2 error vs exact, budget 128", 100 * median(e128));
     std::printf("%-62s %9.1f%% %19s %10s\n", "KernelSHAP relative L2 error vs exact, budget 512", 100 * median(e512), "", "< 5%");
     std::printf("%-62s %9.1f%%\n", "KernelSHAP relative L2 error vs exact, budget 2048", 100 * median(e2048));
+    std::printf("%-62s %9.1f%%\n", ("tiny-b, " + std::to_string(t512.size()) + " prompts of 10-14 tokens: median error, budget 128").c_str(), 100 * median(t128));
+    std::printf("%-62s %9.1f%% %19s %10s\n", "tiny-b: median error, budget 512", 100 * median(t512), "", "< 5%");
+    std::printf("%-62s %9.1f%%\n", "tiny-b: median error, budget 2048", 100 * median(t2048));
     std::printf("%-62s %10.2f %10s\n", "attention, 1024 tokens, one layer: s", m_att.seconds, "");
     std::printf("%-62s %10.0f %10.0f %8.2f\n", "attention, 1024 tokens: peak RSS growth MB vs all layers' maps", m_att.growth_mb, all_layers_mb,
                 m_att.growth_mb / all_layers_mb);

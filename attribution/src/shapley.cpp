@@ -154,25 +154,55 @@ ShapleyResult kernel_shap(int n, std::size_t outputs, const CoalitionValues& val
         }
         left -= static_cast<std::size_t>(count);
     }
-    double remaining_mass = 0;
-    std::vector<int> sizes;
-    for (int s = lo; s <= n - lo; ++s) remaining_mass += size_mass[static_cast<std::size_t>(s)], sizes.push_back(s);
-    if (!sizes.empty() && left >= 2) {
+    // The remaining sizes, stratified: each class {s, n−s} gets a share of the pairs proportional to its kernel
+    // mass; within a class, distinct random subsets of size s with their complements, weighted so that the class
+    // carries its full mass.
+    std::vector<int> classes;
+    std::vector<double> class_mass;
+    for (int s = lo; s <= n / 2; ++s) {
+        classes.push_back(s);
+        class_mass.push_back(size_mass[static_cast<std::size_t>(s)] + (s == n - s ? 0.0 : size_mass[static_cast<std::size_t>(n - s)]));
+    }
+    const std::size_t pairs = left / 2;
+    if (!classes.empty() && pairs > 0) {
         std::mt19937_64 rng(seed);
-        std::vector<double> p;
-        for (int s : sizes) p.push_back(size_mass[static_cast<std::size_t>(s)]);
-        std::discrete_distribution<int> pick(p.begin(), p.end());
-        std::size_t pairs = left / 2;
-        double w = remaining_mass / static_cast<double>(2 * pairs);
-        for (std::size_t k = 0; k < pairs; ++k) {
-            int s = sizes[static_cast<std::size_t>(pick(rng))];
+        double total = std::accumulate(class_mass.begin(), class_mass.end(), 0.0);
+        std::vector<std::size_t> share(classes.size());
+        std::vector<std::pair<double, std::size_t>> rest;
+        std::size_t given = 0;
+        for (std::size_t c = 0; c < classes.size(); ++c) {
+            double exact = static_cast<double>(pairs) * class_mass[c] / total;
+            share[c] = static_cast<std::size_t>(exact);
+            given += share[c];
+            rest.push_back({exact - static_cast<double>(share[c]), c});
+        }
+        std::sort(rest.rbegin(), rest.rend());
+        for (std::size_t k = 0; given < pairs && k < rest.size(); ++k, ++given) ++share[rest[k].second];
+        for (std::size_t c = 0; c < classes.size(); ++c) {
+            const int sz = classes[c];
+            const double available = choose(n, sz) / (sz == n - sz ? 2.0 : 1.0);  // distinct {subset, complement} pairs
+            std::size_t k = static_cast<std::size_t>(std::min<double>(static_cast<double>(share[c]), available));
+            if (k == 0) continue;
+            std::set<std::uint64_t> drawn;
             std::vector<int> perm(static_cast<std::size_t>(n));
             std::iota(perm.begin(), perm.end(), 0);
-            std::shuffle(perm.begin(), perm.end(), rng);
-            std::uint64_t m = 0;
-            for (int i = 0; i < s; ++i) m |= 1ull << perm[static_cast<std::size_t>(i)];
-            weights[m] += w;
-            weights[full_mask(n) & ~m] += w;  // its complement
+            while (drawn.size() < k) {
+                std::shuffle(perm.begin(), perm.end(), rng);
+                std::uint64_t m = 0;
+                for (int i = 0; i < sz; ++i) m |= 1ull << perm[static_cast<std::size_t>(i)];
+                std::uint64_t key = std::min(m, full_mask(n) & ~m);
+                drawn.insert(sz == n - sz ? key : m);
+            }
+            const double kk = static_cast<double>(k);
+            for (std::uint64_t m : drawn) {
+                if (sz == n - sz) {
+                    weights[m] += size_mass[static_cast<std::size_t>(sz)] / (2 * kk);
+                    weights[full_mask(n) & ~m] += size_mass[static_cast<std::size_t>(sz)] / (2 * kk);
+                } else {
+                    weights[m] += size_mass[static_cast<std::size_t>(sz)] / kk;
+                    weights[full_mask(n) & ~m] += size_mass[static_cast<std::size_t>(n - sz)] / kk;
+                }
+            }
         }
     }
     for (auto& [m, w] : weights) cache.need(m);
