@@ -34,6 +34,7 @@ Action add_explain_command(CLI::App& app) {
         bool json = false, exact = false, kernel = false, partition = false, words = false, del = false, no_matrix = false;
         std::size_t budget = 4096;
         std::uint64_t seed = 0;
+        std::vector<std::string> spans;
     };
     auto a = std::make_shared<Args>();
     auto* cmd = app.add_subcommand("explain", "Attribute log p(target | prompt) to the prompt's tokens, or show attention");
@@ -58,6 +59,7 @@ Action add_explain_command(CLI::App& app) {
     cmd->add_option("--layer", a->layer, "Attention: layer (default: the last)");
     cmd->add_option("--head", a->head, "Attention: head (default: reduce over heads)");
     cmd->add_option("--head-reduce", a->head_reduce, "Attention: mean or max over heads");
+    cmd->add_option("--span", a->spans, "Also sum scores over prompt tokens FIRST:LAST (end exclusive), repeatable");
     cmd->add_option("--threads", a->threads, "Compute threads");
     cmd->add_flag("--json", a->json, "Print JSON (docs/interpretability.md)");
     return [a, target_opt]() -> int {
@@ -82,6 +84,15 @@ Action add_explain_command(CLI::App& app) {
         o.head = a->head;
         if (a->head_reduce != "mean" && a->head_reduce != "max") throw std::runtime_error("--head-reduce is mean or max");
         o.head_reduce = a->head_reduce;
+        for (const auto& s : a->spans) {
+            auto colon = s.find(':');
+            try {
+                if (colon == std::string::npos) throw std::invalid_argument(s);
+                o.spans.push_back({std::stoi(s.substr(0, colon)), std::stoi(s.substr(colon + 1))});
+            } catch (const std::exception&) {
+                throw std::runtime_error("--span '" + s + "': expected FIRST:LAST token indices, e.g. 2:5");
+            }
+        }
         ModelOptions mo;
         mo.threads = a->threads;
         auto model = LanguageModel::open(a->model, mo);
@@ -96,6 +107,8 @@ Action add_explain_command(CLI::App& app) {
         std::printf("\n  %-5s %-20s %12s\n", "token", "text", "score");
         for (std::size_t i = 0; i < r.prompt_tokens.size(); ++i)
             std::printf("  %-5zu %-20.20s %12.5f  %s\n", i, printable(r.prompt_tokens[i].text).c_str(), r.scores[i], bar(r.scores[i], scale).c_str());
+        for (const auto& s : r.spans) std::printf("\n  span [%d, %d) \"%s\": %.5f", s.first, s.last, printable(s.text).c_str(), s.score);
+        if (!r.spans.empty()) std::printf("\n");
         if (!r.words.empty()) {
             std::printf("\n  words:");
             for (const auto& w : r.words) std::printf("  %s %.4f", w.text.c_str(), w.score);

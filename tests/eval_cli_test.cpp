@@ -137,3 +137,24 @@ TEST_CASE("lmwb eval --explain attaches attributions to chosen items", "[cli][ev
     CHECK(none.exit_code == 1);
     CHECK_THAT(none.output, Catch::Contains("none of the given item ids"));
 }
+
+TEST_CASE("lmwb explain and uncertainty on the command line", "[cli][attribution]") {
+    auto ig = run_command(cli + " explain " + model + " --prompt 'What color is the sky?' --target ' blue' --steps 8 --span 0:2 --json");
+    REQUIRE(ig.exit_code == 0);
+    auto j = nlohmann::json::parse(ig.output);
+    CHECK(j["method"] == "ig");
+    CHECK(j["spans"][0]["first_token"] == 0);
+    CHECK(j["token_attr"].size() == j["target_tokens"].size());
+    auto table = run_command(cli + " explain " + model + " --prompt 'What color is the sky?' --target ' blue' --method shap");
+    REQUIRE(table.exit_code == 0);
+    CHECK_THAT(table.output, Catch::Contains("efficiency gap"));
+    auto un = run_command(cli + " uncertainty " + model + " --prompt 'Question: What color is the sky?' -n 5 --json");
+    REQUIRE(un.exit_code == 0);
+    CHECK(nlohmann::json::parse(un.output)["samples"].size() == 5);
+    auto bad = run_command(cli + " explain " + model + " --prompt 'sky' --target ' blue' --method lime 2>&1");
+    CHECK(bad.exit_code == 1);
+    CHECK_THAT(bad.output, Catch::Contains("unknown method 'lime'"));
+    auto empty = run_command(cli + " explain " + model + " --prompt 'sky' --target '' 2>&1");
+    CHECK(empty.exit_code == 1);
+    CHECK_THAT(empty.output, Catch::Contains("the target is empty"));
+}

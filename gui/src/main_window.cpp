@@ -308,8 +308,14 @@ void MainWindow::dragEnterEvent(QDragEnterEvent* event) {
 }
 
 void MainWindow::dropEvent(QDropEvent* event) {
-    for (const auto& url : event->mimeData()->urls())
-        if (url.isLocalFile()) openPath(url.toLocalFile());
+    if (openDropped(*event->mimeData())) event->acceptProposedAction();
+}
+
+int MainWindow::openDropped(const QMimeData& mime) {
+    int n = 0;
+    for (const auto& url : mime.urls())
+        if (url.isLocalFile()) openPath(url.toLocalFile()), ++n;
+    return n;
 }
 
 }  // namespace lmwb::gui

@@ -5,6 +5,7 @@
 #include <QMainWindow>
 
 class QLabel;
+class QMimeData;
 class QProgressBar;
 class QPushButton;
 class QTabWidget;
@@ -31,6 +32,7 @@ public:
     bool exportReport(const QString& path);
     bool exportTable(const QString& path);      // the current results table as CSV
     void openPath(const QString& path);         // a dropped or given path: model folder, suite or report
+    int openDropped(const QMimeData& mime);     // what a drop carries; returns the number of local paths opened
     void setQuiet(bool quiet) { quiet_ = quiet; }  // tests: errors go to lastError() instead of dialogs
     QString lastError() const { return last_error_; }
 

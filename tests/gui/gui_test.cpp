@@ -3,6 +3,10 @@
 #include <catch2/catch.hpp>
 
 #include <QAbstractItemModelTester>
+#include <QApplication>
+#include <QDropEvent>
+#include <QMimeData>
+#include <QUrl>
 #include <QLabel>
 #include <QSignalSpy>
 #include <QTableView>
@@ -190,6 +194,14 @@ TEST_CASE("end to end: open, run, inspect, switch layer and head, IG, export equ
     a.erase("software_version");
     b.erase("software_version");
     CHECK(lmwb::test::json_difference(a, b) == "");
+
+    // Dropping a report on the window opens it (into the comparison, as a report is already open).
+    {
+        QMimeData mime;
+        mime.setUrls({QUrl::fromLocalFile(cli_report)});
+        CHECK(w.openDropped(mime) == 1);
+        CHECK(s.compared.size() == 1);
+    }
 
     // Bad input is a dialog's message naming the file and line, never a crash.
     std::ofstream(dir.filePath(QStringLiteral("bad.json")).toStdString()) << R"({"name": "x", "kind": "multiple_choice", "items": "bad.jsonl"})";
