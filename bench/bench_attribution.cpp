@@ -2,7 +2,7 @@
 // gradients against the same number of raw forward + backward passes and against a Captum-style Python + PyTorch
 // IG on the same weights; peak memory against the internal batch size and the steps; exact SHAP over 12 tokens and
 // KernelSHAP's error curve; attention and rollout for 1024 tokens.
-//   bench_attribution [--dir DIR] [--rounds N] [--skip-reference]
+//   bench_attribution [--dir DIR] [--rounds N] [--skip-reference] [--only ig,memory,shap,attention]
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -82,11 +82,13 @@ int main(int argc, char** argv) {
     std::string dir = (fs::temp_directory_path() / "lmwb-bench-gpt2-small").string();
     bool reference = true;
     int rounds = 2;
+    std::string only;  // comma list of sections: ig, memory, shap, attention (empty: all)
     for (int i = 1; i < argc; ++i) {
         std::string a = argv[i];
         if (a == "--dir" && i + 1 < argc) dir = argv[++i];
         else if (a == "--skip-reference") reference = false;
         else if (a == "--rounds" && i + 1 < argc) rounds = std::max(1, std::stoi(argv[++i]));
+        else if (a == "--only" && i + 1 < argc) only = argv[++i];
     }
     if (!fs::exists(fs::path(dir) / "model.safetensors")) {
         std::fprintf(stderr, "%s: no checkpoint; run build/bench/bench_model once to write it\n", dir.c_str());
@@ -102,6 +104,8 @@ int main(int argc, char** argv) {
     auto warm = [&] { model->score({{ptext, ttext}}, 1); };  // every weight page resident
     warm();
 
+    auto run = [&](const char* section) { return only.empty() || only.find(section) != std::string::npos; };
+
     // 1. IG, 50 steps in internal batches of 16, against the same passes made directly.
     lmwb::attr::Options ig;
     ig.steps = 50;
@@ -109,7 +113,7 @@ int main(int argc, char** argv) {
     ig.matrix = false;
     std::vector<double> t_ig, t_raw;
     auto emb = model->embeddings(pid);
-    for (int round = 0; round < rounds; ++round) {
+    for (int round = 0; round < rounds && run("ig"); ++round) {
         double t0 = now();
         auto r = lmwb::attr::explain(*model, ptext, ttext, ig);
         t_ig.push_back(now() - t0);
@@ -121,12 +125,15 @@ int main(int argc, char** argv) {
         t_raw.push_back(now() - t0);
     }
     ig.matrix = true;
-    double t0 = now();
-    auto with_rows = lmwb::attr::explain(*model, ptext, ttext, ig);
-    double t_rows = now() - t0;
+    double t0 = now(), t_rows = 0;
+    lmwb::attr::Result with_rows;
+    if (run("ig")) {
+        with_rows = lmwb::attr::explain(*model, ptext, ttext, ig);
+        t_rows = now() - t0;
+    }
 
     double t_py = 0;
-    if (reference) {
+    if (reference && run("ig")) {
         std::string spec = dir + "/bench_ig.json";
         std::ofstream(spec) << nlohmann::json{{"prompt", prompt}, {"target", target}, {"steps", 50}, {"batch", 16}}.dump();
         std::vector<double> py;
@@ -151,6 +158,7 @@ int main(int argc, char** argv) {
     };
     std::vector<std::pair<Cfg, Measure>> mem;
     for (Cfg c : {Cfg{16, 4}, Cfg{16, 16}, Cfg{64, 16}}) {
+        if (!run("memory")) break;
         mem.push_back({c, in_child(warm, [&] {
                            lmwb::attr::Options o = ig;
                            o.steps = c.steps;
@@ -163,7 +171,7 @@ int main(int argc, char** argv) {
     // 3. SHAP over 12 tokens: exact (4096 coalitions) and KernelSHAP's error at 128 / 512 / 2048 evaluations.
     std::vector<double> e128, e512, e2048;
     double t_exact = 0;
-    for (int k = 0; k < 1; ++k) {
+    for (int k = 0; k < 1 && run("shap"); ++k) {
         std::vector<int> p12(12), t4(1);
         for (auto& x : p12) x = static_cast<int>(rng() % 50000);
         for (auto& x : t4) x = static_cast<int>(rng() % 50000);
@@ -190,40 +198,40 @@ int main(int argc, char** argv) {
 
     // 3b. The same curve on the bundled tiny-b over ten 12-token prompts of its own world (exact SHAP is cheap there).
     std::vector<double> t128, t512, t2048;
-    {
+    if (run("shap")) {
         auto tiny = lmwb::LanguageModel::open(std::string(LMWB_SOURCE_DIR) + "/models/tiny-b");
         const char* prompts[] = {"On Monday, Ana went to the park with Ben. Ana read",
-                                 "Question: What color is a lemon?\nAnswer:",
-                                 "The opposite of hot is cold. The opposite of big is",
-                                 "A cow says moo. A duck says quack. A dog says",
-                                 "On Friday, Chen went to the river with Hana. They",
-                                 "Question: What is the capital of Peru?\nAnswer:",
-                                 "Q: What can a fish do? A: swim. Q: What can a bird do",
-                                 "After Monday comes Tuesday. After Tuesday comes",
-                                 "Question: What is two plus three?\nAnswer:",
-                                 "On Sunday, Eli went to the beach with Jia. Eli"};
+                                     "Question: What color is a lemon?\nAnswer:",
+                                     "The opposite of hot is cold. The opposite of big is",
+                                     "A cow says moo. A duck says quack. A dog says",
+                                     "On Friday, Chen went to the river with Hana. They",
+                                     "Question: What is the capital of Peru?\nAnswer:",
+                                     "Q: What can a fish do? A: swim. Q: What can a bird do",
+                                     "After Monday comes Tuesday. After Tuesday comes",
+                                     "Question: What is two plus three?\nAnswer:",
+                                     "On Sunday, Eli went to the beach with Jia. Eli"};
         for (const char* p : prompts) {
             lmwb::attr::Options s;
             s.method = lmwb::attr::Method::Shap;
             s.shap = lmwb::attr::Options::ShapAlgorithm::Exact;
             s.budget = 1 << 16;
             auto ex = lmwb::attr::explain(*tiny, p, "", [&] {
-                auto o = s;
-                o.generated_target = true;
-                return o;
+                    auto o = s;
+                    o.generated_target = true;
+                    return o;
             }());
             if (ex.prompt_tokens.size() < 10 || ex.prompt_tokens.size() > 14) continue;
             for (auto [budget, out] : {std::pair<std::size_t, std::vector<double>*>{128, &t128}, {512, &t512}, {2048, &t2048}}) {
-                s.shap = lmwb::attr::Options::ShapAlgorithm::Kernel;
-                s.budget = budget;
-                s.generated_target = true;
-                auto kern = lmwb::attr::explain(*tiny, p, "", s);
-                double d = 0, n = 0;
-                for (std::size_t i = 0; i < ex.scores.size(); ++i) {
-                    d += (kern.scores[i] - ex.scores[i]) * (kern.scores[i] - ex.scores[i]);
-                    n += ex.scores[i] * ex.scores[i];
+                    s.shap = lmwb::attr::Options::ShapAlgorithm::Kernel;
+                    s.budget = budget;
+                    s.generated_target = true;
+                    auto kern = lmwb::attr::explain(*tiny, p, "", s);
+                    double d = 0, n = 0;
+                    for (std::size_t i = 0; i < ex.scores.size(); ++i) {
+                        d += (kern.scores[i] - ex.scores[i]) * (kern.scores[i] - ex.scores[i]);
+                        n += ex.scores[i] * ex.scores[i];
                 }
-                out->push_back(std::sqrt(d / n));
+                    out->push_back(std::sqrt(d / n));
             }
         }
     }
@@ -234,35 +242,45 @@ int main(int argc, char** argv) {
     std::string long_text = words(long_ids, false);
     lmwb::attr::Options att;
     att.method = lmwb::attr::Method::Attention;
-    auto m_att = in_child(warm, [&] { lmwb::attr::explain(*model, long_text, " w7", att); });
-    att.method = lmwb::attr::Method::Rollout;
-    auto m_roll = in_child(warm, [&] { lmwb::attr::explain(*model, long_text, " w7", att); });
+    Measure m_att, m_roll;
+    if (run("attention")) {
+        m_att = in_child(warm, [&] { lmwb::attr::explain(*model, long_text, " w7", att); });
+        att.method = lmwb::attr::Method::Rollout;
+        m_roll = in_child(warm, [&] { lmwb::attr::explain(*model, long_text, " w7", att); });
+    }
     double all_layers_mb = 12.0 * 12 * 1024 * 1024 * 4 / 1048576;
 
     std::printf("\nmodel: %s (GPT-2-small-sized, random weights); prompt 64 tokens, target 8\n\n", dir.c_str());
     std::printf("%-62s %10s %10s %8s %10s\n", "measure", "lmwb", "reference", "ratio", "target");
-    std::printf("%-62s %10.2f %10.2f %8.2f %10s\n", "IG 50 steps (batches of 16, summed target), s vs raw passes", median(t_ig), median(t_raw),
-                median(t_ig) / median(t_raw), "<= 1.2x");
+    if (run("ig"))
+        std::printf("%-62s %10.2f %10.2f %8.2f %10s\n", "IG 50 steps (batches of 16, summed target), s vs raw passes", median(t_ig), median(t_raw),
+                    median(t_ig) / median(t_raw), "<= 1.2x");
     if (t_py > 0)
         std::printf("%-62s %10.2f %10.2f %8.2f %10s\n", "IG 50 steps, s vs Captum-style Python IG (full logits)", median(t_ig), t_py,
                     t_py / median(t_ig), ">= 1.3x");
-    std::printf("%-62s %10.2f %10s %8.2f\n", "IG 50 steps with per-target-token rows (8 backward/point), s", t_rows, "-", t_rows / median(t_ig));
-    std::printf("%-62s %10.3g\n", "IG convergence delta (zero baseline, 50 steps)", with_rows.delta);
+    if (run("ig")) {
+        std::printf("%-62s %10.2f %10s %8.2f\n", "IG 50 steps with per-target-token rows (8 backward/point), s", t_rows, "-", t_rows / median(t_ig));
+        std::printf("%-62s %10.3g\n", "IG convergence delta (zero baseline, 50 steps)", with_rows.delta);
+    }
     for (auto& [c, m] : mem)
         std::printf("%-62s %10.0f\n", ("IG peak RSS growth MB, steps " + std::to_string(c.steps) + ", internal batch " + std::to_string(c.batch)).c_str(),
                     m.growth_mb);
-    std::printf("%-62s %10.2f\n", "exact SHAP, 12 tokens + 1 target (4096 coalitions, batches of 64), s", t_exact);
-    std::printf("%-62s %9.1f%%\n", "KernelSHAP relative L2 error vs exact, budget 128", 100 * median(e128));
-    std::printf("%-62s %9.1f%% %19s %10s\n", "KernelSHAP relative L2 error vs exact, budget 512", 100 * median(e512), "", "< 5%");
-    std::printf("%-62s %9.1f%%\n", "KernelSHAP relative L2 error vs exact, budget 2048", 100 * median(e2048));
-    std::printf("%-62s %9.1f%%\n", ("tiny-b, " + std::to_string(t512.size()) + " prompts of 10-14 tokens: median error, budget 128").c_str(), 100 * median(t128));
-    std::printf("%-62s %9.1f%% %19s %10s\n", "tiny-b: median error, budget 512", 100 * median(t512), "", "< 5%");
-    std::printf("%-62s %9.1f%%\n", "tiny-b: median error, budget 2048", 100 * median(t2048));
-    std::printf("%-62s %10.2f %10s\n", "attention, 1024 tokens, one layer: s", m_att.seconds, "");
-    std::printf("%-62s %10.0f %10.0f %8.2f\n", "attention, 1024 tokens: peak RSS growth MB vs all layers' maps", m_att.growth_mb, all_layers_mb,
-                m_att.growth_mb / all_layers_mb);
-    std::printf("%-62s %10.2f\n", "rollout, 1024 tokens, 12 layers: s", m_roll.seconds);
-    std::printf("%-62s %10.0f %10.0f %8.2f\n", "rollout, 1024 tokens: peak RSS growth MB vs all layers' maps", m_roll.growth_mb, all_layers_mb,
-                m_roll.growth_mb / all_layers_mb);
+    if (run("shap")) {
+        std::printf("%-62s %10.2f\n", "exact SHAP, 12 tokens + 1 target (4096 coalitions, batches of 64), s", t_exact);
+        std::printf("%-62s %9.1f%%\n", "KernelSHAP relative L2 error vs exact, budget 128", 100 * median(e128));
+        std::printf("%-62s %9.1f%% %19s %10s\n", "KernelSHAP relative L2 error vs exact, budget 512", 100 * median(e512), "", "< 5%");
+        std::printf("%-62s %9.1f%%\n", "KernelSHAP relative L2 error vs exact, budget 2048", 100 * median(e2048));
+        std::printf("%-62s %9.1f%%\n", ("tiny-b, " + std::to_string(t512.size()) + " prompts of 10-14 tokens: median error, budget 128").c_str(), 100 * median(t128));
+        std::printf("%-62s %9.1f%% %19s %10s\n", "tiny-b: median error, budget 512", 100 * median(t512), "", "< 5%");
+        std::printf("%-62s %9.1f%%\n", "tiny-b: median error, budget 2048", 100 * median(t2048));
+    }
+    if (run("attention")) {
+        std::printf("%-62s %10.2f %10s\n", "attention, 1024 tokens, one layer: s", m_att.seconds, "");
+        std::printf("%-62s %10.0f %10.0f %8.2f\n", "attention, 1024 tokens: peak RSS growth MB vs all layers' maps", m_att.growth_mb, all_layers_mb,
+                    m_att.growth_mb / all_layers_mb);
+        std::printf("%-62s %10.2f\n", "rollout, 1024 tokens, 12 layers: s", m_roll.seconds);
+        std::printf("%-62s %10.0f %10.0f %8.2f\n", "rollout, 1024 tokens: peak RSS growth MB vs all layers' maps", m_roll.growth_mb, all_layers_mb,
+                    m_roll.growth_mb / all_layers_mb);
+    }
     return 0;
 }

@@ -140,15 +140,30 @@ void gradient_methods(const LanguageModel& m, Result& r, const std::vector<std::
         return p;
     };
     const std::size_t batch = static_cast<std::size_t>(std::max(1, o.internal_batch));
-    for (std::size_t s = 0; s < rule.alphas.size(); s += batch) {
+    // IG also needs F at the input (α = 1) and at the baseline (α = 0) for the delta: two more points, carried in the
+    // last batch rather than in a pass of their own.
+    std::vector<double> alphas = rule.alphas;
+    const std::size_t n_rule = alphas.size();
+    if (o.method == Method::IntegratedGradients) alphas.insert(alphas.end(), {1.0, 0.0});
+    for (std::size_t s = 0, e = 0; s < alphas.size(); s = e) {
         if (o.cancel && o.cancel->load()) throw Cancelled();
+        e = std::min(alphas.size(), s + batch);
+        if (alphas.size() - e <= 2 && alphas.size() > n_rule) e = alphas.size();
         std::vector<std::vector<float>> pts;
-        std::size_t e = std::min(rule.alphas.size(), s + batch);
-        for (std::size_t k = s; k < e; ++k) pts.push_back(point_at(rule.alphas[k]));
+        for (std::size_t k = s; k < e; ++k) pts.push_back(point_at(alphas[k]));
         auto res = m.target_logprob_gradients(pid, tid, pts, rows);
         r.evaluations += pts.size();
         for (std::size_t k = s; k < e; ++k) {
             const auto& pt = res[k - s];
+            if (k >= n_rule) {  // the two ends
+                if (k == n_rule) {
+                    r.target_logprob = pt.logprob;
+                    r.target_token_logprobs = pt.token_logprobs;
+                } else {
+                    r.baseline_logprob = pt.logprob;
+                }
+                continue;
+            }
             double w = rule.weights[k];
             for (std::size_t q = 0; q < P * D; ++q) avg_sum[q] += w * pt.gradient[q];
             if (rows)
@@ -158,14 +173,6 @@ void gradient_methods(const LanguageModel& m, Result& r, const std::vector<std::
                 r.target_token_logprobs = pt.token_logprobs;
             }
         }
-    }
-    if (o.method == Method::IntegratedGradients) {
-        // F at the input and at the baseline (for the convergence delta).
-        auto ends = m.target_logprob_gradients(pid, tid, {point_at(1.0), point_at(0.0)}, false);
-        r.evaluations += 2;
-        r.target_logprob = ends[0].logprob;
-        r.target_token_logprobs = ends[0].token_logprobs;
-        r.baseline_logprob = ends[1].logprob;
     }
     auto token_score = [&](const double* g, std::size_t i) {
         double s = 0;
