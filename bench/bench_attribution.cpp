@@ -79,6 +79,7 @@ double median(std::vector<double> v) {
 }  // namespace
 
 int main(int argc, char** argv) {
+    std::setvbuf(stdout, nullptr, _IOLBF, 0);
     std::string dir = (fs::temp_directory_path() / "lmwb-bench-gpt2-small").string();
     bool reference = true;
     int rounds = 2;
@@ -211,6 +212,8 @@ int main(int argc, char** argv) {
                                      "Question: What is two plus three?\nAnswer:",
                                      "On Sunday, Eli went to the beach with Jia. Eli"};
         for (const char* p : prompts) {
+            auto n_tokens = tiny->tokenizer().encode(p, false).ids.size();
+            if (n_tokens < 10 || n_tokens > 14) continue;  // 12-ish tokens: exact SHAP stays at a few thousand coalitions
             lmwb::attr::Options s;
             s.method = lmwb::attr::Method::Shap;
             s.shap = lmwb::attr::Options::ShapAlgorithm::Exact;
@@ -220,7 +223,6 @@ int main(int argc, char** argv) {
                     o.generated_target = true;
                     return o;
             }());
-            if (ex.prompt_tokens.size() < 10 || ex.prompt_tokens.size() > 14) continue;
             for (auto [budget, out] : {std::pair<std::size_t, std::vector<double>*>{128, &t128}, {512, &t512}, {2048, &t2048}}) {
                     s.shap = lmwb::attr::Options::ShapAlgorithm::Kernel;
                     s.budget = budget;

@@ -12,6 +12,9 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <sstream>
+
+#include <unistd.h>
 
 #include "inspector.h"
 #include "main_window.h"
@@ -29,6 +32,19 @@ std::size_t status_kb(const char* field) {
     while (std::getline(in, line))
         if (line.rfind(field, 0) == 0) return std::stoull(line.substr(std::strlen(field)));
     return 0;
+}
+
+// Seconds since the process started (exec, dynamic loading of Qt and LibTorch included).
+double process_age() {
+    std::ifstream stat("/proc/self/stat"), uptime("/proc/uptime");
+    std::string s((std::istreambuf_iterator<char>(stat)), {});
+    auto close = s.rfind(')');
+    std::istringstream fields(s.substr(close + 2));
+    std::string f;
+    for (int i = 3; i <= 22; ++i) fields >> f;  // field 22: start time in clock ticks after boot
+    double up = 0;
+    uptime >> up;
+    return up - std::stod(f) / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
 double median(std::vector<double> v) {
@@ -53,7 +69,7 @@ int main(int argc, char** argv) {
     w.show();
     if (!waitFor([&] { return static_cast<bool>(w.session().model); }, 30000)) return 1;
     QCoreApplication::processEvents();
-    double startup = static_cast<double>(start.elapsed()) / 1000.0;
+    double startup = static_cast<double>(start.elapsed()) / 1000.0, from_exec = process_age();
 
     bool big = std::filesystem::exists(dir + "/model.safetensors");
     std::vector<double> layer_ms, head_ms;
@@ -91,7 +107,8 @@ int main(int argc, char** argv) {
     }
     double peak_mb = static_cast<double>(status_kb("VmHWM:")) / 1024.0;
     std::printf("\n%-64s %10s %10s\n", "measure", "value", "target");
-    std::printf("%-64s %10.2f %10s\n", "start-up to a usable window with the bundled model, s", startup, "< 2");
+    std::printf("%-64s %10.2f %10s\n", "start-up to a usable window with the bundled model (from exec), s", from_exec, "< 2");
+    std::printf("%-64s %10.2f\n", "  of which after main(): window, model load, first paint, s", startup);
     if (big) {
         std::printf("%-64s %10.2f\n", ("attention maps computed for " + std::to_string(tokens) + " tokens (12 layers x 12 heads), s").c_str(), attention_s);
         std::printf("%-64s %10.1f %10s\n", "layer switch + redraw, ms (median)", median(layer_ms), "< 50");
