@@ -121,3 +121,13 @@ TEST_CASE("a minimal manifest is enough; the bundle tells its own shapes", "[mod
     bf16.dtype = "bfloat16";
     CHECK_THROWS_WITH(LanguageModel::open(b.string(), bf16), Contains("run in the dtype they were exported with"));
 }
+
+TEST_CASE("a bundle using an operator this LibTorch lacks fails naming the operator", "[model][torchscript][errors]") {
+    // scripts/make_unknown_op_fixture.py: tiny-a's code with one call renamed to aten::lmwb_future_op.
+    try {
+        LanguageModel::open(fixture("torchscript/unknown-op"), {});
+        FAIL("opened a bundle with an unknown operator");
+    } catch (const lmwb::ModelError& e) {
+        CHECK_THAT(e.what(), Contains("aten::lmwb_future_op") && Contains("lacks") && Contains("model.pt"));
+    }
+}

@@ -116,8 +116,9 @@ std::unique_ptr<Network> load_torchscript(const std::string& model_pt, const Bun
     torch::jit::Module module;
     try {
         module = torch::jit::load(model_pt, device);
-    } catch (const c10::Error& e) {
-        std::string what = e.what_without_backtrace();
+    } catch (const std::exception& e) {  // c10::Error, or the script compiler's ErrorReport
+        auto* c10e = dynamic_cast<const c10::Error*>(&e);
+        std::string what = c10e ? c10e->what_without_backtrace() : e.what();
         auto op = what.find("Unknown builtin op: ");
         if (op != std::string::npos) {
             auto end = what.find_first_of(".\n", op + 20);
