@@ -325,7 +325,14 @@ torch::Tensor Transformer::run(const torch::Tensor& embeddings, const torch::Ten
         scores.mul_(scale);
         scores = scores.view({B, c.kv_heads, groups, T, S});
         scores.add_(mask.view({B, 1, 1, T, S}));
-        auto probs = torch::softmax(scores, -1).view({B, c.heads, T, S});
+        torch::Tensor probs;
+        if (at::GradMode::is_enabled()) {
+            probs = torch::softmax(scores, -1);
+        } else {  // inference: softmax in place (the kernel maps rows element-wise), so a long window never
+                  // holds two [heads, T, S] tensors
+            probs = at::_softmax_out(scores, scores, -1, false);
+        }
+        probs = probs.view({B, c.heads, T, S});
         auto attn = torch::matmul(probs.to(v.scalar_type()).view({B, c.kv_heads, groups * T, S}), v)
                         .view({B, c.heads, T, hd})
                         .transpose(1, 2)
