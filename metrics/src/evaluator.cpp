@@ -160,17 +160,17 @@ struct Runner {
         return r;
     }
 
-    void multiple_choice(std::size_t si, const Suite& s, SuiteReport& sr, const std::vector<const SuiteItem*>& todo) {
+    void multiple_choice(std::size_t si, const Suite& s, SuiteReport& sr, const std::vector<const SuiteItem*>& pending) {
         const bool mi = wants(sr.metrics, "acc_mutual_info");
         std::map<std::string, ScoreResult> unconditional;  // by choice text: the same for every item
         // Enough requests per call for full batches; small enough to report progress often.
         const std::size_t chunk_requests = static_cast<std::size_t>(std::max(1, opt.batch_size)) * 8;
         std::size_t pos = 0;
-        while (pos < todo.size() && !cancelled()) {
+        while (pos < pending.size() && !cancelled()) {
             std::vector<ScoreRequest> reqs;
             std::size_t end = pos;
-            while (end < todo.size() && (reqs.empty() || reqs.size() + todo[end]->choices.size() <= chunk_requests)) {
-                for (const auto& c : todo[end]->choices) reqs.push_back({todo[end]->prompt, s.target_delimiter + c});
+            while (end < pending.size() && (reqs.empty() || reqs.size() + pending[end]->choices.size() <= chunk_requests)) {
+                for (const auto& c : pending[end]->choices) reqs.push_back({pending[end]->prompt, s.target_delimiter + c});
                 ++end;
             }
             auto results = model.score(reqs, opt.batch_size);
@@ -178,14 +178,14 @@ struct Runner {
                 std::vector<ScoreRequest> ureqs;
                 std::set<std::string> need;
                 for (std::size_t k = pos; k < end; ++k)
-                    for (const auto& c : todo[k]->choices)
+                    for (const auto& c : pending[k]->choices)
                         if (!unconditional.count(c) && need.insert(c).second) ureqs.push_back({"", c});
                 auto ures = model.score(ureqs, opt.batch_size);
                 for (std::size_t k = 0; k < ureqs.size(); ++k) unconditional[ureqs[k].continuation] = ures[k];
             }
             std::size_t q = 0;
             for (std::size_t k = pos; k < end; ++k) {
-                const SuiteItem& item = *todo[k];
+                const SuiteItem& item = *pending[k];
                 ItemRecord r = base_record(item);
                 std::vector<double> ll, norm, pmi;
                 std::size_t tokens = 0;
@@ -222,12 +222,12 @@ struct Runner {
         }
     }
 
-    void generation(std::size_t si, const Suite& s, SuiteReport& sr, const std::vector<const SuiteItem*>& todo) {
+    void generation(std::size_t si, const Suite& s, SuiteReport& sr, const std::vector<const SuiteItem*>& pending) {
         const auto& m = sr.metrics;
         metrics::Normalization norm{s.normalization.lowercase, s.normalization.strip_punctuation,
                                     s.normalization.strip_articles, s.normalization.collapse_whitespace};
         const auto mode = s.ascii_words ? metrics::WordMode::Ascii : metrics::WordMode::Unicode;
-        for (const SuiteItem* ip : todo) {
+        for (const SuiteItem* ip : pending) {
             if (cancelled()) return;
             const SuiteItem& item = *ip;
             ItemRecord r = base_record(item);
@@ -277,8 +277,8 @@ struct Runner {
         }
     }
 
-    void perplexity(std::size_t si, SuiteReport& sr, const std::vector<const SuiteItem*>& todo) {
-        for (const SuiteItem* ip : todo) {
+    void perplexity(std::size_t si, SuiteReport& sr, const std::vector<const SuiteItem*>& pending) {
+        for (const SuiteItem* ip : pending) {
             if (cancelled()) return;
             ItemRecord r = base_record(*ip);
             r.prompt = ip->text;
@@ -392,11 +392,11 @@ EvalOutcome evaluate(const LanguageModel& model, const LanguageModel* judge, con
     }
     for (auto& v : selected) run.progress.items_total += v.size();
     for (std::size_t si = 0; si < suites.size(); ++si) {
-        std::vector<const SuiteItem*> todo;
+        std::vector<const SuiteItem*> pending;
         for (const SuiteItem* it : selected[si]) {
             auto f = done.find({si, it->index});
             if (f == done.end()) {
-                todo.push_back(it);
+                pending.push_back(it);
             } else {
                 if (f->second.content_hash != it->content_hash || f->second.id != it->id)
                     throw ReportError(opt.journal_path + ": item '" + it->id + "' of suite '" + suites[si].name + "' differs from the journal's");
@@ -407,14 +407,14 @@ EvalOutcome evaluate(const LanguageModel& model, const LanguageModel* judge, con
         run.progress.items_done += rep.suites[si].items.size();
     }
     for (std::size_t si = 0; si < suites.size() && !run.cancelled(); ++si) {
-        std::vector<const SuiteItem*> todo;
+        std::vector<const SuiteItem*> pending;
         for (const SuiteItem* it : selected[si])
-            if (!done.count({si, it->index})) todo.push_back(it);
+            if (!done.count({si, it->index})) pending.push_back(it);
         run.progress.suite = suites[si].name;
         switch (suites[si].kind) {
-        case TaskKind::MultipleChoice: run.multiple_choice(si, suites[si], rep.suites[si], todo); break;
-        case TaskKind::Generation: run.generation(si, suites[si], rep.suites[si], todo); break;
-        case TaskKind::Perplexity: run.perplexity(si, rep.suites[si], todo); break;
+        case TaskKind::MultipleChoice: run.multiple_choice(si, suites[si], rep.suites[si], pending); break;
+        case TaskKind::Generation: run.generation(si, suites[si], rep.suites[si], pending); break;
+        case TaskKind::Perplexity: run.perplexity(si, rep.suites[si], pending); break;
         }
     }
     std::size_t items = 0;
