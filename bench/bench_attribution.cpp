@@ -3,9 +3,6 @@
 // IG on the same weights; peak memory against the internal batch size and the steps; exact SHAP over 12 tokens and
 // KernelSHAP's error curve; attention and rollout for 1024 tokens.
 //   bench_attribution [--dir DIR] [--rounds N] [--skip-reference] [--only ig,memory,shap,attention]
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -39,29 +36,16 @@ struct Measure {
     double seconds = 0, growth_mb = 0;
 };
 
-// Runs f in a forked child whose peak RSS is reset after warm() (which faults the weights in): the growth is what
-// f itself needed.
-template <class W, class F>
-Measure in_child(W warm, F f) {
-    int fds[2];
-    if (pipe(fds) != 0) return {};
-    pid_t pid = fork();
-    if (pid == 0) {
-        close(fds[0]);
-        warm();
-        { std::ofstream("/proc/self/clear_refs") << "5"; }
-        std::size_t rss0 = status_kb("VmRSS:");
-        double t0 = now();
-        f();
-        Measure m{now() - t0, static_cast<double>(status_kb("VmHWM:") - rss0) / 1024.0};
-        if (write(fds[1], &m, sizeof m) != sizeof m) _exit(1);
-        _exit(0);
-    }
-    close(fds[1]);
+// Runs this program again as a fresh process (`--child KIND STEPS BATCH`): it opens the model, faults every weight
+// in, resets its peak RSS, does the work and prints the seconds and the peak growth. A fresh process, because a
+// forked one would reuse the heap the parent's earlier measurements left behind.
+Measure in_child(const std::string& self, const std::string& dir, const std::string& kind, int steps, int batch) {
+    std::string cmd = self + " --dir " + dir + " --child " + kind + " " + std::to_string(steps) + " " + std::to_string(batch);
     Measure m;
-    if (read(fds[0], &m, sizeof m) != sizeof m) m = {};
-    close(fds[0]);
-    waitpid(pid, nullptr, 0);
+    FILE* p = popen(cmd.c_str(), "r");
+    if (!p) return m;
+    if (std::fscanf(p, "%lf %lf", &m.seconds, &m.growth_mb) != 2) m = {};
+    pclose(p);
     return m;
 }
 
@@ -84,12 +68,19 @@ int main(int argc, char** argv) {
     bool reference = true;
     int rounds = 2;
     std::string only;  // comma list of sections: ig, memory, shap, attention (empty: all)
+    std::string child_kind;
+    int child_steps = 0, child_batch = 0;
     for (int i = 1; i < argc; ++i) {
         std::string a = argv[i];
         if (a == "--dir" && i + 1 < argc) dir = argv[++i];
         else if (a == "--skip-reference") reference = false;
         else if (a == "--rounds" && i + 1 < argc) rounds = std::max(1, std::stoi(argv[++i]));
         else if (a == "--only" && i + 1 < argc) only = argv[++i];
+        else if (a == "--child" && i + 3 < argc) {
+            child_kind = argv[++i];
+            child_steps = std::stoi(argv[++i]);
+            child_batch = std::stoi(argv[++i]);
+        }
     }
     if (!fs::exists(fs::path(dir) / "model.safetensors")) {
         std::fprintf(stderr, "%s: no checkpoint; run build/bench/bench_model once to write it\n", dir.c_str());
@@ -102,8 +93,29 @@ int main(int argc, char** argv) {
     for (auto& x : target) x = static_cast<int>(rng() % 50000);
     const std::string ptext = words(prompt, false), ttext = words(target, true);
     std::vector<std::int32_t> pid(prompt.begin(), prompt.end()), tid(target.begin(), target.end());
-    auto warm = [&] { model->score({{ptext, ttext}}, 1); };  // every weight page resident
-    warm();
+    model->score({{ptext, ttext}}, 1);  // every weight page resident
+
+    std::mt19937 long_rng(11);
+    std::vector<int> long_ids(1023);
+    for (auto& x : long_ids) x = static_cast<int>(long_rng() % 50000);
+    const std::string long_text = words(long_ids, false);
+    if (!child_kind.empty()) {  // a measurement in a fresh process (see in_child)
+        { std::ofstream("/proc/self/clear_refs") << "5"; }
+        std::size_t rss0 = status_kb("VmRSS:");
+        double t0 = now();
+        lmwb::attr::Options o;
+        if (child_kind == "ig") {
+            o.steps = child_steps;
+            o.internal_batch = child_batch;
+            o.matrix = false;
+            lmwb::attr::explain(*model, ptext, ttext, o);
+        } else {
+            o.method = child_kind == "rollout" ? lmwb::attr::Method::Rollout : lmwb::attr::Method::Attention;
+            lmwb::attr::explain(*model, long_text, " w7", o);
+        }
+        std::printf("%f %f\n", now() - t0, static_cast<double>(status_kb("VmHWM:") - rss0) / 1024.0);
+        return 0;
+    }
 
     auto run = [&](const char* section) { return only.empty() || only.find(section) != std::string::npos; };
 
@@ -160,13 +172,7 @@ int main(int argc, char** argv) {
     std::vector<std::pair<Cfg, Measure>> mem;
     for (Cfg c : {Cfg{16, 4}, Cfg{16, 16}, Cfg{64, 16}}) {
         if (!run("memory")) break;
-        mem.push_back({c, in_child(warm, [&] {
-                           lmwb::attr::Options o = ig;
-                           o.steps = c.steps;
-                           o.internal_batch = c.batch;
-                           o.matrix = false;
-                           lmwb::attr::explain(*model, ptext, ttext, o);
-                       })});
+        mem.push_back({c, in_child(argv[0], dir, "ig", c.steps, c.batch)});
     }
 
     // 3. SHAP over 12 tokens: exact (4096 coalitions) and KernelSHAP's error at 128 / 512 / 2048 evaluations.
@@ -239,16 +245,10 @@ int main(int argc, char** argv) {
     }
 
     // 4. Attention and rollout over 1024 tokens, one layer held at a time.
-    std::vector<int> long_ids(1023);
-    for (auto& x : long_ids) x = static_cast<int>(rng() % 50000);
-    std::string long_text = words(long_ids, false);
-    lmwb::attr::Options att;
-    att.method = lmwb::attr::Method::Attention;
     Measure m_att, m_roll;
     if (run("attention")) {
-        m_att = in_child(warm, [&] { lmwb::attr::explain(*model, long_text, " w7", att); });
-        att.method = lmwb::attr::Method::Rollout;
-        m_roll = in_child(warm, [&] { lmwb::attr::explain(*model, long_text, " w7", att); });
+        m_att = in_child(argv[0], dir, "attention", 0, 0);
+        m_roll = in_child(argv[0], dir, "rollout", 0, 0);
     }
     double all_layers_mb = 12.0 * 12 * 1024 * 1024 * 4 / 1048576;
 
