@@ -152,6 +152,10 @@ void MainWindow::buildMenus() {
         QString f = QFileDialog::getSaveFileName(this, tr("Export the table"), QStringLiteral("results.csv"), tr("CSV (*.csv)"));
         if (!f.isEmpty()) exportTable(f);
     });
+    file->addAction(tr("Export comparison table as CS&V…"), this, [this] {
+        QString f = QFileDialog::getSaveFileName(this, tr("Export the table"), QStringLiteral("comparison.csv"), tr("CSV (*.csv)"));
+        if (!f.isEmpty()) exportTable(f, compare_view_->statusFilter());
+    });
     file->addAction(tr("Copy results table"), this, [this] {
         QApplication::clipboard()->setText(tableText(*run_view_->filter(), QLatin1Char('\t')));
     })->setShortcut(QKeySequence(QStringLiteral("Ctrl+Shift+C")));
@@ -255,13 +259,13 @@ bool MainWindow::exportReport(const QString& path) {
     }
 }
 
-bool MainWindow::exportTable(const QString& path) {
+bool MainWindow::exportTable(const QString& path, const QAbstractItemModel* table) {
     QSaveFile f(path);
     if (!f.open(QIODevice::WriteOnly | QIODevice::Text)) {
         showError(tr("Cannot write the table"), path + QStringLiteral(": ") + f.errorString());
         return false;
     }
-    f.write(tableText(*run_view_->filter(), QLatin1Char(',')).toUtf8());
+    f.write(tableText(table ? *table : *run_view_->filter(), QLatin1Char(',')).toUtf8());
     if (!f.commit()) {
         showError(tr("Cannot write the table"), path + QStringLiteral(": ") + f.errorString());
         return false;

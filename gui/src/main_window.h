@@ -4,6 +4,7 @@
 
 #include <QMainWindow>
 
+class QAbstractItemModel;
 class QLabel;
 class QMimeData;
 class QProgressBar;
@@ -30,7 +31,8 @@ public:
     bool openSuite(const QString& path);
     bool openReport(const QString& path, bool add_to_comparison);
     bool exportReport(const QString& path);
-    bool exportTable(const QString& path);      // the current results table as CSV
+    // A table as CSV (as shown: filtered and sorted); default: the results table.
+    bool exportTable(const QString& path, const QAbstractItemModel* table = nullptr);
     void openPath(const QString& path);         // a dropped or given path: model folder, suite or report
     int openDropped(const QMimeData& mime);     // what a drop carries; returns the number of local paths opened
     void setQuiet(bool quiet) { quiet_ = quiet; }  // tests: errors go to lastError() instead of dialogs

@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include <QDir>
+#include <QFile>
 #include <QTabWidget>
 
 #include "compare_view.h"
@@ -72,4 +73,8 @@ TEST_CASE("screenshots of the main views", "[screenshots]") {
     CHECK(w.compareView()->items()->rowCount() > 0);
     CHECK(w.compareView()->barsPlot()->exportTo(out + QStringLiteral("/compare-bars.svg")));
     CHECK(w.compareView()->barsPlot()->exportTo(out + QStringLiteral("/compare-bars.pdf")));
+    REQUIRE(w.exportTable(out + QStringLiteral("/compare-items.csv"), w.compareView()->statusFilter()));
+    QFile csv(out + QStringLiteral("/compare-items.csv"));
+    REQUIRE(csv.open(QIODevice::ReadOnly));
+    CHECK(csv.readLine().startsWith("suite,id,metric,baseline,other,status"));
 }
