@@ -271,7 +271,8 @@ Action add_compare_command(CLI::App& app) {
                 bool significant = m.delta.low > 0 || m.delta.high < 0;
                 char test[96];
                 if (m.mcnemar) std::snprintf(test, sizeof test, "McNemar p=%.3g (%zu vs %zu)", m.mcnemar->p_value, m.mcnemar->b, m.mcnemar->c);
-                else std::snprintf(test, sizeof test, "bootstrap p=%.3g", m.delta.p_value);
+                else if (m.delta.p_value > 0) std::snprintf(test, sizeof test, "bootstrap p=%.3g", m.delta.p_value);
+                else std::snprintf(test, sizeof test, "bootstrap p<%.3g", 1.0 / a->iterations);  // no replicate crossed 0
                 std::printf("  %-18.18s %-20s %10.4f %10.4f %+10.4f   [%+8.4f, %+8.4f]   %s%s\n", m.suite.c_str(), m.metric.c_str(),
                             m.baseline, m.other, m.delta.delta, m.delta.low, m.delta.high, test,
                             significant ? (better ? "  better" : "  worse") : "");
