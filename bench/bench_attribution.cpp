@@ -15,22 +15,17 @@
 
 #include <nlohmann/json.hpp>
 
+#include "bench_support.h"
 #include "lmwb/attribution.h"
 #include "lmwb/model.h"
 
 namespace fs = std::filesystem;
 
+using lmwb::bench::median;
+using lmwb::bench::now;
+using lmwb::bench::status_kb;
+
 namespace {
-
-double now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
-
-std::size_t status_kb(const char* field) {
-    std::ifstream in("/proc/self/status");
-    std::string line;
-    while (std::getline(in, line))
-        if (line.rfind(field, 0) == 0) return std::stoull(line.substr(std::strlen(field)));
-    return 0;
-}
 
 struct Measure {
     double seconds = 0, growth_mb = 0;
@@ -53,11 +48,6 @@ std::string words(const std::vector<int>& ids, bool lead) {
     std::string s;
     for (std::size_t i = 0; i < ids.size(); ++i) s += (i || lead ? " w" : "w") + std::to_string(ids[i]);
     return s;
-}
-
-double median(std::vector<double> v) {
-    std::sort(v.begin(), v.end());
-    return v.empty() ? 0 : v[v.size() / 2];
 }
 
 }  // namespace

@@ -7,19 +7,17 @@
 #include <filesystem>
 #include <string>
 
+#include "bench_support.h"
 #include "lmwb/evaluation.h"
 #include "lmwb/model.h"
 
 namespace fs = std::filesystem;
 
+using lmwb::bench::median;
+using lmwb::bench::now;
+using lmwb::bench::status_kb;
+
 namespace {
-
-double now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
-
-double median(std::vector<double> v) {
-    std::sort(v.begin(), v.end());
-    return v.size() % 2 ? v[v.size() / 2] : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
-}
 
 }  // namespace
 

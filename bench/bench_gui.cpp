@@ -16,23 +16,20 @@
 
 #include <unistd.h>
 
+#include "bench_support.h"
 #include "inspector.h"
 #include "main_window.h"
 #include "plots.h"
 #include "session.h"
 
+using lmwb::bench::median;
+using lmwb::bench::now;
+using lmwb::bench::status_kb;
+
 namespace {
 
 using lmwb::gui::waitUntil;
 constexpr auto waitFor = [](const std::function<bool()>& p, int ms) { return waitUntil(p, ms); };
-
-std::size_t status_kb(const char* field) {
-    std::ifstream in("/proc/self/status");
-    std::string line;
-    while (std::getline(in, line))
-        if (line.rfind(field, 0) == 0) return std::stoull(line.substr(std::strlen(field)));
-    return 0;
-}
 
 // Seconds since the process started (exec, dynamic loading of Qt and LibTorch included).
 double process_age() {
@@ -45,11 +42,6 @@ double process_age() {
     double up = 0;
     uptime >> up;
     return up - std::stod(f) / static_cast<double>(sysconf(_SC_CLK_TCK));
-}
-
-double median(std::vector<double> v) {
-    std::sort(v.begin(), v.end());
-    return v.empty() ? 0 : v[v.size() / 2];
 }
 
 }  // namespace

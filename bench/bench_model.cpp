@@ -15,21 +15,16 @@
 
 #include <nlohmann/json.hpp>
 
+#include "bench_support.h"
 #include "lmwb/model.h"
 
 namespace fs = std::filesystem;
 
+using lmwb::bench::median;
+using lmwb::bench::now;
+using lmwb::bench::status_kb;
+
 namespace {
-
-double now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
-
-std::size_t status_bytes(const char* field) {
-    std::ifstream in("/proc/self/status");
-    std::string line;
-    while (std::getline(in, line))
-        if (line.rfind(field, 0) == 0) return std::stoull(line.substr(std::strlen(field))) * 1024;
-    return 0;
-}
 
 nlohmann::json run_python(const std::string& args) {
     std::string cmd = "/usr/bin/python3 " + std::string(LMWB_SOURCE_DIR) + "/scripts/reference/gpt2_bench_reference.py " + args;
@@ -42,12 +37,6 @@ nlohmann::json run_python(const std::string& args) {
     if (pclose(p) != 0) return nullptr;
     auto nl = out.find_last_of('{');
     return nl == std::string::npos ? nullptr : nlohmann::json::parse(out.substr(nl), nullptr, false);
-}
-
-double median(std::vector<double> v) {
-    if (v.empty()) return 0;
-    std::sort(v.begin(), v.end());
-    return v.size() % 2 ? v[v.size() / 2] : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
 }
 
 std::string words(const std::vector<int>& ids, bool leading_space) {
@@ -80,7 +69,7 @@ int main(int argc, char** argv) {
     }
     lmwb::ModelOptions opt;
     opt.threads = threads;
-    std::size_t rss_before = status_bytes("VmRSS:");  // the program and its libraries, before any weight
+    std::size_t rss_before = lmwb::bench::status_kb("VmRSS:") * 1024;  // the program and its libraries, before any weight
     double t0 = now();
     auto model = lmwb::LanguageModel::open(dir, opt);
     double load_s = now() - t0;
@@ -140,7 +129,7 @@ int main(int argc, char** argv) {
                     ours_score.back(), ref_score.empty() ? 0.0 : ref_score.back(), ours_roll.back(),
                     ref_roll.empty() ? 0.0 : ref_roll.back());
     }
-    std::size_t rss = status_bytes("VmHWM:") - rss_before;
+    std::size_t rss = lmwb::bench::status_kb("VmHWM:") * 1024 - rss_before;
     // Forward FLOPs per token: 2 x (non-embedding weights + LM head) + attention over the window (average 512).
     double D = 768, L = 12, V = 50257, ctx = 1024;
     double flops_per_token = 2 * (L * 12 * D * D + V * D) + L * 4 * D * (ctx / 2);
