@@ -257,8 +257,8 @@ ShapleyResult partition_shap(int n, std::size_t outputs, const CoalitionValues& 
     ShapleyResult r = start(cache, n, outputs, "partition");
     // Two passes: first list the coalitions needed (to batch and check the budget), then combine.
     for (int pass = 0; pass < 2; ++pass) {
-        std::function<void(int, const std::vector<Context>&, std::vector<double>*)> visit;
-        visit = [&](int node, const std::vector<Context>& contexts, std::vector<double>*) {
+        std::function<void(int, const std::vector<Context>&)> visit;
+        visit = [&](int node, const std::vector<Context>& contexts) {
             const auto& kids = groups[static_cast<std::size_t>(node)];
             const int m = static_cast<int>(kids.size());
             if (m > 20) throw AttributionError("a node of the hierarchy has more than 20 children");
@@ -291,11 +291,11 @@ ShapleyResult partition_shap(int n, std::size_t outputs, const CoalitionValues& 
                     for (const auto& c : inner) merged[c.present] += c.weight;
                     std::vector<Context> next;
                     for (const auto& [p, w] : merged) next.push_back({p, w});
-                    visit(kid - n, next, nullptr);
+                    visit(kid - n, next);
                 }
             }
         };
-        visit(0, {{0, 1.0}}, nullptr);
+        visit(0, {{0, 1.0}});
         if (pass == 0) {
             if (cache.size() + cache.pending() > budget)
                 throw AttributionError("Partition SHAP over this hierarchy needs " + std::to_string(cache.size() + cache.pending()) +

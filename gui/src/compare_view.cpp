@@ -179,9 +179,7 @@ void CompareView::showSuite() {
                 break;
             }
         if (metric.empty()) continue;
-        const eval::MetricInfo* info = nullptr;
-        for (const auto& mi : eval::metric_catalog())
-            if (mi.name == metric) info = &mi;
+        const eval::MetricInfo* info = eval::find_metric(metric);
         std::map<std::string, const eval::ItemRecord*> by_id;
         for (const auto& it : b->items) by_id[it.id] = &it;
         QVector<double> x, y;

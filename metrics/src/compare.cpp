@@ -157,7 +157,8 @@ std::vector<RunComparison> compare_reports(const std::vector<Report>& reports, c
                 }
             }
             if (primary.empty()) continue;
-            bool higher = find_metric(primary) ? find_metric(primary)->higher_is_better : true;
+            const MetricInfo* primary_info = find_metric(primary);
+            bool higher = primary_info ? primary_info->higher_is_better : true;
             for (std::size_t i = 0; i < pa.items.size(); ++i) {
                 double x = pa.items[i].metrics.at(primary);
                 double y = pb.items[i].metrics.count(primary) ? pb.items[i].metrics.at(primary) : 0.0;

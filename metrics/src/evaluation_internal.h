@@ -7,7 +7,6 @@ namespace lmwb::eval {
 
 // Aggregates and, for multiple choice, the reliability diagram of a suite whose items are complete.
 void finalize_suite(SuiteReport& suite, const RunSettings& settings);
-const MetricInfo* find_metric(const std::string& name);
 std::string utc_now();
 
 }  // namespace lmwb::eval

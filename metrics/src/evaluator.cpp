@@ -92,17 +92,14 @@ private:
 std::map<std::pair<std::size_t, std::size_t>, ItemRecord> read_journal(const std::string& path, const json& run) {
     std::ifstream in(path, std::ios::binary);
     if (!in) throw ReportError(path + ": no journal to resume from");
+    const std::string content((std::istreambuf_iterator<char>(in)), {});
+    const bool last_complete = content.empty() || content.back() == '\n';
     std::vector<std::string> lines;
-    std::string line;
-    while (std::getline(in, line)) lines.push_back(line);
-    bool last_complete = true;
-    {
-        std::ifstream tail(path, std::ios::binary | std::ios::ate);
-        auto size = static_cast<std::streamoff>(tail.tellg());
-        if (size > 0) {
-            tail.seekg(size - 1);
-            last_complete = tail.get() == '\n';
-        }
+    for (std::size_t pos = 0; pos < content.size();) {
+        auto end = content.find('\n', pos);
+        if (end == std::string::npos) end = content.size();
+        lines.push_back(content.substr(pos, end - pos));
+        pos = end + 1;
     }
     if (lines.empty()) throw ReportError(path + ": the journal is empty");
     json header = json::parse(lines[0], nullptr, false);

@@ -33,6 +33,7 @@ struct MetricInfo {
     std::string description;
 };
 const std::vector<MetricInfo>& metric_catalog();
+const MetricInfo* find_metric(const std::string& name);  // nullptr when unknown
 // Throws datasets::SuiteError naming the suite and the unknown or misplaced metric.
 std::vector<std::string> resolve_metrics(const datasets::Suite& suite);
 
