@@ -1,9 +1,7 @@
 // lmwb eval / merge / compare: suites on a model, shard reports combined, runs compared.
 #include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <cmath>
-#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -13,6 +11,7 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "interrupt.h"
 #include "lmwb/attribution.h"
 #include "lmwb/evaluation.h"
 #include "lmwb/model.h"
@@ -22,14 +21,6 @@ namespace lmwb::cli {
 namespace fs = std::filesystem;
 
 namespace {
-
-std::atomic<bool> g_cancel{false};
-
-extern "C" void on_interrupt(int) {
-    g_cancel.store(true);
-    std::signal(SIGINT, SIG_DFL);  // a second Ctrl-C stops at once; the journal keeps what finished
-    std::signal(SIGTERM, SIG_DFL);
-}
 
 // A suite argument: a definition file, or the name of a bundled suite.
 std::string resolve_suite(const std::string& arg) {
@@ -49,42 +40,37 @@ std::string clock_text(double s) {
     return buf;
 }
 
-// A redrawn bar on a terminal; otherwise a plain line every 10% or 10 seconds.
+// A redrawn bar on a terminal; otherwise a plain line every 10% or 10 seconds. The ETA is the current suite's, at
+// that suite's own rate (suites differ widely in cost per item), and the line names the suite it counts.
 class ProgressPrinter {
 public:
     explicit ProgressPrinter(bool quiet) : quiet_(quiet), tty_(::isatty(2)) {}
     void operator()(const eval::Progress& p) {
         if (quiet_) return;
-        double rate = p.elapsed > 0 ? static_cast<double>(p.tokens) / p.elapsed : 0;
-        std::size_t fresh = p.items_done - std::min(p.items_done, first_done_);
-        if (!started_) {
-            started_ = true;
-            first_done_ = p.items_done - 1;
-            fresh = 1;
-        }
-        double eta = fresh ? p.elapsed / static_cast<double>(fresh) * static_cast<double>(p.items_total - p.items_done) : NAN;
+        const double rate = p.elapsed > 0 ? static_cast<double>(p.tokens) / p.elapsed : 0;
+        const std::string suite = p.suites > 1 ? p.suite + " (" + std::to_string(p.suite_index + 1) + "/" + std::to_string(p.suites) + ")" : p.suite;
+        const std::string eta = clock_text(eval::suite_eta(p));
         if (tty_) {
             auto now = std::chrono::steady_clock::now();
             if (p.items_done != p.items_total && now - last_ < std::chrono::milliseconds(100)) return;
             last_ = now;
             const int width = 24;
             int fill = p.items_total ? static_cast<int>(width * p.items_done / p.items_total) : width;
-            std::fprintf(stderr, "\r%-22.22s [%s%s] %zu/%zu items  %.0f tok/s  ETA %s ", p.suite.c_str(),
+            std::fprintf(stderr, "\r%-28.28s [%s%s] %zu/%zu items  %.0f tok/s  suite ETA %s ", suite.c_str(),
                          std::string(static_cast<std::size_t>(fill), '#').c_str(), std::string(static_cast<std::size_t>(width - fill), '.').c_str(),
-                         p.items_done, p.items_total, rate, clock_text(eta).c_str());
+                         p.items_done, p.items_total, rate, eta.c_str());
             if (p.items_done == p.items_total) std::fprintf(stderr, "\n");
         } else {
             std::size_t step = std::max<std::size_t>(1, p.items_total / 10);
             if (p.items_done % step && p.items_done != p.items_total && p.elapsed - last_line_ < 10) return;
             last_line_ = p.elapsed;
-            std::fprintf(stderr, "lmwb: %s: %zu/%zu items, %.0f tokens/s, ETA %s\n", p.suite.c_str(), p.items_done, p.items_total,
-                         rate, clock_text(eta).c_str());
+            std::fprintf(stderr, "lmwb: %s: %zu/%zu items of the suite, %zu/%zu in all, %.0f tokens/s, suite ETA %s\n", suite.c_str(),
+                         p.suite_done, p.suite_total, p.items_done, p.items_total, rate, eta.c_str());
         }
     }
 
 private:
-    bool quiet_, tty_, started_ = false;
-    std::size_t first_done_ = 0;
+    bool quiet_, tty_;
     std::chrono::steady_clock::time_point last_{};
     double last_line_ = -100;
 };
@@ -192,15 +178,14 @@ Action add_eval_command(CLI::App& app) {
         opt.threads = a->threads ? a->threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
         opt.journal_path = a->out + ".journal.jsonl";
         opt.resume = a->resume;
-        opt.cancel = &g_cancel;
+        opt.cancel = interrupt_token();
         opt.software_version = LMWB_VERSION;
         ProgressPrinter printer(a->quiet);
         opt.progress = [&printer](const eval::Progress& p) { printer(p); };
-        std::signal(SIGINT, on_interrupt);
-        std::signal(SIGTERM, on_interrupt);
-        auto outcome = eval::evaluate(*model, judge.get(), suites, opt);
-        std::signal(SIGINT, SIG_DFL);
-        std::signal(SIGTERM, SIG_DFL);
+        auto outcome = [&] {
+            InterruptGuard interrupts;  // a second Ctrl-C stops at once; the journal keeps what finished
+            return eval::evaluate(*model, judge.get(), suites, opt);
+        }();
         if (!outcome.complete) {
             std::size_t done = 0;
             for (const auto& s : outcome.report.suites) done += s.items.size();

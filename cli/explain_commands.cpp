@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "commands.h"
+#include "interrupt.h"
 #include "lmwb/attribution.h"
 #include "lmwb/model.h"
 
@@ -95,6 +96,8 @@ Action add_explain_command(CLI::App& app) {
         }
         ModelOptions mo;
         mo.threads = a->threads;
+        InterruptGuard interrupts;
+        o.control = terminal_control(a->method, a->json);
         auto model = LanguageModel::open(a->model, mo);
         auto r = attr::explain(*model, a->prompt, a->target, o);
         if (a->json) {
@@ -148,6 +151,8 @@ Action add_uncertainty_command(CLI::App& app) {
     return [a]() -> int {
         ModelOptions mo;
         mo.threads = a->threads;
+        InterruptGuard interrupts;
+        a->o.control = terminal_control("sampling", a->json);
         auto model = LanguageModel::open(a->model, mo);
         auto r = attr::sample_uncertainty(*model, a->prompt, a->o);
         if (a->json) {

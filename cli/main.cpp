@@ -2,6 +2,7 @@
 #include <map>
 
 #include "commands.h"
+#include "lmwb/control.h"
 
 int main(int argc, char** argv) {
     CLI::App app{"LM Workbench: evaluate and interpret language models (headless)", "lmwb"};
@@ -24,6 +25,9 @@ int main(int argc, char** argv) {
     try {
         for (auto& [name, action] : actions)
             if (app.get_subcommand(name)->parsed()) return action();
+    } catch (const lmwb::Cancelled&) {
+        std::cerr << "\nlmwb: interrupted\n";
+        return 130;
     } catch (const std::exception& e) {
         std::cerr << "lmwb: error: " << e.what() << "\n";
         return 1;

@@ -375,3 +375,113 @@ TEST_CASE("attribution errors are clear", "[attribution][errors][model]") {
     o.method = Method::Attention;
     CHECK_THROWS_WITH(explain(*bundle, "hello world", " again", o), Catch::Contains("attentions"));
 }
+
+TEST_CASE("every method reports progress in its own unit and stops on the core cancel token", "[attribution][control][model]") {
+    auto m = LanguageModel::open(model_path("tiny-b"));
+    struct Seen {
+        std::vector<lmwb::Progress> all;
+    };
+    auto recorder = [](Seen& seen) {
+        Control c;
+        c.progress = [&seen](const lmwb::Progress& p) { seen.all.push_back(p); };
+        return c;
+    };
+    auto monotone_to_total = [](const Seen& seen, const std::string& unit, std::size_t total) {
+        REQUIRE_FALSE(seen.all.empty());
+        for (std::size_t i = 0; i < seen.all.size(); ++i) {
+            CHECK(seen.all[i].unit == unit);
+            CHECK(seen.all[i].done <= seen.all[i].total);
+            if (i) CHECK(seen.all[i].done >= seen.all[i - 1].done);
+        }
+        CHECK(seen.all.back().done == total);
+        CHECK(seen.all.back().total == total);
+    };
+    {
+        Seen seen;
+        Options o;
+        o.steps = 20;
+        o.internal_batch = 4;
+        o.control = recorder(seen);
+        explain(*m, kPrompt, " blue", o);
+        monotone_to_total(seen, "points", 22);  // 20 rule points and the two ends
+        CHECK(seen.all.size() >= 6);            // one report per batch of 4
+    }
+    {
+        Seen seen;
+        Options o;
+        o.method = Method::Shap;
+        o.shap = Options::ShapAlgorithm::Exact;
+        o.control = recorder(seen);
+        auto r = explain(*m, "The sky is", " blue", o);
+        monotone_to_total(seen, "coalitions", r.evaluations);
+        CHECK(r.evaluations == (std::size_t{1} << r.prompt_tokens.size()));
+    }
+    {
+        Seen seen;
+        auto maps = attention_maps(*m, kPrompt, -1, -1, 0, recorder(seen));
+        monotone_to_total(seen, "layers", static_cast<std::size_t>(maps.layers));
+    }
+    {
+        Seen seen;
+        UncertaintyOptions o;
+        o.samples = 5;
+        o.control = recorder(seen);
+        sample_uncertainty(*m, kPrompt, o);
+        monotone_to_total(seen, "samples", 6);  // the greedy answer and five samples
+    }
+
+    // A cancel requested while the work runs stops it with lmwb::Cancelled, not an AttributionError (so that, e.g.,
+    // SHAP's automatic fallback from Partition to KernelSHAP never mistakes a cancel for a failure).
+    auto cancel_at = [](std::size_t after) {
+        Control c;
+        auto calls = std::make_shared<std::size_t>(0);
+        c.progress = [c_token = c.cancel, calls, after](const lmwb::Progress&) {
+            if (++*calls > after) c_token.request();
+        };
+        return c;
+    };
+    Options ig;
+    ig.steps = 64;
+    ig.internal_batch = 4;
+    ig.control = cancel_at(2);
+    CHECK_THROWS_AS(explain(*m, kPrompt, " blue", ig), lmwb::Cancelled);
+    Options shap;
+    shap.method = Method::Shap;
+    shap.shap = Options::ShapAlgorithm::Auto;  // Partition first, Kernel as the fallback
+    shap.budget = 512;
+    shap.batch_size = 2;
+    shap.control = cancel_at(1);
+    bool attribution_error = false;
+    try {
+        explain(*m, "Question: What color is the sky on a clear summer day at noon?\nAnswer:", " blue", shap);
+    } catch (const lmwb::Cancelled&) {
+    } catch (const AttributionError&) {
+        attribution_error = true;
+    }
+    CHECK_FALSE(attribution_error);
+    UncertaintyOptions u;
+    u.samples = 50;
+    u.control = cancel_at(3);
+    CHECK_THROWS_AS(sample_uncertainty(*m, kPrompt, u), lmwb::Cancelled);
+    // Requested before the call: the first layer of the first pass stops it.
+    Control gone;
+    gone.cancel.request();
+    CHECK_THROWS_AS(attention_maps(*m, kPrompt, -1, -1, 0, gone), lmwb::Cancelled);
+}
+
+TEST_CASE("a cancel scope stops the engine's passes on its thread only while it lives", "[attribution][control][model]") {
+    auto m = LanguageModel::open(model_path("tiny-b"));
+    auto ids = m->tokenizer().encode(kPrompt, false).ids;
+    std::vector<std::int32_t> target{ids.back()};
+    std::vector<std::vector<float>> points(3, m->embeddings(ids));
+    CancelToken token;
+    {
+        CancelScope scope(token);
+        CHECK_NOTHROW(m->target_logprob_gradients(ids, target, points));  // not cancelled: runs as before
+        token.request();
+        CHECK_THROWS_AS(m->target_logprob_gradients(ids, target, points), lmwb::Cancelled);
+        CHECK_THROWS_AS(m->score_tokens({{ids, target}}), lmwb::Cancelled);
+    }
+    // Outside the scope the token is not seen.
+    CHECK_NOTHROW(m->score_tokens({{ids, target}}));
+}

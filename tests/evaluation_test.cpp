@@ -117,11 +117,9 @@ TEST_CASE("an interrupted run resumes from its journal into the same report", "[
     auto full = run(*m, s, o);
     REQUIRE(full.complete);
 
-    std::atomic<bool> cancel{false};
     o.journal_path = d.file("r.json.journal.jsonl");
-    o.cancel = &cancel;
     o.progress = [&](const eval::Progress& p) {
-        if (p.items_done >= 15) cancel = true;
+        if (p.items_done >= 15) o.cancel.request();
     };
     auto part = run(*m, s, o);
     CHECK_FALSE(part.complete);
@@ -129,7 +127,7 @@ TEST_CASE("an interrupted run resumes from its journal into the same report", "[
 
     // A kill -9 in the middle of a write leaves a torn last line: it is dropped.
     { std::ofstream(o.journal_path, std::ios::app) << "{\"suite\": 1, \"item\": {\"ind"; }
-    cancel = false;
+    o.cancel = CancelToken{};
     o.progress = nullptr;
     o.resume = true;
     auto resumed = run(*m, s, o);

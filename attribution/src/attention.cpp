@@ -50,7 +50,9 @@ std::vector<double> attention_rollout(const std::vector<std::vector<double>>& la
     return r.result();
 }
 
-AttentionMaps attention_maps(const LanguageModel& m, std::string_view text, int layer, int head, int display_limit) {
+AttentionMaps attention_maps(const LanguageModel& m, std::string_view text, int layer, int head, int display_limit,
+                             const Control& control) {
+    CancelScope cancel_scope(control.cancel);
     const auto& caps = m.info().capabilities;
     if (std::find(caps.begin(), caps.end(), "attentions") == caps.end())
         throw AttributionError("this model does not expose attentions (" + m.info().format + ")");
@@ -70,8 +72,11 @@ AttentionMaps attention_maps(const LanguageModel& m, std::string_view text, int 
     out.display = display_limit > 0 ? std::min(T, display_limit) : 0;
     const std::size_t D = static_cast<std::size_t>(out.display);
     Rollout rollout(T);
+    const auto L = static_cast<std::size_t>(m.info().layers);
+    control.report(0, L, "layers");
     try {
         m.stream_attentions(e.ids, [&](int l, int h, int len, const float* a) {
+            control.check();
             out.heads = h;
             const std::size_t TT = static_cast<std::size_t>(len) * static_cast<std::size_t>(len);
             std::vector<double> mean(TT, 0.0);
@@ -106,6 +111,7 @@ AttentionMaps attention_maps(const LanguageModel& m, std::string_view text, int 
             }
             rollout.add(mean.data());
             out.layers = l + 1;
+            control.report(static_cast<std::size_t>(l) + 1, std::max(L, static_cast<std::size_t>(l) + 1), "layers");
         });
     } catch (const ModelError& e2) {
         throw AttributionError(e2.what());

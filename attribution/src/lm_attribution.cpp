@@ -139,14 +139,18 @@ void gradient_methods(const LanguageModel& m, Result& r, const std::vector<std::
         for (std::size_t k = 0; k < P * D; ++k) p[k] = static_cast<float>(base[k] + a * (xd[k] - base[k]));
         return p;
     };
-    const std::size_t batch = static_cast<std::size_t>(std::max(1, o.internal_batch));
+    // Points per pass: at most internal_batch, and at most kPassTokens tokens, so that memory stays bounded and a
+    // long prompt's pass between two cancellation points stays short.
+    constexpr std::size_t kPassTokens = 2048;
+    const std::size_t batch = std::max<std::size_t>(1, std::min<std::size_t>(static_cast<std::size_t>(std::max(1, o.internal_batch)),
+                                                                                kPassTokens / (P + Tt)));
     // IG also needs F at the input (α = 1) and at the baseline (α = 0) for the delta: two more points, carried in the
     // last batch rather than in a pass of their own.
     std::vector<double> alphas = rule.alphas;
     const std::size_t n_rule = alphas.size();
     if (o.method == Method::IntegratedGradients) alphas.insert(alphas.end(), {1.0, 0.0});
     for (std::size_t s = 0, e = 0; s < alphas.size(); s = e) {
-        if (o.cancel && o.cancel->load()) throw Cancelled();
+        o.control.report(s, alphas.size(), "points");
         e = std::min(alphas.size(), s + batch);
         if (alphas.size() - e <= 2 && alphas.size() > n_rule) e = alphas.size();
         std::vector<std::vector<float>> pts;
@@ -174,6 +178,7 @@ void gradient_methods(const LanguageModel& m, Result& r, const std::vector<std::
             }
         }
     }
+    o.control.report(alphas.size(), alphas.size(), "points");
     auto token_score = [&](const double* g, std::size_t i) {
         double s = 0;
         if (o.method == Method::Saliency) {
@@ -247,13 +252,14 @@ void shap(const LanguageModel& m, Result& r, const std::vector<std::int32_t>& pi
     std::vector<int> feature_of(P, 0);
     for (int f = 0; f < n; ++f)
         for (int t : feature_tokens[static_cast<std::size_t>(f)]) feature_of[static_cast<std::size_t>(t)] = f;
+    // Progress counts evaluated coalitions against what the algorithm may use: all 2^n (exact) or the budget.
+    std::size_t evaluated = 0, planned = o.budget;
     CoalitionValues value = [&](const std::vector<std::uint64_t>& coalitions) {
-        // In chunks, so that a cancel is seen within a few forward passes.
+        // In chunks, so that progress moves within a call (cancellation is checked inside every pass).
         const std::size_t chunk = static_cast<std::size_t>(std::max(1, o.batch_size)) * 4;
         if (coalitions.size() > chunk) {
             std::vector<std::vector<double>> all;
             for (std::size_t s = 0; s < coalitions.size(); s += chunk) {
-                if (o.cancel && o.cancel->load()) throw Cancelled();
                 std::vector<std::uint64_t> part(coalitions.begin() + static_cast<std::ptrdiff_t>(s),
                                                 coalitions.begin() + static_cast<std::ptrdiff_t>(std::min(coalitions.size(), s + chunk)));
                 auto v = value(part);
@@ -273,6 +279,8 @@ void shap(const LanguageModel& m, Result& r, const std::vector<std::int32_t>& pi
             reqs.push_back(std::move(q));
         }
         auto res = m.score_tokens(reqs, o.batch_size);
+        evaluated += coalitions.size();
+        o.control.report(evaluated, std::max(evaluated, planned), "coalitions");
         std::vector<std::vector<double>> out;
         for (const auto& x : res) out.emplace_back(x.token_logprobs.begin(), x.token_logprobs.end());
         return out;
@@ -306,6 +314,7 @@ void shap(const LanguageModel& m, Result& r, const std::vector<std::int32_t>& pi
                 throw AttributionError("exact Shapley values over " + std::to_string(n) + " features need " +
                                        (n > 20 ? std::string("over a million") : std::to_string(1ull << n)) + " evaluations, more than the budget of " +
                                        std::to_string(o.budget) + " (use --kernel or --partition, or raise --budget)");
+            planned = std::size_t{1} << n;
             s = shapley_exact(n, Tt, value);
         } else if (algo == Options::ShapAlgorithm::Kernel) {
             s = kernel_shap(n, Tt, value, o.budget, o.seed);
@@ -354,7 +363,9 @@ void attention_method(const LanguageModel& m, Result& r, const std::vector<std::
     std::size_t rolled = 0;
     std::vector<double> chosen;
     int heads = 0;
+    o.control.report(0, static_cast<std::size_t>(L), "layers");
     m.stream_attentions(ids, [&](int layer, int h, int len, const float* a) {
+        o.control.report(static_cast<std::size_t>(layer) + 1, static_cast<std::size_t>(L), "layers");
         heads = h;
         const std::size_t TT = static_cast<std::size_t>(len) * static_cast<std::size_t>(len);
         std::vector<double> mean(TT, 0.0);
@@ -426,6 +437,7 @@ std::string to_string(Method m) {
 }
 
 Result explain(const LanguageModel& m, std::string_view prompt, std::string_view target, const Options& o) {
+    CancelScope cancel_scope(o.control.cancel);
     Result r;
     r.method = to_string(o.method);
     r.prompt = prompt;

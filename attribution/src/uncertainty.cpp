@@ -44,6 +44,9 @@ UncertaintyResult sample_uncertainty(const LanguageModel& m, std::string_view pr
     if (o.samples < 1) throw AttributionError("uncertainty needs at least one sample");
     if (o.clustering != "exact" && o.clustering != "embedding")
         throw AttributionError("unknown clustering '" + o.clustering + "' (exact or embedding)");
+    CancelScope cancel_scope(o.control.cancel);
+    const auto total = static_cast<std::size_t>(o.samples) + 1;
+    o.control.report(0, total, "samples");
     UncertaintyResult r;
     r.prompt = prompt;
     GenerationOptions g;
@@ -57,6 +60,7 @@ UncertaintyResult sample_uncertainty(const LanguageModel& m, std::string_view pr
         for (const auto& a : t.top) s.alternatives.push_back({a.text, a.logprob});
         r.greedy.push_back(s);
     }
+    o.control.report(1, total, "samples");
     g.temperature = o.temperature;
     g.top_p = o.top_p;
     g.alternatives = 0;
@@ -68,6 +72,7 @@ UncertaintyResult sample_uncertainty(const LanguageModel& m, std::string_view pr
         rec.normalized = normalize_answer(s.text);
         for (const auto& t : s.tokens) rec.logprob += t.logprob;
         r.samples.push_back(rec);
+        o.control.report(r.samples.size() + 1, total, "samples");
     }
     const double N = static_cast<double>(r.samples.size());
     for (const auto& s : r.samples) r.predictive_entropy -= s.logprob / N;

@@ -2,6 +2,7 @@
 
 #include <QComboBox>
 #include <QFormLayout>
+#include <QPointer>
 #include <QHBoxLayout>
 #include <QHeaderView>
 #include <QLabel>
@@ -163,8 +164,115 @@ InspectorView::InspectorView(Session& session, QWidget* parent) : QWidget(parent
     connect(head_, &QComboBox::currentIndexChanged, this, &InspectorView::showAttention);
     connect(&session_, &Session::inspectRequested, this, &InspectorView::inspectItem);
     connect(&session_, &Session::reportChanged, this, &InspectorView::showCalibration);
-    connect(&session_, &Session::modelChanged, this, &InspectorView::refreshControls);
+    connect(&session_, &Session::modelChanged, this, [this] {
+        clearResults();
+        refreshControls();
+    });
+    connect(prompt_, &QPlainTextEdit::textChanged, this, &InspectorView::updateStaleness);
+    connect(target_, &QLineEdit::textChanged, this, &InspectorView::updateStaleness);
+    connect(steps_, &QSpinBox::valueChanged, this, &InspectorView::updateStaleness);
+    connect(samples_, &QSpinBox::valueChanged, this, &InspectorView::updateStaleness);
+    connect(baseline_, &QComboBox::currentIndexChanged, this, &InspectorView::updateStaleness);
+    connect(shap_algorithm_, &QComboBox::currentIndexChanged, this, &InspectorView::updateStaleness);
+
+    // The status line follows this view's jobs to their end.
+    auto& runner = session_.jobs;
+    connect(&runner, &JobRunner::progress, this, [this](int id, const QString&, double, const QString& text) {
+        if (auto it = jobs_.find(id); it != jobs_.end()) status_->setText(it->second + QStringLiteral(": ") + text);
+    });
+    auto ended = [this](int id, const QString& how) {
+        auto it = jobs_.find(id);
+        if (it == jobs_.end()) return;
+        const QString title = it->second;
+        jobs_.erase(it);
+        if (jobs_.empty()) status_->setText(title + QStringLiteral(": ") + how);
+    };
+    connect(&runner, &JobRunner::finished, this, [this, ended](int id, const QString&) {
+        ended(id, done_detail_.isEmpty() ? tr("done.") : tr("done — %1").arg(done_detail_));
+    });
+    connect(&runner, &JobRunner::cancelled, this, [ended](int id, const QString&) { ended(id, tr("cancelled.")); });
+    connect(&runner, &JobRunner::failed, this, [ended](int id, const QString&, const QString& error) { ended(id, tr("failed — %1").arg(error)); });
+    clearResults();
     refreshControls();
+}
+
+void InspectorView::startJob(const QString& kind, const QString& title, int tab, JobRunner::Work work) {
+    tabs_->setCurrentIndex(tab);
+    done_detail_.clear();
+    status_->setText(title + QStringLiteral("…"));
+    jobs_[session_.jobs.start(kind, title, std::move(work))] = title;
+}
+
+InspectorView::Inputs InspectorView::currentInputs(View view) const {
+    Inputs in{session_.model_path, prompt_->toPlainText(), target_->text(), {}};
+    if (view == View::Attribution) {
+        if (attribution_ && attribution_->method == "shap") in.settings = QStringLiteral("shap %1").arg(shap_algorithm_->currentIndex());
+        else in.settings = QStringLiteral("steps %1, baseline %2").arg(steps_->value()).arg(baseline_->currentIndex());
+    } else if (view == View::Uncertainty) {
+        in.settings = QStringLiteral("samples %1").arg(samples_->value());
+    }
+    return in;
+}
+
+bool InspectorView::isStale(View view) const {
+    switch (view) {
+    case View::Attention: return maps_ && maps_for_ != currentInputs(view);
+    case View::Attribution: return attribution_ && attribution_for_ != currentInputs(view);
+    case View::Uncertainty: return uncertainty_ && uncertainty_for_ != currentInputs(view);
+    }
+    return false;
+}
+
+namespace {
+// Why a result no longer matches, and how to recompute it.
+QString staleText(const InspectorView::Inputs& was, const InspectorView::Inputs& now, const QString& shortcut) {
+    QStringList changed;
+    if (was.prompt != now.prompt) changed << QObject::tr("prompt");
+    if (was.target != now.target) changed << QObject::tr("target");
+    if (was.settings != now.settings) changed << QObject::tr("settings");
+    return QObject::tr("Stale: computed before the %1 changed — %2 recomputes").arg(changed.join(QStringLiteral(", ")), shortcut);
+}
+}  // namespace
+
+void InspectorView::updateStaleness() {
+    const auto att = currentInputs(View::Attention), attr_in = currentInputs(View::Attribution), unc = currentInputs(View::Uncertainty);
+    attention_->setStale(isStale(View::Attention) ? staleText(maps_for_, att, tr("Ctrl+1")) : QString());
+    const QString attr_stale = isStale(View::Attribution) ? staleText(attribution_for_, attr_in, attribution_->method == "shap" ? tr("Ctrl+3") : tr("Ctrl+2")) : QString();
+    if (attribution_) {
+        bars_->setStale(attr_stale);
+        matrix_->setStale(attr_stale);
+    }
+    const QString unc_stale = isStale(View::Uncertainty) ? staleText(uncertainty_for_, unc, tr("Ctrl+4")) : QString();
+    if (uncertainty_) {
+        entropy_->setStale(unc_stale);
+        mass_->setStale(unc_stale);
+    }
+    QString html;
+    if (!attribution_) {
+        html = tr("<i>Tokens are shaded by their attribution after Integrated gradients (Ctrl+2) or SHAP (Ctrl+3).</i>");
+    } else {
+        if (!attr_stale.isEmpty()) html = QStringLiteral("<div style=\"background-color:#ffecb3;color:#3c2800\">%1</div>").arg(attr_stale.toHtmlEscaped());
+        html += tokenHtml();
+    }
+    tokens_->setHtml(html);
+}
+
+void InspectorView::clearResults() {
+    maps_.reset();
+    attribution_.reset();
+    uncertainty_.reset();
+    layer_->clear();
+    head_->clear();
+    attention_->setEmpty(tr("No attention map yet.\nType a prompt (or open a result row in Run) and press Attention (Ctrl+1)."));
+    bars_->setEmpty(tr("No attribution yet.\nPress Integrated gradients (Ctrl+2) or SHAP (Ctrl+3)."));
+    matrix_->setEmpty(tr("The [target × prompt] attribution matrix appears here."));
+    delta_->clear();
+    entropy_->setEmpty(tr("No samples yet.\nPress Sample (Ctrl+4): the greedy answer's per-token entropy appears here."));
+    mass_->setEmpty(tr("Sampled answers and their probability mass appear here."));
+    answers_->setAnswers({});
+    uncertainty_numbers_->clear();
+    updateStaleness();
+    showCalibration();
 }
 
 void InspectorView::refreshControls() {
@@ -193,12 +301,14 @@ void InspectorView::runAttention() {
     if (!session_.model) return;
     auto model = session_.model;
     std::string text = (prompt_->toPlainText() + target_->text()).toStdString();
-    status_->setText(tr("Computing attention…"));
-    auto* self = this;
-    session_.jobs.start(QStringLiteral("attention"), tr("Attention"), [model, text, self](JobContext&) -> JobRunner::Apply {
-        auto maps = std::make_shared<const attr::AttentionMaps>(attr::attention_maps(*model, text, -1, -1, kDisplayCells));
-        return [self, maps] {
+    QPointer<InspectorView> self(this);
+    const Inputs inputs = currentInputs(View::Attention);
+    startJob(QStringLiteral("attention"), tr("Attention"), 0, [model, text, self, inputs](JobContext& ctx) -> JobRunner::Apply {
+        auto maps = std::make_shared<const attr::AttentionMaps>(attr::attention_maps(*model, text, -1, -1, kDisplayCells, ctx.control));
+        return [self, maps, inputs] {
+            if (!self || inputs.model != self->session_.model_path) return;  // another model opened meanwhile
             self->maps_ = maps;
+            self->maps_for_ = inputs;
             self->layer_->blockSignals(true);
             self->head_->blockSignals(true);
             self->layer_->clear();
@@ -209,8 +319,9 @@ void InspectorView::runAttention() {
             for (int h = 0; h < maps->heads; ++h) self->head_->addItem(tr("head %1").arg(h));
             self->layer_->blockSignals(false);
             self->head_->blockSignals(false);
-            self->status_->setText(tr("%1 tokens, %2 layers, %3 heads").arg(maps->length).arg(maps->layers).arg(maps->heads));
+            self->done_detail_ = tr("%1 tokens, %2 layers, %3 heads").arg(maps->length).arg(maps->layers).arg(maps->heads);
             self->showAttention();
+            self->updateStaleness();
         };
     });
 }
@@ -261,13 +372,18 @@ void InspectorView::runAttribution(attr::Method method) {
     o.shap = static_cast<attr::Options::ShapAlgorithm>(shap_algorithm_->currentIndex());
     auto model = session_.model;
     std::string prompt = prompt_->toPlainText().toStdString(), target = target_->text().toStdString();
-    status_->setText(method == attr::Method::Shap ? tr("Computing SHAP values…") : tr("Computing integrated gradients…"));
-    auto* self = this;
-    session_.jobs.start(QStringLiteral("attribution"), tr("Attribution"), [model, prompt, target, o, self](JobContext& ctx) mutable -> JobRunner::Apply {
-        o.cancel = &ctx.cancel;
+    QPointer<InspectorView> self(this);
+    Inputs inputs{session_.model_path, prompt_->toPlainText(), target_->text(),
+                  method == attr::Method::Shap ? QStringLiteral("shap %1").arg(shap_algorithm_->currentIndex())
+                                               : QStringLiteral("steps %1, baseline %2").arg(steps_->value()).arg(baseline_->currentIndex())};
+    const QString title = method == attr::Method::Shap ? tr("SHAP") : tr("Integrated gradients");
+    startJob(QStringLiteral("attribution"), title, 1, [model, prompt, target, o, self, inputs](JobContext& ctx) mutable -> JobRunner::Apply {
+        o.control = ctx.control;
         auto r = std::make_shared<const attr::Result>(attr::explain(*model, prompt, target, o));
-        return [self, r] {
+        return [self, r, inputs] {
+            if (!self || inputs.model != self->session_.model_path) return;
             self->attribution_ = r;
+            self->attribution_for_ = inputs;
             self->showAttribution();
         };
     });
@@ -294,7 +410,6 @@ QString InspectorView::tokenHtml() const {
 
 void InspectorView::showAttribution() {
     const auto& r = *attribution_;
-    tokens_->setHtml(tokenHtml());
     QStringList prompt_labels, target_labels;
     for (const auto& t : r.prompt_tokens) prompt_labels << tokenLabel(t.text);
     for (const auto& t : r.target_tokens) target_labels << tokenLabel(t.text);
@@ -310,14 +425,16 @@ void InspectorView::showAttribution() {
                        .arg(r.evaluations);
     if (std::isfinite(r.delta)) {
         bool large = std::fabs(r.delta) > 0.05 * std::max(1e-9, std::fabs(gap));
-        text += (r.method == "shap" ? tr(" Efficiency gap %1.") : tr(" Convergence delta %1 (F(x) − F(baseline) = %2).")).arg(r.delta, 0, 'g', 3).arg(gap, 0, 'g', 4);
+        text += r.method == "shap" ? tr(" Efficiency gap %1 (f(all) − f(none) = %2).").arg(r.delta, 0, 'g', 3).arg(gap, 0, 'g', 4)
+                                   : tr(" Convergence delta %1 (F(x) − F(baseline) = %2).").arg(r.delta, 0, 'g', 3).arg(gap, 0, 'g', 4);
         if (large && r.method == "ig")
             text += tr(" <b>The delta is large</b>: raise the steps, or use a token baseline (zero-embedding baselines converge "
                        "badly on RMSNorm / LayerNorm models).");
     }
     delta_->setText(text);
-    status_->setText(tr("Attribution ready."));
+    done_detail_ = tr("%1 model evaluations").arg(r.evaluations);
     tabs_->setCurrentIndex(1);
+    updateStaleness();
 }
 
 void InspectorView::runUncertainty() {
@@ -327,12 +444,15 @@ void InspectorView::runUncertainty() {
     o.max_new_tokens = 16;
     auto model = session_.model;
     std::string prompt = prompt_->toPlainText().toStdString();
-    status_->setText(tr("Sampling…"));
-    auto* self = this;
-    session_.jobs.start(QStringLiteral("uncertainty"), tr("Sampling"), [model, prompt, o, self](JobContext&) -> JobRunner::Apply {
+    QPointer<InspectorView> self(this);
+    const Inputs inputs = currentInputs(View::Uncertainty);
+    startJob(QStringLiteral("uncertainty"), tr("Sampling"), 2, [model, prompt, o, self, inputs](JobContext& ctx) mutable -> JobRunner::Apply {
+        o.control = ctx.control;
         auto r = std::make_shared<const attr::UncertaintyResult>(attr::sample_uncertainty(*model, prompt, o));
-        return [self, r] {
+        return [self, r, inputs] {
+            if (!self || inputs.model != self->session_.model_path) return;
             self->uncertainty_ = r;
+            self->uncertainty_for_ = inputs;
             self->showUncertainty();
         };
     });
@@ -347,6 +467,7 @@ void InspectorView::showUncertainty() {
         y << r.greedy[i].entropy;
         ticks->addTick(static_cast<double>(i), tokenLabel(r.greedy[i].text));
     }
+    entropy_->markFilled();
     entropy_->graph(0)->setData(x, y);
     entropy_->xAxis->setTicker(ticks);
     entropy_->rescaleAxes();
@@ -366,11 +487,16 @@ void InspectorView::showUncertainty() {
                                       .arg(r.semantic_entropy, 0, 'f', 3)
                                       .arg(r.discrete_semantic_entropy, 0, 'f', 3)
                                       .arg(r.predictive_entropy, 0, 'f', 3));
-    status_->setText(tr("Samples ready."));
+    done_detail_ = tr("%1 samples").arg(r.samples.size());
     tabs_->setCurrentIndex(2);
+    updateStaleness();
 }
 
 void InspectorView::showCalibration() {
+    const QString none = session_.report ? tr("The open report (%1) has no multiple-choice suite: calibration needs per-item confidences.").arg(session_.report_name)
+                                         : tr("No report is open.\nRun a multiple-choice suite (Run tab, Ctrl+R) or open a report to see its calibration.");
+    confidence_->setEmpty(none);
+    reliability_->setEmpty(tr("The reliability diagram appears here."));
     if (!session_.report) return;
     for (const auto& s : session_.report->suites) {
         if (s.kind != "multiple_choice" || s.reliability.empty()) continue;
@@ -385,15 +511,24 @@ void InspectorView::showCalibration() {
         confidence_->setBars(hl, hist, tr("items by confidence (%1)").arg(QString::fromStdString(s.name)));
         // Reliability diagram: each equal-mass bin's accuracy at its mean confidence, against the diagonal of
         // perfect calibration (equal-mass bins can span very different widths, so each is drawn at its mean).
+        // Each bin is a bar over the confidences it holds, inside [0, 1], labelled with its item count.
+        reliability_->markFilled();
         reliability_->clearPlottables();
         reliability_->clearItems();
         for (const auto& b : s.reliability) {
             if (!b.count) continue;
+            const double lo = std::clamp(b.confidence_low, 0.0, 1.0), hi = std::clamp(b.confidence_high, 0.0, 1.0);
+            const double inset = std::min(0.004, (hi - lo) / 4);
             auto* r = new QCPItemRect(reliability_);
-            r->topLeft->setCoords(b.mean_confidence - 0.015, b.accuracy);
-            r->bottomRight->setCoords(b.mean_confidence + 0.015, 0);
+            r->topLeft->setCoords(lo + inset, b.accuracy);
+            r->bottomRight->setCoords(std::max(lo + inset, hi - inset), 0);
             r->setBrush(QColor(0, 114, 178, 140));
             r->setPen(QPen(QColor(0, 114, 178)));
+            auto* n = new QCPItemText(reliability_);
+            n->position->setCoords(b.mean_confidence, b.accuracy);
+            n->setPositionAlignment(Qt::AlignHCenter | Qt::AlignBottom);
+            n->setText(QStringLiteral("n=%1").arg(b.count));
+            n->setClipToAxisRect(false);
         }
         auto* dots = reliability_->addGraph();
         for (const auto& b : s.reliability) dots->addData(b.mean_confidence, b.accuracy);
@@ -403,7 +538,7 @@ void InspectorView::showCalibration() {
         diag->setData(QVector<double>{0, 1}, QVector<double>{0, 1});
         diag->setPen(QPen(Qt::gray, 1, Qt::DashLine));
         reliability_->xAxis->setRange(0, 1);
-        reliability_->yAxis->setRange(0, 1.05);
+        reliability_->yAxis->setRange(0, 1.12);
         reliability_->xAxis->setLabel(tr("mean confidence of the bin (%1)").arg(QString::fromStdString(s.name)));
         reliability_->yAxis->setLabel(tr("accuracy"));
         reliability_->replot(QCustomPlot::rpQueuedReplot);

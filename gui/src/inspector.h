@@ -5,8 +5,10 @@
 
 #include <QWidget>
 
+#include <map>
 #include <memory>
 
+#include "jobs.h"
 #include "lmwb/attribution.h"
 
 class QComboBox;
@@ -51,10 +53,28 @@ public:
     QString tokenHtml() const;
     QLabel* deltaLabel() const { return delta_; }
 
+    QLabel* statusLabel() const { return status_; }
+
+    // What a result was computed from; a view whose inputs no longer match the window's is marked stale.
+    struct Inputs {
+        QString model, prompt, target, settings;
+        bool operator==(const Inputs& o) const {
+            return model == o.model && prompt == o.prompt && target == o.target && settings == o.settings;
+        }
+        bool operator!=(const Inputs& o) const { return !(*this == o); }
+    };
+    enum class View { Attention, Attribution, Uncertainty };
+    Inputs currentInputs(View view) const;
+    bool isStale(View view) const;
+
 signals:
     void attentionShown();
 
 private:
+    // Starts a job whose status line ends in done / failed / cancelled, on the tab that shows its result.
+    void startJob(const QString& kind, const QString& title, int tab, JobRunner::Work work);
+    void updateStaleness();
+    void clearResults();
     void showAttention();
     void showAttribution();
     void showUncertainty();
@@ -84,6 +104,9 @@ private:
     std::shared_ptr<const attr::AttentionMaps> maps_;
     std::shared_ptr<const attr::Result> attribution_;
     std::shared_ptr<const attr::UncertaintyResult> uncertainty_;
+    Inputs maps_for_, attribution_for_, uncertainty_for_;
+    std::map<int, QString> jobs_;  // running job id -> its title, for the status line
+    QString done_detail_;          // what the last finished job produced, for its status line
 };
 
 }  // namespace lmwb::gui

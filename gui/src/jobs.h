@@ -5,17 +5,25 @@
 #include <QObject>
 #include <QString>
 
-#include <atomic>
 #include <functional>
 #include <map>
 #include <memory>
 
+#include "lmwb/control.h"
+
 namespace lmwb::gui {
 
 struct JobContext {
-    std::atomic<bool> cancel{false};
+    // Hand `control` to the libraries: its token is the job's cancel flag, and its progress arrives at the GUI as
+    // "stage: done / total unit, ETA" with the fraction done.
+    lmwb::Control control;
+    bool cancelled() const { return control.cancel.requested(); }
+    // For work that words its own progress (evaluation: suites, tokens/s).
     std::function<void(double fraction, const QString& text)> report;  // thread-safe: queued to the GUI thread
 };
+
+// "12 / 52 points", "3.1 / 24.0 MB of weights" and an ETA from the time since `elapsed_s` started counting.
+QString progressText(const lmwb::Progress& p, double elapsed_s);
 
 // Processes events until pred() holds or the timeout passes (tests, benchmarks, shutdown).
 bool waitUntil(const std::function<bool()>& pred, int timeout_ms);

@@ -87,9 +87,20 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent), session_(new Sess
         if (session_->jobs.runningCount() == 0) job_cancel_->setEnabled(false);
         job_text_->setText(text);
     };
-    connect(&runner, &JobRunner::finished, this, [idle](int, const QString& kind) { idle(kind + QObject::tr(": done")); });
-    connect(&runner, &JobRunner::cancelled, this, [idle](int, const QString& kind) { idle(kind + QObject::tr(": cancelled")); });
-    connect(&runner, &JobRunner::failed, this, [this, idle](int, const QString& kind, const QString& error) {
+    // A model that did not open leaves the label on the model that is open (or none), not on "loading…".
+    auto model_job_ended = [this](int id) {
+        if (id == model_job_) model_label_->setText(session_->model ? model_view_->summary() : tr("no model"));
+    };
+    connect(&runner, &JobRunner::finished, this, [this, idle](int, const QString& kind) {
+        job_progress_->setValue(1000);
+        idle(kind + QObject::tr(": done"));
+    });
+    connect(&runner, &JobRunner::cancelled, this, [idle, model_job_ended](int id, const QString& kind) {
+        model_job_ended(id);
+        idle(kind + QObject::tr(": cancelled"));
+    });
+    connect(&runner, &JobRunner::failed, this, [this, idle, model_job_ended](int id, const QString& kind, const QString& error) {
+        model_job_ended(id);
         idle(kind + tr(": failed"));
         showError(tr("%1 failed").arg(kind), error);
     });
@@ -167,11 +178,23 @@ void MainWindow::buildMenus() {
     run_action->setShortcut(QKeySequence(QStringLiteral("Ctrl+R")));
     auto* cancel_action = run->addAction(tr("&Cancel jobs"), &session_->jobs, &JobRunner::cancelAll);
     cancel_action->setShortcut(QKeySequence(Qt::Key_Escape));
-    run->addAction(tr("&Attention"), inspector_, &InspectorView::runAttention)->setShortcut(QKeySequence(QStringLiteral("Ctrl+1")));
-    run->addAction(tr("&Integrated gradients"), this, [this] { inspector_->runAttribution(attr::Method::IntegratedGradients); })
-        ->setShortcut(QKeySequence(QStringLiteral("Ctrl+2")));
-    run->addAction(tr("&SHAP"), this, [this] { inspector_->runAttribution(attr::Method::Shap); })->setShortcut(QKeySequence(QStringLiteral("Ctrl+3")));
-    run->addAction(tr("Sa&mple"), inspector_, &InspectorView::runUncertainty)->setShortcut(QKeySequence(QStringLiteral("Ctrl+4")));
+    // Each computes in the inspector and brings it forward on the tab that shows the result.
+    run->addAction(tr("&Attention"), this, [this] {
+        tabs_->setCurrentWidget(inspector_);
+        inspector_->runAttention();
+    })->setShortcut(QKeySequence(QStringLiteral("Ctrl+1")));
+    run->addAction(tr("&Integrated gradients"), this, [this] {
+        tabs_->setCurrentWidget(inspector_);
+        inspector_->runAttribution(attr::Method::IntegratedGradients);
+    })->setShortcut(QKeySequence(QStringLiteral("Ctrl+2")));
+    run->addAction(tr("&SHAP"), this, [this] {
+        tabs_->setCurrentWidget(inspector_);
+        inspector_->runAttribution(attr::Method::Shap);
+    })->setShortcut(QKeySequence(QStringLiteral("Ctrl+3")));
+    run->addAction(tr("Sa&mple"), this, [this] {
+        tabs_->setCurrentWidget(inspector_);
+        inspector_->runUncertainty();
+    })->setShortcut(QKeySequence(QStringLiteral("Ctrl+4")));
 
     auto* view = menuBar()->addMenu(tr("&View"));
     for (auto* dock : findChildren<QDockWidget*>()) view->addAction(dock->toggleViewAction());
@@ -207,8 +230,10 @@ bool MainWindow::openModel(const QString& path) {
     model_label_->setText(tr("loading %1…").arg(QFileInfo(dir).fileName()));
     Session* session = session_;
     auto* self = this;
-    model_job_ = session_->jobs.start(QStringLiteral("model"), tr("Opening %1").arg(dir), [dir, session, self](JobContext&) -> JobRunner::Apply {
-        std::shared_ptr<const LanguageModel> m = LanguageModel::open(dir.toStdString());
+    model_job_ = session_->jobs.start(QStringLiteral("model"), tr("Opening %1").arg(dir), [dir, session, self](JobContext& ctx) -> JobRunner::Apply {
+        ModelOptions options;
+        options.control = ctx.control;
+        std::shared_ptr<const LanguageModel> m = LanguageModel::open(dir.toStdString(), options);
         return [session, self, m, dir] {
             session->setModel(m, dir);
             self->addRecent(QStringLiteral("recent/models"), dir);

@@ -58,6 +58,41 @@ Plot::Plot(QWidget* parent) : QCustomPlot(parent) {
     setNoAntialiasingOnDrag(true);
 }
 
+void Plot::setEmpty(const QString& hint) {
+    hint_ = hint;
+    stale_.clear();
+    update();
+}
+
+void Plot::markFilled() {
+    hint_.clear();
+    stale_.clear();
+    update();
+}
+
+void Plot::setStale(const QString& why) {
+    stale_ = why;
+    update();
+}
+
+void Plot::paintEvent(QPaintEvent* event) {
+    if (!hint_.isEmpty()) {
+        QPainter p(this);
+        p.fillRect(rect(), palette().base());
+        p.setPen(palette().color(QPalette::PlaceholderText));
+        p.drawText(rect().adjusted(16, 16, -16, -16), Qt::AlignCenter | Qt::TextWordWrap, hint_);
+        return;
+    }
+    QCustomPlot::paintEvent(event);
+    if (stale_.isEmpty()) return;
+    QPainter p(this);
+    const QFontMetrics fm(font());
+    const QRect band(0, 0, width(), fm.height() + 10);
+    p.fillRect(band, QColor(255, 236, 179, 235));  // amber: readable in light and dark palettes
+    p.setPen(QColor(60, 40, 0));
+    p.drawText(band.adjusted(8, 0, -8, 0), Qt::AlignVCenter | Qt::AlignLeft, fm.elidedText(stale_, Qt::ElideRight, width() - 16));
+}
+
 bool Plot::exportTo(const QString& path, QString* error) {
     bool ok = false;
     const int w = std::max(width(), 640), h = std::max(height(), 480);
@@ -111,6 +146,7 @@ Heatmap::Heatmap(QWidget* parent) : Plot(parent) {
 
 void Heatmap::setMatrix(int rows, int cols, const std::vector<double>& values, const QStringList& row_labels,
                         const QStringList& col_labels, bool diverging_palette, const QString& row_title, const QString& col_title) {
+    markFilled();
     rows_ = rows;
     cols_ = cols;
     values_ = values;
@@ -181,6 +217,7 @@ BarChart::BarChart(QWidget* parent) : Plot(parent) {
 }
 
 void BarChart::setBars(const QStringList& labels, const std::vector<double>& values, const QString& value_title) {
+    markFilled();
     QVector<double> keys, pos, neg;
     double lo = 0, hi = 0;
     for (int i = 0; i < static_cast<int>(values.size()); ++i) {

@@ -15,8 +15,22 @@ public:
     // Format from the extension: .png, .pdf or .svg. Returns false (and sets error) when writing fails.
     bool exportTo(const QString& path, QString* error = nullptr);
 
+    // With nothing to show the plot draws no axes, only `hint` (what to do to fill it). setEmpty is undone by the
+    // next setMatrix / setBars / markFilled.
+    void setEmpty(const QString& hint);
+    bool isEmpty() const { return !hint_.isEmpty(); }
+    QString emptyHint() const { return hint_; }
+    void markFilled();
+    // A result computed for inputs that have since changed stays readable under a banner that says so.
+    void setStale(const QString& why);  // empty: fresh
+    QString staleText() const { return stale_; }
+
 protected:
     void contextMenuEvent(QContextMenuEvent* event) override;
+    void paintEvent(QPaintEvent* event) override;
+
+private:
+    QString hint_, stale_;
 };
 
 class Heatmap : public Plot {

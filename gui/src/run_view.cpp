@@ -20,9 +20,25 @@
 #include <cmath>
 
 #include "item_models.h"
+#include "lmwb/evaluation.h"
 #include "session.h"
 
 namespace lmwb::gui {
+
+QString evalProgressText(const eval::Progress& p) {
+    QString suite = QString::fromStdString(p.suite);
+    if (p.suites > 1) suite += QObject::tr(" (%1 of %2)").arg(p.suite_index + 1).arg(p.suites);
+    const double rate = p.elapsed > 0 ? static_cast<double>(p.tokens) / p.elapsed : 0;
+    QString text = QObject::tr("%1: %2 / %3 items, %4 tokens/s").arg(suite).arg(p.suite_done).arg(p.suite_total).arg(rate, 0, 'f', 0);
+    const double eta = eval::suite_eta(p);
+    if (eta >= 0 && p.suite_done < p.suite_total) text += QObject::tr(", this suite's ETA %1 s").arg(eta, 0, 'f', eta < 10 ? 1 : 0);
+    if (p.suites > 1) text += QObject::tr(" — %1 / %2 items in all").arg(p.items_done).arg(p.items_total);
+    return text;
+}
+
+double evalProgressFraction(const eval::Progress& p) {
+    return p.items_total ? static_cast<double>(p.items_done) / static_cast<double>(p.items_total) : 0.0;
+}
 
 RunView::RunView(Session& session, QWidget* parent) : QWidget(parent), session_(session) {
     auto* outer = new QHBoxLayout(this);
@@ -190,14 +206,8 @@ void RunView::run() {
     QString name = QStringLiteral("run %1").arg(QTime::currentTime().toString(QStringLiteral("HH:mm:ss")));
     job_ = session_.jobs.start(QStringLiteral("eval"), tr("Evaluating %1 suites").arg(chosen.size()),
                                [model, chosen = std::move(chosen), opt, session, name](JobContext& ctx) mutable -> JobRunner::Apply {
-        opt.cancel = &ctx.cancel;
-        opt.progress = [&ctx](const eval::Progress& p) {
-            double rate = p.elapsed > 0 ? static_cast<double>(p.tokens) / p.elapsed : 0;
-            double eta = p.items_done ? p.elapsed / static_cast<double>(p.items_done) * static_cast<double>(p.items_total - p.items_done) : 0;
-            ctx.report(p.items_total ? static_cast<double>(p.items_done) / static_cast<double>(p.items_total) : 0,
-                       QObject::tr("%1: %2 / %3 items, %4 tokens/s, ETA %5 s")
-                           .arg(QString::fromStdString(p.suite)).arg(p.items_done).arg(p.items_total).arg(rate, 0, 'f', 0).arg(eta, 0, 'f', 0));
-        };
+        opt.cancel = ctx.control.cancel;
+        opt.progress = [&ctx](const eval::Progress& p) { ctx.report(evalProgressFraction(p), evalProgressText(p)); };
         auto outcome = eval::evaluate(*model, nullptr, chosen, opt);
         if (!outcome.complete) return {};
         auto report = std::make_shared<const eval::Report>(std::move(outcome.report));

@@ -15,7 +15,16 @@ class QPushButton;
 class QSpinBox;
 class QTableView;
 
+namespace lmwb::eval {
+struct Progress;
+}
+
 namespace lmwb::gui {
+
+// The run's progress in words: the suite counted ("name (2 of 4)"), its items, tokens/s and the ETA of that suite at
+// its own rate (suites differ in cost per item, so a run-wide estimate would mislead), then the whole run's items.
+QString evalProgressText(const eval::Progress& p);
+double evalProgressFraction(const eval::Progress& p);  // items done of all items
 
 class Session;
 class ResultsModel;

@@ -138,13 +138,30 @@ struct Runner {
     Progress progress;
     std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
 
-    bool cancelled() const { return opt.cancel && opt.cancel->load(); }
+    std::chrono::steady_clock::time_point suite_start = start;
+
+    bool cancelled() const { return opt.cancel.requested(); }
+    double since(std::chrono::steady_clock::time_point t) const {
+        return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+    }
+    void begin_suite(std::size_t index, const std::string& name, std::size_t pending) {
+        progress.suite = name;
+        progress.suite_index = index;
+        progress.suite_done = 0;
+        progress.suite_total = pending;
+        progress.suite_elapsed = 0;
+        suite_start = std::chrono::steady_clock::now();
+        progress.elapsed = since(start);
+        if (opt.progress) opt.progress(progress);
+    }
     void finished_item(std::size_t suite_index, SuiteReport& sr, ItemRecord r, std::size_t tokens) {
         journal.append(suite_index, r);
         sr.items.push_back(std::move(r));
         progress.items_done += 1;
+        progress.suite_done += 1;
         progress.tokens += tokens;
-        progress.elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        progress.elapsed = since(start);
+        progress.suite_elapsed = since(suite_start);
         if (opt.progress) opt.progress(progress);
     }
 
@@ -403,20 +420,27 @@ EvalOutcome evaluate(const LanguageModel& model, const LanguageModel* judge, con
         }
         run.progress.items_done += rep.suites[si].items.size();
     }
-    for (std::size_t si = 0; si < suites.size() && !run.cancelled(); ++si) {
-        std::vector<const SuiteItem*> pending;
-        for (const SuiteItem* it : selected[si])
-            if (!done.count({si, it->index})) pending.push_back(it);
-        run.progress.suite = suites[si].name;
-        switch (suites[si].kind) {
-        case TaskKind::MultipleChoice: run.multiple_choice(si, suites[si], rep.suites[si], pending); break;
-        case TaskKind::Generation: run.generation(si, suites[si], rep.suites[si], pending); break;
-        case TaskKind::Perplexity: run.perplexity(si, rep.suites[si], pending); break;
+    run.progress.suites = suites.size();
+    bool stopped = false;  // a pass saw the cancel token; the items finished before it stay (journal and report)
+    try {
+        CancelScope cancel_scope(opt.cancel);
+        for (std::size_t si = 0; si < suites.size() && !run.cancelled(); ++si) {
+            std::vector<const SuiteItem*> pending;
+            for (const SuiteItem* it : selected[si])
+                if (!done.count({si, it->index})) pending.push_back(it);
+            run.begin_suite(si, suites[si].name, pending.size());
+            switch (suites[si].kind) {
+            case TaskKind::MultipleChoice: run.multiple_choice(si, suites[si], rep.suites[si], pending); break;
+            case TaskKind::Generation: run.generation(si, suites[si], rep.suites[si], pending); break;
+            case TaskKind::Perplexity: run.perplexity(si, rep.suites[si], pending); break;
+            }
         }
+    } catch (const Cancelled&) {
+        stopped = true;
     }
     std::size_t items = 0;
     for (auto& s : rep.suites) items += s.items.size();
-    out.complete = items == run.progress.items_total && !run.cancelled();
+    out.complete = items == run.progress.items_total && !run.cancelled() && !stopped;
     if (out.complete)
         for (auto& s : rep.suites) finalize_suite(s, rep.settings);
     auto& e = rep.execution;
@@ -426,6 +450,11 @@ EvalOutcome evaluate(const LanguageModel& model, const LanguageModel* judge, con
     e.tokens_per_second = e.wall_seconds > 0 ? static_cast<double>(e.tokens) / e.wall_seconds : 0;
     e.items_per_second = e.wall_seconds > 0 ? static_cast<double>(items - out.resumed_items) / e.wall_seconds : 0;
     return out;
+}
+
+double suite_eta(const Progress& p) {
+    if (p.suite_done == 0 || p.suite_elapsed <= 0) return -1;
+    return p.suite_elapsed / static_cast<double>(p.suite_done) * static_cast<double>(p.suite_total - std::min(p.suite_total, p.suite_done));
 }
 
 }  // namespace lmwb::eval

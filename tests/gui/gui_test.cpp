@@ -106,7 +106,7 @@ TEST_CASE("jobs report progress, cancel within a second and supersede older jobs
     QSignalSpy progress(&runner, &JobRunner::progress), cancelled(&runner, &JobRunner::cancelled), finished(&runner, &JobRunner::finished);
     bool applied = false;
     int id = runner.start(QStringLiteral("k"), QStringLiteral("long"), [&applied](JobContext& ctx) -> JobRunner::Apply {
-        for (int i = 0; i < 100000 && !ctx.cancel; ++i) {
+        for (int i = 0; i < 100000 && !ctx.cancelled(); ++i) {
             ctx.report(i / 100000.0, QStringLiteral("step"));
             QThread::msleep(1);
         }
@@ -123,7 +123,7 @@ TEST_CASE("jobs report progress, cancel within a second and supersede older jobs
     // A newer job of the same kind supersedes the older: only the newer result is applied.
     int value = 0;
     runner.start(QStringLiteral("k"), QStringLiteral("old"), [&value](JobContext& ctx) -> JobRunner::Apply {
-        while (!ctx.cancel) QThread::msleep(1);
+        while (!ctx.cancelled()) QThread::msleep(1);
         return [&value] { value = 1; };
     });
     runner.start(QStringLiteral("k"), QStringLiteral("new"), [&value](JobContext&) -> JobRunner::Apply { return [&value] { value = 2; }; });
@@ -214,4 +214,63 @@ TEST_CASE("end to end: open, run, inspect, switch layer and head, IG, export equ
     REQUIRE(waitFor([&] { return w.lastError() != previous; }, 10000));
     INFO(w.lastError().toStdString());
     CHECK(w.lastError().contains(QStringLiteral("tokenizer")));
+}
+
+TEST_CASE("inspector views know their inputs: empty hints, stale marks, cleared on a new model, status lines end", "[gui][stale]") {
+    MainWindow w;
+    w.setQuiet(true);
+    w.resize(1400, 900);
+    w.show();
+    Session& s = w.session();
+    InspectorView* in = w.inspector();
+    // Before anything is computed the views say what to do; nothing is drawn.
+    CHECK(in->attentionMap()->isEmpty());
+    CHECK(in->attentionMap()->emptyHint().contains(QStringLiteral("Ctrl+1")));
+    CHECK(in->attributionBars()->isEmpty());
+    CHECK(in->entropyPlot()->isEmpty());
+    CHECK(in->reliabilityPlot()->isEmpty());
+
+    REQUIRE(w.openModel(QString::fromStdString(model_path("tiny-b"))));
+    REQUIRE(waitFor([&] { return static_cast<bool>(s.model); }, 20000));
+    in->setPrompt(QStringLiteral("Question: What color is the sky?\nAnswer:"), QStringLiteral(" blue"));
+    in->tabs()->setCurrentIndex(3);
+    in->runAttribution(attr::Method::Shap);
+    CHECK(in->tabs()->currentIndex() == 1);  // the tab that shows the result
+    REQUIRE(waitFor([&] { return in->attribution() != nullptr && in->statusLabel()->text().contains(QStringLiteral("done")); }, 60000));
+    CHECK_FALSE(in->isStale(InspectorView::View::Attribution));
+    CHECK(in->attributionBars()->staleText().isEmpty());
+
+    // A new prompt marks the attribution stale (bars, matrix and the token shading), naming what changed.
+    in->setPrompt(QStringLiteral("Question: What color is coal?\nAnswer:"), QStringLiteral(" blue"));
+    CHECK(in->isStale(InspectorView::View::Attribution));
+    CHECK(in->attributionBars()->staleText().contains(QStringLiteral("prompt")));
+    CHECK(in->attributionMatrix()->staleText().contains(QStringLiteral("Ctrl+3")));
+    // Back to the inputs it was computed for: fresh again.
+    in->setPrompt(QStringLiteral("Question: What color is the sky?\nAnswer:"), QStringLiteral(" blue"));
+    CHECK_FALSE(in->isStale(InspectorView::View::Attribution));
+
+    // Attention, cancelled at once: the status line says so, and no result appears.
+    in->runAttention();
+    s.jobs.cancelAll();
+    REQUIRE(waitFor([&] { return s.jobs.runningCount() == 0; }, 5000));
+    CHECK(in->statusLabel()->text().endsWith(QStringLiteral("cancelled.")));
+    in->runAttention();
+    REQUIRE(waitFor([&] { return in->attentionMaps() != nullptr; }, 20000));
+    REQUIRE(waitFor([&] { return s.jobs.runningCount() == 0; }, 5000));
+    CHECK(in->statusLabel()->text().contains(QStringLiteral("Attention: done")));
+    CHECK_FALSE(in->attentionMap()->isEmpty());
+
+    // Another model: every result of the old one is cleared.
+    REQUIRE(w.openModel(QString::fromStdString(model_path("tiny-a"))));
+    REQUIRE(waitFor([&] { return s.model_path.endsWith(QStringLiteral("tiny-a")); }, 20000));
+    CHECK(in->attentionMaps() == nullptr);
+    CHECK(in->attribution() == nullptr);
+    CHECK(in->attentionMap()->isEmpty());
+    CHECK(in->attributionBars()->isEmpty());
+
+    // A failing job ends its status line with the error.
+    in->setPrompt(QString(), QString());
+    in->runAttribution(attr::Method::IntegratedGradients);
+    REQUIRE(waitFor([&] { return s.jobs.runningCount() == 0; }, 10000));
+    CHECK(in->statusLabel()->text().contains(QStringLiteral("failed")));
 }

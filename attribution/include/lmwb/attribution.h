@@ -13,6 +13,8 @@
 #include <utility>
 #include <vector>
 
+#include "lmwb/control.h"
+
 namespace lmwb {
 class LanguageModel;
 }
@@ -86,7 +88,7 @@ struct Options {
     // Integrated gradients
     int steps = 50;
     Quadrature quadrature = Quadrature::GaussLegendre;
-    int internal_batch = 16;        // points per forward + backward pass: bounds memory
+    int internal_batch = 16;        // points per forward + backward pass, at most 2048 tokens' worth: bounds memory
     std::int32_t baseline_token = -1;  // IG: embedding of this token at every prompt position (-1: zero embedding)
     std::string baseline_text;         // IG: embeddings of this text (same token count as the prompt)
     bool matrix = true;                // per-target-token rows (one backward pass per target token)
@@ -103,13 +105,9 @@ struct Options {
     std::string head_reduce = "mean";  // "mean" or "max"
     std::vector<std::pair<int, int>> spans;  // custom spans of prompt tokens [first, last) to aggregate to
     bool generated_target = false;     // with an empty target: explain the model's own greedy output
-    const std::atomic<bool>* cancel = nullptr;  // checked between batches: throws Cancelled
-};
-
-// Thrown when Options::cancel was set during a computation.
-class Cancelled : public AttributionError {
-public:
-    Cancelled() : AttributionError("cancelled") {}
+    // Cancelled between layers of every pass (throws lmwb::Cancelled); progress in points (gradient methods),
+    // coalitions (SHAP) or layers (attention).
+    Control control;
 };
 
 struct Result {
@@ -148,7 +146,7 @@ struct AttentionMaps {
     std::vector<float> heads_display;
 };
 AttentionMaps attention_maps(const LanguageModel& model, std::string_view text, int layer = -1, int head = -1,
-                             int display_limit = 0);
+                             int display_limit = 0, const Control& control = {});
 std::vector<double> attention_rollout(const std::vector<std::vector<double>>& head_mean_layers, int length);
 // The same, one layer at a time (layers in order; [T][T] head means), so that no layer's map is kept.
 class Rollout {
@@ -173,6 +171,7 @@ struct UncertaintyOptions {
     std::string clustering = "exact";  // "exact" (normalised answers equal) or "embedding" (hidden-state cosine)
     double threshold = 0.9;            // cosine threshold for "embedding"
     int alternatives = 5;
+    Control control;  // progress in samples (the greedy answer counted as one)
 };
 struct SampleRecord {
     std::string text, normalized;

@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "lmwb/control.h"
 #include "lmwb/tokenizer.h"
 
 namespace lmwb {
@@ -26,6 +27,7 @@ struct ModelOptions {
     std::string dtype = "float32";  // compute dtype: "float32" or "bfloat16"
     // Prompts longer than the context: keep the last tokens (and say so in the result) or fail.
     bool truncate_left = true;
+    Control control;  // opening only: cancelled between tensors, progress in bytes of weights read
 };
 
 struct ModelInfo {

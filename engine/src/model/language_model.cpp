@@ -14,6 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "lmwb/control.h"
 #include "lmwb/model.h"
 #include "transformer.h"
 
@@ -22,6 +23,11 @@ namespace lmwb {
 namespace {
 
 namespace fs = std::filesystem;
+
+// Between batches and decode steps; networks that check per layer (ours) also stop inside a pass.
+void check_cancelled() {
+    if (const CancelToken* t = CancelScope::current()) t->check();
+}
 
 // Matrix products, nearly all the work, run in OpenBLAS's own pool with `threads` threads. LibTorch's OpenMP
 // pool stays at one thread: its idle workers spin after each parallel region and would take the cores OpenBLAS
@@ -93,6 +99,7 @@ void check_finite_gradients(const torch::Tensor& g) {
 class HfModel : public LanguageModel {
 public:
     HfModel(const std::string& path, const ModelOptions& options) : options_(options) {
+        options_.control = {};  // the opener's hooks serve the opening only
         fs::path dir(path);
         std::error_code ec;
         if (!fs::is_directory(dir, ec)) throw ModelError(path + ": not a folder (expected a Hugging Face checkpoint folder)");
@@ -270,6 +277,7 @@ public:
         std::vector<ScoreResult> results(requests.size());
         std::size_t bs = static_cast<std::size_t>(std::max(1, batch_size));
         for (std::size_t start = 0; start < order.size(); start += bs) {
+            check_cancelled();
             std::size_t end = std::min(order.size(), start + bs);
             std::int64_t B = static_cast<std::int64_t>(end - start);
             std::int64_t T = static_cast<std::int64_t>(prep[order[start]].input.size());
@@ -327,6 +335,7 @@ public:
         // lm-eval's rolling windows (context length 1): each window predicts the tokens it has not seen yet,
         // conditioned on up to max_len earlier tokens (the first on the prefix token).
         while (predicted < tokens.size()) {
+            check_cancelled();
             std::vector<std::int64_t> input;
             std::size_t n_pred;
             if (predicted == 0) {
@@ -532,6 +541,7 @@ GenerationResult HfModel::generate(std::string_view prompt, const GenerationOpti
     out.stop_reason = "max_new_tokens";
     auto opts_long = torch::TensorOptions().dtype(torch::kLong).device(device());
     for (int step = 0; step < opt.max_new_tokens; ++step) {
+        check_cancelled();
         torch::Tensor hidden;
         auto total = static_cast<std::int64_t>(seq.size());
         if (cache) {

@@ -5,7 +5,19 @@
 #include <cmath>
 #include <cstring>
 
+#include "lmwb/control.h"
+
 namespace lmwb {
+
+namespace {
+// A point where a pass may stop: the forward checks the thread's cancel token here, and when gradients flow back
+// through `h` the backward checks it again at the same point (a hook fires as the gradient reaches it).
+void cancel_point(const torch::Tensor& h, const CancelToken* token) {
+    if (!token) return;
+    token->check();
+    if (h.requires_grad()) h.register_hook([t = *token](const torch::Tensor&) { t.check(); });
+}
+}  // namespace
 
 struct KVCache {
     std::vector<torch::Tensor> k, v;  // per layer [B, kv_heads, capacity, head_dim]
@@ -55,7 +67,9 @@ struct Loader {
     const WeightStore& store;
     torch::ScalarType dtype;
     torch::Device device;
+    const Control& control;  // cancelled between tensors; progress in bytes of the stored weights
     std::int64_t params = 0;
+    std::size_t bytes_done = 0;
 
     const TensorView* find_any(const std::vector<std::string>& names) const {
         for (auto& n : names)
@@ -71,6 +85,7 @@ struct Loader {
                              shape_str(shape));
         if (t->dtype != DType::F32 && t->dtype != DType::F16 && t->dtype != DType::BF16 && t->dtype != DType::F64)
             throw ModelError(t->file + ": tensor '" + t->name + "' has dtype " + t->dtype_name + "; weights must be floating point");
+        control.check();
         auto opts = torch::TensorOptions().dtype(scalar_type(t->dtype));
         torch::Tensor raw;
         if (reinterpret_cast<std::uintptr_t>(t->data) % static_cast<std::uintptr_t>(c10::elementSize(opts.dtype().toScalarType())) != 0) {
@@ -80,6 +95,8 @@ struct Loader {
             raw = torch::from_blob(const_cast<void*>(t->data), t->shape, opts);
         }
         params += t->numel();
+        bytes_done += t->nbytes;
+        control.report(bytes_done, std::max(bytes_done, store.total_bytes()), "bytes", "weights");
         if (raw.scalar_type() == dtype && device.is_cpu()) return raw;
         return raw.to(device, dtype);
     }
@@ -155,7 +172,7 @@ Transformer::Transformer(const ArchConfig& cfg, const WeightStore& store, const 
         if (!torch::cuda::is_available())
             throw ModelError("device '" + options.device + "' requested, but this LibTorch has no CUDA support (or no GPU is visible)");
     }
-    Loader L{store, m.dtype, m.device};
+    Loader L{store, m.dtype, m.device, options.control};
     const std::int64_t D = cfg.hidden_size, V = cfg.vocab_size, F = cfg.intermediate_size;
     const std::int64_t hd = cfg.head_dim, Hq = cfg.heads * hd, Hkv = cfg.kv_heads * hd;
     if (cfg.gpt2_style) {
@@ -295,9 +312,11 @@ torch::Tensor Transformer::run(const torch::Tensor& embeddings, const torch::Ten
     const std::int64_t groups = c.heads / c.kv_heads;
     torch::Tensor cos, sin;
     if (!c.gpt2_style) std::tie(cos, sin) = m.rope_tables(positions);
+    const CancelToken* cancel = CancelScope::current();
 
     for (std::size_t li = 0; li < m.layers.size(); ++li) {
         const Layer& l = m.layers[li];
+        cancel_point(h, cancel);
         auto x = m.norm(h, l.norm1_w, l.norm1_b);
         torch::Tensor q, k, v;
         if (c.gpt2_style) {
@@ -346,6 +365,7 @@ torch::Tensor Transformer::run(const torch::Tensor& embeddings, const torch::Ten
         torch::Tensor out = c.gpt2_style ? torch::addmm(l.o_b, attn.reshape({Bo * To, -1}), l.o_w).view({Bo, To, -1})
                                          : torch::linear(attn, l.o_w, l.o_b);
         h = h + out;
+        cancel_point(h, cancel);
         x = m.norm(h, l.norm2_w, l.norm2_b);
         if (c.gpt2_style) {
             auto f = torch::addmm(l.fc_b, x.reshape({Bo * To, -1}), l.fc_w);

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "lmwb/control.h"
 #include "lmwb/report.h"
 #include "lmwb/statistics.h"
 #include "lmwb/suite.h"
@@ -43,11 +44,17 @@ std::vector<Aggregate> aggregate(const SuiteReport& suite, int bootstrap_iterati
 Statistic metric_statistic(const SuiteReport& suite, const std::string& metric);
 
 struct Progress {
-    std::string suite;
-    std::size_t items_done = 0, items_total = 0;
+    std::size_t items_done = 0, items_total = 0;  // over the whole run, resumed items included
     std::size_t tokens = 0;
     double elapsed = 0;
+    // The suite being run (suite_index of suites) and its items still to do when it started: suites differ in cost per
+    // item, so only the current suite's own rate predicts its remaining time.
+    std::string suite;
+    std::size_t suite_index = 0, suites = 0, suite_done = 0, suite_total = 0;
+    double suite_elapsed = 0;
 };
+// Seconds left in the current suite at its own rate; negative while nothing is known.
+double suite_eta(const Progress& p);
 
 struct EvalOptions {
     RunSettings settings;
@@ -55,7 +62,7 @@ struct EvalOptions {
     int threads = 0;
     std::string journal_path;  // empty: no journal
     bool resume = false;       // continue from journal_path
-    const std::atomic<bool>* cancel = nullptr;
+    CancelToken cancel;  // checked between items and inside every pass; a cancelled run keeps its finished items
     std::function<void(const Progress&)> progress;
     std::string software_version;
 };
