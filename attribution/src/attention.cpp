@@ -69,7 +69,9 @@ AttentionMaps attention_maps(const LanguageModel& m, std::string_view text, int 
     }
     const int T = static_cast<int>(e.ids.size());
     out.length = T;
-    out.display = display_limit > 0 ? std::min(T, display_limit) : 0;
+    // Uniform blocks of `block` tokens (the last may be shorter), so that every display cell covers the same span.
+    out.block = display_limit > 0 ? (T + display_limit - 1) / display_limit : 1;
+    out.display = display_limit > 0 ? (T + out.block - 1) / out.block : 0;
     const std::size_t D = static_cast<std::size_t>(out.display);
     Rollout rollout(T);
     const auto L = static_cast<std::size_t>(m.info().layers);
@@ -92,7 +94,7 @@ AttentionMaps attention_maps(const LanguageModel& m, std::string_view text, int 
             if (D) {  // block means of every head
                 std::vector<std::size_t> cell(static_cast<std::size_t>(len));
                 std::vector<float> counts(D, 0.0f);
-                for (int i = 0; i < len; ++i) cell[static_cast<std::size_t>(i)] = static_cast<std::size_t>(i) * D / static_cast<std::size_t>(len);
+                for (int i = 0; i < len; ++i) cell[static_cast<std::size_t>(i)] = static_cast<std::size_t>(i / out.block);
                 for (int i = 0; i < len; ++i) counts[cell[static_cast<std::size_t>(i)]] += 1;
                 for (int k = 0; k < h; ++k) {
                     std::vector<float> blk(D * D, 0.0f);

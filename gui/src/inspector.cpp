@@ -26,22 +26,7 @@ namespace lmwb::gui {
 
 namespace {
 
-constexpr int kDisplayCells = 256;  // attention maps longer than this are block-averaged for display
-
-// Block means of a [T][T] map down to [D][D].
-std::vector<double> downsample(const float* a, int T, int D) {
-    std::vector<double> out(static_cast<std::size_t>(D) * static_cast<std::size_t>(D), 0.0);
-    std::vector<double> count(static_cast<std::size_t>(D), 0.0);
-    for (int i = 0; i < T; ++i) count[static_cast<std::size_t>(i * D / T)] += 1;
-    for (int i = 0; i < T; ++i)
-        for (int j = 0; j < T; ++j)
-            out[static_cast<std::size_t>(i * D / T) * static_cast<std::size_t>(D) + static_cast<std::size_t>(j * D / T)] +=
-                a[static_cast<std::size_t>(i) * static_cast<std::size_t>(T) + static_cast<std::size_t>(j)];
-    for (int i = 0; i < D; ++i)
-        for (int j = 0; j < D; ++j)
-            out[static_cast<std::size_t>(i * D + j)] /= count[static_cast<std::size_t>(i)] * count[static_cast<std::size_t>(j)];
-    return out;
-}
+constexpr int kDisplayCells = 256;  // per-head maps of longer inputs are kept in blocks of tokens (memory)
 
 QString tokenLabel(const std::string& s) {
     QString q = QString::fromStdString(s);
@@ -104,9 +89,21 @@ InspectorView::InspectorView(Session& session, QWidget* parent) : QWidget(parent
     ah->addWidget(layer_);
     ah->addWidget(new QLabel(tr("Head")));
     ah->addWidget(head_);
+    ah->addSpacing(16);
+    ah->addWidget(new QLabel(tr("Tokens")));
+    view_first_ = new QSpinBox;
+    view_last_ = new QSpinBox;
+    ah->addWidget(view_first_);
+    ah->addWidget(new QLabel(QStringLiteral("–")));
+    ah->addWidget(view_last_);
+    auto* reset = new QPushButton(tr("Reset view"));
+    ah->addWidget(reset);
+    block_note_ = new QLabel;
+    ah->addWidget(block_note_);
     ah->addStretch();
     av->addLayout(ah);
     attention_ = new Heatmap;
+    attention_->setToolTip(tr("Wheel: zoom; drag: pan; right-click: reset view or export"));
     av->addWidget(attention_, 1);
     tabs_->addTab(att, tr("Attention"));
     // Attribution
@@ -160,6 +157,22 @@ InspectorView::InspectorView(Session& session, QWidget* parent) : QWidget(parent
     connect(ig_button_, &QPushButton::clicked, this, [this] { runAttribution(attr::Method::IntegratedGradients); });
     connect(shap_button_, &QPushButton::clicked, this, [this] { runAttribution(attr::Method::Shap); });
     connect(sample_button_, &QPushButton::clicked, this, &InspectorView::runUncertainty);
+    // The token-range selector and the map's own zoom follow each other.
+    auto apply_range = [this] {
+        const int b = attentionBlock();
+        attention_->setView(view_first_->value() / b, view_last_->value() / b);
+    };
+    connect(view_first_, &QSpinBox::editingFinished, this, apply_range);
+    connect(view_last_, &QSpinBox::editingFinished, this, apply_range);
+    connect(reset, &QPushButton::clicked, attention_, &Heatmap::resetView);
+    connect(attention_, &Heatmap::viewChanged, this, [this] {
+        if (!maps_) return;
+        const auto [a, z] = attention_->visibleColumns();
+        const int b = attentionBlock();
+        const QSignalBlocker b1(view_first_), b2(view_last_);
+        view_first_->setValue(a * b);
+        view_last_->setValue(std::min(maps_->length - 1, (z + 1) * b - 1));
+    });
     connect(layer_, &QComboBox::currentIndexChanged, this, &InspectorView::showAttention);
     connect(head_, &QComboBox::currentIndexChanged, this, &InspectorView::showAttention);
     connect(&session_, &Session::inspectRequested, this, &InspectorView::inspectItem);
@@ -329,28 +342,39 @@ void InspectorView::runAttention() {
 void InspectorView::selectLayer(int layer) { layer_->setCurrentIndex(layer); }
 void InspectorView::selectHead(int index) { head_->setCurrentIndex(index); }
 
+int InspectorView::attentionBlock() const {
+    return maps_ && head_->currentIndex() >= 3 ? std::max(1, maps_->block) : 1;
+}
+
 void InspectorView::showAttention() {
     if (!maps_ || maps_->length == 0) return;
     const int T = maps_->length, L = std::max(0, layer_->currentIndex()), mode = std::max(0, head_->currentIndex());
     const std::size_t TT = static_cast<std::size_t>(T) * static_cast<std::size_t>(T);
-    const int D = T > kDisplayCells ? kDisplayCells : T;
     std::vector<double> values;
-    if (mode == 2) {  // rollout
-        std::vector<float> f(maps_->rollout.begin(), maps_->rollout.end());
-        values = downsample(f.data(), T, D);
-    } else if (mode < 2) {
-        const auto& src = mode == 0 ? maps_->head_mean : maps_->head_max;
-        values = downsample(src.data() + static_cast<std::size_t>(L) * TT, T, D);
-    } else {
-        const int h = mode - 3, d = maps_->display;
+    QStringList labels;
+    if (mode < 3) {  // mean, max and rollout at full resolution
+        const float* src = mode == 0 ? maps_->head_mean.data() + static_cast<std::size_t>(L) * TT
+                         : mode == 1 ? maps_->head_max.data() + static_cast<std::size_t>(L) * TT : nullptr;
+        if (src) values.assign(src, src + TT);
+        else values = maps_->rollout;
+        for (const auto& t : maps_->tokens) labels << tokenLabel(t.text);
+        block_note_->clear();
+    } else {  // one head: kept in blocks of tokens for long inputs
+        const int h = mode - 3, d = maps_->display, b = maps_->block;
         const float* p = maps_->heads_display.data() + (static_cast<std::size_t>(L) * static_cast<std::size_t>(maps_->heads) + static_cast<std::size_t>(h)) *
                                                            static_cast<std::size_t>(d) * static_cast<std::size_t>(d);
         values.assign(p, p + static_cast<std::size_t>(d) * static_cast<std::size_t>(d));
+        for (int i = 0; i < d; ++i) {
+            const int first = i * b, last = std::min(T, (i + 1) * b) - 1;
+            labels << (b == 1 ? tokenLabel(maps_->tokens[static_cast<std::size_t>(first)].text) : tr("%1–%2").arg(first).arg(last));
+        }
+        block_note_->setText(b > 1 ? tr("single heads of %1 tokens: blocks of %2").arg(T).arg(b) : QString());
     }
-    QStringList labels;
-    for (int i = 0; i < D; ++i) {
-        int a = i * T / D, b = (i + 1) * T / D;
-        labels << (b - a <= 1 ? tokenLabel(maps_->tokens[static_cast<std::size_t>(a)].text) : tr("%1–%2").arg(a).arg(b - 1));
+    const int D = static_cast<int>(labels.size());
+    {
+        const QSignalBlocker b1(view_first_), b2(view_last_);
+        view_first_->setRange(0, T - 1);
+        view_last_->setRange(0, T - 1);
     }
     attention_->setMatrix(D, D, values, labels, labels, false, tr("query"), tr("key"));
     emit attentionShown();

@@ -76,6 +76,7 @@ private:
     void updateStaleness();
     void clearResults();
     void showAttention();
+    int attentionBlock() const;  // tokens per cell of the attention map on screen
     void showAttribution();
     void showUncertainty();
     void showCalibration();
@@ -89,6 +90,8 @@ private:
     QTextBrowser* tokens_;
     QTabWidget* tabs_;
     QComboBox *layer_, *head_;
+    QSpinBox *view_first_, *view_last_;  // the token range on screen
+    QLabel* block_note_;
     Heatmap* attention_;
     Heatmap* matrix_;
     BarChart* bars_;

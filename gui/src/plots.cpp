@@ -34,17 +34,63 @@ QCPColorGradient sequential() {  // viridis-like
     return g;
 }
 
-QSharedPointer<QCPAxisTickerText> labelTicker(const QStringList& labels) {
-    QSharedPointer<QCPAxisTickerText> t(new QCPAxisTickerText);
-    const int step = std::max(1, static_cast<int>(labels.size()) / 40);  // thin out long token lists
-    for (int i = 0; i < labels.size(); i += step) {
-        QString l = labels[i];
-        l.replace(QLatin1Char('\n'), QStringLiteral("⏎"));
-        if (l.size() > 12) l = l.left(11) + QChar(0x2026);
-        t->addTick(i, l);
-    }
-    return t;
+QString shortLabel(QString l) {
+    l.replace(QLatin1Char('\n'), QStringLiteral("⏎"));
+    if (l.size() > 12) l = l.left(11) + QChar(0x2026);
+    return l;
 }
+
+}  // namespace
+
+// Ticks on whole cells, one label every `step` cells where step (1, 2, 5, 10, 20, …) is the smallest that keeps
+// labels `spacing` pixels apart at the axis's current length and range: re-thinned on every zoom and resize.
+class CellTicker : public QCPAxisTicker {
+public:
+    CellTicker(QCPAxis* axis, QStringList labels, double spacing) : axis_(axis), labels_(std::move(labels)), spacing_(spacing) {}
+    int stepFor(const QCPRange& range) const {
+        const double px = axis_->orientation() == Qt::Horizontal ? axis_->axisRect()->width() : axis_->axisRect()->height();
+        const double per_cell = px / std::max(1e-9, range.size());
+        const int need = static_cast<int>(std::ceil(spacing_ / std::max(1e-9, per_cell)));
+        int step = 1;
+        for (int base = 1;; base *= 10) {
+            for (int m : {1, 2, 5})
+                if (base * m >= need) return base * m;
+            if (base > 1000000) return step;
+        }
+    }
+
+protected:
+    void generate(const QCPRange& range, const QLocale&, QChar, int, QVector<double>& ticks, QVector<double>* subTicks,
+                  QVector<QString>* tickLabels) override {
+        ticks.clear();
+        if (subTicks) subTicks->clear();
+        if (tickLabels) tickLabels->clear();
+        const int n = static_cast<int>(labels_.size());
+        const int step = stepFor(range);
+        const int first = std::max(0, static_cast<int>(std::ceil(range.lower)));
+        const int last = std::min(n - 1, static_cast<int>(std::floor(range.upper)));
+        // Thinned labels carry their position, so that a reader knows where in a long input a label sits.
+        for (int i = (first + step - 1) / step * step; i <= last; i += step) {
+            ticks << i;
+            if (tickLabels) *tickLabels << (step > 1 ? QStringLiteral("%1 %2").arg(i).arg(shortLabel(labels_[i])) : shortLabel(labels_[i]));
+        }
+    }
+
+private:
+    QCPAxis* axis_;
+    QStringList labels_;
+    double spacing_;
+};
+
+namespace {
+
+// Labels rotated by 60° need their height / sin(60°) of axis length each; upright ones their height.
+void setCellLabels(QCPAxis* axis, const QStringList& labels, bool rotated) {
+    const QFontMetrics fm(axis->tickLabelFont());
+    const double spacing = rotated ? fm.height() / std::sin(60.0 * M_PI / 180.0) + 2 : fm.height() + 2;
+    axis->setTicker(QSharedPointer<QCPAxisTicker>(new CellTicker(axis, labels, spacing)));
+}
+
 
 }  // namespace
 
@@ -121,6 +167,7 @@ bool Plot::exportTo(const QString& path, QString* error) {
 
 void Plot::contextMenuEvent(QContextMenuEvent* event) {
     QMenu menu(this);
+    if (auto* map = qobject_cast<Heatmap*>(this)) menu.addAction(tr("Reset view"), map, &Heatmap::resetView);
     menu.addAction(tr("Export…"), this, [this] {
         QString path = QFileDialog::getSaveFileName(this, tr("Export plot"), QString(), tr("PNG (*.png);;PDF (*.pdf);;SVG (*.svg)"));
         QString error;
@@ -132,7 +179,7 @@ void Plot::contextMenuEvent(QContextMenuEvent* event) {
 Heatmap::Heatmap(QWidget* parent) : Plot(parent) {
     map_ = new QCPColorMap(xAxis, yAxis);
     map_->setInterpolate(false);
-    map_->setTightBoundary(true);
+    map_->setTightBoundary(false);  // cells centred on their ticks, the first and last full size
     scale_ = new QCPColorScale(this);
     plotLayout()->addElement(0, 1, scale_);
     map_->setColorScale(scale_);
@@ -142,6 +189,70 @@ Heatmap::Heatmap(QWidget* parent) : Plot(parent) {
     yAxis->setRangeReversed(true);
     xAxis->setTickLabelRotation(60);
     setMouseTracking(true);
+    // Wheel zoom and drag pan, kept inside the matrix and at least a few cells wide.
+    setInteractions(QCP::iRangeDrag | QCP::iRangeZoom);
+    auto clamp = [this](QCPAxis* axis, int cells) {
+        QCPRange r = axis->range();
+        const double lo = -0.5, hi = cells - 0.5, min_size = std::min(4.0, static_cast<double>(cells));
+        if (cells <= 0) return;
+        if (r.size() > hi - lo) r = QCPRange(lo, hi);
+        if (r.size() < min_size) r = QCPRange(r.center() - min_size / 2, r.center() + min_size / 2);
+        if (r.lower < lo) r = QCPRange(lo, lo + r.size());
+        if (r.upper > hi) r = QCPRange(hi - r.size(), hi);
+        if (r != axis->range()) axis->setRange(r);
+    };
+    connect(xAxis, qOverload<const QCPRange&>(&QCPAxis::rangeChanged), this, [this, clamp] {
+        clamp(xAxis, cols_);
+        fitColours();
+        emit viewChanged();
+    });
+    connect(yAxis, qOverload<const QCPRange&>(&QCPAxis::rangeChanged), this, [this, clamp] {
+        clamp(yAxis, rows_);
+        fitColours();
+        emit viewChanged();
+    });
+}
+
+// The colour range spans the cells on screen: zoomed into a long map, the colours resolve what is visible.
+void Heatmap::fitColours() {
+    if (rows_ <= 0 || cols_ <= 0) return;
+    const QCPRange xr = xAxis->range(), yr = yAxis->range();
+    const int c0 = std::max(0, static_cast<int>(std::ceil(xr.lower - 0.5))), c1 = std::min(cols_ - 1, static_cast<int>(std::floor(xr.upper + 0.5)));
+    const int r0 = std::max(0, static_cast<int>(std::ceil(yr.lower - 0.5))), r1 = std::min(rows_ - 1, static_cast<int>(std::floor(yr.upper + 0.5)));
+    double hi = 0;
+    for (int r = r0; r <= r1; ++r)
+        for (int c = c0; c <= c1; ++c) {
+            const double v = values_[static_cast<std::size_t>(r) * static_cast<std::size_t>(cols_) + static_cast<std::size_t>(c)];
+            if (std::isfinite(v)) hi = std::max(hi, diverging_ ? std::fabs(v) : v);
+        }
+    hi = std::max(hi, 1e-12);
+    map_->setDataRange(diverging_ ? QCPRange(-hi, hi) : QCPRange(0, hi));
+}
+
+void Heatmap::setView(int first, int last) {
+    if (cols_ <= 0) return;
+    first = std::clamp(first, 0, cols_ - 1);
+    last = std::clamp(last, first, cols_ - 1);
+    xAxis->setRange(first - 0.5, last + 0.5);
+    if (rows_ == cols_) yAxis->setRange(first - 0.5, last + 0.5);  // square maps (attention): the same tokens both ways
+    replot(QCustomPlot::rpQueuedReplot);
+}
+
+void Heatmap::resetView() {
+    xAxis->setRange(-0.5, cols_ - 0.5);
+    yAxis->setRange(-0.5, rows_ - 0.5);
+    replot(QCustomPlot::rpQueuedReplot);
+}
+
+std::pair<int, int> Heatmap::visibleColumns() const {
+    const QCPRange r = xAxis->range();
+    return {std::max(0, static_cast<int>(std::ceil(r.lower))), std::min(cols_ - 1, static_cast<int>(std::floor(r.upper)))};
+}
+
+int Heatmap::labelStep(Qt::Orientation o) const {
+    QCPAxis* axis = o == Qt::Horizontal ? xAxis : yAxis;
+    auto t = axis->ticker().dynamicCast<CellTicker>();
+    return t ? t->stepFor(axis->range()) : 1;
 }
 
 void Heatmap::setMatrix(int rows, int cols, const std::vector<double>& values, const QStringList& row_labels,
@@ -160,33 +271,18 @@ void Heatmap::setMatrix(int rows, int cols, const std::vector<double>& values, c
     map_->data()->setSize(mcols, mrows);
     map_->data()->setRange(QCPRange(0, mcols - 1), QCPRange(0, mrows - 1));
     map_->data()->fill(std::numeric_limits<double>::quiet_NaN());
-    double lo = 0, hi = 0;
     for (int r = 0; r < rows; ++r)
-        for (int c = 0; c < cols; ++c) {
-            double v = values[static_cast<std::size_t>(r * cols + c)];
-            map_->data()->setCell(c, r, v);
-            lo = std::min(lo, v);
-            hi = std::max(hi, v);
-        }
-    if (diverging_palette) {
-        double m = std::max({std::fabs(lo), std::fabs(hi), 1e-12});
-        auto g = diverging();
-        g.setNanHandling(QCPColorGradient::nhTransparent);
-        map_->setGradient(g);
-        map_->setDataRange(QCPRange(-m, m));
-    } else {
-        auto g = sequential();
-        g.setNanHandling(QCPColorGradient::nhTransparent);
-        map_->setGradient(g);
-        map_->setDataRange(QCPRange(0, std::max(hi, 1e-12)));
-    }
-    xAxis->setTicker(labelTicker(col_labels));
-    yAxis->setTicker(labelTicker(row_labels));
+        for (int c = 0; c < cols; ++c) map_->data()->setCell(c, r, values[static_cast<std::size_t>(r * cols + c)]);
+    diverging_ = diverging_palette;
+    auto g = diverging_palette ? diverging() : sequential();  // signed scores centred on 0; attention from 0
+    g.setNanHandling(QCPColorGradient::nhTransparent);
+    map_->setGradient(g);
+    setCellLabels(xAxis, col_labels, true);
+    setCellLabels(yAxis, row_labels, false);
     xAxis->setLabel(col_title);
     yAxis->setLabel(row_title);
-    xAxis->setRange(-0.5, cols - 0.5);
-    yAxis->setRange(-0.5, rows - 0.5);
-    replot(QCustomPlot::rpQueuedReplot);
+    resetView();
+    fitColours();
 }
 
 QString Heatmap::cellText(int r, int c) const {
@@ -229,7 +325,7 @@ void BarChart::setBars(const QStringList& labels, const std::vector<double>& val
     }
     positive_->setData(keys, pos);
     negative_->setData(keys, neg);
-    xAxis->setTicker(labelTicker(labels));
+    setCellLabels(xAxis, labels, true);
     xAxis->setRange(-0.5, static_cast<double>(values.size()) - 0.5);
     double pad = std::max(1e-9, (hi - lo) * 0.05);
     yAxis->setRange(lo - pad, hi + pad);

@@ -46,12 +46,23 @@ public:
     int cols() const { return cols_; }
     double value(int row, int col) const { return values_.at(static_cast<std::size_t>(row * cols_ + col)); }
 
+    // Zoom: show columns [first, last] (and the same rows when the map is square); the wheel and dragging do the same.
+    void setView(int first, int last);
+    void resetView();
+    std::pair<int, int> visibleColumns() const;
+    int labelStep(Qt::Orientation orientation) const;  // one label every this many cells at the current zoom
+
+signals:
+    void viewChanged();
+
 protected:
     void mouseMoveEvent(QMouseEvent* event) override;
 
 private:
+    void fitColours();
     QCPColorMap* map_;
     QCPColorScale* scale_;
+    bool diverging_ = false;
     int rows_ = 0, cols_ = 0;
     std::vector<double> values_;
     QStringList row_labels_, col_labels_;

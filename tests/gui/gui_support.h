@@ -6,7 +6,10 @@
 #include <QThread>
 #include <QTimer>
 
+#include <cmath>
 #include <functional>
+
+#include <qcustomplot.h>
 
 #include "jobs.h"
 
@@ -34,5 +37,27 @@ private:
     QElapsedTimer clock_;
     qint64 last_ = -1, worst_ = 0;
 };
+
+// Why the tick labels of an axis overlap each other or leave the widget, or "" when they do not. Labels rotated by
+// `rotation` degrees are parallel boxes: neighbours need their distance along the axis times sin(rotation) to be at
+// least the font's height.
+inline QString tickLabelProblem(QCPAxis* axis, QWidget* widget) {
+    const QFontMetrics fm(axis->tickLabelFont());
+    const auto ticks = axis->tickVector();
+    const auto labels = axis->tickVectorLabels();
+    const bool horizontal = axis->orientation() == Qt::Horizontal;
+    const double rot = std::fabs(axis->tickLabelRotation()) * M_PI / 180.0;
+    for (int i = 0; i < ticks.size(); ++i) {
+        const double px = axis->coordToPixel(ticks[i]);
+        if (px < -0.5 || px > (horizontal ? widget->width() : widget->height()) + 0.5)
+            return QStringLiteral("label '%1' at %2 px lies outside the widget").arg(labels.value(i)).arg(px);
+        if (i == 0) continue;
+        const double gap = std::fabs(px - axis->coordToPixel(ticks[i - 1]));
+        const double need = horizontal && rot > 0 ? fm.height() / std::sin(rot) : (horizontal ? (fm.horizontalAdvance(labels.value(i)) + fm.horizontalAdvance(labels.value(i - 1))) / 2.0 : fm.height());
+        if (gap + 0.5 < need)
+            return QStringLiteral("labels '%1' and '%2' are %3 px apart, need %4").arg(labels.value(i - 1), labels.value(i)).arg(gap).arg(need);
+    }
+    return {};
+}
 
 }  // namespace lmwb::test

@@ -5,6 +5,7 @@
 #include <QDir>
 #include <QFile>
 #include <QTabWidget>
+#include <QTemporaryDir>
 
 #include "compare_view.h"
 #include "item_models.h"
@@ -60,6 +61,52 @@ TEST_CASE("screenshots of the main views", "[screenshots]") {
     shot(w.inspector(), "inspector-uncertainty");
     w.inspector()->tabs()->setCurrentIndex(3);
     shot(w.inspector(), "inspector-calibration");
+
+    // A 1,024-token attention map (a fixture Llama with its context raised: RoPE has no learned positions): cells
+    // full size, labels thinned to what fits, then zoomed to 40 tokens where every token is labelled.
+    {
+        QTemporaryDir dir;
+        const QString model = dir.filePath(QStringLiteral("llama-1k"));
+        QDir().mkpath(model);
+        const QString src = QStringLiteral(LMWB_FIXTURES "/models/llama/");
+        for (const char* f : {"model.safetensors", "tokenizer.json"}) REQUIRE(QFile::copy(src + QLatin1String(f), model + QStringLiteral("/") + QLatin1String(f)));
+        QFile in(src + QStringLiteral("config.json")), out_cfg(model + QStringLiteral("/config.json"));
+        REQUIRE(in.open(QIODevice::ReadOnly));
+        REQUIRE(out_cfg.open(QIODevice::WriteOnly));
+        out_cfg.write(in.readAll().replace("\"max_position_embeddings\": 64", "\"max_position_embeddings\": 2048"));
+        out_cfg.close();
+        auto b_report = s.report;
+        w.openModel(model);
+        REQUIRE(waitFor([&] { return s.model_path == model && s.model; }, 20000));
+        QString text;
+        const char* words[] = {"the", "cat", "sat", "on", "a", "mat", "and", "looked", "at", "stars", "under", "blue", "sky"};
+        for (unsigned k = 1; static_cast<int>(s.model->tokenizer().encode(text.toStdString(), false).ids.size()) < 1024; k = k * 7 % 101)
+            text += QLatin1String(words[k % 13]) + QStringLiteral(" ");
+        auto ids = s.model->tokenizer().encode(text.toStdString(), false).ids;
+        while (ids.size() > 1024) {
+            text.chop(1);
+            ids = s.model->tokenizer().encode(text.toStdString(), false).ids;
+        }
+        w.inspector()->setPrompt(text, QString());
+        w.inspector()->runAttention();
+        REQUIRE(waitFor([&] { return w.inspector()->attentionMaps() != nullptr && w.inspector()->attentionMaps()->length >= 1000; }, 60000));
+        w.inspector()->selectHead(0);
+        shot(w.inspector(), "inspector-attention-1024");
+        Heatmap* map = w.inspector()->attentionMap();
+        CHECK(map->rows() == w.inspector()->attentionMaps()->length);
+        CHECK(map->labelStep(Qt::Horizontal) > 1);
+        CHECK(lmwb::test::tickLabelProblem(map->xAxis, map) == QString());
+        CHECK(lmwb::test::tickLabelProblem(map->yAxis, map) == QString());
+        map->setView(500, 539);
+        shot(w.inspector(), "inspector-attention-1024-zoomed");
+        CHECK(map->labelStep(Qt::Horizontal) == 1);
+        CHECK(map->visibleColumns() == std::make_pair(500, 539));
+        CHECK(lmwb::test::tickLabelProblem(map->xAxis, map) == QString());
+        CHECK(lmwb::test::tickLabelProblem(map->yAxis, map) == QString());
+        w.openModel(models + QStringLiteral("/tiny-b"));
+        REQUIRE(waitFor([&] { return s.model_path.endsWith(QStringLiteral("tiny-b")) && s.model; }, 20000));
+        s.setReport(b_report, QStringLiteral("tiny-b"));
+    }
 
     // Compare tiny-a with tiny-b on the same items.
     auto b = s.report;

@@ -140,9 +140,10 @@ struct AttentionMaps {
     std::vector<float> head_mean, head_max;  // [layer][T][T]
     std::vector<float> selected;             // [T][T] for (layer, head) when a head was asked for
     std::vector<double> rollout;             // [T][T], rows sum to 1
-    // Every head of every layer, block-averaged to display x display cells (display = min(T, display_limit)):
-    // [layer][head][display][display]; cell (i, j) covers tokens [i*T/display, (i+1)*T/display).
-    int display = 0;
+    // Every head of every layer, block-averaged to display x display cells: [layer][head][display][display]. Blocks
+    // are `block` = ceil(T / display_limit) tokens each (the last may be shorter): cell i covers tokens
+    // [i*block, min(T, (i+1)*block)); display = ceil(T / block).
+    int display = 0, block = 1;
     std::vector<float> heads_display;
 };
 AttentionMaps attention_maps(const LanguageModel& model, std::string_view text, int layer = -1, int head = -1,
