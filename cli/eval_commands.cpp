@@ -252,17 +252,14 @@ Action add_compare_command(CLI::App& app) {
                         rc.unpaired ? (", " + std::to_string(rc.unpaired) + " unpaired").c_str() : "");
             std::printf("  %-18s %-20s %10s %10s %10s   %-22s %s\n", "suite", "metric", "baseline", "other", "delta", "95% interval", "paired test");
             for (const auto& m : rc.metrics) {
-                bool better = (m.delta.delta > 0) == m.higher_is_better && m.delta.delta != 0;
-                bool significant = m.delta.low > 0 || m.delta.high < 0;
-                char test[96];
-                if (m.mcnemar) std::snprintf(test, sizeof test, "McNemar p=%.3g (%zu vs %zu)", m.mcnemar->p_value, m.mcnemar->b, m.mcnemar->c);
-                else if (m.delta.p_value > 0) std::snprintf(test, sizeof test, "bootstrap p=%.3g", m.delta.p_value);
-                else std::snprintf(test, sizeof test, "bootstrap p<%.3g", 1.0 / a->iterations);  // no replicate crossed 0
-                std::printf("  %-18.18s %-20s %10.4f %10.4f %+10.4f   [%+8.4f, %+8.4f]   %s%s\n", m.suite.c_str(), m.metric.c_str(),
-                            m.baseline, m.other, m.delta.delta, m.delta.low, m.delta.high, test,
-                            significant ? (better ? "  better" : "  worse") : "");
+                const std::string test = eval::describe_test(m), verdict = eval::verdict(m);
+                std::printf("  %-18.18s %-20s %10.4f %10.4f %+10.4f   [%+8.4f, %+8.4f]   %s%s%s\n", m.suite.c_str(), m.metric.c_str(),
+                            m.baseline, m.other, m.delta.delta, m.delta.low, m.delta.high, test.c_str(), verdict.empty() ? "" : "  ",
+                            verdict.c_str());
             }
-            std::printf("\n  items: %zu regressions, %zu improvements, %zu unchanged\n", rc.regressions.size(), rc.improvements.size(), rc.unchanged);
+            std::printf("\n  items: %zu regressions, %zu improvements, %zu unchanged", rc.regressions.size(), rc.improvements.size(), rc.unchanged);
+            if (rc.not_comparable) std::printf(", %zu not comparable (the value is missing in one run)", rc.not_comparable);
+            std::printf("\n");
             auto list = [&](const char* title, const std::vector<eval::ItemChange>& v) {
                 if (v.empty() || a->show == 0) return;
                 std::printf("  %s:\n", title);

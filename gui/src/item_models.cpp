@@ -157,6 +157,58 @@ QVariant AggregateModel::headerData(int section, Qt::Orientation orientation, in
     return section < 5 ? QString::fromLatin1(names[section]) : QVariant();
 }
 
+void MetricComparisonModel::setComparisons(std::vector<eval::RunComparison> comparisons, QStringList run_labels) {
+    beginResetModel();
+    rows_.clear();
+    for (std::size_t k = 0; k < comparisons.size(); ++k)
+        for (auto& m : comparisons[k].metrics)
+            rows_.push_back({k < static_cast<std::size_t>(run_labels.size()) ? run_labels[static_cast<int>(k)] : QString::fromStdString(comparisons[k].other), m});
+    endResetModel();
+}
+
+int MetricComparisonModel::rowCount(const QModelIndex& parent) const { return parent.isValid() ? 0 : static_cast<int>(rows_.size()); }
+int MetricComparisonModel::columnCount(const QModelIndex& parent) const { return parent.isValid() ? 0 : 10; }
+// Columns: run, suite, metric, better, baseline, run value, delta, interval, paired test, verdict.
+
+QVariant MetricComparisonModel::data(const QModelIndex& index, int role) const {
+    if (!index.isValid() || index.row() >= static_cast<int>(rows_.size())) return {};
+    const Row& r = rows_[static_cast<std::size_t>(index.row())];
+    const auto& m = r.m;
+    const double p = m.mcnemar ? m.mcnemar->p_value : m.delta.p_value;
+    if (role == Qt::DisplayRole) {
+        switch (index.column()) {
+        case 0: return r.run;
+        case 1: return QString::fromStdString(m.suite);
+        case 2: return QString::fromStdString(m.metric);
+        case 3: return m.higher_is_better ? QStringLiteral("↑ higher") : QStringLiteral("↓ lower");
+        case 4: return number(m.baseline);
+        case 5: return number(m.other);
+        case 6: return number(m.delta.delta);
+        case 7: return QStringLiteral("[%1, %2]").arg(number(m.delta.low), number(m.delta.high));
+        case 8: return QString::fromStdString(eval::describe_test(m));
+        case 9: return QString::fromStdString(eval::verdict(m));
+        }
+    }
+
+    if (role == SortRole) {
+        switch (index.column()) {
+        case 4: return m.baseline;
+        case 5: return m.other;
+        case 6: return m.delta.delta;
+        case 7: return m.delta.low;
+        case 8: return p;
+        }
+        return data(index, Qt::DisplayRole);
+    }
+    return {};
+}
+
+QVariant MetricComparisonModel::headerData(int section, Qt::Orientation orientation, int role) const {
+    if (orientation != Qt::Horizontal || role != Qt::DisplayRole) return QAbstractTableModel::headerData(section, orientation, role);
+    static const char* names[] = {"run", "suite", "metric", "better", "baseline", "run value", "delta", "delta 95% interval", "paired test", "verdict"};
+    return section < 10 ? QString::fromLatin1(names[section]) : QVariant();
+}
+
 void CompareItemsModel::setRows(std::vector<Row> rows) {
     beginResetModel();
     rows_ = std::move(rows);
@@ -164,36 +216,38 @@ void CompareItemsModel::setRows(std::vector<Row> rows) {
 }
 
 int CompareItemsModel::rowCount(const QModelIndex& parent) const { return parent.isValid() ? 0 : static_cast<int>(rows_.size()); }
-int CompareItemsModel::columnCount(const QModelIndex& parent) const { return parent.isValid() ? 0 : 6; }
+int CompareItemsModel::columnCount(const QModelIndex& parent) const { return parent.isValid() ? 0 : 7; }
 
 QVariant CompareItemsModel::data(const QModelIndex& index, int role) const {
     if (!index.isValid() || index.row() >= static_cast<int>(rows_.size())) return {};
     const Row& r = rows_[static_cast<std::size_t>(index.row())];
-    static const char* status[] = {"regression", "improvement", "unchanged"};
+    auto value = [](const std::optional<double>& v) { return v ? number(*v) : QStringLiteral("—"); };
     if (role == Qt::DisplayRole) {
         switch (index.column()) {
-        case 0: return r.suite;
-        case 1: return r.id;
-        case 2: return r.metric;
-        case 3: return number(r.baseline);
-        case 4: return number(r.other);
-        case 5: return QString::fromLatin1(status[r.status]);
+        case 0: return r.run;
+        case 1: return r.suite;
+        case 2: return QString::fromStdString(r.pair.id);
+        case 3: return r.metric;
+        case 4: return value(r.pair.baseline);
+        case 5: return value(r.pair.other);
+        case 6: return QString::fromLatin1(eval::to_string(r.pair.status));
         }
     }
     if (role == SortRole) {
         switch (index.column()) {
-        case 3: return r.baseline;
-        case 4: return r.other;
-        case 5: return static_cast<int>(r.status);
+        case 4: return r.pair.baseline ? QVariant(*r.pair.baseline) : QVariant();
+        case 5: return r.pair.other ? QVariant(*r.pair.other) : QVariant();
+        case 6: return static_cast<int>(r.pair.status);
         }
+        return data(index, Qt::DisplayRole);
     }
     return {};
 }
 
 QVariant CompareItemsModel::headerData(int section, Qt::Orientation orientation, int role) const {
     if (orientation != Qt::Horizontal || role != Qt::DisplayRole) return QAbstractTableModel::headerData(section, orientation, role);
-    static const char* names[] = {"suite", "id", "metric", "baseline", "other", "status"};
-    return section < 6 ? QString::fromLatin1(names[section]) : QVariant();
+    static const char* names[] = {"run", "suite", "id", "metric", "baseline", "run value", "status"};
+    return section < 7 ? QString::fromLatin1(names[section]) : QVariant();
 }
 
 void StatusFilter::setStatus(std::optional<CompareItemsModel::Status> status) {
@@ -204,7 +258,7 @@ void StatusFilter::setStatus(std::optional<CompareItemsModel::Status> status) {
 bool StatusFilter::filterAcceptsRow(int row, const QModelIndex& parent) const {
     auto* src = qobject_cast<CompareItemsModel*>(sourceModel());
     if (!src || parent.isValid() || !status_) return true;
-    return src->row(row).status == *status_;
+    return src->row(row).pair.status == *status_;
 }
 
 void AnswersModel::setAnswers(std::vector<attr::AnswerMass> answers) {

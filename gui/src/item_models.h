@@ -70,15 +70,33 @@ private:
     std::vector<eval::Aggregate> rows_;
 };
 
-// Per-item changes of one comparison: every paired item of a suite with its status.
+// Every metric's paired result of a comparison (the library's eval::compare_reports), one row per run and metric.
+class MetricComparisonModel : public QAbstractTableModel {
+    Q_OBJECT
+public:
+    using QAbstractTableModel::QAbstractTableModel;
+    void setComparisons(std::vector<eval::RunComparison> comparisons, QStringList run_labels);
+    int rowCount(const QModelIndex& parent = {}) const override;
+    int columnCount(const QModelIndex& parent = {}) const override;
+    QVariant data(const QModelIndex& index, int role) const override;
+    QVariant headerData(int section, Qt::Orientation orientation, int role) const override;
+
+private:
+    struct Row {
+        QString run;
+        eval::MetricComparison m;
+    };
+    std::vector<Row> rows_;
+};
+
+// Per-item pairs of a comparison on one metric (eval::pair_items), for every run against the baseline.
 class CompareItemsModel : public QAbstractTableModel {
     Q_OBJECT
 public:
-    enum Status { Regression, Improvement, Unchanged };
+    using Status = eval::ItemStatus;
     struct Row {
-        QString suite, id, metric;
-        double baseline = 0, other = 0;
-        Status status = Unchanged;
+        QString run, suite, metric;
+        eval::ItemPair pair;
     };
     using QAbstractTableModel::QAbstractTableModel;
     void setRows(std::vector<Row> rows);

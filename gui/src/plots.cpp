@@ -34,9 +34,9 @@ QCPColorGradient sequential() {  // viridis-like
     return g;
 }
 
-QString shortLabel(QString l) {
+QString shortLabel(QString l, int limit = 12) {
     l.replace(QLatin1Char('\n'), QStringLiteral("⏎"));
-    if (l.size() > 12) l = l.left(11) + QChar(0x2026);
+    if (l.size() > limit) l = l.left(limit - 1) + QChar(0x2026);
     return l;
 }
 
@@ -46,7 +46,8 @@ QString shortLabel(QString l) {
 // labels `spacing` pixels apart at the axis's current length and range: re-thinned on every zoom and resize.
 class CellTicker : public QCPAxisTicker {
 public:
-    CellTicker(QCPAxis* axis, QStringList labels, double spacing) : axis_(axis), labels_(std::move(labels)), spacing_(spacing) {}
+    CellTicker(QCPAxis* axis, QStringList labels, double spacing, int limit)
+        : axis_(axis), labels_(std::move(labels)), spacing_(spacing), limit_(limit) {}
     int stepFor(const QCPRange& range) const {
         const double px = axis_->orientation() == Qt::Horizontal ? axis_->axisRect()->width() : axis_->axisRect()->height();
         const double per_cell = px / std::max(1e-9, range.size());
@@ -72,7 +73,7 @@ protected:
         // Thinned labels carry their position, so that a reader knows where in a long input a label sits.
         for (int i = (first + step - 1) / step * step; i <= last; i += step) {
             ticks << i;
-            if (tickLabels) *tickLabels << (step > 1 ? QStringLiteral("%1 %2").arg(i).arg(shortLabel(labels_[i])) : shortLabel(labels_[i]));
+            if (tickLabels) *tickLabels << (step > 1 ? QStringLiteral("%1 %2").arg(i).arg(shortLabel(labels_[i], limit_)) : shortLabel(labels_[i], limit_));
         }
     }
 
@@ -80,15 +81,17 @@ private:
     QCPAxis* axis_;
     QStringList labels_;
     double spacing_;
+    int limit_;  // characters per label
 };
 
 namespace {
 
-// Labels rotated by 60° need their height / sin(60°) of axis length each; upright ones their height.
-void setCellLabels(QCPAxis* axis, const QStringList& labels, bool rotated) {
+// Labels rotated by r need their height / sin(r) of axis length each; upright ones their height.
+void setCellLabels(QCPAxis* axis, const QStringList& labels, int limit = 12) {
     const QFontMetrics fm(axis->tickLabelFont());
-    const double spacing = rotated ? fm.height() / std::sin(60.0 * M_PI / 180.0) + 2 : fm.height() + 2;
-    axis->setTicker(QSharedPointer<QCPAxisTicker>(new CellTicker(axis, labels, spacing)));
+    const double rot = std::fabs(axis->tickLabelRotation()) * M_PI / 180.0;
+    const double spacing = rot > 0.01 ? fm.height() / std::sin(rot) + 2 : fm.height() + 2;
+    axis->setTicker(QSharedPointer<QCPAxisTicker>(new CellTicker(axis, labels, spacing, limit)));
 }
 
 
@@ -102,6 +105,27 @@ QColor divergingColor(double t) {
 Plot::Plot(QWidget* parent) : QCustomPlot(parent) {
     setMinimumSize(200, 150);
     setNoAntialiasingOnDrag(true);
+}
+
+void Plot::setCategoryAxis(const QStringList& labels, double rotation) {
+    xAxis->setTickLabelRotation(rotation);
+    constexpr int kLimit = 24;  // metric names and words: longer than tokens
+    setCellLabels(xAxis, labels, kLimit);
+    // A label rotated clockwise runs right of its tick: keep room for the last one, or QCustomPlot drops it.
+    const QFontMetrics fm(xAxis->tickLabelFont());
+    int widest_end = 0;
+    for (int i = std::max(0, static_cast<int>(labels.size()) - 3); i < labels.size(); ++i)
+        widest_end = std::max(widest_end, fm.horizontalAdvance(shortLabel(labels[i], kLimit)));
+    const double rot = rotation * M_PI / 180.0;
+    axisRect()->setMinimumMargins(QMargins(0, 0, static_cast<int>(widest_end * std::cos(rot) + fm.height()), 0));
+}
+
+void Plot::setLegendAbove() {
+    plotLayout()->insertRow(0);
+    plotLayout()->addElement(0, 0, legend);
+    legend->setFillOrder(QCPLegend::foColumnsFirst);
+    legend->setBorderPen(Qt::NoPen);
+    plotLayout()->setRowStretchFactor(0, 0.001);
 }
 
 void Plot::setEmpty(const QString& hint) {
@@ -277,8 +301,8 @@ void Heatmap::setMatrix(int rows, int cols, const std::vector<double>& values, c
     auto g = diverging_palette ? diverging() : sequential();  // signed scores centred on 0; attention from 0
     g.setNanHandling(QCPColorGradient::nhTransparent);
     map_->setGradient(g);
-    setCellLabels(xAxis, col_labels, true);
-    setCellLabels(yAxis, row_labels, false);
+    setCellLabels(xAxis, col_labels);
+    setCellLabels(yAxis, row_labels);
     xAxis->setLabel(col_title);
     yAxis->setLabel(row_title);
     resetView();
@@ -325,7 +349,7 @@ void BarChart::setBars(const QStringList& labels, const std::vector<double>& val
     }
     positive_->setData(keys, pos);
     negative_->setData(keys, neg);
-    setCellLabels(xAxis, labels, true);
+    setCategoryAxis(labels, 60);
     xAxis->setRange(-0.5, static_cast<double>(values.size()) - 0.5);
     double pad = std::max(1e-9, (hi - lo) * 0.05);
     yAxis->setRange(lo - pad, hi + pad);

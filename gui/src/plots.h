@@ -14,6 +14,11 @@ public:
     explicit Plot(QWidget* parent = nullptr);
     // Format from the extension: .png, .pdf or .svg. Returns false (and sets error) when writing fails.
     bool exportTo(const QString& path, QString* error = nullptr);
+    // Category labels on the x axis at 0, 1, 2, …, rotated clockwise and thinned to what fits, with room kept for
+    // the last label.
+    void setCategoryAxis(const QStringList& labels, double rotation = 45);
+    // The legend in a row of its own above the plot, entries side by side: it never covers data.
+    void setLegendAbove();
 
     // With nothing to show the plot draws no axes, only `hint` (what to do to fill it). setEmpty is undone by the
     // next setMatrix / setBars / markFilled.

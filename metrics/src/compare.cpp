@@ -1,5 +1,6 @@
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <map>
 
 #include <nlohmann/json.hpp>
@@ -81,10 +82,69 @@ Report merge_reports(const std::vector<Report>& shards, const std::vector<std::s
     return out;
 }
 
+std::string describe_test(const MetricComparison& m) {
+    char text[96];
+    if (m.mcnemar) std::snprintf(text, sizeof text, "McNemar p=%.3g (%zu vs %zu)", m.mcnemar->p_value, m.mcnemar->b, m.mcnemar->c);
+    else if (m.delta.p_value > 0 || m.iterations <= 0) std::snprintf(text, sizeof text, "bootstrap p=%.3g", m.delta.p_value);
+    else std::snprintf(text, sizeof text, "bootstrap p<%.3g", 1.0 / m.iterations);  // no replicate crossed 0
+    return text;
+}
+
+std::string verdict(const MetricComparison& m) {
+    if (!(m.delta.low > 0 || m.delta.high < 0)) return {};
+    return (m.delta.delta > 0) == m.higher_is_better ? "better" : "worse";
+}
+
+const char* to_string(ItemStatus status) {
+    switch (status) {
+    case ItemStatus::Regression: return "regression";
+    case ItemStatus::Improvement: return "improvement";
+    case ItemStatus::Unchanged: return "unchanged";
+    case ItemStatus::NotComparable: return "not comparable";
+    }
+    return "?";
+}
+
+std::string primary_metric(const SuiteReport& suite) {
+    for (const auto& m : suite.metrics)
+        for (const auto& item : suite.items)
+            if (item.metrics.count(m)) return m;
+    return {};
+}
+
+std::vector<ItemPair> pair_items(const SuiteReport& baseline, const SuiteReport& other, const std::string& metric) {
+    const MetricInfo* info = find_metric(metric);
+    const bool higher = info ? info->higher_is_better : true;
+    std::map<std::string, const ItemRecord*> by_id;
+    for (const auto& r : other.items) by_id[r.id] = &r;
+    auto value = [&](const ItemRecord& r) -> std::optional<double> {
+        auto f = r.metrics.find(metric);
+        if (f == r.metrics.end() || !std::isfinite(f->second)) return std::nullopt;
+        return f->second;
+    };
+    std::vector<ItemPair> out;
+    for (const auto& r : baseline.items) {
+        auto f = by_id.find(r.id);
+        if (f == by_id.end()) continue;
+        ItemPair p{r.id, value(r), value(*f->second), ItemStatus::NotComparable};
+        if (p.baseline && p.other) {
+            const double x = *p.baseline, d = *p.other - x;
+            p.status = std::fabs(d) <= 1e-9 * std::max(1.0, std::fabs(x)) ? ItemStatus::Unchanged
+                       : (d > 0) == higher                               ? ItemStatus::Improvement
+                                                                         : ItemStatus::Regression;
+        }
+        out.push_back(std::move(p));
+    }
+    return out;
+}
+
 std::vector<RunComparison> compare_reports(const std::vector<Report>& reports, const std::vector<std::string>& names,
-                                           int iterations, std::uint64_t seed) {
+                                           int iterations, std::uint64_t seed, const Control& control) {
     if (reports.size() < 2) throw ReportError("compare: give at least two reports (the first is the baseline)");
     const Report& base = reports.front();
+    std::size_t total = 0, done = 0;
+    for (const auto& s : base.suites) total += s.metrics.size() * (reports.size() - 1);
+    control.report(0, total, "metrics");
     std::vector<RunComparison> out;
     for (std::size_t k = 1; k < reports.size(); ++k) {
         const Report& other = reports[k];
@@ -123,6 +183,8 @@ std::vector<RunComparison> compare_reports(const std::vector<Report>& reports, c
             for (const auto& m : a.metrics)
                 if (std::find(b.metrics.begin(), b.metrics.end(), m) != b.metrics.end()) metrics.push_back(m);
             for (const auto& m : metrics) {
+                control.check();
+                control.report(++done, std::max(done, total), "metrics", a.name);
                 const MetricInfo* info = find_metric(m);
                 if (!info) continue;
                 MetricComparison mc;
@@ -131,6 +193,7 @@ std::vector<RunComparison> compare_reports(const std::vector<Report>& reports, c
                 mc.higher_is_better = info->higher_is_better;
                 auto sa = metric_statistic(pa, m), sb = metric_statistic(pb, m);
                 mc.delta = metrics::paired_bootstrap(pa.items.size(), sa, sb, iterations, metrics::stable_hash(a.name + "/" + m, seed));
+                mc.iterations = iterations;
                 std::vector<std::size_t> all(pa.items.size());
                 for (std::size_t i = 0; i < all.size(); ++i) all[i] = i;
                 mc.baseline = sa(all);
@@ -147,28 +210,16 @@ std::vector<RunComparison> compare_reports(const std::vector<Report>& reports, c
                 }
                 rc.metrics.push_back(mc);
             }
-            // Per-item changes on the suite's first metric that has per-item values.
-            std::string primary;
-            for (const auto& m : metrics) {
-                bool per_item = !pa.items.empty() && pa.items.front().metrics.count(m);
-                if (per_item) {
-                    primary = m;
-                    break;
-                }
-            }
+            // Per-item changes on the suite's primary metric.
+            const std::string primary = primary_metric(pa);
             if (primary.empty()) continue;
-            const MetricInfo* primary_info = find_metric(primary);
-            bool higher = primary_info ? primary_info->higher_is_better : true;
-            for (std::size_t i = 0; i < pa.items.size(); ++i) {
-                double x = pa.items[i].metrics.at(primary);
-                double y = pb.items[i].metrics.count(primary) ? pb.items[i].metrics.at(primary) : 0.0;
-                double d = y - x;
-                if (std::fabs(d) <= 1e-9 * std::max(1.0, std::fabs(x))) {
-                    ++rc.unchanged;
-                    continue;
+            for (const auto& p : pair_items(pa, pb, primary)) {
+                switch (p.status) {
+                case ItemStatus::Unchanged: ++rc.unchanged; break;
+                case ItemStatus::NotComparable: ++rc.not_comparable; break;
+                case ItemStatus::Regression: rc.regressions.push_back({a.name, p.id, primary, *p.baseline, *p.other}); break;
+                case ItemStatus::Improvement: rc.improvements.push_back({a.name, p.id, primary, *p.baseline, *p.other}); break;
                 }
-                ItemChange ch{a.name, pa.items[i].id, primary, x, y};
-                ((d > 0) == higher ? rc.improvements : rc.regressions).push_back(ch);
             }
         }
         out.push_back(std::move(rc));
@@ -201,7 +252,7 @@ std::string comparisons_to_json(const std::vector<RunComparison>& comparisons) {
         }
         out.push_back({{"baseline", rc.baseline}, {"other", rc.other}, {"paired_items", rc.paired}, {"unpaired_items", rc.unpaired},
                        {"metrics", metrics}, {"regressions", changes(rc.regressions)}, {"improvements", changes(rc.improvements)},
-                       {"unchanged", rc.unchanged}});
+                       {"unchanged", rc.unchanged}, {"not_comparable", rc.not_comparable}});
     }
     return json{{"schema", "lmwb.comparison"}, {"schema_version", 1}, {"comparisons", out}}.dump(2) + "\n";
 }

@@ -51,12 +51,21 @@ inline QString tickLabelProblem(QCPAxis* axis, QWidget* widget) {
         const double px = axis->coordToPixel(ticks[i]);
         if (px < -0.5 || px > (horizontal ? widget->width() : widget->height()) + 0.5)
             return QStringLiteral("label '%1' at %2 px lies outside the widget").arg(labels.value(i)).arg(px);
+        if (horizontal && rot > 0) {  // clockwise labels run right of their tick
+            const double end = px + std::cos(rot) * fm.horizontalAdvance(labels.value(i));
+            if (end > widget->width() + 0.5) return QStringLiteral("label '%1' ends at %2 px, past the widget's %3").arg(labels.value(i)).arg(end).arg(widget->width());
+        }
         if (i == 0) continue;
         const double gap = std::fabs(px - axis->coordToPixel(ticks[i - 1]));
         const double need = horizontal && rot > 0 ? fm.height() / std::sin(rot) : (horizontal ? (fm.horizontalAdvance(labels.value(i)) + fm.horizontalAdvance(labels.value(i - 1))) / 2.0 : fm.height());
         if (gap + 0.5 < need)
             return QStringLiteral("labels '%1' and '%2' are %3 px apart, need %4").arg(labels.value(i - 1), labels.value(i)).arg(gap).arg(need);
     }
+    // The axis title fits along the axis rectangle.
+    const QFontMetrics title(axis->labelFont());
+    const int room = horizontal ? axis->axisRect()->width() : axis->axisRect()->height();
+    if (!axis->label().isEmpty() && title.horizontalAdvance(axis->label()) > room)
+        return QStringLiteral("axis title '%1' is %2 px, the axis %3").arg(axis->label()).arg(title.horizontalAdvance(axis->label())).arg(room);
     return {};
 }
 

@@ -87,12 +87,23 @@ TEST_CASE("item models pass QAbstractItemModelTester", "[gui][models]") {
     StatusFilter status;
     status.setSourceModel(&items);
     QAbstractItemModelTester t5(&status, Mode::Fatal);
-    items.setRows({{"s", "a", "acc", 1, 0, CompareItemsModel::Regression}, {"s", "b", "acc", 0, 1, CompareItemsModel::Improvement},
-                   {"s", "c", "acc", 1, 1, CompareItemsModel::Unchanged}});
-    status.setStatus(CompareItemsModel::Regression);
+    using S = eval::ItemStatus;
+    items.setRows({{"run", "s", "acc", {"a", 1.0, 0.0, S::Regression}}, {"run", "s", "acc", {"b", 0.0, 1.0, S::Improvement}},
+                   {"run", "s", "acc", {"c", 1.0, 1.0, S::Unchanged}}, {"run", "s", "acc", {"d", 1.0, std::nullopt, S::NotComparable}}});
+    status.setStatus(S::Regression);
     CHECK(status.rowCount() == 1);
+    status.setStatus(S::NotComparable);
+    CHECK(status.rowCount() == 1);
+    CHECK(status.data(status.index(0, 5)).toString() == QStringLiteral("—"));
     status.setStatus(std::nullopt);
-    CHECK(status.rowCount() == 3);
+    CHECK(status.rowCount() == 4);
+
+    MetricComparisonModel metric_rows;
+    QAbstractItemModelTester t7(&metric_rows, Mode::Fatal);
+    auto other = report;
+    auto cmp = eval::compare_reports({report, other}, {"a", "b"}, 100, 1);
+    metric_rows.setComparisons(cmp, {QStringLiteral("b")});
+    CHECK(metric_rows.rowCount() == static_cast<int>(cmp[0].metrics.size()));
 
     AnswersModel answers;
     QAbstractItemModelTester t6(&answers, Mode::Fatal);
@@ -273,4 +284,53 @@ TEST_CASE("inspector views know their inputs: empty hints, stale marks, cleared 
     in->runAttribution(attr::Method::IntegratedGradients);
     REQUIRE(waitFor([&] { return s.jobs.runningCount() == 0; }, 10000));
     CHECK(in->statusLabel()->text().contains(QStringLiteral("failed")));
+}
+
+TEST_CASE("compare: three runs against one baseline, every metric's paired test, a metric picker, no clipped labels", "[gui][compare]") {
+    MainWindow w;
+    w.setQuiet(true);
+    w.resize(1400, 900);
+    w.show();
+    Session& s = w.session();
+    auto a = std::make_shared<const eval::Report>(small_report("tiny-a", {"world-stories-continue", "world-facts-mc"}, 4));
+    auto b = std::make_shared<const eval::Report>(small_report("tiny-b", {"world-stories-continue", "world-facts-mc"}, 4));
+    auto c = std::make_shared<const eval::Report>(small_report("tiny-b", {"world-stories-continue", "world-facts-mc"}, 4));
+    s.addCompared(a, QStringLiteral("a.json"));
+    s.addCompared(b, QStringLiteral("b.json"));
+    s.addCompared(c, QStringLiteral("c.json"));
+    w.tabs()->setCurrentWidget(w.compareView());
+    CompareView* v = w.compareView();
+    REQUIRE(waitFor([&] { return v->comparisons().size() == 2; }, 60000));
+    waitFor([] { return false; }, 200);
+    // Series are named by model and start time; the same model twice is told apart by its file.
+    const QStringList labels = v->runLabels();
+    REQUIRE(labels.size() == 3);
+    CHECK(labels[0].startsWith(QStringLiteral("tiny-a · ")));
+    CHECK(labels[1] != labels[2]);
+    // Every metric of both suites, for both runs: exactly the library's comparison.
+    std::size_t metrics = 0;
+    for (const auto& rc : v->comparisons()) metrics += rc.metrics.size();
+    CHECK(v->metricTable()->rowCount() == static_cast<int>(metrics));
+    CHECK(metrics >= 2 * 12);
+    auto lib = eval::compare_reports({*a, *b, *c}, {"a.json", "b.json", "c.json"}, 1000, 0);
+    for (int r = 0; r < v->metricTable()->rowCount(); ++r) {
+        const auto& m = lib[static_cast<std::size_t>(r) / lib[0].metrics.size()].metrics[static_cast<std::size_t>(r) % lib[0].metrics.size()];
+        CHECK(v->metricTable()->data(v->metricTable()->index(r, 2), Qt::DisplayRole).toString() == QString::fromStdString(m.metric));
+        CHECK(v->metricTable()->data(v->metricTable()->index(r, 8), Qt::DisplayRole).toString() == QString::fromStdString(eval::describe_test(m)));
+    }
+    // The generation suite has the most metrics: its bars keep every label, none clipped or overlapping (as drawn).
+    v->barsPlot()->replot();
+    INFO(v->barsPlot()->xAxis->tickVectorLabels().join(QStringLiteral("|")).toStdString() << " width " << v->barsPlot()->axisRect()->width());
+    CHECK(v->barsPlot()->xAxis->tickVectorLabels().size() == 9);  // every metric of world-stories-continue
+    CHECK(lmwb::test::tickLabelProblem(v->barsPlot()->xAxis, v->barsPlot()) == QString());
+    CHECK(lmwb::test::tickLabelProblem(v->barsPlot()->yAxis, v->barsPlot()) == QString());
+    CHECK(v->barsPlot()->xAxis->tickVectorLabels().last().startsWith(QStringLiteral("relevance")));
+    // The metric picker drives the item table and the scatter.
+    REQUIRE(v->metricPicker()->count() >= 2);
+    v->metricPicker()->setCurrentIndex(1);
+    const QString picked = v->metricPicker()->currentText();
+    REQUIRE(v->items()->rowCount() == 2 * 4);
+    for (int r = 0; r < v->items()->rowCount(); ++r) CHECK(v->items()->row(r).metric == picked);
+    CHECK(v->scatterPlot()->graphCount() == 2);
+    CHECK(v->scatterPlot()->xAxis->label().startsWith(picked));
 }

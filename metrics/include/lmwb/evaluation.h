@@ -89,8 +89,14 @@ struct MetricComparison {
     bool higher_is_better = true;
     double baseline = 0, other = 0;
     PairedDelta delta;
+    int iterations = 0;              // of the paired bootstrap
     std::optional<McNemar> mcnemar;  // binary metrics
 };
+// The paired test in words, as the CLI and the GUI show it: "McNemar p=1.6e-06 (0 vs 53)", "bootstrap p=0.09", or
+// "bootstrap p<0.001" when no replicate crossed 0 (below the bootstrap's resolution).
+std::string describe_test(const MetricComparison& m);
+// "better" or "worse" when the 95% interval of the delta excludes 0 (direction from higher_is_better), else "".
+std::string verdict(const MetricComparison& m);
 struct ItemChange {
     std::string suite, id, metric;
     double baseline = 0, other = 0;
@@ -98,12 +104,28 @@ struct ItemChange {
 struct RunComparison {
     std::string baseline, other;  // report names as given
     std::vector<MetricComparison> metrics;
+    // On each suite's primary metric (the first with per-item values): items that changed, did not, or lack the
+    // value in one run (not comparable: never counted as 0).
     std::vector<ItemChange> regressions, improvements;
-    std::size_t unchanged = 0, paired = 0, unpaired = 0;
+    std::size_t unchanged = 0, not_comparable = 0, paired = 0, unpaired = 0;
 };
 // Throws ReportError when the reports are of different suites or their items differ under the same id.
+// Progress: metric comparisons done (each a paired bootstrap); cancelled between them.
 std::vector<RunComparison> compare_reports(const std::vector<Report>& reports, const std::vector<std::string>& names,
-                                           int iterations, std::uint64_t seed);
+                                           int iterations, std::uint64_t seed, const Control& control = {});
+
+// One suite's items paired by id between a baseline and another run, on one metric: the rule every front-end uses.
+enum class ItemStatus { Regression, Improvement, Unchanged, NotComparable };
+struct ItemPair {
+    std::string id;
+    std::optional<double> baseline, other;  // absent where the run has no value of the metric for the item
+    ItemStatus status = ItemStatus::NotComparable;
+};
+// Items of `baseline` in its order; items of `other` without a partner are left out (they count as unpaired).
+std::vector<ItemPair> pair_items(const SuiteReport& baseline, const SuiteReport& other, const std::string& metric);
+// The suite's first metric with per-item values (what per-item changes are judged on); empty when none.
+std::string primary_metric(const SuiteReport& suite);
+const char* to_string(ItemStatus status);  // "regression", "improvement", "unchanged", "not comparable"
 
 }  // namespace lmwb::eval
 
