@@ -3,7 +3,7 @@
 set -euo pipefail
 packages=(
   build-essential cmake ninja-build ccache pkg-config
-  qt6-base-dev qt6-svg-dev libqcustomplot-dev libtorch-dev libopenblas0-pthread
+  qt6-base-dev qt6-svg-dev libqt6sql6-sqlite libqcustomplot-dev libtorch-dev libopenblas0-pthread
   nlohmann-json3-dev catch2 libcli11-dev libutf8proc-dev libpcre2-dev libssl-dev
 )
 missing=()

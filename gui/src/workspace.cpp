@@ -1,0 +1,362 @@
+#include "workspace.h"
+
+#include <QDir>
+#include <QFileInfo>
+#include <QSaveFile>
+#include <QSqlDatabase>
+#include <QSqlError>
+#include <QSqlQuery>
+#include <QStandardPaths>
+#include <QUuid>
+
+#include <csignal>
+#include <fstream>
+#include <map>
+#include <stdexcept>
+
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include "lmwb/report.h"
+
+namespace lmwb::gui {
+
+namespace {
+
+constexpr int kSchemaVersion = 1;
+using nlohmann::json;
+
+[[noreturn]] void fail(const QString& what) { throw std::runtime_error(what.toStdString()); }
+
+QSqlQuery exec(const QSqlDatabase& db, const QString& sql) {
+    QSqlQuery q(db);
+    if (!q.exec(sql)) fail(QStringLiteral("run index: %1: %2").arg(sql.left(60), q.lastError().text()));
+    return q;
+}
+
+void execBound(QSqlQuery& q) {
+    if (!q.exec()) fail(QStringLiteral("run index: %1").arg(q.lastError().text()));
+}
+
+// What says whether a run changed since it was indexed: the files' modification times and the report's size.
+QString stampOf(const QString& dir) {
+    QFileInfo run(dir + QStringLiteral("/run.json")), report(dir + QStringLiteral("/report.json"));
+    return QStringLiteral("%1/%2/%3").arg(run.lastModified().toMSecsSinceEpoch()).arg(report.exists() ? report.lastModified().toMSecsSinceEpoch() : 0)
+        .arg(report.exists() ? report.size() : -1);
+}
+
+json readJson(const QString& path) {
+    std::ifstream in(path.toStdString());
+    if (!in) fail(path + QStringLiteral(": cannot be read"));
+    json j = json::parse(in, nullptr, false);
+    if (j.is_discarded() || !j.is_object()) fail(path + QStringLiteral(": not a JSON object"));
+    return j;
+}
+
+void writeJson(const QString& path, const json& j) {
+    QSaveFile f(path);  // atomic: a crash leaves the old file
+    const std::string text = j.dump(2) + "\n";
+    if (!f.open(QIODevice::WriteOnly) || f.write(text.data(), static_cast<qint64>(text.size())) != static_cast<qint64>(text.size()) || !f.commit())
+        fail(path + QStringLiteral(": cannot be written (%1)").arg(f.errorString()));
+}
+
+void setStatus(const QString& dir, const QString& status, const QString& error) {
+    const QString path = dir + QStringLiteral("/run.json");
+    json j = readJson(path);
+    j["status"] = status.toStdString();
+    j["error"] = error.toStdString();
+    j["updated"] = QDateTime::currentDateTimeUtc().toString(Qt::ISODate).toStdString();
+    writeJson(path, j);
+}
+
+bool processAlive(qint64 pid) { return pid > 0 && (pid == ::getpid() || ::kill(static_cast<pid_t>(pid), 0) == 0); }
+
+}  // namespace
+
+QString Workspace::defaultFolder() {
+    return QStandardPaths::writableLocation(QStandardPaths::AppDataLocation) + QStringLiteral("/workspace");
+}
+
+Workspace::Workspace(const QString& folder) : folder_(QDir(folder).absolutePath()) {
+    if (!QDir().mkpath(folder_ + QStringLiteral("/runs"))) fail(folder_ + QStringLiteral(": the workspace folder cannot be created"));
+    connection_ = QStringLiteral("lmwb-workspace-") + QUuid::createUuid().toString(QUuid::WithoutBraces);
+    QSqlDatabase db = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), connection_);
+    db.setDatabaseName(folder_ + QStringLiteral("/index.sqlite"));
+    if (!db.open()) fail(folder_ + QStringLiteral("/index.sqlite: %1").arg(db.lastError().text()));
+    exec(db, QStringLiteral("PRAGMA synchronous=NORMAL"));
+    exec(db, QStringLiteral("CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT)"));
+    QSqlQuery v = exec(db, QStringLiteral("SELECT value FROM meta WHERE key='schema'"));
+    const bool current = v.next() && v.value(0).toInt() == kSchemaVersion;
+    if (!current) {
+        for (const char* t : {"runs", "aggregates", "items"}) exec(db, QStringLiteral("DROP TABLE IF EXISTS %1").arg(QLatin1String(t)));
+        exec(db, QStringLiteral("CREATE TABLE runs(id INTEGER PRIMARY KEY, dir TEXT UNIQUE, stamp TEXT, status TEXT, model TEXT, "
+                                "model_path TEXT, suites TEXT, started TEXT, error TEXT, items INTEGER, items_total INTEGER)"));
+        exec(db, QStringLiteral("CREATE TABLE aggregates(run INTEGER, suite TEXT, metric TEXT, value REAL, low REAL, high REAL)"));
+        exec(db, QStringLiteral("CREATE TABLE items(run INTEGER, suite TEXT, item TEXT, metric TEXT, value REAL)"));
+        exec(db, QStringLiteral("CREATE INDEX aggregates_metric ON aggregates(metric, value)"));
+        exec(db, QStringLiteral("CREATE INDEX aggregates_run ON aggregates(run)"));
+        exec(db, QStringLiteral("CREATE INDEX items_run ON items(run, suite, metric)"));
+        exec(db, QStringLiteral("CREATE INDEX items_item ON items(item)"));
+        exec(db, QStringLiteral("CREATE INDEX runs_started ON runs(started)"));
+        exec(db, QStringLiteral("INSERT OR REPLACE INTO meta VALUES('schema', '%1')").arg(kSchemaVersion));
+    }
+    sync();
+}
+
+Workspace::~Workspace() {
+    { QSqlDatabase::database(connection_).close(); }
+    QSqlDatabase::removeDatabase(connection_);
+}
+
+int Workspace::sync() {
+    QSqlDatabase db = QSqlDatabase::database(connection_);
+    std::map<QString, QString> indexed;  // dir -> stamp
+    {
+        QSqlQuery q = exec(db, QStringLiteral("SELECT dir, stamp, status FROM runs"));
+        // A run indexed as running whose process has gone is read again (it becomes "interrupted").
+        while (q.next()) indexed[q.value(0).toString()] = q.value(2).toString() == QLatin1String("running") ? QString() : q.value(1).toString();
+    }
+    int read = 0;
+    db.transaction();
+    const QDir runs(folder_ + QStringLiteral("/runs"));
+    for (const QString& name : runs.entryList(QDir::Dirs | QDir::NoDotAndDotDot, QDir::Name)) {
+        const QString dir = runs.filePath(name);
+        if (!QFileInfo::exists(dir + QStringLiteral("/run.json"))) continue;
+        auto it = indexed.find(dir);
+        const QString stamp = stampOf(dir);
+        if (it == indexed.end() || it->second != stamp) {
+            index(dir);
+            ++read;
+        }
+        if (it != indexed.end()) indexed.erase(it);
+    }
+    for (const auto& [dir, stamp] : indexed) {  // folders removed outside the program
+        QSqlQuery q(db);
+        q.prepare(QStringLiteral("SELECT id FROM runs WHERE dir=?"));
+        q.addBindValue(dir);
+        execBound(q);
+        if (!q.next()) continue;
+        const qint64 id = q.value(0).toLongLong();
+        for (const char* t : {"DELETE FROM aggregates WHERE run=?", "DELETE FROM items WHERE run=?", "DELETE FROM runs WHERE id=?"}) {
+            QSqlQuery d(db);
+            d.prepare(QLatin1String(t));
+            d.addBindValue(id);
+            execBound(d);
+        }
+    }
+    db.commit();
+    return read;
+}
+
+void Workspace::rebuild() {
+    QSqlDatabase db = QSqlDatabase::database(connection_);
+    db.transaction();
+    for (const char* t : {"DELETE FROM runs", "DELETE FROM aggregates", "DELETE FROM items"}) exec(db, QLatin1String(t));
+    db.commit();
+    sync();
+}
+
+void Workspace::index(const QString& dir) {
+    QSqlDatabase db = QSqlDatabase::database(connection_);
+    const QString stamp = stampOf(dir);
+    RunRecord r;
+    r.dir = dir;
+    std::unique_ptr<eval::Report> report;
+    try {
+        json j = readJson(dir + QStringLiteral("/run.json"));
+        r.status = QString::fromStdString(j.value("status", "damaged"));
+        r.error = QString::fromStdString(j.value("error", ""));
+        r.model_path = QString::fromStdString(j.value("model_path", ""));
+        r.items_total = j.value("items_total", 0);
+        r.started = QString::fromStdString(j.value("created", ""));
+        if (r.status == QLatin1String("running") && !processAlive(j.value("pid", 0LL))) r.status = QStringLiteral("interrupted");
+        if (QFileInfo::exists(r.reportPath())) report = std::make_unique<eval::Report>(eval::read_report(r.reportPath().toStdString()));
+    } catch (const std::exception& e) {
+        r.status = QStringLiteral("damaged");
+        r.error = QString::fromUtf8(e.what());
+    }
+    QStringList suite_names;
+    if (report) {
+        r.model_path = QString::fromStdString(report->model.path);
+        if (!report->execution.started.empty()) r.started = QString::fromStdString(report->execution.started);
+        for (const auto& s : report->suites) {
+            suite_names << QString::fromStdString(s.name);
+            r.items += static_cast<int>(s.items.size());
+        }
+        if (r.status == QLatin1String("finished")) r.items_total = r.items;
+    }
+    r.model = QFileInfo(r.model_path).fileName();
+    r.suites = suite_names.join(QStringLiteral(", "));
+
+    QSqlQuery old(db);
+    old.prepare(QStringLiteral("SELECT id FROM runs WHERE dir=?"));
+    old.addBindValue(dir);
+    execBound(old);
+    if (old.next()) {
+        const qint64 id = old.value(0).toLongLong();
+        for (const char* t : {"DELETE FROM aggregates WHERE run=?", "DELETE FROM items WHERE run=?", "DELETE FROM runs WHERE id=?"}) {
+            QSqlQuery d(db);
+            d.prepare(QLatin1String(t));
+            d.addBindValue(id);
+            execBound(d);
+        }
+    }
+    QSqlQuery ins(db);
+    ins.prepare(QStringLiteral("INSERT INTO runs(dir, stamp, status, model, model_path, suites, started, error, items, items_total) "
+                               "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+    for (const QVariant& v : {QVariant(dir), QVariant(stamp), QVariant(r.status), QVariant(r.model), QVariant(r.model_path), QVariant(r.suites),
+                              QVariant(r.started), QVariant(r.error), QVariant(r.items), QVariant(r.items_total)})
+        ins.addBindValue(v);
+    execBound(ins);
+    if (!report) return;
+    const qint64 id = ins.lastInsertId().toLongLong();
+    QVariantList arun, asuite, ametric, avalue, alow, ahigh;
+    QVariantList irun, isuite, iitem, imetric, ivalue;
+    for (const auto& s : report->suites) {
+        const QString suite = QString::fromStdString(s.name);
+        for (const auto& a : s.aggregates) {
+            arun << id, asuite << suite, ametric << QString::fromStdString(a.metric), avalue << a.value, alow << a.low, ahigh << a.high;
+        }
+        for (const auto& it : s.items) {
+            const QString item = QString::fromStdString(it.id);
+            for (const auto& [m, v] : it.metrics) irun << id, isuite << suite, iitem << item, imetric << QString::fromStdString(m), ivalue << v;
+        }
+    }
+    QSqlQuery qa(db);
+    qa.prepare(QStringLiteral("INSERT INTO aggregates VALUES(?, ?, ?, ?, ?, ?)"));
+    for (const auto* l : {&arun, &asuite, &ametric, &avalue, &alow, &ahigh}) qa.addBindValue(*l);
+    if (!arun.isEmpty() && !qa.execBatch()) fail(QStringLiteral("run index: %1").arg(qa.lastError().text()));
+    QSqlQuery qi(db);
+    qi.prepare(QStringLiteral("INSERT INTO items VALUES(?, ?, ?, ?, ?)"));
+    for (const auto* l : {&irun, &isuite, &iitem, &imetric, &ivalue}) qi.addBindValue(*l);
+    if (!irun.isEmpty() && !qi.execBatch()) fail(QStringLiteral("run index: %1").arg(qi.lastError().text()));
+}
+
+std::vector<RunRecord> Workspace::runs(const RunFilter& f) const {
+    QSqlDatabase db = QSqlDatabase::database(connection_);
+    QString sql = QStringLiteral("SELECT dir, status, model, model_path, suites, started, error, items, items_total FROM runs r WHERE 1");
+    QVariantList bind;
+    if (!f.model.isEmpty()) sql += QStringLiteral(" AND r.model LIKE ?"), bind << QStringLiteral("%") + f.model + QStringLiteral("%");
+    if (!f.status.isEmpty()) sql += QStringLiteral(" AND r.status = ?"), bind << f.status;
+    if (!f.suite.isEmpty())
+        sql += QStringLiteral(" AND EXISTS(SELECT 1 FROM items i WHERE i.run = r.id AND i.suite = ? LIMIT 1)"), bind << f.suite;
+    if (f.from.isValid()) sql += QStringLiteral(" AND r.started >= ?"), bind << f.from.toUTC().toString(Qt::ISODate);
+    if (f.to.isValid()) sql += QStringLiteral(" AND r.started <= ?"), bind << f.to.toUTC().toString(Qt::ISODate);
+    if (!f.metric.isEmpty()) {
+        sql += QStringLiteral(" AND EXISTS(SELECT 1 FROM aggregates a WHERE a.run = r.id AND a.metric = ?");
+        bind << f.metric;
+        if (!f.suite.isEmpty()) sql += QStringLiteral(" AND a.suite = ?"), bind << f.suite;
+        if (f.low) sql += QStringLiteral(" AND a.value >= ?"), bind << *f.low;
+        if (f.high) sql += QStringLiteral(" AND a.value <= ?"), bind << *f.high;
+        sql += QStringLiteral(")");
+    }
+    if (!f.search.isEmpty()) {
+        const QString like = QStringLiteral("%") + f.search + QStringLiteral("%");
+        sql += QStringLiteral(" AND (r.model LIKE ? OR r.suites LIKE ? OR r.dir LIKE ? OR r.error LIKE ? OR EXISTS(SELECT 1 FROM items i WHERE i.run = r.id AND i.item LIKE ? LIMIT 1))");
+        bind << like << like << like << like << like;
+    }
+    sql += QStringLiteral(" ORDER BY r.started DESC, r.dir DESC");
+    QSqlQuery q(db);
+    q.setForwardOnly(true);
+    q.prepare(sql);
+    for (const auto& v : bind) q.addBindValue(v);
+    execBound(q);
+    std::vector<RunRecord> out;
+    while (q.next())
+        out.push_back({q.value(0).toString(), q.value(1).toString(), q.value(2).toString(), q.value(3).toString(), q.value(4).toString(),
+                       q.value(5).toString(), q.value(6).toString(), q.value(7).toInt(), q.value(8).toInt()});
+    return out;
+}
+
+std::optional<RunRecord> Workspace::run(const QString& dir) const {
+    for (auto& r : runs())
+        if (r.dir == dir) return r;
+    return std::nullopt;
+}
+
+namespace {
+QStringList distinct(const QString& connection, const QString& sql) {
+    QSqlQuery q = exec(QSqlDatabase::database(connection), sql);
+    QStringList out;
+    while (q.next()) out << q.value(0).toString();
+    return out;
+}
+}  // namespace
+
+QStringList Workspace::models() const { return distinct(connection_, QStringLiteral("SELECT DISTINCT model FROM runs ORDER BY model")); }
+QStringList Workspace::suites() const { return distinct(connection_, QStringLiteral("SELECT DISTINCT suite FROM aggregates UNION SELECT DISTINCT suite FROM items ORDER BY 1")); }
+QStringList Workspace::metrics() const { return distinct(connection_, QStringLiteral("SELECT DISTINCT metric FROM aggregates ORDER BY metric")); }
+
+std::vector<std::pair<QString, double>> Workspace::itemMetrics(const QString& dir, const QString& suite, const QString& metric) const {
+    QSqlQuery q(QSqlDatabase::database(connection_));
+    q.prepare(QStringLiteral("SELECT i.item, i.value FROM items i JOIN runs r ON r.id = i.run WHERE r.dir = ? AND i.suite = ? AND i.metric = ?"));
+    q.addBindValue(dir);
+    q.addBindValue(suite);
+    q.addBindValue(metric);
+    execBound(q);
+    std::vector<std::pair<QString, double>> out;
+    while (q.next()) out.emplace_back(q.value(0).toString(), q.value(1).toDouble());
+    return out;
+}
+
+QString Workspace::createRun(const RunSetup& setup) {
+    const QDateTime now = QDateTime::currentDateTimeUtc();
+    const QString base = folder_ + QStringLiteral("/runs/") + now.toString(QStringLiteral("yyyyMMdd-HHmmss")) + QLatin1Char('-') +
+                         QFileInfo(setup.model_path).fileName();
+    QString dir = base;
+    for (int n = 2; QFileInfo::exists(dir); ++n) dir = base + QLatin1Char('-') + QString::number(n);
+    if (!QDir().mkpath(dir)) fail(dir + QStringLiteral(": cannot be created"));
+    json suites = json::array();
+    for (const auto& s : setup.suite_paths) suites.push_back(s.toStdString());
+    writeJson(dir + QStringLiteral("/run.json"), json{{"schema", "lmwb.run"}, {"schema_version", 1}, {"status", "running"}, {"error", ""},
+                                                      {"model_path", setup.model_path.toStdString()}, {"suites", suites},
+                                                      {"limit", setup.limit}, {"seed", setup.seed}, {"batch_size", setup.batch_size},
+                                                      {"items_total", setup.items_total},
+                                                      {"created", now.toString(Qt::ISODate).toStdString()}, {"pid", static_cast<qint64>(::getpid())}});
+    indexRun(dir);
+    return dir;
+}
+
+RunSetup Workspace::setupOf(const QString& dir) const {
+    json j = readJson(dir + QStringLiteral("/run.json"));
+    RunSetup s;
+    s.model_path = QString::fromStdString(j.value("model_path", ""));
+    for (const auto& p : j.value("suites", json::array())) s.suite_paths << QString::fromStdString(p.get<std::string>());
+    s.limit = j.value("limit", std::size_t{0});
+    s.seed = j.value("seed", std::uint64_t{0});
+    s.batch_size = j.value("batch_size", 8);
+    return s;
+}
+
+void Workspace::finishRun(const QString& dir, const eval::Report& report) {
+    eval::write_report((dir + QStringLiteral("/report.json")).toStdString(), report);
+    setStatus(dir, QStringLiteral("finished"), {});
+    QFile::remove(dir + QStringLiteral("/report.json.journal.jsonl"));
+}
+
+void Workspace::stopRun(const QString& dir, const eval::Report& partial, const QString& status, const QString& error) {
+    eval::write_report((dir + QStringLiteral("/report.json")).toStdString(), partial);
+    json j = readJson(dir + QStringLiteral("/run.json"));
+    std::size_t items = 0;
+    for (const auto& s : partial.suites) items += s.items.size();
+    j["items_done"] = items;
+    writeJson(dir + QStringLiteral("/run.json"), j);
+    setStatus(dir, status, error);
+}
+
+void Workspace::indexRun(const QString& dir) {
+    QSqlDatabase db = QSqlDatabase::database(connection_);
+    db.transaction();
+    index(dir);
+    db.commit();
+}
+
+bool Workspace::removeRun(const QString& dir) {
+    if (!QDir(dir).absolutePath().startsWith(folder_ + QStringLiteral("/runs/"))) return false;  // only our own folders
+    if (!QDir(dir).removeRecursively()) return false;
+    sync();
+    return true;
+}
+
+}  // namespace lmwb::gui

@@ -1,0 +1,87 @@
+// The run history: a folder that keeps every run (runs/<start>-<model>/ with run.json, report.json and, for runs that
+// stopped early, the journal they resume from) and an SQLite index of runs, suite aggregates and per-item metrics that
+// lists and filters hundreds of runs at once. The JSON files are the source of truth: the index is rebuilt from them
+// whenever it is missing, of another schema, or older than a run's files. Qt Core + Qt SQL, no widgets; use a
+// Workspace on the thread that made it (an SQLite connection is per thread).
+#pragma once
+
+#include <QDateTime>
+#include <QString>
+#include <QStringList>
+
+#include <optional>
+#include <vector>
+
+namespace lmwb::eval {
+struct Report;
+}
+
+namespace lmwb::gui {
+
+// What starts a run, kept in run.json so that a stopped run can resume with the same suites and settings.
+struct RunSetup {
+    QString model_path;
+    QStringList suite_paths;
+    std::size_t limit = 0;
+    std::uint64_t seed = 0;
+    int batch_size = 8;
+    std::size_t items_total = 0;  // items the run will score
+};
+
+struct RunRecord {  // a row of the index
+    QString dir, status;  // status: "running", "finished", "cancelled" or "failed"
+    QString model, model_path, suites, started, error;
+    int items = 0, items_total = 0;
+    QString reportPath() const { return dir + QStringLiteral("/report.json"); }
+    QString journalPath() const { return dir + QStringLiteral("/report.json.journal.jsonl"); }
+    bool resumable() const { return status == QLatin1String("cancelled") || status == QLatin1String("failed"); }
+};
+
+struct RunFilter {
+    QString model, suite, status, search;  // substrings (model, search) or exact names (suite, status); empty: any
+    QDateTime from, to;                    // start time, UTC; invalid: open
+    QString metric;                        // with low/high: runs where a suite's aggregate of it lies in [low, high]
+    std::optional<double> low, high;
+};
+
+class Workspace {
+public:
+    // Creates the folder if needed, opens (or builds) the index and brings it up to date with the folder. Throws
+    // std::runtime_error naming the folder when it cannot be written or the index cannot be opened.
+    explicit Workspace(const QString& folder);
+    ~Workspace();
+    Workspace(const Workspace&) = delete;
+    Workspace& operator=(const Workspace&) = delete;
+    static QString defaultFolder();  // the platform's application-data location + /workspace
+
+    const QString& folder() const { return folder_; }
+    // Re-reads the runs whose files changed since they were indexed, adds new ones and drops removed ones; returns
+    // how many runs were (re)read. A damaged run is indexed with status "damaged" and the reason as its error.
+    int sync();
+    void rebuild();  // forgets the index and reads every run again
+
+    std::vector<RunRecord> runs(const RunFilter& filter = {}) const;
+    std::optional<RunRecord> run(const QString& dir) const;
+    QStringList models() const;
+    QStringList suites() const;
+    QStringList metrics() const;
+    // Per-item values of one metric in one run's suite, by item id (what the index holds of every item).
+    std::vector<std::pair<QString, double>> itemMetrics(const QString& dir, const QString& suite, const QString& metric) const;
+
+    // A new run: its folder with run.json (status "running"); returns the folder. The run's journal goes to
+    // RunRecord::journalPath().
+    QString createRun(const RunSetup& setup);
+    RunSetup setupOf(const QString& dir) const;  // from run.json
+    // These write files only (safe on a job thread); call indexRun afterwards on the workspace's thread.
+    static void finishRun(const QString& dir, const eval::Report& report);  // report.json; the journal is removed
+    // A run that stopped: its finished items as a report without aggregates, the journal kept for resuming.
+    static void stopRun(const QString& dir, const eval::Report& partial, const QString& status, const QString& error);
+    void indexRun(const QString& dir);
+    bool removeRun(const QString& dir);  // deletes the folder and its rows
+
+private:
+    void index(const QString& dir);  // inside a transaction
+    QString folder_, connection_;
+};
+
+}  // namespace lmwb::gui

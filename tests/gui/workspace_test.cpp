@@ -1,0 +1,142 @@
+// The run history: runs kept as files, the SQLite index built from them, filters, and the index following the folder
+// (runs added, changed, damaged or removed outside the program; a fresh process re-reads nothing).
+#include <catch2/catch.hpp>
+
+#include <QDir>
+#include <QFile>
+#include <QTemporaryDir>
+
+#include "lmwb/evaluation.h"
+#include "lmwb/model.h"
+#include "workspace.h"
+
+using namespace lmwb;
+using namespace lmwb::gui;
+
+namespace {
+
+std::string model_path(const char* name) { return std::string(LMWB_MODELS) + "/" + name; }
+std::string suite_path(const char* name) { return std::string(LMWB_SUITES) + "/" + name + ".json"; }
+
+eval::EvalOutcome run(const char* model, std::size_t limit, const std::string& journal = {}, std::size_t stop_after = 0) {
+    auto m = LanguageModel::open(model_path(model));
+    std::vector<datasets::Suite> s{datasets::load_suite(suite_path("world-facts-mc")), datasets::load_suite(suite_path("world-facts-qa"))};
+    eval::EvalOptions o;
+    o.settings.limit = limit;
+    o.journal_path = journal;
+    if (stop_after)
+        o.progress = [&o, stop_after](const eval::Progress& p) {
+            if (p.items_done >= stop_after) o.cancel.request();
+        };
+    return eval::evaluate(*m, nullptr, s, o);
+}
+
+RunSetup setup(const char* model, std::size_t limit) {
+    RunSetup s;
+    s.model_path = QString::fromStdString(model_path(model));
+    s.suite_paths = {QString::fromStdString(suite_path("world-facts-mc")), QString::fromStdString(suite_path("world-facts-qa"))};
+    s.limit = limit;
+    s.items_total = 2 * limit;
+    return s;
+}
+
+}  // namespace
+
+TEST_CASE("the workspace keeps every run and its index lists, filters and follows the folder", "[gui][workspace]") {
+    QTemporaryDir tmp;
+    const QString folder = tmp.filePath(QStringLiteral("ws"));
+    QString finished_a, finished_b, stopped;
+    {
+        Workspace ws(folder);
+        CHECK(ws.runs().empty());
+        finished_a = ws.createRun(setup("tiny-a", 6));
+        CHECK(ws.run(finished_a)->status == QStringLiteral("running"));
+        Workspace::finishRun(finished_a, run("tiny-a", 6).report);
+        ws.indexRun(finished_a);
+        finished_b = ws.createRun(setup("tiny-b", 6));
+        CHECK(finished_b != finished_a);
+        Workspace::finishRun(finished_b, run("tiny-b", 6).report);
+        ws.indexRun(finished_b);
+        // A run cancelled after 4 items: its finished items as a report, the journal kept for resuming.
+        stopped = ws.createRun(setup("tiny-b", 6));
+        auto part = run("tiny-b", 6, (stopped + QStringLiteral("/report.json.journal.jsonl")).toStdString(), 4);
+        REQUIRE_FALSE(part.complete);
+        Workspace::stopRun(stopped, part.report, QStringLiteral("cancelled"), {});
+        ws.indexRun(stopped);
+
+        auto all = ws.runs();
+        REQUIRE(all.size() == 3);
+        auto s = *ws.run(stopped);
+        CHECK(s.status == QStringLiteral("cancelled"));
+        CHECK(s.resumable());
+        CHECK(s.items >= 4);
+        CHECK(s.items < 12);
+        CHECK(s.items_total == 12);
+        CHECK(QFile::exists(s.journalPath()));
+        CHECK(ws.run(finished_a)->items == 12);
+        CHECK_FALSE(QFile::exists(ws.run(finished_a)->journalPath()));
+        CHECK(ws.setupOf(stopped).suite_paths.size() == 2);
+
+        // Filters: model, status, suite, metric range on the aggregates, item ids, dates.
+        CHECK(ws.runs({QStringLiteral("tiny-a")}).size() == 1);
+        RunFilter f;
+        f.status = QStringLiteral("finished");
+        CHECK(ws.runs(f).size() == 2);
+        f = {};
+        f.metric = QStringLiteral("acc");
+        f.suite = QStringLiteral("world-facts-mc");
+        const auto report_a = eval::read_report(ws.run(finished_a)->reportPath().toStdString());
+        double acc_a = 0;
+        for (const auto& a : report_a.suites[0].aggregates)
+            if (a.metric == "acc") acc_a = a.value;
+        f.low = acc_a - 1e-9;
+        f.high = acc_a + 1e-9;
+        auto hits = ws.runs(f);
+        REQUIRE(hits.size() >= 1);
+        CHECK(hits.front().model == QStringLiteral("tiny-a"));
+        f = {};
+        f.search = QString::fromStdString(report_a.suites[0].items[0].id);
+        CHECK(ws.runs(f).size() == 3);  // every run holds that item, the cancelled one too
+    f.search = QString::fromStdString(report_a.suites[1].items[2].id);
+    CHECK(ws.runs(f).size() == 2);  // the cancelled run stopped before the second suite
+        f = {};
+        f.from = QDateTime::currentDateTimeUtc().addDays(1);
+        CHECK(ws.runs(f).empty());
+        CHECK(ws.metrics().contains(QStringLiteral("exact_match")));
+        CHECK(ws.suites() == QStringList{QStringLiteral("world-facts-mc"), QStringLiteral("world-facts-qa")});
+        CHECK(ws.itemMetrics(finished_a, QStringLiteral("world-facts-mc"), QStringLiteral("acc")).size() == 6);
+    }
+    // A new process: the index is current, nothing is re-read.
+    {
+        Workspace ws(folder);
+        CHECK(ws.sync() == 0);
+        CHECK(ws.runs().size() == 3);
+        // Outside the program: one run removed, one damaged, one copied in.
+        REQUIRE(QDir(finished_b).removeRecursively());
+        QFile f(finished_a + QStringLiteral("/report.json"));
+        REQUIRE(f.open(QIODevice::WriteOnly | QIODevice::Truncate));
+        f.write("{\"schema\": \"lmwb.report\", ");
+        f.close();
+        const QString copy = folder + QStringLiteral("/runs/copied");
+        QDir().mkpath(copy);
+        for (const char* n : {"run.json", "report.json", "report.json.journal.jsonl"})
+            QFile::copy(stopped + QStringLiteral("/") + QLatin1String(n), copy + QStringLiteral("/") + QLatin1String(n));
+        CHECK(ws.sync() == 2);
+        auto all = ws.runs();
+        CHECK(all.size() == 3);
+        auto damaged = *ws.run(finished_a);
+        CHECK(damaged.status == QStringLiteral("damaged"));
+        CHECK(damaged.error.contains(QStringLiteral("report.json")));
+        CHECK(ws.run(copy)->status == QStringLiteral("cancelled"));
+        // Removing a run deletes its folder; folders outside the workspace are refused.
+        CHECK(ws.removeRun(copy));
+        CHECK_FALSE(QFileInfo::exists(copy));
+        CHECK_FALSE(ws.removeRun(tmp.path()));
+        CHECK(ws.runs().size() == 2);
+        // The index is rebuilt from the files when it is lost.
+    }
+    QFile::remove(folder + QStringLiteral("/index.sqlite"));
+    Workspace ws(folder);
+    CHECK(ws.runs().size() == 2);
+    CHECK(ws.run(stopped)->status == QStringLiteral("cancelled"));
+}
