@@ -298,6 +298,9 @@ void InspectorView::setPrompt(const QString& prompt, const QString& target) {
     target_->setText(target);
 }
 
+QString InspectorView::prompt() const { return prompt_->toPlainText(); }
+QString InspectorView::target() const { return target_->text(); }
+
 void InspectorView::inspectItem(int suite, int row) {
     if (!session_.report || suite < 0 || suite >= static_cast<int>(session_.report->suites.size())) return;
     const auto& s = session_.report->suites[static_cast<std::size_t>(suite)];

@@ -34,6 +34,8 @@ class InspectorView : public QWidget {
 public:
     explicit InspectorView(Session& session, QWidget* parent = nullptr);
     void setPrompt(const QString& prompt, const QString& target);
+    QString prompt() const;
+    QString target() const;
     void inspectItem(int suite, int row);  // from the current report
     void runAttention();
     void runAttribution(attr::Method method);

@@ -1,5 +1,5 @@
-// lmwb-gui [MODEL] [SUITE.json | REPORT.json ...]: with no arguments, the bundled model tiny-b and the bundled
-// suites.
+// lmwb-gui [MODEL] [SUITE.json | REPORT.json ...]: with no arguments, what the last session had open (model, suites,
+// prompt, report, comparison), or on a first start the bundled model tiny-b and the bundled suites.
 #include <QApplication>
 #include <QDir>
 
@@ -11,6 +11,11 @@ int main(int argc, char** argv) {
     QApplication::setApplicationName(QStringLiteral("LM Workbench"));
     lmwb::gui::MainWindow w;
     QStringList args = QApplication::arguments().mid(1);
+    // No arguments: what the last session had open, or on a first start the bundled model and suites.
+    if (args.isEmpty() && w.restoreSession()) {
+        w.show();
+        return QApplication::exec();
+    }
     if (args.isEmpty()) {
         const QString root = QStringLiteral(LMWB_BUNDLED_DIR);
         args << root + QStringLiteral("/models/tiny-b");

@@ -26,6 +26,7 @@
 #include <fstream>
 
 #include "compare_view.h"
+#include "history_view.h"
 #include "inspector.h"
 #include "item_models.h"
 #include "model_view.h"
@@ -38,16 +39,31 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent), session_(new Sess
     setWindowTitle(tr("LM Workbench"));
     setAcceptDrops(true);
     setObjectName(QStringLiteral("MainWindow"));
+    QString workspace_error;
+    try {
+        session_->workspace = std::make_unique<Workspace>(QSettings().value(QStringLiteral("workspace/folder"), Workspace::defaultFolder()).toString());
+    } catch (const std::exception& e) {
+        workspace_error = QString::fromUtf8(e.what());
+    }
     tabs_ = new QTabWidget;
     model_view_ = new ModelView(*session_);
     run_view_ = new RunView(*session_);
     inspector_ = new InspectorView(*session_);
     compare_view_ = new CompareView(*session_);
+    history_view_ = new HistoryView(*session_);
     tabs_->addTab(model_view_, tr("Model"));
     tabs_->addTab(run_view_, tr("Run"));
     tabs_->addTab(inspector_, tr("Inspector"));
     tabs_->addTab(compare_view_, tr("Compare"));
+    tabs_->addTab(history_view_, tr("History"));
     setCentralWidget(tabs_);
+    connect(history_view_, &HistoryView::resumeRequested, this, [this](const QString& dir) {
+        tabs_->setCurrentWidget(run_view_);
+        run_view_->resume(dir);
+    });
+    connect(session_, &Session::comparedChanged, this, [this] {
+        if (session_->compared.size() >= 2) tabs_->setCurrentWidget(compare_view_);
+    });
 
     auto* ws = new QDockWidget(tr("Workspace"), this);
     ws->setObjectName(QStringLiteral("Workspace"));
@@ -117,6 +133,8 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent), session_(new Sess
     });
     connect(session_, &Session::inspectRequested, this, [this] { tabs_->setCurrentWidget(inspector_); });
 
+    if (!workspace_error.isEmpty())
+        QMetaObject::invokeMethod(this, [this, workspace_error] { showError(tr("The run history is off"), workspace_error); }, Qt::QueuedConnection);
     QSettings settings;
     restoreGeometry(settings.value(QStringLiteral("window/geometry")).toByteArray());
     restoreState(settings.value(QStringLiteral("window/state")).toByteArray());
@@ -155,10 +173,13 @@ void MainWindow::buildMenus() {
             for (const auto& p : s.value(QLatin1String(key)).toStringList()) recent->addAction(p, this, [this, p] { openPath(p); });
     });
     file->addSeparator();
-    file->addAction(tr("&Export report…"), this, [this] {
+    auto* export_report = file->addAction(tr("&Export report…"), this, [this] {
         QString f = QFileDialog::getSaveFileName(this, tr("Export the report"), QStringLiteral("report.json"), tr("Reports (*.json)"));
         if (!f.isEmpty()) exportReport(f);
-    })->setShortcut(QKeySequence(QStringLiteral("Ctrl+E")));
+    });
+    export_report->setShortcut(QKeySequence(QStringLiteral("Ctrl+E")));
+    export_report->setEnabled(false);  // until a report is open
+    connect(session_, &Session::reportChanged, export_report, [this, export_report] { export_report->setEnabled(session_->report != nullptr); });
     file->addAction(tr("Export results table as &CSV…"), this, [this] {
         QString f = QFileDialog::getSaveFileName(this, tr("Export the table"), QStringLiteral("results.csv"), tr("CSV (*.csv)"));
         if (!f.isEmpty()) exportTable(f);
@@ -170,6 +191,12 @@ void MainWindow::buildMenus() {
     file->addAction(tr("Copy results table"), this, [this] {
         QApplication::clipboard()->setText(tableText(*run_view_->filter(), QLatin1Char('\t')));
     })->setShortcut(QKeySequence(QStringLiteral("Ctrl+Shift+C")));
+    file->addSeparator();
+    file->addAction(tr("&Workspace folder…"), this, [this] {
+        const QString current = session_->workspace ? session_->workspace->folder() : Workspace::defaultFolder();
+        QString d = QFileDialog::getExistingDirectory(this, tr("Keep the run history in"), current);
+        if (!d.isEmpty()) setWorkspaceFolder(d);
+    });
     file->addSeparator();
     file->addAction(tr("&Quit"), this, &QWidget::close)->setShortcut(QKeySequence::Quit);
 
@@ -258,9 +285,9 @@ bool MainWindow::openSuite(const QString& path) {
 bool MainWindow::openReport(const QString& path, bool add_to_comparison) {
     try {
         auto r = std::make_shared<const eval::Report>(eval::read_report(path.toStdString()));
-        QString name = QFileInfo(path).fileName();
-        if (add_to_comparison) session_->addCompared(r, name);
-        else session_->setReport(r, name);
+        const QString name = QFileInfo(path).fileName(), full = QFileInfo(path).absoluteFilePath();
+        if (add_to_comparison) session_->addCompared(r, name, full);
+        else session_->setReport(r, name, full);
         addRecent(QStringLiteral("recent/reports"), QFileInfo(path).absoluteFilePath());
         return true;
     } catch (const std::exception& e) {
@@ -324,7 +351,55 @@ void MainWindow::refreshWorkspace() {
     workspace_->expandAll();
 }
 
+bool MainWindow::setWorkspaceFolder(const QString& folder) {
+    try {
+        auto ws = std::make_unique<Workspace>(folder);
+        session_->workspace = std::move(ws);
+        QSettings().setValue(QStringLiteral("workspace/folder"), session_->workspace->folder());
+        emit session_->historyChanged();
+        return true;
+    } catch (const std::exception& e) {
+        showError(tr("Cannot use that workspace folder"), QString::fromUtf8(e.what()));
+        return false;
+    }
+}
+
+void MainWindow::saveSession() const {
+    QSettings s;
+    s.beginGroup(QStringLiteral("session"));
+    s.setValue(QStringLiteral("saved"), true);
+    s.setValue(QStringLiteral("model"), session_->model_path);
+    QStringList suites;
+    for (const auto& x : session_->suites) suites << QString::fromStdString(x.path);
+    s.setValue(QStringLiteral("suites"), suites);
+    s.setValue(QStringLiteral("prompt"), inspector_->prompt());
+    s.setValue(QStringLiteral("target"), inspector_->target());
+    s.setValue(QStringLiteral("report"), session_->report_path);
+    QStringList compared;
+    for (const auto& c : session_->compared)
+        if (!c.path.isEmpty()) compared << c.path;
+    s.setValue(QStringLiteral("compared"), compared);
+    s.setValue(QStringLiteral("tab"), tabs_->currentIndex());
+    s.endGroup();
+}
+
+bool MainWindow::restoreSession() {
+    QSettings s;
+    s.beginGroup(QStringLiteral("session"));
+    if (!s.value(QStringLiteral("saved")).toBool()) return false;
+    const QString model = s.value(QStringLiteral("model")).toString();
+    if (!model.isEmpty()) openModel(model);
+    for (const auto& suite : s.value(QStringLiteral("suites")).toStringList()) openSuite(suite);
+    inspector_->setPrompt(s.value(QStringLiteral("prompt")).toString(), s.value(QStringLiteral("target")).toString());
+    const QString report = s.value(QStringLiteral("report")).toString();
+    if (!report.isEmpty()) openReport(report, false);
+    for (const auto& c : s.value(QStringLiteral("compared")).toStringList()) openReport(c, true);
+    tabs_->setCurrentIndex(s.value(QStringLiteral("tab"), 0).toInt());
+    return true;
+}
+
 void MainWindow::closeEvent(QCloseEvent* event) {
+    saveSession();
     QSettings settings;
     settings.setValue(QStringLiteral("window/geometry"), saveGeometry());
     settings.setValue(QStringLiteral("window/state"), saveState());

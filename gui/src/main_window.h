@@ -19,6 +19,7 @@ class ModelView;
 class RunView;
 class InspectorView;
 class CompareView;
+class HistoryView;
 
 class MainWindow : public QMainWindow {
     Q_OBJECT
@@ -34,6 +35,13 @@ public:
     // A table as CSV (as shown: filtered and sorted); default: the results table.
     bool exportTable(const QString& path, const QAbstractItemModel* table = nullptr);
     void openPath(const QString& path);         // a dropped or given path: model folder, suite or report
+    // The run history's folder (QSettings workspace/folder; default Workspace::defaultFolder()). False when it cannot
+    // be used (the error is shown); the history is then off until another folder is chosen.
+    bool setWorkspaceFolder(const QString& folder);
+    // What the last session had open: model, suites, prompt and target, report, comparison. False when nothing was
+    // saved (a first start). saveSession() runs when the window closes.
+    bool restoreSession();
+    void saveSession() const;
     int openDropped(const QMimeData& mime);     // what a drop carries; returns the number of local paths opened
     void setQuiet(bool quiet) { quiet_ = quiet; }  // tests: errors go to lastError() instead of dialogs
     QString lastError() const { return last_error_; }
@@ -43,6 +51,7 @@ public:
     RunView* runView() const { return run_view_; }
     InspectorView* inspector() const { return inspector_; }
     CompareView* compareView() const { return compare_view_; }
+    HistoryView* historyView() const { return history_view_; }
     QTabWidget* tabs() const { return tabs_; }
 
 protected:
@@ -60,6 +69,7 @@ private:
     RunView* run_view_;
     InspectorView* inspector_;
     CompareView* compare_view_;
+    HistoryView* history_view_;
     QTabWidget* tabs_;
     QTreeWidget* workspace_;
     QLabel* model_label_;

@@ -19,6 +19,7 @@
 
 #include <cmath>
 
+#include "compare_view.h"
 #include "item_models.h"
 #include "lmwb/evaluation.h"
 #include "session.h"
@@ -149,13 +150,23 @@ RunView::RunView(Session& session, QWidget* parent) : QWidget(parent), session_(
         if (id != job_) return;
         run_->setEnabled(true);
         cancel_->setEnabled(false);
+        if (session_.workspace && !run_dir_.isEmpty()) {
+            try {
+                session_.workspace->indexRun(run_dir_);
+            } catch (const std::exception& e) {
+                emit session_.errorOccurred(tr("Run index"), QString::fromStdString(e.what()));
+            }
+            emit session_.historyChanged();
+        }
     };
     connect(&session_.jobs, &JobRunner::finished, this, [this, ended](int id, const QString&) {
         ended(id);
         if (id == job_) progress_->setValue(1000);
     });
     connect(&session_.jobs, &JobRunner::cancelled, this, [this, ended](int id, const QString&) {
-        if (id == job_) progress_text_->setText(tr("Cancelled."));
+        if (id == job_)
+            progress_text_->setText(session_.workspace ? tr("Cancelled: the finished items are kept in the history (History ▸ Resume continues the run).")
+                                                       : tr("Cancelled."));
         ended(id);
     });
     connect(&session_.jobs, &JobRunner::failed, this, [this, ended](int id, const QString&, const QString& error) {
@@ -191,27 +202,93 @@ void RunView::run() {
         emit session_.errorOccurred(tr("No suite"), tr("Check at least one suite to run."));
         return;
     }
+    RunSetup setup;
+    setup.model_path = session_.model_path;
+    for (const auto& s : chosen) {
+        setup.suite_paths << QString::fromStdString(s.path);
+        setup.items_total += limit_->value() > 0 ? std::min<std::size_t>(s.items.size(), static_cast<std::size_t>(limit_->value())) : s.items.size();
+    }
+    setup.limit = static_cast<std::size_t>(limit_->value());
+    setup.seed = static_cast<std::uint64_t>(seed_->value());
+    setup.batch_size = batch_->value();
+    startRun(setup, std::move(chosen), {}, false);
+}
+
+void RunView::resume(const QString& dir) {
+    if (!session_.workspace) return;
+    RunSetup setup;
+    try {
+        setup = session_.workspace->setupOf(dir);
+    } catch (const std::exception& e) {
+        emit session_.errorOccurred(tr("Cannot resume the run"), QString::fromStdString(e.what()));
+        return;
+    }
+    startRun(setup, {}, dir, true);
+}
+
+// One path for new and resumed runs: the workspace keeps the run's folder and journal; a finished run leaves its report
+// there, a cancelled or failed one its finished items and journal (resumable), and the index follows each ending.
+void RunView::startRun(const RunSetup& setup, std::vector<datasets::Suite> suites, QString dir, bool resume) {
+    if (session_.jobs.running(QStringLiteral("eval"))) {
+        emit session_.errorOccurred(tr("A run is in progress"), tr("Cancel it (Esc) or wait for it before starting another."));
+        return;
+    }
     eval::EvalOptions opt;
-    opt.settings.limit = static_cast<std::size_t>(limit_->value());
-    opt.settings.seed = static_cast<std::uint64_t>(seed_->value());
-    opt.batch_size = batch_->value();
+    opt.settings.limit = setup.limit;
+    opt.settings.seed = setup.seed;
+    opt.batch_size = setup.batch_size;
     opt.threads = 0;
     opt.software_version = LMWB_GUI_VERSION;
-    auto model = session_.model;
+    opt.resume = resume;
+    if (session_.workspace) {
+        try {
+            if (dir.isEmpty()) dir = session_.workspace->createRun(setup);
+            else Workspace::setRunStatus(dir, QStringLiteral("running"), {});
+            session_.workspace->indexRun(dir);
+        } catch (const std::exception& e) {
+            emit session_.errorOccurred(tr("The workspace cannot keep this run"), QString::fromStdString(e.what()));
+            return;
+        }
+        opt.journal_path = (dir + QStringLiteral("/report.json.journal.jsonl")).toStdString();
+        emit session_.historyChanged();
+    }
+    run_dir_ = dir;
+    // The open model serves a resumed run when it is the run's model; otherwise the job opens that one.
+    std::shared_ptr<const LanguageModel> model = session_.model_path == setup.model_path ? session_.model : nullptr;
     run_->setEnabled(false);
     cancel_->setEnabled(true);
     progress_->setValue(0);
-    progress_text_->setText(tr("Starting…"));
+    progress_text_->setText(resume ? tr("Resuming…") : tr("Starting…"));
     Session* session = &session_;
-    QString name = QStringLiteral("run %1").arg(QTime::currentTime().toString(QStringLiteral("HH:mm:ss")));
-    job_ = session_.jobs.start(QStringLiteral("eval"), tr("Evaluating %1 suites").arg(chosen.size()),
-                               [model, chosen = std::move(chosen), opt, session, name](JobContext& ctx) mutable -> JobRunner::Apply {
-        opt.cancel = ctx.control.cancel;
-        opt.progress = [&ctx](const eval::Progress& p) { ctx.report(evalProgressFraction(p), evalProgressText(p)); };
-        auto outcome = eval::evaluate(*model, nullptr, chosen, opt);
-        if (!outcome.complete) return {};
-        auto report = std::make_shared<const eval::Report>(std::move(outcome.report));
-        return [session, report, name] { session->setReport(report, name); };
+    const int n = static_cast<int>(std::max<qsizetype>(setup.suite_paths.size(), static_cast<qsizetype>(suites.size())));
+    job_ = session_.jobs.start(QStringLiteral("eval"), (resume ? tr("Resuming %1 suites") : tr("Evaluating %1 suites")).arg(n),
+                               [model, suites = std::move(suites), setup, opt, session, dir](JobContext& ctx) mutable -> JobRunner::Apply {
+        try {
+            if (suites.empty())
+                for (const auto& p : setup.suite_paths) suites.push_back(datasets::load_suite(p.toStdString()));
+            if (!model) {
+                ModelOptions mo;
+                mo.control = ctx.control;
+                model = LanguageModel::open(setup.model_path.toStdString(), mo);
+            }
+            opt.cancel = ctx.control.cancel;
+            opt.progress = [&ctx](const eval::Progress& p) { ctx.report(evalProgressFraction(p), evalProgressText(p)); };
+            auto outcome = eval::evaluate(*model, nullptr, suites, opt);
+            if (!outcome.complete) {
+                if (!dir.isEmpty()) Workspace::stopRun(dir, outcome.report, QStringLiteral("cancelled"), {});
+                return {};
+            }
+            if (!dir.isEmpty()) Workspace::finishRun(dir, outcome.report);
+            auto report = std::make_shared<const eval::Report>(std::move(outcome.report));
+            const QString path = dir.isEmpty() ? QString() : dir + QStringLiteral("/report.json");
+            return [session, report, path] { session->setReport(report, runLabel(*report), path); };
+        } catch (const Cancelled&) {
+            if (!dir.isEmpty()) Workspace::setRunStatus(dir, QStringLiteral("cancelled"), {});
+            throw;
+        } catch (const std::exception& e) {
+            if (!dir.isEmpty()) Workspace::setRunStatus(dir, QStringLiteral("failed"), QString::fromUtf8(e.what()));
+            throw;
+        }
     });
 }
 

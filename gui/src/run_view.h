@@ -4,6 +4,11 @@
 
 #include <QWidget>
 
+#include <vector>
+
+#include "lmwb/suite.h"
+#include "workspace.h"
+
 class QComboBox;
 class QCheckBox;
 class QDoubleSpinBox;
@@ -36,6 +41,7 @@ class RunView : public QWidget {
 public:
     explicit RunView(Session& session, QWidget* parent = nullptr);
     void run();     // the checked suites with the current settings
+    void resume(const QString& run_dir);  // a cancelled, failed or interrupted run of the workspace, as `lmwb eval --resume`
     void cancel();
     void setLimit(int n);
     void showSuite(int index);
@@ -48,6 +54,7 @@ public:
     QLabel* progressText() const { return progress_text_; }
 
 private:
+    void startRun(const RunSetup& setup, std::vector<datasets::Suite> suites, QString dir, bool resume);
     void refreshSuites();
     void refreshReport();
     void applyMetricRange();
@@ -67,6 +74,7 @@ private:
     ResultsFilter* filter_;
     AggregateModel* aggregates_;
     int job_ = 0;
+    QString run_dir_;  // the workspace folder of the run in progress or last run
 };
 
 }  // namespace lmwb::gui

@@ -12,6 +12,7 @@
 #include "lmwb/evaluation.h"
 #include "lmwb/model.h"
 #include "lmwb/suite.h"
+#include "workspace.h"
 
 namespace lmwb::gui {
 
@@ -24,12 +25,14 @@ public:
     QString model_path;
     std::vector<datasets::Suite> suites;
     std::shared_ptr<const eval::Report> report;  // the last run, or an opened report
-    QString report_name;
+    QString report_name, report_path;            // report_path: its file ("" when it has none)
     struct Named {
         QString name;
         std::shared_ptr<const eval::Report> report;
+        QString path;
     };
     std::vector<Named> compared;  // the first is the baseline
+    std::unique_ptr<Workspace> workspace;  // the run history; null when its folder cannot be used
     JobRunner jobs;
 
     void setModel(std::shared_ptr<const LanguageModel> m, const QString& path) {
@@ -47,13 +50,18 @@ public:
         suites.push_back(std::move(s));
         emit suitesChanged();
     }
-    void setReport(std::shared_ptr<const eval::Report> r, const QString& name) {
+    void setReport(std::shared_ptr<const eval::Report> r, const QString& name, const QString& path = {}) {
         report = std::move(r);
         report_name = name;
+        report_path = path;
         emit reportChanged();
     }
-    void addCompared(std::shared_ptr<const eval::Report> r, const QString& name) {
-        compared.push_back({name, std::move(r)});
+    void addCompared(std::shared_ptr<const eval::Report> r, const QString& name, const QString& path = {}) {
+        compared.push_back({name, std::move(r), path});
+        emit comparedChanged();
+    }
+    void setCompared(std::vector<Named> runs) {
+        compared = std::move(runs);
         emit comparedChanged();
     }
     void clearCompared() {
@@ -66,6 +74,7 @@ signals:
     void suitesChanged();
     void reportChanged();
     void comparedChanged();
+    void historyChanged();  // a run was added to the workspace, finished, stopped or removed
     void inspectRequested(int suite, int row);
     void errorOccurred(const QString& title, const QString& message);
 };

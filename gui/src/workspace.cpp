@@ -61,14 +61,6 @@ void writeJson(const QString& path, const json& j) {
         fail(path + QStringLiteral(": cannot be written (%1)").arg(f.errorString()));
 }
 
-void setStatus(const QString& dir, const QString& status, const QString& error) {
-    const QString path = dir + QStringLiteral("/run.json");
-    json j = readJson(path);
-    j["status"] = status.toStdString();
-    j["error"] = error.toStdString();
-    j["updated"] = QDateTime::currentDateTimeUtc().toString(Qt::ISODate).toStdString();
-    writeJson(path, j);
-}
 
 bool processAlive(qint64 pid) { return pid > 0 && (pid == ::getpid() || ::kill(static_cast<pid_t>(pid), 0) == 0); }
 
@@ -331,7 +323,7 @@ RunSetup Workspace::setupOf(const QString& dir) const {
 
 void Workspace::finishRun(const QString& dir, const eval::Report& report) {
     eval::write_report((dir + QStringLiteral("/report.json")).toStdString(), report);
-    setStatus(dir, QStringLiteral("finished"), {});
+    setRunStatus(dir, QStringLiteral("finished"), {});
     QFile::remove(dir + QStringLiteral("/report.json.journal.jsonl"));
 }
 
@@ -342,7 +334,17 @@ void Workspace::stopRun(const QString& dir, const eval::Report& partial, const Q
     for (const auto& s : partial.suites) items += s.items.size();
     j["items_done"] = items;
     writeJson(dir + QStringLiteral("/run.json"), j);
-    setStatus(dir, status, error);
+    setRunStatus(dir, status, error);
+}
+
+void Workspace::setRunStatus(const QString& dir, const QString& status, const QString& error) {
+    const QString path = dir + QStringLiteral("/run.json");
+    json j = readJson(path);
+    j["status"] = status.toStdString();
+    j["error"] = error.toStdString();
+    j["updated"] = QDateTime::currentDateTimeUtc().toString(Qt::ISODate).toStdString();
+    if (status == QLatin1String("running")) j["pid"] = static_cast<qint64>(::getpid());
+    writeJson(path, j);
 }
 
 void Workspace::indexRun(const QString& dir) {

@@ -76,6 +76,8 @@ public:
     static void finishRun(const QString& dir, const eval::Report& report);  // report.json; the journal is removed
     // A run that stopped: its finished items as a report without aggregates, the journal kept for resuming.
     static void stopRun(const QString& dir, const eval::Report& partial, const QString& status, const QString& error);
+    // run.json's status ("running" again when a run resumes, "failed" with the error when it had no report to keep).
+    static void setRunStatus(const QString& dir, const QString& status, const QString& error);
     void indexRun(const QString& dir);
     bool removeRun(const QString& dir);  // deletes the folder and its rows
 

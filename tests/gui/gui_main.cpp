@@ -16,5 +16,6 @@ int main(int argc, char** argv) {
     QSettings::setPath(QSettings::IniFormat, QSettings::UserScope, settings.path());
     QApplication::setOrganizationName(QStringLiteral("lmwb-tests"));
     QApplication::setApplicationName(QStringLiteral("gui-tests"));
+    QSettings().setValue(QStringLiteral("workspace/folder"), settings.filePath(QStringLiteral("workspace")));  // never the user's
     return Catch::Session().run(argc, argv);
 }

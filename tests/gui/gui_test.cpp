@@ -18,6 +18,7 @@
 #include <nlohmann/json.hpp>
 
 #include "compare_view.h"
+#include "history_view.h"
 #include "gui_support.h"
 #include "inspector.h"
 #include "item_models.h"
@@ -333,4 +334,115 @@ TEST_CASE("compare: three runs against one baseline, every metric's paired test,
     for (int r = 0; r < v->items()->rowCount(); ++r) CHECK(v->items()->row(r).metric == picked);
     CHECK(v->scatterPlot()->graphCount() == 2);
     CHECK(v->scatterPlot()->xAxis->label().startsWith(picked));
+}
+
+TEST_CASE("history: a cancelled run keeps its items and resumes from the GUI into the uninterrupted report", "[gui][history]") {
+    QTemporaryDir dir;
+    MainWindow w;
+    w.setQuiet(true);
+    w.resize(1400, 900);
+    w.show();
+    Session& s = w.session();
+    REQUIRE(w.setWorkspaceFolder(dir.filePath(QStringLiteral("ws"))));
+    REQUIRE(w.openModel(QString::fromStdString(model_path("tiny-b"))));
+    REQUIRE(waitFor([&] { return static_cast<bool>(s.model); }, 20000));
+    REQUIRE(w.openSuite(QString::fromStdString(suite_path("world-facts-mc"))));
+    REQUIRE(w.openSuite(QString::fromStdString(suite_path("world-facts-qa"))));
+
+    // Cancel once a fifth of the items are done.
+    QSignalSpy cancelled(&s.jobs, &JobRunner::cancelled);
+    auto cancel_early = QObject::connect(&s.jobs, &JobRunner::progress, [&](int, const QString& kind, double f, const QString&) {
+        if (kind == QStringLiteral("eval") && f > 0.2) w.runView()->cancel();
+    });
+    w.runView()->run();
+    REQUIRE(waitFor([&] { return cancelled.count() == 1; }, 60000));
+    QObject::disconnect(cancel_early);
+    CHECK(s.report == nullptr);
+    HistoryView* h = w.historyView();
+    REQUIRE(h->runs()->rowCount() == 1);
+    const RunRecord stopped = h->runs()->run(0);
+    CHECK(stopped.status == QStringLiteral("cancelled"));
+    CHECK(stopped.items > 0);
+    CHECK(stopped.items < 150);
+    CHECK(stopped.items_total == 150);
+    CHECK(w.runView()->progressText()->text().contains(QStringLiteral("kept")));
+
+    // Resume from the history: the finished report equals an uninterrupted run of the same settings.
+    h->table()->selectRow(0);
+    emit h->resumeRequested(stopped.dir);
+    REQUIRE(waitFor([&] { return s.report != nullptr; }, 60000));
+    REQUIRE(waitFor([&] { return s.jobs.runningCount() == 0; }, 10000));
+    REQUIRE(h->runs()->rowCount() == 1);
+    CHECK(h->runs()->run(0).status == QStringLiteral("finished"));
+    CHECK(h->runs()->run(0).items == 150);
+    CHECK_FALSE(QFile::exists(stopped.journalPath()));
+    CHECK(s.report_path == stopped.reportPath());
+    const QString cli_report = dir.filePath(QStringLiteral("cli.json"));
+    auto cli = lmwb::test::run_command(std::string(LMWB_CLI) + " eval " + model_path("tiny-b") + " world-facts-mc world-facts-qa -q --out " +
+                                       cli_report.toStdString() + " 2>&1");
+    REQUIRE(cli.exit_code == 0);
+    auto a = nlohmann::json::parse(std::ifstream(stopped.reportPath().toStdString())), b = nlohmann::json::parse(std::ifstream(cli_report.toStdString()));
+    for (auto* j : {&a, &b}) j->erase("execution"), j->erase("software_version");
+    CHECK(lmwb::test::json_difference(a, b) == "");
+
+    // A second run: both are kept; the history filters and searches them.
+    w.runView()->setLimit(5);
+    w.runView()->run();
+    REQUIRE(waitFor([&] { return h->runs()->rowCount() == 2 && s.jobs.runningCount() == 0; }, 60000));
+    CHECK(h->countLabel()->text() == QStringLiteral("2 runs"));
+    h->metricField()->setCurrentIndex(h->metricField()->findText(QStringLiteral("exact_match")));
+    h->lowField()->setValue(0.5);
+    CHECK(h->runs()->rowCount() >= 1);
+    CHECK(h->countLabel()->text().contains(QStringLiteral("of 2 runs")) == (h->runs()->rowCount() < 2));
+    h->metricField()->setCurrentIndex(0);
+    h->searchField()->setText(QStringLiteral("no-such-item-anywhere"));
+    CHECK(h->runs()->rowCount() == 0);
+    CHECK(h->countLabel()->text() == QStringLiteral("0 of 2 runs"));
+    h->searchField()->clear();
+
+    // Compare the two straight from the history; delete one only when the user confirms.
+    REQUIRE(h->compareRuns({h->runs()->run(0), h->runs()->run(1)}));
+    REQUIRE(waitFor([&] { return s.compared.size() == 2; }, 20000));
+    CHECK(w.tabs()->currentWidget() == w.compareView());
+    h->setConfirm([](const QString&) { return false; });
+    CHECK_FALSE(h->deleteRun(h->runs()->run(0)));
+    CHECK(h->runs()->rowCount() == 2);
+    h->setConfirm([](const QString&) { return true; });
+    const QString gone = h->runs()->run(0).dir;
+    CHECK(h->deleteRun(h->runs()->run(0)));
+    CHECK(h->runs()->rowCount() == 1);
+    CHECK_FALSE(QFileInfo::exists(gone));
+}
+
+TEST_CASE("restarting restores the model, suites, prompt and target, the open report and the comparison", "[gui][restore]") {
+    QTemporaryDir dir;
+    const auto report = small_report("tiny-a", {"world-facts-mc"}, 4);
+    const QString a = dir.filePath(QStringLiteral("a.json")), b = dir.filePath(QStringLiteral("b.json"));
+    eval::write_report(a.toStdString(), report);
+    eval::write_report(b.toStdString(), report);
+    {
+        MainWindow w;
+        w.setQuiet(true);
+        REQUIRE(w.openModel(QString::fromStdString(model_path("tiny-b"))));
+        REQUIRE(waitFor([&] { return static_cast<bool>(w.session().model); }, 20000));
+        REQUIRE(w.openSuite(QString::fromStdString(suite_path("world-facts-qa"))));
+        w.inspector()->setPrompt(QStringLiteral("Question: What color is snow?\nAnswer:"), QStringLiteral(" white"));
+        REQUIRE(w.openReport(a, false));
+        REQUIRE(w.openReport(a, true));
+        REQUIRE(w.openReport(b, true));
+        w.close();  // saves the session
+    }
+    MainWindow w;
+    w.setQuiet(true);
+    REQUIRE(w.restoreSession());
+    Session& s = w.session();
+    REQUIRE(waitFor([&] { return static_cast<bool>(s.model); }, 20000));
+    CHECK(s.model_path.endsWith(QStringLiteral("tiny-b")));
+    REQUIRE(s.suites.size() == 1);
+    CHECK(s.suites[0].name == "world-facts-qa");
+    CHECK(w.inspector()->prompt() == QStringLiteral("Question: What color is snow?\nAnswer:"));
+    CHECK(w.inspector()->target() == QStringLiteral(" white"));
+    CHECK(s.report_path == QFileInfo(a).absoluteFilePath());
+    REQUIRE(s.compared.size() == 2);
+    CHECK(s.compared[1].path == QFileInfo(b).absoluteFilePath());
 }

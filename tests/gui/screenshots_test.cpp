@@ -8,6 +8,7 @@
 #include <QTemporaryDir>
 
 #include "compare_view.h"
+#include "history_view.h"
 #include "item_models.h"
 #include "model_view.h"
 #include <QTableView>
@@ -118,6 +119,8 @@ TEST_CASE("screenshots of the main views", "[screenshots]") {
     s.addCompared(b, QStringLiteral("tiny-b"));
     REQUIRE(waitFor([&] { return !w.compareView()->comparisons().empty(); }, 60000));
     shot(w.compareView(), "compare");
+    w.historyView()->refresh();
+    shot(w.historyView(), "history");
     CHECK(w.compareView()->items()->rowCount() > 0);
     CHECK(w.compareView()->barsPlot()->exportTo(out + QStringLiteral("/compare-bars.svg")));
     CHECK(w.compareView()->barsPlot()->exportTo(out + QStringLiteral("/compare-bars.pdf")));
