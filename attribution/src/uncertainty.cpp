@@ -56,7 +56,8 @@ UncertaintyResult sample_uncertainty(const LanguageModel& m, std::string_view pr
     auto greedy = m.generate(prompt, g);
     r.greedy_text = greedy.text;
     for (const auto& t : greedy.tokens) {
-        GreedyStep s{t.text, t.logprob, t.entropy, {}};
+        // A special token (end of text) decodes to nothing: name it, as the alternatives do.
+        GreedyStep s{t.text.empty() ? m.tokenizer().id_to_token(t.id).value_or("") : t.text, t.logprob, t.entropy, {}};
         for (const auto& a : t.top) s.alternatives.push_back({a.text, a.logprob});
         r.greedy.push_back(s);
     }

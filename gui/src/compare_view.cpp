@@ -150,7 +150,7 @@ void CompareView::refresh() {
             self->comparisons_ = *result;
             const QStringList labels = self->runLabels();
             self->metric_rows_->setComparisons(*result, labels.mid(1));
-            self->metric_table_->resizeColumnsToContents();
+            fitColumns(self->metric_table_);
             const QSignalBlocker block(self->suite_);
             for (const auto& s : suites) self->suite_->addItem(QString::fromStdString(s));
             self->showSuite();
@@ -279,7 +279,7 @@ void CompareView::showMetric() {
     scatter_->legend->setVisible(true);
     scatter_->replot();
     items_->setRows(std::move(rows));
-    table_->resizeColumnsToContents();
+    fitColumns(table_);
     summary_->setText(tr("%1 on %2 — %3.").arg(QString::fromStdString(metric), QString::fromStdString(suite), summary.join(QStringLiteral("; "))));
     emit comparisonShown();
 }

@@ -15,6 +15,7 @@
 #include <QVBoxLayout>
 
 #include "compare_view.h"
+#include "item_models.h"
 #include "session.h"
 
 namespace lmwb::gui {
@@ -196,7 +197,7 @@ void HistoryView::applyFilter() {
     runs_->setRuns(std::move(rows));
     const std::size_t total = session_.workspace->runs().size();
     count_->setText(shown == total ? tr("%1 runs").arg(total) : tr("%1 of %2 runs").arg(shown).arg(total));
-    table_->resizeColumnsToContents();
+    fitColumns(table_);
     updateButtons();
 }
 

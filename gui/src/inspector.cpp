@@ -126,19 +126,23 @@ InspectorView::InspectorView(Session& session, QWidget* parent) : QWidget(parent
     uncertainty_numbers_->setWordWrap(true);
     uv->addWidget(uncertainty_numbers_);
     auto* usplit = new QSplitter(Qt::Horizontal);
-    entropy_ = new Plot;
-    entropy_->addGraph();
-    entropy_->graph(0)->setPen(QPen(QColor(33, 102, 172), 2));
-    entropy_->graph(0)->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssCircle, 5));
-    entropy_->yAxis->setLabel(tr("entropy (nats)"));
-    entropy_->xAxis->setLabel(tr("greedy output token"));
+    // Ecco's view: one bar per generated token (its entropy), and each token's top alternatives with probabilities.
+    auto* greedy = new QSplitter(Qt::Vertical);
+    entropy_ = new BarChart;
+    entropy_->setToolTip(tr("Hover a bar for the token's alternatives"));
+    alternatives_ = new AlternativesModel(this);
+    alternatives_table_ = new QTableView;
+    alternatives_table_->setModel(alternatives_);
+    alternatives_table_->verticalHeader()->hide();
+    greedy->addWidget(entropy_);
+    greedy->addWidget(alternatives_table_);
     mass_ = new BarChart;
     answers_ = new AnswersModel(this);
     answers_table_ = new QTableView;
     answers_table_->setModel(answers_);
     answers_table_->verticalHeader()->hide();
     answers_table_->horizontalHeader()->setStretchLastSection(true);
-    usplit->addWidget(entropy_);
+    usplit->addWidget(greedy);
     usplit->addWidget(mass_);
     usplit->addWidget(answers_table_);
     uv->addWidget(usplit, 1);
@@ -281,6 +285,7 @@ void InspectorView::clearResults() {
     matrix_->setEmpty(tr("The [target × prompt] attribution matrix appears here."));
     delta_->clear();
     entropy_->setEmpty(tr("No samples yet.\nPress Sample (Ctrl+4): the greedy answer's per-token entropy appears here."));
+    alternatives_->setSteps({});
     mass_->setEmpty(tr("Sampled answers and their probability mass appear here."));
     answers_->setAnswers({});
     uncertainty_numbers_->clear();
@@ -423,11 +428,16 @@ QString InspectorView::tokenHtml() const {
     for (double v : attribution_->scores) scale = std::max(scale, std::fabs(v));
     for (std::size_t i = 0; i < attribution_->prompt_tokens.size(); ++i) {
         double s = scale > 0 ? attribution_->scores[i] / scale : 0;
-        html += QStringLiteral("<span style=\"background-color:%1\" title=\"id %2, score %3\">%4</span>")
-                    .arg(divergingColor(s).name())
+        // Text colour by contrast with the shading: white on the dark ends of the palette.
+        const QColor bg = divergingColor(s);
+        const double luminance = 0.2126 * bg.redF() + 0.7152 * bg.greenF() + 0.0722 * bg.blueF();
+        const QString label = tokenLabel(attribution_->prompt_tokens[i].text).toHtmlEscaped();
+        html += QStringLiteral("<span style=\"background-color:%1;color:%2\" title=\"“%3” (token %4, id %5): score %6\">%7</span>")
+                    .arg(bg.name(), luminance < 0.45 ? QStringLiteral("#ffffff") : QStringLiteral("#000000"), label)
+                    .arg(i)
                     .arg(attribution_->prompt_tokens[i].id)
                     .arg(attribution_->scores[i], 0, 'g', 4)
-                    .arg(tokenLabel(attribution_->prompt_tokens[i].text).toHtmlEscaped());
+                    .arg(label);
     }
     html += QStringLiteral(" <b>→</b> ");
     for (const auto& t : attribution_->target_tokens)
@@ -487,19 +497,19 @@ void InspectorView::runUncertainty() {
 
 void InspectorView::showUncertainty() {
     const auto& r = *uncertainty_;
-    QVector<double> x, y;
-    QSharedPointer<QCPAxisTickerText> ticks(new QCPAxisTickerText);
-    for (std::size_t i = 0; i < r.greedy.size(); ++i) {
-        x << static_cast<double>(i);
-        y << r.greedy[i].entropy;
-        ticks->addTick(static_cast<double>(i), tokenLabel(r.greedy[i].text));
+    QStringList tokens, tips;
+    std::vector<double> entropy;
+    for (const auto& step : r.greedy) {
+        tokens << tokenLabel(step.text);
+        entropy.push_back(step.entropy);
+        QString tip = tr("“%1”: p %2, entropy %3 nats").arg(tokenLabel(step.text).toHtmlEscaped()).arg(std::exp(step.logprob), 0, 'f', 3).arg(step.entropy, 0, 'f', 3);
+        for (const auto& [text, lp] : step.alternatives) tip += QStringLiteral("<br>%1  %2").arg(tokenLabel(text).toHtmlEscaped()).arg(std::exp(lp), 0, 'f', 3);
+        tips << tip;
     }
-    entropy_->markFilled();
-    entropy_->graph(0)->setData(x, y);
-    entropy_->xAxis->setTicker(ticks);
-    entropy_->rescaleAxes();
-    entropy_->yAxis->setRangeLower(0);
-    entropy_->replot(QCustomPlot::rpQueuedReplot);
+    entropy_->setBars(tokens, entropy, tr("entropy (nats)"));
+    entropy_->setBarTips(tips);
+    alternatives_->setSteps(r.greedy);
+    fitColumns(alternatives_table_);
     QStringList labels;
     std::vector<double> mass;
     for (const auto& a : r.answers) labels << QString::fromStdString(a.answer), mass.push_back(a.probability);

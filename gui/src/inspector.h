@@ -28,6 +28,7 @@ class Heatmap;
 class BarChart;
 class Plot;
 class AnswersModel;
+class AlternativesModel;
 
 class InspectorView : public QWidget {
     Q_OBJECT
@@ -46,7 +47,8 @@ public:
     Heatmap* attentionMap() const { return attention_; }
     Heatmap* attributionMatrix() const { return matrix_; }
     BarChart* attributionBars() const { return bars_; }
-    Plot* entropyPlot() const { return entropy_; }
+    BarChart* entropyPlot() const { return entropy_; }
+    AlternativesModel* alternatives() const { return alternatives_; }
     Plot* reliabilityPlot() const { return reliability_; }
     QTabWidget* tabs() const { return tabs_; }
     const attr::Result* attribution() const { return attribution_.get(); }
@@ -98,7 +100,9 @@ private:
     Heatmap* matrix_;
     BarChart* bars_;
     QLabel* delta_;
-    Plot* entropy_;
+    BarChart* entropy_;
+    AlternativesModel* alternatives_;
+    QTableView* alternatives_table_;
     BarChart* mass_;
     QTableView* answers_table_;
     AnswersModel* answers_;

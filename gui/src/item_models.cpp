@@ -1,5 +1,8 @@
 #include "item_models.h"
 
+#include <QHeaderView>
+#include <QTableView>
+
 #include <cmath>
 
 namespace lmwb::gui {
@@ -261,6 +264,39 @@ bool StatusFilter::filterAcceptsRow(int row, const QModelIndex& parent) const {
     return src->row(row).pair.status == *status_;
 }
 
+void AlternativesModel::setSteps(std::vector<attr::GreedyStep> steps) {
+    beginResetModel();
+    steps_ = std::move(steps);
+    ranks_ = 0;
+    for (const auto& s : steps_) ranks_ = std::max(ranks_, static_cast<int>(s.alternatives.size()));
+    endResetModel();
+}
+
+int AlternativesModel::rowCount(const QModelIndex& parent) const { return parent.isValid() ? 0 : static_cast<int>(steps_.size()); }
+int AlternativesModel::columnCount(const QModelIndex& parent) const { return parent.isValid() ? 0 : 4 + ranks_; }
+
+QVariant AlternativesModel::data(const QModelIndex& index, int role) const {
+    if (!index.isValid() || index.row() >= static_cast<int>(steps_.size()) || role != Qt::DisplayRole) return {};
+    const auto& s = steps_[static_cast<std::size_t>(index.row())];
+    auto token = [](const std::string& t) { return QString::fromStdString(t).replace(QLatin1Char('\n'), QStringLiteral("⏎")); };
+    switch (index.column()) {
+    case 0: return index.row();
+    case 1: return token(s.text);
+    case 2: return QString::number(std::exp(s.logprob), 'f', 3);
+    case 3: return QString::number(s.entropy, 'f', 3);
+    }
+    const auto k = static_cast<std::size_t>(index.column() - 4);
+    if (k >= s.alternatives.size()) return {};
+    return QStringLiteral("%1  %2").arg(token(s.alternatives[k].first)).arg(std::exp(s.alternatives[k].second), 0, 'f', 3);
+}
+
+QVariant AlternativesModel::headerData(int section, Qt::Orientation orientation, int role) const {
+    if (orientation != Qt::Horizontal || role != Qt::DisplayRole) return QAbstractTableModel::headerData(section, orientation, role);
+    static const char* names[] = {"#", "token", "p", "entropy (nats)"};
+    if (section < 4) return QString::fromLatin1(names[section]);
+    return section < 4 + ranks_ ? tr("alternative %1").arg(section - 3) : QVariant();
+}
+
 void AnswersModel::setAnswers(std::vector<attr::AnswerMass> answers) {
     beginResetModel();
     rows_ = std::move(answers);
@@ -287,12 +323,55 @@ QVariant AnswersModel::headerData(int section, Qt::Orientation orientation, int 
     return section < 3 ? QString::fromLatin1(names[section]) : QVariant();
 }
 
+QString csvCell(QString s) {
+    static const QString active = QStringLiteral("=+-@\t\r");
+    bool number = false;
+    s.toDouble(&number);  // a plain number (e.g. -0.5) stays a number
+    if (!s.isEmpty() && active.contains(s.front()) && !number) s.prepend(QLatin1Char('\''));
+    if (s.contains(QLatin1Char(',')) || s.contains(QLatin1Char('"')) || s.contains(QLatin1Char('\n')) || s.contains(QLatin1Char('\r')))
+        s = QLatin1Char('"') + s.replace(QLatin1String("\""), QLatin1String("\"\"")) + QLatin1Char('"');
+    return s;
+}
+
+QString resultsCsv(const eval::Report& report) {
+    QStringList metrics;
+    for (const auto& s : report.suites)
+        for (const auto& it : s.items)
+            for (const auto& [m, v] : it.metrics)
+                if (!metrics.contains(QString::fromStdString(m))) metrics << QString::fromStdString(m);
+    QString out = QStringLiteral("suite,index,id,prompt,target,response");
+    for (const auto& m : metrics) out += QLatin1Char(',') + csvCell(m);
+    out += QLatin1Char('\n');
+    for (const auto& s : report.suites)
+        for (const auto& it : s.items) {
+            out += csvCell(QString::fromStdString(s.name)) + QLatin1Char(',') + QString::number(it.index);
+            for (const auto* f : {&it.id, &it.prompt, &it.target, &it.response}) out += QLatin1Char(',') + csvCell(QString::fromStdString(*f));
+            for (const auto& m : metrics) {
+                auto v = it.metrics.find(m.toStdString());
+                out += QLatin1Char(',');
+                if (v != it.metrics.end() && std::isfinite(v->second)) out += QString::number(v->second, 'g', 17);
+            }
+            out += QLatin1Char('\n');
+        }
+    return out;
+}
+
+void fitColumns(QTableView* view, int max_px) {
+    const QAbstractItemModel* m = view->model();
+    if (!m) return;
+    const QFontMetrics fm(view->font()), hm(view->horizontalHeader()->font());
+    const int rows = std::min(m->rowCount(), 200);
+    for (int c = 0; c < m->columnCount(); ++c) {
+        int w = hm.horizontalAdvance(m->headerData(c, Qt::Horizontal).toString()) + 24;
+        for (int r = 0; r < rows; ++r) w = std::max(w, fm.horizontalAdvance(m->index(r, c).data().toString().left(80)) + 16);
+        view->setColumnWidth(c, std::min(w, max_px));
+    }
+}
+
 QString tableText(const QAbstractItemModel& model, QChar sep) {
     auto cell = [&](QString s) {
-        if (sep == QLatin1Char(',') && (s.contains(sep) || s.contains(QLatin1Char('"')) || s.contains(QLatin1Char('\n'))))
-            s = QLatin1Char('"') + s.replace(QLatin1String("\""), QLatin1String("\"\"")) + QLatin1Char('"');
-        else if (sep == QLatin1Char('\t'))
-            s.replace(QLatin1Char('\t'), QLatin1Char(' ')).replace(QLatin1Char('\n'), QLatin1Char(' '));
+        if (sep == QLatin1Char(',')) return csvCell(s);
+        s.replace(QLatin1Char('\t'), QLatin1Char(' ')).replace(QLatin1Char('\n'), QLatin1Char(' '));
         return s;
     };
     QString out;

@@ -10,6 +10,8 @@
 #include "lmwb/attribution.h"
 #include "lmwb/evaluation.h"
 
+class QTableView;
+
 namespace lmwb::gui {
 
 inline constexpr int SortRole = Qt::UserRole + 1;  // raw numbers for sorting and filters
@@ -123,6 +125,22 @@ private:
     std::optional<CompareItemsModel::Status> status_;
 };
 
+// The greedy answer token by token (Ecco's view): probability, entropy and the top alternatives with theirs.
+class AlternativesModel : public QAbstractTableModel {
+    Q_OBJECT
+public:
+    using QAbstractTableModel::QAbstractTableModel;
+    void setSteps(std::vector<attr::GreedyStep> steps);
+    int rowCount(const QModelIndex& parent = {}) const override;
+    int columnCount(const QModelIndex& parent = {}) const override;
+    QVariant data(const QModelIndex& index, int role) const override;
+    QVariant headerData(int section, Qt::Orientation orientation, int role) const override;
+
+private:
+    std::vector<attr::GreedyStep> steps_;
+    int ranks_ = 0;  // alternatives shown: the most any step has
+};
+
 class AnswersModel : public QAbstractTableModel {
     Q_OBJECT
 public:
@@ -139,5 +157,12 @@ private:
 
 // Tab-separated text of a model (header and all rows), for the clipboard and CSV export.
 QString tableText(const QAbstractItemModel& model, QChar separator);
+// Every item of every suite of a report as CSV, numbers at full precision (round-trip), one column per metric.
+QString resultsCsv(const eval::Report& report);
+// A CSV cell: quoted when needed, and a leading = + - @ (or tab, CR) made inert with a ' so that spreadsheets never
+// run it as a formula (OWASP's CSV injection advice).
+QString csvCell(QString text);
+// Column widths from the model's data (first rows), so that they do not depend on the view being visible.
+void fitColumns(QTableView* view, int max_px = 360);
 
 }  // namespace lmwb::gui

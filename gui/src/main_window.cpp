@@ -180,9 +180,9 @@ void MainWindow::buildMenus() {
     export_report->setShortcut(QKeySequence(QStringLiteral("Ctrl+E")));
     export_report->setEnabled(false);  // until a report is open
     connect(session_, &Session::reportChanged, export_report, [this, export_report] { export_report->setEnabled(session_->report != nullptr); });
-    file->addAction(tr("Export results table as &CSV…"), this, [this] {
-        QString f = QFileDialog::getSaveFileName(this, tr("Export the table"), QStringLiteral("results.csv"), tr("CSV (*.csv)"));
-        if (!f.isEmpty()) exportTable(f);
+    file->addAction(tr("Export results as &CSV…"), this, [this] {
+        QString f = QFileDialog::getSaveFileName(this, tr("Export every item of every suite"), QStringLiteral("results.csv"), tr("CSV (*.csv)"));
+        if (!f.isEmpty()) exportResults(f);
     });
     file->addAction(tr("Export comparison table as CS&V…"), this, [this] {
         QString f = QFileDialog::getSaveFileName(this, tr("Export the table"), QStringLiteral("comparison.csv"), tr("CSV (*.csv)"));
@@ -309,6 +309,19 @@ bool MainWindow::exportReport(const QString& path) {
         showError(tr("Cannot write the report"), QString::fromStdString(e.what()));
         return false;
     }
+}
+
+bool MainWindow::exportResults(const QString& path) {
+    if (!session_->report) {
+        showError(tr("Nothing to export"), tr("Run suites or open a report first."));
+        return false;
+    }
+    QSaveFile f(path);
+    if (!f.open(QIODevice::WriteOnly | QIODevice::Text) || f.write(resultsCsv(*session_->report).toUtf8()) < 0 || !f.commit()) {
+        showError(tr("Cannot write the results"), path + QStringLiteral(": ") + f.errorString());
+        return false;
+    }
+    return true;
 }
 
 bool MainWindow::exportTable(const QString& path, const QAbstractItemModel* table) {

@@ -32,6 +32,8 @@ public:
     bool openSuite(const QString& path);
     bool openReport(const QString& path, bool add_to_comparison);
     bool exportReport(const QString& path);
+    // Every item of every suite of the open report as CSV at full precision.
+    bool exportResults(const QString& path);
     // A table as CSV (as shown: filtered and sorted); default: the results table.
     bool exportTable(const QString& path, const QAbstractItemModel* table = nullptr);
     void openPath(const QString& path);         // a dropped or given path: model folder, suite or report

@@ -336,8 +336,17 @@ BarChart::BarChart(QWidget* parent) : Plot(parent) {
     xAxis->setTickLabelRotation(60);
 }
 
+void BarChart::mouseMoveEvent(QMouseEvent* event) {
+    Plot::mouseMoveEvent(event);
+    const int i = static_cast<int>(std::lround(xAxis->pixelToCoord(event->position().x())));
+    const QString tip = barTip(i);
+    if (!tip.isEmpty() && axisRect()->rect().contains(event->position().toPoint())) QToolTip::showText(event->globalPosition().toPoint(), tip, this);
+    else QToolTip::hideText();
+}
+
 void BarChart::setBars(const QStringList& labels, const std::vector<double>& values, const QString& value_title) {
     markFilled();
+    tips_.clear();
     QVector<double> keys, pos, neg;
     double lo = 0, hi = 0;
     for (int i = 0; i < static_cast<int>(values.size()); ++i) {

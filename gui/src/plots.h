@@ -79,10 +79,17 @@ class BarChart : public Plot {
 public:
     explicit BarChart(QWidget* parent = nullptr);
     void setBars(const QStringList& labels, const std::vector<double>& values, const QString& value_title);
+    // Tooltip text per bar (e.g. a token's alternatives), shown when the mouse is over that bar.
+    void setBarTips(const QStringList& tips) { tips_ = tips; }
+    QString barTip(int index) const { return index >= 0 && index < tips_.size() ? tips_[index] : QString(); }
+
+protected:
+    void mouseMoveEvent(QMouseEvent* event) override;
 
 private:
     QCPBars* positive_;
     QCPBars* negative_;
+    QStringList tips_;
 };
 
 // Colour for a signed score in [-1, 1] (blue for negative, orange for positive, white at 0): readable for the

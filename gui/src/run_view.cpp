@@ -119,9 +119,15 @@ RunView::RunView(Session& session, QWidget* parent) : QWidget(parent), session_(
     aggregate_table_->setModel(aggregates_);
     aggregate_table_->verticalHeader()->hide();
     aggregate_table_->horizontalHeader()->setStretchLastSection(true);
+    filtered_ = new QLabel;
+    auto* aggregates_box = new QWidget;
+    auto* abox = new QVBoxLayout(aggregates_box);
+    abox->setContentsMargins(0, 0, 0, 0);
+    abox->addWidget(filtered_);
+    abox->addWidget(aggregate_table_, 1);
     auto* vsplit = new QSplitter(Qt::Vertical);
     vsplit->addWidget(table_);
-    vsplit->addWidget(aggregate_table_);
+    vsplit->addWidget(aggregates_box);
     vsplit->setStretchFactor(0, 3);
     vsplit->setStretchFactor(1, 1);
     rv->addWidget(vsplit);
@@ -130,6 +136,16 @@ RunView::RunView(Session& session, QWidget* parent) : QWidget(parent), session_(
 
     connect(run_, &QPushButton::clicked, this, &RunView::run);
     connect(cancel_, &QPushButton::clicked, this, &RunView::cancel);
+    // The row count and the aggregates follow the filter (coalesced: one update per burst of proxy signals).
+    auto schedule = [this] {
+        if (filtered_pending_) return;
+        filtered_pending_ = true;
+        QMetaObject::invokeMethod(this, &RunView::updateFiltered, Qt::QueuedConnection);
+    };
+    connect(filter_, &QAbstractItemModel::rowsInserted, this, schedule);
+    connect(filter_, &QAbstractItemModel::rowsRemoved, this, schedule);
+    connect(filter_, &QAbstractItemModel::modelReset, this, schedule);
+    connect(filter_, &QAbstractItemModel::layoutChanged, this, schedule);
     connect(failures_, &QCheckBox::toggled, filter_, &ResultsFilter::setFailuresOnly);
     connect(search_, &QLineEdit::textChanged, filter_, &ResultsFilter::setSearch);
     connect(range_metric_, &QComboBox::currentIndexChanged, this, &RunView::applyMetricRange);
@@ -314,8 +330,33 @@ void RunView::showSuite(int index) {
     range_metric_->addItem(tr("(none)"));
     range_metric_->addItems(results_->metricColumns());
     range_metric_->blockSignals(false);
-    table_->resizeColumnsToContents();
+    fitColumns(table_);
     applyMetricRange();
+    updateFiltered();
+}
+
+void RunView::updateFiltered() {
+    filtered_pending_ = false;
+    const eval::SuiteReport* s = results_->suite();
+    if (!s) {
+        filtered_->setText(session_.report ? QString() : tr("No results yet: check suites on the left and press Run (Ctrl+R), or open a run from History."));
+        aggregates_->setAggregates({});
+        return;
+    }
+    const int shown = filter_->rowCount(), total = results_->rowCount();
+    if (shown == total) {
+        filtered_->setText(tr("%1 items; aggregates of the suite").arg(total));
+        aggregates_->setAggregates(s->aggregates);
+        return;
+    }
+    // The library's aggregation over the rows the filter keeps: the same statistics and intervals as the report's.
+    eval::SuiteReport subset = *s;
+    subset.items.clear();
+    for (int r = 0; r < shown; ++r)
+        if (const eval::ItemRecord* it = results_->item(filter_->mapToSource(filter_->index(r, 0)).row())) subset.items.push_back(*it);
+    filtered_->setText(tr("%1 of %2 items; aggregates over the filtered items").arg(shown).arg(total));
+    aggregates_->setAggregates(subset.items.empty() ? std::vector<eval::Aggregate>{}
+                                                    : eval::aggregate(subset, session_.report->settings.bootstrap_iterations, session_.report->settings.seed));
 }
 
 void RunView::applyMetricRange() {

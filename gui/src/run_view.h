@@ -52,18 +52,22 @@ public:
     AggregateModel* aggregates() const { return aggregates_; }
     QTableView* table() const { return table_; }
     QLabel* progressText() const { return progress_text_; }
+    QLabel* filteredText() const { return filtered_; }
 
 private:
     void startRun(const RunSetup& setup, std::vector<datasets::Suite> suites, QString dir, bool resume);
     void refreshSuites();
     void refreshReport();
     void applyMetricRange();
+    void updateFiltered();  // row count and aggregates of the rows the filter keeps
     Session& session_;
     QListWidget* suites_;
     QSpinBox *limit_, *seed_, *batch_;
     QPushButton *run_, *cancel_;
     QProgressBar* progress_;
     QLabel* progress_text_;
+    QLabel* filtered_;
+    bool filtered_pending_ = false;
     QComboBox* suite_select_;
     QCheckBox* failures_;
     QLineEdit* search_;

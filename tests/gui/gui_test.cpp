@@ -13,6 +13,7 @@
 #include <QTemporaryDir>
 
 #include <atomic>
+#include <cmath>
 #include <fstream>
 
 #include <nlohmann/json.hpp>
@@ -105,6 +106,16 @@ TEST_CASE("item models pass QAbstractItemModelTester", "[gui][models]") {
     auto cmp = eval::compare_reports({report, other}, {"a", "b"}, 100, 1);
     metric_rows.setComparisons(cmp, {QStringLiteral("b")});
     CHECK(metric_rows.rowCount() == static_cast<int>(cmp[0].metrics.size()));
+
+    AlternativesModel alternatives;
+    QAbstractItemModelTester t8(&alternatives, Mode::Fatal);
+    alternatives.setSteps({{" blue", std::log(0.7), 0.9, {{" blue", std::log(0.7)}, {" red", std::log(0.2)}}}, {"\n", std::log(0.9), 0.3, {{"\n", std::log(0.9)}}}});
+    CHECK(alternatives.rowCount() == 2);
+    CHECK(alternatives.columnCount() == 6);  // #, token, p, entropy and two ranks
+    CHECK(alternatives.data(alternatives.index(0, 5), Qt::DisplayRole).toString() == QStringLiteral(" red  0.200"));
+    CHECK(alternatives.data(alternatives.index(1, 1), Qt::DisplayRole).toString() == QStringLiteral("⏎"));
+    alternatives.setSteps({});
+    CHECK(alternatives.rowCount() == 0);
 
     AnswersModel answers;
     QAbstractItemModelTester t6(&answers, Mode::Fatal);
@@ -445,4 +456,55 @@ TEST_CASE("restarting restores the model, suites, prompt and target, the open re
     CHECK(s.report_path == QFileInfo(a).absoluteFilePath());
     REQUIRE(s.compared.size() == 2);
     CHECK(s.compared[1].path == QFileInfo(b).absoluteFilePath());
+}
+
+TEST_CASE("run view: filters count their rows and recompute the aggregates; CSV keeps every suite at full precision", "[gui][run]") {
+    QTemporaryDir dir;
+    MainWindow w;
+    w.setQuiet(true);
+    w.resize(1400, 900);
+    w.show();
+    Session& s = w.session();
+    auto report = std::make_shared<const eval::Report>(small_report("tiny-a", {"world-facts-mc", "world-facts-qa"}, 20));
+    // Opened while another tab is in front: the id and prompt columns still get their width from the data.
+    w.tabs()->setCurrentWidget(w.compareView());
+    s.setReport(report, QStringLiteral("r"));
+    w.tabs()->setCurrentWidget(w.runView());
+    QTableView* t = w.runView()->table();
+    CHECK(t->columnWidth(1) > 60);   // id
+    CHECK(t->columnWidth(2) > 120);  // prompt
+    CHECK(w.runView()->filteredText()->text() == QStringLiteral("20 items; aggregates of the suite"));
+
+    // Failures only: the count and the aggregates follow (acc over the failures is 0, with n = the failures).
+    w.runView()->filter()->setFailuresOnly(true);
+    waitFor([] { return false; }, 50);
+    int failures = 0;
+    for (const auto& it : report->suites[0].items) failures += it.metrics.at("acc") < 0.5;
+    REQUIRE(failures > 0);
+    CHECK(w.runView()->filteredText()->text() == QStringLiteral("%1 of 20 items; aggregates over the filtered items").arg(failures));
+    auto* agg = w.runView()->aggregates();
+    bool saw_acc = false;
+    for (int r = 0; r < agg->rowCount(); ++r)
+        if (agg->data(agg->index(r, 0), Qt::DisplayRole).toString() == QStringLiteral("acc ↑")) {
+            saw_acc = true;
+            CHECK(agg->data(agg->index(r, 1), SortRole).toDouble() == 0.0);
+        }
+    CHECK(saw_acc);
+    w.runView()->filter()->setFailuresOnly(false);
+    waitFor([] { return false; }, 50);
+    CHECK(w.runView()->filteredText()->text().startsWith(QStringLiteral("20 items")));
+
+    // CSV: both suites, numbers that read back exactly, formula-like text made inert.
+    const QString csv = dir.filePath(QStringLiteral("all.csv"));
+    REQUIRE(w.exportResults(csv));
+    QFile f(csv);
+    REQUIRE(f.open(QIODevice::ReadOnly));
+    const QString text = QString::fromUtf8(f.readAll());
+    CHECK(text.count(QStringLiteral("\nworld-facts-mc,")) == 20);  // records start with their suite (prompts hold newlines)
+    CHECK(text.count(QStringLiteral("\nworld-facts-qa,")) == 20);
+    const double conf = report->suites[0].items[0].metrics.at("confidence");
+    CHECK(text.contains(QString::number(conf, 'g', 17)));
+    CHECK(csvCell(QStringLiteral("=HYPERLINK(\"x\")")) == QStringLiteral("\"'=HYPERLINK(\"\"x\"\")\""));
+    CHECK(csvCell(QStringLiteral("-0.25")) == QStringLiteral("-0.25"));
+    CHECK(csvCell(QStringLiteral("@SUM(A1)")) == QStringLiteral("'@SUM(A1)"));
 }
