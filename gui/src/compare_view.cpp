@@ -214,6 +214,7 @@ void CompareView::showSuite() {
         bars->setData(keys, values);
         err->setData(lo, up);
     }
+    bars_->setTitle(tr("%1 · %2 runs against %3").arg(QString::fromStdString(suite)).arg(session_.compared.size() - 1).arg(labels[0]));
     bars_->setCategoryAxis(names);
     bars_->xAxis->setRange(-0.6, static_cast<double>(metrics.size()) - 0.4);
     bars_->yAxis->setRange(0, std::max(1.0, hi * 1.1));
@@ -266,6 +267,7 @@ void CompareView::showMetric() {
         g->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssDisc, kSeries[r % 5], 6));
         g->setData(x, y, true);
     }
+    scatter_->setTitle(tr("%1 per item · %2").arg(QString::fromStdString(metric), QString::fromStdString(suite)));
     scatter_->markFilled();
     scatter_->xAxis->setLabel(tr("%1, baseline").arg(QString::fromStdString(metric)));
     scatter_->yAxis->setLabel(tr("%1, run").arg(QString::fromStdString(metric)));

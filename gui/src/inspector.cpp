@@ -1,6 +1,7 @@
 #include "inspector.h"
 
 #include <QComboBox>
+#include <QFileInfo>
 #include <QFormLayout>
 #include <QPointer>
 #include <QHBoxLayout>
@@ -54,6 +55,8 @@ InspectorView::InspectorView(Session& session, QWidget* parent) : QWidget(parent
     steps_->setValue(50);
     baseline_ = new QComboBox;
     baseline_->addItems({tr("zero embedding"), tr("end-of-text token")});
+    // The end-of-text token converges on RMSNorm / LayerNorm models where the zero embedding does not (docs).
+    baseline_->setCurrentIndex(1);
     shap_algorithm_ = new QComboBox;
     shap_algorithm_->addItems({tr("auto"), tr("exact"), tr("kernel"), tr("partition")});
     samples_ = new QSpinBox;
@@ -384,6 +387,8 @@ void InspectorView::showAttention() {
         view_first_->setRange(0, T - 1);
         view_last_->setRange(0, T - 1);
     }
+    const QString head = mode == 0 ? tr("mean of heads") : mode == 1 ? tr("max of heads") : mode == 2 ? tr("rollout") : tr("head %1").arg(mode - 3);
+    attention_->setTitle(tr("Attention · layer %1 · %2 · %3").arg(L).arg(head, QFileInfo(session_.model_path).fileName()));
     attention_->setMatrix(D, D, values, labels, labels, false, tr("query"), tr("key"));
     emit attentionShown();
 }
@@ -450,6 +455,9 @@ void InspectorView::showAttribution() {
     QStringList prompt_labels, target_labels;
     for (const auto& t : r.prompt_tokens) prompt_labels << tokenLabel(t.text);
     for (const auto& t : r.target_tokens) target_labels << tokenLabel(t.text);
+    const QString what = tr("%1 · log p(“%2” | prompt) · %3").arg(QString::fromStdString(r.method), tokenLabel(r.target), QFileInfo(session_.model_path).fileName());
+    bars_->setTitle(what);
+    matrix_->setTitle(what);
     bars_->setBars(prompt_labels, r.scores, QString::fromStdString(r.method) + tr(" score"));
     if (!r.matrix.empty())
         matrix_->setMatrix(static_cast<int>(r.target_tokens.size()), static_cast<int>(r.prompt_tokens.size()), r.matrix, target_labels,
@@ -506,6 +514,8 @@ void InspectorView::showUncertainty() {
         for (const auto& [text, lp] : step.alternatives) tip += QStringLiteral("<br>%1  %2").arg(tokenLabel(text).toHtmlEscaped()).arg(std::exp(lp), 0, 'f', 3);
         tips << tip;
     }
+    entropy_->setTitle(tr("Entropy of each greedy token · %1").arg(QFileInfo(session_.model_path).fileName()));
+    mass_->setTitle(tr("Sampled answers · %1 samples").arg(r.samples.size()));
     entropy_->setBars(tokens, entropy, tr("entropy (nats)"));
     entropy_->setBarTips(tips);
     alternatives_->setSteps(r.greedy);
@@ -549,6 +559,8 @@ void InspectorView::showCalibration() {
         // Reliability diagram: each equal-mass bin's accuracy at its mean confidence, against the diagonal of
         // perfect calibration (equal-mass bins can span very different widths, so each is drawn at its mean).
         // Each bin is a bar over the confidences it holds, inside [0, 1], labelled with its item count.
+        reliability_->setTitle(tr("Reliability · %1 · %2").arg(QString::fromStdString(s.name), session_.report_name));
+        confidence_->setTitle(tr("Confidence · %1 · %2").arg(QString::fromStdString(s.name), session_.report_name));
         reliability_->markFilled();
         reliability_->clearPlottables();
         reliability_->clearItems();

@@ -15,9 +15,9 @@ JobRunner::~JobRunner() {
     waitIdle(10000);
 }
 
-int JobRunner::start(const QString& kind, const QString& title, Work work) {
+int JobRunner::start(const QString& kind, const QString& title, Work work, Older older) {
     for (auto& [id, job] : jobs_)
-        if (job.kind == kind && !job.superseded) {
+        if (older == Older::Supersede && job.kind == kind && !job.superseded) {
             job.superseded = true;
             job.context->control.cancel.request();
         }

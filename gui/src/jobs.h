@@ -37,8 +37,9 @@ public:
     explicit JobRunner(QObject* parent = nullptr);
     ~JobRunner() override;
 
-    // Starts work of `kind`; a running job of the same kind is cancelled and its result dropped.
-    int start(const QString& kind, const QString& title, Work work);
+    // Starts work of `kind`; unless told otherwise, a running job of the same kind is cancelled and its result dropped.
+    enum class Older { Supersede, Keep };
+    int start(const QString& kind, const QString& title, Work work, Older older = Older::Supersede);
     void cancel(int id);
     void cancelAll();
     bool running(const QString& kind) const;

@@ -22,7 +22,7 @@ int main(int argc, char** argv) {
         for (const auto& f : QDir(root + QStringLiteral("/datasets/suites")).entryList({QStringLiteral("*.json")}, QDir::Files, QDir::Name))
             args << root + QStringLiteral("/datasets/suites/") + f;
     }
-    for (const auto& a : args) w.openPath(a);
+    w.openPaths(args);
     w.show();
     return QApplication::exec();
 }

@@ -13,6 +13,7 @@
 #include <QMenuBar>
 #include <QMessageBox>
 #include <QMimeData>
+#include <QPointer>
 #include <QProgressBar>
 #include <QPushButton>
 #include <QSaveFile>
@@ -162,7 +163,7 @@ void MainWindow::buildMenus() {
         if (!f.isEmpty()) openReport(f, false);
     });
     file->addAction(tr("&Add report to comparison…"), this, [this] {
-        for (const auto& f : QFileDialog::getOpenFileNames(this, tr("Add reports"), QString(), tr("Reports (*.json)"))) openReport(f, true);
+        openReports(QFileDialog::getOpenFileNames(this, tr("Add reports"), QString(), tr("Reports (*.json)")), true);
         tabs_->setCurrentWidget(compare_view_);
     });
     auto* recent = file->addMenu(tr("Recent"));
@@ -226,6 +227,11 @@ void MainWindow::buildMenus() {
     auto* view = menuBar()->addMenu(tr("&View"));
     for (auto* dock : findChildren<QDockWidget*>()) view->addAction(dock->toggleViewAction());
     auto* help = menuBar()->addMenu(tr("&Help"));
+    help->addAction(tr("&Guide to this view"), this, [this] {
+        QMessageBox box(QMessageBox::Information, tabs_->tabText(tabs_->currentIndex()), viewGuide(tabs_->currentIndex()), QMessageBox::Ok, this);
+        box.setTextFormat(Qt::RichText);
+        box.exec();
+    })->setShortcut(QKeySequence::HelpContents);
     help->addAction(tr("&About"), this, [this] {
         QMessageBox::about(this, tr("LM Workbench"), tr("LM Workbench %1: evaluate and interpret language models, offline.").arg(LMWB_GUI_VERSION));
     });
@@ -269,31 +275,54 @@ bool MainWindow::openModel(const QString& path) {
     return true;
 }
 
-bool MainWindow::openSuite(const QString& path) {
-    try {
-        auto suite = datasets::load_suite(path.toStdString());
-        eval::resolve_metrics(suite);
-        session_->addSuite(std::move(suite));
-        addRecent(QStringLiteral("recent/suites"), QFileInfo(path).absoluteFilePath());
-        return true;
-    } catch (const std::exception& e) {
-        showError(tr("Cannot open the suite"), QString::fromStdString(e.what()));
-        return false;
-    }
+bool MainWindow::openSuite(const QString& path) { return openSuites({path}); }
+
+bool MainWindow::openReport(const QString& path, bool add_to_comparison) { return openReports({path}, add_to_comparison); }
+
+// Files load on a job (a suite of 100k items or a large report takes seconds), in order, and arrive together.
+bool MainWindow::openSuites(const QStringList& paths) {
+    if (paths.isEmpty()) return false;
+    QPointer<MainWindow> self(this);
+    session_->jobs.start(QStringLiteral("suites"), tr("Loading %1 suites").arg(paths.size()), [paths, self](JobContext& ctx) -> JobRunner::Apply {
+        auto loaded = std::make_shared<std::vector<datasets::Suite>>();
+        for (int i = 0; i < paths.size(); ++i) {
+            ctx.control.check();
+            ctx.control.report(static_cast<std::size_t>(i), static_cast<std::size_t>(paths.size()), "suites");
+            auto suite = datasets::load_suite(paths[i].toStdString());
+            eval::resolve_metrics(suite);
+            loaded->push_back(std::move(suite));
+        }
+        return [self, loaded, paths] {
+            if (!self) return;
+            for (auto& s : *loaded) self->session_->addSuite(std::move(s));
+            for (const auto& p : paths) self->addRecent(QStringLiteral("recent/suites"), QFileInfo(p).absoluteFilePath());
+        };
+    }, JobRunner::Older::Keep);
+    return true;
 }
 
-bool MainWindow::openReport(const QString& path, bool add_to_comparison) {
-    try {
-        auto r = std::make_shared<const eval::Report>(eval::read_report(path.toStdString()));
-        const QString name = QFileInfo(path).fileName(), full = QFileInfo(path).absoluteFilePath();
-        if (add_to_comparison) session_->addCompared(r, name, full);
-        else session_->setReport(r, name, full);
-        addRecent(QStringLiteral("recent/reports"), QFileInfo(path).absoluteFilePath());
-        return true;
-    } catch (const std::exception& e) {
-        showError(tr("Cannot open the report"), QString::fromStdString(e.what()));
-        return false;
-    }
+bool MainWindow::openReports(const QStringList& paths, bool add_to_comparison) {
+    if (paths.isEmpty()) return false;
+    QPointer<MainWindow> self(this);
+    session_->jobs.start(QStringLiteral("reports"), tr("Loading %1 reports").arg(paths.size()), [paths, self, add_to_comparison](JobContext& ctx) -> JobRunner::Apply {
+        std::vector<Session::Named> loaded;
+        for (int i = 0; i < paths.size(); ++i) {
+            ctx.control.check();
+            ctx.control.report(static_cast<std::size_t>(i), static_cast<std::size_t>(paths.size()), "reports");
+            auto r = std::make_shared<const eval::Report>(eval::read_report(paths[i].toStdString()));
+            loaded.push_back({QFileInfo(paths[i]).fileName(), r, QFileInfo(paths[i]).absoluteFilePath()});
+        }
+        return [self, loaded, add_to_comparison] {
+            if (!self) return;
+            for (std::size_t i = 0; i < loaded.size(); ++i) {
+                const auto& n = loaded[i];
+                if (add_to_comparison || i > 0) self->session_->addCompared(n.report, n.name, n.path);
+                else self->session_->setReport(n.report, n.name, n.path);
+                self->addRecent(QStringLiteral("recent/reports"), n.path);
+            }
+        };
+    }, JobRunner::Older::Keep);
+    return true;
 }
 
 bool MainWindow::exportReport(const QString& path) {
@@ -338,18 +367,23 @@ bool MainWindow::exportTable(const QString& path, const QAbstractItemModel* tabl
     return true;
 }
 
-void MainWindow::openPath(const QString& path) {
-    QFileInfo fi(path);
-    if (fi.isDir()) {
-        openModel(path);
-        return;
+void MainWindow::openPath(const QString& path) { openPaths({path}); }
+
+void MainWindow::openPaths(const QStringList& paths) {
+    QStringList suites, reports;
+    for (const auto& path : paths) {
+        if (QFileInfo(path).isDir()) {
+            openModel(path);
+            continue;
+        }
+        std::ifstream in(path.toStdString());
+        std::string head(4096, '\0');
+        in.read(head.data(), static_cast<std::streamsize>(head.size()));
+        head.resize(static_cast<std::size_t>(in.gcount()));
+        (head.find("\"lmwb.report\"") != std::string::npos ? reports : suites) << path;
     }
-    std::ifstream in(path.toStdString());
-    std::string head(4096, '\0');
-    in.read(head.data(), static_cast<std::streamsize>(head.size()));
-    head.resize(static_cast<std::size_t>(in.gcount()));
-    if (head.find("\"lmwb.report\"") != std::string::npos) openReport(path, session_->report != nullptr);
-    else openSuite(path);
+    if (!suites.isEmpty()) openSuites(suites);
+    if (!reports.isEmpty()) openReports(reports, session_->report != nullptr);
 }
 
 void MainWindow::refreshWorkspace() {
@@ -362,6 +396,34 @@ void MainWindow::refreshWorkspace() {
     if (session_->report) new QTreeWidgetItem(runs, {session_->report_name});
     for (const auto& c : session_->compared) new QTreeWidgetItem(runs, {c.name + tr(" (compared)")});
     workspace_->expandAll();
+}
+
+QString MainWindow::viewGuide(int tab) const {
+    const QWidget* w = tabs_->widget(tab);
+    if (w == model_view_)
+        return tr("<p><b>Model</b> shows the open model: architecture, parameters, context, vocabulary, dtype and what it can do "
+                  "(attentions, embedding gradients).</p><p>Open a Hugging Face folder with <b>Ctrl+O</b> or drop it on the window; "
+                  "loading runs in the background with its progress in the Jobs dock.</p>");
+    if (w == run_view_)
+        return tr("<p><b>Run</b> evaluates the open model on the checked suites. Set a limit (items per suite), seed and batch "
+                  "size, press <b>Run (Ctrl+R)</b>; <b>Esc</b> cancels. Every run is kept in the History, a cancelled one with "
+                  "its finished items, so it can be resumed.</p><p>The table lists every item; filter by failures, text or a "
+                  "metric's range: the count and the aggregates (with 95% intervals) follow the filter. Double-click a row to "
+                  "inspect it.</p>");
+    if (w == inspector_)
+        return tr("<p><b>Inspector</b> looks inside the model for a prompt and a target (a result row or typed). "
+                  "<b>Ctrl+1</b> attention (layer, head, mean, max, rollout; wheel zoom, drag, token range), <b>Ctrl+2</b> "
+                  "integrated gradients, <b>Ctrl+3</b> SHAP, <b>Ctrl+4</b> sampling (entropy per token with its alternatives, "
+                  "answers by probability mass). A result computed before the prompt, target or settings changed carries an "
+                  "amber <i>Stale</i> banner. Check IG's convergence delta: a large one asks for more steps.</p>");
+    if (w == compare_view_)
+        return tr("<p><b>Compare</b> sets two or more runs against the first (the baseline): every metric's delta with its "
+                  "95% paired-bootstrap interval and test (McNemar for 0/1 metrics), bars per metric, and on the picked metric "
+                  "the per-item table (regressions, improvements, unchanged, not comparable) and scatter. Pick runs in the "
+                  "History and press <i>Compare selected</i>.</p>");
+    return tr("<p><b>History</b> lists every run kept in the workspace folder (File ▸ Workspace folder…), from an index that "
+              "is rebuilt from the JSON reports. Filter by model, suite, status, date, a metric's range, or search names and "
+              "item ids. Open a run, compare several, resume a cancelled or interrupted one, or delete one (asked first).</p>");
 }
 
 bool MainWindow::setWorkspaceFolder(const QString& folder) {
@@ -402,11 +464,11 @@ bool MainWindow::restoreSession() {
     if (!s.value(QStringLiteral("saved")).toBool()) return false;
     const QString model = s.value(QStringLiteral("model")).toString();
     if (!model.isEmpty()) openModel(model);
-    for (const auto& suite : s.value(QStringLiteral("suites")).toStringList()) openSuite(suite);
+    openSuites(s.value(QStringLiteral("suites")).toStringList());
     inspector_->setPrompt(s.value(QStringLiteral("prompt")).toString(), s.value(QStringLiteral("target")).toString());
     const QString report = s.value(QStringLiteral("report")).toString();
     if (!report.isEmpty()) openReport(report, false);
-    for (const auto& c : s.value(QStringLiteral("compared")).toStringList()) openReport(c, true);
+    openReports(s.value(QStringLiteral("compared")).toStringList(), true);
     tabs_->setCurrentIndex(s.value(QStringLiteral("tab"), 0).toInt());
     return true;
 }
@@ -429,10 +491,11 @@ void MainWindow::dropEvent(QDropEvent* event) {
 }
 
 int MainWindow::openDropped(const QMimeData& mime) {
-    int n = 0;
+    QStringList paths;
     for (const auto& url : mime.urls())
-        if (url.isLocalFile()) openPath(url.toLocalFile()), ++n;
-    return n;
+        if (url.isLocalFile()) paths << url.toLocalFile();
+    openPaths(paths);
+    return static_cast<int>(paths.size());
 }
 
 }  // namespace lmwb::gui

@@ -29,14 +29,18 @@ public:
 
     // Each reports a failure in a dialog (unless quiet) and returns false; the message names the file and field.
     bool openModel(const QString& path);        // loads on a background job; true when the job started
+    // Suites and reports load on a job: true when it started; errors arrive as a dialog (or lastError()).
     bool openSuite(const QString& path);
     bool openReport(const QString& path, bool add_to_comparison);
+    bool openSuites(const QStringList& paths);                             // in order
+    bool openReports(const QStringList& paths, bool add_to_comparison);  // the first is the open report unless comparing
     bool exportReport(const QString& path);
     // Every item of every suite of the open report as CSV at full precision.
     bool exportResults(const QString& path);
     // A table as CSV (as shown: filtered and sorted); default: the results table.
     bool exportTable(const QString& path, const QAbstractItemModel* table = nullptr);
     void openPath(const QString& path);         // a dropped or given path: model folder, suite or report
+    void openPaths(const QStringList& paths);   // the same for several, suites and reports each loaded in order
     // The run history's folder (QSettings workspace/folder; default Workspace::defaultFolder()). False when it cannot
     // be used (the error is shown); the history is then off until another folder is chosen.
     bool setWorkspaceFolder(const QString& folder);
@@ -44,6 +48,7 @@ public:
     // saved (a first start). saveSession() runs when the window closes.
     bool restoreSession();
     void saveSession() const;
+    QString viewGuide(int tab) const;  // Help ▸ Guide to this view (F1)
     int openDropped(const QMimeData& mime);     // what a drop carries; returns the number of local paths opened
     void setQuiet(bool quiet) { quiet_ = quiet; }  // tests: errors go to lastError() instead of dialogs
     QString lastError() const { return last_error_; }

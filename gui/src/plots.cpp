@@ -1,5 +1,6 @@
 #include "plots.h"
 
+#include <QBuffer>
 #include <QFileDialog>
 #include <QMenu>
 #include <QMessageBox>
@@ -163,11 +164,56 @@ void Plot::paintEvent(QPaintEvent* event) {
     p.drawText(band.adjusted(8, 0, -8, 0), Qt::AlignVCenter | Qt::AlignLeft, fm.elidedText(stale_, Qt::ElideRight, width() - 16));
 }
 
+// While alive, the plot carries its title in a row above everything else: exports are self-explaining, the window
+// keeps its space.
+class Plot::TitleRow {
+public:
+    explicit TitleRow(Plot* p) : plot_(p) {
+        if (p->title_.isEmpty()) return;
+        p->plotLayout()->insertRow(0);
+        element_ = new QCPTextElement(p, p->title_, QFont(p->font().family(), p->font().pointSize() + 2, QFont::Bold));
+        p->plotLayout()->addElement(0, 0, element_);
+    }
+    ~TitleRow() {
+        if (!element_) return;
+        plot_->plotLayout()->remove(element_);
+        plot_->plotLayout()->simplify();
+    }
+
+private:
+    Plot* plot_;
+    QCPTextElement* element_ = nullptr;
+};
+
+QSize Plot::exportSize() const {
+    // The size on screen when the plot has been laid out, else a readable default; never the old fixed 640 x 480.
+    return isVisible() && width() > 100 ? size() : QSize(960, 640);
+}
+
+QByteArray Plot::svg(QSize size) {
+    if (size.isEmpty()) size = exportSize();
+    QBuffer buffer;
+    buffer.open(QIODevice::WriteOnly);
+    QSvgGenerator gen;
+    gen.setOutputDevice(&buffer);
+    gen.setSize(size);
+    gen.setViewBox(QRect(QPoint(0, 0), size));
+    gen.setTitle(title_);
+    TitleRow title(this);
+    QCPPainter painter;
+    if (!painter.begin(&gen)) return {};
+    toPainter(&painter, size.width(), size.height());
+    painter.end();
+    return buffer.data();
+}
+
 bool Plot::exportTo(const QString& path, QString* error) {
     bool ok = false;
-    const int w = std::max(width(), 640), h = std::max(height(), 480);
+    const QSize sz = exportSize();
+    const int w = sz.width(), h = sz.height();
+    TitleRow title(this);
     if (path.endsWith(QLatin1String(".png"), Qt::CaseInsensitive)) {
-        ok = savePng(path, w, h);
+        ok = savePng(path, w, h, 2.0);  // twice the pixels: sharp on high-density screens and in print
     } else if (path.endsWith(QLatin1String(".pdf"), Qt::CaseInsensitive)) {
         ok = savePdf(path, w, h);
     } else if (path.endsWith(QLatin1String(".svg"), Qt::CaseInsensitive)) {
@@ -175,6 +221,7 @@ bool Plot::exportTo(const QString& path, QString* error) {
         svg.setFileName(path);
         svg.setSize(QSize(w, h));
         svg.setViewBox(QRect(0, 0, w, h));
+        svg.setTitle(title_);
         QCPPainter painter;
         ok = painter.begin(&svg);
         if (ok) {

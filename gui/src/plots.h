@@ -14,6 +14,11 @@ public:
     explicit Plot(QWidget* parent = nullptr);
     // Format from the extension: .png, .pdf or .svg. Returns false (and sets error) when writing fails.
     bool exportTo(const QString& path, QString* error = nullptr);
+    // What the plot shows, in words ("Attention · layer 3 · head mean · tiny-b"): drawn above it in exports.
+    void setTitle(const QString& title) { title_ = title; }
+    QString title() const { return title_; }
+    QByteArray svg(QSize size = {});  // the plot as an SVG document, title included (for reports)
+    QSize exportSize() const;
     // Category labels on the x axis at 0, 1, 2, …, rotated clockwise and thinned to what fits, with room kept for
     // the last label.
     void setCategoryAxis(const QStringList& labels, double rotation = 45);
@@ -35,7 +40,8 @@ protected:
     void paintEvent(QPaintEvent* event) override;
 
 private:
-    QString hint_, stale_;
+    class TitleRow;
+    QString hint_, stale_, title_;
 };
 
 class Heatmap : public Plot {

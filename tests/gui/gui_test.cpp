@@ -171,10 +171,11 @@ TEST_CASE("end to end: open, run, inspect, switch layer and head, IG, export equ
     Session& s = w.session();
     REQUIRE(w.openModel(QString::fromStdString(model_path("tiny-b"))));
     REQUIRE(waitFor([&] { return static_cast<bool>(s.model); }, 20000));
+    lmwb::test::StallProbe probe;  // loading the suite, the run, the inspector: the window never blocks
     REQUIRE(w.openSuite(QString::fromStdString(suite_path("world-facts-mc"))));
+    REQUIRE(waitFor([&] { return s.suites.size() == 1; }, 20000));
     w.runView()->setLimit(24);
 
-    lmwb::test::StallProbe probe;
     w.runView()->run();
     REQUIRE(waitFor([&] { return static_cast<bool>(s.report); }, 60000));
     qint64 worst = probe.worstMs();
@@ -223,16 +224,19 @@ TEST_CASE("end to end: open, run, inspect, switch layer and head, IG, export equ
         QMimeData mime;
         mime.setUrls({QUrl::fromLocalFile(cli_report)});
         CHECK(w.openDropped(mime) == 1);
-        CHECK(s.compared.size() == 1);
+        CHECK(waitFor([&] { return s.compared.size() == 1; }, 20000));
     }
 
     // Bad input is a dialog's message naming the file and line, never a crash.
     std::ofstream(dir.filePath(QStringLiteral("bad.json")).toStdString()) << R"({"name": "x", "kind": "multiple_choice", "items": "bad.jsonl"})";
     std::ofstream(dir.filePath(QStringLiteral("bad.jsonl")).toStdString()) << "{\"question\": 1,}\n";
-    CHECK_FALSE(w.openSuite(dir.filePath(QStringLiteral("bad.json"))));
-    CHECK(w.lastError().contains(QStringLiteral("bad.jsonl:1")));
-    CHECK_FALSE(w.openReport(dir.filePath(QStringLiteral("bad.jsonl")), false));
+    w.openSuite(dir.filePath(QStringLiteral("bad.json")));
+    CHECK(waitFor([&] { return w.lastError().contains(QStringLiteral("bad.jsonl:1")); }, 20000));
     QString previous = w.lastError();
+    w.openReport(dir.filePath(QStringLiteral("bad.jsonl")), false);
+    CHECK(waitFor([&] { return w.lastError() != previous; }, 20000));
+    CHECK(w.lastError().contains(QStringLiteral("bad.jsonl")));
+    previous = w.lastError();
     w.openModel(dir.path());
     REQUIRE(waitFor([&] { return w.lastError() != previous; }, 10000));
     INFO(w.lastError().toStdString());
@@ -357,8 +361,8 @@ TEST_CASE("history: a cancelled run keeps its items and resumes from the GUI int
     REQUIRE(w.setWorkspaceFolder(dir.filePath(QStringLiteral("ws"))));
     REQUIRE(w.openModel(QString::fromStdString(model_path("tiny-b"))));
     REQUIRE(waitFor([&] { return static_cast<bool>(s.model); }, 20000));
-    REQUIRE(w.openSuite(QString::fromStdString(suite_path("world-facts-mc"))));
-    REQUIRE(w.openSuite(QString::fromStdString(suite_path("world-facts-qa"))));
+    REQUIRE(w.openSuites({QString::fromStdString(suite_path("world-facts-mc")), QString::fromStdString(suite_path("world-facts-qa"))}));
+    REQUIRE(waitFor([&] { return s.suites.size() == 2; }, 20000));
 
     // Cancel once a fifth of the items are done.
     QSignalSpy cancelled(&s.jobs, &JobRunner::cancelled);
@@ -439,17 +443,17 @@ TEST_CASE("restarting restores the model, suites, prompt and target, the open re
         REQUIRE(w.openSuite(QString::fromStdString(suite_path("world-facts-qa"))));
         w.inspector()->setPrompt(QStringLiteral("Question: What color is snow?\nAnswer:"), QStringLiteral(" white"));
         REQUIRE(w.openReport(a, false));
-        REQUIRE(w.openReport(a, true));
-        REQUIRE(w.openReport(b, true));
+        REQUIRE(waitFor([&] { return w.session().report != nullptr; }, 20000));
+        REQUIRE(w.openReports({a, b}, true));
+        REQUIRE(waitFor([&] { return w.session().compared.size() == 2 && w.session().suites.size() == 1; }, 20000));
         w.close();  // saves the session
     }
     MainWindow w;
     w.setQuiet(true);
     REQUIRE(w.restoreSession());
     Session& s = w.session();
-    REQUIRE(waitFor([&] { return static_cast<bool>(s.model); }, 20000));
+    REQUIRE(waitFor([&] { return s.model && s.suites.size() == 1 && s.report && s.compared.size() == 2; }, 20000));
     CHECK(s.model_path.endsWith(QStringLiteral("tiny-b")));
-    REQUIRE(s.suites.size() == 1);
     CHECK(s.suites[0].name == "world-facts-qa");
     CHECK(w.inspector()->prompt() == QStringLiteral("Question: What color is snow?\nAnswer:"));
     CHECK(w.inspector()->target() == QStringLiteral(" white"));

@@ -34,8 +34,10 @@ TEST_CASE("screenshots of the main views", "[screenshots]") {
     const QString models = QStringLiteral(LMWB_MODELS), suites = QStringLiteral(LMWB_SUITES);
     w.openModel(models + QStringLiteral("/tiny-b"));
     REQUIRE(waitFor([&] { return static_cast<bool>(s.model); }, 20000));
-    for (const char* n : {"world-facts-mc", "world-facts-qa", "world-stories-ppl"})
-        REQUIRE(w.openSuite(suites + QStringLiteral("/") + QLatin1String(n) + QStringLiteral(".json")));
+    QStringList suite_files;
+    for (const char* n : {"world-facts-mc", "world-facts-qa", "world-stories-ppl"}) suite_files << suites + QStringLiteral("/") + QLatin1String(n) + QStringLiteral(".json");
+    REQUIRE(w.openSuites(suite_files));
+    REQUIRE(waitFor([&] { return s.suites.size() == 3; }, 20000));
     auto shot = [&](QWidget* view, const char* name) {
         w.tabs()->setCurrentWidget(view);
         waitFor([] { return false; }, 300);  // let queued replots run
