@@ -28,6 +28,7 @@
 
 #include "compare_view.h"
 #include "history_view.h"
+#include "html_report.h"
 #include "inspector.h"
 #include "item_models.h"
 #include "model_view.h"
@@ -181,6 +182,15 @@ void MainWindow::buildMenus() {
     export_report->setShortcut(QKeySequence(QStringLiteral("Ctrl+E")));
     export_report->setEnabled(false);  // until a report is open
     connect(session_, &Session::reportChanged, export_report, [this, export_report] { export_report->setEnabled(session_->report != nullptr); });
+    auto* export_html = file->addAction(tr("Export &HTML report…"), this, [this] {
+        QString f = QFileDialog::getSaveFileName(this, tr("Export a shareable report"), QStringLiteral("report.html"), tr("HTML (*.html)"));
+        if (!f.isEmpty()) exportHtml(f);
+    });
+    export_html->setShortcut(QKeySequence(QStringLiteral("Ctrl+Shift+E")));
+    export_html->setEnabled(false);
+    auto html_ready = [this, export_html] { export_html->setEnabled(session_->report != nullptr || session_->compared.size() >= 2); };
+    connect(session_, &Session::reportChanged, export_html, html_ready);
+    connect(session_, &Session::comparedChanged, export_html, html_ready);
     file->addAction(tr("Export results as &CSV…"), this, [this] {
         QString f = QFileDialog::getSaveFileName(this, tr("Export every item of every suite"), QStringLiteral("results.csv"), tr("CSV (*.csv)"));
         if (!f.isEmpty()) exportResults(f);
@@ -338,6 +348,31 @@ bool MainWindow::exportReport(const QString& path) {
         showError(tr("Cannot write the report"), QString::fromStdString(e.what()));
         return false;
     }
+}
+
+bool MainWindow::exportHtml(const QString& path) {
+    if (!session_->report && compare_view_->comparisons().empty()) {
+        showError(tr("Nothing to export"), tr("Open a run, or compare two or more runs, first."));
+        return false;
+    }
+    HtmlReportInput in;
+    in.report = session_->report.get();
+    in.report_label = session_->report ? runLabel(*session_->report) : QString();
+    in.comparisons = compare_view_->comparisons();
+    in.run_labels = compare_view_->runLabels();
+    in.software_version = QStringLiteral(LMWB_GUI_VERSION);
+    auto add = [&in](Plot* p) {
+        if (!p->isEmpty()) in.plots.emplace_back(p->title(), p->svg(QSize(900, 560)));
+    };
+    if (!in.comparisons.empty()) add(compare_view_->barsPlot()), add(compare_view_->scatterPlot());
+    if (session_->report) add(inspector_->reliabilityPlot());
+    QSaveFile f(path);
+    if (!f.open(QIODevice::WriteOnly | QIODevice::Text) || f.write(htmlReport(in).toUtf8()) < 0 || !f.commit()) {
+        showError(tr("Cannot write the HTML report"), path + QStringLiteral(": ") + f.errorString());
+        return false;
+    }
+    statusBar()->showMessage(tr("HTML report written to %1").arg(path), 5000);
+    return true;
 }
 
 bool MainWindow::exportResults(const QString& path) {

@@ -35,6 +35,8 @@ public:
     bool openSuites(const QStringList& paths);                             // in order
     bool openReports(const QStringList& paths, bool add_to_comparison);  // the first is the open report unless comparing
     bool exportReport(const QString& path);
+    // One self-contained HTML file: the open run (settings, aggregates, calibration), the comparison and its plots.
+    bool exportHtml(const QString& path);
     // Every item of every suite of the open report as CSV at full precision.
     bool exportResults(const QString& path);
     // A table as CSV (as shown: filtered and sorted); default: the results table.

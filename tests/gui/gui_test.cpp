@@ -11,6 +11,7 @@
 #include <QSignalSpy>
 #include <QTableView>
 #include <QTemporaryDir>
+#include <QXmlStreamReader>
 
 #include <atomic>
 #include <cmath>
@@ -511,4 +512,52 @@ TEST_CASE("run view: filters count their rows and recompute the aggregates; CSV 
     CHECK(csvCell(QStringLiteral("=HYPERLINK(\"x\")")) == QStringLiteral("\"'=HYPERLINK(\"\"x\"\")\""));
     CHECK(csvCell(QStringLiteral("-0.25")) == QStringLiteral("-0.25"));
     CHECK(csvCell(QStringLiteral("@SUM(A1)")) == QStringLiteral("'@SUM(A1)"));
+}
+
+TEST_CASE("HTML export: one self-contained file that parses and names every aggregate of the report", "[gui][html]") {
+    QTemporaryDir dir;
+    MainWindow w;
+    w.setQuiet(true);
+    w.resize(1400, 900);
+    w.show();
+    Session& s = w.session();
+    auto a = std::make_shared<const eval::Report>(small_report("tiny-a", {"world-facts-mc", "world-stories-continue"}, 6));
+    auto b = std::make_shared<const eval::Report>(small_report("tiny-b", {"world-facts-mc", "world-stories-continue"}, 6));
+    s.setReport(b, QStringLiteral("b"));
+    s.setCompared({{QStringLiteral("a"), a, {}}, {QStringLiteral("b"), b, {}}});
+    REQUIRE(waitFor([&] { return !w.compareView()->comparisons().empty(); }, 60000));
+    const QString path = dir.filePath(QStringLiteral("report.html"));
+    REQUIRE(w.exportHtml(path));
+    QFile f(path);
+    REQUIRE(f.open(QIODevice::ReadOnly));
+    const QByteArray html = f.readAll();
+    // Well-formed (XHTML): any HTML or XML parser reads it.
+    QXmlStreamReader xml(html);
+    int tables = 0, images = 0;
+    QStringList aggregates;
+    while (!xml.atEnd()) {
+        if (xml.readNext() != QXmlStreamReader::StartElement) continue;
+        if (xml.name() == QLatin1String("table")) ++tables;
+        if (xml.name() == QLatin1String("img")) {
+            ++images;
+            CHECK(xml.attributes().value(QLatin1String("src")).startsWith(QLatin1String("data:image/svg+xml;base64,")));
+        }
+        if (xml.attributes().hasAttribute(QLatin1String("data-aggregate"))) aggregates << xml.attributes().value(QLatin1String("data-aggregate")).toString();
+    }
+    INFO(xml.errorString().toStdString());
+    CHECK_FALSE(xml.hasError());
+    // Every aggregate the JSON report holds, suite by suite.
+    std::size_t expected = 0;
+    for (const auto& suite : b->suites)
+        for (const auto& agg : suite.aggregates) {
+            ++expected;
+            CHECK(aggregates.contains(QString::fromStdString(suite.name + "/" + agg.metric)));
+        }
+    CHECK(aggregates.size() == static_cast<int>(expected));
+    CHECK(tables >= 4);   // two suites' aggregates, calibration, the comparison
+    CHECK(images >= 2);   // the comparison's bars and scatter
+    CHECK_FALSE(html.contains("<script"));
+    CHECK_FALSE(html.contains("src=\"http"));
+    CHECK(html.contains("Items that changed"));
+    CHECK(html.contains("McNemar"));
 }
