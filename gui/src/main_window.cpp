@@ -29,6 +29,7 @@
 #include "compare_view.h"
 #include "history_view.h"
 #include "html_report.h"
+#include "plots.h"
 #include "inspector.h"
 #include "item_models.h"
 #include "model_view.h"
