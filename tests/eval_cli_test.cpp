@@ -8,6 +8,9 @@
 #include <fstream>
 #include <thread>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <nlohmann/json.hpp>
 
 #include "json_compare.h"
@@ -157,4 +160,41 @@ TEST_CASE("lmwb explain and uncertainty on the command line", "[cli][attribution
     auto empty = run_command(cli + " explain " + model + " --prompt 'sky' --target '' 2>&1");
     CHECK(empty.exit_code == 1);
     CHECK_THAT(empty.output, Catch::Contains("the target is empty"));
+}
+
+TEST_CASE("Ctrl-C stops lmwb explain and lmwb uncertainty within a second, exit 130", "[cli][attribution][cancel]") {
+    const std::string tiny_b = std::string(LMWB_MODELS) + "/tiny-b";
+    struct Case {
+        std::vector<std::string> args;
+    };
+    // Each runs for several seconds uninterrupted (3,000 IG steps; 2,000 samples).
+    const std::vector<Case> cases = {
+        {{"explain", tiny_b, "--prompt", "Question: What color is the sky on a clear day?\nAnswer:", "--target", " blue", "--steps", "3000"}},
+        {{"uncertainty", tiny_b, "--prompt", "Once upon a time", "-n", "2000", "--max-new-tokens", "32"}},
+    };
+    for (const auto& c : cases) {
+        INFO(c.args[0]);
+        const pid_t pid = ::fork();
+        REQUIRE(pid >= 0);
+        if (pid == 0) {
+            std::freopen("/dev/null", "w", stdout);
+            std::freopen("/dev/null", "w", stderr);
+            std::vector<char*> argv{const_cast<char*>(cli.c_str())};
+            for (const auto& a : c.args) argv.push_back(const_cast<char*>(a.c_str()));
+            argv.push_back(nullptr);
+            ::execv(cli.c_str(), argv.data());
+            ::_exit(127);
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // the model is open and the work under way
+        int status = 0;
+        REQUIRE(::waitpid(pid, &status, WNOHANG) == 0);  // still running
+        const auto t0 = std::chrono::steady_clock::now();
+        ::kill(pid, SIGINT);
+        REQUIRE(::waitpid(pid, &status, 0) == pid);
+        const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        WARN(c.args[0] << " stopped " << seconds << " s after SIGINT");
+        CHECK(seconds < 1.0);
+        REQUIRE(WIFEXITED(status));
+        CHECK(WEXITSTATUS(status) == 130);
+    }
 }
