@@ -213,7 +213,10 @@ void MainWindow::buildMenus() {
     file->addAction(tr("&Quit"), this, &QWidget::close)->setShortcut(QKeySequence::Quit);
 
     auto* run = menuBar()->addMenu(tr("&Run"));
-    auto* run_action = run->addAction(tr("&Run suites"), run_view_, &RunView::run);
+    auto* run_action = run->addAction(tr("&Run suites"), this, [this] {
+        tabs_->setCurrentWidget(run_view_);
+        run_view_->run();
+    });
     run_action->setShortcut(QKeySequence(QStringLiteral("Ctrl+R")));
     auto* cancel_action = run->addAction(tr("&Cancel jobs"), &session_->jobs, &JobRunner::cancelAll);
     cancel_action->setShortcut(QKeySequence(Qt::Key_Escape));
@@ -321,7 +324,7 @@ bool MainWindow::openReports(const QStringList& paths, bool add_to_comparison) {
             ctx.control.check();
             ctx.control.report(static_cast<std::size_t>(i), static_cast<std::size_t>(paths.size()), "reports");
             auto r = std::make_shared<const eval::Report>(eval::read_report(paths[i].toStdString()));
-            loaded.push_back({QFileInfo(paths[i]).fileName(), r, QFileInfo(paths[i]).absoluteFilePath()});
+            loaded.push_back({runLabel(*r), r, QFileInfo(paths[i]).absoluteFilePath()});
         }
         return [self, loaded, add_to_comparison] {
             if (!self) return;

@@ -83,6 +83,7 @@ RunView::RunView(Session& session, QWidget* parent) : QWidget(parent), session_(
     auto* rv = new QVBoxLayout(right);
     auto* filters = new QHBoxLayout;
     suite_select_ = new QComboBox;
+    suite_select_->setSizeAdjustPolicy(QComboBox::AdjustToContents);
     failures_ = new QCheckBox(tr("Failures only"));
     search_ = new QLineEdit;
     search_->setPlaceholderText(tr("Search id, prompt, target, response…"));
@@ -347,6 +348,7 @@ void RunView::updateFiltered() {
     if (shown == total) {
         filtered_->setText(tr("%1 items; aggregates of the suite").arg(total));
         aggregates_->setAggregates(s->aggregates);
+        fitColumns(aggregate_table_);
         return;
     }
     // The library's aggregation over the rows the filter keeps: the same statistics and intervals as the report's.
@@ -357,6 +359,7 @@ void RunView::updateFiltered() {
     filtered_->setText(tr("%1 of %2 items; aggregates over the filtered items").arg(shown).arg(total));
     aggregates_->setAggregates(subset.items.empty() ? std::vector<eval::Aggregate>{}
                                                     : eval::aggregate(subset, session_.report->settings.bootstrap_iterations, session_.report->settings.seed));
+    fitColumns(aggregate_table_);
 }
 
 void RunView::applyMetricRange() {
