@@ -50,6 +50,13 @@ eval::Report small_report(const char* model, std::initializer_list<const char*> 
     return eval::evaluate(*m, nullptr, s, o).report;
 }
 
+// A window as a user sees it; errors go to lastError() instead of dialogs.
+void show(MainWindow& w) {
+    w.setQuiet(true);
+    w.resize(1400, 900);
+    w.show();
+}
+
 }  // namespace
 
 TEST_CASE("item models pass QAbstractItemModelTester", "[gui][models]") {
@@ -166,9 +173,7 @@ TEST_CASE("jobs report progress, cancel within a second and supersede older jobs
 TEST_CASE("end to end: open, run, inspect, switch layer and head, IG, export equals the CLI report", "[gui][e2e]") {
     QTemporaryDir dir;
     MainWindow w;
-    w.setQuiet(true);
-    w.resize(1400, 900);
-    w.show();
+    show(w);
     Session& s = w.session();
     REQUIRE(w.openModel(QString::fromStdString(model_path("tiny-b"))));
     REQUIRE(waitFor([&] { return static_cast<bool>(s.model); }, 20000));
@@ -246,9 +251,7 @@ TEST_CASE("end to end: open, run, inspect, switch layer and head, IG, export equ
 
 TEST_CASE("inspector views know their inputs: empty hints, stale marks, cleared on a new model, status lines end", "[gui][stale]") {
     MainWindow w;
-    w.setQuiet(true);
-    w.resize(1400, 900);
-    w.show();
+    show(w);
     Session& s = w.session();
     InspectorView* in = w.inspector();
     // Before anything is computed the views say what to do; nothing is drawn.
@@ -305,9 +308,7 @@ TEST_CASE("inspector views know their inputs: empty hints, stale marks, cleared 
 
 TEST_CASE("compare: three runs against one baseline, every metric's paired test, a metric picker, no clipped labels", "[gui][compare]") {
     MainWindow w;
-    w.setQuiet(true);
-    w.resize(1400, 900);
-    w.show();
+    show(w);
     Session& s = w.session();
     auto a = std::make_shared<const eval::Report>(small_report("tiny-a", {"world-stories-continue", "world-facts-mc"}, 4));
     auto b = std::make_shared<const eval::Report>(small_report("tiny-b", {"world-stories-continue", "world-facts-mc"}, 4));
@@ -355,9 +356,7 @@ TEST_CASE("compare: three runs against one baseline, every metric's paired test,
 TEST_CASE("history: a cancelled run keeps its items and resumes from the GUI into the uninterrupted report", "[gui][history]") {
     QTemporaryDir dir;
     MainWindow w;
-    w.setQuiet(true);
-    w.resize(1400, 900);
-    w.show();
+    show(w);
     Session& s = w.session();
     REQUIRE(w.setWorkspaceFolder(dir.filePath(QStringLiteral("ws"))));
     REQUIRE(w.openModel(QString::fromStdString(model_path("tiny-b"))));
@@ -466,9 +465,7 @@ TEST_CASE("restarting restores the model, suites, prompt and target, the open re
 TEST_CASE("run view: filters count their rows and recompute the aggregates; CSV keeps every suite at full precision", "[gui][run]") {
     QTemporaryDir dir;
     MainWindow w;
-    w.setQuiet(true);
-    w.resize(1400, 900);
-    w.show();
+    show(w);
     Session& s = w.session();
     auto report = std::make_shared<const eval::Report>(small_report("tiny-a", {"world-facts-mc", "world-facts-qa"}, 20));
     // Opened while another tab is in front: the id and prompt columns still get their width from the data.
@@ -517,9 +514,7 @@ TEST_CASE("run view: filters count their rows and recompute the aggregates; CSV 
 TEST_CASE("HTML export: one self-contained file that parses and names every aggregate of the report", "[gui][html]") {
     QTemporaryDir dir;
     MainWindow w;
-    w.setQuiet(true);
-    w.resize(1400, 900);
-    w.show();
+    show(w);
     Session& s = w.session();
     auto a = std::make_shared<const eval::Report>(small_report("tiny-a", {"world-facts-mc", "world-stories-continue"}, 6));
     auto b = std::make_shared<const eval::Report>(small_report("tiny-b", {"world-facts-mc", "world-stories-continue"}, 6));
