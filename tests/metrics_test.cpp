@@ -129,6 +129,16 @@ TEST_CASE("calibration: equal-mass ECE, reliability bins and Brier", "[metrics][
     double expect = 0;
     for (int b = 0; b < 10; ++b) expect += 0.1 * std::fabs(0.5 - (c20[2 * b] + c20[2 * b + 1]) / 2);
     CHECK(ece_equal_mass(c20, y20) == Approx(expect));
+    // Equal-width bins (the classic diagram): [0.6, 0.7) holds 0.6, [0.7, 0.8) holds 0.7, ..., 1.0 falls in the last.
+    auto wide = equal_width_bins({0.9, 0.8, 0.7, 0.6, 1.0, 0.05}, {1, 0, 1, 0, 1, 0}, 10);
+    REQUIRE(wide.size() == 10);
+    CHECK(wide[0].count == 1);
+    CHECK(wide[6].count == 1);
+    CHECK(wide[9].count == 2);
+    CHECK(wide[9].mean_confidence == Approx(0.95));
+    CHECK(wide[9].accuracy == Approx(1.0));
+    CHECK(wide[3].count == 0);
+    CHECK(wide[3].confidence_low == Approx(0.3));
     CHECK(brier({0.7, 0.2, 0.1}, 0) == Approx(0.14));
     auto p = softmax({std::log(1.0), std::log(3.0)});
     CHECK(p[0] == Approx(0.25));

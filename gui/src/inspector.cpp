@@ -20,6 +20,7 @@
 #include <cmath>
 
 #include "item_models.h"
+#include "lmwb/statistics.h"
 #include "plots.h"
 #include "session.h"
 
@@ -556,39 +557,46 @@ void InspectorView::showCalibration() {
             if (c != it.metrics.end()) hist[static_cast<std::size_t>(std::min(9, static_cast<int>(c->second * 10)))] += 1;
         }
         confidence_->setBars(hl, hist, tr("items by confidence (%1)").arg(QString::fromStdString(s.name)));
-        // Reliability diagram: each equal-mass bin's accuracy at its mean confidence, against the diagonal of
-        // perfect calibration (equal-mass bins can span very different widths, so each is drawn at its mean).
-        // Each bin is a bar over the confidences it holds, inside [0, 1], labelled with its item count.
         reliability_->setTitle(tr("Reliability · %1 · %2").arg(QString::fromStdString(s.name), session_.report_name));
         confidence_->setTitle(tr("Confidence · %1 · %2").arg(QString::fromStdString(s.name), session_.report_name));
+        // The classic diagram: ten equal-width bins inside [0, 1], each bar its accuracy, labelled with its item
+        // count, the bin's mean confidence as a dot (its gap to the diagonal is the miscalibration). The report's own
+        // equal-mass bins (behind ECE) crowd near 1 for a strong model: they are listed in the tooltip.
+        std::vector<double> conf, correct;
+        for (const auto& it : s.items) {
+            auto c = it.metrics.find("confidence"), a = it.metrics.find("acc");
+            if (c != it.metrics.end() && a != it.metrics.end()) conf.push_back(c->second), correct.push_back(a->second);
+        }
         reliability_->markFilled();
         reliability_->clearPlottables();
         reliability_->clearItems();
-        for (const auto& b : s.reliability) {
+        auto* dots = reliability_->addGraph();
+        for (const auto& b : metrics::equal_width_bins(conf, correct, 10)) {
             if (!b.count) continue;
-            const double lo = std::clamp(b.confidence_low, 0.0, 1.0), hi = std::clamp(b.confidence_high, 0.0, 1.0);
-            const double inset = std::min(0.004, (hi - lo) / 4);
             auto* r = new QCPItemRect(reliability_);
-            r->topLeft->setCoords(lo + inset, b.accuracy);
-            r->bottomRight->setCoords(std::max(lo + inset, hi - inset), 0);
+            r->topLeft->setCoords(b.confidence_low + 0.005, b.accuracy);
+            r->bottomRight->setCoords(b.confidence_high - 0.005, 0);
             r->setBrush(QColor(0, 114, 178, 140));
             r->setPen(QPen(QColor(0, 114, 178)));
             auto* n = new QCPItemText(reliability_);
-            n->position->setCoords(b.mean_confidence, b.accuracy);
+            n->position->setCoords((b.confidence_low + b.confidence_high) / 2, b.accuracy);
             n->setPositionAlignment(Qt::AlignHCenter | Qt::AlignBottom);
             n->setText(QStringLiteral("n=%1").arg(b.count));
-            n->setClipToAxisRect(false);
+            dots->addData(b.mean_confidence, b.accuracy);
         }
-        auto* dots = reliability_->addGraph();
-        for (const auto& b : s.reliability) dots->addData(b.mean_confidence, b.accuracy);
+        QString tip = tr("Equal-mass bins of the report (ECE):");
+        for (const auto& b : s.reliability)
+            tip += tr("\n[%1, %2]: %3 items, mean confidence %4, accuracy %5").arg(b.confidence_low, 0, 'f', 3).arg(b.confidence_high, 0, 'f', 3)
+                       .arg(b.count).arg(b.mean_confidence, 0, 'f', 3).arg(b.accuracy, 0, 'f', 3);
+        reliability_->setToolTip(tip);
         dots->setLineStyle(QCPGraph::lsNone);
         dots->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssDisc, QColor(230, 97, 1), 7));
         auto* diag = reliability_->addGraph();
         diag->setData(QVector<double>{0, 1}, QVector<double>{0, 1});
         diag->setPen(QPen(Qt::gray, 1, Qt::DashLine));
-        reliability_->xAxis->setRange(0, 1);
+        reliability_->xAxis->setRange(-0.01, 1.02);  // room for a dot at confidence 1
         reliability_->yAxis->setRange(0, 1.12);
-        reliability_->xAxis->setLabel(tr("mean confidence of the bin (%1)").arg(QString::fromStdString(s.name)));
+        reliability_->xAxis->setLabel(tr("confidence (%1), bins of 0.1").arg(QString::fromStdString(s.name)));
         reliability_->yAxis->setLabel(tr("accuracy"));
         reliability_->replot(QCustomPlot::rpQueuedReplot);
         return;

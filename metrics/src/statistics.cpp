@@ -122,6 +122,24 @@ std::vector<ReliabilityBin> reliability_bins(const std::vector<double>& conf, co
     return out;
 }
 
+std::vector<ReliabilityBin> equal_width_bins(const std::vector<double>& conf, const std::vector<double>& correct, int bins) {
+    std::vector<ReliabilityBin> out(static_cast<std::size_t>(std::max(0, bins)));
+    for (std::size_t b = 0; b < out.size(); ++b) {
+        out[b].confidence_low = static_cast<double>(b) / bins;
+        out[b].confidence_high = static_cast<double>(b + 1) / bins;
+    }
+    const std::size_t n = std::min(conf.size(), correct.size());
+    for (std::size_t i = 0; i < n && bins > 0; ++i) {
+        const auto b = static_cast<std::size_t>(std::clamp(static_cast<int>(conf[i] * bins), 0, bins - 1));
+        out[b].count += 1;
+        out[b].mean_confidence += conf[i];
+        out[b].accuracy += correct[i];
+    }
+    for (auto& b : out)
+        if (b.count) b.mean_confidence /= static_cast<double>(b.count), b.accuracy /= static_cast<double>(b.count);
+    return out;
+}
+
 double ece_equal_mass(const std::vector<double>& conf, const std::vector<double>& correct, int bins) {
     auto rb = reliability_bins(conf, correct, bins);
     double n = 0, e = 0;

@@ -46,6 +46,9 @@ struct ReliabilityBin {
     std::size_t count = 0;
 };
 std::vector<ReliabilityBin> reliability_bins(const std::vector<double>& confidence, const std::vector<double>& correct, int bins = 10);
+// The classic reliability diagram's bins (Guo et al. 2017): `bins` equal-width intervals of [0, 1], the last closed;
+// empty bins are kept with count 0. For drawing: confidences of a strong model crowd into equal-mass bins near 1.
+std::vector<ReliabilityBin> equal_width_bins(const std::vector<double>& confidence, const std::vector<double>& correct, int bins = 10);
 
 // Multi-class Brier score of one item: Σ_c (p_c − [c = gold])².
 double brier(const std::vector<double>& probabilities, int gold);
