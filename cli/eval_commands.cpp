@@ -104,7 +104,7 @@ struct EvalArgs {
     std::size_t limit = 0;
     std::uint64_t seed = 0;
     int threads = 0, batch_size = 8, bootstrap = 1000;
-    std::string device = "cpu", dtype = "float32";
+    std::string device = "cpu", dtype = "float32", revision = "main";
     bool resume = false, quiet = false;
     std::vector<std::string> explain;  // item ids whose records carry an attribution
     std::string explain_method = "ig";
@@ -138,7 +138,8 @@ void attach_attributions(const LanguageModel& model, const std::vector<datasets:
 Action add_eval_command(CLI::App& app) {
     auto a = std::make_shared<EvalArgs>();
     auto* cmd = app.add_subcommand("eval", "Run evaluation suites on a model and write a JSON report");
-    cmd->add_option("model", a->model, "Model folder (Hugging Face checkpoint or TorchScript bundle)")->required();
+    cmd->add_option("model", a->model, "Model folder (Hugging Face checkpoint or TorchScript bundle), or a repository name in the Hugging Face cache")->required();
+    cmd->add_option("--revision", a->revision, "With a repository name: the branch, tag or commit in the cache (default: main)");
     cmd->add_option("suites", a->suites, "Suite definition files, or names of bundled suites")->required();
     cmd->add_option("--out,-o", a->out, "Report file (written atomically; its journal is OUT.journal.jsonl)");
     cmd->add_option("--limit", a->limit, "Only the first N items of each suite");
@@ -171,9 +172,14 @@ Action add_eval_command(CLI::App& app) {
         mo.threads = a->threads;
         mo.device = a->device;
         mo.dtype = a->dtype;
+        mo.revision = a->revision;
         auto model = LanguageModel::open(a->model, mo);
         std::unique_ptr<LanguageModel> judge;
-        if (!a->judge.empty()) judge = LanguageModel::open(a->judge, mo);
+        if (!a->judge.empty()) {
+            ModelOptions jo = mo;
+            jo.revision = "main";  // --revision names the model's snapshot, not the judge's
+            judge = LanguageModel::open(a->judge, jo);
+        }
         opt.batch_size = a->batch_size;
         opt.threads = a->threads ? a->threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
         opt.journal_path = a->out + ".journal.jsonl";

@@ -29,7 +29,7 @@ std::string printable(std::string s) {
 
 Action add_explain_command(CLI::App& app) {
     struct Args {
-        std::string model, prompt, target, method = "ig", quadrature = "gausslegendre", baseline_text, head_reduce = "mean";
+        std::string model, prompt, target, method = "ig", quadrature = "gausslegendre", baseline_text, head_reduce = "mean", revision = "main";
         int steps = 50, internal_batch = 16, threads = 0, layer = -1, head = -1, batch = 16;
         std::int32_t baseline_token = -1;
         bool json = false, exact = false, kernel = false, partition = false, words = false, del = false, no_matrix = false;
@@ -39,7 +39,8 @@ Action add_explain_command(CLI::App& app) {
     };
     auto a = std::make_shared<Args>();
     auto* cmd = app.add_subcommand("explain", "Attribute log p(target | prompt) to the prompt's tokens, or show attention");
-    cmd->add_option("model", a->model, "Model folder")->required();
+    cmd->add_option("model", a->model, "Model folder, or a repository name in the Hugging Face cache")->required();
+    cmd->add_option("--revision", a->revision, "With a repository name: the branch, tag or commit in the cache (default: main)");
     cmd->add_option("--prompt,-p", a->prompt, "The prompt")->required();
     auto* target_opt = cmd->add_option("--target,-t", a->target, "The continuation to explain (default: the model's greedy output)");
     cmd->add_option("--method,-m", a->method, "ig, shap, grad, grad-x-input, attention or rollout");
@@ -96,6 +97,7 @@ Action add_explain_command(CLI::App& app) {
         }
         ModelOptions mo;
         mo.threads = a->threads;
+        mo.revision = a->revision;
         InterruptGuard interrupts;
         o.control = terminal_control(a->method, a->json);
         auto model = LanguageModel::open(a->model, mo);
@@ -130,14 +132,15 @@ Action add_explain_command(CLI::App& app) {
 
 Action add_uncertainty_command(CLI::App& app) {
     struct Args {
-        std::string model, prompt, clustering = "exact";
+        std::string model, prompt, clustering = "exact", revision = "main";
         attr::UncertaintyOptions o;
         bool json = false;
         int threads = 0;
     };
     auto a = std::make_shared<Args>();
     auto* cmd = app.add_subcommand("uncertainty", "Sample a prompt's answers: entropy, self-consistency, semantic entropy");
-    cmd->add_option("model", a->model, "Model folder")->required();
+    cmd->add_option("model", a->model, "Model folder, or a repository name in the Hugging Face cache")->required();
+    cmd->add_option("--revision", a->revision, "With a repository name: the branch, tag or commit in the cache (default: main)");
     cmd->add_option("--prompt,-p", a->prompt, "The prompt")->required();
     cmd->add_option("-n,--samples", a->o.samples, "Samples to draw");
     cmd->add_option("--temperature", a->o.temperature, "Sampling temperature");
@@ -151,6 +154,7 @@ Action add_uncertainty_command(CLI::App& app) {
     return [a]() -> int {
         ModelOptions mo;
         mo.threads = a->threads;
+        mo.revision = a->revision;
         InterruptGuard interrupts;
         a->o.control = terminal_control("sampling", a->json);
         auto model = LanguageModel::open(a->model, mo);

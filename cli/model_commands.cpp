@@ -13,12 +13,13 @@ namespace {
 struct ModelArgs {
     std::string path;
     int threads = 0;
-    std::string device = "cpu", dtype = "float32";
+    std::string device = "cpu", dtype = "float32", revision = "main";
     bool json = false;
 };
 
 void add_model_options(CLI::App* cmd, ModelArgs& a) {
-    cmd->add_option("model", a.path, "Hugging Face checkpoint folder (config.json, model.safetensors, tokenizer.json)")->required();
+    cmd->add_option("model", a.path, "Hugging Face checkpoint folder, or a repository name (org/name) in the local Hugging Face cache")->required();
+    cmd->add_option("--revision", a.revision, "With a repository name: the branch, tag or commit in the cache (default: main)");
     cmd->add_option("--threads", a.threads, "Compute threads (default: all cores)");
     cmd->add_option("--device", a.device, "cpu, or cuda[:N] where LibTorch has CUDA");
     cmd->add_option("--dtype", a.dtype, "Compute dtype: float32 or bfloat16");
@@ -30,6 +31,7 @@ std::unique_ptr<LanguageModel> open_model(const ModelArgs& a) {
     o.threads = a.threads;
     o.device = a.device;
     o.dtype = a.dtype;
+    o.revision = a.revision;
     return LanguageModel::open(a.path, o);
 }
 

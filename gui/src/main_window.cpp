@@ -27,6 +27,7 @@
 #include <fstream>
 
 #include "compare_view.h"
+#include "lmwb/model_source.h"
 #include "history_view.h"
 #include "html_report.h"
 #include "plots.h"
@@ -168,6 +169,18 @@ void MainWindow::buildMenus() {
         openReports(QFileDialog::getOpenFileNames(this, tr("Add reports"), QString(), tr("Reports (*.json)")), true);
         tabs_->setCurrentWidget(compare_view_);
     });
+    // Models in the local Hugging Face cache (HF_HUB_CACHE, HF_HOME/hub or ~/.cache/huggingface/hub), read when shown.
+    auto* cached = file->addMenu(tr("Open from the Hugging Face &cache"));
+    connect(cached, &QMenu::aboutToShow, this, [this, cached] {
+        cached->clear();
+        const auto models = cached_models();
+        if (models.empty()) cached->addAction(tr("No models in %1").arg(QString::fromStdString(hf_cache_dir())))->setEnabled(false);
+        for (const auto& m : models) {
+            const QString path = QString::fromStdString(m.path);
+            cached->addAction(QStringLiteral("%1  (%2)").arg(QString::fromStdString(m.name), QString::fromStdString(m.revision.substr(0, 10))), this,
+                              [this, path] { openModel(path); });
+        }
+    });
     auto* recent = file->addMenu(tr("Recent"));
     connect(recent, &QMenu::aboutToShow, this, [this, recent] {
         recent->clear();
@@ -273,17 +286,19 @@ void MainWindow::addRecent(const QString& key, const QString& path) {
 }
 
 bool MainWindow::openModel(const QString& path) {
-    QString dir = QFileInfo(path).absoluteFilePath();
-    model_label_->setText(tr("loading %1…").arg(QFileInfo(dir).fileName()));
+    // A folder, or a repository name of the Hugging Face cache (the engine resolves it to its snapshot folder).
+    const QString source = QFileInfo(path).isDir() ? QFileInfo(path).absoluteFilePath() : path;
+    model_label_->setText(tr("loading %1…").arg(QFileInfo(source).fileName()));
     Session* session = session_;
-    auto* self = this;
-    model_job_ = session_->jobs.start(QStringLiteral("model"), tr("Opening %1").arg(dir), [dir, session, self](JobContext& ctx) -> JobRunner::Apply {
+    QPointer<MainWindow> self(this);
+    model_job_ = session_->jobs.start(QStringLiteral("model"), tr("Opening %1").arg(source), [source, session, self](JobContext& ctx) -> JobRunner::Apply {
         ModelOptions options;
         options.control = ctx.control;
-        std::shared_ptr<const LanguageModel> m = LanguageModel::open(dir.toStdString(), options);
+        std::shared_ptr<const LanguageModel> m = LanguageModel::open(source.toStdString(), options);
+        const QString dir = QString::fromStdString(m->info().path);
         return [session, self, m, dir] {
             session->setModel(m, dir);
-            self->addRecent(QStringLiteral("recent/models"), dir);
+            if (self) self->addRecent(QStringLiteral("recent/models"), dir);
         };
     });
     return true;

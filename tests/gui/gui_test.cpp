@@ -556,3 +556,18 @@ TEST_CASE("HTML export: one self-contained file that parses and names every aggr
     CHECK(html.contains("Items that changed"));
     CHECK(html.contains("McNemar"));
 }
+
+TEST_CASE("the window opens a model by its Hugging Face cache name", "[gui][cache]") {
+    QTemporaryDir dir;
+    const QString snap = dir.filePath(QStringLiteral("hub/models--acme--tiny/snapshots/0123456789abcdef0123456789abcdef01234567"));
+    QDir().mkpath(snap);
+    for (const char* f : {"config.json", "model.safetensors", "tokenizer.json"})
+        REQUIRE(QFile::copy(QString::fromStdString(model_path("tiny-a")) + QStringLiteral("/") + QLatin1String(f), snap + QStringLiteral("/") + QLatin1String(f)));
+    qputenv("HF_HUB_CACHE", dir.filePath(QStringLiteral("hub")).toUtf8());
+    MainWindow w;
+    show(w);
+    REQUIRE(w.openModel(QStringLiteral("acme/tiny")));
+    REQUIRE(waitFor([&] { return static_cast<bool>(w.session().model); }, 20000));
+    CHECK(w.session().model_path == snap);  // the snapshot folder: what runs and reports record
+    qunsetenv("HF_HUB_CACHE");
+}

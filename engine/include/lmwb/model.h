@@ -27,6 +27,9 @@ struct ModelOptions {
     std::string dtype = "float32";  // compute dtype: "float32" or "bfloat16"
     // Prompts longer than the context: keep the last tokens (and say so in the result) or fail.
     bool truncate_left = true;
+    // A path that is not a folder is a Hugging Face repository name found in the local cache at this revision
+    // (lmwb/model_source.h).
+    std::string revision = "main";
     Control control;  // opening only: cancelled between tensors, progress in bytes of weights read
 };
 
@@ -133,7 +136,8 @@ struct TokenScoreRequest {
 
 class LanguageModel {
 public:
-    // A Hugging Face checkpoint folder: config.json, model.safetensors (or sharded), tokenizer.json.
+    // A Hugging Face checkpoint folder (config.json, model.safetensors or sharded, tokenizer.json), or a repository
+    // name ("org/name") in the local Hugging Face cache; info().path is then the snapshot folder.
     static std::unique_ptr<LanguageModel> open(const std::string& path, const ModelOptions& options = {});
     virtual ~LanguageModel() = default;
 

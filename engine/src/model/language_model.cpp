@@ -16,6 +16,7 @@
 
 #include "lmwb/control.h"
 #include "lmwb/model.h"
+#include "lmwb/model_source.h"
 #include "transformer.h"
 
 namespace lmwb {
@@ -771,7 +772,7 @@ double matmul_gflops(int n, int threads) {
 }
 
 std::unique_ptr<LanguageModel> LanguageModel::open(const std::string& path, const ModelOptions& options) {
-    return std::make_unique<HfModel>(path, options);
+    return std::make_unique<HfModel>(resolve_model(path, options.revision), options);
 }
 
 }  // namespace lmwb

@@ -148,7 +148,10 @@ WeightStore::WeightStore(const std::string& folder) : folder_(folder) {
     for (auto& name : shard_names) {
         paths_.push_back((dir / name).string());
         files_.push_back(std::make_unique<SafetensorsFile>(paths_.back()));
-        for (auto& [tname, view] : files_.back()->tensors()) index_[tname] = &view;
+        for (auto& [tname, view] : files_.back()->tensors()) {
+            auto [it, fresh] = index_.emplace(tname, &view);
+            if (!fresh) fail(paths_.back(), "tensor '" + tname + "' is also in " + it->second->file + "; each tensor must be in one shard");
+        }
     }
 }
 

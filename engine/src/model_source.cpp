@@ -1,0 +1,104 @@
+#include "lmwb/model_source.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+#include "lmwb/model.h"
+
+namespace lmwb {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string env(const char* name) {
+    const char* v = std::getenv(name);
+    return v && *v ? v : "";
+}
+
+std::string trim(std::string s) {
+    while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
+    return s;
+}
+
+bool is_commit(const std::string& s) {
+    return s.size() == 40 && std::all_of(s.begin(), s.end(), [](char c) { return std::isxdigit(static_cast<unsigned char>(c)); });
+}
+
+std::vector<std::string> snapshots_of(const fs::path& repo) {
+    std::vector<std::string> out;
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(repo / "snapshots", ec))
+        if (e.is_directory()) out.push_back(e.path().filename().string());
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+// The snapshot folder of `repo` at `revision`, or throws saying what is missing.
+fs::path snapshot(const fs::path& repo, const std::string& name, const std::string& revision) {
+    const auto snaps = snapshots_of(repo);
+    if (snaps.empty()) throw ModelError(repo.string() + ": the cache holds no snapshots of " + name + " (snapshots/ is missing or empty)");
+    if (is_commit(revision) && fs::is_directory(repo / "snapshots" / revision)) return repo / "snapshots" / revision;
+    const fs::path ref = repo / "refs" / revision;
+    if (fs::is_regular_file(ref)) {
+        std::ifstream in(ref);
+        std::string commit;
+        std::getline(in, commit);
+        commit = trim(commit);
+        if (!fs::is_directory(repo / "snapshots" / commit))
+            throw ModelError(ref.string() + ": names snapshot " + commit + ", which is not in " + (repo / "snapshots").string());
+        return repo / "snapshots" / commit;
+    }
+    if (revision == "main" && snaps.size() == 1) return repo / "snapshots" / snaps.front();  // a cache copied without refs/
+    std::string list;
+    for (const auto& s : snaps) list += (list.empty() ? "" : ", ") + s;
+    throw ModelError(repo.string() + ": no refs/" + revision + " and no snapshot " + revision + " (snapshots: " + list +
+                     "); give --revision with one of them");
+}
+
+}  // namespace
+
+std::string hf_cache_dir() {
+    if (auto v = env("HF_HUB_CACHE"); !v.empty()) return v;
+    if (auto v = env("HF_HOME"); !v.empty()) return (fs::path(v) / "hub").string();
+    return (fs::path(env("HOME")) / ".cache" / "huggingface" / "hub").string();
+}
+
+std::string resolve_model(const std::string& name, const std::string& revision) {
+    std::error_code ec;
+    if (fs::is_directory(name, ec)) return name;
+    // Only repository-shaped names go to the cache: a path that does not exist stays a missing path.
+    const bool repo_name = !name.empty() && name.front() != '/' && name.front() != '.' && name.find("//") == std::string::npos &&
+                           std::count(name.begin(), name.end(), '/') <= 1 && name.find('\\') == std::string::npos;
+    if (!repo_name) throw ModelError(name + ": no such folder");
+    const auto slash = name.find('/');
+    const std::string folder = "models--" + (slash == std::string::npos ? name : name.substr(0, slash) + "--" + name.substr(slash + 1));
+    const fs::path repo = fs::path(hf_cache_dir()) / folder;
+    if (!fs::is_directory(repo))
+        throw ModelError(name + ": no such folder, and not in the Hugging Face cache (looked for " + repo.string() +
+                         "; set HF_HUB_CACHE or HF_HOME to use another cache)");
+    return snapshot(repo, name, revision).string();
+}
+
+std::vector<CachedModel> cached_models() {
+    std::vector<CachedModel> out;
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(hf_cache_dir(), ec)) {
+        const std::string dir = e.path().filename().string();
+        if (!e.is_directory() || dir.rfind("models--", 0) != 0) continue;
+        std::string name = dir.substr(8);
+        if (auto sep = name.find("--"); sep != std::string::npos) name.replace(sep, 2, "/");
+        try {
+            const fs::path snap = snapshot(e.path(), name, "main");
+            if (fs::is_regular_file(snap / "config.json")) out.push_back({name, snap.filename().string(), snap.string()});
+        } catch (const ModelError&) {
+            // a repository without a usable main snapshot is not listed
+        }
+    }
+    std::sort(out.begin(), out.end(), [](const CachedModel& a, const CachedModel& b) { return a.name < b.name; });
+    return out;
+}
+
+}  // namespace lmwb

@@ -1,0 +1,133 @@
+// Models by Hugging Face repository name, found offline in a cache folder the test builds (the cache layout:
+// models--org--name/refs/<rev> -> snapshots/<commit>/), its fallbacks, its errors, and sharded checkpoints' errors.
+#include <catch2/catch.hpp>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
+#include "lmwb/model.h"
+#include "lmwb/model_source.h"
+#include "test_support.h"
+
+using namespace lmwb;
+namespace fs = std::filesystem;
+using lmwb::test::ScratchDir;
+
+namespace {
+
+const std::string kModel = std::string(LMWB_MODELS) + "/tiny-a";
+const std::string kCommit = "0123456789abcdef0123456789abcdef01234567";
+const std::string kOther = "fedcba9876543210fedcba9876543210fedcba98";
+
+// Sets an environment variable for the scope; restores the old value.
+class Env {
+public:
+    Env(const char* name, const std::string& value) : name_(name) {
+        if (const char* v = std::getenv(name)) old_ = v, had_ = true;
+        ::setenv(name, value.c_str(), 1);
+    }
+    ~Env() { had_ ? (void)::setenv(name_, old_.c_str(), 1) : (void)::unsetenv(name_); }
+
+private:
+    const char* name_;
+    std::string old_;
+    bool had_ = false;
+};
+
+void snapshot(const fs::path& repo, const std::string& commit) {
+    fs::create_directories(repo / "snapshots" / commit);
+    for (const char* f : {"config.json", "model.safetensors", "tokenizer.json"}) fs::copy_file(fs::path(kModel) / f, repo / "snapshots" / commit / f);
+}
+
+// A minimal safetensors file holding float32 tensors of the given names, each of shape [2].
+void write_shard(const fs::path& path, const std::vector<std::string>& names) {
+    nlohmann::json header = nlohmann::json::object();
+    for (std::size_t i = 0; i < names.size(); ++i) header[names[i]] = {{"dtype", "F32"}, {"shape", {2}}, {"data_offsets", {8 * i, 8 * i + 8}}};
+    std::string h = header.dump();
+    while (h.size() % 8) h += ' ';
+    std::ofstream out(path, std::ios::binary);
+    const std::uint64_t n = h.size();
+    out.write(reinterpret_cast<const char*>(&n), 8);
+    out << h;
+    const float zeros[2] = {0, 0};
+    for (std::size_t i = 0; i < names.size(); ++i) out.write(reinterpret_cast<const char*>(zeros), sizeof zeros);
+}
+
+}  // namespace
+
+TEST_CASE("a repository name opens its snapshot from the Hugging Face cache, offline", "[model][cache]") {
+    ScratchDir d;
+    const fs::path hub = d.path() / "hub", repo = hub / "models--acme--tiny";
+    snapshot(repo, kCommit);
+    fs::create_directories(repo / "refs");
+    std::ofstream(repo / "refs" / "main") << kCommit;  // no newline, as huggingface_hub writes it
+    Env cache("HF_HUB_CACHE", hub.string());
+
+    CHECK(hf_cache_dir() == hub.string());
+    CHECK(resolve_model("acme/tiny") == (repo / "snapshots" / kCommit).string());
+    CHECK(resolve_model(kModel) == kModel);  // a folder stays a folder
+    auto m = LanguageModel::open("acme/tiny");
+    CHECK(m->info().path == (repo / "snapshots" / kCommit).string());
+    CHECK(m->info().architecture == "llama");
+
+    // Revisions: a tag under refs/, a commit, and errors naming what is missing.
+    snapshot(repo, kOther);
+    std::ofstream(repo / "refs" / "v1") << kOther << "\n";
+    CHECK(resolve_model("acme/tiny", "v1") == (repo / "snapshots" / kOther).string());
+    CHECK(resolve_model("acme/tiny", kCommit) == (repo / "snapshots" / kCommit).string());
+    ModelOptions o;
+    o.revision = "v1";
+    CHECK(LanguageModel::open("acme/tiny", o)->info().path == (repo / "snapshots" / kOther).string());
+    CHECK_THROWS_WITH(resolve_model("acme/tiny", "v2"), Catch::Contains("no refs/v2") && Catch::Contains("give --revision"));
+    std::ofstream(repo / "refs" / "broken") << "1111111111111111111111111111111111111111";
+    CHECK_THROWS_WITH(resolve_model("acme/tiny", "broken"), Catch::Contains("refs/broken: names snapshot 1111") && Catch::Contains("not in"));
+    CHECK_THROWS_WITH(resolve_model("acme/missing"),
+                      Catch::Contains("not in the Hugging Face cache") && Catch::Contains((hub / "models--acme--missing").string()));
+    CHECK_THROWS_WITH(LanguageModel::open("/no/such/folder"), Catch::Contains("/no/such/folder: no such folder"));
+    fs::create_directories(hub / "models--acme--empty");
+    CHECK_THROWS_WITH(resolve_model("acme/empty"), Catch::Contains("holds no snapshots of acme/empty"));
+    // Two snapshots and no refs/main: which one is meant is not guessed.
+    fs::remove(repo / "refs" / "main");
+    CHECK_THROWS_WITH(resolve_model("acme/tiny"), Catch::Contains("no refs/main"));
+    std::ofstream(repo / "refs" / "main") << kCommit;
+
+    // The cache's models, for the GUI's list.
+    auto listed = cached_models();
+    REQUIRE(listed.size() == 1);  // acme/empty has no snapshot
+    CHECK(listed[0].name == "acme/tiny");
+    CHECK(listed[0].revision == kCommit);
+
+    // Fallbacks: $HF_HOME/hub, then ~/.cache/huggingface/hub.
+    {
+        Env no_cache("HF_HUB_CACHE", "");
+        Env home("HF_HOME", d.path().string());
+        CHECK(hf_cache_dir() == hub.string());
+        CHECK(resolve_model("acme/tiny") == (repo / "snapshots" / kCommit).string());
+        Env no_home("HF_HOME", "");
+        Env user_home("HOME", (d.path() / "user").string());
+        CHECK(hf_cache_dir() == (d.path() / "user" / ".cache" / "huggingface" / "hub").string());
+    }
+
+    // The CLI takes names and --revision.
+    const std::string cli = std::string(LMWB_CLI);
+    auto info = lmwb::test::run_command("HF_HUB_CACHE=" + hub.string() + " " + cli + " info acme/tiny --revision v1 2>&1");
+    CHECK(info.exit_code == 0);
+    CHECK(info.output.find(kOther) != std::string::npos);
+    auto missing = lmwb::test::run_command("HF_HUB_CACHE=" + hub.string() + " " + cli + " info acme/nothing 2>&1");
+    CHECK(missing.exit_code != 0);
+    CHECK(missing.output.find("not in the Hugging Face cache") != std::string::npos);
+}
+
+TEST_CASE("sharded checkpoints: a missing shard and a tensor in two shards are clear errors", "[model][cache][errors]") {
+    ScratchDir d;
+    for (const char* f : {"config.json", "tokenizer.json"}) fs::copy_file(fs::path(kModel) / f, d.path() / f);
+    nlohmann::json index = {{"weight_map", {{"a", "model-00001-of-00002.safetensors"}, {"b", "model-00002-of-00002.safetensors"}}}};
+    std::ofstream(d.path() / "model.safetensors.index.json") << index.dump();
+    write_shard(d.path() / "model-00001-of-00002.safetensors", {"a", "x"});
+    CHECK_THROWS_WITH(LanguageModel::open(d.path().string()), Catch::Contains("model-00002-of-00002.safetensors"));
+    write_shard(d.path() / "model-00002-of-00002.safetensors", {"b", "x"});
+    CHECK_THROWS_WITH(LanguageModel::open(d.path().string()), Catch::Contains("tensor 'x' is also in") && Catch::Contains("one shard"));
+}
