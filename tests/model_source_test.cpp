@@ -86,7 +86,7 @@ TEST_CASE("a repository name opens its snapshot from the Hugging Face cache, off
     CHECK_THROWS_WITH(resolve_model("acme/tiny", "broken"), Catch::Contains("refs/broken: names snapshot 1111") && Catch::Contains("not in"));
     CHECK_THROWS_WITH(resolve_model("acme/missing"),
                       Catch::Contains("not in the Hugging Face cache") && Catch::Contains((hub / "models--acme--missing").string()));
-    CHECK_THROWS_WITH(LanguageModel::open("/no/such/folder"), Catch::Contains("/no/such/folder: no such folder"));
+    CHECK_THROWS_WITH(LanguageModel::open("/no/such/folder"), Catch::Contains("/no/such/folder: not a folder"));
     fs::create_directories(hub / "models--acme--empty");
     CHECK_THROWS_WITH(resolve_model("acme/empty"), Catch::Contains("holds no snapshots of acme/empty"));
     // Two snapshots and no refs/main: which one is meant is not guessed.

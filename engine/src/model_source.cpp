@@ -72,12 +72,12 @@ std::string resolve_model(const std::string& name, const std::string& revision) 
     // Only repository-shaped names go to the cache: a path that does not exist stays a missing path.
     const bool repo_name = !name.empty() && name.front() != '/' && name.front() != '.' && name.find("//") == std::string::npos &&
                            std::count(name.begin(), name.end(), '/') <= 1 && name.find('\\') == std::string::npos;
-    if (!repo_name) throw ModelError(name + ": no such folder");
+    if (!repo_name) throw ModelError(name + ": not a folder");
     const auto slash = name.find('/');
     const std::string folder = "models--" + (slash == std::string::npos ? name : name.substr(0, slash) + "--" + name.substr(slash + 1));
     const fs::path repo = fs::path(hf_cache_dir()) / folder;
     if (!fs::is_directory(repo))
-        throw ModelError(name + ": no such folder, and not in the Hugging Face cache (looked for " + repo.string() +
+        throw ModelError(name + ": not a folder, and not in the Hugging Face cache (looked for " + repo.string() +
                          "; set HF_HUB_CACHE or HF_HOME to use another cache)");
     return snapshot(repo, name, revision).string();
 }
