@@ -26,8 +26,9 @@ void add_model_options(CLI::App* cmd, ModelArgs& a) {
     cmd->add_flag("--json", a.json, "Print JSON");
 }
 
-std::unique_ptr<LanguageModel> open_model(const ModelArgs& a) {
+std::unique_ptr<LanguageModel> open_model(const ModelArgs& a, bool load_weights = true) {
     ModelOptions o;
+    o.load_weights = load_weights;
     o.threads = a.threads;
     o.device = a.device;
     o.dtype = a.dtype;
@@ -43,7 +44,7 @@ Action add_info_command(CLI::App& app) {
     auto a = std::make_shared<ModelArgs>();
     add_model_options(app.add_subcommand("info", "Describe a model: architecture, size, context, dtype, capabilities"), *a);
     return [a]() -> int {
-        auto m = open_model(*a);
+        auto m = open_model(*a, false);  // config, tokenizer and headers: no weight is read or converted
         const ModelInfo& i = m->info();
         nlohmann::json j = {{"path", i.path}, {"format", i.format}, {"architecture", i.architecture},
                             {"parameters", i.parameters}, {"vocab_size", i.vocab_size}, {"context_length", i.context_length},

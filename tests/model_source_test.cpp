@@ -131,3 +131,27 @@ TEST_CASE("sharded checkpoints: a missing shard and a tensor in two shards are c
     write_shard(d.path() / "model-00002-of-00002.safetensors", {"b", "x"});
     CHECK_THROWS_WITH(LanguageModel::open(d.path().string()), Catch::Contains("tensor 'x' is also in") && Catch::Contains("one shard"));
 }
+
+TEST_CASE("opened to describe only: the same facts as a full open, from the headers; computing is refused", "[model][describe]") {
+    std::vector<std::string> folders = {kModel, std::string(LMWB_MODELS) + "/tiny-b"};
+    for (const char* f : {"gpt2", "gpt2-noprefix-f16", "llama", "llama3-bf16", "mistral", "qwen2"})
+        folders.push_back(std::string(LMWB_FIXTURES) + "/models/" + f);
+    for (const auto& folder : folders) {
+        INFO(folder);
+        ModelOptions light;
+        light.load_weights = false;
+        auto d = LanguageModel::open(folder, light);
+        auto m = LanguageModel::open(folder);
+        const ModelInfo &a = d->info(), &b = m->info();
+        CHECK(a.parameters == b.parameters);
+        CHECK(a.architecture == b.architecture);
+        CHECK(a.vocab_size == b.vocab_size);
+        CHECK(a.context_length == b.context_length);
+        CHECK(a.layers == b.layers);
+        CHECK(a.stored_dtype == b.stored_dtype);
+        CHECK(a.weight_bytes == b.weight_bytes);
+        CHECK(a.weight_files == b.weight_files);
+        CHECK(d->tokenizer().encode("Hello world", false).ids == m->tokenizer().encode("Hello world", false).ids);
+        CHECK_THROWS_WITH(d->score({{"Hello", " world"}}), Catch::Contains("to describe it only"));
+    }
+}

@@ -30,6 +30,9 @@ struct ModelOptions {
     // A path that is not a folder is a Hugging Face repository name found in the local cache at this revision
     // (lmwb/model_source.h).
     std::string revision = "main";
+    // false: read the config, the tokenizer and the safetensors headers only, to describe the model (info(),
+    // tokenizer()); every computation then throws ModelError. Seconds and gigabytes less for large checkpoints.
+    bool load_weights = true;
     Control control;  // opening only: cancelled between tensors, progress in bytes of weights read
 };
 

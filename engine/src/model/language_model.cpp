@@ -25,6 +25,22 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// Parameters as the safetensors headers list them, without the buffers some checkpoints carry (GPT-2's causal
+// masks, rotary frequency tables): what the network would count once built.
+std::int64_t stored_parameters(const WeightStore& store) {
+    std::int64_t n = 0;
+    for (const auto& name : store.names()) {
+        auto ends = [&name](const std::string& suffix) {
+            return name.size() >= suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
+        };
+        if (ends(".attn.bias") || ends(".attn.masked_bias") || ends(".attention.bias") || ends(".attention.masked_bias") ||
+            ends("rotary_emb.inv_freq"))
+            continue;
+        n += store.find(name)->numel();
+    }
+    return n;
+}
+
 // Between batches and decode steps; networks that check per layer (ours) also stop inside a pass.
 void check_cancelled() {
     if (const CancelToken* t = CancelScope::current()) t->check();
@@ -124,14 +140,14 @@ public:
 
     void open_hf_folder(const fs::path& dir, const ModelOptions& options) {
         ArchConfig cfg = read_config((dir / "config.json").string());
-        weights_ = std::make_unique<WeightStore>(dir.string());
-        model_ = std::make_unique<Transformer>(cfg, *weights_, options);
+        weights_ = std::make_unique<WeightStore>(dir.string());  // headers only: the data stays mapped, unread
+        if (options.load_weights) model_ = std::make_unique<Transformer>(cfg, *weights_, options);
         eos_ = read_generation_eos(dir);
         if (eos_.empty()) eos_ = cfg.eos_token_ids;
         prefix_ = !cfg.bos_token_ids.empty() ? cfg.bos_token_ids.front() : -1;
         info_.format = "huggingface";
         info_.architecture = cfg.model_type;
-        info_.parameters = model_->parameter_count();
+        info_.parameters = model_ ? model_->parameter_count() : stored_parameters(*weights_);
         info_.vocab_size = cfg.vocab_size;
         info_.context_length = cfg.max_positions;
         info_.hidden_size = cfg.hidden_size;
@@ -195,7 +211,7 @@ public:
         prefix_ = integer("bos_token_id", false);
         info_.format = "torchscript";
         info_.architecture = text("architecture", "unknown");
-        info_.parameters = model_->parameter_count();
+        info_.parameters = net().parameter_count();
         info_.vocab_size = bm.vocab_size;
         info_.context_length = bm.context_length;
         info_.hidden_size = std::max<std::int64_t>(0, integer("hidden_size", false));
@@ -299,8 +315,8 @@ public:
             auto id_t = ids_tensor(ids, B);
             auto mask_t = long_tensor(mask).view({B, T}).to(device());
             auto pos = torch::arange(T, torch::TensorOptions().dtype(torch::kLong).device(device())).expand({B, T});
-            auto picked = model_->forward_ids_rows(id_t, mask_t, pos, long_tensor(scored).to(device()));
-            auto logp = torch::log_softmax(model_->logits(picked), -1).cpu();
+            auto picked = net().forward_ids_rows(id_t, mask_t, pos, long_tensor(scored).to(device()));
+            auto logp = torch::log_softmax(net().logits(picked), -1).cpu();
             check_finite(logp, "scoring");
             auto tgt = long_tensor(targets);
             auto tok_lp = logp.gather(1, tgt.view({-1, 1})).view({-1});
@@ -352,7 +368,7 @@ public:
             auto T = static_cast<std::int64_t>(input.size());
             auto id_t = ids_tensor(input, 1);
             auto pos = torch::arange(T, torch::TensorOptions().dtype(torch::kLong).device(device())).view({1, T});
-            auto hidden = model_->forward_ids(id_t, torch::ones({1, T}, torch::kLong).to(device()), pos, nullptr);
+            auto hidden = net().forward_ids(id_t, torch::ones({1, T}, torch::kLong).to(device()), pos, nullptr);
             auto last = hidden[0].narrow(0, T - static_cast<std::int64_t>(n_pred), static_cast<std::int64_t>(n_pred));
             auto tgt = long_tensor(std::vector<std::int64_t>(tokens.begin() + static_cast<std::ptrdiff_t>(predicted),
                                                               tokens.begin() + static_cast<std::ptrdiff_t>(predicted + n_pred)))
@@ -362,7 +378,7 @@ public:
             constexpr std::int64_t block = 128;
             for (std::int64_t s = 0; s < static_cast<std::int64_t>(n_pred); s += block) {
                 std::int64_t c = std::min<std::int64_t>(block, static_cast<std::int64_t>(n_pred) - s);
-                auto lg = model_->logits(last.narrow(0, s, c)).to(torch::kFloat);
+                auto lg = net().logits(last.narrow(0, s, c)).to(torch::kFloat);
                 auto lp = (lg.gather(1, tgt.narrow(0, s, c).view({-1, 1})).view({-1}) - lg.logsumexp(-1)).cpu().contiguous();
                 check_finite(lp, "scoring");
                 for (std::int64_t k = 0; k < lp.size(0); ++k) {
@@ -385,7 +401,7 @@ public:
         std::vector<std::int64_t> ids(ids32.begin(), ids32.end());
         auto id_t = ids_tensor(ids, 1);
         auto pos = torch::arange(T, torch::TensorOptions().dtype(torch::kLong).device(device())).view({1, T});
-        auto out = model_->logits(model_->forward_ids(id_t, torch::ones({1, T}, torch::kLong).to(device()), pos, nullptr)[0])
+        auto out = net().logits(net().forward_ids(id_t, torch::ones({1, T}, torch::kLong).to(device()), pos, nullptr)[0])
                        .cpu().contiguous();
         return std::vector<float>(out.data_ptr<float>(), out.data_ptr<float>() + out.numel());
     }
@@ -394,7 +410,7 @@ public:
         torch::InferenceMode guard;
         if (ids32.empty()) return {};
         std::vector<std::int64_t> ids(ids32.begin(), ids32.end());
-        auto e = model_->embed(ids_tensor(ids, 1))[0].to(torch::kFloat32).cpu().contiguous();
+        auto e = net().embed(ids_tensor(ids, 1))[0].to(torch::kFloat32).cpu().contiguous();
         return std::vector<float>(e.data_ptr<float>(), e.data_ptr<float>() + e.numel());
     }
 
@@ -417,7 +433,7 @@ public:
         torch::Tensor targets_emb;
         {
             torch::NoGradGuard no_grad;
-            targets_emb = model_->embed(ids.narrow(1, P, Tt)).to(torch::kFloat32);
+            targets_emb = net().embed(ids.narrow(1, P, Tt)).to(torch::kFloat32);
         }
         const std::int64_t D = targets_emb.size(2);
         targets_emb = targets_emb.expand({N, Tt, D});
@@ -432,9 +448,9 @@ public:
         auto input = torch::cat({prompt, targets_emb}, 1);
         auto T = P + Tt;
         auto pos = torch::arange(T, torch::TensorOptions().dtype(torch::kLong).device(device_)).expand({N, T});
-        auto hidden = model_->forward(input, torch::ones({N, T}, torch::kLong).to(device_), pos, nullptr);
+        auto hidden = net().forward(input, torch::ones({N, T}, torch::kLong).to(device_), pos, nullptr);
         // Position P-1+k predicts target k.
-        auto logp = torch::log_softmax(model_->logits(hidden.narrow(1, P - 1, Tt)), -1);
+        auto logp = torch::log_softmax(net().logits(hidden.narrow(1, P - 1, Tt)), -1);
         auto tgt = long_tensor(std::vector<std::int64_t>(target_ids.begin(), target_ids.end())).to(device_).view({1, Tt, 1}).expand({N, Tt, 1});
         auto token_lp = logp.gather(2, tgt).squeeze(-1);  // [N, Tt]
         auto value = token_lp.sum(1);                       // [N]
@@ -496,7 +512,11 @@ public:
     torch::Device device_{torch::kCPU};
     std::unique_ptr<WeightStore> weights_;
     std::unique_ptr<Tokenizer> tokenizer_;
-    std::unique_ptr<Network> model_;
+    std::unique_ptr<Network> model_;  // null when opened to describe only (ModelOptions::load_weights false)
+    const Network& net() const {
+        if (!model_) throw ModelError(info_.path + ": opened without its weights, to describe it only; open it again to compute");
+        return *model_;
+    }
     std::vector<std::int64_t> eos_;
     std::int64_t prefix_ = 0;
     ModelInfo info_;
@@ -534,7 +554,7 @@ GenerationResult HfModel::generate(std::string_view prompt, const GenerationOpti
     out.prompt_tokens = enc;
     std::vector<std::int64_t> seq(enc.begin(), enc.end());
     const std::int64_t n_prompt = static_cast<std::int64_t>(seq.size());
-    auto cache = opt.use_cache ? model_->new_cache(1, n_prompt + opt.max_new_tokens) : nullptr;
+    auto cache = opt.use_cache ? net().new_cache(1, n_prompt + opt.max_new_tokens) : nullptr;
     Sampler sampler{std::mt19937_64(opt.seed)};
     auto started = std::chrono::steady_clock::now();
     std::vector<std::int32_t> generated;
@@ -551,13 +571,13 @@ GenerationResult HfModel::generate(std::string_view prompt, const GenerationOpti
             auto n = static_cast<std::int64_t>(fresh.size());
             auto ids = ids_tensor(fresh, 1);
             auto pos = torch::arange(past, total, opts_long).view({1, n});
-            hidden = model_->forward_ids(ids, torch::ones({1, total}, opts_long), pos, cache.get());
+            hidden = net().forward_ids(ids, torch::ones({1, total}, opts_long), pos, cache.get());
         } else {
             auto ids = ids_tensor(seq, 1);
             auto pos = torch::arange(0, total, opts_long).view({1, total});
-            hidden = model_->forward_ids(ids, torch::ones({1, total}, opts_long), pos, nullptr);
+            hidden = net().forward_ids(ids, torch::ones({1, total}, opts_long), pos, nullptr);
         }
-        auto logits = model_->logits(hidden[0][hidden.size(1) - 1]).cpu().to(torch::kFloat64);
+        auto logits = net().logits(hidden[0][hidden.size(1) - 1]).cpu().to(torch::kFloat64);
         check_finite(logits, "generating");
         auto logp = torch::log_softmax(logits, -1);
         GeneratedToken tok;
@@ -678,10 +698,10 @@ Trace HfModel::trace(std::string_view text, const TraceOptions& opt) const {
         if (opt.attentions && std::find(tr.layers.begin(), tr.layers.end(), layer) != tr.layers.end()) append(tr.attentions, attn[0]);
         if (opt.hidden_states && layer + 1 < info_.layers) append(tr.hidden_states, hidden[0]);
     };
-    if (!model_->runs_observers()) {  // e.g. a TorchScript bundle: whole traces from its own methods
+    if (!net().runs_observers()) {  // e.g. a TorchScript bundle: whole traces from its own methods
         auto mask = torch::ones({1, T}, torch::kLong).to(device());
         if (opt.attentions) {
-            auto all = model_->traced_attentions(id_t, mask);
+            auto all = net().traced_attentions(id_t, mask);
             if (all.dim() != 5 || all.size(3) != T || all.size(4) != T)
                 throw ModelError("the bundle's attentions method returned shape " + std::string(c10::str(all.sizes())) +
                                  ", expected [layers, 1, heads, " + std::to_string(T) + ", " + std::to_string(T) + "]");
@@ -694,15 +714,15 @@ Trace HfModel::trace(std::string_view text, const TraceOptions& opt) const {
             }
         }
         if (opt.hidden_states) {
-            auto all = model_->traced_hidden_states(id_t, mask);
+            auto all = net().traced_hidden_states(id_t, mask);
             for (std::int64_t l = 0; l < all.size(0); ++l) append(tr.hidden_states, all[l][0]);
         }
         return tr;
     }
-    auto emb = model_->embed(id_t);
+    auto emb = net().embed(id_t);
     // The first entry is what the first layer reads (GPT-2 adds its position embeddings).
-    if (opt.hidden_states) append(tr.hidden_states, model_->input_states(emb, pos)[0]);
-    auto final_h = model_->forward(emb, torch::ones({1, T}, torch::kLong).to(device()), pos, nullptr, &observer);
+    if (opt.hidden_states) append(tr.hidden_states, net().input_states(emb, pos)[0]);
+    auto final_h = net().forward(emb, torch::ones({1, T}, torch::kLong).to(device()), pos, nullptr, &observer);
     // As Hugging Face's output_hidden_states: the last entry is after the final norm.
     if (opt.hidden_states) append(tr.hidden_states, final_h[0]);
     return tr;
@@ -719,11 +739,11 @@ std::vector<float> HfModel::pooled_hidden_state(std::string_view text) const {
     auto id_t = ids_tensor(ids, 1);
     auto mask = torch::ones({1, T}, torch::kLong).to(device());
     torch::Tensor last;
-    if (model_->runs_observers()) {
+    if (net().runs_observers()) {
         auto pos = torch::arange(T, torch::TensorOptions().dtype(torch::kLong).device(device())).view({1, T});
-        last = model_->forward(model_->embed(id_t), mask, pos, nullptr, nullptr)[0];
+        last = net().forward(net().embed(id_t), mask, pos, nullptr, nullptr)[0];
     } else {
-        last = model_->traced_hidden_states(id_t, mask)[-1][0];
+        last = net().traced_hidden_states(id_t, mask)[-1][0];
     }
     auto pooled = last.to(torch::kFloat32).mean(0).cpu().contiguous();
     return {pooled.data_ptr<float>(), pooled.data_ptr<float>() + pooled.numel()};
@@ -743,8 +763,8 @@ void HfModel::stream_attentions(const std::vector<std::int32_t>& ids32,
         auto c = attn.to(torch::kFloat32).cpu().contiguous();
         visit(layer, static_cast<int>(c.size(0)), static_cast<int>(T), c.data_ptr<float>());
     };
-    if (!model_->runs_observers()) {
-        auto all = model_->traced_attentions(id_t, mask);
+    if (!net().runs_observers()) {
+        auto all = net().traced_attentions(id_t, mask);
         if (all.dim() != 5 || all.size(3) != T || all.size(4) != T)
             throw ModelError("the bundle's attentions method returned shape " + std::string(c10::str(all.sizes())) +
                              ", expected [layers, 1, heads, " + std::to_string(T) + ", " + std::to_string(T) + "]");
@@ -753,7 +773,7 @@ void HfModel::stream_attentions(const std::vector<std::int32_t>& ids32,
     }
     auto pos = torch::arange(T, torch::TensorOptions().dtype(torch::kLong).device(device())).view({1, T});
     LayerObserver observer = [&](int layer, const torch::Tensor& attn, const torch::Tensor&) { send(layer, attn[0]); };
-    model_->forward(model_->embed(id_t), mask, pos, nullptr, &observer);
+    net().forward(net().embed(id_t), mask, pos, nullptr, &observer);
 }
 
 double matmul_gflops(int n, int threads) {
