@@ -296,3 +296,31 @@ TEST_CASE("a judge model scores fluency and relevance; sampled generation follow
     CHECK(same12 == r1.suites[0].items.size());
     CHECK(same13 < r1.suites[0].items.size());
 }
+
+TEST_CASE("the weights hash is computed once per file version and kept in the user's cache", "[evaluation][identity]") {
+    ScratchDir d;
+    const auto model = d.path() / "model";
+    std::filesystem::create_directories(model);
+    for (const char* f : {"config.json", "model.safetensors", "tokenizer.json"})
+        std::filesystem::copy_file(std::filesystem::path(model_path("tiny-a")) / f, model / f);
+    const std::string cache_home = (d.path() / "cache").string();
+    const char* old = std::getenv("XDG_CACHE_HOME");
+    const std::string saved = old ? old : "";
+    ::setenv("XDG_CACHE_HOME", cache_home.c_str(), 1);
+    auto m = LanguageModel::open(model.string());
+    const std::string weights = (model / "model.safetensors").string(), real = datasets::file_sha256(weights);
+    CHECK(eval::identify(*m).weights_sha256 == real);
+    const auto cache = d.path() / "cache" / "lmwb" / "sha256.json";
+    REQUIRE(std::filesystem::exists(cache));
+    // The cached value is what the next run uses (seen by planting another value) ...
+    auto j = nlohmann::json::parse(std::ifstream(cache));
+    const std::string key = std::filesystem::absolute(weights).string();
+    REQUIRE(j.contains(key));
+    j[key]["sha256"] = std::string(64, 'a');
+    std::ofstream(cache) << j.dump();
+    CHECK(eval::identify(*m).weights_sha256 == std::string(64, 'a'));
+    // ... until the file changes: then it is hashed again.
+    std::filesystem::last_write_time(weights, std::filesystem::last_write_time(weights) + std::chrono::seconds(5));
+    CHECK(eval::identify(*m).weights_sha256 == real);
+    old ? (void)::setenv("XDG_CACHE_HOME", saved.c_str(), 1) : (void)::unsetenv("XDG_CACHE_HOME");
+}

@@ -2,6 +2,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -327,6 +328,50 @@ json run_key(const Report& r) {
 
 }  // namespace
 
+namespace {
+
+// Hashing a multi-gigabyte checkpoint takes seconds per run: each file's SHA-256 is kept in the user's cache folder
+// ($XDG_CACHE_HOME/lmwb, else ~/.cache/lmwb), keyed by its absolute path, size and modification time, so it is
+// computed once per version of the file. The cache is an optimisation only: unreadable or unwritable, it is ignored.
+fs::path hash_cache_file() {
+    const char* xdg = std::getenv("XDG_CACHE_HOME");
+    const char* home = std::getenv("HOME");
+    if (xdg && *xdg) return fs::path(xdg) / "lmwb" / "sha256.json";
+    return home && *home ? fs::path(home) / ".cache" / "lmwb" / "sha256.json" : fs::path();
+}
+
+std::string cached_file_sha256(const std::string& path) {
+    std::error_code ec;
+    const fs::path file = fs::absolute(path, ec);
+    const auto size = fs::file_size(file, ec);
+    const auto mtime = fs::last_write_time(file, ec).time_since_epoch().count();
+    const fs::path cache = hash_cache_file();
+    if (ec || cache.empty()) return datasets::file_sha256(path);
+    json entries = json::object();
+    if (std::ifstream in(cache); in) {
+        entries = json::parse(in, nullptr, false);
+        if (!entries.is_object()) entries = json::object();
+    }
+    const std::string key = file.string();
+    if (entries.contains(key)) {
+        const json& e = entries[key];
+        if (e.value("size", std::uintmax_t{0}) == size && e.value("mtime", std::int64_t{0}) == static_cast<std::int64_t>(mtime) &&
+            e.value("sha256", std::string()).size() == 64)
+            return e["sha256"].get<std::string>();
+    }
+    const std::string sha = datasets::file_sha256(path);
+    entries[key] = {{"size", size}, {"mtime", static_cast<std::int64_t>(mtime)}, {"sha256", sha}};
+    try {
+        fs::create_directories(cache.parent_path());
+        write_file_atomic(cache.string(), entries.dump(1));
+    } catch (const std::exception&) {
+        // a read-only home: hash again next time
+    }
+    return sha;
+}
+
+}  // namespace
+
 ModelIdentity identify(const LanguageModel& model) {
     const auto& info = model.info();
     ModelIdentity id;
@@ -337,10 +382,10 @@ ModelIdentity identify(const LanguageModel& model) {
     id.parameters = info.parameters;
     try {
         if (info.weight_files.size() == 1) {
-            id.weights_sha256 = datasets::file_sha256(info.weight_files.front());
+            id.weights_sha256 = cached_file_sha256(info.weight_files.front());
         } else {
             std::string all;
-            for (const auto& f : info.weight_files) all += datasets::file_sha256(f) + "\n";
+            for (const auto& f : info.weight_files) all += cached_file_sha256(f) + "\n";
             id.weights_sha256 = datasets::sha256_hex(all);
         }
         if (!info.tokenizer_file.empty() && fs::exists(info.tokenizer_file)) id.tokenizer_sha256 = datasets::file_sha256(info.tokenizer_file);
