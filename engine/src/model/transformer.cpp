@@ -5,11 +5,22 @@
 #include <cmath>
 #include <cstring>
 
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include "lmwb/control.h"
 
 namespace lmwb {
 
 namespace {
+// Drops the resident pages of a read-only file mapping (they are read again from the file if touched later).
+void release_pages(const void* data, std::size_t bytes) {
+    const auto page = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
+    const auto begin = reinterpret_cast<std::uintptr_t>(data) & ~(page - 1);
+    const auto end = (reinterpret_cast<std::uintptr_t>(data) + bytes + page - 1) & ~(page - 1);
+    ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
+}
+
 // A point where a pass may stop: the forward checks the thread's cancel token here, and when gradients flow back
 // through `h` the backward checks it again at the same point (a hook fires as the gradient reaches it).
 void cancel_point(const torch::Tensor& h, const CancelToken* token) {
@@ -97,8 +108,12 @@ struct Loader {
         params += t->numel();
         bytes_done += t->nbytes;
         control.report(bytes_done, std::max(bytes_done, store.total_bytes()), "bytes", "weights");
-        if (raw.scalar_type() == dtype && device.is_cpu()) return raw;
-        return raw.to(device, dtype);
+        if (raw.data_ptr() == t->data && raw.scalar_type() == dtype && device.is_cpu()) return raw;  // used in place
+        torch::Tensor out = raw.scalar_type() == dtype && device.is_cpu() ? raw : raw.to(device, dtype);
+        // The mapped bytes were read into a copy: give their pages back, so that a 16-bit checkpoint opened for float32
+        // compute peaks near the float32 weights, not the float32 weights plus the whole file.
+        release_pages(t->data, t->nbytes);
+        return out;
     }
     torch::Tensor optional(const std::vector<std::string>& names, std::vector<std::int64_t> shape) {
         return find_any(names) ? get(names, std::move(shape)) : torch::Tensor();
