@@ -155,3 +155,28 @@ TEST_CASE("opened to describe only: the same facts as a full open, from the head
         CHECK_THROWS_WITH(d->score({{"Hello", " world"}}), Catch::Contains("to describe it only"));
     }
 }
+
+TEST_CASE("choices that share a long context score it once, with the same log-likelihoods", "[model][scoring]") {
+    std::vector<std::string> folders = {std::string(LMWB_MODELS) + "/tiny-b"};
+    for (const char* f : {"gpt2", "llama", "qwen2", "mistral"}) folders.push_back(std::string(LMWB_FIXTURES) + "/models/" + f);
+    for (const auto& folder : folders) {
+        INFO(folder);
+        auto m = LanguageModel::open(folder);
+        // A context of about 40 tokens (over the 32-token threshold) and four continuations of different lengths.
+        std::string context = "Question: once upon a time there was a little cat that sat on a mat and looked at the stars";
+        while (m->tokenizer().encode(context, false).ids.size() < 40) context += " and more";
+        std::vector<ScoreRequest> reqs;
+        for (const char* c : {" blue", " red and green", " a", " the stars again"}) reqs.push_back({context, c});
+        reqs.push_back({"Short context:", " yes"});  // not shared: scored in the batched path beside them
+        auto together = m->score(reqs, 8);
+        for (std::size_t i = 0; i < reqs.size(); ++i) {
+            auto alone = m->score({reqs[i]}, 1).front();
+            CHECK(together[i].logprob == Approx(alone.logprob).margin(1e-5));
+            CHECK(together[i].is_greedy == alone.is_greedy);
+            CHECK(together[i].tokens == alone.tokens);
+            REQUIRE(together[i].token_logprobs.size() == alone.token_logprobs.size());
+            for (std::size_t k = 0; k < alone.token_logprobs.size(); ++k)
+                CHECK(together[i].token_logprobs[k] == Approx(alone.token_logprobs[k]).margin(1e-5));
+        }
+    }
+}

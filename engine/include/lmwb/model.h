@@ -33,6 +33,9 @@ struct ModelOptions {
     // false: read the config, the tokenizer and the safetensors headers only, to describe the model (info(),
     // tokenizer()); every computation then throws ModelError. Seconds and gigabytes less for large checkpoints.
     bool load_weights = true;
+    // Scoring: requests that share a context of 32+ tokens (multiple-choice items) compute it once. Off only to
+    // measure it.
+    bool share_prefixes = true;
     Control control;  // opening only: cancelled between tensors, progress in bytes of weights read
 };
 

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <numeric>
 #include <random>
 #include <thread>
@@ -284,14 +285,98 @@ public:
         return score_prepared(prep, batch_size);
     }
 
+    // Requests whose inputs share everything before their first scored position (the choices of a multiple-choice
+    // item) and whose shared part is long enough to be worth it: the prefix runs once into a KV cache, then only the
+    // continuations run, against copies of that cache. Log-likelihoods equal the full path's to float rounding.
+    static constexpr std::size_t kSharedPrefixMin = 32;  // tokens; shorter prefixes cost less than the extra passes
+
+    std::vector<std::vector<std::size_t>> shared_prefix_groups(const std::vector<Prepared>& prep, std::vector<bool>& grouped) const {
+        std::vector<std::vector<std::size_t>> groups;
+        grouped.assign(prep.size(), false);
+        if (!options_.share_prefixes || !net().new_cache(1, 1)) return groups;  // off, or a network without a KV cache
+        std::map<std::vector<std::int64_t>, std::vector<std::size_t>> by_prefix;
+        for (std::size_t i = 0; i < prep.size(); ++i) {
+            const auto& p = prep[i];
+            const std::size_t shared = p.input.size() - p.cont.size();
+            if (shared >= kSharedPrefixMin) by_prefix[std::vector<std::int64_t>(p.input.begin(), p.input.begin() + static_cast<std::ptrdiff_t>(shared))].push_back(i);
+        }
+        for (auto& [prefix, members] : by_prefix)
+            if (members.size() >= 2) {
+                for (auto i : members) grouped[i] = true;
+                groups.push_back(std::move(members));
+            }
+        return groups;
+    }
+
+    void score_shared_prefix(const std::vector<Prepared>& prep, const std::vector<std::size_t>& members, std::vector<ScoreResult>& results) const {
+        const Prepared& first = prep[members.front()];
+        const auto L = static_cast<std::int64_t>(first.input.size() - first.cont.size());
+        std::int64_t C = 0;
+        for (auto i : members) C = std::max<std::int64_t>(C, static_cast<std::int64_t>(prep[i].cont.size()));
+        const auto K = static_cast<std::int64_t>(members.size());
+        const auto opts = torch::TensorOptions().dtype(torch::kLong).device(device());
+        auto prefix_cache = net().new_cache(1, L);
+        std::vector<std::int64_t> prefix(first.input.begin(), first.input.begin() + L);
+        net().forward_ids(ids_tensor(prefix, 1), torch::ones({1, L}, opts), torch::arange(L, opts).view({1, L}), prefix_cache.get());
+        auto cache = repeat_cache(*prefix_cache, K, L + C);
+        // Each continuation's input positions (the last shared token is not among them: it is the prefix's last),
+        // right-padded to C; the scored rows are its real positions.
+        std::vector<std::int64_t> ids(static_cast<std::size_t>(K * C), 0), mask(static_cast<std::size_t>(K * (L + C)), 0), scored, targets;
+        for (std::int64_t r = 0; r < K; ++r) {
+            const Prepared& p = prep[members[static_cast<std::size_t>(r)]];
+            const auto c = static_cast<std::int64_t>(p.cont.size());
+            for (std::int64_t j = 0; j < L; ++j) mask[static_cast<std::size_t>(r * (L + C) + j)] = 1;
+            for (std::int64_t j = 0; j < c; ++j) {
+                ids[static_cast<std::size_t>(r * C + j)] = p.input[static_cast<std::size_t>(L + j)];
+                mask[static_cast<std::size_t>(r * (L + C) + L + j)] = 1;
+                scored.push_back(r * C + j);
+                targets.push_back(p.cont[static_cast<std::size_t>(j)]);
+            }
+        }
+        auto states = net().forward_ids(ids_tensor(ids, K), long_tensor(mask).view({K, L + C}).to(device()),
+                                        torch::arange(L, L + C, opts).view({1, C}).expand({K, C}), cache.get());
+        auto picked = states.reshape({K * C, -1}).index_select(0, long_tensor(scored).to(device()));
+        collect(prep, members, picked, targets, results);
+    }
+
+    // Log-probabilities of the targets at the picked states, back into each request's result (members in row order).
+    void collect(const std::vector<Prepared>& prep, const std::vector<std::size_t>& members, const torch::Tensor& picked,
+                 const std::vector<std::int64_t>& targets, std::vector<ScoreResult>& results) const {
+        auto logp = torch::log_softmax(net().logits(picked), -1).cpu();
+        check_finite(logp, "scoring");
+        auto tgt = long_tensor(targets);
+        auto tok_lp = logp.gather(1, tgt.view({-1, 1})).view({-1});
+        auto greedy = logp.argmax(1).eq(tgt);
+        auto lp = tok_lp.accessor<float, 1>();
+        auto gr = greedy.accessor<bool, 1>();
+        std::size_t k = 0;
+        for (std::size_t idx : members) {
+            const Prepared& p = prep[idx];
+            ScoreResult& out = results[idx];
+            out.tokens = p.cont;
+            out.truncated = p.truncated;
+            out.is_greedy = true;
+            for (std::size_t c = 0; c < p.cont.size(); ++c, ++k) {
+                out.token_logprobs.push_back(lp[static_cast<std::int64_t>(k)]);
+                out.logprob += lp[static_cast<std::int64_t>(k)];
+                out.is_greedy = out.is_greedy && gr[static_cast<std::int64_t>(k)];
+            }
+        }
+    }
+
     std::vector<ScoreResult> score_prepared(const std::vector<Prepared>& prep, int batch_size) const {
         torch::InferenceMode guard;
-        const auto& requests = prep;
-        // Longest first, so a batch pads little; results go back to request order.
-        std::vector<std::size_t> order(requests.size());
-        std::iota(order.begin(), order.end(), 0);
+        std::vector<ScoreResult> results(prep.size());
+        std::vector<bool> grouped;
+        for (const auto& members : shared_prefix_groups(prep, grouped)) {
+            check_cancelled();
+            score_shared_prefix(prep, members, results);
+        }
+        // The rest in padded batches, longest first so that a batch pads little; results go back to request order.
+        std::vector<std::size_t> order;
+        for (std::size_t i = 0; i < prep.size(); ++i)
+            if (!grouped[i]) order.push_back(i);
         std::stable_sort(order.begin(), order.end(), [&](auto a, auto b) { return prep[a].input.size() > prep[b].input.size(); });
-        std::vector<ScoreResult> results(requests.size());
         std::size_t bs = static_cast<std::size_t>(std::max(1, batch_size));
         for (std::size_t start = 0; start < order.size(); start += bs) {
             check_cancelled();
@@ -316,27 +401,8 @@ public:
             auto mask_t = long_tensor(mask).view({B, T}).to(device());
             auto pos = torch::arange(T, torch::TensorOptions().dtype(torch::kLong).device(device())).expand({B, T});
             auto picked = net().forward_ids_rows(id_t, mask_t, pos, long_tensor(scored).to(device()));
-            auto logp = torch::log_softmax(net().logits(picked), -1).cpu();
-            check_finite(logp, "scoring");
-            auto tgt = long_tensor(targets);
-            auto tok_lp = logp.gather(1, tgt.view({-1, 1})).view({-1});
-            auto greedy = logp.argmax(1).eq(tgt);
-            auto lp = tok_lp.accessor<float, 1>();
-            auto gr = greedy.accessor<bool, 1>();
-            std::size_t k = 0;
-            for (std::int64_t r = 0; r < B; ++r) {
-                std::size_t idx = order[start + static_cast<std::size_t>(r)];
-                const Prepared& p = prep[idx];
-                ScoreResult& out = results[idx];
-                out.tokens = p.cont;
-                out.truncated = p.truncated;
-                out.is_greedy = true;
-                for (std::size_t c = 0; c < p.cont.size(); ++c, ++k) {
-                    out.token_logprobs.push_back(lp[static_cast<std::int64_t>(k)]);
-                    out.logprob += lp[static_cast<std::int64_t>(k)];
-                    out.is_greedy = out.is_greedy && gr[static_cast<std::int64_t>(k)];
-                }
-            }
+            collect(prep, std::vector<std::size_t>(order.begin() + static_cast<std::ptrdiff_t>(start), order.begin() + static_cast<std::ptrdiff_t>(end)),
+                    picked, targets, results);
         }
         return results;
     }

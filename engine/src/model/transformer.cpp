@@ -37,6 +37,20 @@ struct KVCache {
 
 std::int64_t cache_length(const KVCache& cache) { return cache.length; }
 
+KVCachePtr repeat_cache(const KVCache& cache, std::int64_t rows, std::int64_t capacity) {
+    KVCachePtr c(new KVCache);
+    const std::int64_t n = cache.length;
+    for (std::size_t l = 0; l < cache.k.size(); ++l) {
+        for (auto* src : {&cache.k[l], &cache.v[l]}) {
+            auto t = torch::zeros({rows, src->size(1), capacity, src->size(3)}, src->options());
+            t.narrow(2, 0, n).copy_(src->narrow(0, 0, 1).narrow(2, 0, n).expand({rows, -1, -1, -1}));
+            (src == &cache.k[l] ? c->k : c->v).push_back(std::move(t));
+        }
+    }
+    c->length = n;
+    return c;
+}
+
 torch::Tensor Network::forward_ids_rows(const torch::Tensor& ids, const torch::Tensor& key_mask,
                                         const torch::Tensor& positions, const torch::Tensor& rows) const {
     auto states = forward_ids(ids, key_mask, positions, nullptr);

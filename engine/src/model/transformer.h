@@ -21,6 +21,9 @@ struct KVCacheDeleter {
     void operator()(KVCache* cache) const;
 };
 using KVCachePtr = std::unique_ptr<KVCache, KVCacheDeleter>;
+// `rows` copies of row 0 of `cache` (its positions so far), in a cache of `capacity` positions: one computed prefix
+// shared by several continuations.
+KVCachePtr repeat_cache(const KVCache& cache, std::int64_t rows, std::int64_t capacity);
 
 // Called after each layer with its attention probabilities [B, heads, T, S] and output hidden states [B, T, D].
 using LayerObserver = std::function<void(int layer, const at::Tensor& attention, const at::Tensor& hidden)>;

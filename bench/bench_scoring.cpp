@@ -1,0 +1,67 @@
+// Multiple-choice scoring with and without shared prefixes, on the GPT-2-small-sized checkpoint bench_model writes:
+// 48 items of four choices, 64-token contexts, continuations of 1-4 tokens, batch 8, lm-eval request layout. Both
+// sides score the same requests back to back in each round; medians. Target: >= 1.8x, log-likelihoods within 1e-5.
+//   bench_scoring [--dir DIR] [--rounds N] [--items N]
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "bench_support.h"
+#include "lmwb/model.h"
+
+namespace fs = std::filesystem;
+using lmwb::bench::median;
+using lmwb::bench::now;
+
+int main(int argc, char** argv) {
+    std::setvbuf(stdout, nullptr, _IOLBF, 0);
+    std::string dir = (fs::temp_directory_path() / "lmwb-bench-gpt2-small").string();
+    int rounds = 3, items = 48;
+    for (int i = 1; i < argc; ++i) {
+        std::string a = argv[i];
+        if (a == "--dir" && i + 1 < argc) dir = argv[++i];
+        else if (a == "--rounds" && i + 1 < argc) rounds = std::max(1, std::stoi(argv[++i]));
+        else if (a == "--items" && i + 1 < argc) items = std::max(1, std::stoi(argv[++i]));
+    }
+    if (!fs::exists(fs::path(dir) / "model.safetensors")) {
+        std::fprintf(stderr, "%s: no checkpoint; run build/bench/bench_model once to write it\n", dir.c_str());
+        return 1;
+    }
+    lmwb::ModelOptions shared, plain;
+    plain.share_prefixes = false;
+    auto a = lmwb::LanguageModel::open(dir, shared), b = lmwb::LanguageModel::open(dir, plain);
+    std::mt19937 rng(9);
+    auto words = [&](int n, bool lead) {
+        std::string s;
+        for (int i = 0; i < n; ++i) s += (i || lead ? " w" : "w") + std::to_string(rng() % 50000);
+        return s;
+    };
+    std::vector<lmwb::ScoreRequest> reqs;
+    for (int i = 0; i < items; ++i) {
+        const std::string context = words(64, false);
+        for (int c = 0; c < 4; ++c) reqs.push_back({context, words(1 + static_cast<int>(rng() % 4), true)});
+    }
+    a->score({reqs.front()}, 1);  // warm-up, weights resident
+    b->score({reqs.front()}, 1);
+    std::vector<double> ta, tb;
+    double worst = 0;
+    for (int r = 0; r < rounds; ++r) {
+        double t0 = now();
+        auto x = a->score(reqs, 8);
+        ta.push_back(now() - t0);
+        t0 = now();
+        auto y = b->score(reqs, 8);
+        tb.push_back(now() - t0);
+        for (std::size_t i = 0; i < reqs.size(); ++i) worst = std::max(worst, std::fabs(x[i].logprob - y[i].logprob));
+        std::printf("round %d: shared %.2f s, plain %.2f s\n", r + 1, ta.back(), tb.back());
+    }
+    std::printf("\n%d items x 4 choices, 64-token contexts, batch 8, %d rounds (medians)\n", items, rounds);
+    std::printf("%-44s %10s %10s %8s %10s\n", "measure", "shared", "plain", "ratio", "target");
+    std::printf("%-44s %10.2f %10.2f %8.2f %10s\n", "scoring time, s", median(ta), median(tb), median(tb) / median(ta), ">= 1.8x");
+    std::printf("%-44s %10.2g %10s %8s %10s\n", "largest |log-likelihood difference|", worst, "", "", "<= 1e-5");
+    return 0;
+}
