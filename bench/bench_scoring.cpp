@@ -1,6 +1,9 @@
-// Multiple-choice scoring with and without shared prefixes, on the GPT-2-small-sized checkpoint bench_model writes:
-// 48 items of four choices, 64-token contexts, continuations of 1-4 tokens, batch 8, lm-eval request layout. Both
-// sides score the same requests back to back in each round; medians. Target: >= 1.8x, log-likelihoods within 1e-5.
+// Scoring and decoding throughput on the GPT-2-small-sized checkpoint bench_model writes, both sides back to back in
+// each round, medians:
+//   - multiple choice with and without shared prefixes: 48 items of four choices, 64-token contexts, continuations of
+//     1-4 tokens, batch 8. Targets: >= 1.8x, log-likelihoods within 1e-5;
+//   - decoding 8 prompts of 16-40 tokens, 32 new tokens each, greedy: one batch of 8 against one prompt at a time.
+//     Target: >= 4x tokens/s, identical outputs.
 //   bench_scoring [--dir DIR] [--rounds N] [--items N]
 #include <algorithm>
 #include <cmath>
@@ -59,9 +62,41 @@ int main(int argc, char** argv) {
         for (std::size_t i = 0; i < reqs.size(); ++i) worst = std::max(worst, std::fabs(x[i].logprob - y[i].logprob));
         std::printf("round %d: shared %.2f s, plain %.2f s\n", r + 1, ta.back(), tb.back());
     }
+    // Decoding: 8 prompts together against one at a time.
+    std::vector<std::string> prompts;
+    std::vector<lmwb::GenerationOptions> gopts;
+    for (int i = 0; i < 8; ++i) {
+        prompts.push_back(words(16 + 3 * i, false));
+        lmwb::GenerationOptions g;
+        g.max_new_tokens = 32;
+        g.alternatives = 0;
+        gopts.push_back(g);
+    }
+    std::vector<double> tbatch, tone;
+    bool same = true;
+    std::size_t new_tokens = 0;
+    for (int r = 0; r < rounds; ++r) {
+        double t0 = now();
+        auto together = a->generate_batch(prompts, gopts);
+        tbatch.push_back(now() - t0);
+        t0 = now();
+        new_tokens = 0;
+        for (std::size_t i = 0; i < prompts.size(); ++i) {
+            auto one = a->generate(prompts[i], gopts[i]);
+            same = same && one.text == together[i].text;
+            new_tokens += one.tokens.size();
+        }
+        tone.push_back(now() - t0);
+        std::printf("round %d: decode batch of 8 %.2f s, one at a time %.2f s\n", r + 1, tbatch.back(), tone.back());
+    }
     std::printf("\n%d items x 4 choices, 64-token contexts, batch 8, %d rounds (medians)\n", items, rounds);
     std::printf("%-44s %10s %10s %8s %10s\n", "measure", "shared", "plain", "ratio", "target");
     std::printf("%-44s %10.2f %10.2f %8.2f %10s\n", "scoring time, s", median(ta), median(tb), median(tb) / median(ta), ">= 1.8x");
     std::printf("%-44s %10.2g %10s %8s %10s\n", "largest |log-likelihood difference|", worst, "", "", "<= 1e-5");
+    const double nt = static_cast<double>(new_tokens);
+    std::printf("%-44s %10s %10s %8s %10s\n", "", "batch 8", "one by one", "", "");
+    std::printf("%-44s %10.1f %10.1f %8.2f %10s\n", "decoding, new tokens/s (8 x 32, greedy)", nt / median(tbatch), nt / median(tone),
+                median(tone) / median(tbatch), ">= 4x");
+    std::printf("%-44s %10s\n", "outputs identical", same ? "yes" : "NO");
     return 0;
 }

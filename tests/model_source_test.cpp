@@ -180,3 +180,40 @@ TEST_CASE("choices that share a long context score it once, with the same log-li
         }
     }
 }
+
+TEST_CASE("batched generation equals one prompt at a time, greedy and sampled", "[model][generation]") {
+    std::vector<std::string> folders = {std::string(LMWB_MODELS) + "/tiny-b", std::string(LMWB_MODELS) + "/tiny-a"};
+    for (const char* f : {"gpt2", "llama", "qwen2"}) folders.push_back(std::string(LMWB_FIXTURES) + "/models/" + f);
+    const std::vector<std::string> prompts = {"Question: What color is the sky?\nAnswer:", "Once upon a time", "The",
+                                              "Question: What does a cat say?\nAnswer:", "A long time ago in a land far away there lived"};
+    for (const auto& folder : folders) {
+        INFO(folder);
+        auto m = LanguageModel::open(folder);
+        for (double temperature : {0.0, 0.9}) {
+            INFO("temperature " << temperature);
+            std::vector<GenerationOptions> opts;
+            for (std::size_t i = 0; i < prompts.size(); ++i) {
+                GenerationOptions g;
+                g.max_new_tokens = 6 + static_cast<int>(i) * 3;  // rows of different lengths finish apart
+                g.temperature = temperature;
+                g.top_p = 0.95;
+                g.seed = 11 + i;
+                g.stop = {"\n"};
+                g.alternatives = 2;
+                opts.push_back(g);
+            }
+            auto batch = m->generate_batch(prompts, opts);
+            REQUIRE(batch.size() == prompts.size());
+            for (std::size_t i = 0; i < prompts.size(); ++i) {
+                auto one = m->generate(prompts[i], opts[i]);
+                CHECK(batch[i].text == one.text);
+                CHECK(batch[i].stop_reason == one.stop_reason);
+                REQUIRE(batch[i].tokens.size() == one.tokens.size());
+                for (std::size_t k = 0; k < one.tokens.size(); ++k) {
+                    CHECK(batch[i].tokens[k].id == one.tokens[k].id);
+                    CHECK(batch[i].tokens[k].logprob == Approx(one.tokens[k].logprob).margin(1e-4));
+                }
+            }
+        }
+    }
+}

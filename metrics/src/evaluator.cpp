@@ -238,25 +238,41 @@ struct Runner {
     }
 
     void generation(std::size_t si, const Suite& s, SuiteReport& sr, const std::vector<const SuiteItem*>& pending) {
-        const auto& m = sr.metrics;
         metrics::Normalization norm{s.normalization.lowercase, s.normalization.strip_punctuation,
                                     s.normalization.strip_articles, s.normalization.collapse_whitespace};
         const auto mode = s.ascii_words ? metrics::WordMode::Ascii : metrics::WordMode::Unicode;
-        for (const SuiteItem* ip : pending) {
+        // Items decode batch_size at a time (rows finish independently; each keeps its own seed, so results do not
+        // depend on the batch).
+        const std::size_t batch = static_cast<std::size_t>(std::max(1, opt.batch_size));
+        for (std::size_t begin = 0; begin < pending.size(); begin += batch) {
             if (cancelled()) return;
-            const SuiteItem& item = *ip;
+            const std::size_t end = std::min(pending.size(), begin + batch);
+            std::vector<std::string> prompts;
+            std::vector<GenerationOptions> options;
+            for (std::size_t k = begin; k < end; ++k) {
+                GenerationOptions g;
+                g.max_new_tokens = s.generation.max_new_tokens;
+                g.temperature = s.generation.temperature;
+                g.top_k = s.generation.top_k;
+                g.top_p = s.generation.top_p;
+                g.stop = s.generation.stop;
+                g.alternatives = 0;
+                g.seed = metrics::stable_hash(s.name + "/" + pending[k]->id, opt.settings.seed);  // per item: order-independent
+                prompts.push_back(pending[k]->prompt);
+                options.push_back(std::move(g));
+            }
+            auto generated = model.generate_batch(prompts, options);
+            for (std::size_t k = begin; k < end; ++k) finish_generated(si, sr, *pending[k], generated[k - begin], norm, mode);
+        }
+    }
+
+    void finish_generated(std::size_t si, SuiteReport& sr, const SuiteItem& item, const GenerationResult& gen,
+                          const metrics::Normalization& norm, metrics::WordMode mode) {
+        const auto& m = sr.metrics;
+        {
             ItemRecord r = base_record(item);
             r.references = item.references;
             r.target = item.references.front();
-            GenerationOptions g;
-            g.max_new_tokens = s.generation.max_new_tokens;
-            g.temperature = s.generation.temperature;
-            g.top_k = s.generation.top_k;
-            g.top_p = s.generation.top_p;
-            g.stop = s.generation.stop;
-            g.alternatives = 0;
-            g.seed = metrics::stable_hash(s.name + "/" + item.id, opt.settings.seed);  // per item: order-independent
-            auto gen = model.generate(item.prompt, g);
             r.response = gen.text;
             r.stop_reason = gen.stop_reason;
             r.truncated = gen.truncated;

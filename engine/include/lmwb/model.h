@@ -158,6 +158,10 @@ public:
     // Log-likelihood of a whole text, in windows of the context length when it is longer.
     virtual RollingResult rolling_loglikelihood(std::string_view text) const = 0;
     virtual GenerationResult generate(std::string_view prompt, const GenerationOptions& options) const = 0;
+    // Several prompts decoded together (left-padded, one KV cache row each, rows finishing independently): greedy
+    // outputs as one at a time, sampled ones unchanged by batching (each row draws from its own seed).
+    virtual std::vector<GenerationResult> generate_batch(const std::vector<std::string>& prompts,
+                                                         const std::vector<GenerationOptions>& options) const = 0;
     virtual Trace trace(std::string_view text, const TraceOptions& options) const = 0;
     // Mean over positions of the last hidden state (after the final norm), [hidden]: a text embedding for
     // similarity. Special tokens as the tokenizer adds them; longer texts keep their last context-length tokens.

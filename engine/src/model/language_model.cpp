@@ -558,6 +558,10 @@ public:
     }
 
     GenerationResult generate(std::string_view prompt, const GenerationOptions& opt) const override;
+    std::vector<GenerationResult> generate_batch(const std::vector<std::string>& prompts,
+                                                 const std::vector<GenerationOptions>& options) const override;
+    struct Row;
+    Row start_row(std::string_view prompt, const GenerationOptions& opt) const;
     Trace trace(std::string_view text, const TraceOptions& opt) const override;
     std::vector<float> pooled_hidden_state(std::string_view text) const override;
     void stream_attentions(const std::vector<std::int32_t>& ids,
@@ -598,52 +602,20 @@ struct Sampler {
 };
 }  // namespace
 
-GenerationResult HfModel::generate(std::string_view prompt, const GenerationOptions& opt) const {
-    torch::InferenceMode guard;
-    if (opt.max_new_tokens < 0) throw ModelError("max_new_tokens must not be negative");
-    if (opt.temperature < 0) throw ModelError("temperature must not be negative");
-    if (opt.top_p <= 0 || opt.top_p > 1) throw ModelError("top_p must be in (0, 1]");
-    if (opt.repetition_penalty <= 0) throw ModelError("repetition_penalty must be positive");
+// One row of a generation: its prompt, sampler and tokens so far. `take` chooses the next token from the row's
+// logits and records it; the row is done at end-of-text, a stop string or max_new_tokens.
+struct HfModel::Row {
+    GenerationOptions opt;
     GenerationResult out;
-    auto enc = tokenizer_->encode(prompt, true).ids;
-    if (enc.empty()) enc.push_back(static_cast<std::int32_t>(prefix_));
-    const std::int64_t ctx = info_.context_length;
-    std::int64_t room = ctx - opt.max_new_tokens;
-    if (room < 1) throw ModelError("max_new_tokens " + std::to_string(opt.max_new_tokens) + " leaves no room for the prompt in a context of " + std::to_string(ctx));
-    if (static_cast<std::int64_t>(enc.size()) > room) {
-        if (!options_.truncate_left)
-            throw ModelError("the prompt has " + std::to_string(enc.size()) + " tokens; with " + std::to_string(opt.max_new_tokens) +
-                             " new tokens it does not fit the context of " + std::to_string(ctx));
-        enc.erase(enc.begin(), enc.end() - room);
-        out.truncated = true;
-    }
-    out.prompt_tokens = enc;
-    std::vector<std::int64_t> seq(enc.begin(), enc.end());
-    const std::int64_t n_prompt = static_cast<std::int64_t>(seq.size());
-    auto cache = opt.use_cache ? net().new_cache(1, n_prompt + opt.max_new_tokens) : nullptr;
-    Sampler sampler{std::mt19937_64(opt.seed)};
-    auto started = std::chrono::steady_clock::now();
+    std::vector<std::int64_t> seq;  // prompt and generated ids
+    Sampler sampler;
     std::vector<std::int32_t> generated;
     std::string prev_text;
-    out.stop_reason = "max_new_tokens";
-    auto opts_long = torch::TensorOptions().dtype(torch::kLong).device(device());
-    for (int step = 0; step < opt.max_new_tokens; ++step) {
-        check_cancelled();
-        torch::Tensor hidden;
-        auto total = static_cast<std::int64_t>(seq.size());
-        if (cache) {
-            std::int64_t past = cache_length(*cache);
-            auto fresh = std::vector<std::int64_t>(seq.begin() + past, seq.end());
-            auto n = static_cast<std::int64_t>(fresh.size());
-            auto ids = ids_tensor(fresh, 1);
-            auto pos = torch::arange(past, total, opts_long).view({1, n});
-            hidden = net().forward_ids(ids, torch::ones({1, total}, opts_long), pos, cache.get());
-        } else {
-            auto ids = ids_tensor(seq, 1);
-            auto pos = torch::arange(0, total, opts_long).view({1, total});
-            hidden = net().forward_ids(ids, torch::ones({1, total}, opts_long), pos, nullptr);
-        }
-        auto logits = net().logits(hidden[0][hidden.size(1) - 1]).cpu().to(torch::kFloat64);
+    std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+    bool done = false;
+
+    void take(const HfModel& m, const torch::Tensor& logits_row) {
+        auto logits = logits_row.to(torch::kFloat64);
         check_finite(logits, "generating");
         auto logp = torch::log_softmax(logits, -1);
         GeneratedToken tok;
@@ -691,7 +663,7 @@ GenerationResult HfModel::generate(std::string_view prompt, const GenerationOpti
             auto top = logp.topk(n_alt);
             for (std::int64_t k = 0; k < n_alt; ++k) {
                 auto id = std::get<1>(top)[k].item<std::int64_t>();
-                tok.top.push_back({static_cast<std::int32_t>(id), tokenizer_->decode({static_cast<std::int32_t>(id)}),
+                tok.top.push_back({static_cast<std::int32_t>(id), m.tokenizer_->decode({static_cast<std::int32_t>(id)}),
                                    static_cast<float>(std::get<0>(top)[k].item<double>())});
             }
         }
@@ -699,7 +671,7 @@ GenerationResult HfModel::generate(std::string_view prompt, const GenerationOpti
         generated.push_back(tok.id);
         // Text of this token: what it adds to the decoded continuation. A character split over several tokens
         // decodes to U+FFFD until its last byte arrives; the pieces before that show nothing.
-        std::string text = tokenizer_->decode(generated, true);
+        std::string text = m.tokenizer_->decode(generated, true);
         if (text.size() >= 3 && text.compare(text.size() - 3, 3, "\xEF\xBF\xBD") == 0) {
             tok.text.clear();
         } else {
@@ -709,25 +681,149 @@ GenerationResult HfModel::generate(std::string_view prompt, const GenerationOpti
             prev_text = text;
         }
         out.tokens.push_back(std::move(tok));
-        if (std::find(eos_.begin(), eos_.end(), next) != eos_.end()) {
+        if (std::find(m.eos_.begin(), m.eos_.end(), next) != m.eos_.end()) {
             out.stop_reason = "eos";
-            break;
+            done = true;
+            return;
         }
         std::size_t cut = std::string::npos;
         for (auto& stop : opt.stop)
             if (!stop.empty()) cut = std::min(cut, text.find(stop));
-        bool stopped = cut != std::string::npos;
-        if (stopped) prev_text = text.substr(0, cut);
-        if (stopped) {
+        if (cut != std::string::npos) {
+            prev_text = text.substr(0, cut);
             out.stop_reason = "stop";
-            break;
+            done = true;
+            return;
+        }
+        done = static_cast<int>(generated.size()) >= opt.max_new_tokens;
+    }
+
+    void finish(const HfModel& m) {
+        out.text = out.stop_reason == "stop" ? prev_text : m.tokenizer_->decode(generated, true);
+        // Bytes of a character still incomplete at the end decode to U+FFFD: they belong to the last token.
+        if (!out.tokens.empty() && out.text.compare(0, prev_text.size(), prev_text) == 0)
+            out.tokens.back().text += out.text.substr(prev_text.size());
+    }
+};
+
+HfModel::Row HfModel::start_row(std::string_view prompt, const GenerationOptions& opt) const {
+    if (opt.max_new_tokens < 0) throw ModelError("max_new_tokens must not be negative");
+    if (opt.temperature < 0) throw ModelError("temperature must not be negative");
+    if (opt.top_p <= 0 || opt.top_p > 1) throw ModelError("top_p must be in (0, 1]");
+    if (opt.repetition_penalty <= 0) throw ModelError("repetition_penalty must be positive");
+    Row row;
+    row.opt = opt;
+    row.sampler = Sampler{std::mt19937_64(opt.seed)};
+    auto enc = tokenizer_->encode(prompt, true).ids;
+    if (enc.empty()) enc.push_back(static_cast<std::int32_t>(prefix_));
+    const std::int64_t ctx = info_.context_length;
+    std::int64_t room = ctx - opt.max_new_tokens;
+    if (room < 1) throw ModelError("max_new_tokens " + std::to_string(opt.max_new_tokens) + " leaves no room for the prompt in a context of " + std::to_string(ctx));
+    if (static_cast<std::int64_t>(enc.size()) > room) {
+        if (!options_.truncate_left)
+            throw ModelError("the prompt has " + std::to_string(enc.size()) + " tokens; with " + std::to_string(opt.max_new_tokens) +
+                             " new tokens it does not fit the context of " + std::to_string(ctx));
+        enc.erase(enc.begin(), enc.end() - room);
+        row.out.truncated = true;
+    }
+    row.out.prompt_tokens = enc;
+    row.seq.assign(enc.begin(), enc.end());
+    row.out.stop_reason = "max_new_tokens";
+    row.done = opt.max_new_tokens == 0;
+    return row;
+}
+
+GenerationResult HfModel::generate(std::string_view prompt, const GenerationOptions& opt) const {
+    torch::InferenceMode guard;
+    Row row = start_row(prompt, opt);
+    const auto n_prompt = static_cast<std::int64_t>(row.seq.size());
+    auto cache = opt.use_cache ? net().new_cache(1, n_prompt + opt.max_new_tokens) : nullptr;
+    auto opts_long = torch::TensorOptions().dtype(torch::kLong).device(device());
+    while (!row.done) {
+        check_cancelled();
+        torch::Tensor hidden;
+        auto total = static_cast<std::int64_t>(row.seq.size());
+        if (cache) {
+            std::int64_t past = cache_length(*cache);
+            auto fresh = std::vector<std::int64_t>(row.seq.begin() + past, row.seq.end());
+            auto n = static_cast<std::int64_t>(fresh.size());
+            hidden = net().forward_ids(ids_tensor(fresh, 1), torch::ones({1, total}, opts_long), torch::arange(past, total, opts_long).view({1, n}), cache.get());
+        } else {
+            hidden = net().forward_ids(ids_tensor(row.seq, 1), torch::ones({1, total}, opts_long), torch::arange(0, total, opts_long).view({1, total}), nullptr);
+        }
+        row.take(*this, net().logits(hidden[0][hidden.size(1) - 1]).cpu());
+    }
+    row.finish(*this);
+    return std::move(row.out);
+}
+
+std::vector<GenerationResult> HfModel::generate_batch(const std::vector<std::string>& prompts, const std::vector<GenerationOptions>& options) const {
+    if (prompts.size() != options.size()) throw ModelError("generate_batch: one set of options per prompt");
+    std::vector<GenerationResult> results;
+    const auto B = static_cast<std::int64_t>(prompts.size());
+    // One row, a network without a KV cache, or options that ask for no cache: one prompt at a time.
+    bool batched = B > 1 && net().new_cache(1, 1) != nullptr;
+    for (const auto& o : options) batched = batched && o.use_cache;
+    if (!batched) {
+        for (std::size_t i = 0; i < prompts.size(); ++i) results.push_back(generate(prompts[i], options[i]));
+        return results;
+    }
+    torch::InferenceMode guard;
+    std::vector<Row> rows;
+    std::int64_t longest = 0, steps = 0;
+    for (std::size_t i = 0; i < prompts.size(); ++i) {
+        rows.push_back(start_row(prompts[i], options[i]));
+        longest = std::max<std::int64_t>(longest, static_cast<std::int64_t>(rows.back().seq.size()));
+        steps = std::max<std::int64_t>(steps, options[i].max_new_tokens);
+    }
+    // Prompts left-padded to the longest: every row's last prompt token sits in the same column, and each row's own
+    // positions count from its first real token. Pads are masked out as keys throughout.
+    const std::int64_t S = longest + steps;
+    auto cache = net().new_cache(B, S);
+    auto opts_long = torch::TensorOptions().dtype(torch::kLong).device(device());
+    std::vector<std::int64_t> ids(static_cast<std::size_t>(B * longest), 0), pos(static_cast<std::size_t>(B * longest), 0);
+    std::vector<std::int64_t> keys(static_cast<std::size_t>(B * S), 0);  // which cache columns hold a real token, per row
+    for (std::int64_t r = 0; r < B; ++r) {
+        const auto& seq = rows[static_cast<std::size_t>(r)].seq;
+        const std::int64_t pad = longest - static_cast<std::int64_t>(seq.size());
+        for (std::int64_t j = 0; j < static_cast<std::int64_t>(seq.size()); ++j) {
+            ids[static_cast<std::size_t>(r * longest + pad + j)] = seq[static_cast<std::size_t>(j)];
+            pos[static_cast<std::size_t>(r * longest + pad + j)] = j;
+            keys[static_cast<std::size_t>(r * S + pad + j)] = 1;
         }
     }
-    out.text = out.stop_reason == "stop" ? prev_text : tokenizer_->decode(generated, true);
-    // Bytes of a character still incomplete at the end decode to U+FFFD: they belong to the last token.
-    if (!out.tokens.empty() && out.text.compare(0, prev_text.size(), prev_text) == 0)
-        out.tokens.back().text += out.text.substr(prev_text.size());
-    return out;
+    auto key_mask = [&](std::int64_t columns) {
+        std::vector<std::int64_t> m(static_cast<std::size_t>(B * columns));
+        for (std::int64_t r = 0; r < B; ++r)
+            for (std::int64_t j = 0; j < columns; ++j) m[static_cast<std::size_t>(r * columns + j)] = keys[static_cast<std::size_t>(r * S + j)];
+        return long_tensor(m).view({B, columns}).to(device());
+    };
+    check_cancelled();
+    auto hidden = net().forward_ids(ids_tensor(ids, B), key_mask(longest), long_tensor(pos).view({B, longest}).to(device()), cache.get());
+    auto logits = net().logits(hidden.select(1, longest - 1)).cpu();
+    for (std::int64_t col = longest;; ++col) {
+        bool any = false;
+        std::vector<std::int64_t> next(static_cast<std::size_t>(B), 0), next_pos(static_cast<std::size_t>(B), 0);
+        for (std::int64_t r = 0; r < B; ++r) {
+            Row& row = rows[static_cast<std::size_t>(r)];
+            if (row.done) continue;
+            row.take(*this, logits[r]);
+            if (row.done) continue;  // finished rows feed a masked pad from here on
+            any = true;
+            next[static_cast<std::size_t>(r)] = row.seq.back();
+            next_pos[static_cast<std::size_t>(r)] = static_cast<std::int64_t>(row.seq.size()) - 1;
+            keys[static_cast<std::size_t>(r * S + col)] = 1;
+        }
+        if (!any || col >= S) break;
+        check_cancelled();
+        hidden = net().forward_ids(ids_tensor(next, B), key_mask(col + 1), long_tensor(next_pos).view({B, 1}).to(device()), cache.get());
+        logits = net().logits(hidden.select(1, 0)).cpu();
+    }
+    for (auto& row : rows) {
+        row.finish(*this);
+        results.push_back(std::move(row.out));
+    }
+    return results;
 }
 
 Trace HfModel::trace(std::string_view text, const TraceOptions& opt) const {
