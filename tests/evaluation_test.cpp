@@ -5,6 +5,7 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <map>
 
 #include <nlohmann/json.hpp>
 
@@ -323,4 +324,20 @@ TEST_CASE("the weights hash is computed once per file version and kept in the us
     std::filesystem::last_write_time(weights, std::filesystem::last_write_time(weights) + std::chrono::seconds(5));
     CHECK(eval::identify(*m).weights_sha256 == real);
     old ? (void)::setenv("XDG_CACHE_HOME", saved.c_str(), 1) : (void)::unsetenv("XDG_CACHE_HOME");
+}
+
+TEST_CASE("word counts for word perplexity split on Python's Unicode whitespace, as lm-eval's re.split", "[evaluation][regression]") {
+    ScratchDir d;
+    d.write("ws.json", R"({"lmwb_suite": 1, "name": "ws", "version": "1", "kind": "perplexity", "items": "ws.jsonl"})");
+    // re.split(r"\s+", doc) in Python: "a\u3000b" -> 2 pieces, "a\u2028b\u205fc" -> 3, "a\u200bb" -> 1 (not a space).
+    d.write("ws.jsonl", "{\"id\": \"ideographic\", \"text\": \"a\\u3000b\"}\n{\"id\": \"line\", \"text\": \"a\\u2028b\\u205fc\"}\n"
+                        "{\"id\": \"zero-width\", \"text\": \"a\\u200bb\"}\n{\"id\": \"ascii\", \"text\": \"a  b\\tc\\nd\"}\n");
+    auto m = LanguageModel::open(model_path("tiny-a"));
+    auto r = eval::evaluate(*m, nullptr, {datasets::load_suite(d.file("ws.json"))}, {}).report;
+    std::map<std::string, std::size_t> words;
+    for (const auto& it : r.suites[0].items) words[it.id] = it.words;
+    CHECK(words["ideographic"] == 2);
+    CHECK(words["line"] == 3);
+    CHECK(words["zero-width"] == 1);
+    CHECK(words["ascii"] == 4);
 }

@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <limits>
 
 #include "lmwb/statistics.h"
 #include "lmwb/text_metrics.h"
@@ -170,4 +171,28 @@ TEST_CASE("McNemar's test and the paired bootstrap", "[metrics][statistics]") {
     auto same = paired_bootstrap(a.size(), stat(a), stat(a), 1000, 3);
     CHECK(same.delta == 0);
     CHECK(same.p_value == 1);
+}
+
+TEST_CASE("regressions found against the reference implementations (issue 12)", "[metrics][regression]") {
+    // Corpus chrF, sacreBLEU 2.x: a response's n-grams of an order count only where the reference has that order.
+    // sacreBLEU: CHRF().corpus_score([" five", " seven"], [["seven", "nine"]]).score == 14.682539683.
+    ChrfStats corpus = chrf_stats(" five", {"seven"});
+    corpus += chrf_stats(" seven", {"nine"});
+    CHECK(chrf_score(corpus) == Approx(14.682539683).epsilon(1e-9));
+    // Per item, unchanged: sacreBLEU's sentence_score(" five", ["seven"]) and (" seven", ["nine"]).
+    CHECK(chrf_score(chrf_stats(" seven", {"seven"})) == Approx(100.0));
+    // ROUGE-L in rouge_score's ASCII mode lowercases the whole Unicode text first: "İroar" -> "i̇roar" -> "i roar".
+    CHECK(rouge_l_best({"İroar"}, " roar", WordMode::Ascii).f == Approx(2.0 / 3.0));
+    CHECK(words("İroar ÅB", WordMode::Ascii) == std::vector<std::string>{"i", "roar", "b"});
+    // A bootstrap resample on which the statistic is undefined is left out: 60 items of which 3 define it.
+    Statistic sparse = [](const std::vector<std::size_t>& idx) {
+        double sum = 0, n = 0;
+        for (auto i : idx)
+            if (i < 3) sum += 10.0 + static_cast<double>(i), n += 1;
+        return n > 0 ? sum / n : std::numeric_limits<double>::quiet_NaN();
+    };
+    auto iv = bootstrap_interval(60, sparse, 1000, 7);
+    CHECK(iv.value == Approx(11.0));
+    CHECK(iv.low >= 10.0);  // before: 0, from resamples without a defined item
+    CHECK(iv.high <= 12.0);
 }

@@ -1,6 +1,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <limits>
 #include <ctime>
 #include <unordered_set>
 
@@ -80,7 +81,7 @@ Statistic ratio_statistic(std::vector<double> num, std::vector<double> den, std:
     return [num = std::move(num), den = std::move(den), f = std::move(f)](const std::vector<std::size_t>& idx) {
         double a = 0, b = 0;
         for (auto i : idx) a += num[i], b += den[i];
-        return b > 0 ? f(a, b) : 0.0;
+        return b > 0 ? f(a, b) : std::numeric_limits<double>::quiet_NaN();  // undefined: no tokens (words, bytes)
     };
 }
 

@@ -196,8 +196,9 @@ std::vector<RunComparison> compare_reports(const std::vector<Report>& reports, c
                 mc.iterations = iterations;
                 std::vector<std::size_t> all(pa.items.size());
                 for (std::size_t i = 0; i < all.size(); ++i) all[i] = i;
-                mc.baseline = sa(all);
-                mc.other = sb(all);
+                auto defined = [](double v) { return std::isfinite(v) ? v : 0.0; };  // no tokens at all: as before
+                mc.baseline = defined(sa(all));
+                mc.other = defined(sb(all));
                 if (info->binary) {
                     std::size_t nb = 0, nc = 0;
                     for (std::size_t i = 0; i < pa.items.size(); ++i) {

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "evaluation_internal.h"
+#include "unicode_text.h"
 #include "lmwb/model.h"
 #include "lmwb/text_metrics.h"
 
@@ -36,16 +37,16 @@ std::size_t code_points(const std::string& s) {
     return n;
 }
 
-// lm-evaluation-harness's word count: len(re.split(r"\s+", doc)).
+// lm-evaluation-harness's word count: len(re.split(r"\s+", doc)), with Python's Unicode whitespace (str.isspace:
+// U+3000, U+2028, U+2029, U+2000-U+200A, U+202F, U+205F, U+1680, U+0085, U+00A0 and the ASCII ones). The one
+// whitespace rule of the metrics library (unicode_text.h), not a second copy.
 std::size_t split_count(const std::string& doc) {
     std::size_t pieces = 1;
     bool in_space = false;
-    for (std::size_t i = 0; i < doc.size(); ++i) {
-        unsigned char c = static_cast<unsigned char>(doc[i]);
-        bool space = c == ' ' || (c >= 0x09 && c <= 0x0D) || (c >= 0x1C && c <= 0x1F);
-        if (c == 0xC2 && i + 1 < doc.size() && (static_cast<unsigned char>(doc[i + 1]) == 0x85 || static_cast<unsigned char>(doc[i + 1]) == 0xA0)) space = true;
+    for (char32_t c : metrics::text::decode(doc)) {
+        const bool space = metrics::text::is_space(c);
         if (space && !in_space) ++pieces;
-        in_space = space || (in_space && (c & 0xC0) == 0x80);
+        in_space = space;
     }
     return pieces;
 }

@@ -72,6 +72,7 @@ Interval bootstrap_interval(std::size_t n, const Statistic& stat, int iterations
     std::vector<std::size_t> all(n);
     std::iota(all.begin(), all.end(), std::size_t{0});
     r.value = stat(all);
+    if (!std::isfinite(r.value)) r.value = 0;  // undefined over every item (e.g. no response has a token)
     if (n < 2 || iterations < 2) {
         r.low = r.high = r.value;
         return r;
@@ -79,7 +80,14 @@ Interval bootstrap_interval(std::size_t n, const Statistic& stat, int iterations
     Resampler rs(n, seed);
     std::vector<double> reps;
     reps.reserve(static_cast<std::size_t>(iterations));
-    for (int i = 0; i < iterations; ++i) reps.push_back(stat(rs.next()));
+    // A resample on which the statistic is undefined (e.g. a perplexity of resampled items without tokens) says
+    // nothing about the interval: it is left out, not counted as 0.
+    for (int i = 0; i < iterations; ++i)
+        if (double x = stat(rs.next()); std::isfinite(x)) reps.push_back(x);
+    if (reps.size() < 2) {
+        r.low = r.high = r.value;
+        return r;
+    }
     r.stderr_ = sample_stddev(reps);
     r.low = percentile(reps, 0.025);
     r.high = percentile(reps, 0.975);
@@ -199,6 +207,7 @@ PairedDelta paired_bootstrap(std::size_t n, const Statistic& a, const Statistic&
     std::vector<std::size_t> all(n);
     std::iota(all.begin(), all.end(), std::size_t{0});
     r.delta = b(all) - a(all);
+    if (!std::isfinite(r.delta)) r.delta = 0;  // undefined over every item, as in bootstrap_interval
     r.low = r.high = r.delta;
     if (n < 2 || iterations < 2) return r;
     Resampler rs(n, seed);
@@ -207,13 +216,15 @@ PairedDelta paired_bootstrap(std::size_t n, const Statistic& a, const Statistic&
     for (int i = 0; i < iterations; ++i) {
         const auto& idx = rs.next();
         double x = b(idx) - a(idx);
+        if (!std::isfinite(x)) continue;  // undefined on this resample (see bootstrap_interval)
         d.push_back(x);
         below += x <= 0;
         above += x >= 0;
     }
+    if (d.empty()) return r;
     r.low = percentile(d, 0.025);
     r.high = percentile(d, 0.975);
-    r.p_value = std::min(1.0, 2.0 * static_cast<double>(std::min(below, above)) / iterations);
+    r.p_value = std::min(1.0, 2.0 * static_cast<double>(std::min(below, above)) / static_cast<double>(d.size()));
     return r;
 }
 

@@ -122,7 +122,14 @@ std::vector<std::string> words(std::string_view in, WordMode mode) {
     };
     for (char32_t c : s) {
         if (mode == WordMode::Ascii) {
-            if (c < 0x80) c = static_cast<char32_t>(std::tolower(static_cast<int>(c)));
+            // rouge_score: Python's str.lower() of the whole text, then [a-z0-9] runs. Its full lowercase mapping
+            // turns U+0130 into "i" + U+0307 (the one special case that matters here); other letters map one to one.
+            if (c == 0x130) {
+                cur.push_back('i');
+                flush();
+                continue;
+            }
+            c = text::lower(c);
             if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) cur.push_back(c);
             else flush();
             continue;
@@ -321,8 +328,10 @@ ChrfStats chrf_stats(std::string_view hypothesis, const std::vector<std::string>
         ChrfStats s;
         for (int n = 1; n <= 6; ++n) {
             auto rc = char_ngrams(ref, n);
-            for (auto& [g, v] : hc[static_cast<std::size_t>(n - 1)]) s.hyp[n - 1] += v;
             for (auto& [g, v] : rc) s.ref[n - 1] += v;
+            // sacreBLEU 2.x: a response's n-grams of an order count only when the reference has that order at all.
+            if (s.ref[n - 1] > 0)
+                for (auto& [g, v] : hc[static_cast<std::size_t>(n - 1)]) s.hyp[n - 1] += v;
             s.match[n - 1] = overlap(hc[static_cast<std::size_t>(n - 1)], rc);
         }
         double f = chrf_score(s);
