@@ -69,16 +69,17 @@ TEST_CASE("ROUGE-L as rouge_score, and on Unicode text", "[metrics][rouge]") {
 }
 
 TEST_CASE("exact match, contains and SQuAD F1", "[metrics]") {
-    Normalization loose{true, true, true, true};
+    Normalization loose{true, true, AnswerConvention::SquadV11, true, true};
     CHECK(exact_match("  The Blue. ", {"blue"}, loose) == 1);
     CHECK(exact_match("The Blue.", {"blue"}, Normalization{}) == 0);
     CHECK(exact_match("blue", {"red", "blue"}, Normalization{}) == 1);
     CHECK(contains("it is blue today", {"Blue"}, loose) == 1);
     CHECK(contains("it is red", {"blue"}, loose) == 0);
     CHECK(token_f1("the cat sat", {"a cat sat down"}) == Approx(0.8));
-    CHECK(token_f1("", {""}) == 1);
+    CHECK(token_f1("", {""}) == 0);  // SQuAD v1.1: no shared token
+    CHECK(token_f1("", {""}, AnswerConvention::Unicode) == 1);
     CHECK(token_f1("cat", {""}) == 0);
-    CHECK(normalize_answer("  Ein  Löwe!\t", {true, true, false, true}) == "ein löwe");
+    CHECK(normalize_answer("  Ein  Löwe!\t", {true, true, AnswerConvention::SquadV11, false, true}) == "ein löwe");
 }
 
 TEST_CASE("diversity and similarity", "[metrics]") {
@@ -184,6 +185,24 @@ TEST_CASE("regressions found against the reference implementations (issue 12)", 
     // ROUGE-L in rouge_score's ASCII mode lowercases the whole Unicode text first: "İroar" -> "i̇roar" -> "i roar".
     CHECK(rouge_l_best({"İroar"}, " roar", WordMode::Ascii).f == Approx(2.0 / 3.0));
     CHECK(words("İroar ÅB", WordMode::Ascii) == std::vector<std::string>{"i", "roar", "b"});
+    // SQuAD v1.1's script (the default convention): F1 is 0 when both sides normalise to nothing, and only ASCII
+    // punctuation is removed; the "unicode" convention is the other named choice.
+    for (const char* ref : {"the", "!!!", "   "}) {
+        CHECK(token_f1("", {ref}) == 0);
+        CHECK(token_f1("", {ref}, AnswerConvention::Unicode) == 1);
+    }
+    CHECK(token_f1("?", {"!"}) == 0);
+    for (const char* ref : {"roar。", "«roar»"}) {
+        CHECK(token_f1(" roar", {ref}) == 0);
+        CHECK(token_f1(" roar", {ref}, AnswerConvention::Unicode) == 1);
+    }
+    CHECK(token_f1(" blue", {"blue¿"}) == 0);
+    Normalization squad{true, true, AnswerConvention::SquadV11, true, true}, unicode = squad;
+    unicode.convention = AnswerConvention::Unicode;
+    CHECK(exact_match(" roar", {"roar。"}, squad) == 0);
+    CHECK(exact_match(" roar", {"roar。"}, unicode) == 1);
+    // Exact match follows the script too: normalize_answer("") == normalize_answer("the") holds, so it is 1.
+    CHECK(exact_match("", {"the"}, squad) == 1);
     // A bootstrap resample on which the statistic is undefined is left out: 60 items of which 3 define it.
     Statistic sparse = [](const std::vector<std::size_t>& idx) {
         double sum = 0, n = 0;

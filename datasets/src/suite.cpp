@@ -138,7 +138,7 @@ Suite load_suite(const std::string& definition_path) {
     }
     if (!j.is_object()) throw SuiteError(P + ": a suite definition is a JSON object");
     check_keys(j, {"lmwb_suite", "name", "version", "description", "kind", "items", "fields", "prompt", "target_delimiter",
-                   "choices", "few_shot", "generation", "normalization", "rouge_tokenizer", "metrics"}, P, "");
+                   "choices", "few_shot", "generation", "normalization", "rouge_tokenizer", "answer_convention", "metrics"}, P, "");
     Def d{j, P};
     if (d.get<int>(j, "lmwb_suite", 1, "") != 1)
         throw SuiteError(P + ": field 'lmwb_suite' is " + j["lmwb_suite"].dump() + "; this version reads format 1");
@@ -195,6 +195,10 @@ Suite load_suite(const std::string& definition_path) {
         s.normalization.strip_articles = d.get<bool>(n, "strip_articles", false, "normalization/");
         s.normalization.collapse_whitespace = d.get<bool>(n, "collapse_whitespace", true, "normalization/");
     }
+    std::string ac = d.get<std::string>(j, "answer_convention", "squad-v1.1", "");
+    if (ac != "squad-v1.1" && ac != "unicode")
+        throw SuiteError(P + ": field 'answer_convention' is '" + ac + "'; expected squad-v1.1 or unicode");
+    s.unicode_answers = ac == "unicode";
     std::string rt = d.get<std::string>(j, "rouge_tokenizer", "unicode", "");
     if (rt != "unicode" && rt != "ascii") throw SuiteError(P + ": field 'rouge_tokenizer' is '" + rt + "'; expected unicode or ascii");
     s.ascii_words = rt == "ascii";

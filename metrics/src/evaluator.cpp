@@ -239,7 +239,8 @@ struct Runner {
     }
 
     void generation(std::size_t si, const Suite& s, SuiteReport& sr, const std::vector<const SuiteItem*>& pending) {
-        metrics::Normalization norm{s.normalization.lowercase, s.normalization.strip_punctuation,
+        const auto convention = s.unicode_answers ? metrics::AnswerConvention::Unicode : metrics::AnswerConvention::SquadV11;
+        metrics::Normalization norm{s.normalization.lowercase, s.normalization.strip_punctuation, convention,
                                     s.normalization.strip_articles, s.normalization.collapse_whitespace};
         const auto mode = s.ascii_words ? metrics::WordMode::Ascii : metrics::WordMode::Unicode;
         // Items decode batch_size at a time (rows finish independently; each keeps its own seed, so results do not
@@ -281,7 +282,7 @@ struct Runner {
             auto& v = r.metrics;
             if (wants(m, "exact_match")) v["exact_match"] = metrics::exact_match(r.response, r.references, norm);
             if (wants(m, "contains")) v["contains"] = metrics::contains(r.response, r.references, norm);
-            if (wants(m, "f1")) v["f1"] = metrics::token_f1(r.response, r.references);
+            if (wants(m, "f1")) v["f1"] = metrics::token_f1(r.response, r.references, norm.convention);
             if (wants(m, "bleu")) v["bleu"] = metrics::bleu_score(metrics::bleu_stats(r.response, r.references), true);
             if (wants(m, "chrf")) v["chrf"] = metrics::chrf_score(metrics::chrf_stats(r.response, r.references));
             if (wants(m, "rouge_l")) v["rouge_l"] = metrics::rouge_l_best(r.references, r.response, mode).f;

@@ -49,11 +49,13 @@ std::u32string remove_articles(std::u32string_view s) {
     return out;
 }
 
+bool is_ascii_punctuation(char32_t c) { return c < 0x80 && text::is_punctuation(c); }  // string.punctuation
+
 std::u32string normalize32(std::string_view in, const Normalization& n) {
     std::u32string s = decode(in);
-    if (n.lowercase)
-        for (auto& c : s) c = text::lower(c);
-    if (n.strip_punctuation) s.erase(std::remove_if(s.begin(), s.end(), text::is_punctuation), s.end());
+    if (n.lowercase) s = text::lower_full(s);
+    if (n.strip_punctuation)
+        s.erase(std::remove_if(s.begin(), s.end(), n.convention == AnswerConvention::Unicode ? text::is_punctuation : is_ascii_punctuation), s.end());
     if (n.strip_articles) s = remove_articles(s);
     if (n.collapse_whitespace) s = text::collapse_spaces(s, true);
     return s;
@@ -89,15 +91,16 @@ double contains(std::string_view response, const std::vector<std::string>& refer
     return 0;
 }
 
-double token_f1(std::string_view response, const std::vector<std::string>& references) {
-    Normalization squad{true, true, true, true};
+double token_f1(std::string_view response, const std::vector<std::string>& references, AnswerConvention convention) {
+    Normalization squad{true, true, convention, true, true};
     auto pred = split_spaces(normalize32(response, squad));
     double best = 0;
     for (const auto& ref : references) {
         auto gold = split_spaces(normalize32(ref, squad));
         double f = 0;
         if (pred.empty() || gold.empty()) {
-            f = pred.empty() && gold.empty() ? 1 : 0;
+            // SQuAD v1.1 returns 0 whenever no token is shared, both sides empty included.
+            f = pred.empty() && gold.empty() && convention == AnswerConvention::Unicode ? 1 : 0;
         } else {
             std::map<std::u32string, double> pc, gc;
             for (auto& w : pred) pc[w] += 1;
@@ -124,7 +127,7 @@ std::vector<std::string> words(std::string_view in, WordMode mode) {
         if (mode == WordMode::Ascii) {
             // rouge_score: Python's str.lower() of the whole text, then [a-z0-9] runs. Its full lowercase mapping
             // turns U+0130 into "i" + U+0307 (the one special case that matters here); other letters map one to one.
-            if (c == 0x130) {
+            if (c == 0x130) {  // lower_full: "i" + U+0307, and U+0307 separates
                 cur.push_back('i');
                 flush();
                 continue;

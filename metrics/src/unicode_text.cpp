@@ -61,6 +61,16 @@ bool is_cjk(char32_t c) {
 
 char32_t lower(char32_t c) { return static_cast<char32_t>(utf8proc_tolower(static_cast<utf8proc_int32_t>(c))); }
 
+std::u32string lower_full(std::u32string_view s) {
+    std::u32string out;
+    out.reserve(s.size());
+    for (char32_t c : s) {
+        if (c == 0x130) out.append(U"i\u0307");
+        else out.push_back(lower(c));
+    }
+    return out;
+}
+
 std::u32string collapse_spaces(std::u32string_view s, bool keep_single_space) {
     std::u32string out;
     bool pending = false;

@@ -13,6 +13,8 @@ bool is_punctuation(char32_t c);  // general category P*, or ASCII string.punctu
 bool is_word_char(char32_t c);    // letters, marks, digits (categories L*, M*, N*)
 bool is_cjk(char32_t c);          // ideographs, kana and Hangul syllables: one word each
 char32_t lower(char32_t c);
+// Python's str.lower(): lower() of each code point, and its one special full mapping, U+0130 -> "i" + U+0307.
+std::u32string lower_full(std::u32string_view s);
 // Python's " ".join(s.split()) and "".join(s.split()).
 std::u32string collapse_spaces(std::u32string_view s, bool keep_single_space);
 

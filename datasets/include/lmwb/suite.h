@@ -61,6 +61,9 @@ struct Suite {
     GenerationSettings generation;
     AnswerNormalization normalization;
     bool ascii_words = false;          // ROUGE-L with rouge_score's ASCII-only tokenizer
+    // Exact match and F1: "squad-v1.1" (default; the SQuAD v1.1 script: ASCII punctuation, F1 0 when nothing is
+    // left on both sides) or "unicode" (every Unicode punctuation character; F1 1 when both sides are empty).
+    bool unicode_answers = false;
     std::vector<std::string> metrics;  // requested; empty: the kind's defaults
     std::vector<SuiteItem> items;
 };

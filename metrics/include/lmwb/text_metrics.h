@@ -11,9 +11,15 @@
 namespace lmwb::metrics {
 
 // Answer normalisation for exact match and contains.
+// How answers compare, by name: SQuAD v1.1's evaluation script, or every Unicode punctuation character.
+enum class AnswerConvention {
+    SquadV11,  // punctuation = Python's string.punctuation (ASCII); F1 is 0 when no token is left on either side
+    Unicode,   // punctuation = general category P* and ASCII punctuation; F1 is 1 when both sides are empty
+};
 struct Normalization {
     bool lowercase = false;
-    bool strip_punctuation = false;  // Unicode punctuation (general category P*)
+    bool strip_punctuation = false;  // which characters: convention
+    AnswerConvention convention = AnswerConvention::SquadV11;
     bool strip_articles = false;     // English "a", "an", "the" as whole words
     bool collapse_whitespace = true; // trim, and runs of whitespace become one space
 };
@@ -23,7 +29,8 @@ std::string normalize_answer(std::string_view text, const Normalization& n);
 double exact_match(std::string_view response, const std::vector<std::string>& references, const Normalization& n);
 double contains(std::string_view response, const std::vector<std::string>& references, const Normalization& n);
 // SQuAD token F1: lowercase, punctuation and articles removed, whitespace tokens; the best over the references.
-double token_f1(std::string_view response, const std::vector<std::string>& references);
+double token_f1(std::string_view response, const std::vector<std::string>& references,
+                AnswerConvention convention = AnswerConvention::SquadV11);
 
 // Words for ROUGE and the diversity metrics. Unicode: lowercased runs of letters, marks and digits, with each
 // ideograph, kana or Hangul syllable its own word (text without spaces still scores). Ascii: rouge_score's
