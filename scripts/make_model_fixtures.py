@@ -2,7 +2,7 @@
 """Writes the tiny random-weight checkpoints the engine tests load (tests/fixtures/models/), each a Hugging Face
 folder (config.json, model.safetensors, tokenizer.json) plus expected.json: logits of the reference
 implementation (scripts/reference/hf_reference.py) for a fixed token sequence. Deterministic.
-Usage: /usr/bin/python3 scripts/make_model_fixtures.py tests/fixtures/models"""
+Usage: /usr/bin/python3 scripts/make_model_fixtures.py tests/fixtures/models [NAME ...]"""
 import json
 import os
 import sys
@@ -42,7 +42,7 @@ def gpt2_weights(cfg, gen, prefix, attn_bias_buffers):
 def llama_weights(cfg, gen):
     d, f, v = cfg["hidden_size"], cfg["intermediate_size"], cfg["vocab_size"]
     nh, nkv = cfg["num_attention_heads"], cfg["num_key_value_heads"]
-    hd = d // nh
+    hd = cfg.get("head_dim", d // nh)
     bias = cfg["model_type"] == "qwen2"
     w = {"model.embed_tokens.weight": randn(gen, v, d), "model.norm.weight": 1 + randn(gen, d, scale=0.1)}
     for i in range(cfg["num_hidden_layers"]):
@@ -53,6 +53,9 @@ def llama_weights(cfg, gen):
                   p + "post_attention_layernorm.weight": 1 + randn(gen, d, scale=0.1),
                   p + "mlp.gate_proj.weight": randn(gen, f, d), p + "mlp.up_proj.weight": randn(gen, f, d),
                   p + "mlp.down_proj.weight": randn(gen, d, f)})
+        if cfg["model_type"] == "qwen3":
+            w.update({p + "self_attn.q_norm.weight": 1 + randn(gen, hd, scale=0.1),
+                      p + "self_attn.k_norm.weight": 1 + randn(gen, hd, scale=0.1)})
         if bias:
             w.update({p + "self_attn.q_proj.bias": randn(gen, nh * hd, scale=0.1),
                       p + "self_attn.k_proj.bias": randn(gen, nkv * hd, scale=0.1),
@@ -81,8 +84,14 @@ def main():
          None, False, torch.bfloat16),
         ("mistral", dict(llama, model_type="mistral", sliding_window=5, rope_theta=1000000.0), None, False, torch.float32),
         ("qwen2", dict(llama, model_type="qwen2", num_key_value_heads=1, rope_theta=1000000.0), None, False, torch.float32),
+        # head_dim 16, not hidden / heads = 8: Qwen3 sets it on its own
+        ("qwen3", dict(llama, model_type="qwen3", head_dim=16, tie_word_embeddings=True, rope_theta=1000000.0), None, False,
+         torch.float32),
     ]
+    only = set(sys.argv[2:])  # names to (re)write; none: all
     for seed, (name, cfg, prefix, buffers, dtype) in enumerate(cases):
+        if only and name not in only:
+            continue
         gen = torch.Generator().manual_seed(1000 + seed)
         w = gpt2_weights(cfg, gen, prefix, buffers) if cfg["model_type"] == "gpt2" else llama_weights(cfg, gen)
         stored = {k: (t.to(dtype) if t.is_floating_point() else t) for k, t in w.items()}

@@ -15,7 +15,7 @@ using lmwb::test::fixture;
 namespace {
 
 std::vector<std::string> model_names() {
-    return {"gpt2", "gpt2-noprefix-f16", "llama", "llama3-bf16", "mistral", "qwen2"};
+    return {"gpt2", "gpt2-noprefix-f16", "llama", "llama3-bf16", "mistral", "qwen2", "qwen3"};
 }
 
 nlohmann::json expected(const std::string& name) {

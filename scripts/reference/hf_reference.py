@@ -64,7 +64,7 @@ def rotate_half(x):
 
 
 def llama_forward(cfg, w, ids):
-    """Llama / Mistral / Qwen2 logits [T, V] for one sequence, float32."""
+    """Llama / Mistral / Qwen2 / Qwen3 logits [T, V] for one sequence, float32."""
     d, nh = cfg["hidden_size"], cfg["num_attention_heads"]
     nkv = cfg.get("num_key_value_heads", nh)
     hd = cfg.get("head_dim", d // nh)
@@ -85,8 +85,12 @@ def llama_forward(cfg, w, ids):
         p = f"model.layers.{i}."
         x = rms_norm(h, g(p + "input_layernorm.weight"), eps)
         lin = lambda n, z: z @ g(p + n + ".weight").T + (g(p + n + ".bias") if bias and n[-6:] in ("q_proj", "k_proj", "v_proj") else 0)
-        q = lin("self_attn.q_proj", x).view(t, nh, hd).transpose(0, 1)
-        k = lin("self_attn.k_proj", x).view(t, nkv, hd).transpose(0, 1)
+        q = lin("self_attn.q_proj", x).view(t, nh, hd)
+        k = lin("self_attn.k_proj", x).view(t, nkv, hd)
+        if cfg["model_type"] == "qwen3":  # Qwen3Attention: q_norm / k_norm over head_dim, before RoPE
+            q = rms_norm(q, g(p + "self_attn.q_norm.weight"), eps)
+            k = rms_norm(k, g(p + "self_attn.k_norm.weight"), eps)
+        q, k = q.transpose(0, 1), k.transpose(0, 1)
         v = lin("self_attn.v_proj", x).view(t, nkv, hd).transpose(0, 1)
         q = q * cos + rotate_half(q) * sin
         k = k * cos + rotate_half(k) * sin

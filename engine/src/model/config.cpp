@@ -87,7 +87,7 @@ ArchConfig read_config(const std::string& path) {
         c.tie_word_embeddings = r.boolean("tie_word_embeddings", true);
         if (r.boolean("scale_attn_by_inverse_layer_idx", false))
             r.fail("scale_attn_by_inverse_layer_idx", "not supported");
-    } else if (c.model_type == "llama" || c.model_type == "mistral" || c.model_type == "qwen2") {
+    } else if (c.model_type == "llama" || c.model_type == "mistral" || c.model_type == "qwen2" || c.model_type == "qwen3") {
         c.vocab_size = r.integer("vocab_size");
         c.hidden_size = r.integer("hidden_size");
         c.layers = r.integer("num_hidden_layers");
@@ -105,9 +105,10 @@ ArchConfig read_config(const std::string& path) {
         c.o_bias = attention_bias;
         c.mlp_bias = c.model_type == "llama" && r.boolean("mlp_bias", false);
         if (c.model_type == "mistral") c.sliding_window = r.integer("sliding_window", 0);
-        // Qwen2 windows only the layers from max_window_layers on; no released checkpoint turns it on.
-        if (c.model_type == "qwen2" && r.boolean("use_sliding_window", false))
-            r.fail("use_sliding_window", "Qwen2's per-layer sliding window is not supported");
+        c.qk_norm = c.model_type == "qwen3";
+        // Qwen2/3 window only the layers from max_window_layers on; no released checkpoint turns it on.
+        if ((c.model_type == "qwen2" || c.model_type == "qwen3") && r.boolean("use_sliding_window", false))
+            r.fail("use_sliding_window", "Qwen's per-layer sliding window is not supported");
         if (r.has("head_dim")) c.head_dim = r.integer("head_dim");
         if (r.has("rope_scaling")) {
             const auto& s = j["rope_scaling"];
@@ -125,7 +126,7 @@ ArchConfig read_config(const std::string& path) {
             if (c.rope_scaling.type == "default") c.rope_scaling.type.clear();
         }
     } else {
-        r.fail("model_type", "unsupported model_type '" + c.model_type + "' (supported: gpt2, llama, mistral, qwen2)");
+        r.fail("model_type", "unsupported model_type '" + c.model_type + "' (supported: gpt2, llama, mistral, qwen2, qwen3)");
     }
     for (auto [field, v] : {std::pair{"vocab_size", c.vocab_size}, {"hidden_size", c.hidden_size}, {"layers", c.layers},
                             {"heads", c.heads}, {"kv_heads", c.kv_heads}, {"max_position_embeddings", c.max_positions},

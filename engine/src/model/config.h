@@ -22,6 +22,7 @@ struct ArchConfig {
     RopeScaling rope_scaling;
     bool tie_word_embeddings = false;
     bool qkv_bias = false;   // qwen2, or llama attention_bias
+    bool qk_norm = false;    // qwen3: RMSNorm of each head's query and key (weights [head_dim]) before RoPE
     bool o_bias = false;     // llama attention_bias
     bool mlp_bias = false;   // llama mlp_bias
     std::int64_t sliding_window = 0;  // mistral: keys further back than this are masked (0: none)

@@ -780,7 +780,6 @@ std::vector<GenerationResult> HfModel::generate_batch(const std::vector<std::str
     // positions count from its first real token. Pads are masked out as keys throughout.
     const std::int64_t S = longest + steps;
     auto cache = net().new_cache(B, S);
-    auto opts_long = torch::TensorOptions().dtype(torch::kLong).device(device());
     std::vector<std::int64_t> ids(static_cast<std::size_t>(B * longest), 0), pos(static_cast<std::size_t>(B * longest), 0);
     std::vector<std::int64_t> keys(static_cast<std::size_t>(B * S), 0);  // which cache columns hold a real token, per row
     for (std::int64_t r = 0; r < B; ++r) {

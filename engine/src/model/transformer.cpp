@@ -148,6 +148,7 @@ struct Layer {
     torch::Tensor fc_w, fc_b, proj_w, proj_b;    // GPT-2 MLP
     torch::Tensor gate_w, up_w, down_w;          // SwiGLU MLP
     torch::Tensor gate_b, up_b, down_b;          // Llama with mlp_bias
+    torch::Tensor q_norm_w, k_norm_w;            // Qwen3: per-head RMSNorm of queries and keys [head_dim]
 };
 
 }  // namespace
@@ -237,6 +238,10 @@ Transformer::Transformer(const ArchConfig& cfg, const WeightStore& store, const 
             l.q_w = L.get({h + "self_attn.q_proj.weight"}, {Hq, D});
             l.k_w = L.get({h + "self_attn.k_proj.weight"}, {Hkv, D});
             l.v_w = L.get({h + "self_attn.v_proj.weight"}, {Hkv, D});
+            if (cfg.qk_norm) {
+                l.q_norm_w = L.get({h + "self_attn.q_norm.weight"}, {hd});
+                l.k_norm_w = L.get({h + "self_attn.k_norm.weight"}, {hd});
+            }
             if (cfg.qkv_bias) {
                 l.q_b = L.get({h + "self_attn.q_proj.bias"}, {Hq});
                 l.k_b = L.get({h + "self_attn.k_proj.bias"}, {Hkv});
@@ -354,8 +359,14 @@ torch::Tensor Transformer::run(const torch::Tensor& embeddings, const torch::Ten
             k = qkv.select(2, 1).transpose(1, 2);
             v = qkv.select(2, 2).transpose(1, 2);
         } else {
-            q = torch::linear(x, l.q_w, l.q_b).view({B, T, c.heads, hd}).transpose(1, 2);
-            k = torch::linear(x, l.k_w, l.k_b).view({B, T, c.kv_heads, hd}).transpose(1, 2);
+            q = torch::linear(x, l.q_w, l.q_b).view({B, T, c.heads, hd});
+            k = torch::linear(x, l.k_w, l.k_b).view({B, T, c.kv_heads, hd});
+            if (c.qk_norm) {  // over each head's dimensions, before the rotation
+                q = m.norm(q, l.q_norm_w, {});
+                k = m.norm(k, l.k_norm_w, {});
+            }
+            q = q.transpose(1, 2);
+            k = k.transpose(1, 2);
             v = torch::linear(x, l.v_w, l.v_b).view({B, T, c.kv_heads, hd}).transpose(1, 2);
             Impl::rope(q, k, cos, sin);
         }
