@@ -211,8 +211,7 @@ void HistoryView::updateButtons() {
     const auto sel = selectedRuns();
     open_->setEnabled(sel.size() == 1 && sel.front().status != QLatin1String("damaged"));
     compare_->setEnabled(sel.size() >= 2);
-    resume_->setEnabled(sel.size() == 1 && (sel.front().resumable() || sel.front().status == QLatin1String("interrupted")) &&
-                        !session_.jobs.running(QStringLiteral("eval")));
+    resume_->setEnabled(sel.size() == 1 && sel.front().resumable() && !session_.jobs.running(QStringLiteral("eval")));
     delete_->setEnabled(!sel.empty());
 }
 

@@ -29,12 +29,14 @@ struct RunSetup {
 };
 
 struct RunRecord {  // a row of the index
-    QString dir, status;  // status: "running", "finished", "cancelled" or "failed"
+    QString dir, status;  // "running", "finished", "cancelled", "failed", "interrupted" (its process died) or "damaged"
     QString model, model_path, suites, started, error;
     int items = 0, items_total = 0;
     QString reportPath() const { return dir + QStringLiteral("/report.json"); }
     QString journalPath() const { return dir + QStringLiteral("/report.json.journal.jsonl"); }
-    bool resumable() const { return status == QLatin1String("cancelled") || status == QLatin1String("failed"); }
+    bool resumable() const {
+        return status == QLatin1String("cancelled") || status == QLatin1String("failed") || status == QLatin1String("interrupted");
+    }
 };
 
 struct RunFilter {
