@@ -195,7 +195,7 @@ void HistoryView::applyFilter() {
     auto rows = session_.workspace->runs(filter());
     const std::size_t shown = rows.size();
     runs_->setRuns(std::move(rows));
-    const std::size_t total = session_.workspace->runs().size();
+    const std::size_t total = session_.workspace->runCount();
     count_->setText(shown == total ? (total == 1 ? tr("1 run") : tr("%1 runs").arg(total)) : tr("%1 of %2 runs").arg(shown).arg(total));
     fitColumns(table_);
     updateButtons();

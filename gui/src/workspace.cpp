@@ -261,6 +261,11 @@ std::vector<RunRecord> Workspace::runs(const RunFilter& f) const {
     return out;
 }
 
+std::size_t Workspace::runCount() const {
+    QSqlQuery q = exec(QSqlDatabase::database(connection_), QStringLiteral("SELECT COUNT(*) FROM runs"));
+    return q.next() ? static_cast<std::size_t>(q.value(0).toLongLong()) : 0;
+}
+
 std::optional<RunRecord> Workspace::run(const QString& dir) const {
     for (auto& r : runs())
         if (r.dir == dir) return r;

@@ -64,6 +64,7 @@ public:
 
     std::vector<RunRecord> runs(const RunFilter& filter = {}) const;
     std::optional<RunRecord> run(const QString& dir) const;
+    std::size_t runCount() const;
     QStringList models() const;
     QStringList suites() const;
     QStringList metrics() const;

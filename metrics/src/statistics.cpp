@@ -94,6 +94,22 @@ Interval bootstrap_interval(std::size_t n, const Statistic& stat, int iterations
     return r;
 }
 
+namespace {
+// Counts, mean confidence and accuracy of the items each falls in (bin_of: confidence -> bin index).
+template <class BinOf>
+void fill_bins(std::vector<ReliabilityBin>& out, const std::vector<double>& conf, const std::vector<double>& correct, BinOf bin_of) {
+    const std::size_t n = std::min(conf.size(), correct.size());
+    for (std::size_t i = 0; i < n; ++i) {
+        auto& b = out[bin_of(conf[i])];
+        b.count += 1;
+        b.mean_confidence += conf[i];
+        b.accuracy += correct[i];
+    }
+    for (auto& b : out)
+        if (b.count) b.mean_confidence /= static_cast<double>(b.count), b.accuracy /= static_cast<double>(b.count);
+}
+}  // namespace
+
 std::vector<ReliabilityBin> reliability_bins(const std::vector<double>& conf, const std::vector<double>& correct, int bins) {
     std::vector<ReliabilityBin> out;
     std::size_t n = std::min(conf.size(), correct.size());
@@ -118,15 +134,9 @@ std::vector<ReliabilityBin> reliability_bins(const std::vector<double>& conf, co
         out[b].confidence_low = b ? edges[b - 1] : 0.0;
         out[b].confidence_high = edges[b];
     }
-    for (std::size_t i = 0; i < n; ++i) {
-        auto b = static_cast<std::size_t>(std::lower_bound(edges.begin(), edges.end(), conf[i]) - edges.begin());
-        b = std::min(b, edges.size() - 1);
-        out[b].count += 1;
-        out[b].mean_confidence += conf[i];
-        out[b].accuracy += correct[i];
-    }
-    for (auto& b : out)
-        if (b.count) b.mean_confidence /= static_cast<double>(b.count), b.accuracy /= static_cast<double>(b.count);
+    fill_bins(out, conf, correct, [&edges](double c) {
+        return std::min(static_cast<std::size_t>(std::lower_bound(edges.begin(), edges.end(), c) - edges.begin()), edges.size() - 1);
+    });
     return out;
 }
 
@@ -136,15 +146,8 @@ std::vector<ReliabilityBin> equal_width_bins(const std::vector<double>& conf, co
         out[b].confidence_low = static_cast<double>(b) / bins;
         out[b].confidence_high = static_cast<double>(b + 1) / bins;
     }
-    const std::size_t n = std::min(conf.size(), correct.size());
-    for (std::size_t i = 0; i < n && bins > 0; ++i) {
-        const auto b = static_cast<std::size_t>(std::clamp(static_cast<int>(conf[i] * bins), 0, bins - 1));
-        out[b].count += 1;
-        out[b].mean_confidence += conf[i];
-        out[b].accuracy += correct[i];
-    }
-    for (auto& b : out)
-        if (b.count) b.mean_confidence /= static_cast<double>(b.count), b.accuracy /= static_cast<double>(b.count);
+    if (bins > 0)
+        fill_bins(out, conf, correct, [bins](double c) { return static_cast<std::size_t>(std::clamp(static_cast<int>(c * bins), 0, bins - 1)); });
     return out;
 }
 

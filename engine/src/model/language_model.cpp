@@ -134,6 +134,7 @@ public:
         if (fs::exists(dir / "lmwb.json")) open_bundle(dir, options);
         else open_hf_folder(dir, options);
         device_ = torch::Device(options.device);  // validated by the network
+        kv_cache_ = model_ && model_->new_cache(1, 1) != nullptr;  // TorchScript bundles keep none
         // Prefix for an empty context and for rolling windows: BOS, else end-of-text, as lm-eval does.
         if (prefix_ < 0 || prefix_ >= info_.vocab_size) prefix_ = eos_.empty() ? 0 : eos_.front();
         if (prefix_ < 0 || prefix_ >= info_.vocab_size) prefix_ = 0;
@@ -293,7 +294,7 @@ public:
     std::vector<std::vector<std::size_t>> shared_prefix_groups(const std::vector<Prepared>& prep, std::vector<bool>& grouped) const {
         std::vector<std::vector<std::size_t>> groups;
         grouped.assign(prep.size(), false);
-        if (!options_.share_prefixes || !net().new_cache(1, 1)) return groups;  // off, or a network without a KV cache
+        if (!options_.share_prefixes || !kv_cache_) return groups;  // off, or a network without a KV cache
         std::map<std::vector<std::int64_t>, std::vector<std::size_t>> by_prefix;
         for (std::size_t i = 0; i < prep.size(); ++i) {
             const auto& p = prep[i];
@@ -583,6 +584,7 @@ public:
     std::unique_ptr<WeightStore> weights_;
     std::unique_ptr<Tokenizer> tokenizer_;
     std::unique_ptr<Network> model_;  // null when opened to describe only (ModelOptions::load_weights false)
+    bool kv_cache_ = false;           // the network keeps a KV cache (shared prefixes, batched decoding)
     const Network& net() const {
         if (!model_) throw ModelError(info_.path + ": opened without its weights, to describe it only; open it again to compute");
         return *model_;
@@ -762,7 +764,7 @@ std::vector<GenerationResult> HfModel::generate_batch(const std::vector<std::str
     std::vector<GenerationResult> results;
     const auto B = static_cast<std::int64_t>(prompts.size());
     // One row, a network without a KV cache, or options that ask for no cache: one prompt at a time.
-    bool batched = B > 1 && net().new_cache(1, 1) != nullptr;
+    bool batched = B > 1 && kv_cache_;
     for (const auto& o : options) batched = batched && o.use_cache;
     if (!batched) {
         for (std::size_t i = 0; i < prompts.size(); ++i) results.push_back(generate(prompts[i], options[i]));
