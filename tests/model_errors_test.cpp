@@ -95,6 +95,48 @@ TEST_CASE("config.json problems name the field", "[model][errors]") {
     CHECK_THAT(open_error(m), Contains("config.json: malformed JSON"));
 }
 
+TEST_CASE("architecture fields that are not supported, or do not fit together, are refused by name", "[model][errors]") {
+    lmwb::test::ScratchDir dir;
+    struct Case {
+        const char* model;
+        const char* from;
+        const char* to;
+        const char* error;
+    };
+    const Case cases[] = {
+        {"phi3", "\"long_factor\": [", "\"long_factor\": [1.0, ", "/rope_scaling/long_factor: has 3 factors, expected one per rotary frequency (2)"},
+        {"phi3", "\"type\": \"longrope\"", "\"type\": \"yarn\"", "/rope_scaling/rope_type: unsupported RoPE scaling 'yarn'"},
+        {"phi3", "\"partial_rotary_factor\": 0.5", "\"partial_rotary_factor\": 0.375", "/partial_rotary_factor: gives 3 rotary dimensions"},
+        {"pythia", "\"rotary_pct\": 0.25", "\"rotary_pct\": 0.1", "/rotary_pct: gives 0 rotary dimensions"},
+        {"pythia", "\"num_attention_heads\": 4", "\"num_attention_heads\": 4, \"num_key_value_heads\": 2",
+         "/num_key_value_heads: must equal num_attention_heads for model_type 'gpt_neox'"},
+        {"gemma2", "\"sliding_window\": 5", "\"sliding_window\": 5, \"layer_types\": [\"full_attention\"]",
+         "/layer_types: expected one entry per layer (3)"},
+        {"gemma2", "\"attn_logit_softcapping\": 2.0", "\"attn_logit_softcapping\": -2.0", "/attn_logit_softcapping: must not be negative"},
+        {"gemma", "\"hidden_activation\": \"gelu_pytorch_tanh\"", "\"hidden_activation\": \"gelu_fast\"",
+         "/hidden_activation: unsupported activation 'gelu_fast'"},
+        {"qwen2", "\"model_type\": \"qwen2\"", "\"model_type\": \"qwen2\", \"use_sliding_window\": true",
+         "/use_sliding_window: a sliding window is not supported for model_type 'qwen2'"},
+        {"gpt2", "\"n_head\": 4", "\"n_head\": 4, \"rope_scaling\": {\"type\": \"linear\", \"factor\": 2.0}",
+         "/rope_scaling: model_type 'gpt2' has learned positions"},
+    };
+    for (const Case& c : cases) {
+        auto m = copy_model(dir, c.model);
+        auto cfg = read(m + "/config.json");
+        replace_once(cfg, c.from, c.to);
+        write(m + "/config.json", cfg);
+        INFO(c.model << ": " << c.to);
+        CHECK_THAT(open_error(m), Contains("config.json: " + std::string(c.error)));
+        fs::remove_all(m);
+    }
+    // The message lists what is supported.
+    auto m = copy_model(dir, "gemma");
+    auto cfg = read(m + "/config.json");
+    replace_once(cfg, "\"model_type\": \"gemma\"", "\"model_type\": \"gemma3_text\"");
+    write(m + "/config.json", cfg);
+    CHECK_THAT(open_error(m), Contains("supported: gemma, gemma2, gpt2, gpt_neox, llama, mistral, olmo2, phi3, qwen2, qwen3"));
+}
+
 TEST_CASE("missing or misshapen tensors name the tensor and the shapes", "[model][errors]") {
     lmwb::test::ScratchDir dir;
     auto m = copy_model(dir, "llama");

@@ -134,7 +134,8 @@ TEST_CASE("sharded checkpoints: a missing shard and a tensor in two shards are c
 
 TEST_CASE("opened to describe only: the same facts as a full open, from the headers; computing is refused", "[model][describe]") {
     std::vector<std::string> folders = {kModel, std::string(LMWB_MODELS) + "/tiny-b"};
-    for (const char* f : {"gpt2", "gpt2-noprefix-f16", "llama", "llama3-bf16", "mistral", "qwen2", "qwen3"})
+    for (const char* f : {"gpt2", "gpt2-noprefix-f16", "llama", "llama3-bf16", "mistral", "qwen2", "qwen3", "pythia", "phi3",
+                          "gemma", "gemma2", "olmo2"})
         folders.push_back(std::string(LMWB_FIXTURES) + "/models/" + f);
     for (const auto& folder : folders) {
         INFO(folder);
@@ -158,7 +159,8 @@ TEST_CASE("opened to describe only: the same facts as a full open, from the head
 
 TEST_CASE("choices that share a long context score it once, with the same log-likelihoods", "[model][scoring]") {
     std::vector<std::string> folders = {std::string(LMWB_MODELS) + "/tiny-b"};
-    for (const char* f : {"gpt2", "llama", "qwen2", "mistral", "qwen3"}) folders.push_back(std::string(LMWB_FIXTURES) + "/models/" + f);
+    for (const char* f : {"gpt2", "llama", "qwen2", "mistral", "qwen3", "pythia", "neox-sequential", "phi3", "gemma", "gemma2", "olmo2"})
+        folders.push_back(std::string(LMWB_FIXTURES) + "/models/" + f);
     for (const auto& folder : folders) {
         INFO(folder);
         auto m = LanguageModel::open(folder);
@@ -183,7 +185,7 @@ TEST_CASE("choices that share a long context score it once, with the same log-li
 
 TEST_CASE("batched generation equals one prompt at a time, greedy and sampled", "[model][generation]") {
     std::vector<std::string> folders = {std::string(LMWB_MODELS) + "/tiny-b", std::string(LMWB_MODELS) + "/tiny-a"};
-    for (const char* f : {"gpt2", "llama", "qwen2", "qwen3"}) folders.push_back(std::string(LMWB_FIXTURES) + "/models/" + f);
+    for (const char* f : {"gpt2", "llama", "qwen2", "qwen3", "pythia", "phi3", "gemma2", "olmo2"}) folders.push_back(std::string(LMWB_FIXTURES) + "/models/" + f);
     const std::vector<std::string> prompts = {"Question: What color is the sky?\nAnswer:", "Once upon a time", "The",
                                               "Question: What does a cat say?\nAnswer:", "A long time ago in a land far away there lived"};
     for (const auto& folder : folders) {

@@ -15,7 +15,8 @@ using lmwb::test::fixture;
 namespace {
 
 std::vector<std::string> model_names() {
-    return {"gpt2", "gpt2-noprefix-f16", "llama", "llama3-bf16", "mistral", "qwen2", "qwen3"};
+    return {"gpt2", "gpt2-noprefix-f16", "llama", "llama3-bf16", "mistral", "qwen2", "qwen3",
+            "pythia", "neox-sequential", "phi3", "gemma", "gemma2", "olmo2"};
 }
 
 nlohmann::json expected(const std::string& name) {
@@ -39,6 +40,59 @@ TEST_CASE("logits match the reference implementation to 1e-4", "[model]") {
             worst = std::max(worst, std::abs(static_cast<double>(got[t * V + v]) - want["logits"][t][v].get<double>()));
     INFO(name << ": largest difference " << worst);
     CHECK(worst < 1e-4);
+}
+
+TEST_CASE("attentions, greedy continuations and embedding gradients match the reference", "[model]") {
+    auto name = GENERATE(from_range(model_names()));
+    INFO(name);
+    auto model = LanguageModel::open(fixture("models/" + name), {});
+    auto want = expected(name);
+    const bool low_precision = name.find("f16") != std::string::npos || name.find("bf16") != std::string::npos;
+
+    auto ids = want["ids"].get<std::vector<std::int32_t>>();
+    double worst = 0;
+    int layers_seen = 0;
+    model->stream_attentions(ids, [&](int layer, int heads, int length, const float* data) {
+        const auto& w = want["attentions"][static_cast<std::size_t>(layer)];
+        for (int h = 0; h < heads; ++h)
+            for (int q = 0; q < length; ++q)
+                for (int k = 0; k < length; ++k)
+                    worst = std::max(worst, std::abs(data[(h * length + q) * length + k] -
+                                                     w[static_cast<std::size_t>(h)][static_cast<std::size_t>(q)][static_cast<std::size_t>(k)].get<double>()));
+        ++layers_seen;
+    });
+    CHECK(layers_seen == static_cast<int>(want["attentions"].size()));
+    INFO("attention: largest difference " << worst);
+    CHECK(worst < 1e-5);
+
+    // Greedy decoding with the KV cache gives the reference's token-by-token argmax.
+    auto prompt = want["greedy"]["prompt"].get<std::vector<std::int32_t>>();
+    std::string text = model->tokenizer().decode(prompt, false);
+    REQUIRE(model->tokenizer().encode(text, false).ids == prompt);
+    lmwb::GenerationOptions g;
+    g.max_new_tokens = 10;
+    auto gen = model->generate(text, g);
+    std::vector<std::int32_t> got;
+    for (auto& t : gen.tokens) got.push_back(t.id);
+    auto ref = want["greedy"]["tokens"].get<std::vector<std::int32_t>>();
+    if (gen.stop_reason == "eos") ref.resize(got.size());  // the reference decodes on past end-of-text
+    if (!low_precision) CHECK(got == ref);
+
+    // log p(target | prompt) and its gradient with respect to the prompt's token embeddings.
+    const auto& gw = want["gradient"];
+    auto gp = gw["prompt"].get<std::vector<std::int32_t>>(), gt = gw["target"].get<std::vector<std::int32_t>>();
+    auto point = model->target_logprob_gradients(gp, gt, {model->embeddings(gp)})[0];
+    CHECK(std::abs(point.logprob - gw["logprob"].get<double>()) < 1e-4);
+    double grad_worst = 0, grad_scale = 0;
+    const auto D = static_cast<std::size_t>(model->info().hidden_size);
+    for (std::size_t p = 0; p < gp.size(); ++p)
+        for (std::size_t d = 0; d < D; ++d) {
+            double ref = gw["gradient"][p][d].get<double>();
+            grad_worst = std::max(grad_worst, std::abs(point.gradient[p * D + d] - ref));
+            grad_scale = std::max(grad_scale, std::abs(ref));
+        }
+    INFO("gradient: largest difference " << grad_worst << " of largest " << grad_scale);
+    CHECK(grad_worst < 1e-4 * std::max(1.0, grad_scale));
 }
 
 TEST_CASE("model info describes the checkpoint", "[model]") {

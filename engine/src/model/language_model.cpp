@@ -144,6 +144,7 @@ public:
         ArchConfig cfg = read_config((dir / "config.json").string());
         weights_ = std::make_unique<WeightStore>(dir.string());  // headers only: the data stays mapped, unread
         if (options.load_weights) model_ = std::make_unique<Transformer>(cfg, *weights_, options);
+        if (cfg.rope_scaling.type == "longrope") length_switched_rope_ = cfg.rope_scaling.original_max_position_embeddings;
         eos_ = read_generation_eos(dir);
         if (eos_.empty()) eos_ = cfg.eos_token_ids;
         prefix_ = !cfg.bos_token_ids.empty() ? cfg.bos_token_ids.front() : -1;
@@ -299,6 +300,7 @@ public:
         for (std::size_t i = 0; i < prep.size(); ++i) {
             const auto& p = prep[i];
             const std::size_t shared = p.input.size() - p.cont.size();
+            if (length_switched_rope_ > 0 && static_cast<std::int64_t>(p.input.size()) > length_switched_rope_) continue;
             if (shared >= kSharedPrefixMin) by_prefix[std::vector<std::int64_t>(p.input.begin(), p.input.begin() + static_cast<std::ptrdiff_t>(shared))].push_back(i);
         }
         for (auto& [prefix, members] : by_prefix)
@@ -585,6 +587,9 @@ public:
     std::unique_ptr<Tokenizer> tokenizer_;
     std::unique_ptr<Network> model_;  // null when opened to describe only (ModelOptions::load_weights false)
     bool kv_cache_ = false;           // the network keeps a KV cache (shared prefixes, batched decoding)
+    // LongRoPE picks its factors by the length of what one call sees: sequences longer than this run whole, so that a
+    // shared prefix does not take the short factors where the full sequence takes the long ones. 0: no such switch.
+    std::int64_t length_switched_rope_ = 0;
     const Network& net() const {
         if (!model_) throw ModelError(info_.path + ": opened without its weights, to describe it only; open it again to compute");
         return *model_;

@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <map>
 
 #include <sys/mman.h>
 #include <unistd.h>
@@ -140,15 +141,19 @@ std::vector<std::string> names(const std::vector<std::string>& prefixes, const s
     return out;
 }
 
+struct Linear {
+    torch::Tensor w, b;  // w [out, in] (a transposed view for Conv1D storage); b undefined without bias
+    torch::Tensor operator()(const torch::Tensor& x) const { return torch::linear(x, w, b); }
+};
+struct Norm {
+    torch::Tensor w, b;  // w undefined where the layout has no such norm
+    bool present() const { return w.defined(); }
+};
+
 struct Layer {
-    torch::Tensor norm1_w, norm1_b, norm2_w, norm2_b;
-    torch::Tensor qkv_w, qkv_b;                  // GPT-2 fused [D, 3D]
-    torch::Tensor q_w, k_w, v_w, q_b, k_b, v_b;  // Llama family [out, in]
-    torch::Tensor o_w, o_b;
-    torch::Tensor fc_w, fc_b, proj_w, proj_b;    // GPT-2 MLP
-    torch::Tensor gate_w, up_w, down_w;          // SwiGLU MLP
-    torch::Tensor gate_b, up_b, down_b;          // Llama with mlp_bias
-    torch::Tensor q_norm_w, k_norm_w;            // Qwen3: per-head RMSNorm of queries and keys [head_dim]
+    Norm attn_in, attn_out, mlp_in, mlp_out, q_norm, k_norm;
+    Linear q, k, v, qkv, o;
+    Linear up, gate, gate_up, down;
 };
 
 }  // namespace
@@ -157,31 +162,112 @@ struct Transformer::Impl {
     ArchConfig cfg;
     torch::ScalarType dtype;
     torch::Device device{torch::kCPU};
-    torch::Tensor wte, wpe, final_w, final_b, lm_head;
+    torch::Tensor wte, wpe, lm_head;
+    Norm final_norm;
     std::vector<Layer> layers;
-    torch::Tensor inv_freq;  // RoPE
+    torch::Tensor inv_freq, inv_freq_long;  // RoPE [rotary_dims / 2]; the long one for LongRoPE
     std::int64_t params = 0;
 
-    torch::Tensor norm(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b) const {
-        if (cfg.gpt2_style) return torch::layer_norm(x, {cfg.hidden_size}, w, b, cfg.norm_eps);
+    torch::Tensor norm(const torch::Tensor& x, const Norm& n) const {
+        if (cfg.arch.norm == NormKind::LayerNorm) return torch::layer_norm(x, {x.size(-1)}, n.w, n.b, cfg.norm_eps);
         auto xf = x.to(torch::kFloat32);
         auto y = xf * torch::rsqrt(xf.pow(2).mean(-1, true) + cfg.norm_eps);
-        return w * y.to(x.scalar_type());
+        switch (cfg.arch.norm) {
+            case NormKind::RMSNormFloatWeight: return (n.w.to(torch::kFloat32) * y).to(x.scalar_type());
+            case NormKind::RMSNormUnitOffset: return (y * (1 + n.w.to(torch::kFloat32))).to(x.scalar_type());
+            default: return n.w * y.to(x.scalar_type());
+        }
     }
 
-    // cos and sin of the rotary angles for positions [B, T]: [B, 1, T, head_dim] each.
-    std::pair<torch::Tensor, torch::Tensor> rope_tables(const torch::Tensor& positions) const {
-        auto freqs = positions.to(torch::kFloat32).unsqueeze(-1) * inv_freq;  // [B, T, hd/2]
-        auto emb = torch::cat({freqs, freqs}, -1).unsqueeze(1);
-        return {emb.cos().to(dtype), emb.sin().to(dtype)};
+    torch::Tensor activation(const torch::Tensor& x) const {
+        switch (cfg.activation) {
+            case Activation::GeluTanh: return torch::gelu(x, "tanh");
+            case Activation::GeluExact: return torch::gelu(x);
+            case Activation::Relu: return torch::relu(x);
+            case Activation::Silu: return torch::silu(x);
+        }
+        return x;
     }
-    static void rope(torch::Tensor& q, torch::Tensor& k, const torch::Tensor& cos, const torch::Tensor& sin) {
-        auto rotate = [](const torch::Tensor& x) {
-            auto half = x.size(-1) / 2;
-            return torch::cat({-x.narrow(-1, half, half), x.narrow(-1, 0, half)}, -1);
-        };
-        q = q * cos + rotate(q) * sin;
-        k = k * cos + rotate(k) * sin;
+
+    torch::Tensor mlp(const Layer& l, const torch::Tensor& x) const {
+        switch (cfg.arch.mlp) {
+            case MlpKind::Plain: return l.down(activation(l.up(x)));
+            case MlpKind::Gated: return l.down(activation(l.gate(x)) * l.up(x));
+            case MlpKind::FusedGated: {
+                auto gu = l.gate_up(x);
+                const std::int64_t F = cfg.intermediate_size;
+                return l.down(activation(gu.narrow(-1, 0, F)) * gu.narrow(-1, F, F));
+            }
+        }
+        return x;
+    }
+
+    // Queries [B, T, H, hd], keys and values [B, T, KV, hd] of the normed input x [B, T, D].
+    std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> project(const Layer& l, const torch::Tensor& x) const {
+        const std::int64_t B = x.size(0), T = x.size(1), H = cfg.heads, KV = cfg.kv_heads, hd = cfg.head_dim;
+        torch::Tensor q, k, v;
+        switch (cfg.arch.qkv) {
+            case QkvLayout::Separate: q = l.q(x), k = l.k(x), v = l.v(x); break;
+            case QkvLayout::FusedRows: {
+                auto qkv = l.qkv(x);
+                q = qkv.narrow(-1, 0, H * hd), k = qkv.narrow(-1, H * hd, KV * hd), v = qkv.narrow(-1, (H + KV) * hd, KV * hd);
+                break;
+            }
+            case QkvLayout::FusedPerHead: {
+                auto qkv = l.qkv(x).view({B, T, H, 3, hd});
+                return {qkv.select(3, 0), qkv.select(3, 1), qkv.select(3, 2)};
+            }
+        }
+        if (cfg.arch.qk_norm == QkNorm::Whole) q = norm(q, l.q_norm), k = norm(k, l.k_norm);
+        q = q.reshape({B, T, H, hd});
+        k = k.reshape({B, T, KV, hd});
+        if (cfg.arch.qk_norm == QkNorm::PerHead) q = norm(q, l.q_norm), k = norm(k, l.k_norm);
+        return {q, k, v.reshape({B, T, KV, hd})};
+    }
+
+    // cos and sin of the rotary angles for positions [B, T]: [B, 1, T, rotary_dims] each. LongRoPE picks the long
+    // factors for a row whose tokens so far (key_mask [B, S]) outnumber the original context (transformers decides per
+    // call, on the batch's longest row; per row keeps a result independent of what it is batched with).
+    std::pair<torch::Tensor, torch::Tensor> rope_tables(const torch::Tensor& positions, const torch::Tensor& key_mask) const {
+        torch::Tensor inv = inv_freq.unsqueeze(0);  // [1 or B, rd/2]
+        if (inv_freq_long.defined()) {
+            auto long_rows = (key_mask.to(torch::kLong).sum(1) > cfg.rope_scaling.original_max_position_embeddings).unsqueeze(1);
+            inv = torch::where(long_rows, inv_freq_long.unsqueeze(0), inv);
+        }
+        auto freqs = positions.to(torch::kFloat32).unsqueeze(-1) * inv.unsqueeze(1);  // [B, T, rd/2]
+        auto emb = torch::cat({freqs, freqs}, -1).unsqueeze(1);
+        auto cos = emb.cos(), sin = emb.sin();
+        if (cfg.rope_scaling.attention_factor != 1.0) cos = cos * cfg.rope_scaling.attention_factor, sin = sin * cfg.rope_scaling.attention_factor;
+        return {cos.to(dtype), sin.to(dtype)};
+    }
+    // Rotates the first rotary_dims of each head of x [B, heads, T, hd] (rotate-half within them).
+    torch::Tensor rope(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin) const {
+        const std::int64_t rd = cfg.rotary_dims, half = rd / 2;
+        auto rot = rd == x.size(-1) ? x : x.narrow(-1, 0, rd);
+        auto turned = torch::cat({-rot.narrow(-1, half, half), rot.narrow(-1, 0, half)}, -1);
+        auto out = rot * cos + turned * sin;
+        return rd == x.size(-1) ? out : torch::cat({out, x.narrow(-1, rd, x.size(-1) - rd)}, -1);
+    }
+
+    torch::Tensor rope_inverse_frequencies(const std::vector<double>* divisors) const {
+        const std::int64_t rd = cfg.rotary_dims;
+        auto inv = 1.0 / torch::pow(cfg.rope_theta, torch::arange(0, rd, 2, torch::kFloat64) / static_cast<double>(rd));
+        const RopeScaling& rs = cfg.rope_scaling;
+        if (divisors) {
+            inv = inv / torch::tensor(*divisors, torch::kFloat64);
+        } else if (rs.type == "linear") {
+            inv = inv / rs.factor;
+        } else if (rs.type == "llama3") {
+            double old_len = static_cast<double>(rs.original_max_position_embeddings);
+            double low_wavelen = old_len / rs.low_freq_factor, high_wavelen = old_len / rs.high_freq_factor;
+            auto wavelen = 2 * M_PI / inv;
+            auto scaled = torch::where(wavelen > low_wavelen, inv / rs.factor, inv);
+            auto smooth = (old_len / wavelen - rs.low_freq_factor) / (rs.high_freq_factor - rs.low_freq_factor);
+            auto smoothed = (1 - smooth) * scaled / rs.factor + smooth * scaled;
+            auto medium = (wavelen >= high_wavelen).logical_and(wavelen <= low_wavelen);
+            inv = torch::where(medium, smoothed, scaled);
+        }
+        return inv.to(torch::kFloat32).to(device);
     }
 };
 
@@ -202,82 +288,62 @@ Transformer::Transformer(const ArchConfig& cfg, const WeightStore& store, const 
         if (!torch::cuda::is_available())
             throw ModelError("device '" + options.device + "' requested, but this LibTorch has no CUDA support (or no GPU is visible)");
     }
+    const Architecture& a = cfg.arch;
     Loader L{store, m.dtype, m.device, options.control};
     const std::int64_t D = cfg.hidden_size, V = cfg.vocab_size, F = cfg.intermediate_size;
     const std::int64_t hd = cfg.head_dim, Hq = cfg.heads * hd, Hkv = cfg.kv_heads * hd;
-    if (cfg.gpt2_style) {
-        std::vector<std::string> p{"transformer.", ""};
-        m.wte = L.get(names(p, "wte.weight"), {V, D});
-        m.wpe = L.get(names(p, "wpe.weight"), {cfg.max_positions, D});
-        for (std::int64_t i = 0; i < cfg.layers; ++i) {
-            std::string h = "h." + std::to_string(i) + ".";
-            Layer l;
-            l.norm1_w = L.get(names(p, h + "ln_1.weight"), {D});
-            l.norm1_b = L.get(names(p, h + "ln_1.bias"), {D});
-            l.qkv_w = L.get(names(p, h + "attn.c_attn.weight"), {D, 3 * D});
-            l.qkv_b = L.get(names(p, h + "attn.c_attn.bias"), {3 * D});
-            l.o_w = L.get(names(p, h + "attn.c_proj.weight"), {D, D});
-            l.o_b = L.get(names(p, h + "attn.c_proj.bias"), {D});
-            l.norm2_w = L.get(names(p, h + "ln_2.weight"), {D});
-            l.norm2_b = L.get(names(p, h + "ln_2.bias"), {D});
-            l.fc_w = L.get(names(p, h + "mlp.c_fc.weight"), {D, F});
-            l.fc_b = L.get(names(p, h + "mlp.c_fc.bias"), {F});
-            l.proj_w = L.get(names(p, h + "mlp.c_proj.weight"), {F, D});
-            l.proj_b = L.get(names(p, h + "mlp.c_proj.bias"), {D});
-            m.layers.push_back(std::move(l));
+    auto get = [&](const std::string& name, std::vector<std::int64_t> shape) { return L.get(names(a.prefixes, name), std::move(shape)); };
+    auto linear = [&](const std::string& name, std::int64_t out, std::int64_t in, bool bias) {
+        Linear lin;
+        lin.w = a.conv1d ? get(name + ".weight", {in, out}).t() : get(name + ".weight", {out, in});
+        if (bias) lin.b = get(name + ".bias", {out});
+        return lin;
+    };
+    auto norm = [&](const std::string& name, std::int64_t size) {
+        Norm n;
+        if (name.empty()) return n;
+        n.w = get(name + ".weight", {size});
+        if (a.norm == NormKind::LayerNorm) n.b = get(name + ".bias", {size});
+        return n;
+    };
+    m.wte = get(a.embed, {V, D});
+    if (!a.positions.empty()) m.wpe = get(a.positions, {cfg.max_positions, D});
+    const LayerNames& n = a.names;
+    for (std::int64_t i = 0; i < cfg.layers; ++i) {
+        const std::string h = a.layer + std::to_string(i) + ".";
+        auto at = [&](const std::string& name) { return name.empty() ? name : h + name; };
+        Layer l;
+        l.attn_in = norm(at(n.attn_in_norm), D);
+        l.attn_out = norm(at(n.attn_out_norm), D);
+        l.mlp_in = norm(at(n.mlp_in_norm), D);
+        l.mlp_out = norm(at(n.mlp_out_norm), D);
+        if (a.qkv == QkvLayout::Separate) {
+            l.q = linear(h + n.q, Hq, D, cfg.qkv_bias);
+            l.k = linear(h + n.k, Hkv, D, cfg.qkv_bias);
+            l.v = linear(h + n.v, Hkv, D, cfg.qkv_bias);
+        } else {
+            l.qkv = linear(h + n.qkv, Hq + 2 * Hkv, D, cfg.qkv_bias);
         }
-        m.final_w = L.get(names(p, "ln_f.weight"), {D});
-        m.final_b = L.get(names(p, "ln_f.bias"), {D});
-        m.lm_head = cfg.tie_word_embeddings ? m.wte : L.get({"lm_head.weight"}, {V, D});
-    } else {
-        m.wte = L.get({"model.embed_tokens.weight"}, {V, D});
-        for (std::int64_t i = 0; i < cfg.layers; ++i) {
-            std::string h = "model.layers." + std::to_string(i) + ".";
-            Layer l;
-            l.norm1_w = L.get({h + "input_layernorm.weight"}, {D});
-            l.q_w = L.get({h + "self_attn.q_proj.weight"}, {Hq, D});
-            l.k_w = L.get({h + "self_attn.k_proj.weight"}, {Hkv, D});
-            l.v_w = L.get({h + "self_attn.v_proj.weight"}, {Hkv, D});
-            if (cfg.qk_norm) {
-                l.q_norm_w = L.get({h + "self_attn.q_norm.weight"}, {hd});
-                l.k_norm_w = L.get({h + "self_attn.k_norm.weight"}, {hd});
-            }
-            if (cfg.qkv_bias) {
-                l.q_b = L.get({h + "self_attn.q_proj.bias"}, {Hq});
-                l.k_b = L.get({h + "self_attn.k_proj.bias"}, {Hkv});
-                l.v_b = L.get({h + "self_attn.v_proj.bias"}, {Hkv});
-            }
-            l.o_w = L.get({h + "self_attn.o_proj.weight"}, {D, Hq});
-            if (cfg.o_bias) l.o_b = L.get({h + "self_attn.o_proj.bias"}, {D});
-            l.norm2_w = L.get({h + "post_attention_layernorm.weight"}, {D});
-            l.gate_w = L.get({h + "mlp.gate_proj.weight"}, {F, D});
-            l.up_w = L.get({h + "mlp.up_proj.weight"}, {F, D});
-            l.down_w = L.get({h + "mlp.down_proj.weight"}, {D, F});
-            if (cfg.mlp_bias) {
-                l.gate_b = L.get({h + "mlp.gate_proj.bias"}, {F});
-                l.up_b = L.get({h + "mlp.up_proj.bias"}, {F});
-                l.down_b = L.get({h + "mlp.down_proj.bias"}, {D});
-            }
-            m.layers.push_back(std::move(l));
+        if (a.qk_norm != QkNorm::None) {
+            const bool whole = a.qk_norm == QkNorm::Whole;
+            l.q_norm = norm(at(n.q_norm), whole ? Hq : hd);
+            l.k_norm = norm(at(n.k_norm), whole ? Hkv : hd);
         }
-        m.final_w = L.get({"model.norm.weight"}, {D});
-        // Some tied checkpoints still ship lm_head.weight; an untied one must.
-        m.lm_head = cfg.tie_word_embeddings ? m.wte : L.get({"lm_head.weight"}, {V, D});
-        auto inv = 1.0 / torch::pow(cfg.rope_theta, torch::arange(0, hd, 2, torch::kFloat64) / static_cast<double>(hd));
+        l.o = linear(h + n.o, D, Hq, cfg.o_bias);
+        if (a.mlp == MlpKind::FusedGated) l.gate_up = linear(h + n.gate_up, 2 * F, D, cfg.mlp_bias);
+        if (a.mlp == MlpKind::Gated) l.gate = linear(h + n.gate, F, D, cfg.mlp_bias);
+        if (a.mlp != MlpKind::FusedGated) l.up = linear(h + n.up, F, D, cfg.mlp_bias);
+        l.down = linear(h + n.down, D, F, cfg.mlp_bias);
+        m.layers.push_back(std::move(l));
+    }
+    m.final_norm = norm(a.final_norm, D);
+    // Some tied checkpoints still ship the head's weight; an untied one must.
+    m.lm_head = cfg.tie_word_embeddings ? m.wte : get(a.lm_head, {V, D});
+    if (cfg.rotary_dims > 0) {
         const RopeScaling& rs = cfg.rope_scaling;
-        if (rs.type == "linear") {
-            inv = inv / rs.factor;
-        } else if (rs.type == "llama3") {
-            double old_len = static_cast<double>(rs.original_max_position_embeddings);
-            double low_wavelen = old_len / rs.low_freq_factor, high_wavelen = old_len / rs.high_freq_factor;
-            auto wavelen = 2 * M_PI / inv;
-            auto scaled = torch::where(wavelen > low_wavelen, inv / rs.factor, inv);
-            auto smooth = (old_len / wavelen - rs.low_freq_factor) / (rs.high_freq_factor - rs.low_freq_factor);
-            auto smoothed = (1 - smooth) * scaled / rs.factor + smooth * scaled;
-            auto medium = (wavelen >= high_wavelen).logical_and(wavelen <= low_wavelen);
-            inv = torch::where(medium, smoothed, scaled);
-        }
-        m.inv_freq = inv.to(torch::kFloat32).to(m.device);
+        const bool longrope = rs.type == "longrope";
+        m.inv_freq = m.rope_inverse_frequencies(longrope ? &rs.short_factor : nullptr);
+        if (longrope) m.inv_freq_long = m.rope_inverse_frequencies(&rs.long_factor);
     }
     m.params = L.params;
 }
@@ -291,13 +357,17 @@ torch::Tensor Transformer::embed(const torch::Tensor& ids) const { return impl_-
 torch::Tensor Transformer::input_states(const torch::Tensor& embeddings, const torch::Tensor& positions) const {
     const Impl& m = *impl_;
     torch::Tensor h = embeddings.to(m.dtype);
-    if (m.cfg.gpt2_style)
+    if (m.wpe.defined())
         h = h + m.wpe.index_select(0, positions.reshape(-1)).view({embeddings.size(0), embeddings.size(1), -1});
+    if (m.cfg.arch.embed_scaled)  // √hidden rounded to the compute dtype, as transformers' Gemma does
+        h = h * torch::scalar_tensor(std::sqrt(static_cast<double>(m.cfg.hidden_size)), h.options());
     return h;
 }
 
 torch::Tensor Transformer::logits(const torch::Tensor& hidden) const {
-    return torch::matmul(hidden, impl_->lm_head.t()).to(torch::kFloat32);
+    auto out = torch::matmul(hidden, impl_->lm_head.t()).to(torch::kFloat32);
+    if (const double cap = impl_->cfg.final_softcap; cap > 0) out = torch::tanh(out / cap) * cap;
+    return out;
 }
 
 KVCachePtr Transformer::new_cache(std::int64_t batch, std::int64_t capacity) const {
@@ -328,48 +398,43 @@ torch::Tensor Transformer::run(const torch::Tensor& embeddings, const torch::Ten
     const std::int64_t B = embeddings.size(0), T = embeddings.size(1), hd = c.head_dim;
     const std::int64_t past = cache ? cache->length : 0, S = past + T;
     if (cache && S > cache->k[0].size(2)) throw ModelError("KV cache capacity exceeded");
-    if (c.gpt2_style && positions.max().item<std::int64_t>() >= c.max_positions)
+    if (m.wpe.defined() && positions.max().item<std::int64_t>() >= c.max_positions)
         throw ModelError("position " + std::to_string(positions.max().item<std::int64_t>()) + " is beyond the model's " +
                          std::to_string(c.max_positions) + " learned positions");
 
     torch::Tensor h = input_states(embeddings, positions);
 
-    // Additive mask [B, 1, T, S]: causal, padding and (Mistral) sliding window.
+    // Additive masks [B, 1, T, S]: causal and padding, one per distinct sliding window among the layers.
     auto q_pos = torch::arange(past, S, torch::TensorOptions().dtype(torch::kLong).device(m.device)).view({T, 1});
     auto k_pos = torch::arange(0, S, torch::TensorOptions().dtype(torch::kLong).device(m.device)).view({1, S});
-    auto allowed = (k_pos <= q_pos);
-    if (c.sliding_window > 0) allowed = allowed.logical_and(q_pos - k_pos < c.sliding_window);
-    allowed = allowed.view({1, 1, T, S}).logical_and(key_mask.to(torch::kBool).view({B, 1, 1, S}));
-    auto mask = torch::zeros({B, 1, T, S}, torch::TensorOptions().dtype(torch::kFloat32).device(m.device))
-                    .masked_fill(allowed.logical_not(), -1e9);
-    const double scale = 1.0 / std::sqrt(static_cast<double>(hd));
+    auto padding = key_mask.to(torch::kBool).view({B, 1, 1, S});
+    std::map<std::int64_t, torch::Tensor> masks;
+    auto mask_for = [&](std::int64_t window) -> const torch::Tensor& {
+        auto& mask = masks[window];
+        if (!mask.defined()) {
+            auto allowed = (k_pos <= q_pos);
+            if (window > 0) allowed = allowed.logical_and(q_pos - k_pos < window);
+            allowed = allowed.view({1, 1, T, S}).logical_and(padding);
+            mask = torch::zeros({B, 1, T, S}, torch::TensorOptions().dtype(torch::kFloat32).device(m.device))
+                       .masked_fill(allowed.logical_not(), -1e9);
+        }
+        return mask;
+    };
     const std::int64_t groups = c.heads / c.kv_heads;
     torch::Tensor cos, sin;
-    if (!c.gpt2_style) std::tie(cos, sin) = m.rope_tables(positions);
+    if (c.rotary_dims > 0) std::tie(cos, sin) = m.rope_tables(positions, key_mask);
     const CancelToken* cancel = CancelScope::current();
+    const bool grad = at::GradMode::is_enabled();
 
     for (std::size_t li = 0; li < m.layers.size(); ++li) {
         const Layer& l = m.layers[li];
         cancel_point(h, cancel);
-        auto x = m.norm(h, l.norm1_w, l.norm1_b);
-        torch::Tensor q, k, v;
-        if (c.gpt2_style) {
-            auto qkv = torch::addmm(l.qkv_b, x.reshape({B * T, -1}), l.qkv_w).view({B, T, 3, c.heads, hd});
-            q = qkv.select(2, 0).transpose(1, 2);
-            k = qkv.select(2, 1).transpose(1, 2);
-            v = qkv.select(2, 2).transpose(1, 2);
-        } else {
-            q = torch::linear(x, l.q_w, l.q_b).view({B, T, c.heads, hd});
-            k = torch::linear(x, l.k_w, l.k_b).view({B, T, c.kv_heads, hd});
-            if (c.qk_norm) {  // over each head's dimensions, before the rotation
-                q = m.norm(q, l.q_norm_w, {});
-                k = m.norm(k, l.k_norm_w, {});
-            }
-            q = q.transpose(1, 2);
-            k = k.transpose(1, 2);
-            v = torch::linear(x, l.v_w, l.v_b).view({B, T, c.kv_heads, hd}).transpose(1, 2);
-            Impl::rope(q, k, cos, sin);
-        }
+        auto x = l.attn_in.present() ? m.norm(h, l.attn_in) : h;
+        auto [q, k, v] = m.project(l, x);
+        q = q.transpose(1, 2);
+        k = k.transpose(1, 2);
+        v = v.transpose(1, 2);
+        if (c.rotary_dims > 0) q = m.rope(q, cos, sin), k = m.rope(k, cos, sin);
         if (cache) {
             cache->k[li].narrow(2, past, T).copy_(k);
             cache->v[li].narrow(2, past, T).copy_(v);
@@ -381,11 +446,15 @@ torch::Tensor Transformer::run(const torch::Tensor& embeddings, const torch::Ten
         auto qg = q.reshape({B, c.kv_heads, groups * T, hd});
         // In place: a long window's [heads, T, S] scores are the largest activations; no extra copies of them.
         auto scores = torch::matmul(qg, k.transpose(-1, -2)).to(torch::kFloat32);
-        scores.mul_(scale);
+        scores.mul_(c.attention_scale);
+        if (c.attn_softcap > 0) {
+            if (grad) scores = torch::tanh(scores / c.attn_softcap) * c.attn_softcap;
+            else scores.div_(c.attn_softcap).tanh_().mul_(c.attn_softcap);
+        }
         scores = scores.view({B, c.kv_heads, groups, T, S});
-        scores.add_(mask.view({B, 1, 1, T, S}));
+        scores.add_(mask_for(c.layer_window[li]).view({B, 1, 1, T, S}));
         torch::Tensor probs;
-        if (at::GradMode::is_enabled()) {
+        if (grad) {
             probs = torch::softmax(scores, -1);
         } else {  // inference: softmax in place (the kernel maps rows element-wise), so a long window never
                   // holds two [heads, T, S] tensors
@@ -401,23 +470,21 @@ torch::Tensor Transformer::run(const torch::Tensor& embeddings, const torch::Ten
             attn = attn.reshape({B * T, -1}).index_select(0, *rows).unsqueeze(0);
             h = h.reshape({B * T, -1}).index_select(0, *rows).unsqueeze(0);
         }
-        const std::int64_t Bo = h.size(0), To = h.size(1);
-        torch::Tensor out = c.gpt2_style ? torch::addmm(l.o_b, attn.reshape({Bo * To, -1}), l.o_w).view({Bo, To, -1})
-                                         : torch::linear(attn, l.o_w, l.o_b);
-        h = h + out;
-        cancel_point(h, cancel);
-        x = m.norm(h, l.norm2_w, l.norm2_b);
-        if (c.gpt2_style) {
-            auto f = torch::addmm(l.fc_b, x.reshape({Bo * To, -1}), l.fc_w);
-            f = c.activation == "relu" ? torch::relu(f) : torch::gelu(f, c.activation == "gelu_new" ? "tanh" : "none");
-            h = h + torch::addmm(l.proj_b, f, l.proj_w).view({Bo, To, -1});
+        auto a = l.o(attn);
+        if (l.attn_out.present()) a = m.norm(a, l.attn_out);
+        if (c.parallel_residual) {  // both branches read the layer's input
+            h = h + a + m.mlp(l, m.norm(h, l.mlp_in));
         } else {
-            h = h + torch::linear(torch::silu(torch::linear(x, l.gate_w, l.gate_b)) * torch::linear(x, l.up_w, l.up_b), l.down_w, l.down_b);
+            h = h + a;
+            cancel_point(h, cancel);
+            auto f = m.mlp(l, l.mlp_in.present() ? m.norm(h, l.mlp_in) : h);
+            if (l.mlp_out.present()) f = m.norm(f, l.mlp_out);
+            h = h + f;
         }
         if (observer) (*observer)(static_cast<int>(li), probs, h);
     }
     if (cache) cache->length = S;
-    auto out = m.norm(h, m.final_w, m.final_b);
+    auto out = m.norm(h, m.final_norm);
     return rows ? out[0] : out;
 }
 

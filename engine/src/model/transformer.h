@@ -1,4 +1,4 @@
-// The decoder-only transformers we run (GPT-2; Llama, Mistral, Qwen2), on LibTorch. Only .cpp files that
+// The decoder-only transformers we run (the families in architectures.cpp), on LibTorch. Only .cpp files that
 // include torch call these methods; this header forward-declares the tensor type so it stays torch-free.
 #pragma once
 
