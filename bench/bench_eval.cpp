@@ -61,6 +61,22 @@ int main(int argc, char** argv) {
         fs::remove(journal);
         if (!out.complete || !whole.complete) return 1;
     }
+    // The bundled generation suites, items decoded 8 at a time against one at a time.
+    std::vector<lmwb::datasets::Suite> gen;
+    for (const char* n : {"world-facts-qa", "world-stories-continue"}) gen.push_back(lmwb::datasets::load_suite(suites_dir + n + ".json"));
+    std::vector<double> gen8, gen1;
+    for (int r = 0; r < rounds; ++r)
+        for (int b : {8, 1}) {
+            auto o = opt;
+            o.batch_size = b;
+            double t0 = now();
+            auto out = lmwb::eval::evaluate(*model, nullptr, gen, o);
+            (b == 8 ? gen8 : gen1).push_back(now() - t0);
+            fs::remove(journal);
+            if (!out.complete) return 1;
+        }
+    std::size_t gen_items = 0;
+    for (const auto& s : gen) gen_items += s.items.size();
     std::size_t demo_items = 0;
     for (const auto& s : all) demo_items += s.items.size();
     double overhead = median(runner) / median(raw) - 1;
@@ -76,5 +92,8 @@ int main(int argc, char** argv) {
     std::printf("%-58s %9.1f%%\n", "runner overhead (median of per-round ratios)", median(ratios) * 100);
     std::printf("%-58s %10.3f %10s\n", ("whole bundled demo evaluation (4 suites, " + std::to_string(demo_items) + " items), s").c_str(),
                 median(demo), "a few s");
+    const std::string g = "generation suites (qa, continue; " + std::to_string(gen_items) + " items)";
+    std::printf("%-58s %10.3f\n", (g + ", batch 8, s").c_str(), median(gen8));
+    std::printf("%-58s %10.3f\n", (g + ", one at a time, s").c_str(), median(gen1));
     return 0;
 }
