@@ -53,17 +53,20 @@ class ScriptableLlama(torch.nn.Module):
     def embed(self, input_ids: torch.Tensor) -> torch.Tensor:
         return self.embed_tokens[input_ids]
 
-    def run(self, embeddings: torch.Tensor, attention_mask: torch.Tensor,
-            keep: bool) -> Tuple[torch.Tensor, List[torch.Tensor], List[torch.Tensor]]:
-        """Logits, and (when keep) each layer's attention probabilities and the hidden states."""
+    def run(self, embeddings: torch.Tensor, attention_mask: torch.Tensor, positions: torch.Tensor, past: List[torch.Tensor],
+            keep: bool) -> Tuple[torch.Tensor, List[torch.Tensor], List[torch.Tensor], List[torch.Tensor]]:
+        """Logits, (when keep) each layer's attention probabilities and the hidden states, and each layer's keys and
+        values including `past` ([k, v] per layer, [B, kv_heads, P, head_dim]; empty for none)."""
         attentions: List[torch.Tensor] = []
         hidden: List[torch.Tensor] = []
+        present: List[torch.Tensor] = []
         b, t = embeddings.shape[0], embeddings.shape[1]
-        pos = torch.arange(t, device=embeddings.device).float()
-        freqs = pos[:, None] * self.inv_freq[None, :]
-        emb = torch.cat((freqs, freqs), -1)
+        p_len = past[0].shape[2] if len(past) > 0 else 0
+        freqs = positions.float()[:, :, None] * self.inv_freq[None, None, :]
+        emb = torch.cat((freqs, freqs), -1)[:, None]
         cos, sin = emb.cos(), emb.sin()
-        allowed = torch.ones(t, t, dtype=torch.bool, device=embeddings.device).tril()[None, None] & \
+        # query column p_len + i sees key columns up to p_len + i, where the mask marks a real token
+        allowed = torch.ones(t, p_len + t, dtype=torch.bool, device=embeddings.device).tril(p_len)[None, None] & \
             (attention_mask != 0)[:, None, None, :]
         h = embeddings
         if keep:
@@ -77,6 +80,11 @@ class ScriptableLlama(torch.nn.Module):
             v = (x @ p[4].t()).view(b, t, self.nkv, self.hd).transpose(1, 2)
             q = q * cos + self.rotate(q) * sin
             k = k * cos + self.rotate(k) * sin
+            if p_len > 0:
+                k = torch.cat((past[2 * i], k), 2)
+                v = torch.cat((past[2 * i + 1], v), 2)
+            present.append(k)
+            present.append(v)
             k = k.repeat_interleave(self.nh // self.nkv, 1)
             v = v.repeat_interleave(self.nh // self.nkv, 1)
             s = (q @ k.transpose(-1, -2)) / math.sqrt(self.hd)
@@ -93,20 +101,31 @@ class ScriptableLlama(torch.nn.Module):
         h = self.rms(h, self.norm)
         if keep:
             hidden.append(h)  # as transformers' output_hidden_states: the last entry after the final norm
-        return h @ self.lm_head.t(), attentions, hidden
+        return h @ self.lm_head.t(), attentions, hidden, present
+
+    def whole(self, embeddings: torch.Tensor, attention_mask: torch.Tensor,
+              keep: bool) -> Tuple[torch.Tensor, List[torch.Tensor], List[torch.Tensor], List[torch.Tensor]]:
+        b, t = embeddings.shape[0], embeddings.shape[1]
+        positions = torch.arange(t, device=embeddings.device)[None].expand(b, t)
+        return self.run(embeddings, attention_mask, positions, [], keep)
 
     @torch.jit.export
     def forward_embeddings(self, embeddings: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        return self.run(embeddings, attention_mask, False)[0]
+        return self.whole(embeddings, attention_mask, False)[0]
 
     @torch.jit.export
     def attentions(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        return torch.stack(self.run(self.embed(input_ids), attention_mask, True)[1])
+        return torch.stack(self.whole(self.embed(input_ids), attention_mask, True)[1])
 
     @torch.jit.export
     def hidden_states(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        return torch.stack(self.run(self.embed(input_ids), attention_mask, True)[2])
+        return torch.stack(self.whole(self.embed(input_ids), attention_mask, True)[2])
 
+    @torch.jit.export
+    def step(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, positions: torch.Tensor,
+             past: List[torch.Tensor]) -> Tuple[torch.Tensor, List[torch.Tensor]]:
+        logits, _, _, present = self.run(self.embed(input_ids), attention_mask, positions, past, False)
+        return logits, present
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         return self.forward_embeddings(self.embed(input_ids), attention_mask)
@@ -167,7 +186,7 @@ def main():
         methods = ["forward"]
     elif a.hf_folder:
         scripted = torch.jit.script(module)
-        methods = ["forward", "embed", "forward_embeddings", "attentions", "hidden_states"]
+        methods = ["forward", "embed", "forward_embeddings", "attentions", "hidden_states", "step"]
     else:  # traced; checked on other batch sizes and lengths, since a trace can bake shapes in
         ids = torch.zeros(1, 16, dtype=torch.long)
         other = [(torch.zeros(b, t, dtype=torch.long), torch.ones(b, t, dtype=torch.long)) for b, t in ((2, 9), (3, 33))]

@@ -50,6 +50,48 @@ TEST_CASE("a TorchScript bundle computes what its Hugging Face folder computes",
     CHECK(hw < 1e-4);
 }
 
+TEST_CASE("a bundle with the cached step generates through a KV cache, batched, and shares prefixes", "[model][torchscript]") {
+    std::string root = std::string(LMWB_FIXTURES) + "/../../models/tiny-a";
+    auto hf = LanguageModel::open(root, {});
+    auto cached = LanguageModel::open(fixture("torchscript/tiny-a-cached"), {});
+    auto plain = LanguageModel::open(fixture("torchscript/tiny-a"), {});  // exported before the step method existed
+    auto has = [](const LanguageModel& m, const char* cap) {
+        const auto& c = m.info().capabilities;
+        return std::find(c.begin(), c.end(), cap) != c.end();
+    };
+    CHECK(has(*cached, "kv_cache"));
+    CHECK_FALSE(has(*plain, "kv_cache"));
+    CHECK(has(*hf, "kv_cache"));
+    const std::vector<std::string> prompts = {"On Monday, Ana went to", "The capital of France is", "Once", "the cat sat on the mat and"};
+    std::vector<lmwb::GenerationOptions> opts;
+    for (std::size_t i = 0; i < prompts.size(); ++i) {
+        lmwb::GenerationOptions g;
+        g.max_new_tokens = 8 + 3 * static_cast<int>(i);
+        g.temperature = i % 2 ? 0.8 : 0.0;
+        g.seed = 5 + i;
+        opts.push_back(g);
+    }
+    auto batch = cached->generate_batch(prompts, opts);
+    for (std::size_t i = 0; i < prompts.size(); ++i) {
+        INFO(prompts[i]);
+        auto want = hf->generate(prompts[i], opts[i]);
+        auto one = cached->generate(prompts[i], opts[i]);
+        auto old = plain->generate(prompts[i], opts[i]);  // recomputes the sequence at every step
+        CHECK(one.text == want.text);
+        CHECK(batch[i].text == want.text);
+        CHECK(old.text == want.text);
+        REQUIRE(one.tokens.size() == want.tokens.size());
+        for (std::size_t k = 0; k < want.tokens.size(); ++k) CHECK(one.tokens[k].logprob == Approx(want.tokens[k].logprob).margin(1e-4));
+    }
+    // Choices sharing a 40-token context: the context runs once through step, then the continuations.
+    std::string context = "Question: once upon a time there was a little cat that sat on a mat and looked at the stars";
+    while (cached->tokenizer().encode(context, false).ids.size() < 40) context += " and more";
+    std::vector<lmwb::ScoreRequest> reqs;
+    for (const char* c : {" blue", " red and green", " a"}) reqs.push_back({context, c});
+    auto a = hf->score(reqs, 4), b = cached->score(reqs, 4);
+    for (std::size_t i = 0; i < reqs.size(); ++i) CHECK(b[i].logprob == Approx(a[i].logprob).margin(1e-4));
+}
+
 TEST_CASE("capabilities follow the methods a bundle exports", "[model][torchscript]") {
     auto ts = LanguageModel::open(fixture("torchscript/llama-forward-only"), {});
     const auto& caps = ts->info().capabilities;

@@ -134,7 +134,7 @@ public:
         if (fs::exists(dir / "lmwb.json")) open_bundle(dir, options);
         else open_hf_folder(dir, options);
         device_ = torch::Device(options.device);  // validated by the network
-        kv_cache_ = model_ && model_->new_cache(1, 1) != nullptr;  // TorchScript bundles keep none
+        kv_cache_ = model_ && model_->new_cache(1, 1) != nullptr;  // TorchScript bundles without a step method keep none
         // Prefix for an empty context and for rolling windows: BOS, else end-of-text, as lm-eval does.
         if (prefix_ < 0 || prefix_ >= info_.vocab_size) prefix_ = eos_.empty() ? 0 : eos_.front();
         if (prefix_ < 0 || prefix_ >= info_.vocab_size) prefix_ = 0;
@@ -166,7 +166,7 @@ public:
             else if (stored != t->dtype_name && stored.find("mixed") == std::string::npos) stored += " (mixed)";
         }
         info_.stored_dtype = stored;
-        info_.capabilities = {"score", "generate", "attentions", "hidden_states", "embeddings", "embedding_gradients"};
+        info_.capabilities = {"score", "generate", "kv_cache", "attentions", "hidden_states", "embeddings", "embedding_gradients"};
     }
 
     void open_bundle(const fs::path& dir, const ModelOptions& options) {

@@ -2,6 +2,7 @@
 #include <torch/script.h>
 #include <torch/torch.h>
 
+#include "kv_cache.h"
 #include "transformer.h"
 
 namespace lmwb {
@@ -17,7 +18,9 @@ public:
         has_forward_embeddings_ = module_.find_method("forward_embeddings").has_value();
         has_attentions_ = module_.find_method("attentions").has_value();
         has_hidden_states_ = module_.find_method("hidden_states").has_value();
+        has_step_ = module_.find_method("step").has_value();
     }
+    bool has_step() const { return has_step_; }
     bool has_attentions() const { return has_attentions_; }
     bool has_hidden_states() const { return has_hidden_states_; }
     bool runs_observers() const override { return false; }
@@ -47,16 +50,56 @@ public:
         return module_.get_method("forward_embeddings")({embeddings, key_mask}).toTensor();
     }
 
-    torch::Tensor forward_ids(const torch::Tensor& ids, const torch::Tensor& key_mask, const torch::Tensor&,
-                              KVCache*) const override {
-        return logits_of(module_.forward({ids, key_mask}), ids.size(0), ids.size(1));
+    torch::Tensor forward_ids(const torch::Tensor& ids, const torch::Tensor& key_mask, const torch::Tensor& positions,
+                              KVCache* cache) const override {
+        if (!cache) return logits_of(module_.forward({ids, key_mask}), ids.size(0), ids.size(1));
+        return cached_step(ids, key_mask, positions, *cache);
     }
 
     torch::Tensor input_states(const torch::Tensor& embeddings, const torch::Tensor&) const override { return embeddings; }
     torch::Tensor logits(const torch::Tensor& states) const override { return states.to(torch::kFloat32); }
-    KVCachePtr new_cache(std::int64_t, std::int64_t) const override { return KVCachePtr(); }
+    // Without a step method there is no cache: each generation step recomputes the sequence.
+    KVCachePtr new_cache(std::int64_t, std::int64_t capacity) const override {
+        if (!has_step_) return KVCachePtr();
+        KVCachePtr c(new KVCache);
+        c->capacity = capacity;
+        return c;
+    }
 
 private:
+    // step(input_ids [B, T], attention_mask [B, P + T], positions [B, T], past) -> (logits [B, T, V], present): past and
+    // present list each layer's keys then values, [B, kv_heads, P or P + T, head_dim]; past is empty at first.
+    torch::Tensor cached_step(const torch::Tensor& ids, const torch::Tensor& key_mask, const torch::Tensor& positions,
+                              KVCache& cache) const {
+        const std::int64_t B = ids.size(0), T = ids.size(1), P = cache.length;
+        if (P + T > cache.capacity) throw ModelError("KV cache capacity exceeded");
+        c10::List<torch::Tensor> past;
+        for (std::size_t l = 0; P > 0 && l < cache.k.size(); ++l) {
+            past.push_back(cache.k[l].narrow(2, 0, P));
+            past.push_back(cache.v[l].narrow(2, 0, P));
+        }
+        auto out = module_.get_method("step")({ids, key_mask, positions.contiguous(), past});
+        if (!out.isTuple() || out.toTuple()->elements().size() != 2 || !out.toTuple()->elements()[1].isTensorList())
+            throw ModelError("step must return (logits, list of keys and values) (see docs/model-contract.md)");
+        auto elems = out.toTuple()->elements();
+        auto logits = logits_of(elems[0], B, T);
+        auto present = elems[1].toTensorList();
+        if (present.size() == 0 || present.size() % 2 != 0 || (P > 0 && present.size() != 2 * cache.k.size()))
+            throw ModelError("step returned " + std::to_string(present.size()) + " key and value tensors, expected two per layer");
+        const bool first = cache.k.empty();  // buffers are allocated now that the shapes are known
+        for (std::size_t i = 0; i < present.size(); ++i) {
+            torch::Tensor t = present.get(i);
+            if (t.dim() != 4 || t.size(0) != B || t.size(2) != P + T)
+                throw ModelError("step returned keys or values of shape " + std::string(c10::str(t.sizes())) + ", expected [" +
+                                 std::to_string(B) + ", heads, " + std::to_string(P + T) + ", head_dim]");
+            if (first) (i % 2 == 0 ? cache.k : cache.v).push_back(torch::zeros({B, t.size(1), cache.capacity, t.size(3)}, t.options()));
+            auto& dst = (i % 2 == 0 ? cache.k : cache.v)[i / 2];
+            dst.narrow(2, P, T).copy_(t.narrow(2, P, T));
+        }
+        cache.length = P + T;
+        return logits;
+    }
+
     torch::Tensor logits_of(const c10::IValue& out, std::int64_t rows, std::int64_t cols) const {
         torch::Tensor t;
         if (out.isTensor()) {
@@ -93,7 +136,7 @@ private:
     mutable torch::jit::Module module_;  // running a method is not const in the TorchScript API
     BundleManifest manifest_;
     std::int64_t params_ = 0;
-    bool has_embed_ = false, has_forward_embeddings_ = false, has_attentions_ = false, has_hidden_states_ = false;
+    bool has_embed_ = false, has_forward_embeddings_ = false, has_attentions_ = false, has_hidden_states_ = false, has_step_ = false;
 };
 
 }  // namespace
@@ -136,6 +179,7 @@ std::unique_ptr<Network> load_torchscript(const std::string& model_pt, const Bun
     capabilities = {"score", "generate"};
     if (net->has_attentions()) capabilities.push_back("attentions");
     if (net->has_hidden_states()) capabilities.push_back("hidden_states");
+    if (net->has_step()) capabilities.push_back("kv_cache");
     if (net->has_embeddings()) {
         capabilities.push_back("embeddings");
         capabilities.push_back("embedding_gradients");

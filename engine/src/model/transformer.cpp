@@ -9,6 +9,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "kv_cache.h"
 #include "lmwb/control.h"
 
 namespace lmwb {
@@ -31,11 +32,6 @@ void cancel_point(const torch::Tensor& h, const CancelToken* token) {
 }
 }  // namespace
 
-struct KVCache {
-    std::vector<torch::Tensor> k, v;  // per layer [B, kv_heads, capacity, head_dim]
-    std::int64_t length = 0;
-};
-
 std::int64_t cache_length(const KVCache& cache) { return cache.length; }
 
 KVCachePtr repeat_cache(const KVCache& cache, std::int64_t rows, std::int64_t capacity) {
@@ -49,6 +45,7 @@ KVCachePtr repeat_cache(const KVCache& cache, std::int64_t rows, std::int64_t ca
         }
     }
     c->length = n;
+    c->capacity = capacity;
     return c;
 }
 
@@ -378,6 +375,7 @@ KVCachePtr Transformer::new_cache(std::int64_t batch, std::int64_t capacity) con
         c->k.push_back(torch::zeros({batch, m.cfg.kv_heads, capacity, m.cfg.head_dim}, opts));
         c->v.push_back(torch::zeros({batch, m.cfg.kv_heads, capacity, m.cfg.head_dim}, opts));
     }
+    c->capacity = capacity;
     return c;
 }
 
