@@ -55,17 +55,17 @@ TEST_CASE("chrF matches sacreBLEU", "[metrics][chrf]") {
 }
 
 TEST_CASE("ROUGE-L as rouge_score, and on Unicode text", "[metrics][rouge]") {
-    auto s = rouge_l("testing one two", "testing one", WordMode::Ascii);
+    auto s = rouge(RougeKind::RougeL, "testing one two", "testing one", WordMode::Ascii);
     CHECK(s.precision == Approx(1));
     CHECK(s.recall == Approx(2.0 / 3));
     CHECK(s.f == Approx(0.8));
-    CHECK(rouge_l("testing one two", "testing one").f == Approx(0.8));
+    CHECK(rouge(RougeKind::RougeL, "testing one two", "testing one").f == Approx(0.8));
     // rouge_score's ASCII tokenizer sees no words in Chinese; ours does, one per ideograph.
-    CHECK(rouge_l("我爱北京", "我爱上海", WordMode::Ascii).f == 0);
-    CHECK(rouge_l("我爱北京", "我爱上海").f == Approx(0.5));
-    CHECK(rouge_l("Größe über Maß", "größe uber maß").f == Approx(2.0 / 3));
+    CHECK(rouge(RougeKind::RougeL, "我爱北京", "我爱上海", WordMode::Ascii).f == 0);
+    CHECK(rouge(RougeKind::RougeL, "我爱北京", "我爱上海").f == Approx(0.5));
+    CHECK(rouge(RougeKind::RougeL, "Größe über Maß", "größe uber maß").f == Approx(2.0 / 3));
     CHECK(words("Hello, World! it's 3.5") == std::vector<std::string>{"hello", "world", "it", "s", "3", "5"});
-    CHECK(rouge_l_best({"a b c", "x y"}, "x y").f == Approx(1));
+    CHECK(rouge_best(RougeKind::RougeL, {"a b c", "x y"}, "x y").f == Approx(1));
 }
 
 TEST_CASE("exact match, contains and SQuAD F1", "[metrics]") {
@@ -183,7 +183,7 @@ TEST_CASE("regressions found against the reference implementations (issue 12)", 
     // Per item, unchanged: sacreBLEU's sentence_score(" five", ["seven"]) and (" seven", ["nine"]).
     CHECK(chrf_score(chrf_stats(" seven", {"seven"})) == Approx(100.0));
     // ROUGE-L in rouge_score's ASCII mode lowercases the whole Unicode text first: "İroar" -> "i̇roar" -> "i roar".
-    CHECK(rouge_l_best({"İroar"}, " roar", WordMode::Ascii).f == Approx(2.0 / 3.0));
+    CHECK(rouge_best(RougeKind::RougeL, {"İroar"}, " roar", WordMode::Ascii).f == Approx(2.0 / 3.0));
     CHECK(words("İroar ÅB", WordMode::Ascii) == std::vector<std::string>{"i", "roar", "b"});
     // SQuAD v1.1's script (the default convention): F1 is 0 when both sides normalise to nothing, and only ASCII
     // punctuation is removed; the "unicode" convention is the other named choice.

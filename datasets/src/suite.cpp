@@ -138,7 +138,7 @@ Suite load_suite(const std::string& definition_path) {
     }
     if (!j.is_object()) throw SuiteError(P + ": a suite definition is a JSON object");
     check_keys(j, {"lmwb_suite", "name", "version", "description", "kind", "items", "fields", "prompt", "target_delimiter",
-                   "choices", "few_shot", "generation", "normalization", "rouge_tokenizer", "answer_convention", "metrics"}, P, "");
+                   "choices", "few_shot", "generation", "normalization", "rouge_tokenizer", "rouge_stemmer", "bleu_tokenizer", "answer_convention", "metrics"}, P, "");
     Def d{j, P};
     if (d.get<int>(j, "lmwb_suite", 1, "") != 1)
         throw SuiteError(P + ": field 'lmwb_suite' is " + j["lmwb_suite"].dump() + "; this version reads format 1");
@@ -202,6 +202,8 @@ Suite load_suite(const std::string& definition_path) {
     std::string rt = d.get<std::string>(j, "rouge_tokenizer", "unicode", "");
     if (rt != "unicode" && rt != "ascii") throw SuiteError(P + ": field 'rouge_tokenizer' is '" + rt + "'; expected unicode or ascii");
     s.ascii_words = rt == "ascii";
+    s.rouge_stemmer = d.get<bool>(j, "rouge_stemmer", false, "");
+    s.bleu_tokenizer = d.get<std::string>(j, "bleu_tokenizer", "13a", "");  // checked against the metrics' list when run
     s.metrics = d.get<std::vector<std::string>>(j, "metrics", {}, "");
 
     auto key = [&](const std::string& canonical) {

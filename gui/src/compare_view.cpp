@@ -236,7 +236,7 @@ void CompareView::showMetric() {
         emit comparisonShown();
         return;
     }
-    const eval::MetricInfo* info = eval::find_metric(metric);
+    const eval::MetricInfo* info = eval::find_metric(*base, metric);
     const QStringList labels = runLabels();
     std::vector<CompareItemsModel::Row> rows;
     QStringList summary;

@@ -113,7 +113,7 @@ std::string primary_metric(const SuiteReport& suite) {
 }
 
 std::vector<ItemPair> pair_items(const SuiteReport& baseline, const SuiteReport& other, const std::string& metric) {
-    const MetricInfo* info = find_metric(metric);
+    const MetricInfo* info = find_metric(baseline, metric);
     const bool higher = info ? info->higher_is_better : true;
     std::map<std::string, const ItemRecord*> by_id;
     for (const auto& r : other.items) by_id[r.id] = &r;
@@ -185,7 +185,7 @@ std::vector<RunComparison> compare_reports(const std::vector<Report>& reports, c
             for (const auto& m : metrics) {
                 control.check();
                 control.report(++done, std::max(done, total), "metrics", a.name);
-                const MetricInfo* info = find_metric(m);
+                const MetricInfo* info = find_metric(a, m);
                 if (!info) continue;
                 MetricComparison mc;
                 mc.suite = a.name;

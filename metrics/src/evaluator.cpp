@@ -31,12 +31,6 @@ void from_json(const json& j, ItemRecord& r);
 
 namespace {
 
-std::size_t code_points(const std::string& s) {
-    std::size_t n = 0;
-    for (unsigned char c : s) n += (c & 0xC0) != 0x80;
-    return n;
-}
-
 // lm-evaluation-harness's word count: len(re.split(r"\s+", doc)), with Python's Unicode whitespace (str.isspace:
 // U+3000, U+2028, U+2029, U+2000-U+200A, U+202F, U+205F, U+1680, U+0085, U+00A0 and the ASCII ones). The one
 // whitespace rule of the metrics library (unicode_text.h), not a second copy.
@@ -55,9 +49,23 @@ std::size_t argmax(const std::vector<double>& v) {
     return static_cast<std::size_t>(std::max_element(v.begin(), v.end()) - v.begin());  // first of ties, as numpy
 }
 
-bool wants(const std::vector<std::string>& metrics, const char* name) {
-    return std::find(metrics.begin(), metrics.end(), name) != metrics.end();
-}
+// The suite's metrics from the registry, and what the runner must compute for them.
+struct SuiteMetrics {
+    std::vector<const MetricInfo*> list;
+    MetricSettings settings;
+    SuiteMetrics(const Suite& suite, const SuiteReport& sr) : settings(metric_settings(suite)) {
+        for (const auto& name : sr.metrics) list.push_back(find_metric(suite.kind, name));
+    }
+    bool needs(ModelInput input) const {
+        return std::any_of(list.begin(), list.end(), [&](const MetricInfo* m) { return m->needs == input; });
+    }
+    // Every per-item value the record defines.
+    void score(ItemRecord& r) const {
+        for (const MetricInfo* m : list)
+            if (m->item)
+                if (auto v = m->item(r, settings)) r.metrics[m->name] = *v;
+    }
+};
 
 // The journal: a header naming the run, then one finished item per line, flushed as each completes.
 class Journal {
@@ -177,7 +185,8 @@ struct Runner {
     }
 
     void multiple_choice(std::size_t si, const Suite& s, SuiteReport& sr, const std::vector<const SuiteItem*>& pending) {
-        const bool mi = wants(sr.metrics, "acc_mutual_info");
+        const SuiteMetrics metrics(s, sr);
+        const bool mi = metrics.needs(ModelInput::Unconditional);
         std::map<std::string, ScoreResult> unconditional;  // by choice text: the same for every item
         // Enough requests per call for full batches; small enough to report progress often.
         const std::size_t chunk_requests = static_cast<std::size_t>(std::max(1, opt.batch_size)) * 8;
@@ -203,7 +212,7 @@ struct Runner {
             for (std::size_t k = pos; k < end; ++k) {
                 const SuiteItem& item = *pending[k];
                 ItemRecord r = base_record(item);
-                std::vector<double> ll, norm, pmi;
+                std::vector<double> ll;
                 std::size_t tokens = 0;
                 for (const auto& c : item.choices) {
                     const ScoreResult& res = results[q++];
@@ -215,23 +224,15 @@ struct Runner {
                     r.truncated = r.truncated || res.truncated;
                     tokens += res.tokens.size();
                     ll.push_back(res.logprob);
-                    norm.push_back(res.logprob / static_cast<double>(std::max<std::size_t>(1, code_points(c))));
-                    if (mi) {
-                        cs.unconditional_logprob = unconditional[c].logprob;
-                        pmi.push_back(res.logprob - *cs.unconditional_logprob);
-                    }
+                    if (mi) cs.unconditional_logprob = unconditional[c].logprob;
                     r.choices.push_back(std::move(cs));
                 }
                 r.answer = item.answer;
                 r.predicted = static_cast<int>(argmax(ll));
                 r.target = item.choices[static_cast<std::size_t>(item.answer)];
                 r.response = item.choices[static_cast<std::size_t>(r.predicted)];
-                auto probs = metrics::softmax(ll);
-                r.metrics["acc"] = r.predicted == item.answer ? 1 : 0;
-                r.metrics["confidence"] = probs[static_cast<std::size_t>(r.predicted)];
-                if (wants(sr.metrics, "acc_norm")) r.metrics["acc_norm"] = static_cast<int>(argmax(norm)) == item.answer ? 1 : 0;
-                if (mi) r.metrics["acc_mutual_info"] = static_cast<int>(argmax(pmi)) == item.answer ? 1 : 0;
-                if (wants(sr.metrics, "brier")) r.metrics["brier"] = metrics::brier(probs, item.answer);
+                r.metrics["confidence"] = metrics::softmax(ll)[static_cast<std::size_t>(r.predicted)];  // the reliability diagram's
+                metrics.score(r);
                 finished_item(si, sr, std::move(r), tokens);
             }
             pos = end;
@@ -239,10 +240,7 @@ struct Runner {
     }
 
     void generation(std::size_t si, const Suite& s, SuiteReport& sr, const std::vector<const SuiteItem*>& pending) {
-        const auto convention = s.unicode_answers ? metrics::AnswerConvention::Unicode : metrics::AnswerConvention::SquadV11;
-        metrics::Normalization norm{s.normalization.lowercase, s.normalization.strip_punctuation, convention,
-                                    s.normalization.strip_articles, s.normalization.collapse_whitespace};
-        const auto mode = s.ascii_words ? metrics::WordMode::Ascii : metrics::WordMode::Unicode;
+        const SuiteMetrics metrics(s, sr);
         // Items decode batch_size at a time (rows finish independently; each keeps its own seed, so results do not
         // depend on the batch).
         const std::size_t batch = static_cast<std::size_t>(std::max(1, opt.batch_size));
@@ -264,53 +262,42 @@ struct Runner {
                 options.push_back(std::move(g));
             }
             auto generated = model.generate_batch(prompts, options);
-            for (std::size_t k = begin; k < end; ++k) finish_generated(si, sr, *pending[k], generated[k - begin], norm, mode);
+            for (std::size_t k = begin; k < end; ++k) finish_generated(si, sr, *pending[k], generated[k - begin], metrics);
         }
     }
 
-    void finish_generated(std::size_t si, SuiteReport& sr, const SuiteItem& item, const GenerationResult& gen,
-                          const metrics::Normalization& norm, metrics::WordMode mode) {
-        const auto& m = sr.metrics;
-        {
-            ItemRecord r = base_record(item);
-            r.references = item.references;
-            r.target = item.references.front();
-            r.response = gen.text;
-            r.stop_reason = gen.stop_reason;
-            r.truncated = gen.truncated;
-            std::size_t tokens = gen.tokens.size();
-            auto& v = r.metrics;
-            if (wants(m, "exact_match")) v["exact_match"] = metrics::exact_match(r.response, r.references, norm);
-            if (wants(m, "contains")) v["contains"] = metrics::contains(r.response, r.references, norm);
-            if (wants(m, "f1")) v["f1"] = metrics::token_f1(r.response, r.references, norm.convention);
-            if (wants(m, "bleu")) v["bleu"] = metrics::bleu_score(metrics::bleu_stats(r.response, r.references), true);
-            if (wants(m, "chrf")) v["chrf"] = metrics::chrf_score(metrics::chrf_stats(r.response, r.references));
-            if (wants(m, "rouge_l")) v["rouge_l"] = metrics::rouge_l_best(r.references, r.response, mode).f;
-            auto response_words = metrics::words(r.response, mode);
-            if (wants(m, "seq_rep_2")) v["seq_rep_2"] = metrics::seq_rep(response_words, 2);
-            if (wants(m, "seq_rep_4")) v["seq_rep_4"] = metrics::seq_rep(response_words, 4);
-            if (wants(m, "response_perplexity") && !r.response.empty()) {
-                // Fluency: the response as a continuation of the prompt, under the scoring model.
-                auto sc = scorer.score({{item.prompt, r.response}}, 1).front();
-                r.logprob = sc.logprob;
-                r.tokens = sc.tokens.size();
-                r.token_logprobs = sc.token_logprobs;
-                tokens += r.tokens;
-                if (r.tokens) v["response_perplexity"] = std::exp(-r.logprob / static_cast<double>(r.tokens));
-            }
-            if (wants(m, "relevance_prompt") || wants(m, "relevance_reference")) {
-                std::vector<float> resp;
-                if (!r.response.empty()) resp = scorer.pooled_hidden_state(r.response);
-                if (wants(m, "relevance_prompt"))
-                    v["relevance_prompt"] = resp.empty() ? 0.0 : metrics::cosine(resp, scorer.pooled_hidden_state(item.prompt));
-                if (wants(m, "relevance_reference"))
-                    v["relevance_reference"] = resp.empty() ? 0.0 : metrics::cosine(resp, scorer.pooled_hidden_state(r.target));
-            }
-            finished_item(si, sr, std::move(r), tokens);
+    void finish_generated(std::size_t si, SuiteReport& sr, const SuiteItem& item, const GenerationResult& gen, const SuiteMetrics& metrics) {
+        ItemRecord r = base_record(item);
+        r.references = item.references;
+        r.target = item.references.front();
+        r.response = gen.text;
+        r.stop_reason = gen.stop_reason;
+        r.truncated = gen.truncated;
+        std::size_t tokens = gen.tokens.size();
+        if (metrics.needs(ModelInput::ResponseScore) && !r.response.empty()) {
+            // Fluency: the response as a continuation of the prompt, under the scoring model.
+            auto sc = scorer.score({{item.prompt, r.response}}, 1).front();
+            r.logprob = sc.logprob;
+            r.tokens = sc.tokens.size();
+            r.token_logprobs = sc.token_logprobs;
+            tokens += r.tokens;
         }
+        const bool to_prompt = metrics.needs(ModelInput::PromptRelevance), to_reference = metrics.needs(ModelInput::ReferenceRelevance);
+        if (to_prompt || to_reference) {
+            std::vector<float> resp;
+            if (!r.response.empty()) resp = scorer.pooled_hidden_state(r.response);
+            for (const MetricInfo* m : metrics.list) {
+                if (m->needs != ModelInput::PromptRelevance && m->needs != ModelInput::ReferenceRelevance) continue;
+                const std::string& other = m->needs == ModelInput::PromptRelevance ? item.prompt : r.target;
+                r.metrics[m->name] = resp.empty() ? 0.0 : metrics::cosine(resp, scorer.pooled_hidden_state(other));
+            }
+        }
+        metrics.score(r);
+        finished_item(si, sr, std::move(r), tokens);
     }
 
-    void perplexity(std::size_t si, SuiteReport& sr, const std::vector<const SuiteItem*>& pending) {
+    void perplexity(std::size_t si, const Suite& s, SuiteReport& sr, const std::vector<const SuiteItem*>& pending) {
+        const SuiteMetrics metrics(s, sr);
         for (const SuiteItem* ip : pending) {
             if (cancelled()) return;
             ItemRecord r = base_record(*ip);
@@ -321,11 +308,7 @@ struct Runner {
             r.token_logprobs = rolled.token_logprobs;
             r.words = split_count(ip->text);
             r.bytes = ip->text.size();
-            auto& v = r.metrics;
-            if (r.tokens) v["token_perplexity"] = std::exp(-r.logprob / static_cast<double>(r.tokens));
-            v["word_perplexity"] = std::exp(-r.logprob / static_cast<double>(r.words));
-            v["byte_perplexity"] = std::exp(-r.logprob / static_cast<double>(r.bytes));
-            v["bits_per_byte"] = -r.logprob / static_cast<double>(r.bytes) / std::log(2.0);
+            metrics.score(r);
             std::size_t tokens = r.tokens;
             finished_item(si, sr, std::move(r), tokens);
         }
@@ -439,6 +422,8 @@ EvalOutcome evaluate(const LanguageModel& model, const LanguageModel* judge, con
         sr.suite_items = s.items.size();
         sr.metrics = resolve_metrics(s);
         sr.ascii_words = s.ascii_words;
+        sr.rouge_stemmer = s.rouge_stemmer;
+        sr.bleu_tokenizer = s.bleu_tokenizer;
         for (std::size_t i = 0; i < s.items.size(); ++i) {
             if (opt.settings.limit && i >= opt.settings.limit) break;
             if (static_cast<int>(i % static_cast<std::size_t>(opt.settings.shard_count)) == opt.settings.shard_index - 1)
@@ -495,7 +480,7 @@ EvalOutcome evaluate(const LanguageModel& model, const LanguageModel* judge, con
             switch (suites[si].kind) {
             case TaskKind::MultipleChoice: run.multiple_choice(si, suites[si], rep.suites[si], pending); break;
             case TaskKind::Generation: run.generation(si, suites[si], rep.suites[si], pending); break;
-            case TaskKind::Perplexity: run.perplexity(si, rep.suites[si], pending); break;
+            case TaskKind::Perplexity: run.perplexity(si, suites[si], rep.suites[si], pending); break;
             }
         }
     } catch (const Cancelled&) {

@@ -98,6 +98,7 @@ void from_json(const json& j, ItemRecord& r) {
 void to_json(json& j, const Aggregate& a) {
     j = {{"metric", a.metric}, {"value", a.value}, {"stderr", a.stderr_}, {"ci95", {a.low, a.high}}, {"method", a.method},
          {"n", a.n}, {"higher_is_better", a.higher_is_better}};
+    if (!a.signature.empty()) j["signature"] = a.signature;
 }
 void from_json(const json& j, Aggregate& a) {
     j.at("metric").get_to(a.metric);
@@ -110,6 +111,7 @@ void from_json(const json& j, Aggregate& a) {
     j.at("method").get_to(a.method);
     j.at("n").get_to(a.n);
     opt_get(j, "higher_is_better", a.higher_is_better);
+    opt_get(j, "signature", a.signature);
 }
 
 void to_json(json& j, const ReliabilityBinRecord& b) {
@@ -128,6 +130,8 @@ void to_json(json& j, const SuiteReport& s) {
     j = {{"name", s.name}, {"version", s.version}, {"kind", s.kind}, {"sha256", s.sha256}, {"path", s.path},
          {"suite_items", s.suite_items}, {"metrics", s.metrics}, {"rouge_tokenizer", s.ascii_words ? "ascii" : "unicode"},
          {"aggregates", s.aggregates}, {"items", s.items}};
+    if (s.rouge_stemmer) j["rouge_stemmer"] = true;
+    if (s.bleu_tokenizer != "13a") j["bleu_tokenizer"] = s.bleu_tokenizer;
     if (!s.reliability.empty()) j["reliability"] = s.reliability;
 }
 void from_json(const json& j, SuiteReport& s) {
@@ -141,6 +145,8 @@ void from_json(const json& j, SuiteReport& s) {
     std::string rt = "unicode";
     opt_get(j, "rouge_tokenizer", rt);
     s.ascii_words = rt == "ascii";
+    opt_get(j, "rouge_stemmer", s.rouge_stemmer);
+    opt_get(j, "bleu_tokenizer", s.bleu_tokenizer);
     j.at("aggregates").get_to(s.aggregates);
     opt_get(j, "reliability", s.reliability);
     j.at("items").get_to(s.items);

@@ -5,6 +5,7 @@
 #include <map>
 #include <unordered_map>
 
+#include "counting.h"
 #include "unicode_text.h"
 
 namespace lmwb::metrics {
@@ -13,20 +14,6 @@ namespace {
 
 using text::decode;
 using text::encode;
-
-std::vector<std::u32string> split_spaces(std::u32string_view s) {
-    std::vector<std::u32string> out;
-    std::u32string cur;
-    for (char32_t c : s) {
-        if (text::is_space(c)) {
-            if (!cur.empty()) out.push_back(std::move(cur)), cur.clear();
-        } else {
-            cur.push_back(c);
-        }
-    }
-    if (!cur.empty()) out.push_back(std::move(cur));
-    return out;
-}
 
 bool is_article(std::u32string_view w) { return w == U"a" || w == U"an" || w == U"the"; }
 
@@ -61,16 +48,6 @@ std::u32string normalize32(std::string_view in, const Normalization& n) {
     return s;
 }
 
-template <class Counts>
-double overlap(const Counts& a, const Counts& b) {
-    double m = 0;
-    for (const auto& [k, v] : a) {
-        auto it = b.find(k);
-        if (it != b.end()) m += std::min(v, it->second);
-    }
-    return m;
-}
-
 }  // namespace
 
 std::string normalize_answer(std::string_view text, const Normalization& n) { return encode(normalize32(text, n)); }
@@ -79,6 +56,19 @@ double exact_match(std::string_view response, const std::vector<std::string>& re
     auto r = normalize32(response, n);
     for (const auto& ref : references)
         if (normalize32(ref, n) == r) return 1;
+    return 0;
+}
+
+Normalization quasi_normalization(AnswerConvention convention) { return {true, true, convention, true, true}; }
+
+double prefix_match(std::string_view response, const std::vector<std::string>& references, const Normalization* n) {
+    // Python's str.strip() (Unicode whitespace) unless normalised, which collapses whitespace already.
+    auto prepare = [n](std::string_view t) { return n ? normalize32(t, *n) : text::strip(decode(t)); };
+    const std::u32string r = prepare(response);
+    for (const auto& ref : references) {
+        const std::u32string g = prepare(ref);
+        if (r.compare(0, g.size(), g) == 0) return 1;
+    }
     return 0;
 }
 
@@ -93,10 +83,10 @@ double contains(std::string_view response, const std::vector<std::string>& refer
 
 double token_f1(std::string_view response, const std::vector<std::string>& references, AnswerConvention convention) {
     Normalization squad{true, true, convention, true, true};
-    auto pred = split_spaces(normalize32(response, squad));
+    auto pred = text::split(normalize32(response, squad));
     double best = 0;
     for (const auto& ref : references) {
-        auto gold = split_spaces(normalize32(ref, squad));
+        auto gold = text::split(normalize32(ref, squad));
         double f = 0;
         if (pred.empty() || gold.empty()) {
             // SQuAD v1.1 returns 0 whenever no token is shared, both sides empty included.
@@ -150,197 +140,6 @@ std::vector<std::string> words(std::string_view in, WordMode mode) {
     }
     flush();
     return out;
-}
-
-PrfScore rouge_l(std::string_view target, std::string_view prediction, WordMode mode) {
-    auto t = words(target, mode), p = words(prediction, mode);
-    PrfScore s;
-    if (t.empty() || p.empty()) return s;
-    std::vector<std::size_t> prev(p.size() + 1, 0), cur(p.size() + 1, 0);
-    for (std::size_t i = 1; i <= t.size(); ++i) {
-        for (std::size_t j = 1; j <= p.size(); ++j)
-            cur[j] = t[i - 1] == p[j - 1] ? prev[j - 1] + 1 : std::max(prev[j], cur[j - 1]);
-        std::swap(prev, cur);
-    }
-    double lcs = static_cast<double>(prev[p.size()]);
-    s.precision = lcs / static_cast<double>(p.size());
-    s.recall = lcs / static_cast<double>(t.size());
-    s.f = lcs > 0 ? 2 * s.precision * s.recall / (s.precision + s.recall) : 0;
-    return s;
-}
-
-PrfScore rouge_l_best(const std::vector<std::string>& targets, std::string_view prediction, WordMode mode) {
-    PrfScore best;
-    bool first = true;
-    for (const auto& t : targets) {
-        auto s = rouge_l(t, prediction, mode);
-        if (first || s.f > best.f) best = s;
-        first = false;
-    }
-    return best;
-}
-
-std::vector<std::string> tokenize_13a(std::string_view line_in) {
-    std::string line(line_in);
-    auto replace_all = [&](const std::string& from, const std::string& to) {
-        for (std::size_t pos = 0; (pos = line.find(from, pos)) != std::string::npos; pos += to.size())
-            line.replace(pos, from.size(), to);
-    };
-    replace_all("<skipped>", "");
-    replace_all("-\n", "");
-    replace_all("\n", " ");
-    if (line.find('&') != std::string::npos) {
-        replace_all("&quot;", "\"");
-        replace_all("&amp;", "&");
-        replace_all("&lt;", "<");
-        replace_all("&gt;", ">");
-    }
-    std::u32string s = U" " + decode(line) + U" ";
-    auto digit = [](char32_t c) { return c >= U'0' && c <= U'9'; };
-    auto period_comma = [](char32_t c) { return c == U'.' || c == U','; };
-    std::u32string a;
-    for (char32_t c : s) {  // punctuation and symbols of the ASCII range, except . , ' and -
-        bool sym = (c >= 0x7B && c <= 0x7E) || (c >= 0x5B && c <= 0x60) || (c >= 0x20 && c <= 0x26) ||
-                   (c >= 0x28 && c <= 0x2B) || (c >= 0x3A && c <= 0x40) || c == 0x2F;
-        if (sym) a += U' ', a += c, a += U' ';
-        else a += c;
-    }
-    // Left-to-right, non-overlapping pair rewrites, as re.sub applies them.
-    auto pass = [](const std::u32string& in, auto matches, auto emit) {
-        std::u32string out;
-        std::size_t i = 0;
-        while (i < in.size()) {
-            if (i + 1 < in.size() && matches(in[i], in[i + 1])) {
-                emit(out, in[i], in[i + 1]);
-                i += 2;
-            } else {
-                out.push_back(in[i++]);
-            }
-        }
-        return out;
-    };
-    auto b = pass(a, [&](char32_t x, char32_t y) { return !digit(x) && period_comma(y); },
-                  [](std::u32string& o, char32_t x, char32_t y) { o += x, o += U' ', o += y, o += U' '; });
-    auto c = pass(b, [&](char32_t x, char32_t y) { return period_comma(x) && !digit(y); },
-                  [](std::u32string& o, char32_t x, char32_t y) { o += U' ', o += x, o += U' ', o += y; });
-    auto d = pass(c, [&](char32_t x, char32_t y) { return digit(x) && y == U'-'; },
-                  [](std::u32string& o, char32_t x, char32_t y) { o += x, o += U' ', o += y, o += U' '; });
-    std::vector<std::string> out;
-    for (auto& w : split_spaces(d)) out.push_back(encode(w));
-    return out;
-}
-
-BleuStats& BleuStats::operator+=(const BleuStats& o) {
-    for (int i = 0; i < 4; ++i) matches[i] += o.matches[i], totals[i] += o.totals[i];
-    hyp_len += o.hyp_len;
-    ref_len += o.ref_len;
-    return *this;
-}
-
-namespace {
-
-std::unordered_map<std::string, double> count_ngrams(const std::vector<std::string>& toks, int n) {
-    std::unordered_map<std::string, double> c;
-    for (auto& g : ngrams(toks, n)) c[g] += 1;
-    return c;
-}
-
-}  // namespace
-
-BleuStats bleu_stats(std::string_view hypothesis, const std::vector<std::string>& references) {
-    BleuStats s;
-    auto hyp = tokenize_13a(hypothesis);
-    std::vector<std::vector<std::string>> refs;
-    for (auto& r : references) refs.push_back(tokenize_13a(r));
-    s.hyp_len = static_cast<double>(hyp.size());
-    double closest = -1;
-    for (auto& r : refs) {
-        double rl = static_cast<double>(r.size()), diff = std::fabs(rl - s.hyp_len);
-        if (closest < 0 || diff < closest || (diff == closest && rl < s.ref_len)) {
-            closest = diff;
-            s.ref_len = rl;
-        }
-    }
-    for (int n = 1; n <= 4; ++n) {
-        auto hc = count_ngrams(hyp, n);
-        std::unordered_map<std::string, double> maxref;
-        for (auto& r : refs)
-            for (auto& [g, v] : count_ngrams(r, n)) maxref[g] = std::max(maxref[g], v);
-        s.matches[n - 1] = overlap(hc, maxref);
-        s.totals[n - 1] = std::max(0.0, s.hyp_len - n + 1);
-    }
-    return s;
-}
-
-double bleu_score(const BleuStats& s, bool effective_order) {
-    if (std::all_of(s.matches.begin(), s.matches.end(), [](double m) { return m == 0; })) return 0;
-    std::array<double, 4> prec{};
-    double smooth = 1;
-    int order = 4;
-    for (int n = 1; n <= 4; ++n) {
-        if (s.totals[n - 1] == 0) break;
-        if (effective_order) order = n;
-        if (s.matches[n - 1] == 0) {
-            smooth *= 2;
-            prec[n - 1] = 100.0 / (smooth * s.totals[n - 1]);
-        } else {
-            prec[n - 1] = 100.0 * s.matches[n - 1] / s.totals[n - 1];
-        }
-    }
-    double bp = 1;
-    if (s.hyp_len < s.ref_len) bp = s.hyp_len > 0 ? std::exp(1 - s.ref_len / s.hyp_len) : 0;
-    double log_sum = 0;
-    for (int n = 0; n < order; ++n) log_sum += prec[n] > 0 ? std::log(prec[n]) : -9999999999.0;
-    return bp * std::exp(log_sum / order);
-}
-
-ChrfStats& ChrfStats::operator+=(const ChrfStats& o) {
-    for (int i = 0; i < 6; ++i) hyp[i] += o.hyp[i], ref[i] += o.ref[i], match[i] += o.match[i];
-    return *this;
-}
-
-double chrf_score(const ChrfStats& s) {
-    const double eps = 1e-16, factor = 4;  // beta = 2
-    double avg_p = 0, avg_r = 0;
-    int effective = 0;
-    for (int i = 0; i < 6; ++i) {
-        avg_p += s.hyp[i] > 0 ? s.match[i] / s.hyp[i] : eps;
-        avg_r += s.ref[i] > 0 ? s.match[i] / s.ref[i] : eps;
-        if (s.hyp[i] > 0 && s.ref[i] > 0) ++effective;
-    }
-    if (effective == 0) return 0;
-    avg_p /= effective;
-    avg_r /= effective;
-    if (avg_p + avg_r == 0) return 0;
-    return 100 * (1 + factor) * avg_p * avg_r / (factor * avg_p + avg_r);
-}
-
-ChrfStats chrf_stats(std::string_view hypothesis, const std::vector<std::string>& references) {
-    auto char_ngrams = [](const std::u32string& s, int n) {
-        std::unordered_map<std::u32string, double> c;
-        for (std::size_t i = 0; i + static_cast<std::size_t>(n) <= s.size(); ++i) c[s.substr(i, static_cast<std::size_t>(n))] += 1;
-        return c;
-    };
-    auto hyp = text::collapse_spaces(decode(hypothesis), false);
-    std::vector<std::unordered_map<std::u32string, double>> hc;
-    for (int n = 1; n <= 6; ++n) hc.push_back(char_ngrams(hyp, n));
-    ChrfStats best;
-    double best_f = -1;
-    for (const auto& r : references) {
-        auto ref = text::collapse_spaces(decode(r), false);
-        ChrfStats s;
-        for (int n = 1; n <= 6; ++n) {
-            auto rc = char_ngrams(ref, n);
-            for (auto& [g, v] : rc) s.ref[n - 1] += v;
-            // sacreBLEU 2.x: a response's n-grams of an order count only when the reference has that order at all.
-            if (s.ref[n - 1] > 0)
-                for (auto& [g, v] : hc[static_cast<std::size_t>(n - 1)]) s.hyp[n - 1] += v;
-            s.match[n - 1] = overlap(hc[static_cast<std::size_t>(n - 1)], rc);
-        }
-        double f = chrf_score(s);
-        if (f > best_f) best_f = f, best = s;
-    }
-    return best;
 }
 
 std::vector<std::string> ngrams(const std::vector<std::string>& w, int n) {

@@ -3,6 +3,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace lmwb::metrics::text {
 
@@ -17,5 +18,10 @@ char32_t lower(char32_t c);
 std::u32string lower_full(std::u32string_view s);
 // Python's " ".join(s.split()) and "".join(s.split()).
 std::u32string collapse_spaces(std::u32string_view s, bool keep_single_space);
+std::u32string strip(std::u32string_view s);  // Python's str.strip()
+std::vector<std::u32string> split(std::u32string_view s);  // Python's str.split()
+// Unicode general category groups (the regex module's \p{N}, \p{P}, \p{S}).
+enum class Category { Letter, Mark, Number, Punctuation, Symbol, Separator, Other };
+Category category(char32_t c);
 
 }  // namespace lmwb::metrics::text

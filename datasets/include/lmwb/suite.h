@@ -60,7 +60,9 @@ struct Suite {
     FewShot few_shot;
     GenerationSettings generation;
     AnswerNormalization normalization;
-    bool ascii_words = false;          // ROUGE-L with rouge_score's ASCII-only tokenizer
+    bool ascii_words = false;          // ROUGE with rouge_score's ASCII-only tokenizer
+    bool rouge_stemmer = false;        // ROUGE with rouge_score's Porter stemmer
+    std::string bleu_tokenizer = "13a";
     // Exact match and F1: "squad-v1.1" (default; the SQuAD v1.1 script: ASCII punctuation, F1 0 when nothing is
     // left on both sides) or "unicode" (every Unicode punctuation character; F1 1 when both sides are empty).
     bool unicode_answers = false;

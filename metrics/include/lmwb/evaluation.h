@@ -12,6 +12,7 @@
 #include "lmwb/report.h"
 #include "lmwb/statistics.h"
 #include "lmwb/suite.h"
+#include "lmwb/text_metrics.h"
 
 namespace lmwb {
 class LanguageModel;
@@ -23,18 +24,53 @@ using metrics::McNemar;
 using metrics::PairedDelta;
 using metrics::Statistic;
 
-// What a metric is computed from and how it aggregates.
+// What a suite sets for its metrics. Run time reads it from the suite; corpus statistics recomputed from a report
+// (comparisons, merges) read what they need from the report (metric_settings below).
+struct MetricSettings {
+    metrics::Normalization normalization;                      // exact_match, contains
+    metrics::AnswerConvention answers = metrics::AnswerConvention::SquadV11;  // f1, quasi_exact_match
+    metrics::WordMode words = metrics::WordMode::Unicode;      // ROUGE, distinct-n, seq-rep-n
+    std::string bleu_tokenizer = "13a";
+    bool rouge_stemmer = false;
+};
+MetricSettings metric_settings(const datasets::Suite& suite);
+MetricSettings metric_settings(const SuiteReport& suite);
+
+// How a metric's aggregate is computed: the mean of its per-item values (closed-form stderr), or a statistic of the
+// whole set of items (corpus BLEU, perplexity over summed tokens, ECE), with a bootstrap interval.
+enum class Aggregation { Mean, Corpus };
+// What the runner computes for a metric beyond the model's own output.
+enum class ModelInput {
+    None,
+    Unconditional,  // each choice's log-likelihood without the context (acc_mutual_info)
+    ResponseScore,  // the response scored as a continuation of the prompt by the scoring model (fluency)
+    PromptRelevance,     // cosine of the scoring model's pooled states, response vs prompt (the runner writes it)
+    ReferenceRelevance,  // the same against the first reference
+};
+
+// One metric: everything about it in one place (metric_registry.cpp).
 struct MetricInfo {
     std::string name;
     datasets::TaskKind kind;
     bool higher_is_better = true;
-    bool binary = false;    // per-item 0/1 (McNemar in comparisons)
-    bool mean = true;       // aggregate = mean of per-item values (closed-form stderr); else bootstrap
+    bool binary = false;  // per-item 0/1 (McNemar in comparisons)
     bool default_on = true;
-    std::string description;
+    Aggregation aggregation = Aggregation::Mean;
+    ModelInput needs = ModelInput::None;
+    std::string description;  // what it computes
+    std::string convention;   // whose definition it follows
+    // The value for one item from its record (nullopt where undefined, e.g. a response without tokens); empty for
+    // the relevance metrics, whose values the runner writes.
+    std::function<std::optional<double>(const ItemRecord&, const MetricSettings&)> item;
+    // Corpus metrics: the statistic over the given items (bootstraps call it with resampled indices).
+    std::function<Statistic(const std::vector<const ItemRecord*>&, const MetricSettings&)> corpus;
+    // A reproducibility string for the report (sacreBLEU's signature), or empty.
+    std::function<std::string(const std::vector<const ItemRecord*>&, const MetricSettings&)> signature;
 };
 const std::vector<MetricInfo>& metric_catalog();
-const MetricInfo* find_metric(const std::string& name);  // nullptr when unknown
+// Names are unique within a kind (multiple choice and generation each have an exact_match).
+const MetricInfo* find_metric(datasets::TaskKind kind, const std::string& name);  // nullptr when unknown
+const MetricInfo* find_metric(const SuiteReport& suite, const std::string& name);
 // Throws datasets::SuiteError naming the suite and the unknown or misplaced metric.
 std::vector<std::string> resolve_metrics(const datasets::Suite& suite);
 

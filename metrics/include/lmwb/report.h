@@ -54,8 +54,9 @@ struct Aggregate {
     std::string metric;
     double value = 0, stderr_ = 0, low = 0, high = 0;  // 95% interval
     std::string method;  // "mean" (closed form) or "bootstrap"
-    std::size_t n = 0;
+    std::size_t n = 0;   // items with a value
     bool higher_is_better = true;
+    std::string signature;  // how to reproduce it elsewhere (sacreBLEU's signature), or empty
 };
 
 struct ReliabilityBinRecord {
@@ -67,7 +68,9 @@ struct SuiteReport {
     std::string name, version, kind, sha256, path;
     std::size_t suite_items = 0;  // items in the suite file (before --limit and --shard)
     std::vector<std::string> metrics;
-    bool ascii_words = false;
+    bool ascii_words = false;   // rouge_tokenizer "ascii"
+    bool rouge_stemmer = false;
+    std::string bleu_tokenizer = "13a";
     std::vector<Aggregate> aggregates;
     std::vector<ReliabilityBinRecord> reliability;  // multiple_choice
     std::vector<ItemRecord> items;

@@ -1,0 +1,435 @@
+// Every metric, once: what it applies to, its per-item value, how it aggregates, whose convention it follows.
+// The runner, aggregation, comparisons, the GUI and docs/suite-format.md all read this table.
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <numeric>
+#include <unordered_set>
+
+#include "lmwb/evaluation.h"
+#include "lmwb/text_metrics.h"
+#include "unicode_text.h"
+
+namespace lmwb::eval {
+
+using datasets::TaskKind;
+using Items = std::vector<const ItemRecord*>;
+using Value = std::optional<double>;
+
+namespace {
+
+constexpr double kUndefined = std::numeric_limits<double>::quiet_NaN();
+
+std::size_t argmax(const std::vector<double>& v) {
+    return static_cast<std::size_t>(std::max_element(v.begin(), v.end()) - v.begin());  // first of ties, as numpy
+}
+
+// Multiple choice: which choice wins when each log-likelihood is divided by `length` of the choice (1: none).
+template <class Length>
+Value choice_correct(const ItemRecord& r, Length length) {
+    if (r.choices.empty() || r.answer < 0) return std::nullopt;
+    std::vector<double> v;
+    for (const auto& c : r.choices) v.push_back(c.logprob / static_cast<double>(std::max<std::size_t>(1, length(c))));
+    return static_cast<int>(argmax(v)) == r.answer ? 1.0 : 0.0;
+}
+std::size_t one(const ChoiceScore&) { return 1; }
+std::size_t code_points(const ChoiceScore& c) { return metrics::text::decode(c.text).size(); }
+std::size_t utf8_bytes(const ChoiceScore& c) { return c.text.size(); }
+
+std::vector<double> choice_probabilities(const ItemRecord& r) {
+    std::vector<double> ll;
+    for (const auto& c : r.choices) ll.push_back(c.logprob);
+    return metrics::softmax(ll);
+}
+// Top choice's probability and whether it is right, per item (calibration).
+void confidences(const Items& items, std::vector<double>& conf, std::vector<double>& correct) {
+    for (const ItemRecord* r : items) {
+        auto p = choice_probabilities(*r);
+        const std::size_t top = argmax(p);
+        conf.push_back(p.empty() ? 0.0 : p[top]);
+        correct.push_back(static_cast<int>(top) == r->answer ? 1.0 : 0.0);
+    }
+}
+// A statistic of (confidence, correct) pairs over resampled indices.
+template <class F>
+Statistic calibration_statistic(const Items& items, F f) {
+    std::vector<double> conf, correct;
+    confidences(items, conf, correct);
+    return [conf = std::move(conf), correct = std::move(correct), f](const std::vector<std::size_t>& idx) {
+        std::vector<double> c, y;
+        for (auto i : idx) c.push_back(conf[i]), y.push_back(correct[i]);
+        return f(c, y);
+    };
+}
+
+// HELM's get_selective_stats: items by confidence, most confident first (ties in item order); accuracy of the first
+// k for every k. The mean of those accuracies is the area under the coverage-accuracy curve.
+std::vector<double> selective_accuracies(const std::vector<double>& conf, const std::vector<double>& correct) {
+    std::vector<std::size_t> order(conf.size());
+    std::iota(order.begin(), order.end(), std::size_t{0});
+    std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return conf[a] > conf[b]; });
+    std::vector<double> acc;
+    double right = 0;
+    for (std::size_t k = 0; k < order.size(); ++k) acc.push_back((right += correct[order[k]]) / static_cast<double>(k + 1));
+    return acc;
+}
+
+// Σ numerator / Σ denominator over resampled items (perplexities): undefined without any denominator.
+Statistic ratio(std::vector<double> num, std::vector<double> den, double (*f)(double, double)) {
+    return [num = std::move(num), den = std::move(den), f](const std::vector<std::size_t>& idx) {
+        double a = 0, b = 0;
+        for (auto i : idx) a += num[i], b += den[i];
+        return b > 0 ? f(a, b) : kUndefined;
+    };
+}
+double perplexity(double ll, double n) { return std::exp(-ll / n); }
+double bits(double ll, double n) { return -ll / n / std::log(2.0); }
+
+template <class Count>
+MetricInfo corpus_perplexity(std::string name, TaskKind kind, std::string description, Count count, double (*f)(double, double) = perplexity) {
+    MetricInfo m;
+    m.name = std::move(name);
+    m.kind = kind;
+    m.higher_is_better = false;
+    m.aggregation = Aggregation::Corpus;
+    m.description = std::move(description);
+    m.item = [count, f](const ItemRecord& r, const MetricSettings&) -> Value {
+        const double n = count(r);
+        if (n <= 0) return std::nullopt;
+        return f(r.logprob, n);
+    };
+    m.corpus = [count, f](const Items& items, const MetricSettings&) {
+        std::vector<double> ll, n;
+        for (const ItemRecord* r : items) ll.push_back(r->logprob), n.push_back(count(*r));
+        return ratio(std::move(ll), std::move(n), f);
+    };
+    return m;
+}
+
+// Sufficient statistics summed over resampled items.
+template <class Stats, class Make, class Score>
+Statistic summed(const Items& items, Make make, Score score) {
+    std::vector<Stats> st;
+    for (const ItemRecord* r : items) st.push_back(make(*r));
+    return [st = std::move(st), score](const std::vector<std::size_t>& idx) {
+        Stats sum;
+        for (auto i : idx) sum += st[i];
+        return score(sum);
+    };
+}
+
+std::string reference_count(const Items& items) {
+    std::size_t n = items.empty() ? 0 : items.front()->references.size();
+    for (const ItemRecord* r : items)
+        if (r->references.size() != n) return "var";
+    return std::to_string(n);
+}
+
+MetricInfo make(std::string name, TaskKind kind, std::string description, std::string convention) {
+    MetricInfo m;
+    m.name = std::move(name);
+    m.kind = kind;
+    m.description = std::move(description);
+    m.convention = std::move(convention);
+    return m;
+}
+
+std::vector<MetricInfo> build() {
+    std::vector<MetricInfo> t;
+    const TaskKind MC = TaskKind::MultipleChoice, GEN = TaskKind::Generation, PPL = TaskKind::Perplexity;
+    auto add = [&](MetricInfo m) -> MetricInfo& { return t.emplace_back(std::move(m)); };
+
+    // ---- multiple choice
+    {
+        auto& m = add(make("acc", MC, "the highest log-likelihood choice is the answer", "lm-evaluation-harness acc"));
+        m.binary = true;
+        m.item = [](const ItemRecord& r, const MetricSettings&) { return choice_correct(r, one); };
+    }
+    {
+        auto& m = add(make("acc_norm", MC, "as acc, log-likelihood divided by the choice's length in code points",
+                           "lm-evaluation-harness acc_norm (len of the choice string)"));
+        m.binary = true;
+        m.item = [](const ItemRecord& r, const MetricSettings&) { return choice_correct(r, code_points); };
+    }
+    {
+        auto& m = add(make("acc_bytes", MC, "as acc, log-likelihood divided by the choice's length in UTF-8 bytes",
+                           "lm-evaluation-harness acc_bytes"));
+        m.binary = true;
+        m.default_on = false;
+        m.item = [](const ItemRecord& r, const MetricSettings&) { return choice_correct(r, utf8_bytes); };
+    }
+    {
+        auto& m = add(make("acc_mutual_info", MC, "as acc, log-likelihood minus that of the choice without context",
+                           "lm-evaluation-harness acc_mutual_info"));
+        m.binary = true;
+        m.default_on = false;
+        m.needs = ModelInput::Unconditional;
+        m.item = [](const ItemRecord& r, const MetricSettings&) -> Value {
+            if (r.choices.empty() || r.answer < 0) return std::nullopt;
+            std::vector<double> v;
+            for (const auto& c : r.choices) {
+                if (!c.unconditional_logprob) return std::nullopt;
+                v.push_back(c.logprob - *c.unconditional_logprob);
+            }
+            return static_cast<int>(argmax(v)) == r.answer ? 1.0 : 0.0;
+        };
+    }
+    {
+        auto& m = add(make("exact_match", MC, "the answer's continuation is the model's greedy decoding (is_greedy)",
+                           "lm-evaluation-harness exact_match for multiple choice"));
+        m.binary = true;
+        m.default_on = false;
+        m.item = [](const ItemRecord& r, const MetricSettings&) -> Value {
+            if (r.answer < 0 || static_cast<std::size_t>(r.answer) >= r.choices.size()) return std::nullopt;
+            return r.choices[static_cast<std::size_t>(r.answer)].is_greedy ? 1.0 : 0.0;
+        };
+    }
+    {
+        auto& m = add(make("brier", MC, "sum over choices of (p - [gold])^2, p the softmax over choices", "lm-evaluation-harness brier_score"));
+        m.higher_is_better = false;
+        m.item = [](const ItemRecord& r, const MetricSettings&) -> Value {
+            if (r.choices.empty() || r.answer < 0) return std::nullopt;
+            return metrics::brier(choice_probabilities(r), r.answer);
+        };
+    }
+    {
+        auto& m = add(make("ece", MC, "expected calibration error, 10 equal-mass bins of top-choice probability", "HELM ece_10_bin"));
+        m.higher_is_better = false;
+        m.aggregation = Aggregation::Corpus;
+        m.corpus = [](const Items& items, const MetricSettings&) {
+            return calibration_statistic(items, [](const std::vector<double>& c, const std::vector<double>& y) { return metrics::ece_equal_mass(c, y, 10); });
+        };
+    }
+    {
+        auto& m = add(make("ece_1_bin", MC, "|mean top-choice probability - accuracy| (one bin)", "HELM ece_1_bin"));
+        m.higher_is_better = false;
+        m.default_on = false;
+        m.aggregation = Aggregation::Corpus;
+        m.corpus = [](const Items& items, const MetricSettings&) {
+            return calibration_statistic(items, [](const std::vector<double>& c, const std::vector<double>& y) {
+                return c.empty() ? kUndefined : std::fabs(metrics::mean(c) - metrics::mean(y));
+            });
+        };
+    }
+    {
+        auto& m = add(make("selective_acc@10", MC, "accuracy of the 10% most confident items (first int(0.1 n) + 1)",
+                           "HELM selective_acc@10 (get_selective_stats)"));
+        m.default_on = false;
+        m.aggregation = Aggregation::Corpus;
+        m.corpus = [](const Items& items, const MetricSettings&) {
+            return calibration_statistic(items, [](const std::vector<double>& c, const std::vector<double>& y) {
+                auto acc = selective_accuracies(c, y);
+                return acc.empty() ? kUndefined : acc[static_cast<std::size_t>(0.1 * static_cast<double>(acc.size()))];
+            });
+        };
+    }
+    {
+        auto& m = add(make("selective_cov_acc_area", MC, "area under the coverage-accuracy curve (most confident first)",
+                           "HELM selective_cov_acc_area (get_selective_stats)"));
+        m.default_on = false;
+        m.aggregation = Aggregation::Corpus;
+        m.corpus = [](const Items& items, const MetricSettings&) {
+            return calibration_statistic(items, [](const std::vector<double>& c, const std::vector<double>& y) {
+                auto acc = selective_accuracies(c, y);
+                return acc.empty() ? kUndefined : metrics::mean(acc);
+            });
+        };
+    }
+
+    // ---- generation
+    {
+        auto& m = add(make("exact_match", GEN, "the normalised response equals a reference", "suite normalisation; SQuAD v1.1 by default"));
+        m.binary = true;
+        m.item = [](const ItemRecord& r, const MetricSettings& s) -> Value { return metrics::exact_match(r.response, r.references, s.normalization); };
+    }
+    {
+        auto& m = add(make("quasi_exact_match", GEN, "equal after lowercasing and removing punctuation, articles and extra whitespace",
+                           "HELM quasi_exact_match (normalize_text)"));
+        m.binary = true;
+        m.default_on = false;
+        m.item = [](const ItemRecord& r, const MetricSettings& s) -> Value {
+            return metrics::exact_match(r.response, r.references, metrics::quasi_normalization(s.answers));
+        };
+    }
+    {
+        auto& m = add(make("prefix_exact_match", GEN, "the stripped response starts with a stripped reference", "HELM prefix_exact_match"));
+        m.binary = true;
+        m.default_on = false;
+        m.item = [](const ItemRecord& r, const MetricSettings&) -> Value { return metrics::prefix_match(r.response, r.references, nullptr); };
+    }
+    {
+        auto& m = add(make("quasi_prefix_exact_match", GEN, "as prefix_exact_match after quasi_exact_match's normalisation",
+                           "HELM quasi_prefix_exact_match"));
+        m.binary = true;
+        m.default_on = false;
+        m.item = [](const ItemRecord& r, const MetricSettings& s) -> Value {
+            auto n = metrics::quasi_normalization(s.answers);
+            return metrics::prefix_match(r.response, r.references, &n);
+        };
+    }
+    {
+        auto& m = add(make("contains", GEN, "the normalised response contains a reference", "suite normalisation"));
+        m.binary = true;
+        m.item = [](const ItemRecord& r, const MetricSettings& s) -> Value { return metrics::contains(r.response, r.references, s.normalization); };
+    }
+    {
+        auto& m = add(make("f1", GEN, "SQuAD token F1 against the best reference", "SQuAD v1.1 evaluation script (or unicode)"));
+        m.item = [](const ItemRecord& r, const MetricSettings& s) -> Value { return metrics::token_f1(r.response, r.references, s.answers); };
+    }
+    {
+        auto& m = add(make("bleu", GEN, "corpus BLEU; per item: sentence BLEU with effective order", "sacreBLEU 2.x BLEU (tokenizer per suite)"));
+        m.aggregation = Aggregation::Corpus;
+        m.item = [](const ItemRecord& r, const MetricSettings& s) -> Value {
+            return metrics::bleu_score(metrics::bleu_stats(r.response, r.references, s.bleu_tokenizer), true);
+        };
+        m.corpus = [](const Items& items, const MetricSettings& s) {
+            return summed<metrics::BleuStats>(
+                items, [&](const ItemRecord& r) { return metrics::bleu_stats(r.response, r.references, s.bleu_tokenizer); },
+                [](const metrics::BleuStats& b) { return metrics::bleu_score(b, false); });
+        };
+        m.signature = [](const Items& items, const MetricSettings& s) { return metrics::bleu_signature(reference_count(items), s.bleu_tokenizer); };
+    }
+    for (int word_order : {0, 2}) {
+        auto& m = add(make(word_order ? "chrf_pp" : "chrf", GEN,
+                           word_order ? "corpus chrF++ (character 6-grams and word 2-grams, beta 2); per item: sentence chrF++"
+                                      : "corpus chrF (character 6-grams, beta 2); per item: sentence chrF",
+                           word_order ? "sacreBLEU 2.x CHRF(word_order=2)" : "sacreBLEU 2.x CHRF()"));
+        m.aggregation = Aggregation::Corpus;
+        m.default_on = word_order == 0;
+        m.item = [word_order](const ItemRecord& r, const MetricSettings&) -> Value {
+            return metrics::chrf_score(metrics::chrf_stats(r.response, r.references, word_order));
+        };
+        m.corpus = [word_order](const Items& items, const MetricSettings&) {
+            return summed<metrics::ChrfStats>(
+                items, [&](const ItemRecord& r) { return metrics::chrf_stats(r.response, r.references, word_order); },
+                [](const metrics::ChrfStats& c) { return metrics::chrf_score(c); });
+        };
+        m.signature = [word_order](const Items& items, const MetricSettings&) { return metrics::chrf_signature(reference_count(items), word_order); };
+    }
+    for (auto [name, kind] : {std::pair{"rouge_1", metrics::RougeKind::Rouge1}, {"rouge_2", metrics::RougeKind::Rouge2},
+                              {"rouge_l", metrics::RougeKind::RougeL}, {"rouge_lsum", metrics::RougeKind::RougeLsum}})
+        for (auto [suffix, part] : {std::pair{"", 2}, {"_precision", 0}, {"_recall", 1}}) {
+            const std::string n = std::string(name) + suffix;
+            auto& m = add(make(n, GEN,
+                               std::string(part == 0 ? "precision" : part == 1 ? "recall" : "F") + " of " + name +
+                                   " against the reference with the best F",
+                               "google-research rouge_score (tokenizer per rouge_tokenizer, Porter stemmer per rouge_stemmer)"));
+            m.default_on = n == "rouge_l";
+            m.item = [kind = kind, part = part](const ItemRecord& r, const MetricSettings& s) -> Value {
+                auto p = metrics::rouge_best(kind, r.references, r.response, s.words, s.rouge_stemmer);
+                return part == 0 ? p.precision : part == 1 ? p.recall : p.f;
+            };
+        }
+    t.push_back(corpus_perplexity("response_perplexity", GEN, "perplexity of the responses under the scoring model (fluency)",
+                                  [](const ItemRecord& r) { return static_cast<double>(r.tokens); }));
+    t.back().needs = ModelInput::ResponseScore;
+    t.back().convention = "exp(-sum log p / sum tokens) over responses";
+    for (int order : {1, 2}) {
+        auto& m = add(make("distinct_" + std::to_string(order), GEN,
+                           std::string("unique / total word ") + (order == 1 ? "unigrams" : "bigrams") + " over all responses", "Li et al. 2016"));
+        m.aggregation = Aggregation::Corpus;
+        m.corpus = [order](const Items& items, const MetricSettings& s) {
+            std::vector<std::vector<std::string>> grams;
+            for (const ItemRecord* r : items) grams.push_back(metrics::ngrams(metrics::words(r->response, s.words), order));
+            return Statistic([grams = std::move(grams)](const std::vector<std::size_t>& idx) {
+                std::unordered_set<std::string> unique;
+                double total = 0;
+                for (auto i : idx) {
+                    total += static_cast<double>(grams[i].size());
+                    unique.insert(grams[i].begin(), grams[i].end());
+                }
+                return total > 0 ? static_cast<double>(unique.size()) / total : 0.0;
+            });
+        };
+    }
+    for (int order : {2, 4}) {
+        auto& m = add(make("seq_rep_" + std::to_string(order), GEN,
+                           "1 - unique / total word " + std::to_string(order) + "-grams within a response", "Welleck et al. 2020"));
+        m.higher_is_better = false;
+        m.default_on = order == 2;
+        m.item = [order](const ItemRecord& r, const MetricSettings& s) -> Value { return metrics::seq_rep(metrics::words(r.response, s.words), order); };
+    }
+    for (const char* what : {"prompt", "reference"}) {
+        auto& m = add(make(std::string("relevance_") + what, GEN,
+                           std::string("cosine of mean-pooled hidden states, response vs ") + (what[0] == 'p' ? "prompt" : "first reference"),
+                           "scoring model's last hidden state after the final norm"));
+        m.needs = what[0] == 'p' ? ModelInput::PromptRelevance : ModelInput::ReferenceRelevance;
+    }
+
+    // ---- perplexity
+    t.push_back(corpus_perplexity("token_perplexity", PPL, "exp(-sum log p / tokens)", [](const ItemRecord& r) { return static_cast<double>(r.tokens); }));
+    t.push_back(corpus_perplexity("word_perplexity", PPL, "exp(-sum log p / words), words = pieces of re.split(r'\\s+')",
+                                  [](const ItemRecord& r) { return static_cast<double>(r.words); }));
+    t.push_back(corpus_perplexity("byte_perplexity", PPL, "exp(-sum log p / UTF-8 bytes)", [](const ItemRecord& r) { return static_cast<double>(r.bytes); }));
+    t.push_back(corpus_perplexity("bits_per_byte", PPL, "-sum log p / UTF-8 bytes / ln 2", [](const ItemRecord& r) { return static_cast<double>(r.bytes); }, bits));
+    for (auto& m : t)
+        if (m.kind == PPL) m.convention = "lm-evaluation-harness loglikelihood_rolling";
+    return t;
+}
+
+}  // namespace
+
+const std::vector<MetricInfo>& metric_catalog() {
+    static const std::vector<MetricInfo> catalog = build();
+    return catalog;
+}
+
+const MetricInfo* find_metric(TaskKind kind, const std::string& name) {
+    for (const auto& m : metric_catalog())
+        if (m.kind == kind && m.name == name) return &m;
+    return nullptr;
+}
+
+const MetricInfo* find_metric(const SuiteReport& suite, const std::string& name) {
+    for (TaskKind k : {TaskKind::MultipleChoice, TaskKind::Generation, TaskKind::Perplexity})
+        if (datasets::to_string(k) == suite.kind) return find_metric(k, name);
+    return nullptr;
+}
+
+MetricSettings metric_settings(const datasets::Suite& s) {
+    MetricSettings m;
+    m.answers = s.unicode_answers ? metrics::AnswerConvention::Unicode : metrics::AnswerConvention::SquadV11;
+    m.normalization = {s.normalization.lowercase, s.normalization.strip_punctuation, m.answers, s.normalization.strip_articles,
+                       s.normalization.collapse_whitespace};
+    m.words = s.ascii_words ? metrics::WordMode::Ascii : metrics::WordMode::Unicode;
+    m.bleu_tokenizer = s.bleu_tokenizer;
+    m.rouge_stemmer = s.rouge_stemmer;
+    return m;
+}
+
+MetricSettings metric_settings(const SuiteReport& s) {
+    MetricSettings m;
+    m.words = s.ascii_words ? metrics::WordMode::Ascii : metrics::WordMode::Unicode;
+    m.bleu_tokenizer = s.bleu_tokenizer;
+    m.rouge_stemmer = s.rouge_stemmer;
+    return m;
+}
+
+std::vector<std::string> resolve_metrics(const datasets::Suite& suite) {
+    if (!metrics::is_bleu_tokenizer(suite.bleu_tokenizer))
+        throw datasets::SuiteError(suite.path + ": field 'bleu_tokenizer' is '" + suite.bleu_tokenizer + "'; expected 13a, intl, zh, char or none");
+    std::vector<std::string> out;
+    if (suite.metrics.empty()) {
+        for (const auto& m : metric_catalog())
+            if (m.kind == suite.kind && m.default_on) out.push_back(m.name);
+        return out;
+    }
+    for (const auto& name : suite.metrics) {
+        if (!find_metric(suite.kind, name)) {
+            std::string known, other;
+            for (const auto& k : metric_catalog()) {
+                if (k.kind == suite.kind) known += (known.empty() ? "" : ", ") + k.name;
+                else if (k.name == name) other = datasets::to_string(k.kind);
+            }
+            if (!other.empty())
+                throw datasets::SuiteError(suite.path + ": field 'metrics': '" + name + "' is a " + other + " metric; this suite is " +
+                                           datasets::to_string(suite.kind));
+            throw datasets::SuiteError(suite.path + ": field 'metrics': unknown metric '" + name + "' (for " +
+                                       datasets::to_string(suite.kind) + ": " + known + ")");
+        }
+        if (std::find(out.begin(), out.end(), name) == out.end()) out.push_back(name);
+    }
+    return out;
+}
+
+}  // namespace lmwb::eval
