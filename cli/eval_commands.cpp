@@ -230,6 +230,23 @@ Action add_merge_command(CLI::App& app) {
     };
 }
 
+Action add_metrics_command(CLI::App& app) {
+    auto markdown = std::make_shared<bool>(false);
+    auto* cmd = app.add_subcommand("metrics", "List the metrics a suite may ask for, by kind");
+    cmd->add_flag("--markdown", *markdown, "Print the Markdown table of docs/suite-format.md");
+    return [markdown]() -> int {
+        if (*markdown) {
+            std::cout << eval::metrics_markdown();
+            return 0;
+        }
+        for (const auto& m : eval::metric_catalog())
+            std::printf("%-16s %-26s %-3s %-7s %-6s %s (%s)\n", datasets::to_string(m.kind).c_str(), m.name.c_str(), m.default_on ? "on" : "",
+                        m.aggregation == eval::Aggregation::Mean ? "mean" : "corpus", m.higher_is_better ? "higher" : "lower",
+                        m.description.c_str(), m.convention.c_str());
+        return 0;
+    };
+}
+
 Action add_compare_command(CLI::App& app) {
     struct Args {
         std::vector<std::string> reports;

@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
         {"eval", lmwb::cli::add_eval_command(app)},
         {"merge", lmwb::cli::add_merge_command(app)},
         {"compare", lmwb::cli::add_compare_command(app)},
+        {"metrics", lmwb::cli::add_metrics_command(app)},
         {"explain", lmwb::cli::add_explain_command(app)},
         {"uncertainty", lmwb::cli::add_uncertainty_command(app)},
     };

@@ -386,6 +386,16 @@ const MetricInfo* find_metric(const SuiteReport& suite, const std::string& name)
     return nullptr;
 }
 
+std::string metrics_markdown() {
+    std::string out = "| kind | metric | default | aggregate | better | what | convention |\n|---|---|---|---|---|---|---|\n";
+    for (const auto& m : metric_catalog()) {
+        out += "| " + datasets::to_string(m.kind) + " | `" + m.name + "` | " + (m.default_on ? "yes" : "no") + " | " +
+               (m.aggregation == Aggregation::Mean ? "mean" : "corpus, bootstrap") + " | " + (m.higher_is_better ? "higher" : "lower") +
+               " | " + m.description + " | " + m.convention + " |\n";
+    }
+    return out;
+}
+
 MetricSettings metric_settings(const datasets::Suite& s) {
     MetricSettings m;
     m.answers = s.unicode_answers ? metrics::AnswerConvention::Unicode : metrics::AnswerConvention::SquadV11;

@@ -73,6 +73,8 @@ const MetricInfo* find_metric(datasets::TaskKind kind, const std::string& name);
 const MetricInfo* find_metric(const SuiteReport& suite, const std::string& name);
 // Throws datasets::SuiteError naming the suite and the unknown or misplaced metric.
 std::vector<std::string> resolve_metrics(const datasets::Suite& suite);
+// The registry as a Markdown table (docs/suite-format.md holds it; `lmwb metrics` prints it).
+std::string metrics_markdown();
 
 // Aggregates of a suite's items (value, stderr, 95% interval); depends on the items and settings only.
 std::vector<Aggregate> aggregate(const SuiteReport& suite, int bootstrap_iterations, std::uint64_t seed);

@@ -1,0 +1,123 @@
+// The metric registry: each metric once, the calibration and matching metrics HELM and lm-evaluation-harness define
+// (values worked by hand from their definitions), and docs/suite-format.md's table equal to the registry.
+#include <catch2/catch.hpp>
+
+#include <fstream>
+#include <set>
+
+#include "lmwb/evaluation.h"
+
+using namespace lmwb;
+using datasets::TaskKind;
+
+namespace {
+
+// A multiple-choice item whose choice log-likelihoods are `ll` (answer `answer`).
+eval::ItemRecord mc_item(std::vector<std::pair<std::string, double>> choices, int answer, int greedy = -1) {
+    eval::ItemRecord r;
+    r.id = std::to_string(choices.size()) + choices.front().first;
+    for (std::size_t i = 0; i < choices.size(); ++i) {
+        eval::ChoiceScore c;
+        c.text = choices[i].first;
+        c.logprob = choices[i].second;
+        c.is_greedy = static_cast<int>(i) == greedy;
+        r.choices.push_back(c);
+    }
+    r.answer = answer;
+    return r;
+}
+
+double item_value(TaskKind kind, const std::string& metric, const eval::ItemRecord& r, const eval::MetricSettings& s = {}) {
+    const eval::MetricInfo* m = eval::find_metric(kind, metric);
+    REQUIRE(m);
+    REQUIRE(m->item);
+    auto v = m->item(r, s);
+    REQUIRE(v.has_value());
+    return *v;
+}
+
+}  // namespace
+
+TEST_CASE("every metric is registered once per kind, with what it needs", "[evaluation][registry]") {
+    std::set<std::pair<int, std::string>> seen;
+    for (const auto& m : eval::metric_catalog()) {
+        INFO(m.name);
+        CHECK(seen.insert({static_cast<int>(m.kind), m.name}).second);
+        CHECK_FALSE(m.description.empty());
+        CHECK_FALSE(m.convention.empty());
+        const bool runner_writes = m.needs == eval::ModelInput::PromptRelevance || m.needs == eval::ModelInput::ReferenceRelevance;
+        if (m.aggregation == eval::Aggregation::Corpus) CHECK(m.corpus);
+        else CHECK((m.item || runner_writes));
+    }
+    CHECK(eval::find_metric(TaskKind::MultipleChoice, "exact_match") != eval::find_metric(TaskKind::Generation, "exact_match"));
+    CHECK(eval::find_metric(TaskKind::Perplexity, "bleu") == nullptr);
+}
+
+TEST_CASE("multiple choice: acc, acc_norm, acc_bytes and exact_match follow lm-evaluation-harness", "[evaluation][registry]") {
+    // Log-likelihoods -6, -9, -8 of "a", "ééé" and "abcd" (1, 3 and 4 code points; 1, 6 and 4 UTF-8 bytes), answer 1:
+    // acc picks choice 0; acc_norm (per code point: -6, -3, -2) choice 2; acc_bytes (per byte: -6, -1.5, -2) choice 1.
+    auto r = mc_item({{"a", -6}, {"\xC3\xA9\xC3\xA9\xC3\xA9", -9}, {"abcd", -8}}, 1, /*greedy=*/1);
+    CHECK(item_value(TaskKind::MultipleChoice, "acc", r) == 0);
+    CHECK(item_value(TaskKind::MultipleChoice, "acc_norm", r) == 0);
+    CHECK(item_value(TaskKind::MultipleChoice, "acc_bytes", r) == 1);
+    CHECK(item_value(TaskKind::MultipleChoice, "exact_match", r) == 1);  // the answer's continuation is greedy
+    r.choices[1].is_greedy = false;
+    CHECK(item_value(TaskKind::MultipleChoice, "exact_match", r) == 0);
+    // Brier over the softmax: choices with probabilities 0.5, 0.25, 0.25 and answer 0: 0.25 + 0.0625 + 0.0625.
+    auto b = mc_item({{"x", std::log(0.5)}, {"y", std::log(0.25)}, {"z", std::log(0.25)}}, 0);
+    CHECK(item_value(TaskKind::MultipleChoice, "brier", b) == Approx(0.375));
+}
+
+TEST_CASE("HELM calibration: ece_1_bin, selective_acc@10 and the coverage-accuracy area", "[evaluation][registry]") {
+    // Top-choice probabilities 0.9, 0.8, 0.7, 0.6, 0.5 (two choices each), right, wrong, right, right, wrong.
+    eval::SuiteReport s;
+    s.name = "calibration";
+    s.kind = datasets::to_string(TaskKind::MultipleChoice);
+    s.metrics = {"ece_1_bin", "selective_acc@10", "selective_cov_acc_area", "acc"};
+    const double conf[] = {0.9, 0.8, 0.7, 0.6, 0.5};
+    const int right[] = {1, 0, 1, 1, 0};
+    for (int i = 0; i < 5; ++i) {
+        auto r = mc_item({{"p", std::log(conf[i])}, {"q", std::log(1 - conf[i])}}, right[i] ? 0 : 1);
+        r.id = std::to_string(i);
+        r.metrics["acc"] = right[i];
+        s.items.push_back(r);
+    }
+    auto aggregates = eval::aggregate(s, 200, 1);
+    auto value = [&](const std::string& m) {
+        for (auto& a : aggregates)
+            if (a.metric == m) return a.value;
+        FAIL("no aggregate " << m);
+        return 0.0;
+    };
+    // |mean confidence 0.7 - accuracy 0.6|
+    CHECK(value("ece_1_bin") == Approx(0.1));
+    // Most confident first: running accuracies 1, 1/2, 2/3, 3/4, 3/5. selective_acc@10 = accs[int(0.1 * 5)] = accs[0].
+    CHECK(value("selective_acc@10") == Approx(1.0));
+    CHECK(value("selective_cov_acc_area") == Approx((1 + 0.5 + 2.0 / 3 + 0.75 + 0.6) / 5));
+    CHECK(value("acc") == Approx(0.6));
+}
+
+TEST_CASE("generation: HELM's quasi and prefix exact match", "[evaluation][registry]") {
+    eval::ItemRecord r;
+    r.references = {"The Eiffel Tower"};
+    auto v = [&](const char* metric, const char* response) {
+        r.response = response;
+        return item_value(TaskKind::Generation, metric, r);
+    };
+    CHECK(v("quasi_exact_match", "  eiffel tower!") == 1);    // lowercased, punctuation and article gone
+    CHECK(v("quasi_exact_match", "the Eiffel Tower is tall") == 0);
+    CHECK(v("prefix_exact_match", "  The Eiffel Tower is tall") == 1);  // stripped, then a prefix
+    CHECK(v("prefix_exact_match", "the Eiffel Tower is tall") == 0);    // case matters without normalising
+    CHECK(v("quasi_prefix_exact_match", "the eiffel tower, in Paris") == 1);
+    CHECK(v("quasi_prefix_exact_match", "a tower") == 0);
+}
+
+TEST_CASE("docs/suite-format.md lists the registry's metrics as the registry describes them", "[evaluation][registry][docs]") {
+    std::ifstream in(std::string(LMWB_SOURCE_DIR) + "/docs/suite-format.md");
+    const std::string doc((std::istreambuf_iterator<char>(in)), {});
+    const std::string begin = "<!-- metrics table: `lmwb metrics --markdown` -->\n", end = "<!-- end of metrics table -->";
+    auto a = doc.find(begin), b = doc.find(end);
+    REQUIRE(a != std::string::npos);
+    REQUIRE(b != std::string::npos);
+    CHECK(doc.substr(a + begin.size(), b - a - begin.size()) == eval::metrics_markdown());
+}
