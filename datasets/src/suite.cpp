@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "lmwb/suite.h"
+#include "lmwb/text.h"
 
 namespace lmwb::datasets {
 
@@ -17,11 +18,9 @@ using nlohmann::json;
 namespace {
 
 std::string read_file(const std::string& path, const std::string& what) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw SuiteError(path + ": cannot open " + what);
-    std::ostringstream s;
-    s << in.rdbuf();
-    return s.str();
+    auto content = text::read_file(path);
+    if (!content) throw SuiteError(path + ": cannot open " + what);
+    return *content;
 }
 
 // One JSONL record with where it came from.
@@ -340,12 +339,7 @@ Suite load_suite(const std::string& definition_path) {
         if (s.few_shot.count > 0) {
             // A draw per item from (seed, index): independent of sharding, --limit and the order items run in.
             std::uint64_t state = s.few_shot.seed * 0x9E3779B97F4A7C15ull + i + 1;
-            auto next = [&state] {
-                std::uint64_t z = (state += 0x9E3779B97F4A7C15ull);
-                z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-                z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-                return z ^ (z >> 31);
-            };
+            auto next = [&state] { return text::splitmix64(state); };
             std::vector<std::size_t> order;
             for (std::size_t k = 0; k < pool.size(); ++k)
                 if (!own_pool || k != i) order.push_back(k);

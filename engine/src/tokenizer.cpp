@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "added_vocabulary.h"
+#include "lmwb/text.h"
 #include "components.h"
 #include "unicode.h"
 
@@ -28,12 +29,9 @@ struct Tokenizer::Impl {
 namespace {
 
 std::string read_file(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw TokenizerError(path + ": cannot open file");
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    if (in.bad()) throw TokenizerError(path + ": read error");
-    return ss.str();
+    auto content = text::read_file(path);
+    if (!content) throw TokenizerError(path + ": cannot open or read file");
+    return *content;
 }
 
 nlohmann::json parse_json(const std::string& text, const std::string& source) {

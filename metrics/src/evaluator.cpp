@@ -14,6 +14,7 @@
 #include "evaluation_internal.h"
 #include "unicode_text.h"
 #include "lmwb/model.h"
+#include "lmwb/text.h"
 #include "lmwb/text_metrics.h"
 
 namespace lmwb::eval {
@@ -100,9 +101,9 @@ private:
 
 // Finished items of an interrupted run. A torn last line (killed mid-write) is dropped; damage elsewhere is an error.
 std::map<std::pair<std::size_t, std::size_t>, ItemRecord> read_journal(const std::string& path, const json& run) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw ReportError(path + ": no journal to resume from");
-    const std::string content((std::istreambuf_iterator<char>(in)), {});
+    const auto read = text::read_file(path);
+    if (!read) throw ReportError(path + ": no journal to resume from");
+    const std::string& content = *read;
     const bool last_complete = content.empty() || content.back() == '\n';
     std::vector<std::string> lines;
     for (std::size_t pos = 0; pos < content.size();) {

@@ -4,16 +4,11 @@
 #include <cmath>
 #include <numeric>
 
+#include "lmwb/text.h"
+
 namespace lmwb::metrics {
 
 namespace {
-
-std::uint64_t splitmix64(std::uint64_t& state) {
-    std::uint64_t z = (state += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
 
 // Linear interpolation between order statistics (numpy's default percentile).
 double percentile(std::vector<double> v, double q) {
@@ -51,7 +46,7 @@ const std::vector<std::size_t>& Resampler::next() {
     const std::uint64_t limit = UINT64_MAX - UINT64_MAX % n;  // rejection keeps the draw unbiased
     for (auto& i : idx_) {
         std::uint64_t r;
-        do r = splitmix64(state_);
+        do r = text::splitmix64(state_);
         while (r >= limit);
         i = static_cast<std::size_t>(r % n);
     }

@@ -4,44 +4,6 @@
 
 namespace lmwb::metrics::text {
 
-std::u32string decode(std::string_view utf8) {
-    std::u32string out;
-    out.reserve(utf8.size());
-    const auto* p = reinterpret_cast<const utf8proc_uint8_t*>(utf8.data());
-    utf8proc_ssize_t left = static_cast<utf8proc_ssize_t>(utf8.size());
-    while (left > 0) {
-        utf8proc_int32_t c;
-        utf8proc_ssize_t n = utf8proc_iterate(p, left, &c);
-        if (n < 0) {
-            out.push_back(U'\uFFFD');
-            n = 1;
-        } else {
-            out.push_back(static_cast<char32_t>(c));
-        }
-        p += n;
-        left -= n;
-    }
-    return out;
-}
-
-std::string encode(std::u32string_view chars) {
-    std::string out;
-    out.reserve(chars.size());
-    for (char32_t c : chars) {
-        utf8proc_uint8_t buf[4];
-        auto n = utf8proc_encode_char(static_cast<utf8proc_int32_t>(c), buf);
-        out.append(reinterpret_cast<const char*>(buf), static_cast<std::size_t>(n));
-    }
-    return out;
-}
-
-bool is_space(char32_t c) {
-    if (c < 0x80) return c == ' ' || (c >= 0x09 && c <= 0x0D) || (c >= 0x1C && c <= 0x1F);
-    const auto* p = utf8proc_get_property(static_cast<utf8proc_int32_t>(c));
-    return p->category == UTF8PROC_CATEGORY_ZS || p->bidi_class == UTF8PROC_BIDI_CLASS_WS ||
-           p->bidi_class == UTF8PROC_BIDI_CLASS_B || p->bidi_class == UTF8PROC_BIDI_CLASS_S;
-}
-
 bool is_punctuation(char32_t c) {
     if (c < 0x80) return (c >= 0x21 && c <= 0x2F) || (c >= 0x3A && c <= 0x40) || (c >= 0x5B && c <= 0x60) || (c >= 0x7B && c <= 0x7E);
     auto cat = utf8proc_category(static_cast<utf8proc_int32_t>(c));

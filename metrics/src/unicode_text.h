@@ -1,15 +1,17 @@
-// Code point helpers for the text metrics (utf8proc underneath).
+// Code point helpers for the text metrics (utf8proc underneath); decoding and whitespace are the shared ones.
 #pragma once
 
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "lmwb/text.h"
+
 namespace lmwb::metrics::text {
 
-std::u32string decode(std::string_view utf8);  // invalid bytes become U+FFFD
-std::string encode(std::u32string_view chars);
-bool is_space(char32_t c);        // Python str.isspace()
+using lmwb::text::decode;    // invalid bytes become U+FFFD
+using lmwb::text::encode;
+using lmwb::text::is_space;  // Python str.isspace()
 bool is_punctuation(char32_t c);  // general category P*, or ASCII string.punctuation
 bool is_word_char(char32_t c);    // letters, marks, digits (categories L*, M*, N*)
 bool is_cjk(char32_t c);          // ideographs, kana and Hangul syllables: one word each

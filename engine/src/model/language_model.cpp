@@ -18,6 +18,7 @@
 #include "lmwb/control.h"
 #include "lmwb/model.h"
 #include "lmwb/model_source.h"
+#include "lmwb/text.h"
 #include "transformer.h"
 
 namespace lmwb {
@@ -58,11 +59,6 @@ void set_threads(int threads) {
     else at::set_num_threads(n);  // another BLAS: let LibTorch parallelise instead
 }
 
-bool is_trailing_space(char32_t c) {
-    return c == ' ' || (c >= 0x09 && c <= 0x0D) || (c >= 0x1C && c <= 0x1F) || c == 0x85 || c == 0xA0 || c == 0x1680 ||
-           (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 || c == 0x202F || c == 0x205F || c == 0x3000;
-}
-
 // Splits trailing whitespace (Python's str.rstrip) off the context, as lm-evaluation-harness does.
 std::pair<std::string, std::string> move_trailing_space(const std::string& context, const std::string& continuation) {
     std::size_t end = context.size();
@@ -74,7 +70,7 @@ std::pair<std::string, std::string> move_trailing_space(const std::string& conte
         std::size_t len = end - b;
         c = len == 1 ? u : len == 2 ? (u & 0x1F) : len == 3 ? (u & 0x0F) : (u & 0x07);
         for (std::size_t i = 1; i < len; ++i) c = (c << 6) | (static_cast<unsigned char>(context[b + i]) & 0x3F);
-        if (!is_trailing_space(c)) break;
+        if (!text::is_space(c)) break;
         end = b;
     }
     return {context.substr(0, end), context.substr(end) + continuation};
