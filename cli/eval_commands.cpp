@@ -82,6 +82,15 @@ void print_aggregates(const eval::Report& r) {
         for (const auto& a : s.aggregates)
             std::printf("  %-22s %10.4f %10.4f   [%9.4f, %9.4f]   %s%s\n", a.metric.c_str(), a.value, a.stderr_, a.low, a.high,
                         a.higher_is_better ? "higher is better" : "lower is better", a.method == "bootstrap" ? ", bootstrap" : "");
+        for (const auto& sl : s.slices) {
+            std::printf("  %s = %s (%zu items)\n", sl.field.c_str(), sl.value.c_str(), sl.n);
+            for (const auto& a : sl.aggregates) {
+                if (a.has_interval)
+                    std::printf("    %-20s %10.4f %10.4f   [%9.4f, %9.4f]\n", a.metric.c_str(), a.value, a.stderr_, a.low, a.high);
+                else
+                    std::printf("    %-20s %10.4f %10s   %-24s\n", a.metric.c_str(), a.value, "-", "(one item: no interval)");
+            }
+        }
     }
 }
 
@@ -276,7 +285,8 @@ Action add_compare_command(CLI::App& app) {
             std::printf("  %-18s %-20s %10s %10s %10s   %-22s %s\n", "suite", "metric", "baseline", "other", "delta", "95% interval", "paired test");
             for (const auto& m : rc.metrics) {
                 const std::string test = eval::describe_test(m), verdict = eval::verdict(m);
-                std::printf("  %-18.18s %-20s %10.4f %10.4f %+10.4f   [%+8.4f, %+8.4f]   %s%s%s\n", m.suite.c_str(), m.metric.c_str(),
+                const std::string where = m.slice.empty() ? m.suite : "  " + m.slice;  // slices under their suite's rows
+                std::printf("  %-18.18s %-20s %10.4f %10.4f %+10.4f   [%+8.4f, %+8.4f]   %s%s%s\n", where.c_str(), m.metric.c_str(),
                             m.baseline, m.other, m.delta.delta, m.delta.low, m.delta.high, test.c_str(), verdict.empty() ? "" : "  ",
                             verdict.c_str());
             }

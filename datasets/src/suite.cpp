@@ -137,7 +137,7 @@ Suite load_suite(const std::string& definition_path) {
     }
     if (!j.is_object()) throw SuiteError(P + ": a suite definition is a JSON object");
     check_keys(j, {"lmwb_suite", "name", "version", "description", "kind", "items", "fields", "prompt", "target_delimiter",
-                   "choices", "few_shot", "generation", "normalization", "rouge_tokenizer", "rouge_stemmer", "bleu_tokenizer", "answer_convention", "metrics"}, P, "");
+                   "choices", "few_shot", "generation", "normalization", "rouge_tokenizer", "rouge_stemmer", "bleu_tokenizer", "answer_convention", "metrics", "slices"}, P, "");
     Def d{j, P};
     if (d.get<int>(j, "lmwb_suite", 1, "") != 1)
         throw SuiteError(P + ": field 'lmwb_suite' is " + j["lmwb_suite"].dump() + "; this version reads format 1");
@@ -204,6 +204,12 @@ Suite load_suite(const std::string& definition_path) {
     s.rouge_stemmer = d.get<bool>(j, "rouge_stemmer", false, "");
     s.bleu_tokenizer = d.get<std::string>(j, "bleu_tokenizer", "13a", "");  // checked against the metrics' list when run
     s.metrics = d.get<std::vector<std::string>>(j, "metrics", {}, "");
+    s.slices = d.get<std::vector<std::string>>(j, "slices", {}, "");
+    for (std::size_t i = 0; i < s.slices.size(); ++i) {
+        if (s.slices[i].empty()) throw SuiteError(P + ": field 'slices': entry " + std::to_string(i) + " is empty");
+        if (std::count(s.slices.begin(), s.slices.end(), s.slices[i]) > 1)
+            throw SuiteError(P + ": field 'slices': '" + s.slices[i] + "' is named twice");
+    }
 
     auto key = [&](const std::string& canonical) {
         auto it = mapping.find(canonical);
@@ -239,6 +245,21 @@ Suite load_suite(const std::string& definition_path) {
             ex.prompt = s.kind == TaskKind::Perplexity ? "" : render_template(s.prompt_template, m.fields);
         } catch (const SuiteError& e) {
             throw SuiteError(where(file, r) + e.what() + " (the suite's 'prompt' uses it)");
+        }
+        for (const auto& field : s.slices) {
+            auto it = r.value.find(field);
+            if (it == r.value.end() || it->is_null()) continue;  // not in this slice field at all
+            auto& values = item.slices[field];
+            if (it->is_string() || it->is_number() || it->is_boolean()) {
+                values.push_back(it->is_boolean() ? (it->get<bool>() ? "true" : "false") : scalar_text(*it));
+            } else if (it->is_array()) {
+                for (const auto& v : *it) {
+                    if (!v.is_string() && !v.is_number()) throw SuiteError(where(file, r) + "slice field '" + field + "' must hold strings or numbers");
+                    if (std::find(values.begin(), values.end(), scalar_text(v)) == values.end()) values.push_back(scalar_text(v));
+                }
+            } else {
+                throw SuiteError(where(file, r) + "slice field '" + field + "' must be a string, a number or a list of them");
+            }
         }
         if (m.id) {
             if (!m.id->is_string() && !m.id->is_number_integer())

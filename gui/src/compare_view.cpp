@@ -180,7 +180,7 @@ void CompareView::showSuite() {
     // Grouped bars: one series per run, one group per metric, with 95% intervals.
     std::vector<std::string> metrics;
     for (const auto& m : comparisons_.front().metrics)
-        if (m.suite == suite) metrics.push_back(m.metric);
+        if (m.suite == suite && m.slice.empty()) metrics.push_back(m.metric);  // the whole suite; slices are in the table
     QStringList names;
     for (const auto& m : metrics) names << QString::fromStdString(m);
     auto* group = new QCPBarsGroup(bars_);

@@ -108,7 +108,7 @@ void comparison(QString& h, const HtmlReportInput& in) {
     for (std::size_t k = 0; k < in.comparisons.size(); ++k)
         for (const auto& m : in.comparisons[k].metrics) {
             const std::string verdict = eval::verdict(m);
-            t.row({esc(label(k + 1)), esc(m.suite), esc(m.metric) + (m.higher_is_better ? QStringLiteral(" ↑") : QStringLiteral(" ↓")), num(m.baseline),
+            t.row({esc(label(k + 1)), esc(m.slice.empty() ? m.suite : m.suite + " [" + m.slice + "]"), esc(m.metric) + (m.higher_is_better ? QStringLiteral(" ↑") : QStringLiteral(" ↓")), num(m.baseline),
                    num(m.other), num(m.delta.delta), QStringLiteral("[%1, %2]").arg(num(m.delta.low), num(m.delta.high)), esc(eval::describe_test(m)),
                    esc(verdict)},
                   verdict.empty() ? QString() : QStringLiteral("class=\"%1\"").arg(QString::fromStdString(verdict)));

@@ -181,7 +181,7 @@ QVariant MetricComparisonModel::data(const QModelIndex& index, int role) const {
     if (role == Qt::DisplayRole) {
         switch (index.column()) {
         case 0: return r.run;
-        case 1: return QString::fromStdString(m.suite);
+        case 1: return QString::fromStdString(m.slice.empty() ? m.suite : m.suite + " [" + m.slice + "]");
         case 2: return QString::fromStdString(m.metric);
         case 3: return m.higher_is_better ? QStringLiteral("↑ higher") : QStringLiteral("↓ lower");
         case 4: return number(m.baseline);

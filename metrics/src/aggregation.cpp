@@ -3,6 +3,7 @@
 #include <cmath>
 #include <limits>
 #include <ctime>
+#include <set>
 
 #include "evaluation_internal.h"
 
@@ -80,9 +81,42 @@ std::vector<Aggregate> aggregate(const SuiteReport& s, int iterations, std::uint
     return out;
 }
 
+std::vector<SliceReport> slice_aggregates(const SuiteReport& s, int iterations, std::uint64_t seed) {
+    std::vector<SliceReport> out;
+    for (const auto& field : s.slice_fields) {
+        std::set<std::string> values;
+        for (const auto& r : s.items)
+            if (auto it = r.slices.find(field); it != r.slices.end()) values.insert(it->second.begin(), it->second.end());
+        for (const auto& value : values) {
+            SuiteReport sub = subset(s, field, value);
+            SliceReport sr;
+            sr.field = field;
+            sr.value = value;
+            sr.n = sub.items.size();
+            sr.aggregates = aggregate(sub, iterations, seed);
+            if (sr.n < 2)  // one item: a value, no interval
+                for (auto& a : sr.aggregates) a.has_interval = false, a.stderr_ = a.low = a.high = a.value;
+            out.push_back(std::move(sr));
+        }
+    }
+    return out;
+}
+
+SuiteReport subset(const SuiteReport& s, const std::string& field, const std::string& value) {
+    SuiteReport sub = s;
+    sub.name = s.name + "[" + field + "=" + value + "]";  // its own bootstrap seeds
+    sub.items.clear();
+    sub.slices.clear();
+    for (const auto& r : s.items)
+        if (auto it = r.slices.find(field); it != r.slices.end() && std::find(it->second.begin(), it->second.end(), value) != it->second.end())
+            sub.items.push_back(r);
+    return sub;
+}
+
 void finalize_suite(SuiteReport& s, const RunSettings& settings) {
     std::sort(s.items.begin(), s.items.end(), [](const ItemRecord& a, const ItemRecord& b) { return a.index < b.index; });
     s.aggregates = aggregate(s, settings.bootstrap_iterations, settings.seed);
+    s.slices = slice_aggregates(s, settings.bootstrap_iterations, settings.seed);
     s.reliability.clear();
     if (s.kind == datasets::to_string(TaskKind::MultipleChoice)) {
         std::vector<double> conf, correct;

@@ -2,6 +2,7 @@
 #include <cmath>
 #include <cstdio>
 #include <map>
+#include <set>
 
 #include <nlohmann/json.hpp>
 
@@ -92,6 +93,8 @@ std::string describe_test(const MetricComparison& m) {
 
 std::string verdict(const MetricComparison& m) {
     if (!(m.delta.low > 0 || m.delta.high < 0)) return {};
+    // Binary metrics also need McNemar's test: on a few items (a slice) the bootstrap interval can miss 0 by chance.
+    if (m.mcnemar && m.mcnemar->p_value >= 0.05) return {};
     return (m.delta.delta > 0) == m.higher_is_better ? "better" : "worse";
 }
 
@@ -182,34 +185,59 @@ std::vector<RunComparison> compare_reports(const std::vector<Report>& reports, c
             std::vector<std::string> metrics;
             for (const auto& m : a.metrics)
                 if (std::find(b.metrics.begin(), b.metrics.end(), m) != b.metrics.end()) metrics.push_back(m);
-            for (const auto& m : metrics) {
-                control.check();
-                control.report(++done, std::max(done, total), "metrics", a.name);
+            auto compare = [&](const SuiteReport& xa, const SuiteReport& xb, const std::string& m, const std::string& slice) {
                 const MetricInfo* info = find_metric(a, m);
-                if (!info) continue;
                 MetricComparison mc;
                 mc.suite = a.name;
+                mc.slice = slice;
                 mc.metric = m;
                 mc.higher_is_better = info->higher_is_better;
-                auto sa = metric_statistic(pa, m), sb = metric_statistic(pb, m);
-                mc.delta = metrics::paired_bootstrap(pa.items.size(), sa, sb, iterations, metrics::stable_hash(a.name + "/" + m, seed));
+                auto sa = metric_statistic(xa, m), sb = metric_statistic(xb, m);
+                mc.delta = metrics::paired_bootstrap(xa.items.size(), sa, sb, iterations,
+                                                     metrics::stable_hash(a.name + (slice.empty() ? "" : "[" + slice + "]") + "/" + m, seed));
                 mc.iterations = iterations;
-                std::vector<std::size_t> all(pa.items.size());
+                std::vector<std::size_t> all(xa.items.size());
                 for (std::size_t i = 0; i < all.size(); ++i) all[i] = i;
                 auto defined = [](double v) { return std::isfinite(v) ? v : 0.0; };  // no tokens at all: as before
                 mc.baseline = defined(sa(all));
                 mc.other = defined(sb(all));
                 if (info->binary) {
                     std::size_t nb = 0, nc = 0;
-                    for (std::size_t i = 0; i < pa.items.size(); ++i) {
-                        bool x = pa.items[i].metrics.count(m) && pa.items[i].metrics.at(m) > 0.5;
-                        bool y = pb.items[i].metrics.count(m) && pb.items[i].metrics.at(m) > 0.5;
+                    for (std::size_t i = 0; i < xa.items.size(); ++i) {
+                        bool x = xa.items[i].metrics.count(m) && xa.items[i].metrics.at(m) > 0.5;
+                        bool y = xb.items[i].metrics.count(m) && xb.items[i].metrics.at(m) > 0.5;
                         nb += x && !y;
                         nc += !x && y;
                     }
                     mc.mcnemar = metrics::mcnemar(nb, nc);
                 }
-                rc.metrics.push_back(mc);
+                return mc;
+            };
+            for (const auto& m : metrics) {
+                control.check();
+                control.report(++done, std::max(done, total), "metrics", a.name);
+                if (!find_metric(a, m)) continue;
+                rc.metrics.push_back(compare(pa, pb, m, ""));
+            }
+            // The same per slice, on the paired items the baseline's records put in it.
+            for (const auto& field : a.slice_fields) {
+                std::set<std::string> values;
+                for (const auto& r : pa.items)
+                    if (auto it = r.slices.find(field); it != r.slices.end()) values.insert(it->second.begin(), it->second.end());
+                for (const auto& value : values) {
+                    SuiteReport xa = pa, xb = pb;
+                    xa.items.clear();
+                    xb.items.clear();
+                    for (std::size_t i = 0; i < pa.items.size(); ++i) {
+                        auto it = pa.items[i].slices.find(field);
+                        if (it != pa.items[i].slices.end() && std::find(it->second.begin(), it->second.end(), value) != it->second.end())
+                            xa.items.push_back(pa.items[i]), xb.items.push_back(pb.items[i]);
+                    }
+                    for (const auto& m : metrics) {
+                        control.check();
+                        if (find_metric(a, m)) rc.metrics.push_back(compare(xa, xb, m, field + "=" + value));
+                    }
+                }
             }
             // Per-item changes on the suite's primary metric.
             const std::string primary = primary_metric(pa);
@@ -243,7 +271,7 @@ std::string comparisons_to_json(const std::vector<RunComparison>& comparisons) {
     for (const auto& rc : comparisons) {
         json metrics = json::array();
         for (const auto& m : rc.metrics) {
-            json j = {{"suite", m.suite}, {"metric", m.metric}, {"higher_is_better", m.higher_is_better}, {"baseline", m.baseline},
+            json j = {{"suite", m.suite}, {"slice", m.slice.empty() ? json(nullptr) : json(m.slice)}, {"metric", m.metric}, {"higher_is_better", m.higher_is_better}, {"baseline", m.baseline},
                       {"other", m.other}, {"delta", m.delta.delta}, {"delta_ci95", {m.delta.low, m.delta.high}},
                       {"bootstrap_p_value", m.delta.p_value}};
             if (m.mcnemar)

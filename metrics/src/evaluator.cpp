@@ -182,6 +182,7 @@ struct Runner {
         r.id = item.id;
         r.content_hash = item.content_hash;
         r.prompt = item.prompt;
+        r.slices = item.slices;
         return r;
     }
 
@@ -425,6 +426,7 @@ EvalOutcome evaluate(const LanguageModel& model, const LanguageModel* judge, con
         sr.ascii_words = s.ascii_words;
         sr.rouge_stemmer = s.rouge_stemmer;
         sr.bleu_tokenizer = s.bleu_tokenizer;
+        sr.slice_fields = s.slices;
         for (std::size_t i = 0; i < s.items.size(); ++i) {
             if (opt.settings.limit && i >= opt.settings.limit) break;
             if (static_cast<int>(i % static_cast<std::size_t>(opt.settings.shard_count)) == opt.settings.shard_index - 1)

@@ -71,6 +71,7 @@ void to_json(json& j, const ItemRecord& r) {
     if (r.bytes) j["bytes"] = r.bytes;
     if (!r.stop_reason.empty()) j["stop_reason"] = r.stop_reason;
     if (r.truncated) j["truncated"] = true;
+    if (!r.slices.empty()) j["slices"] = r.slices;
     if (!r.attribution.empty()) j["attribution"] = json::parse(r.attribution);
 }
 void from_json(const json& j, ItemRecord& r) {
@@ -92,17 +93,28 @@ void from_json(const json& j, ItemRecord& r) {
     opt_get(j, "stop_reason", r.stop_reason);
     opt_get(j, "truncated", r.truncated);
     j.at("metrics").get_to(r.metrics);
+    opt_get(j, "slices", r.slices);
     if (j.contains("attribution") && j["attribution"].is_object()) r.attribution = j["attribution"].dump();
 }
 
 void to_json(json& j, const Aggregate& a) {
     j = {{"metric", a.metric}, {"value", a.value}, {"stderr", a.stderr_}, {"ci95", {a.low, a.high}}, {"method", a.method},
          {"n", a.n}, {"higher_is_better", a.higher_is_better}};
+    if (!a.has_interval) j["stderr"] = j["ci95"] = nullptr;
     if (!a.signature.empty()) j["signature"] = a.signature;
 }
 void from_json(const json& j, Aggregate& a) {
     j.at("metric").get_to(a.metric);
     j.at("value").get_to(a.value);
+    a.has_interval = !j.at("ci95").is_null();
+    if (!a.has_interval) {
+        a.stderr_ = a.low = a.high = a.value;
+        j.at("method").get_to(a.method);
+        j.at("n").get_to(a.n);
+        opt_get(j, "higher_is_better", a.higher_is_better);
+        opt_get(j, "signature", a.signature);
+        return;
+    }
     j.at("stderr").get_to(a.stderr_);
     const auto& ci = j.at("ci95");
     if (!ci.is_array() || ci.size() != 2) throw ReportError("field 'ci95' of metric '" + a.metric + "' must be [low, high]");
@@ -112,6 +124,16 @@ void from_json(const json& j, Aggregate& a) {
     j.at("n").get_to(a.n);
     opt_get(j, "higher_is_better", a.higher_is_better);
     opt_get(j, "signature", a.signature);
+}
+
+void to_json(json& j, const SliceReport& s) {
+    j = {{"field", s.field}, {"value", s.value}, {"n", s.n}, {"aggregates", s.aggregates}};
+}
+void from_json(const json& j, SliceReport& s) {
+    j.at("field").get_to(s.field);
+    j.at("value").get_to(s.value);
+    j.at("n").get_to(s.n);
+    j.at("aggregates").get_to(s.aggregates);
 }
 
 void to_json(json& j, const ReliabilityBinRecord& b) {
@@ -133,6 +155,10 @@ void to_json(json& j, const SuiteReport& s) {
     if (s.rouge_stemmer) j["rouge_stemmer"] = true;
     if (s.bleu_tokenizer != "13a") j["bleu_tokenizer"] = s.bleu_tokenizer;
     if (!s.reliability.empty()) j["reliability"] = s.reliability;
+    if (!s.slice_fields.empty()) {
+        j["slice_fields"] = s.slice_fields;
+        j["slices"] = s.slices;
+    }
 }
 void from_json(const json& j, SuiteReport& s) {
     j.at("name").get_to(s.name);
@@ -149,6 +175,8 @@ void from_json(const json& j, SuiteReport& s) {
     opt_get(j, "bleu_tokenizer", s.bleu_tokenizer);
     j.at("aggregates").get_to(s.aggregates);
     opt_get(j, "reliability", s.reliability);
+    opt_get(j, "slice_fields", s.slice_fields);
+    opt_get(j, "slices", s.slices);
     j.at("items").get_to(s.items);
 }
 

@@ -40,6 +40,13 @@ def qa_items():
     return out
 
 
+def slice_fields(ident):
+    """What the facts suites slice by: the topic (the id's first word; held-out sums are sums) and whether the
+    training corpus held the fact."""
+    topic = ident.split("-")[0]
+    return {"topic": "sum" if topic == "unseen" else topic, "split": "held-out" if topic == "unseen" else "seen"}
+
+
 def write(out_dir, name, definition, items):
     with open(os.path.join(out_dir, name + ".jsonl"), "w") as f:
         for it in items:
@@ -60,7 +67,7 @@ def main():
         wrong = rng.sample([p for p in pool if p != ans], 3)
         choices = wrong + [ans]
         rng.shuffle(choices)
-        mc.append({"id": ident, "question": q, "choices": choices, "answer": choices.index(ans)})
+        mc.append({"id": ident, "question": q, "choices": choices, "answer": choices.index(ans), **slice_fields(ident)})
     write(out_dir, "world-facts-mc", {
         "version": "1",
         "description": "Facts of the bundled models' world as four-way multiple choice, with held-out sums.",
@@ -68,11 +75,12 @@ def main():
         "prompt": "Question: {question}\nAnswer:",
         "target_delimiter": " ",
         "metrics": ["acc", "acc_norm", "acc_mutual_info", "brier", "ece"],
+        "slices": ["topic", "split"],
     }, mc)
 
     # Generation: the shape many QA sets have (prompt / reference), mapped by the definition.
     chosen = rng.sample([f for f in facts if not f[0].startswith("unseen")], 36) + [f for f in facts if f[0].startswith("unseen")][:8]
-    qa = [{"qid": ident, "prompt": q, "reference": ans} for ident, q, ans, _ in chosen]
+    qa = [{"qid": ident, "prompt": q, "reference": ans, **slice_fields(ident)} for ident, q, ans, _ in chosen]
     write(out_dir, "world-facts-qa", {
         "version": "1",
         "description": "Short answers generated greedily after 'Question: ... Answer:'.",
@@ -83,6 +91,7 @@ def main():
         "normalization": {"lowercase": True, "strip_punctuation": True, "collapse_whitespace": True},
         "metrics": ["exact_match", "contains", "f1", "chrf", "rouge_l", "response_perplexity", "relevance_prompt",
                     "relevance_reference"],
+        "slices": ["topic", "split"],
     }, qa)
 
     # Open-ended continuation of held-out stories: BLEU, chrF, ROUGE-L, diversity, fluency and relevance.

@@ -49,6 +49,8 @@ struct SuiteItem {
     std::vector<std::string> references;  // generation
     std::string text;                     // perplexity: the document
     std::string content_hash;             // SHA-256 of what is scored (prompt, choices, answer, references, text)
+    // Values of the suite's slice fields: a string or number gives one, a list of strings (tags) several, absent none.
+    std::map<std::string, std::vector<std::string>> slices;
 };
 
 struct Suite {
@@ -67,6 +69,7 @@ struct Suite {
     // left on both sides) or "unicode" (every Unicode punctuation character; F1 1 when both sides are empty).
     bool unicode_answers = false;
     std::vector<std::string> metrics;  // requested; empty: the kind's defaults
+    std::vector<std::string> slices;   // item fields whose values group items for per-slice aggregates
     std::vector<SuiteItem> items;
 };
 

@@ -78,6 +78,10 @@ std::string metrics_markdown();
 
 // Aggregates of a suite's items (value, stderr, 95% interval); depends on the items and settings only.
 std::vector<Aggregate> aggregate(const SuiteReport& suite, int bootstrap_iterations, std::uint64_t seed);
+// The same for every value of the suite's slice fields (slices of one item: no interval).
+std::vector<SliceReport> slice_aggregates(const SuiteReport& suite, int bootstrap_iterations, std::uint64_t seed);
+// The suite restricted to the items whose slice field holds value.
+SuiteReport subset(const SuiteReport& suite, const std::string& field, const std::string& value);
 // The aggregate statistic of one metric over a list of item indices, for bootstraps.
 Statistic metric_statistic(const SuiteReport& suite, const std::string& metric);
 
@@ -124,6 +128,7 @@ Report merge_reports(const std::vector<Report>& shards, const std::vector<std::s
 // Paired comparison of runs against the first (baseline).
 struct MetricComparison {
     std::string suite, metric;
+    std::string slice;  // "field=value" for a slice's items, empty for the whole suite
     bool higher_is_better = true;
     double baseline = 0, other = 0;
     PairedDelta delta;
@@ -133,7 +138,8 @@ struct MetricComparison {
 // The paired test in words, as the CLI and the GUI show it: "McNemar p=1.6e-06 (0 vs 53)", "bootstrap p=0.09", or
 // "bootstrap p<0.001" when no replicate crossed 0 (below the bootstrap's resolution).
 std::string describe_test(const MetricComparison& m);
-// "better" or "worse" when the 95% interval of the delta excludes 0 (direction from higher_is_better), else "".
+// "better" or "worse" when the 95% interval of the delta excludes 0 (direction from higher_is_better) and, for binary
+// metrics, McNemar's p < 0.05; else "".
 std::string verdict(const MetricComparison& m);
 struct ItemChange {
     std::string suite, id, metric;

@@ -47,6 +47,7 @@ struct ItemRecord {
     std::string stop_reason;
     bool truncated = false;
     std::map<std::string, double> metrics;
+    std::map<std::string, std::vector<std::string>> slices;  // the suite's slice fields: this item's values
     std::string attribution;  // JSON text of an attribution (docs/interpretability.md) for chosen items, else empty
 };
 
@@ -57,6 +58,14 @@ struct Aggregate {
     std::size_t n = 0;   // items with a value
     bool higher_is_better = true;
     std::string signature;  // how to reproduce it elsewhere (sacreBLEU's signature), or empty
+    bool has_interval = true;  // false for a slice of one item: stderr and ci95 are null
+};
+
+// The aggregates of the items whose slice field holds a value (e.g. category = "geography", tags contains "hard").
+struct SliceReport {
+    std::string field, value;
+    std::size_t n = 0;  // items in the slice
+    std::vector<Aggregate> aggregates;
 };
 
 struct ReliabilityBinRecord {
@@ -72,6 +81,8 @@ struct SuiteReport {
     bool rouge_stemmer = false;
     std::string bleu_tokenizer = "13a";
     std::vector<Aggregate> aggregates;
+    std::vector<std::string> slice_fields;  // the suite's "slices"
+    std::vector<SliceReport> slices;        // per field, per value (sorted)
     std::vector<ReliabilityBinRecord> reliability;  // multiple_choice
     std::vector<ItemRecord> items;
 };
