@@ -129,35 +129,42 @@ bool ResultsFilter::lessThan(const QModelIndex& a, const QModelIndex& b) const {
     return QString::localeAwareCompare(x.toString(), y.toString()) < 0;
 }
 
-void AggregateModel::setAggregates(std::vector<eval::Aggregate> aggregates) {
+void AggregateModel::setAggregates(const std::vector<eval::Aggregate>& aggregates, const std::vector<eval::SliceReport>& slices) {
     beginResetModel();
-    rows_ = std::move(aggregates);
+    rows_.clear();
+    for (const auto& a : aggregates) rows_.push_back({tr("all"), a});
+    for (const auto& s : slices)
+        for (const auto& a : s.aggregates)
+            rows_.push_back({QStringLiteral("%1 = %2 (%3)").arg(QString::fromStdString(s.field), QString::fromStdString(s.value)).arg(s.n), a});
     endResetModel();
 }
 
 int AggregateModel::rowCount(const QModelIndex& parent) const { return parent.isValid() ? 0 : static_cast<int>(rows_.size()); }
-int AggregateModel::columnCount(const QModelIndex& parent) const { return parent.isValid() ? 0 : 5; }
+int AggregateModel::columnCount(const QModelIndex& parent) const { return parent.isValid() ? 0 : 6; }
 
 QVariant AggregateModel::data(const QModelIndex& index, int role) const {
     if (!index.isValid() || index.row() >= static_cast<int>(rows_.size())) return {};
-    const auto& a = rows_[static_cast<std::size_t>(index.row())];
+    const Row& row = rows_[static_cast<std::size_t>(index.row())];
+    const auto& a = row.a;
     if (role == Qt::DisplayRole) {
         switch (index.column()) {
-        case 0: return QString::fromStdString(a.metric) + (a.higher_is_better ? QStringLiteral(" ↑") : QStringLiteral(" ↓"));
-        case 1: return number(a.value);
-        case 2: return QStringLiteral("± ") + number(a.stderr_);
-        case 3: return QStringLiteral("[%1, %2]").arg(number(a.low), number(a.high));
-        case 4: return QString::fromStdString(a.method);
+        case 0: return row.items;
+        case 1: return QString::fromStdString(a.metric) + (a.higher_is_better ? QStringLiteral(" ↑") : QStringLiteral(" ↓"));
+        case 2: return number(a.value);
+        case 3: return a.has_interval ? QStringLiteral("± ") + number(a.stderr_) : QStringLiteral("—");
+        case 4: return a.has_interval ? QStringLiteral("[%1, %2]").arg(number(a.low), number(a.high)) : tr("one item: none");
+        case 5: return QString::fromStdString(a.method);
         }
     }
-    if (role == SortRole && index.column() == 1) return a.value;
+    if (role == Qt::ToolTipRole && !a.signature.empty()) return QString::fromStdString(a.signature);
+    if (role == SortRole && index.column() == 2) return a.value;
     return {};
 }
 
 QVariant AggregateModel::headerData(int section, Qt::Orientation orientation, int role) const {
     if (orientation != Qt::Horizontal || role != Qt::DisplayRole) return QAbstractTableModel::headerData(section, orientation, role);
-    static const char* names[] = {"metric", "value", "stderr", "95% interval", "method"};
-    return section < 5 ? QString::fromLatin1(names[section]) : QVariant();
+    static const char* names[] = {"items", "metric", "value", "stderr", "95% interval", "method"};
+    return section < 6 ? QString::fromLatin1(names[section]) : QVariant();
 }
 
 void MetricComparisonModel::setComparisons(std::vector<eval::RunComparison> comparisons, QStringList run_labels) {

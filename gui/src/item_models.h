@@ -58,18 +58,23 @@ private:
     double low_ = 0, high_ = 0;
 };
 
+// A suite's aggregates, then the same per slice (one row per slice and metric).
 class AggregateModel : public QAbstractTableModel {
     Q_OBJECT
 public:
     using QAbstractTableModel::QAbstractTableModel;
-    void setAggregates(std::vector<eval::Aggregate> aggregates);
+    void setAggregates(const std::vector<eval::Aggregate>& aggregates, const std::vector<eval::SliceReport>& slices = {});
     int rowCount(const QModelIndex& parent = {}) const override;
     int columnCount(const QModelIndex& parent = {}) const override;
     QVariant data(const QModelIndex& index, int role) const override;
     QVariant headerData(int section, Qt::Orientation orientation, int role) const override;
 
 private:
-    std::vector<eval::Aggregate> rows_;
+    struct Row {
+        QString items;  // "all", or "topic = sum (21)"
+        eval::Aggregate a;
+    };
+    std::vector<Row> rows_;
 };
 
 // Every metric's paired result of a comparison (the library's eval::compare_reports), one row per run and metric.

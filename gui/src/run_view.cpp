@@ -325,7 +325,8 @@ void RunView::showSuite(int index) {
     if (session_.report && index >= 0 && index < static_cast<int>(session_.report->suites.size()))
         s = &session_.report->suites[static_cast<std::size_t>(index)];
     results_->setSuite(s);
-    aggregates_->setAggregates(s ? s->aggregates : std::vector<eval::Aggregate>{});
+    if (s) aggregates_->setAggregates(s->aggregates, s->slices);
+    else aggregates_->setAggregates({});
     range_metric_->blockSignals(true);
     range_metric_->clear();
     range_metric_->addItem(tr("(none)"));
@@ -347,7 +348,7 @@ void RunView::updateFiltered() {
     const int shown = filter_->rowCount(), total = results_->rowCount();
     if (shown == total) {
         filtered_->setText(tr("%1 items; aggregates of the suite").arg(total));
-        aggregates_->setAggregates(s->aggregates);
+        aggregates_->setAggregates(s->aggregates, s->slices);
         fitColumns(aggregate_table_);
         return;
     }
@@ -357,8 +358,13 @@ void RunView::updateFiltered() {
     for (int r = 0; r < shown; ++r)
         if (const eval::ItemRecord* it = results_->item(filter_->mapToSource(filter_->index(r, 0)).row())) subset.items.push_back(*it);
     filtered_->setText(tr("%1 of %2 items; aggregates over the filtered items").arg(shown).arg(total));
-    aggregates_->setAggregates(subset.items.empty() ? std::vector<eval::Aggregate>{}
-                                                    : eval::aggregate(subset, session_.report->settings.bootstrap_iterations, session_.report->settings.seed));
+    if (subset.items.empty()) {
+        aggregates_->setAggregates({});
+    } else {
+        const auto& st = session_.report->settings;
+        aggregates_->setAggregates(eval::aggregate(subset, st.bootstrap_iterations, st.seed),
+                                   eval::slice_aggregates(subset, st.bootstrap_iterations, st.seed));
+    }
     fitColumns(aggregate_table_);
 }
 

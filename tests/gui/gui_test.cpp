@@ -91,6 +91,14 @@ TEST_CASE("item models pass QAbstractItemModelTester", "[gui][models]") {
     QAbstractItemModelTester t3(&aggregates, Mode::Fatal);
     aggregates.setAggregates(report.suites[0].aggregates);
     CHECK(aggregates.rowCount() == static_cast<int>(report.suites[0].aggregates.size()));
+    // Slices follow the whole suite's rows, named by field and value; a slice of one item shows no interval.
+    eval::SliceReport one{"topic", "day", 1, report.suites[0].aggregates};
+    for (auto& a : one.aggregates) a.has_interval = false;
+    aggregates.setAggregates(report.suites[0].aggregates, {one});
+    const int n = static_cast<int>(report.suites[0].aggregates.size());
+    CHECK(aggregates.rowCount() == 2 * n);
+    CHECK(aggregates.data(aggregates.index(n, 0), Qt::DisplayRole).toString() == QStringLiteral("topic = day (1)"));
+    CHECK(aggregates.data(aggregates.index(n, 3), Qt::DisplayRole).toString() == QStringLiteral("—"));
 
     CompareItemsModel items;
     QAbstractItemModelTester t4(&items, Mode::Fatal);
@@ -487,9 +495,9 @@ TEST_CASE("run view: filters count their rows and recompute the aggregates; CSV 
     auto* agg = w.runView()->aggregates();
     bool saw_acc = false;
     for (int r = 0; r < agg->rowCount(); ++r)
-        if (agg->data(agg->index(r, 0), Qt::DisplayRole).toString() == QStringLiteral("acc ↑")) {
+        if (agg->data(agg->index(r, 1), Qt::DisplayRole).toString() == QStringLiteral("acc ↑")) {
             saw_acc = true;
-            CHECK(agg->data(agg->index(r, 1), SortRole).toDouble() == 0.0);
+            CHECK(agg->data(agg->index(r, 2), SortRole).toDouble() == 0.0);  // the failures, and each slice of them
         }
     CHECK(saw_acc);
     w.runView()->filter()->setFailuresOnly(false);
