@@ -137,7 +137,7 @@ Suite load_suite(const std::string& definition_path) {
     }
     if (!j.is_object()) throw SuiteError(P + ": a suite definition is a JSON object");
     check_keys(j, {"lmwb_suite", "name", "version", "description", "kind", "items", "fields", "prompt", "target_delimiter",
-                   "choices", "few_shot", "generation", "normalization", "rouge_tokenizer", "rouge_stemmer", "bleu_tokenizer", "answer_convention", "metrics", "slices"}, P, "");
+                   "choices", "few_shot", "generation", "normalization", "rouge_tokenizer", "rouge_stemmer", "bleu_tokenizer", "answer_convention", "metrics", "slices", "rubric"}, P, "");
     Def d{j, P};
     if (d.get<int>(j, "lmwb_suite", 1, "") != 1)
         throw SuiteError(P + ": field 'lmwb_suite' is " + j["lmwb_suite"].dump() + "; this version reads format 1");
@@ -205,6 +205,34 @@ Suite load_suite(const std::string& definition_path) {
     s.bleu_tokenizer = d.get<std::string>(j, "bleu_tokenizer", "13a", "");  // checked against the metrics' list when run
     s.metrics = d.get<std::vector<std::string>>(j, "metrics", {}, "");
     s.slices = d.get<std::vector<std::string>>(j, "slices", {}, "");
+    if (j.contains("rubric")) {
+        const json& rb = j["rubric"];
+        if (!rb.is_array()) throw SuiteError(P + ": field 'rubric' must be a list of dimensions");
+        for (std::size_t i = 0; i < rb.size(); ++i) {
+            const std::string at = P + ": field 'rubric/" + std::to_string(i) + "'";
+            if (!rb[i].is_object() || !rb[i].contains("name") || !rb[i]["name"].is_string() || !rb[i].contains("values") || !rb[i]["values"].is_array())
+                throw SuiteError(at + " needs a 'name' and a list of 'values'");
+            RubricDimension dim;
+            dim.name = rb[i]["name"].get<std::string>();
+            dim.scale = rb[i].value("scale", std::string("ordinal"));
+            if (dim.scale != "nominal" && dim.scale != "ordinal" && dim.scale != "interval")
+                throw SuiteError(at + ": scale '" + dim.scale + "'; expected nominal, ordinal or interval");
+            for (const auto& v : rb[i]["values"]) {
+                if (!v.is_string() && !v.is_number()) throw SuiteError(at + ": values must be strings or numbers");
+                if (dim.scale != "nominal" && !v.is_number()) throw SuiteError(at + ": an " + dim.scale + " scale needs numbers");
+                dim.values.push_back(scalar_text(v));
+            }
+            if (dim.values.size() < 2) throw SuiteError(at + ": a dimension needs at least two values");
+            if (dim.name == "preference") throw SuiteError(at + ": 'preference' is the pairwise comparison's own dimension");
+            for (const auto& other : s.rubric)
+                if (other.name == dim.name) throw SuiteError(at + ": '" + dim.name + "' is named twice");
+            s.rubric.push_back(std::move(dim));
+        }
+    } else if (s.kind == TaskKind::Generation) {
+        s.rubric = {{"fluency", "ordinal", {"1", "2", "3", "4", "5"}},
+                    {"relevance", "ordinal", {"1", "2", "3", "4", "5"}},
+                    {"correct", "nominal", {"yes", "no"}}};
+    }
     for (std::size_t i = 0; i < s.slices.size(); ++i) {
         if (s.slices[i].empty()) throw SuiteError(P + ": field 'slices': entry " + std::to_string(i) + " is empty");
         if (std::count(s.slices.begin(), s.slices.end(), s.slices[i]) > 1)

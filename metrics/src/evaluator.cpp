@@ -427,6 +427,7 @@ EvalOutcome evaluate(const LanguageModel& model, const LanguageModel* judge, con
         sr.rouge_stemmer = s.rouge_stemmer;
         sr.bleu_tokenizer = s.bleu_tokenizer;
         sr.slice_fields = s.slices;
+        sr.rubric = s.rubric;
         for (std::size_t i = 0; i < s.items.size(); ++i) {
             if (opt.settings.limit && i >= opt.settings.limit) break;
             if (static_cast<int>(i % static_cast<std::size_t>(opt.settings.shard_count)) == opt.settings.shard_index - 1)

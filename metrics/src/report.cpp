@@ -1,6 +1,7 @@
 #include "lmwb/report.h"
 
 #include <cerrno>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -126,6 +127,70 @@ void from_json(const json& j, Aggregate& a) {
     opt_get(j, "signature", a.signature);
 }
 
+}  // namespace lmwb::eval
+namespace lmwb::datasets {
+void to_json(nlohmann::json& j, const RubricDimension& d) { j = {{"name", d.name}, {"scale", d.scale}, {"values", d.values}}; }
+void from_json(const nlohmann::json& j, RubricDimension& d) {
+    j.at("name").get_to(d.name);
+    j.at("scale").get_to(d.scale);
+    j.at("values").get_to(d.values);
+}
+}  // namespace lmwb::datasets
+namespace lmwb::eval {
+
+void to_json(json& j, const JudgeAgreement& a) { j = {{"metric", a.metric}, {"spearman", a.spearman}, {"n", a.n}}; }
+void from_json(const json& j, JudgeAgreement& a) {
+    j.at("metric").get_to(a.metric);
+    a.spearman = j.at("spearman").is_null() ? std::nan("") : j.at("spearman").get<double>();
+    j.at("n").get_to(a.n);
+}
+json optional_number(const std::optional<double>& v) { return v && std::isfinite(*v) ? json(*v) : json(nullptr); }
+std::optional<double> read_optional(const json& j, const char* key) {
+    if (!j.contains(key) || j[key].is_null()) return std::nullopt;
+    return j[key].get<double>();
+}
+void to_json(json& j, const DimensionRatings& d) {
+    j = {{"suite", d.suite}, {"dimension", d.dimension}, {"scale", d.scale}, {"items", d.items}, {"raters", d.raters},
+         {"ratings", d.ratings}, {"mean", d.mean}, {"counts", d.counts}, {"cohen_kappa", optional_number(d.cohen_kappa)},
+         {"fleiss_kappa", optional_number(d.fleiss_kappa)}, {"krippendorff_alpha", optional_number(d.krippendorff_alpha)},
+         {"judge", d.judge}};
+}
+void from_json(const json& j, DimensionRatings& d) {
+    j.at("suite").get_to(d.suite);
+    j.at("dimension").get_to(d.dimension);
+    j.at("scale").get_to(d.scale);
+    j.at("items").get_to(d.items);
+    j.at("raters").get_to(d.raters);
+    j.at("ratings").get_to(d.ratings);
+    j.at("mean").get_to(d.mean);
+    j.at("counts").get_to(d.counts);
+    d.cohen_kappa = read_optional(j, "cohen_kappa");
+    d.fleiss_kappa = read_optional(j, "fleiss_kappa");
+    d.krippendorff_alpha = read_optional(j, "krippendorff_alpha");
+    j.at("judge").get_to(d.judge);
+}
+void to_json(json& j, const PairwiseRatings& p) {
+    j = {{"suite", p.suite}, {"a", p.a}, {"b", p.b}, {"a_wins", p.a_wins}, {"b_wins", p.b_wins}, {"ties", p.ties},
+         {"a_shown_first", p.a_shown_first}, {"b_win_rate", p.b_win_rate}, {"krippendorff_alpha", optional_number(p.krippendorff_alpha)}};
+}
+void from_json(const json& j, PairwiseRatings& p) {
+    j.at("suite").get_to(p.suite);
+    j.at("a").get_to(p.a);
+    j.at("b").get_to(p.b);
+    j.at("a_wins").get_to(p.a_wins);
+    j.at("b_wins").get_to(p.b_wins);
+    j.at("ties").get_to(p.ties);
+    j.at("a_shown_first").get_to(p.a_shown_first);
+    j.at("b_win_rate").get_to(p.b_win_rate);
+    p.krippendorff_alpha = read_optional(j, "krippendorff_alpha");
+}
+void to_json(json& j, const RatingsSummary& r) { j = {{"raters", r.raters}, {"dimensions", r.dimensions}, {"pairwise", r.pairwise}}; }
+void from_json(const json& j, RatingsSummary& r) {
+    j.at("raters").get_to(r.raters);
+    j.at("dimensions").get_to(r.dimensions);
+    j.at("pairwise").get_to(r.pairwise);
+}
+
 void to_json(json& j, const SliceReport& s) {
     j = {{"field", s.field}, {"value", s.value}, {"n", s.n}, {"aggregates", s.aggregates}};
 }
@@ -159,6 +224,7 @@ void to_json(json& j, const SuiteReport& s) {
         j["slice_fields"] = s.slice_fields;
         j["slices"] = s.slices;
     }
+    if (!s.rubric.empty()) j["rubric"] = s.rubric;
 }
 void from_json(const json& j, SuiteReport& s) {
     j.at("name").get_to(s.name);
@@ -177,6 +243,7 @@ void from_json(const json& j, SuiteReport& s) {
     opt_get(j, "reliability", s.reliability);
     opt_get(j, "slice_fields", s.slice_fields);
     opt_get(j, "slices", s.slices);
+    opt_get(j, "rubric", s.rubric);
     j.at("items").get_to(s.items);
 }
 
@@ -217,6 +284,7 @@ json report_json(const Report& r, bool with_execution) {
     json j = {{"schema", "lmwb.report"}, {"schema_version", r.schema_version}, {"software", r.software},
               {"software_version", r.software_version}, {"model", r.model}, {"settings", r.settings}, {"suites", r.suites}};
     j["judge"] = r.judge ? json(*r.judge) : json(nullptr);
+    if (r.ratings) j["ratings"] = *r.ratings;
     if (with_execution) j["execution"] = r.execution;
     return j;
 }
@@ -250,6 +318,7 @@ Report report_from_json_text(const std::string& text, const std::string& source)
         j.at("settings").get_to(r.settings);
         if (j.contains("execution")) j["execution"].get_to(r.execution);
         j.at("suites").get_to(r.suites);
+        if (j.contains("ratings") && !j["ratings"].is_null()) r.ratings = j["ratings"].get<RatingsSummary>();
     } catch (const json::exception& e) {
         throw ReportError(source + ": " + e.what());
     }

@@ -39,6 +39,13 @@ struct AnswerNormalization {
     bool lowercase = false, strip_punctuation = false, strip_articles = false, collapse_whitespace = true;
 };
 
+// One thing human raters judge of each item (docs/human-evaluation.md): a scale and the values it allows.
+struct RubricDimension {
+    std::string name;
+    std::string scale = "ordinal";    // "nominal", "ordinal" or "interval"
+    std::vector<std::string> values;  // in order: e.g. 1..5, or yes / no
+};
+
 struct SuiteItem {
     std::size_t index = 0;  // position among the suite's items
     std::size_t line = 0;   // line in the items file (1-based)
@@ -70,6 +77,8 @@ struct Suite {
     bool unicode_answers = false;
     std::vector<std::string> metrics;  // requested; empty: the kind's defaults
     std::vector<std::string> slices;   // item fields whose values group items for per-slice aggregates
+    // Human rating dimensions; absent: generation suites get fluency 1-5, relevance 1-5 and correct yes/no.
+    std::vector<RubricDimension> rubric;
     std::vector<SuiteItem> items;
 };
 

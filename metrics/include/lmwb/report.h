@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "lmwb/suite.h"
+
 namespace lmwb::eval {
 
 inline constexpr int kReportSchemaVersion = 1;
@@ -73,6 +75,34 @@ struct ReliabilityBinRecord {
     std::size_t count = 0;
 };
 
+// Human ratings merged into a report (lmwb ratings merge): per rubric dimension and pairwise comparison.
+struct JudgeAgreement {
+    std::string metric;   // a per-item metric of the scoring model (fluency, relevance)
+    double spearman = 0;  // against the items' mean human rating
+    std::size_t n = 0;
+};
+struct DimensionRatings {
+    std::string suite, dimension, scale;
+    std::size_t items = 0, raters = 0, ratings = 0;
+    Aggregate mean;  // of the items' mean ratings; nominal: the share of the rubric's first value ("yes")
+    std::map<std::string, std::size_t> counts;
+    std::optional<double> cohen_kappa;         // exactly two raters, on the items both rated (quadratic weights unless nominal)
+    std::optional<double> fleiss_kappa;        // every rated item has the same number (>= 2) of raters
+    std::optional<double> krippendorff_alpha;  // any raters, missing ratings allowed, at the dimension's scale
+    std::vector<JudgeAgreement> judge;
+};
+struct PairwiseRatings {
+    std::string suite, a, b;
+    std::size_t a_wins = 0, b_wins = 0, ties = 0, a_shown_first = 0;
+    Aggregate b_win_rate;  // (B wins + ties / 2) / ratings, over ratings
+    std::optional<double> krippendorff_alpha;
+};
+struct RatingsSummary {
+    std::vector<std::string> raters;
+    std::vector<DimensionRatings> dimensions;
+    std::vector<PairwiseRatings> pairwise;
+};
+
 struct SuiteReport {
     std::string name, version, kind, sha256, path;
     std::size_t suite_items = 0;  // items in the suite file (before --limit and --shard)
@@ -83,6 +113,7 @@ struct SuiteReport {
     std::vector<Aggregate> aggregates;
     std::vector<std::string> slice_fields;  // the suite's "slices"
     std::vector<SliceReport> slices;        // per field, per value (sorted)
+    std::vector<datasets::RubricDimension> rubric;  // what human raters judge
     std::vector<ReliabilityBinRecord> reliability;  // multiple_choice
     std::vector<ItemRecord> items;
 };
@@ -113,6 +144,7 @@ struct Report {
     RunSettings settings;
     Execution execution;
     std::vector<SuiteReport> suites;
+    std::optional<RatingsSummary> ratings;  // from raters' files, by `lmwb ratings merge`
 };
 
 std::string to_json_text(const Report& r, int indent = 2);

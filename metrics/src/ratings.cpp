@@ -1,0 +1,309 @@
+#include "lmwb/ratings.h"
+
+#include <algorithm>
+#include <cmath>
+#include <set>
+
+#include <nlohmann/json.hpp>
+
+#include "lmwb/agreement.h"
+#include "lmwb/evaluation.h"
+#include "lmwb/statistics.h"
+#include "lmwb/text.h"
+
+namespace lmwb::eval {
+
+using nlohmann::json;
+
+namespace {
+
+constexpr const char* kPreference = "preference";
+
+std::vector<std::string> lines_of(const std::string& content) {
+    std::vector<std::string> lines;
+    for (std::size_t pos = 0; pos < content.size();) {
+        auto end = content.find('\n', pos);
+        if (end == std::string::npos) end = content.size();
+        std::string line = content.substr(pos, end - pos);
+        if (!line.empty() && line.back() == '\r') line.pop_back();
+        lines.push_back(std::move(line));
+        pos = end + 1;
+    }
+    return lines;
+}
+
+std::string value_text(const json& v) {
+    if (v.is_string()) return v.get<std::string>();
+    if (v.is_number_integer()) return std::to_string(v.get<long long>());
+    if (v.is_number()) {
+        json copy = v;
+        return copy.dump();
+    }
+    throw std::invalid_argument("expected a string or a number");
+}
+
+Rating rating_from(const json& j, std::size_t line, const std::string& where) {
+    if (!j.is_object()) throw ReportError(where + ": expected a JSON object");
+    Rating r;
+    r.line = line;
+    try {
+        r.suite = j.at("suite").get<std::string>();
+        r.item = value_text(j.at("item"));
+        r.dimension = j.at("dimension").get<std::string>();
+        r.value = value_text(j.at("value"));
+        if (r.dimension == kPreference) {
+            r.a = j.at("a").get<std::string>();
+            r.b = j.at("b").get<std::string>();
+            r.first = j.value("first", std::string("A"));
+        }
+    } catch (const std::exception& e) {
+        throw ReportError(where + ": " + e.what() + " (a rating has suite, item, dimension and value; a preference also a, b, first)");
+    }
+    return r;
+}
+
+json rating_json(const Rating& r) {
+    json j = {{"suite", r.suite}, {"item", r.item}, {"dimension", r.dimension}, {"value", r.value}};
+    if (r.dimension == kPreference) j["a"] = r.a, j["b"] = r.b, j["first"] = r.first;
+    return j;
+}
+
+// CSV fields of one line (RFC 4180 quotes).
+std::vector<std::string> csv_fields(const std::string& line) {
+    std::vector<std::string> out(1);
+    bool quoted = false;
+    for (std::size_t i = 0; i < line.size(); ++i) {
+        const char c = line[i];
+        if (quoted) {
+            if (c == '"' && i + 1 < line.size() && line[i + 1] == '"') out.back() += '"', ++i;
+            else if (c == '"') quoted = false;
+            else out.back() += c;
+        } else if (c == '"') {
+            quoted = true;
+        } else if (c == ',') {
+            out.emplace_back();
+        } else {
+            out.back() += c;
+        }
+    }
+    return out;
+}
+
+double number(const std::string& s) { return std::stod(s); }
+
+}  // namespace
+
+RatingsFile read_ratings(const std::string& path) {
+    auto content = text::read_file(path);
+    if (!content) throw ReportError(path + ": cannot read the ratings file");
+    auto lines = lines_of(*content);
+    RatingsFile out;
+    if (lines.empty()) throw ReportError(path + ": empty ratings file");
+    json header = json::parse(lines[0], nullptr, false);
+    if (header.is_discarded() || !header.is_object() || !header.contains("lmwb_ratings") || !header.contains("rater"))
+        throw ReportError(path + ":1: not an lmwb ratings file (its first line names the rater)");
+    out.rater = header["rater"].get<std::string>();
+    out.report = header.value("report", std::string());
+    if (out.rater.empty()) throw ReportError(path + ":1: the rater has no name");
+    for (std::size_t i = 1; i < lines.size(); ++i) {
+        if (lines[i].empty()) continue;
+        const std::string where = path + ":" + std::to_string(i + 1);
+        json j = json::parse(lines[i], nullptr, false);
+        if (j.is_discarded()) throw ReportError(where + ": malformed JSON");
+        out.ratings.push_back(rating_from(j, i + 1, where));
+    }
+    return out;
+}
+
+void write_ratings(const std::string& path, const RatingsFile& r) {
+    std::string text = json{{"lmwb_ratings", 1}, {"rater", r.rater}, {"report", r.report}}.dump() + "\n";
+    for (const auto& x : r.ratings) text += rating_json(x).dump() + "\n";
+    write_file_atomic(path, text);
+}
+
+RatingsFile import_ratings(const std::string& path, const std::string& rater, const std::string& report_name) {
+    auto content = text::read_file(path);
+    if (!content) throw ReportError(path + ": cannot read");
+    RatingsFile out;
+    out.rater = rater;
+    out.report = report_name;
+    auto lines = lines_of(*content);
+    const bool csv = path.size() >= 4 && path.compare(path.size() - 4, 4, ".csv") == 0;
+    std::vector<std::string> header;
+    for (std::size_t i = 0; i < lines.size(); ++i) {
+        if (lines[i].empty()) continue;
+        const std::string where = path + ":" + std::to_string(i + 1);
+        if (!csv) {
+            json j = json::parse(lines[i], nullptr, false);
+            if (j.is_discarded()) throw ReportError(where + ": malformed JSON");
+            out.ratings.push_back(rating_from(j, i + 1, where));
+            continue;
+        }
+        auto fields = csv_fields(lines[i]);
+        if (header.empty()) {
+            header = fields;
+            for (const char* need : {"suite", "item", "dimension", "value"})
+                if (std::find(header.begin(), header.end(), need) == header.end())
+                    throw ReportError(where + ": the header has no '" + need + "' column (suite,item,dimension,value[,a,b,first])");
+            continue;
+        }
+        if (fields.size() != header.size())
+            throw ReportError(where + ": " + std::to_string(fields.size()) + " fields, the header has " + std::to_string(header.size()));
+        json j = json::object();
+        for (std::size_t k = 0; k < header.size(); ++k) j[header[k]] = fields[k];
+        out.ratings.push_back(rating_from(j, i + 1, where));
+    }
+    return out;
+}
+
+void check_ratings(const Report& report, const RatingsFile& ratings, const std::string& source) {
+    std::set<std::tuple<std::string, std::string, std::string, std::string, std::string>> seen;
+    for (const Rating& r : ratings.ratings) {
+        const std::string where = source + ":" + std::to_string(r.line) + ": ";
+        auto s = std::find_if(report.suites.begin(), report.suites.end(), [&](const SuiteReport& x) { return x.name == r.suite; });
+        if (s == report.suites.end()) throw ReportError(where + "suite '" + r.suite + "' is not in the report");
+        if (std::none_of(s->items.begin(), s->items.end(), [&](const ItemRecord& it) { return it.id == r.item; }))
+            throw ReportError(where + "item '" + r.item + "' is not in suite '" + r.suite + "'");
+        if (r.dimension == kPreference) {
+            if (r.value != "A" && r.value != "B" && r.value != "tie") throw ReportError(where + "preference '" + r.value + "'; expected A, B or tie");
+            if (r.first != "A" && r.first != "B") throw ReportError(where + "first '" + r.first + "'; expected A or B");
+        } else {
+            auto d = std::find_if(s->rubric.begin(), s->rubric.end(), [&](const datasets::RubricDimension& x) { return x.name == r.dimension; });
+            if (d == s->rubric.end()) throw ReportError(where + "dimension '" + r.dimension + "' is not in suite '" + r.suite + "''s rubric");
+            if (std::find(d->values.begin(), d->values.end(), r.value) == d->values.end())
+                throw ReportError(where + "'" + r.value + "' is not a value of " + r.dimension);
+        }
+        if (!seen.insert({r.suite, r.item, r.dimension, r.a, r.b}).second)
+            throw ReportError(where + ratings.rater + " rated " + r.suite + "/" + r.item + " " + r.dimension + " twice");
+    }
+}
+
+RatingsSummary summarize_ratings(const Report& report, const std::vector<RatingsFile>& files) {
+    RatingsSummary out;
+    for (const auto& f : files) {
+        if (std::find(out.raters.begin(), out.raters.end(), f.rater) != out.raters.end())
+            throw ReportError("rater '" + f.rater + "' has two ratings files");
+        out.raters.push_back(f.rater);
+    }
+    const std::size_t R = files.size();
+    for (const SuiteReport& s : report.suites) {
+        std::map<std::string, std::size_t> item_index;
+        for (std::size_t i = 0; i < s.items.size(); ++i) item_index[s.items[i].id] = i;
+        for (const auto& dim : s.rubric) {
+            // value[rater][item], missing where the rater did not rate it.
+            std::vector<std::vector<std::optional<std::string>>> given(R, std::vector<std::optional<std::string>>(s.items.size()));
+            DimensionRatings d;
+            d.suite = s.name;
+            d.dimension = dim.name;
+            d.scale = dim.scale;
+            std::set<std::string> raters;
+            for (std::size_t k = 0; k < R; ++k)
+                for (const Rating& r : files[k].ratings)
+                    if (r.suite == s.name && r.dimension == dim.name) {
+                        given[k][item_index.at(r.item)] = r.value;
+                        raters.insert(files[k].rater);
+                        ++d.ratings;
+                        ++d.counts[r.value];
+                    }
+            if (d.ratings == 0) continue;
+            d.raters = raters.size();
+            const bool nominal = dim.scale == "nominal";
+            // Values as numbers: ordinal and interval scales hold numbers; nominal ones their position in the rubric.
+            auto code = [&](const std::string& v) {
+                return nominal ? static_cast<double>(std::find(dim.values.begin(), dim.values.end(), v) - dim.values.begin()) : number(v);
+            };
+            std::vector<double> item_means, item_ids;
+            std::vector<std::optional<double>> per_item(s.items.size());
+            for (std::size_t i = 0; i < s.items.size(); ++i) {
+                double sum = 0, n = 0;
+                for (std::size_t k = 0; k < R; ++k)
+                    if (given[k][i]) sum += nominal ? (*given[k][i] == dim.values.front() ? 1.0 : 0.0) : code(*given[k][i]), n += 1;
+                if (n > 0) per_item[i] = sum / n, item_means.push_back(sum / n), ++d.items;
+            }
+            auto iv = metrics::mean_interval(item_means);
+            d.mean.metric = nominal ? dim.name + "=" + dim.values.front() : dim.name;
+            d.mean.value = iv.value, d.mean.stderr_ = iv.stderr_, d.mean.low = iv.low, d.mean.high = iv.high;
+            d.mean.method = "mean";
+            d.mean.n = item_means.size();
+            d.mean.has_interval = item_means.size() > 1;
+            // Agreement.
+            std::vector<std::vector<std::optional<double>>> coded(R, std::vector<std::optional<double>>(s.items.size()));
+            for (std::size_t k = 0; k < R; ++k)
+                for (std::size_t i = 0; i < s.items.size(); ++i)
+                    if (given[k][i]) coded[k][i] = code(*given[k][i]);
+            const auto scale = nominal ? metrics::Scale::Nominal : dim.scale == "ordinal" ? metrics::Scale::Ordinal : metrics::Scale::Interval;
+            const double alpha = metrics::krippendorff_alpha(coded, scale);
+            if (std::isfinite(alpha)) d.krippendorff_alpha = alpha;
+            if (R == 2) {
+                std::vector<double> a, b;
+                for (std::size_t i = 0; i < s.items.size(); ++i)
+                    if (coded[0][i] && coded[1][i]) a.push_back(*coded[0][i]), b.push_back(*coded[1][i]);
+                const double kappa = metrics::cohen_kappa(a, b, nominal ? metrics::KappaWeights::None : metrics::KappaWeights::Quadratic);
+                if (!a.empty() && std::isfinite(kappa)) d.cohen_kappa = kappa;
+            }
+            std::vector<std::vector<double>> table;
+            std::size_t per = 0;
+            bool equal = true;
+            for (std::size_t i = 0; i < s.items.size() && equal; ++i) {
+                std::vector<double> row(dim.values.size(), 0);
+                std::size_t n = 0;
+                for (std::size_t k = 0; k < R; ++k)
+                    if (given[k][i]) ++row[static_cast<std::size_t>(std::find(dim.values.begin(), dim.values.end(), *given[k][i]) - dim.values.begin())], ++n;
+                if (n == 0) continue;
+                if (per == 0) per = n;
+                equal = n == per;
+                table.push_back(row);
+            }
+            if (equal && per >= 2) {
+                const double kappa = metrics::fleiss_kappa(table);
+                if (std::isfinite(kappa)) d.fleiss_kappa = kappa;
+            }
+            // The scoring model's per-item judgements against the humans' (ordinal and interval dimensions).
+            if (!nominal)
+                for (const auto& m : s.metrics) {
+                    const MetricInfo* info = find_metric(s, m);
+                    if (!info || info->needs == ModelInput::None || info->needs == ModelInput::Unconditional) continue;
+                    std::vector<double> x, y;
+                    for (std::size_t i = 0; i < s.items.size(); ++i) {
+                        auto v = s.items[i].metrics.find(m);
+                        if (per_item[i] && v != s.items[i].metrics.end()) x.push_back(v->second), y.push_back(*per_item[i]);
+                    }
+                    if (x.size() >= 3) d.judge.push_back({m, metrics::spearman(x, y), x.size()});
+                }
+            out.dimensions.push_back(std::move(d));
+        }
+        // Pairwise preferences, per pair of runs.
+        std::map<std::pair<std::string, std::string>, std::vector<const Rating*>> pairs;
+        std::map<const Rating*, std::size_t> rater_of;
+        for (std::size_t k = 0; k < R; ++k)
+            for (const Rating& r : files[k].ratings)
+                if (r.suite == s.name && r.dimension == kPreference) pairs[{r.a, r.b}].push_back(&r), rater_of[&r] = k;
+        for (const auto& [ab, list] : pairs) {
+            PairwiseRatings p;
+            p.suite = s.name;
+            p.a = ab.first;
+            p.b = ab.second;
+            std::vector<double> score;
+            std::vector<std::vector<std::optional<double>>> coded(R, std::vector<std::optional<double>>(s.items.size()));
+            for (const Rating* r : list) {
+                const double v = r->value == "B" ? 1.0 : r->value == "tie" ? 0.5 : 0.0;
+                (r->value == "A" ? p.a_wins : r->value == "B" ? p.b_wins : p.ties) += 1;
+                p.a_shown_first += r->first == "A";
+                score.push_back(v);
+                coded[rater_of[r]][item_index.at(r->item)] = v;
+            }
+            auto iv = metrics::mean_interval(score);
+            p.b_win_rate.metric = "b_win_rate";
+            p.b_win_rate.value = iv.value, p.b_win_rate.stderr_ = iv.stderr_, p.b_win_rate.low = iv.low, p.b_win_rate.high = iv.high;
+            p.b_win_rate.method = "mean";
+            p.b_win_rate.n = score.size();
+            p.b_win_rate.has_interval = score.size() > 1;
+            const double alpha = metrics::krippendorff_alpha(coded, metrics::Scale::Nominal);
+            if (std::isfinite(alpha)) p.krippendorff_alpha = alpha;
+            out.pairwise.push_back(std::move(p));
+        }
+    }
+    return out;
+}
+
+}  // namespace lmwb::eval
