@@ -34,6 +34,7 @@
 #include "inspector.h"
 #include "item_models.h"
 #include "model_view.h"
+#include "rating_view.h"
 #include "run_view.h"
 #include "session.h"
 
@@ -55,11 +56,13 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent), session_(new Sess
     inspector_ = new InspectorView(*session_);
     compare_view_ = new CompareView(*session_);
     history_view_ = new HistoryView(*session_);
+    rating_view_ = new RatingView(*session_);
     tabs_->addTab(model_view_, tr("Model"));
     tabs_->addTab(run_view_, tr("Run"));
     tabs_->addTab(inspector_, tr("Inspector"));
     tabs_->addTab(compare_view_, tr("Compare"));
     tabs_->addTab(history_view_, tr("History"));
+    tabs_->addTab(rating_view_, tr("Rate"));
     setCentralWidget(tabs_);
     connect(history_view_, &HistoryView::resumeRequested, this, [this](const QString& dir) {
         tabs_->setCurrentWidget(run_view_);

@@ -20,6 +20,7 @@ class RunView;
 class InspectorView;
 class CompareView;
 class HistoryView;
+class RatingView;
 
 class MainWindow : public QMainWindow {
     Q_OBJECT
@@ -61,6 +62,7 @@ public:
     InspectorView* inspector() const { return inspector_; }
     CompareView* compareView() const { return compare_view_; }
     HistoryView* historyView() const { return history_view_; }
+    RatingView* ratingView() const { return rating_view_; }
     QTabWidget* tabs() const { return tabs_; }
 
 protected:
@@ -79,6 +81,7 @@ private:
     InspectorView* inspector_;
     CompareView* compare_view_;
     HistoryView* history_view_;
+    RatingView* rating_view_;
     QTabWidget* tabs_;
     QTreeWidget* workspace_;
     QLabel* model_label_;
