@@ -87,6 +87,27 @@ TEST_CASE("chrF and chrF++: corpus and sentence scores and signatures as sacreBL
     CHECK(chrf_score(corpus) == Approx(j["chrf_pp_extra"]["corpus"]["score"].get<double>()).margin(1e-9));
 }
 
+TEST_CASE("TER: corpus and sentence scores and the signature, as sacreBLEU", "[metrics][reference]") {
+    const json& j = reference();
+    const auto hyps = strings(j["inputs"]["hyps"]), refs = strings(j["inputs"]["refs"][0]);
+    TerStats corpus;
+    for (std::size_t i = 0; i < hyps.size(); ++i) {
+        INFO(hyps[i] << " / " << refs[i]);
+        auto s = ter_stats(hyps[i], {refs[i]});
+        const json& want = j["ter"]["sentence"][i];
+        CHECK(ter_score(s) == Approx((want.is_object() ? want["score"] : want).get<double>()).margin(1e-9));
+        corpus += s;
+    }
+    CHECK(corpus.edits == j["ter"]["corpus"]["num_edits"].get<double>());
+    CHECK(corpus.ref_length == j["ter"]["corpus"]["ref_length"].get<double>());
+    CHECK(ter_score(corpus) == Approx(j["ter"]["corpus"]["score"].get<double>()).margin(1e-9));
+    CHECK(ter_signature("1") == j["ter"]["corpus"]["signature"].get<std::string>());
+    // A block shift is one edit: "b c a" against "a b c" is 1 shift, not 2 edits.
+    CHECK(ter_stats("b c a", {"a b c"}).edits == 1);
+    CHECK(ter_score(ter_stats("", {""})) == 0);
+    CHECK(ter_score(ter_stats("a", {""})) == 100);
+}
+
 TEST_CASE("ROUGE-1, ROUGE-2, ROUGE-L and ROUGE-Lsum with and without the stemmer, as rouge_score", "[metrics][reference]") {
     const json& j = reference();
     const std::pair<const char*, RougeKind> kinds[] = {

@@ -306,6 +306,20 @@ std::vector<MetricInfo> build() {
         };
         m.signature = [word_order](const Items& items, const MetricSettings&) { return metrics::chrf_signature(reference_count(items), word_order); };
     }
+    {
+        auto& m = add(make("ter", GEN, "corpus TER: edits (shifts included) per reference word; per item: sentence TER",
+                           "sacreBLEU 2.x TER() (tercom, lowercased)"));
+        m.higher_is_better = false;
+        m.default_on = false;
+        m.aggregation = Aggregation::Corpus;
+        m.item = [](const ItemRecord& r, const MetricSettings&) -> Value { return metrics::ter_score(metrics::ter_stats(r.response, r.references)); };
+        m.corpus = [](const Items& items, const MetricSettings&) {
+            return summed<metrics::TerStats>(
+                items, [](const ItemRecord& r) { return metrics::ter_stats(r.response, r.references); },
+                [](const metrics::TerStats& t) { return metrics::ter_score(t); });
+        };
+        m.signature = [](const Items& items, const MetricSettings&) { return metrics::ter_signature(reference_count(items)); };
+    }
     for (auto [name, kind] : {std::pair{"rouge_1", metrics::RougeKind::Rouge1}, {"rouge_2", metrics::RougeKind::Rouge2},
                               {"rouge_l", metrics::RougeKind::RougeL}, {"rouge_lsum", metrics::RougeKind::RougeLsum}})
         for (auto [suffix, part] : {std::pair{"", 2}, {"_precision", 0}, {"_recall", 1}}) {

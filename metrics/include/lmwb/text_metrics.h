@@ -91,6 +91,16 @@ ChrfStats chrf_stats(std::string_view hypothesis, const std::vector<std::string>
 double chrf_score(const ChrfStats& stats);  // in [0, 100]
 std::string chrf_signature(const std::string& nrefs, int word_order);
 
+// TER (sacreBLEU's defaults: lowercased, tercom shifts): the fewest edits against any reference, and the references'
+// average length; corpus TER sums both.
+struct TerStats {
+    double edits = 0, ref_length = 0;
+    TerStats& operator+=(const TerStats& o);
+};
+TerStats ter_stats(std::string_view hypothesis, const std::vector<std::string>& references);
+double ter_score(const TerStats& stats);  // 100 · edits / reference length
+std::string ter_signature(const std::string& nrefs);
+
 // n-grams of a word list, each joined with U+0001, for distinct-n and seq-rep-n.
 std::vector<std::string> ngrams(const std::vector<std::string>& words, int n);
 // 1 − unique / total n-grams within one output (0 when it has no n-gram).
