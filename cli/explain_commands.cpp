@@ -30,7 +30,7 @@ std::string printable(std::string s) {
 Action add_explain_command(CLI::App& app) {
     struct Args {
         std::string model, prompt, target, method = "ig", quadrature = "gausslegendre", baseline_text, head_reduce = "mean", revision = "main";
-        int steps = 50, internal_batch = 16, threads = 0, layer = -1, head = -1, batch = 16;
+        int steps = 50, internal_batch = 16, threads = 0, layer = -1, head = -1, batch = 16, top_k = 5;
         std::int32_t baseline_token = -1;
         bool json = false, exact = false, kernel = false, partition = false, words = false, del = false, no_matrix = false;
         std::size_t budget = 4096;
@@ -43,7 +43,8 @@ Action add_explain_command(CLI::App& app) {
     cmd->add_option("--revision", a->revision, "With a repository name: the branch, tag or commit in the cache (default: main)");
     cmd->add_option("--prompt,-p", a->prompt, "The prompt")->required();
     auto* target_opt = cmd->add_option("--target,-t", a->target, "The continuation to explain (default: the model's greedy output)");
-    cmd->add_option("--method,-m", a->method, "ig, shap, grad, grad-x-input, attention or rollout");
+    cmd->add_option("--method,-m", a->method, "ig, shap, grad, grad-x-input, attention, rollout or logit-lens");
+    cmd->add_option("--top-k", a->top_k, "Logit lens: tokens listed per layer and position");
     cmd->add_option("--steps", a->steps, "Integrated gradients: integration steps");
     cmd->add_option("--quadrature", a->quadrature, "gausslegendre, riemann_left, riemann_right, riemann_middle, riemann_trapezoid");
     cmd->add_option("--internal-batch", a->internal_batch, "Integrated gradients: points per forward and backward pass");
@@ -65,6 +66,33 @@ Action add_explain_command(CLI::App& app) {
     cmd->add_option("--threads", a->threads, "Compute threads");
     cmd->add_flag("--json", a->json, "Print JSON (docs/interpretability.md)");
     return [a, target_opt]() -> int {
+        if (a->method == "logit-lens") {
+            ModelOptions mo;
+            mo.threads = a->threads;
+            mo.revision = a->revision;
+            InterruptGuard interrupts;
+            auto model = LanguageModel::open(a->model, mo);
+            auto lens = attr::logit_lens(*model, a->prompt, a->target, a->top_k, terminal_control(a->method, a->json));
+            if (a->json) {
+                std::cout << attr::to_json_text(lens);
+                return 0;
+            }
+            // The familiar picture: rows are layers, columns positions, each cell the top token and its probability.
+            std::printf("logit lens: top next token (probability) after each layer, at each position\n\n%-11s", "");
+            for (const auto& t : lens.tokens) std::printf(" %-14.14s", printable(t.text).c_str());
+            std::printf("\n");
+            for (int r = 0; r < lens.rows; ++r) {
+                std::printf("%-11s", r == 0 ? "embeddings" : ("layer " + std::to_string(r - 1)).c_str());
+                for (int p = 0; p < lens.length; ++p) {
+                    const auto& c = lens.at(r, p);
+                    char cell[64];
+                    std::snprintf(cell, sizeof cell, "%.8s %.2f", printable(c.top_tokens.front()).c_str(), c.top_probs.front());
+                    std::printf(" %-14s", cell);
+                }
+                std::printf("\n");
+            }
+            return 0;
+        }
         attr::Options o;
         o.generated_target = target_opt->count() == 0;
         o.method = attr::method_from_name(a->method);

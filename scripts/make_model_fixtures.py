@@ -194,8 +194,9 @@ def main():
         ref_w = {k: t.float() for k, t in stored.items()}
         ids = torch.randint(0, vocab, (20,), generator=gen)
         attentions = []
+        lens = [] if hf_reference.FORWARD[kind] in (hf_reference.gpt2_forward, hf_reference.llama_forward) else None
         with torch.no_grad():
-            logits = hf_reference.forward(cfg, ref_w, ids, attentions=attentions, prefix=prefix)
+            logits = hf_reference.forward(cfg, ref_w, ids, attentions=attentions, prefix=prefix, lens=lens)
             continuation = hf_reference.greedy(cfg, ref_w, prompt, 10, prefix=prefix)
         logprob, grad = hf_reference.target_gradient(cfg, ref_w, ids[:5].tolist(), ids[5:7].tolist(), prefix=prefix)
         folder = os.path.join(out, name)
@@ -210,6 +211,8 @@ def main():
             json.dump({"ids": ids.tolist(), "logits": rounded(logits),
                        "attentions": [rounded(a) for a in attentions],  # [layer][head][query][key]
                        "greedy": {"prompt": prompt, "tokens": continuation},
+                       # logit lens: per residual stream (embeddings, then each layer), log p(next token) per position
+                       **({"lens": [rounded(torch.log_softmax(z, -1)[torch.arange(len(ids) - 1), ids[1:]]) for z in lens]} if lens else {}),
                        "gradient": {"prompt": ids[:5].tolist(), "target": ids[5:7].tolist(), "logprob": logprob,
                                     "gradient": rounded(grad)}}, f)
         print(f"{name}: {sum(t.numel() for t in stored.values())} parameters, {dtype}")

@@ -485,3 +485,42 @@ TEST_CASE("a cancel scope stops the engine's passes on its thread only while it 
     // Outside the scope the token is not seen.
     CHECK_NOTHROW(m->score_tokens({{ids, target}}));
 }
+
+TEST_CASE("logit lens: the last layer's lens is the model's own output; ranks, targets and divergence", "[attribution][lens]") {
+    auto model = LanguageModel::open(model_path("tiny-b"));
+    auto lens = logit_lens(*model, kPrompt, " blue", 3);
+    const int L = static_cast<int>(model->info().layers);
+    REQUIRE(lens.rows == L + 1);
+    REQUIRE(lens.length == static_cast<int>(lens.tokens.size()));
+    std::vector<std::int32_t> ids;
+    for (const auto& t : lens.tokens) ids.push_back(t.id);
+    const auto logits = model->logits(ids);
+    const auto V = logits.size() / ids.size();
+    for (int p = 0; p < lens.length; ++p) {
+        const auto& last = lens.at(L, p);
+        CHECK(last.kl_to_final < 1e-6);
+        // Its top token and the target's log-probability are the model's own.
+        const float* row = logits.data() + static_cast<std::size_t>(p) * V;
+        CHECK(last.top_ids.front() == static_cast<std::int32_t>(std::max_element(row, row + V) - row));
+        double mx = *std::max_element(row, row + V), sum = 0;
+        for (std::size_t v = 0; v < V; ++v) sum += std::exp(row[v] - mx);
+        const std::int32_t tgt = lens.targets[static_cast<std::size_t>(p)];
+        REQUIRE(tgt >= 0);  // the next token, and " blue" after the prompt
+        CHECK(last.target_logprob == Approx(row[tgt] - mx - std::log(sum)).margin(1e-5));
+        CHECK(last.target_rank == 1 + static_cast<int>(std::count_if(row, row + V, [&](float x) { return x > row[tgt]; })));
+        for (int r = 0; r <= L; ++r) {
+            const auto& c = lens.at(r, p);
+            REQUIRE(c.top_probs.size() == 3);
+            CHECK(c.top_probs[0] >= c.top_probs[1]);
+            CHECK(c.kl_to_final >= 0);
+            CHECK((c.target_rank >= 1 && c.target_logprob <= 0));
+        }
+    }
+    // tiny-b knows the answer by its last layer: " blue" ranks first there, not in the embeddings' lens.
+    CHECK(lens.at(L, lens.length - 1).target_rank == 1);
+    auto json = nlohmann::json::parse(to_json_text(lens));
+    CHECK(json["schema"] == "lmwb.logit_lens");
+    CHECK(json["rows"].size() == static_cast<std::size_t>(L + 1));
+    CHECK(json["rows"][0]["after"] == "embeddings");
+    CHECK_THROWS_WITH(logit_lens(*model, kPrompt, "", 0), Catch::Contains("--top-k"));
+}

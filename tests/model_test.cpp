@@ -95,6 +95,26 @@ TEST_CASE("attentions, greedy continuations and embedding gradients match the re
     CHECK(grad_worst < 1e-4 * std::max(1.0, grad_scale));
 }
 
+TEST_CASE("the logit lens reads every residual stream as the reference does", "[model][lens]") {
+    auto name = GENERATE(as<std::string>{}, "gpt2", "llama", "mistral", "qwen2", "qwen3");
+    INFO(name);
+    auto model = LanguageModel::open(fixture("models/" + name), {});
+    auto want = expected(name);
+    REQUIRE(want.contains("lens"));
+    auto ids = want["ids"].get<std::vector<std::int32_t>>();
+    int rows = 0;
+    double worst = 0;
+    model->stream_logit_lens(ids, [&](int row, int length, int vocab, const float* lp) {
+        for (int p = 0; p + 1 < length; ++p)
+            worst = std::max(worst, std::abs(lp[static_cast<std::size_t>(p) * static_cast<std::size_t>(vocab) + static_cast<std::size_t>(ids[static_cast<std::size_t>(p + 1)])] -
+                                             want["lens"][static_cast<std::size_t>(row)][static_cast<std::size_t>(p)].get<double>()));
+        ++rows;
+    });
+    CHECK(rows == static_cast<int>(want["lens"].size()));  // the embeddings and each layer
+    INFO("largest difference " << worst);
+    CHECK(worst < 1e-4);
+}
+
 TEST_CASE("model info describes the checkpoint", "[model]") {
     auto model = LanguageModel::open(fixture("models/llama"), {});
     const auto& i = model->info();

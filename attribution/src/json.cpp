@@ -68,6 +68,24 @@ std::string to_json_text(const AttentionMaps& m, int indent) {
     return dump(j, indent);
 }
 
+std::string to_json_text(const LogitLens& lens, int indent) {
+    json rows = json::array();
+    for (int r = 0; r < lens.rows; ++r) {
+        json cells = json::array();
+        for (int p = 0; p < lens.length; ++p) {
+            const LensCell& c = lens.at(r, p);
+            json top = json::array();
+            for (std::size_t i = 0; i < c.top_ids.size(); ++i) top.push_back({{"id", c.top_ids[i]}, {"text", c.top_tokens[i]}, {"prob", c.top_probs[i]}});
+            json cell = {{"top", top}, {"kl_to_final", c.kl_to_final}};
+            if (c.target_rank > 0) cell["target_logprob"] = c.target_logprob, cell["target_rank"] = c.target_rank;
+            cells.push_back(cell);
+        }
+        rows.push_back({{"row", r}, {"after", r == 0 ? json("embeddings") : json(r - 1)}, {"positions", cells}});
+    }
+    json j = {{"schema", "lmwb.logit_lens"}, {"schema_version", 1}, {"tokens", tokens_json(lens.tokens)}, {"targets", lens.targets}, {"rows", rows}};
+    return dump(j, indent);
+}
+
 std::string to_json_text(const UncertaintyResult& r, int indent) {
     json greedy = json::array();
     for (const auto& s : r.greedy) {

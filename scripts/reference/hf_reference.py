@@ -7,7 +7,7 @@ import math
 import torch
 
 
-def gpt2_forward(cfg, w, ids, prefix="transformer.", embeds=None, attentions=None):
+def gpt2_forward(cfg, w, ids, prefix="transformer.", embeds=None, attentions=None, lens=None):
     """Logits [T, V] for one sequence of ids (or its token embeddings), float32 throughout; each layer's attention
     probabilities [heads, T, T] are appended to `attentions` when given."""
     d, nh = cfg["n_embd"], cfg["n_head"]
@@ -18,6 +18,10 @@ def gpt2_forward(cfg, w, ids, prefix="transformer.", embeds=None, attentions=Non
     t = embeds.shape[0]
     h = embeds + g("wpe.weight")[torch.arange(t)]
     causal = torch.tril(torch.ones(t, t, dtype=torch.bool))
+    final = lambda z: torch.nn.functional.layer_norm(z, (d,), g("ln_f.weight"), g("ln_f.bias"), cfg.get("layer_norm_epsilon", 1e-5))
+    head = w["lm_head.weight"].float() if "lm_head.weight" in w and not cfg.get("tie_word_embeddings", True) else g("wte.weight")
+    if lens is not None:  # the logit lens: every residual stream through the final norm and the head
+        lens.append(final(h) @ head.T)
     for i in range(cfg["n_layer"]):
         p = f"h.{i}."
         x = torch.nn.functional.layer_norm(h, (d,), g(p + "ln_1.weight"), g(p + "ln_1.bias"), cfg.get("layer_norm_epsilon", 1e-5))
@@ -35,9 +39,9 @@ def gpt2_forward(cfg, w, ids, prefix="transformer.", embeds=None, attentions=Non
         f = x @ g(p + "mlp.c_fc.weight") + g(p + "mlp.c_fc.bias")
         f = torch.nn.functional.gelu(f, approximate="tanh")
         h = h + f @ g(p + "mlp.c_proj.weight") + g(p + "mlp.c_proj.bias")
-    h = torch.nn.functional.layer_norm(h, (d,), g("ln_f.weight"), g("ln_f.bias"), cfg.get("layer_norm_epsilon", 1e-5))
-    head = w["lm_head.weight"].float() if "lm_head.weight" in w and not cfg.get("tie_word_embeddings", True) else g("wte.weight")
-    return h @ head.T
+        if lens is not None:
+            lens.append(final(h) @ head.T)
+    return final(h) @ head.T
 
 
 def rope_inv_freq(cfg, hd):
@@ -69,7 +73,7 @@ def rotate_half(x):
     return torch.cat((-x[..., half:], x[..., :half]), dim=-1)
 
 
-def llama_forward(cfg, w, ids, embeds=None, attentions=None):
+def llama_forward(cfg, w, ids, embeds=None, attentions=None, lens=None):
     """Llama / Mistral / Qwen2 / Qwen3 logits [T, V] for one sequence, float32."""
     d, nh = cfg["hidden_size"], cfg["num_attention_heads"]
     nkv = cfg.get("num_key_value_heads", nh)
@@ -78,6 +82,10 @@ def llama_forward(cfg, w, ids, embeds=None, attentions=None):
     g = lambda n: w[n].float()
     h = g("model.embed_tokens.weight")[ids] if embeds is None else embeds
     t = h.shape[0]
+    head = g("model.embed_tokens.weight") if cfg.get("tie_word_embeddings", False) else g("lm_head.weight")
+    final = lambda z: rms_norm(z, g("model.norm.weight"), eps) @ head.T
+    if lens is not None:  # the logit lens: every residual stream through the final norm and the head
+        lens.append(final(h))
     bias = cfg["model_type"] == "qwen2" or cfg.get("attention_bias", False)
     window = cfg.get("sliding_window", 4096) if cfg["model_type"] == "mistral" else None
     pos = torch.arange(t)
@@ -112,9 +120,9 @@ def llama_forward(cfg, w, ids, embeds=None, attentions=None):
         x = rms_norm(h, g(p + "post_attention_layernorm.weight"), eps)
         m = torch.nn.functional.silu(x @ g(p + "mlp.gate_proj.weight").T) * (x @ g(p + "mlp.up_proj.weight").T)
         h = h + m @ g(p + "mlp.down_proj.weight").T
-    h = rms_norm(h, g("model.norm.weight"), eps)
-    head = g("model.embed_tokens.weight") if cfg.get("tie_word_embeddings", False) else g("lm_head.weight")
-    return h @ head.T
+        if lens is not None:
+            lens.append(final(h))
+    return final(h)
 
 
 def attend(q, k, v, allowed, scale, softcap=None, attentions=None):
@@ -319,12 +327,14 @@ FORWARD = {"gpt2": gpt2_forward, "llama": llama_forward, "mistral": llama_forwar
 EMBEDDING = {"gpt2": "wte.weight", "gpt_neox": "gpt_neox.embed_in.weight"}  # else model.embed_tokens.weight
 
 
-def forward(cfg, w, ids=None, embeds=None, attentions=None, prefix="transformer."):
-    """Logits [T, V] of the architecture cfg["model_type"]."""
+def forward(cfg, w, ids=None, embeds=None, attentions=None, prefix="transformer.", lens=None):
+    """Logits [T, V] of the architecture cfg["model_type"]; `lens` (GPT-2 and the Llama family) collects each
+    residual stream's logits through the final norm and the head, the embeddings first."""
     f = FORWARD[cfg["model_type"]]
+    extra = {} if lens is None else {"lens": lens}
     if cfg["model_type"] == "gpt2":
-        return f(cfg, w, ids, prefix=prefix, embeds=embeds, attentions=attentions)
-    return f(cfg, w, ids, embeds=embeds, attentions=attentions)
+        return f(cfg, w, ids, prefix=prefix, embeds=embeds, attentions=attentions, **extra)
+    return f(cfg, w, ids, embeds=embeds, attentions=attentions, **extra)
 
 
 def embedding_table(cfg, w, prefix="transformer."):

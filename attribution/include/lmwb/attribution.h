@@ -146,6 +146,29 @@ struct AttentionMaps {
     int display = 0, block = 1;
     std::vector<float> heads_display;
 };
+// The logit lens (nostalgebraist 2020; TransformerLens' accumulated_resid with apply_ln): every layer's residual
+// stream read through the final norm and the unembedding. Rows: 0 = the embeddings the first layer reads, l = after
+// layer l - 1; the last row is the model's own output. Per (row, position): the top-k next tokens with probabilities,
+// the log-probability and rank (1 = top) of the target (the next token of the text; at the last position the first
+// token of `target`, if given), and KL(final || row) in nats.
+struct LensCell {
+    std::vector<std::int32_t> top_ids;
+    std::vector<std::string> top_tokens;
+    std::vector<double> top_probs;
+    double target_logprob = 0;
+    int target_rank = 0;  // 0: no target at this position
+    double kl_to_final = 0;
+};
+struct LogitLens {
+    std::vector<Token> tokens;
+    std::vector<std::int32_t> targets;  // per position, -1 where none
+    int rows = 0, length = 0;
+    std::vector<LensCell> cells;  // [row][position]
+    const LensCell& at(int row, int position) const { return cells[static_cast<std::size_t>(row * length + position)]; }
+};
+LogitLens logit_lens(const LanguageModel& model, std::string_view text, std::string_view target = {}, int top_k = 5,
+                     const Control& control = {});
+
 AttentionMaps attention_maps(const LanguageModel& model, std::string_view text, int layer = -1, int head = -1,
                              int display_limit = 0, const Control& control = {});
 std::vector<double> attention_rollout(const std::vector<std::vector<double>>& head_mean_layers, int length);
@@ -207,6 +230,8 @@ std::string normalize_answer(std::string_view text);  // lowercase, punctuation 
 // JSON text of results (docs/interpretability.md), shared by the CLI, the GUI and reports.
 std::string to_json_text(const Result& r, int indent = 2);
 std::string to_json_text(const AttentionMaps& m, int indent = 2);
+struct LogitLens;
+std::string to_json_text(const LogitLens& lens, int indent = 2);
 std::string to_json_text(const UncertaintyResult& r, int indent = 2);
 
 }  // namespace lmwb::attr

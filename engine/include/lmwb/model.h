@@ -180,6 +180,11 @@ public:
     // call only), so that long inputs never hold every layer at once.
     virtual void stream_attentions(const std::vector<std::int32_t>& ids,
                                    const std::function<void(int layer, int heads, int length, const float* data)>& visit) const = 0;
+    // The logit lens: each residual stream through the final norm and the unembedding, as log-probabilities [T][V],
+    // one row at a time (row 0: what the first layer reads; row l: the output of layer l - 1; the last row is the
+    // model's own output, computed the same way). Valid during the call only. Needs a network with layer observers.
+    virtual void stream_logit_lens(const std::vector<std::int32_t>& ids,
+                                   const std::function<void(int row, int length, int vocab, const float* log_probs)>& visit) const = 0;
 };
 
 // Measured speed of an n x n float32 matrix product on this machine (GFLOP/s, median of a few runs), the

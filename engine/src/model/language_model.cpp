@@ -565,6 +565,8 @@ public:
     std::vector<float> pooled_hidden_state(std::string_view text) const override;
     void stream_attentions(const std::vector<std::int32_t>& ids,
                            const std::function<void(int, int, int, const float*)>& visit) const override;
+    void stream_logit_lens(const std::vector<std::int32_t>& ids,
+                           const std::function<void(int, int, int, const float*)>& visit) const override;
 
     const torch::Device& device() const { return device_; }
 
@@ -938,6 +940,28 @@ void HfModel::stream_attentions(const std::vector<std::int32_t>& ids32,
     auto pos = torch::arange(T, torch::TensorOptions().dtype(torch::kLong).device(device())).view({1, T});
     LayerObserver observer = [&](int layer, const torch::Tensor& attn, const torch::Tensor&) { send(layer, attn[0]); };
     net().forward(net().embed(id_t), mask, pos, nullptr, &observer);
+}
+
+void HfModel::stream_logit_lens(const std::vector<std::int32_t>& ids32,
+                                const std::function<void(int, int, int, const float*)>& visit) const {
+    torch::InferenceMode guard;
+    const auto T = static_cast<std::int64_t>(ids32.size());
+    if (T == 0) throw ModelError("the logit lens needs at least one token");
+    if (T > info_.context_length)
+        throw ModelError(std::to_string(T) + " tokens exceed the model's context of " + std::to_string(info_.context_length));
+    if (!net().runs_observers()) throw ModelError("the logit lens needs the residual stream of every layer, which a TorchScript bundle does not expose");
+    std::vector<std::int64_t> ids(ids32.begin(), ids32.end());
+    auto id_t = ids_tensor(ids, 1);
+    auto mask = torch::ones({1, T}, torch::kLong).to(device());
+    auto pos = torch::arange(T, torch::TensorOptions().dtype(torch::kLong).device(device())).view({1, T});
+    auto send = [&](int row, const torch::Tensor& residual) {  // [T, D]
+        auto lp = torch::log_softmax(net().logits(net().final_norm(residual)), -1).cpu().contiguous();
+        visit(row, static_cast<int>(T), static_cast<int>(lp.size(1)), lp.data_ptr<float>());
+    };
+    auto emb = net().embed(id_t);
+    send(0, net().input_states(emb, pos)[0]);
+    LayerObserver observer = [&](int layer, const torch::Tensor&, const torch::Tensor& hidden) { send(layer + 1, hidden[0]); };
+    net().forward(emb, mask, pos, nullptr, &observer);
 }
 
 double matmul_gflops(int n, int threads) {

@@ -55,6 +55,10 @@ torch::Tensor Network::forward_ids_rows(const torch::Tensor& ids, const torch::T
     return states.reshape({states.size(0) * states.size(1), states.size(2)}).index_select(0, rows);
 }
 
+torch::Tensor Network::final_norm(const torch::Tensor&) const {
+    throw ModelError("this network does not expose its final norm");
+}
+
 torch::Tensor Network::traced_attentions(const torch::Tensor&, const torch::Tensor&) const {
     throw ModelError("this network gives attentions through its layer observer");
 }
@@ -366,6 +370,8 @@ torch::Tensor Transformer::logits(const torch::Tensor& hidden) const {
     if (const double cap = impl_->cfg.final_softcap; cap > 0) out = torch::tanh(out / cap) * cap;
     return out;
 }
+
+torch::Tensor Transformer::final_norm(const torch::Tensor& residual) const { return impl_->norm(residual, impl_->final_norm); }
 
 KVCachePtr Transformer::new_cache(std::int64_t batch, std::int64_t capacity) const {
     const Impl& m = *impl_;

@@ -48,6 +48,9 @@ public:
     virtual at::Tensor input_states(const at::Tensor& embeddings, const at::Tensor& positions) const = 0;
     // Logits [.., V] for states [.., X]: only the positions someone asked for.
     virtual at::Tensor logits(const at::Tensor& states) const = 0;
+    // The final norm of residual states [.., D] (what forward applies after the last layer): the logit lens reads
+    // every layer through it.
+    virtual at::Tensor final_norm(const at::Tensor& residual) const;
     // Empty when the network keeps no cache (each step then recomputes the sequence).
     virtual KVCachePtr new_cache(std::int64_t batch, std::int64_t capacity) const = 0;
     // Networks that cannot call a LayerObserver give the whole trace at once instead:
@@ -71,6 +74,7 @@ public:
                                 const at::Tensor& rows) const override;
     at::Tensor input_states(const at::Tensor& embeddings, const at::Tensor& positions) const override;
     at::Tensor logits(const at::Tensor& hidden) const override;
+    at::Tensor final_norm(const at::Tensor& residual) const override;
     KVCachePtr new_cache(std::int64_t batch, std::int64_t capacity) const override;
 
 private:

@@ -1,0 +1,77 @@
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+#include "lmwb/attribution.h"
+#include "lmwb/model.h"
+#include "utf8.h"
+
+namespace lmwb::attr {
+
+LogitLens logit_lens(const LanguageModel& m, std::string_view text, std::string_view target, int top_k, const Control& control) {
+    CancelScope cancel_scope(control.cancel);
+    if (top_k < 1) throw AttributionError("--top-k must be at least 1");
+    LogitLens out;
+    Encoding e = m.tokenizer().encode(text, false);
+    if (e.ids.empty()) throw AttributionError("the text has no tokens");
+    const std::u32string chars = to_u32(text);
+    for (std::size_t i = 0; i < e.ids.size(); ++i) {
+        Token t{e.ids[i], e.tokens[i], static_cast<int>(e.char_offsets[i].begin), static_cast<int>(e.char_offsets[i].end)};
+        if (t.end > t.start && static_cast<std::size_t>(t.end) <= chars.size())
+            t.text = to_utf8(std::u32string_view(chars).substr(static_cast<std::size_t>(t.start), static_cast<std::size_t>(t.end - t.start)));
+        out.tokens.push_back(t);
+    }
+    const int T = static_cast<int>(e.ids.size());
+    out.length = T;
+    out.rows = static_cast<int>(m.info().layers) + 1;
+    out.targets.assign(static_cast<std::size_t>(T), -1);
+    for (int p = 0; p + 1 < T; ++p) out.targets[static_cast<std::size_t>(p)] = e.ids[static_cast<std::size_t>(p + 1)];
+    if (!target.empty()) {
+        auto t = m.tokenizer().encode(target, false).ids;
+        if (t.empty()) throw AttributionError("the target has no tokens");
+        out.targets.back() = t.front();
+    }
+    // The final distribution first (the model's own output), for the divergence of every row from it.
+    std::vector<float> final_logits = m.logits(e.ids);
+    const auto V = final_logits.size() / static_cast<std::size_t>(T);
+    std::vector<double> final_lp(final_logits.size());
+    for (std::size_t p = 0; p < static_cast<std::size_t>(T); ++p) {
+        const float* row = final_logits.data() + p * V;
+        const double mx = *std::max_element(row, row + V);
+        double sum = 0;
+        for (std::size_t v = 0; v < V; ++v) sum += std::exp(row[v] - mx);
+        const double lse = mx + std::log(sum);
+        for (std::size_t v = 0; v < V; ++v) final_lp[p * V + v] = row[v] - lse;
+    }
+    out.cells.resize(static_cast<std::size_t>(out.rows * T));
+    const auto k = static_cast<std::size_t>(std::min<std::size_t>(static_cast<std::size_t>(top_k), V));
+    control.report(0, static_cast<std::size_t>(out.rows), "layers");
+    m.stream_logit_lens(e.ids, [&](int row, int length, int vocab, const float* lp) {
+        std::vector<std::int32_t> order(static_cast<std::size_t>(vocab));
+        for (int p = 0; p < length; ++p) {
+            const float* r = lp + static_cast<std::size_t>(p) * static_cast<std::size_t>(vocab);
+            LensCell& c = out.cells[static_cast<std::size_t>(row * length + p)];
+            std::iota(order.begin(), order.end(), 0);
+            std::partial_sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(k), order.end(),
+                              [&](std::int32_t a, std::int32_t b) { return r[a] > r[b] || (r[a] == r[b] && a < b); });
+            for (std::size_t i = 0; i < k; ++i) {
+                c.top_ids.push_back(order[i]);
+                c.top_tokens.push_back(m.tokenizer().decode({order[i]}, false));
+                c.top_probs.push_back(std::exp(static_cast<double>(r[order[i]])));
+            }
+            const std::int32_t tgt = out.targets[static_cast<std::size_t>(p)];
+            if (tgt >= 0 && tgt < vocab) {
+                c.target_logprob = r[tgt];
+                c.target_rank = 1 + static_cast<int>(std::count_if(r, r + vocab, [&](float x) { return x > r[tgt]; }));
+            }
+            double kl = 0;
+            const double* f = final_lp.data() + static_cast<std::size_t>(p) * V;
+            for (int v = 0; v < vocab; ++v) kl += std::exp(f[v]) * (f[v] - static_cast<double>(r[v]));
+            c.kl_to_final = std::max(0.0, kl);
+        }
+        control.report(static_cast<std::size_t>(row + 1), static_cast<std::size_t>(out.rows), "layers");
+    });
+    return out;
+}
+
+}  // namespace lmwb::attr
