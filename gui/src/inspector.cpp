@@ -20,6 +20,7 @@
 #include <cmath>
 
 #include "item_models.h"
+#include "lens_view.h"
 #include "lmwb/statistics.h"
 #include "plots.h"
 #include "session.h"
@@ -73,7 +74,8 @@ InspectorView::InspectorView(Session& session, QWidget* parent) : QWidget(parent
     ig_button_ = new QPushButton(tr("Integrated gradients"));
     shap_button_ = new QPushButton(tr("SHAP"));
     sample_button_ = new QPushButton(tr("Sample"));
-    for (auto* b : {attention_button_, ig_button_, shap_button_, sample_button_}) buttons->addWidget(b);
+    lens_button_ = new QPushButton(tr("Logit lens"));
+    for (auto* b : {attention_button_, ig_button_, shap_button_, sample_button_, lens_button_}) buttons->addWidget(b);
     top->addLayout(buttons);
     v->addLayout(top);
     tokens_ = new QTextBrowser;
@@ -159,12 +161,15 @@ InspectorView::InspectorView(Session& session, QWidget* parent) : QWidget(parent
     ch->addWidget(confidence_);
     ch->addWidget(reliability_);
     tabs_->addTab(cal, tr("Calibration"));
+    lens_ = new LensView;
+    tabs_->addTab(lens_, tr("Logit lens"));
     v->addWidget(tabs_, 1);
 
     connect(attention_button_, &QPushButton::clicked, this, &InspectorView::runAttention);
     connect(ig_button_, &QPushButton::clicked, this, [this] { runAttribution(attr::Method::IntegratedGradients); });
     connect(shap_button_, &QPushButton::clicked, this, [this] { runAttribution(attr::Method::Shap); });
     connect(sample_button_, &QPushButton::clicked, this, &InspectorView::runUncertainty);
+    connect(lens_button_, &QPushButton::clicked, this, &InspectorView::runLens);
     // The token-range selector and the map's own zoom follow each other.
     auto apply_range = [this] {
         const int b = attentionBlock();
@@ -290,6 +295,7 @@ void InspectorView::clearResults() {
     delta_->clear();
     entropy_->setEmpty(tr("No samples yet.\nPress Sample (Ctrl+4): the greedy answer's per-token entropy appears here."));
     alternatives_->setSteps({});
+    lens_->clear(tr("The logit lens appears here: press Logit lens (Ctrl+5) to read every layer through the final norm and the unembedding."));
     mass_->setEmpty(tr("Sampled answers and their probability mass appear here."));
     answers_->setAnswers({});
     uncertainty_numbers_->clear();
@@ -299,7 +305,7 @@ void InspectorView::clearResults() {
 
 void InspectorView::refreshControls() {
     bool on = static_cast<bool>(session_.model);
-    for (auto* b : {attention_button_, ig_button_, shap_button_, sample_button_}) b->setEnabled(on);
+    for (auto* b : {attention_button_, ig_button_, shap_button_, sample_button_, lens_button_}) b->setEnabled(on);
 }
 
 void InspectorView::setPrompt(const QString& prompt, const QString& target) {
@@ -347,6 +353,22 @@ void InspectorView::runAttention() {
             self->done_detail_ = tr("%1 tokens, %2 layers, %3 heads").arg(maps->length).arg(maps->layers).arg(maps->heads);
             self->showAttention();
             self->updateStaleness();
+        };
+    });
+}
+
+void InspectorView::runLens() {
+    if (!session_.model) return;
+    auto model = session_.model;
+    const std::string prompt = prompt_->toPlainText().toStdString(), target = target_->text().toStdString();
+    const QString path = session_.model_path;
+    QPointer<InspectorView> self(this);
+    startJob(QStringLiteral("lens"), tr("Logit lens"), tabs_->indexOf(lens_), [model, prompt, target, path, self](JobContext& ctx) -> JobRunner::Apply {
+        auto lens = std::make_shared<const attr::LogitLens>(attr::logit_lens(*model, prompt, target, 5, ctx.control));
+        return [self, lens, path] {
+            if (!self || path != self->session_.model_path) return;  // another model opened meanwhile
+            self->lens_->setLens(lens);
+            self->done_detail_ = tr("%1 layers × %2 positions").arg(lens->rows - 1).arg(lens->length);
         };
     });
 }

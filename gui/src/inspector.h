@@ -28,6 +28,7 @@ class Heatmap;
 class BarChart;
 class Plot;
 class AnswersModel;
+class LensView;
 class AlternativesModel;
 
 class InspectorView : public QWidget {
@@ -41,6 +42,7 @@ public:
     void runAttention();
     void runAttribution(attr::Method method);
     void runUncertainty();
+    void runLens();  // the logit lens of the prompt, the target's first token at the last position
     void selectLayer(int layer);
     void selectHead(int index);  // 0 mean, 1 max, 2 rollout, 3 + k: head k
 
@@ -51,6 +53,7 @@ public:
     AlternativesModel* alternatives() const { return alternatives_; }
     Plot* reliabilityPlot() const { return reliability_; }
     QTabWidget* tabs() const { return tabs_; }
+    LensView* lensView() const { return lens_; }
     const attr::Result* attribution() const { return attribution_.get(); }
     const attr::AttentionMaps* attentionMaps() const { return maps_.get(); }
     const attr::UncertaintyResult* uncertainty() const { return uncertainty_.get(); }
@@ -88,7 +91,8 @@ private:
     Session& session_;
     QPlainTextEdit* prompt_;
     QLineEdit* target_;
-    QPushButton *attention_button_, *ig_button_, *shap_button_, *sample_button_;
+    QPushButton *attention_button_, *ig_button_, *shap_button_, *sample_button_, *lens_button_;
+    LensView* lens_;
     QSpinBox *steps_, *samples_;
     QComboBox *baseline_, *shap_algorithm_;
     QTextBrowser* tokens_;

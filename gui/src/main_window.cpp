@@ -253,6 +253,10 @@ void MainWindow::buildMenus() {
         tabs_->setCurrentWidget(inspector_);
         inspector_->runUncertainty();
     })->setShortcut(QKeySequence(QStringLiteral("Ctrl+4")));
+    run->addAction(tr("&Logit lens"), this, [this] {
+        tabs_->setCurrentWidget(inspector_);
+        inspector_->runLens();
+    })->setShortcut(QKeySequence(QStringLiteral("Ctrl+5")));
 
     auto* view = menuBar()->addMenu(tr("&View"));
     for (auto* dock : findChildren<QDockWidget*>()) view->addAction(dock->toggleViewAction());
