@@ -1,8 +1,9 @@
 // Interpretability speed and memory on a GPT-2-small-sized checkpoint (the one bench_model writes): integrated
 // gradients against the same number of raw forward + backward passes and against a Captum-style Python + PyTorch
 // IG on the same weights; peak memory against the internal batch size and the steps; exact SHAP over 12 tokens and
-// KernelSHAP's error curve; attention and rollout for 1024 tokens.
-//   bench_attribution [--dir DIR] [--rounds N] [--skip-reference] [--only ig,memory,shap,attention]
+// KernelSHAP's error curve; attention, rollout and the logit lens for 1024 tokens (time and peak memory against
+// holding every layer at once).
+//   bench_attribution [--dir DIR] [--rounds N] [--skip-reference] [--only ig,memory,shap,attention,lens]
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -99,6 +100,8 @@ int main(int argc, char** argv) {
             o.internal_batch = child_batch;
             o.matrix = false;
             lmwb::attr::explain(*model, ptext, ttext, o);
+        } else if (child_kind == "lens") {
+            lmwb::attr::logit_lens(*model, long_text, " w7", 5);
         } else {
             o.method = child_kind == "rollout" ? lmwb::attr::Method::Rollout : lmwb::attr::Method::Attention;
             lmwb::attr::explain(*model, long_text, " w7", o);
@@ -241,6 +244,11 @@ int main(int argc, char** argv) {
         m_roll = in_child(argv[0], dir, "rollout", 0, 0);
     }
     double all_layers_mb = 12.0 * 12 * 1024 * 1024 * 4 / 1048576;
+    // 5. The logit lens over 1024 tokens: one layer's [T][V] log-probabilities at a time (plus the final ones it
+    // compares with), against all 13 rows at once.
+    Measure m_lens;
+    if (run("lens")) m_lens = in_child(argv[0], dir, "lens", 0, 0);
+    const double all_lens_mb = 13.0 * 1024 * 50257 * 4 / 1048576;
 
     std::printf("\nmodel: %s (GPT-2-small-sized, random weights); prompt 64 tokens, target 8\n\n", dir.c_str());
     std::printf("%-62s %10s %10s %8s %10s\n", "measure", "lmwb", "reference", "ratio", "target");
@@ -273,6 +281,11 @@ int main(int argc, char** argv) {
         std::printf("%-62s %10.2f\n", "rollout, 1024 tokens, 12 layers: s", m_roll.seconds);
         std::printf("%-62s %10.0f %10.0f %8.2f\n", "rollout, 1024 tokens: peak RSS growth MB vs all layers' maps", m_roll.growth_mb, all_layers_mb,
                     m_roll.growth_mb / all_layers_mb);
+    }
+    if (run("lens")) {
+        std::printf("%-62s %10.2f\n", "logit lens, 1024 tokens, 13 rows, top-5: s", m_lens.seconds);
+        std::printf("%-62s %10.0f %10.0f %8.2f\n", "logit lens, 1024 tokens: peak RSS growth MB vs all rows' log-probs", m_lens.growth_mb,
+                    all_lens_mb, m_lens.growth_mb / all_lens_mb);
     }
     return 0;
 }

@@ -32,16 +32,20 @@ LogitLens logit_lens(const LanguageModel& m, std::string_view text, std::string_
         out.targets.back() = t.front();
     }
     // The final distribution first (the model's own output), for the divergence of every row from it.
-    std::vector<float> final_logits = m.logits(e.ids);
-    const auto V = final_logits.size() / static_cast<std::size_t>(T);
-    std::vector<double> final_lp(final_logits.size());
+    // Log-probabilities in place of the logits, and the probabilities once (every row's KL weighs by them).
+    std::vector<float> final_lp = m.logits(e.ids);
+    const auto V = final_lp.size() / static_cast<std::size_t>(T);
+    std::vector<float> final_p(final_lp.size());
     for (std::size_t p = 0; p < static_cast<std::size_t>(T); ++p) {
-        const float* row = final_logits.data() + p * V;
+        float* row = final_lp.data() + p * V;
         const double mx = *std::max_element(row, row + V);
         double sum = 0;
         for (std::size_t v = 0; v < V; ++v) sum += std::exp(row[v] - mx);
         const double lse = mx + std::log(sum);
-        for (std::size_t v = 0; v < V; ++v) final_lp[p * V + v] = row[v] - lse;
+        for (std::size_t v = 0; v < V; ++v) {
+            row[v] = static_cast<float>(row[v] - lse);
+            final_p[p * V + v] = std::exp(row[v]);
+        }
     }
     out.cells.resize(static_cast<std::size_t>(out.rows * T));
     const auto k = static_cast<std::size_t>(std::min<std::size_t>(static_cast<std::size_t>(top_k), V));
@@ -65,8 +69,9 @@ LogitLens logit_lens(const LanguageModel& m, std::string_view text, std::string_
                 c.target_rank = 1 + static_cast<int>(std::count_if(r, r + vocab, [&](float x) { return x > r[tgt]; }));
             }
             double kl = 0;
-            const double* f = final_lp.data() + static_cast<std::size_t>(p) * V;
-            for (int v = 0; v < vocab; ++v) kl += std::exp(f[v]) * (f[v] - static_cast<double>(r[v]));
+            const float* f = final_lp.data() + static_cast<std::size_t>(p) * V;
+            const float* fp = final_p.data() + static_cast<std::size_t>(p) * V;
+            for (int v = 0; v < vocab; ++v) kl += static_cast<double>(fp[v]) * (static_cast<double>(f[v]) - static_cast<double>(r[v]));
             c.kl_to_final = std::max(0.0, kl);
         }
         control.report(static_cast<std::size_t>(row + 1), static_cast<std::size_t>(out.rows), "layers");
