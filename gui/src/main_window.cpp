@@ -475,13 +475,20 @@ QString MainWindow::viewGuide(int tab) const {
         return tr("<p><b>Inspector</b> looks inside the model for a prompt and a target (a result row or typed). "
                   "<b>Ctrl+1</b> attention (layer, head, mean, max, rollout; wheel zoom, drag, token range), <b>Ctrl+2</b> "
                   "integrated gradients, <b>Ctrl+3</b> SHAP, <b>Ctrl+4</b> sampling (entropy per token with its alternatives, "
-                  "answers by probability mass). A result computed before the prompt, target or settings changed carries an "
+                  "answers by probability mass), <b>Ctrl+5</b> the logit lens (each layer's top next token at each position; "
+                  "click a cell for its top tokens). A result computed before the prompt, target or settings changed carries an "
                   "amber <i>Stale</i> banner. Check IG's convergence delta: a large one asks for more steps.</p>");
     if (w == compare_view_)
         return tr("<p><b>Compare</b> sets two or more runs against the first (the baseline): every metric's delta with its "
                   "95% paired-bootstrap interval and test (McNemar for 0/1 metrics), bars per metric, and on the picked metric "
                   "the per-item table (regressions, improvements, unchanged, not comparable) and scatter. Pick runs in the "
                   "History and press <i>Compare selected</i>.</p>");
+    if (w == rating_view_)
+        return tr("<p><b>Rate</b> collects your ratings of the open report's items on the suite's rubric (fluency, relevance, "
+                  "correct…), or your preference between the first two compared runs' responses. Keys <b>1</b>–<b>9</b> pick a "
+                  "value, <b>A</b> / <b>B</b> / <b>T</b> the left, the right or a tie; <b>S</b> skips, <b>Backspace</b> undoes. "
+                  "Each rating is saved at once to your own file next to the report; <i>lmwb ratings merge</i> summarises the "
+                  "raters' files with agreement statistics.</p>");
     return tr("<p><b>History</b> lists every run kept in the workspace folder (File ▸ Workspace folder…), from an index that "
               "is rebuilt from the JSON reports. Filter by model, suite, status, date, a metric's range, or search names and "
               "item ids. Open a run, compare several, resume a cancelled or interrupted one, or delete one (asked first).</p>");
