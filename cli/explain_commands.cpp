@@ -29,7 +29,7 @@ std::string printable(std::string s) {
 
 Action add_explain_command(CLI::App& app) {
     struct Args {
-        std::string model, prompt, target, method = "ig", quadrature = "gausslegendre", baseline_text, head_reduce = "mean", revision = "main";
+        std::string model, prompt, target, contrast, method = "ig", quadrature = "gausslegendre", baseline_text, head_reduce = "mean", revision = "main";
         int steps = 50, internal_batch = 16, threads = 0, layer = -1, head = -1, batch = 16, top_k = 5;
         std::int32_t baseline_token = -1;
         bool json = false, exact = false, kernel = false, partition = false, words = false, del = false, no_matrix = false;
@@ -45,6 +45,7 @@ Action add_explain_command(CLI::App& app) {
     auto* target_opt = cmd->add_option("--target,-t", a->target, "The continuation to explain (default: the model's greedy output)");
     cmd->add_option("--method,-m", a->method, "ig, shap, grad, grad-x-input, attention, rollout or logit-lens");
     cmd->add_option("--top-k", a->top_k, "Logit lens: tokens listed per layer and position");
+    cmd->add_option("--contrast", a->contrast, "Contrastive: explain log p(target) - log p(this foil), e.g. \" Berlin\"");
     cmd->add_option("--steps", a->steps, "Integrated gradients: integration steps");
     cmd->add_option("--quadrature", a->quadrature, "gausslegendre, riemann_left, riemann_right, riemann_middle, riemann_trapezoid");
     cmd->add_option("--internal-batch", a->internal_batch, "Integrated gradients: points per forward and backward pass");
@@ -95,6 +96,7 @@ Action add_explain_command(CLI::App& app) {
         }
         attr::Options o;
         o.generated_target = target_opt->count() == 0;
+        o.contrast = a->contrast;
         o.method = attr::method_from_name(a->method);
         o.steps = a->steps;
         o.quadrature = attr::quadrature_from_name(a->quadrature);
@@ -134,7 +136,11 @@ Action add_explain_command(CLI::App& app) {
             std::cout << attr::to_json_text(r);
             return 0;
         }
-        std::printf("%s: log p(\"%s\" | prompt) = %.4f  (%s)\n", r.method.c_str(), printable(r.target).c_str(), r.target_logprob, r.details.c_str());
+        if (r.contrast.empty())
+            std::printf("%s: log p(\"%s\" | prompt) = %.4f  (%s)\n", r.method.c_str(), printable(r.target).c_str(), r.target_logprob, r.details.c_str());
+        else
+            std::printf("%s: log p(\"%s\" | prompt) - log p(\"%s\" | prompt) = %.4f  (%s)\n", r.method.c_str(), printable(r.target).c_str(),
+                        printable(r.contrast).c_str(), r.target_logprob, r.details.c_str());
         double scale = 0;
         for (double v : r.scores) scale = std::max(scale, std::fabs(v));
         std::printf("\n  %-5s %-20s %12s\n", "token", "text", "score");

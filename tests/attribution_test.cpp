@@ -524,3 +524,46 @@ TEST_CASE("logit lens: the last layer's lens is the model's own output; ranks, t
     CHECK(json["rows"][0]["after"] == "embeddings");
     CHECK_THROWS_WITH(logit_lens(*model, kPrompt, "", 0), Catch::Contains("--top-k"));
 }
+
+TEST_CASE("contrastive attribution: F = log p(target) - log p(foil), by linearity the difference of both", "[attribution][contrast]") {
+    auto model = LanguageModel::open(model_path("tiny-b"));
+    const char* prompt = "Question: What is the capital of France?\nAnswer:";
+    for (Method method : {Method::GradientXInput, Method::IntegratedGradients, Method::Shap}) {
+        INFO(to_string(method));
+        Options o;
+        o.method = method;
+        o.steps = 16;
+        o.shap = Options::ShapAlgorithm::Kernel;  // same seed and budget: the same coalitions for all three runs
+        o.budget = 256;
+        auto target = explain(*model, prompt, " Paris", o);
+        auto foil = explain(*model, prompt, " Rome", o);
+        o.contrast = " Rome";
+        auto both = explain(*model, prompt, " Paris", o);
+        CHECK(both.target_logprob == Approx(target.target_logprob - foil.target_logprob).margin(1e-4));
+        REQUIRE(both.scores.size() == target.scores.size());
+        double worst = 0;
+        for (std::size_t i = 0; i < both.scores.size(); ++i)
+            worst = std::max(worst, std::fabs(both.scores[i] - (target.scores[i] - foil.scores[i])));
+        CHECK(worst < 1e-3);
+        // Rows: the target's tokens, then the foil's (negated); their sum is the score.
+        const std::size_t P = both.prompt_tokens.size(), rows = both.target_tokens.size() + both.contrast_tokens.size();
+        REQUIRE(both.matrix.size() == rows * P);
+        for (std::size_t i = 0; i < P; ++i) {
+            double s = 0;
+            for (std::size_t j = 0; j < rows; ++j) s += both.matrix[j * P + i];
+            CHECK(s == Approx(both.scores[i]).margin(1e-6));
+        }
+        if (method == Method::IntegratedGradients) {  // F's baseline value and convergence delta are the differences too
+            CHECK(both.baseline_logprob == Approx(target.baseline_logprob - foil.baseline_logprob).margin(1e-4));
+            CHECK(both.delta == Approx(target.delta - foil.delta).margin(1e-3));
+        }
+        auto json = nlohmann::json::parse(to_json_text(both));
+        CHECK(json["contrast"] == " Rome");
+    }
+    Options o;
+    o.contrast = " Paris";
+    CHECK_THROWS_WITH(explain(*model, prompt, " Paris", o), Catch::Contains("the foil is the target itself"));
+    o.method = Method::Attention;
+    o.contrast = " Rome";
+    CHECK_THROWS_WITH(explain(*model, prompt, " Paris", o), Catch::Contains("--contrast applies to the gradient methods and SHAP"));
+}

@@ -44,6 +44,10 @@ std::string to_json_text(const Result& r, int indent) {
               {"target_token_logprobs", r.target_token_logprobs}, {"baseline_logprob", number(r.baseline_logprob)},
               {"delta", number(r.delta)}, {"evaluations", r.evaluations}};
     if (!r.spans.empty()) j["spans"] = spans_json(r.spans);
+    if (!r.contrast.empty()) {  // F = log p(target) − log p(contrast); token_attr rows: target tokens, then the foil's
+        j["contrast"] = r.contrast;
+        j["contrast_tokens"] = tokens_json(r.contrast_tokens);
+    }
     if (!r.attention.empty()) {
         j["tokens"] = tokens_json(r.tokens);
         j["attention"] = rows(r.attention, r.tokens.size());

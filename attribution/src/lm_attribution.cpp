@@ -91,9 +91,25 @@ std::int32_t default_absent_token(const Tokenizer& tok) {
     return 0;
 }
 
+// log p(target) and its gradient at each point, minus log p(foil) and its gradient when there is a foil: per-token
+// values and gradients of the foil follow the target's, negated, so that their sums are F and its gradient.
+std::vector<EmbeddingPoint> objective(const LanguageModel& m, const std::vector<std::int32_t>& pid, const std::vector<std::int32_t>& tid,
+                                      const std::vector<std::int32_t>& fid, const std::vector<std::vector<float>>& points, bool rows) {
+    auto res = m.target_logprob_gradients(pid, tid, points, rows);
+    if (fid.empty()) return res;
+    auto foil = m.target_logprob_gradients(pid, fid, points, rows);
+    for (std::size_t k = 0; k < res.size(); ++k) {
+        res[k].logprob -= foil[k].logprob;
+        for (std::size_t q = 0; q < res[k].gradient.size(); ++q) res[k].gradient[q] -= foil[k].gradient[q];
+        for (double lp : foil[k].token_logprobs) res[k].token_logprobs.push_back(-lp);
+        for (float g : foil[k].token_gradients) res[k].token_gradients.push_back(-g);
+    }
+    return res;
+}
+
 void gradient_methods(const LanguageModel& m, Result& r, const std::vector<std::int32_t>& pid, const std::vector<std::int32_t>& tid,
-                      const Options& o) {
-    const std::size_t P = pid.size(), Tt = tid.size();
+                      const std::vector<std::int32_t>& fid, const Options& o) {
+    const std::size_t P = pid.size(), Tt = tid.size() + fid.size();
     const std::size_t D = static_cast<std::size_t>(m.info().hidden_size);
     auto x = m.embeddings(pid);
     if (x.size() != P * D) throw AttributionError("the model's embeddings have an unexpected size");
@@ -155,7 +171,7 @@ void gradient_methods(const LanguageModel& m, Result& r, const std::vector<std::
         if (alphas.size() - e <= 2 && alphas.size() > n_rule) e = alphas.size();
         std::vector<std::vector<float>> pts;
         for (std::size_t k = s; k < e; ++k) pts.push_back(point_at(alphas[k]));
-        auto res = m.target_logprob_gradients(pid, tid, pts, rows);
+        auto res = objective(m, pid, tid, fid, pts, rows);
         r.evaluations += pts.size();
         for (std::size_t k = s; k < e; ++k) {
             const auto& pt = res[k - s];
@@ -231,9 +247,9 @@ std::vector<std::vector<int>> word_hierarchy(int n_features, const std::vector<s
     return nodes;
 }
 
-void shap(const LanguageModel& m, Result& r, const std::vector<std::int32_t>& pid, const std::vector<std::int32_t>& tid, const Options& o,
-          const std::string& prompt) {
-    const std::size_t P = pid.size(), Tt = tid.size();
+void shap(const LanguageModel& m, Result& r, const std::vector<std::int32_t>& pid, const std::vector<std::int32_t>& tid,
+          const std::vector<std::int32_t>& fid, const Options& o, const std::string& prompt) {
+    const std::size_t P = pid.size(), Tt = tid.size() + fid.size();
     // Features: tokens, or words (each a set of tokens).
     std::vector<std::vector<int>> feature_tokens;
     auto words = word_spans(prompt, r.prompt_tokens);
@@ -276,13 +292,23 @@ void shap(const LanguageModel& m, Result& r, const std::vector<std::int32_t>& pi
                 else if (!o.shap_delete) q.context.push_back(absent);
             }
             q.continuation = tid;
-            reqs.push_back(std::move(q));
+            reqs.push_back(q);
+            if (!fid.empty()) {  // the same coalition with the foil: its token log-probs enter negated
+                q.continuation = fid;
+                reqs.push_back(std::move(q));
+            }
         }
         auto res = m.score_tokens(reqs, o.batch_size);
         evaluated += coalitions.size();
         o.control.report(evaluated, std::max(evaluated, planned), "coalitions");
         std::vector<std::vector<double>> out;
-        for (const auto& x : res) out.emplace_back(x.token_logprobs.begin(), x.token_logprobs.end());
+        const std::size_t per = fid.empty() ? 1 : 2;
+        for (std::size_t c = 0; c < coalitions.size(); ++c) {
+            const auto& t = res[c * per];
+            out.emplace_back(t.token_logprobs.begin(), t.token_logprobs.end());
+            if (per == 2)
+                for (float lp : res[c * per + 1].token_logprobs) out.back().push_back(-static_cast<double>(lp));
+        }
         return out;
     };
     auto algo = o.shap;
@@ -471,6 +497,17 @@ Result explain(const LanguageModel& m, std::string_view prompt, std::string_view
         r.target_tokens = tokens_of(m.tokenizer(), target, tid);
         if (tid.empty()) throw AttributionError("the target has no tokens");
     }
+    std::vector<std::int32_t> fid;
+    if (!o.contrast.empty()) {
+        if (o.method == Method::Attention || o.method == Method::Rollout)
+            throw AttributionError("--contrast applies to the gradient methods and SHAP, not to attention");
+        r.contrast = o.contrast;
+        r.contrast_tokens = tokens_of(m.tokenizer(), o.contrast, fid);
+        if (fid.empty()) throw AttributionError("--contrast: the foil has no tokens");
+        if (fid == tid) throw AttributionError("--contrast: the foil is the target itself");
+        if (static_cast<std::int64_t>(pid.size() + fid.size()) > m.info().context_length)
+            throw AttributionError("prompt and foil have " + std::to_string(pid.size() + fid.size()) + " tokens, more than the model's context");
+    }
     if (static_cast<std::int64_t>(pid.size() + tid.size()) > m.info().context_length)
         throw AttributionError("prompt and target have " + std::to_string(pid.size() + tid.size()) + " tokens, more than the model's context of " +
                                std::to_string(m.info().context_length));
@@ -485,9 +522,9 @@ Result explain(const LanguageModel& m, std::string_view prompt, std::string_view
         case Method::GradientXInput:
         case Method::IntegratedGradients:
             need("embedding_gradients", "a gradient method");
-            gradient_methods(m, r, pid, tid, o);
+            gradient_methods(m, r, pid, tid, fid, o);
             break;
-        case Method::Shap: shap(m, r, pid, tid, o, std::string(prompt)); break;
+        case Method::Shap: shap(m, r, pid, tid, fid, o, std::string(prompt)); break;
         case Method::Attention:
         case Method::Rollout:
             need("attentions", "attention");

@@ -105,6 +105,9 @@ struct Options {
     std::string head_reduce = "mean";  // "mean" or "max"
     std::vector<std::pair<int, int>> spans;  // custom spans of prompt tokens [first, last) to aggregate to
     bool generated_target = false;     // with an empty target: explain the model's own greedy output
+    // Contrastive attribution (Yin & Neubig 2022): explain F = log p(target) − log p(contrast) for this foil
+    // continuation; gradient methods and SHAP. Empty: F = log p(target).
+    std::string contrast;
     // Cancelled between layers of every pass (throws lmwb::Cancelled); progress in points (gradient methods),
     // coalitions (SHAP) or layers (attention).
     Control control;
@@ -116,7 +119,11 @@ struct Result {
     std::vector<double> matrix;     // [target token][prompt token]; empty when not computed
     std::vector<double> scores;     // per prompt token (Captum's seq_attr)
     std::vector<Span> words, spans; // scores summed over words and over the custom spans
-    double target_logprob = 0;      // F(x) = log p(target | prompt)
+    // F(x) = log p(target | prompt), or with a contrast log p(target | prompt) − log p(contrast | prompt). The matrix
+    // and target_token_logprobs then have a row per target token followed by a row per contrast token, negated.
+    double target_logprob = 0;
+    std::string contrast;
+    std::vector<Token> contrast_tokens;
     std::vector<double> target_token_logprobs;
     double baseline_logprob = std::numeric_limits<double>::quiet_NaN();  // IG: F(baseline); SHAP: f(no feature)
     double delta = std::numeric_limits<double>::quiet_NaN();  // IG convergence delta, SHAP efficiency gap
