@@ -47,9 +47,12 @@ InspectorView::InspectorView(Session& session, QWidget* parent) : QWidget(parent
     prompt_->setMaximumHeight(70);
     target_ = new QLineEdit;
     target_->setPlaceholderText(tr("Target continuation, e.g. \" blue\" (empty: the model's own output)"));
+    contrast_ = new QLineEdit;
+    contrast_->setPlaceholderText(tr("Contrast (optional foil), e.g. \" Rome\": IG and SHAP explain log p(target) − log p(foil)"));
     auto* texts = new QVBoxLayout;
     texts->addWidget(prompt_);
     texts->addWidget(target_);
+    texts->addWidget(contrast_);
     top->addLayout(texts, 1);
     auto* controls = new QFormLayout;
     steps_ = new QSpinBox;
@@ -196,6 +199,7 @@ InspectorView::InspectorView(Session& session, QWidget* parent) : QWidget(parent
     });
     connect(prompt_, &QPlainTextEdit::textChanged, this, &InspectorView::updateStaleness);
     connect(target_, &QLineEdit::textChanged, this, &InspectorView::updateStaleness);
+    connect(contrast_, &QLineEdit::textChanged, this, &InspectorView::updateStaleness);
     connect(steps_, &QSpinBox::valueChanged, this, &InspectorView::updateStaleness);
     connect(samples_, &QSpinBox::valueChanged, this, &InspectorView::updateStaleness);
     connect(baseline_, &QComboBox::currentIndexChanged, this, &InspectorView::updateStaleness);
@@ -234,6 +238,7 @@ InspectorView::Inputs InspectorView::currentInputs(View view) const {
     if (view == View::Attribution) {
         if (attribution_ && attribution_->method == "shap") in.settings = QStringLiteral("shap %1").arg(shap_algorithm_->currentIndex());
         else in.settings = QStringLiteral("steps %1, baseline %2").arg(steps_->value()).arg(baseline_->currentIndex());
+        in.settings += QStringLiteral(", contrast ") + contrast_->text();
     } else if (view == View::Uncertainty) {
         in.settings = QStringLiteral("samples %1").arg(samples_->value());
     }
@@ -314,6 +319,7 @@ void InspectorView::setPrompt(const QString& prompt, const QString& target) {
 }
 
 QString InspectorView::prompt() const { return prompt_->toPlainText(); }
+void InspectorView::setContrast(const QString& foil) { contrast_->setText(foil); }
 QString InspectorView::target() const { return target_->text(); }
 
 void InspectorView::inspectItem(int suite, int row) {
@@ -430,12 +436,14 @@ void InspectorView::runAttribution(attr::Method method) {
             }
     }
     o.shap = static_cast<attr::Options::ShapAlgorithm>(shap_algorithm_->currentIndex());
+    o.contrast = contrast_->text().toStdString();
     auto model = session_.model;
     std::string prompt = prompt_->toPlainText().toStdString(), target = target_->text().toStdString();
     QPointer<InspectorView> self(this);
     Inputs inputs{session_.model_path, prompt_->toPlainText(), target_->text(),
-                  method == attr::Method::Shap ? QStringLiteral("shap %1").arg(shap_algorithm_->currentIndex())
-                                               : QStringLiteral("steps %1, baseline %2").arg(steps_->value()).arg(baseline_->currentIndex())};
+                  (method == attr::Method::Shap ? QStringLiteral("shap %1").arg(shap_algorithm_->currentIndex())
+                                                : QStringLiteral("steps %1, baseline %2").arg(steps_->value()).arg(baseline_->currentIndex())) +
+                      QStringLiteral(", contrast ") + contrast_->text()};
     const QString title = method == attr::Method::Shap ? tr("SHAP") : tr("Integrated gradients");
     startJob(QStringLiteral("attribution"), title, 1, [model, prompt, target, o, self, inputs](JobContext& ctx) mutable -> JobRunner::Apply {
         o.control = ctx.control;
@@ -478,16 +486,19 @@ void InspectorView::showAttribution() {
     QStringList prompt_labels, target_labels;
     for (const auto& t : r.prompt_tokens) prompt_labels << tokenLabel(t.text);
     for (const auto& t : r.target_tokens) target_labels << tokenLabel(t.text);
-    const QString what = tr("%1 · log p(“%2” | prompt) · %3").arg(QString::fromStdString(r.method), tokenLabel(r.target), QFileInfo(session_.model_path).fileName());
+    for (const auto& t : r.contrast_tokens) target_labels << QStringLiteral("−") + tokenLabel(t.text);  // the foil's rows, negated
+    const QString objective = r.contrast.empty() ? tr("log p(“%1” | prompt)").arg(tokenLabel(r.target))
+                                                 : tr("log p(“%1”) − log p(“%2”)").arg(tokenLabel(r.target), tokenLabel(r.contrast));
+    const QString what = tr("%1 · %2 · %3").arg(QString::fromStdString(r.method), objective, QFileInfo(session_.model_path).fileName());
     bars_->setTitle(what);
     matrix_->setTitle(what);
     bars_->setBars(prompt_labels, r.scores, QString::fromStdString(r.method) + tr(" score"));
     if (!r.matrix.empty())
-        matrix_->setMatrix(static_cast<int>(r.target_tokens.size()), static_cast<int>(r.prompt_tokens.size()), r.matrix, target_labels,
+        matrix_->setMatrix(static_cast<int>(target_labels.size()), static_cast<int>(r.prompt_tokens.size()), r.matrix, target_labels,
                            prompt_labels, true, tr("output"), tr("prompt"));
     double gap = r.target_logprob - r.baseline_logprob;
-    QString text = tr("%1 — log p(target | prompt) = %2. %3. %4 model evaluations.")
-                       .arg(QString::fromStdString(r.method))
+    QString text = tr("%1 — %2 = %3. %4. %5 model evaluations.")
+                       .arg(QString::fromStdString(r.method), r.contrast.empty() ? tr("log p(target | prompt)") : tr("log p(target) − log p(foil)"))
                        .arg(r.target_logprob, 0, 'g', 5)
                        .arg(QString::fromStdString(r.details))
                        .arg(r.evaluations);

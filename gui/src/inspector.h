@@ -36,6 +36,7 @@ class InspectorView : public QWidget {
 public:
     explicit InspectorView(Session& session, QWidget* parent = nullptr);
     void setPrompt(const QString& prompt, const QString& target);
+    void setContrast(const QString& foil);
     QString prompt() const;
     QString target() const;
     void inspectItem(int suite, int row);  // from the current report
@@ -91,6 +92,7 @@ private:
     Session& session_;
     QPlainTextEdit* prompt_;
     QLineEdit* target_;
+    QLineEdit* contrast_;  // a foil: attribution of log p(target) − log p(foil)
     QPushButton *attention_button_, *ig_button_, *shap_button_, *sample_button_, *lens_button_;
     LensView* lens_;
     QSpinBox *steps_, *samples_;

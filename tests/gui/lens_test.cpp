@@ -39,3 +39,22 @@ TEST_CASE("logit lens view: layers by positions, shaded top tokens, details on c
     CHECK(lens->model()->data(lens->model()->index(0, 0), Qt::BackgroundRole).isValid());
     CHECK(w.inspector()->tabs()->currentWidget() == lens);
 }
+
+TEST_CASE("inspector: a contrast foil gives the target's rows and the foil's, and marks older results stale", "[gui][contrast]") {
+    MainWindow w;
+    w.setQuiet(true);
+    REQUIRE(w.openModel(QStringLiteral(LMWB_MODELS "/tiny-b")));
+    REQUIRE(waitFor([&] { return static_cast<bool>(w.session().model); }, 20000));
+    auto* in = w.inspector();
+    in->setPrompt(QStringLiteral("Question: What is the capital of France?\nAnswer:"), QStringLiteral(" Paris"));
+    in->setContrast(QStringLiteral(" Rome"));
+    in->runAttribution(attr::Method::GradientXInput);
+    REQUIRE(waitFor([&] { return in->attribution() != nullptr; }, 30000));
+    const auto* r = in->attribution();
+    CHECK(r->contrast == " Rome");
+    CHECK(r->matrix.size() == (r->target_tokens.size() + r->contrast_tokens.size()) * r->prompt_tokens.size());
+    CHECK(in->deltaLabel()->text().contains(QStringLiteral("log p(target) − log p(foil)")));
+    CHECK_FALSE(in->isStale(InspectorView::View::Attribution));
+    in->setContrast(QStringLiteral(" Berlin"));
+    CHECK(in->isStale(InspectorView::View::Attribution));
+}
