@@ -30,7 +30,7 @@ std::string printable(std::string s) {
 Action add_explain_command(CLI::App& app) {
     struct Args {
         std::string model, prompt, target, contrast, method = "ig", quadrature = "gausslegendre", baseline_text, head_reduce = "mean", revision = "main";
-        int steps = 50, internal_batch = 16, threads = 0, layer = -1, head = -1, batch = 16, top_k = 5;
+        int steps = 50, internal_batch = 16, threads = 0, layer = -1, head = -1, batch = 16, top_k = 5, repeat_length = 32;
         std::int32_t baseline_token = -1;
         bool json = false, exact = false, kernel = false, partition = false, words = false, del = false, no_matrix = false;
         std::size_t budget = 4096;
@@ -43,8 +43,9 @@ Action add_explain_command(CLI::App& app) {
     cmd->add_option("--revision", a->revision, "With a repository name: the branch, tag or commit in the cache (default: main)");
     cmd->add_option("--prompt,-p", a->prompt, "The prompt")->required();
     auto* target_opt = cmd->add_option("--target,-t", a->target, "The continuation to explain (default: the model's greedy output)");
-    cmd->add_option("--method,-m", a->method, "ig, shap, grad, grad-x-input, attention, rollout or logit-lens");
+    cmd->add_option("--method,-m", a->method, "ig, shap, grad, grad-x-input, attention, rollout, logit-lens or heads");
     cmd->add_option("--top-k", a->top_k, "Logit lens: tokens listed per layer and position");
+    cmd->add_option("--repeat-length", a->repeat_length, "Heads: random tokens repeated twice for the induction score");
     cmd->add_option("--contrast", a->contrast, "Contrastive: explain log p(target) - log p(this foil), e.g. \" Berlin\"");
     cmd->add_option("--steps", a->steps, "Integrated gradients: integration steps");
     cmd->add_option("--quadrature", a->quadrature, "gausslegendre, riemann_left, riemann_right, riemann_middle, riemann_trapezoid");
@@ -67,12 +68,30 @@ Action add_explain_command(CLI::App& app) {
     cmd->add_option("--threads", a->threads, "Compute threads");
     cmd->add_flag("--json", a->json, "Print JSON (docs/interpretability.md)");
     return [a, target_opt]() -> int {
-        if (a->method == "logit-lens") {
+        InterruptGuard interrupts;
+        auto open_model = [&] {
             ModelOptions mo;
             mo.threads = a->threads;
             mo.revision = a->revision;
-            InterruptGuard interrupts;
-            auto model = LanguageModel::open(a->model, mo);
+            return LanguageModel::open(a->model, mo);
+        };
+        if (a->method == "heads") {
+            auto model = open_model();
+            auto s = attr::head_summaries(*model, a->prompt, a->repeat_length, a->seed, terminal_control(a->method, a->json));
+            if (a->json) {
+                std::cout << attr::to_json_text(s);
+                return 0;
+            }
+            std::printf("heads on %d tokens; induction on %d random tokens repeated twice (seed %llu)\n\n", s.length, a->repeat_length,
+                        static_cast<unsigned long long>(a->seed));
+            std::printf("  %5s %4s %9s %12s %14s %10s\n", "layer", "head", "entropy", "first token", "previous token", "induction");
+            for (const auto& h : s.heads)
+                std::printf("  %5d %4d %9.3f %12.3f %14.3f %10.3f%s\n", h.layer, h.head, h.entropy, h.first_token, h.previous_token, h.induction,
+                            h.induction > 0.4 ? "  induction head?" : h.previous_token > 0.6 ? "  previous-token head?" : "");
+            return 0;
+        }
+        if (a->method == "logit-lens") {
+            auto model = open_model();
             auto lens = attr::logit_lens(*model, a->prompt, a->target, a->top_k, terminal_control(a->method, a->json));
             if (a->json) {
                 std::cout << attr::to_json_text(lens);
@@ -125,12 +144,8 @@ Action add_explain_command(CLI::App& app) {
                 throw std::runtime_error("--span '" + s + "': expected FIRST:LAST token indices, e.g. 2:5");
             }
         }
-        ModelOptions mo;
-        mo.threads = a->threads;
-        mo.revision = a->revision;
-        InterruptGuard interrupts;
         o.control = terminal_control(a->method, a->json);
-        auto model = LanguageModel::open(a->model, mo);
+        auto model = open_model();
         auto r = attr::explain(*model, a->prompt, a->target, o);
         if (a->json) {
             std::cout << attr::to_json_text(r);

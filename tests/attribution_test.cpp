@@ -567,3 +567,39 @@ TEST_CASE("contrastive attribution: F = log p(target) - log p(foil), by linearit
     o.contrast = " Rome";
     CHECK_THROWS_WITH(explain(*model, prompt, " Paris", o), Catch::Contains("--contrast applies to the gradient methods and SHAP"));
 }
+
+TEST_CASE("head summaries: entropy, first- and previous-token attention from the maps; induction on a repeated sequence", "[attribution][heads]") {
+    auto model = LanguageModel::open(model_path("tiny-b"));
+    const std::string text = "the cat sat on the mat and the dog ran in the park";
+    auto s = head_summaries(*model, text, 24, 3);
+    REQUIRE(s.layers == static_cast<int>(model->info().layers));
+    REQUIRE(s.heads.size() == static_cast<std::size_t>(s.layers * s.heads_per_layer));
+    // The same statistics from the trace's attention maps (another path through the engine).
+    auto tr = model->trace(text, {true, false, {}});
+    const auto T = static_cast<std::size_t>(tr.length), H = static_cast<std::size_t>(tr.heads);
+    REQUIRE(static_cast<int>(T) == s.length);
+    for (const auto& h : s.heads) {
+        const float* a = tr.attentions.data() + (static_cast<std::size_t>(h.layer) * H + static_cast<std::size_t>(h.head)) * T * T;
+        double entropy = 0, first = 0, previous = 0;
+        for (std::size_t q = 0; q < T; ++q) {
+            for (std::size_t k = 0; k <= q; ++k)
+                if (a[q * T + k] > 0) entropy -= a[q * T + k] * std::log(static_cast<double>(a[q * T + k]));
+            first += a[q * T];
+            if (q) previous += a[q * T + q - 1];
+        }
+        INFO("layer " << h.layer << " head " << h.head);
+        CHECK(h.entropy == Approx(entropy / static_cast<double>(T)).margin(1e-5));
+        CHECK(h.first_token == Approx(first / static_cast<double>(T)).margin(1e-5));
+        CHECK(h.previous_token == Approx(previous / static_cast<double>(T - 1)).margin(1e-5));
+        CHECK((h.induction >= 0 && h.induction <= 1));
+    }
+    // Seeded: the same seed, the same random sequence.
+    auto again = head_summaries(*model, text, 24, 3), other = head_summaries(*model, text, 24, 4);
+    CHECK(again.heads[0].induction == s.heads[0].induction);
+    bool differs = false;
+    for (std::size_t i = 0; i < s.heads.size(); ++i) differs = differs || other.heads[i].induction != s.heads[i].induction;
+    CHECK(differs);
+    CHECK(nlohmann::json::parse(to_json_text(s))["schema"] == "lmwb.heads");
+    CHECK_THROWS_WITH(head_summaries(*model, text, 1), Catch::Contains("--repeat-length"));
+    CHECK_THROWS_WITH(head_summaries(*model, text, 200), Catch::Contains("exceeds the model's context"));
+}

@@ -90,6 +90,16 @@ std::string to_json_text(const LogitLens& lens, int indent) {
     return dump(j, indent);
 }
 
+std::string to_json_text(const HeadSummaries& s, int indent) {
+    json heads = json::array();
+    for (const auto& h : s.heads)
+        heads.push_back({{"layer", h.layer}, {"head", h.head}, {"entropy", h.entropy}, {"first_token", h.first_token},
+                         {"previous_token", h.previous_token}, {"induction", h.induction}});
+    return dump(json{{"schema", "lmwb.heads"}, {"schema_version", 1}, {"layers", s.layers}, {"heads_per_layer", s.heads_per_layer},
+                     {"length", s.length}, {"heads", heads}},
+                indent);
+}
+
 std::string to_json_text(const UncertaintyResult& r, int indent) {
     json greedy = json::array();
     for (const auto& s : r.greedy) {

@@ -176,6 +176,21 @@ struct LogitLens {
 LogitLens logit_lens(const LanguageModel& model, std::string_view text, std::string_view target = {}, int top_k = 5,
                      const Control& control = {});
 
+// Per (layer, head): the mean entropy of its attention rows (nats), its mean attention to the first token and to the
+// previous token on `text`, and its induction score: on random tokens repeated twice (repeat_length each), the mean
+// attention from each token of the second copy to the token after its first occurrence.
+struct HeadSummary {
+    int layer = 0, head = 0;
+    double entropy = 0, first_token = 0, previous_token = 0, induction = 0;
+};
+struct HeadSummaries {
+    int layers = 0, heads_per_layer = 0, length = 0;
+    std::vector<HeadSummary> heads;  // [layer][head]
+};
+HeadSummaries head_summaries(const LanguageModel& model, std::string_view text, int repeat_length = 32, std::uint64_t seed = 0,
+                             const Control& control = {});
+std::string to_json_text(const HeadSummaries& s, int indent = 2);
+
 AttentionMaps attention_maps(const LanguageModel& model, std::string_view text, int layer = -1, int head = -1,
                              int display_limit = 0, const Control& control = {});
 std::vector<double> attention_rollout(const std::vector<std::vector<double>>& head_mean_layers, int length);
