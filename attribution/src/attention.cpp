@@ -57,17 +57,10 @@ AttentionMaps attention_maps(const LanguageModel& m, std::string_view text, int 
     if (std::find(caps.begin(), caps.end(), "attentions") == caps.end())
         throw AttributionError("this model does not expose attentions (" + m.info().format + ")");
     AttentionMaps out;
-    Encoding e = m.tokenizer().encode(text, false);
-    if (e.ids.empty()) throw AttributionError("the text has no tokens");
-    const std::u32string chars = to_u32(text);
-    for (std::size_t i = 0; i < e.ids.size(); ++i) {
-        Token t{e.ids[i], e.tokens[i], static_cast<int>(e.char_offsets[i].begin), static_cast<int>(e.char_offsets[i].end)};
-        if (t.end > t.start && static_cast<std::size_t>(t.end) <= chars.size()) {
-            t.text = to_utf8(std::u32string_view(chars).substr(static_cast<std::size_t>(t.start), static_cast<std::size_t>(t.end - t.start)));
-        }
-        out.tokens.push_back(t);
-    }
-    const int T = static_cast<int>(e.ids.size());
+    std::vector<std::int32_t> ids;
+    out.tokens = tokens_of(m.tokenizer(), text, ids);
+    if (ids.empty()) throw AttributionError("the text has no tokens");
+    const int T = static_cast<int>(ids.size());
     out.length = T;
     // Uniform blocks of `block` tokens (the last may be shorter), so that every display cell covers the same span.
     out.block = display_limit > 0 ? (T + display_limit - 1) / display_limit : 1;
@@ -77,7 +70,7 @@ AttentionMaps attention_maps(const LanguageModel& m, std::string_view text, int 
     const auto L = static_cast<std::size_t>(m.info().layers);
     control.report(0, L, "layers");
     try {
-        m.stream_attentions(e.ids, [&](int l, int h, int len, const float* a) {
+        m.stream_attentions(ids, [&](int l, int h, int len, const float* a) {
             control.check();
             out.heads = h;
             const std::size_t TT = static_cast<std::size_t>(len) * static_cast<std::size_t>(len);

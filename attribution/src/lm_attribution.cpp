@@ -8,10 +8,6 @@
 
 namespace lmwb::attr {
 
-namespace {
-
-bool is_space_cp(char32_t c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == 0x3000 || c == 0xA0; }
-
 std::vector<Token> tokens_of(const Tokenizer& tok, std::string_view text, std::vector<std::int32_t>& ids) {
     Encoding e = tok.encode(text, false);
     ids = e.ids;
@@ -30,6 +26,11 @@ std::vector<Token> tokens_of(const Tokenizer& tok, std::string_view text, std::v
     }
     return out;
 }
+
+namespace {
+
+bool is_space_cp(char32_t c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == 0x3000 || c == 0xA0; }
+
 
 // Words of the prompt (runs of non-space characters) and the tokens each holds.
 std::vector<Span> word_spans(std::string_view text, const std::vector<Token>& tokens) {

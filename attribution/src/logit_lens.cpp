@@ -12,20 +12,14 @@ LogitLens logit_lens(const LanguageModel& m, std::string_view text, std::string_
     CancelScope cancel_scope(control.cancel);
     if (top_k < 1) throw AttributionError("--top-k must be at least 1");
     LogitLens out;
-    Encoding e = m.tokenizer().encode(text, false);
-    if (e.ids.empty()) throw AttributionError("the text has no tokens");
-    const std::u32string chars = to_u32(text);
-    for (std::size_t i = 0; i < e.ids.size(); ++i) {
-        Token t{e.ids[i], e.tokens[i], static_cast<int>(e.char_offsets[i].begin), static_cast<int>(e.char_offsets[i].end)};
-        if (t.end > t.start && static_cast<std::size_t>(t.end) <= chars.size())
-            t.text = to_utf8(std::u32string_view(chars).substr(static_cast<std::size_t>(t.start), static_cast<std::size_t>(t.end - t.start)));
-        out.tokens.push_back(t);
-    }
-    const int T = static_cast<int>(e.ids.size());
+    std::vector<std::int32_t> ids;
+    out.tokens = tokens_of(m.tokenizer(), text, ids);
+    if (ids.empty()) throw AttributionError("the text has no tokens");
+    const int T = static_cast<int>(ids.size());
     out.length = T;
     out.rows = static_cast<int>(m.info().layers) + 1;
     out.targets.assign(static_cast<std::size_t>(T), -1);
-    for (int p = 0; p + 1 < T; ++p) out.targets[static_cast<std::size_t>(p)] = e.ids[static_cast<std::size_t>(p + 1)];
+    for (int p = 0; p + 1 < T; ++p) out.targets[static_cast<std::size_t>(p)] = ids[static_cast<std::size_t>(p + 1)];
     if (!target.empty()) {
         auto t = m.tokenizer().encode(target, false).ids;
         if (t.empty()) throw AttributionError("the target has no tokens");
@@ -33,7 +27,7 @@ LogitLens logit_lens(const LanguageModel& m, std::string_view text, std::string_
     }
     // The final distribution first (the model's own output), for the divergence of every row from it.
     // Log-probabilities in place of the logits, and the probabilities once (every row's KL weighs by them).
-    std::vector<float> final_lp = m.logits(e.ids);
+    std::vector<float> final_lp = m.logits(ids);
     const auto V = final_lp.size() / static_cast<std::size_t>(T);
     std::vector<float> final_p(final_lp.size());
     for (std::size_t p = 0; p < static_cast<std::size_t>(T); ++p) {
@@ -50,7 +44,7 @@ LogitLens logit_lens(const LanguageModel& m, std::string_view text, std::string_
     out.cells.resize(static_cast<std::size_t>(out.rows * T));
     const auto k = static_cast<std::size_t>(std::min<std::size_t>(static_cast<std::size_t>(top_k), V));
     control.report(0, static_cast<std::size_t>(out.rows), "layers");
-    m.stream_logit_lens(e.ids, [&](int row, int length, int vocab, const float* lp) {
+    m.stream_logit_lens(ids, [&](int row, int length, int vocab, const float* lp) {
         std::vector<std::int32_t> order(static_cast<std::size_t>(vocab));
         for (int p = 0; p < length; ++p) {
             const float* r = lp + static_cast<std::size_t>(p) * static_cast<std::size_t>(vocab);

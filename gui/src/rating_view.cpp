@@ -131,9 +131,7 @@ bool RatingView::bFirst(const Task& t) const {
 
 bool RatingView::done(const Task& t) const {
     const auto& s = rated()->suites[t.suite];
-    for (const auto& r : file_.ratings)
-        if (r.suite == s.name && r.item == s.items[t.item].id && r.dimension == t.dimension) return true;
-    return false;
+    return rated_.count({s.name, s.items[t.item].id, t.dimension}) > 0;
 }
 
 void RatingView::rebuild() {
@@ -141,6 +139,7 @@ void RatingView::rebuild() {
     skipped_.clear();
     history_.clear();
     file_ = {};
+    rated_.clear();
     current_ = 0;
     const eval::Report* report = rated();
     const QString path = ratingsPath();
@@ -157,6 +156,7 @@ void RatingView::rebuild() {
                 return;
             }
         }
+        for (const auto& r : file_.ratings) rated_.insert({r.suite, r.item, r.dimension});
         for (std::size_t si = 0; si < report->suites.size(); ++si) {
             const auto& s = report->suites[si];
             for (std::size_t i = 0; i < s.items.size(); ++i) {
@@ -274,6 +274,7 @@ bool RatingView::rate(const QString& value) {
     }
     r.line = file_.ratings.size() + 2;
     file_.ratings.push_back(r);
+    rated_.insert({r.suite, r.item, r.dimension});
     history_.push_back({true, current_});
     save();
     while (current_ < tasks_.size() && (done(tasks_[current_]) || skipped_.count(current_))) ++current_;
@@ -300,6 +301,7 @@ void RatingView::undo() {
             return r.suite == s.name && r.item == s.items[t.item].id && r.dimension == t.dimension;
         });
         if (it != file_.ratings.rend()) file_.ratings.erase(std::next(it).base());
+        rated_.erase({s.name, s.items[t.item].id, t.dimension});
         save();
     } else {
         skipped_.erase(task);

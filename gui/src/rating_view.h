@@ -8,6 +8,8 @@
 
 #include <optional>
 #include <set>
+#include <string>
+#include <tuple>
 #include <vector>
 
 #include "lmwb/ratings.h"
@@ -71,6 +73,7 @@ private:
     std::set<std::size_t> skipped_;
     std::vector<std::pair<bool, std::size_t>> history_;  // (was a rating, task index) for undo
     eval::RatingsFile file_;
+    std::set<std::tuple<std::string, std::string, std::string>> rated_;  // (suite, item, dimension) of file_'s ratings
 };
 
 }  // namespace lmwb::gui
