@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "lmwb/attribution.h"
+#include "lmwb/circuits.h"
 
 namespace lmwb::attr {
 
@@ -116,6 +117,48 @@ std::string to_json_text(const UncertaintyResult& r, int indent) {
               {"greedy", greedy}, {"samples", samples}, {"answers", answers}, {"predictive_entropy", r.predictive_entropy},
               {"self_consistency", r.self_consistency}, {"semantic_entropy", r.semantic_entropy},
               {"discrete_semantic_entropy", r.discrete_semantic_entropy}, {"clusters", r.clusters}};
+    return dump(j, indent);
+}
+
+std::string to_json_text(const PatchingResult& r, int indent) {
+    json grids = json::array();
+    for (const auto& g : r.grids) {
+        json rec = json::array();
+        for (int row = 0; row < g.rows; ++row) {
+            json cells = json::array();
+            for (int c = 0; c < g.columns; ++c) cells.push_back(number(g.at(row, c)));
+            rec.push_back(cells);
+        }
+        grids.push_back({{"site", to_string(g.site)}, {"rows", "layer"}, {"columns", g.site == Site::Heads ? "head" : "position"},
+                         {"recovered", rec}, {"metric", rows(g.metric, static_cast<std::size_t>(g.columns))}});
+    }
+    json j = {{"schema", "lmwb.patching"}, {"schema_version", 1}, {"prompt", r.prompt}, {"target", r.target},
+              {"metric", r.metric}, {"tokens", tokens_json(r.tokens)}, {"target_tokens", tokens_json(r.target_tokens)},
+              {"positions", r.positions}, {"layers", r.layers}, {"heads", r.heads}, {"clean", r.clean},
+              {"corrupted", r.corrupted}, {"runs", r.runs}, {"grids", grids}};
+    if (!r.corrupted_prompt.empty()) {
+        j["corrupted_prompt"] = r.corrupted_prompt;
+        j["corrupted_tokens"] = tokens_json(r.corrupted_tokens);
+    } else {
+        j["noise"] = {{"positions", r.noise_positions}, {"std", r.noise_std}};
+    }
+    if (!r.contrast.empty()) j["contrast"] = r.contrast, j["contrast_tokens"] = tokens_json(r.contrast_tokens);
+    return dump(j, indent);
+}
+
+std::string to_json_text(const DirectLogitAttribution& r, int indent) {
+    auto token = [](const Token& t) { return json{{"id", t.id}, {"text", t.text}}; };
+    json j = {{"schema", "lmwb.direct_logit"}, {"schema_version", 1}, {"prompt", r.prompt}, {"target", r.target},
+              {"tokens", tokens_json(r.tokens)}, {"position", r.position}, {"target_token", token(r.target_token)},
+              {"embed", r.embed}, {"attention", r.attention}, {"mlp", r.mlp}, {"norm_bias", r.norm_bias},
+              {"sum", r.sum}, {"total", r.total}, {"gap", r.gap}, {"softcap", r.softcap}};
+    if (!r.head_values.empty()) {
+        j["heads"] = rows(r.head_values, static_cast<std::size_t>(r.heads));
+        j["attention_bias"] = r.attention_bias;
+    } else {
+        j["heads_note"] = r.heads_note;
+    }
+    if (!r.contrast.empty()) j["contrast"] = r.contrast, j["contrast_token"] = token(r.contrast_token);
     return dump(j, indent);
 }
 

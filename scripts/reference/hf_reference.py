@@ -7,9 +7,12 @@ import math
 import torch
 
 
-def gpt2_forward(cfg, w, ids, prefix="transformer.", embeds=None, attentions=None, lens=None):
+def gpt2_forward(cfg, w, ids, prefix="transformer.", embeds=None, attentions=None, lens=None, hook=None):
     """Logits [T, V] for one sequence of ids (or its token embeddings), float32 throughout; each layer's attention
-    probabilities [heads, T, T] are appended to `attentions` when given."""
+    probabilities [heads, T, T] are appended to `attentions` when given. hook(site, layer, value) may read or replace
+    each component: "z" (heads before the output projection, [T, H, hd]), "attn" and "mlp" (what each branch adds to
+    the residual stream) and "resid" (the layer's output), [T, D]."""
+    hook = hook or (lambda site, layer, value: value)
     d, nh = cfg["n_embd"], cfg["n_head"]
     hd = d // nh
     g = lambda n: w[prefix + n].float()
@@ -33,12 +36,13 @@ def gpt2_forward(cfg, w, ids, prefix="transformer.", embeds=None, attentions=Non
         probs = torch.softmax(s, dim=-1)
         if attentions is not None:
             attentions.append(probs)
-        a = (probs @ v).transpose(0, 1).reshape(t, d)
-        h = h + a @ g(p + "attn.c_proj.weight") + g(p + "attn.c_proj.bias")
+        z = hook("z", i, (probs @ v).transpose(0, 1))
+        a = z.reshape(t, d)
+        h = h + hook("attn", i, a @ g(p + "attn.c_proj.weight") + g(p + "attn.c_proj.bias"))
         x = torch.nn.functional.layer_norm(h, (d,), g(p + "ln_2.weight"), g(p + "ln_2.bias"), cfg.get("layer_norm_epsilon", 1e-5))
         f = x @ g(p + "mlp.c_fc.weight") + g(p + "mlp.c_fc.bias")
         f = torch.nn.functional.gelu(f, approximate="tanh")
-        h = h + f @ g(p + "mlp.c_proj.weight") + g(p + "mlp.c_proj.bias")
+        h = hook("resid", i, h + hook("mlp", i, f @ g(p + "mlp.c_proj.weight") + g(p + "mlp.c_proj.bias")))
         if lens is not None:
             lens.append(final(h) @ head.T)
     return final(h) @ head.T
@@ -73,8 +77,9 @@ def rotate_half(x):
     return torch.cat((-x[..., half:], x[..., :half]), dim=-1)
 
 
-def llama_forward(cfg, w, ids, embeds=None, attentions=None, lens=None):
-    """Llama / Mistral / Qwen2 / Qwen3 logits [T, V] for one sequence, float32."""
+def llama_forward(cfg, w, ids, embeds=None, attentions=None, lens=None, hook=None):
+    """Llama / Mistral / Qwen2 / Qwen3 logits [T, V] for one sequence, float32; `hook` as for gpt2_forward."""
+    hook = hook or (lambda site, layer, value: value)
     d, nh = cfg["hidden_size"], cfg["num_attention_heads"]
     nkv = cfg.get("num_key_value_heads", nh)
     hd = cfg.get("head_dim", d // nh)
@@ -115,11 +120,11 @@ def llama_forward(cfg, w, ids, embeds=None, attentions=None, lens=None):
         probs = torch.softmax(s.float(), dim=-1)
         if attentions is not None:
             attentions.append(probs)
-        a = (probs @ v).transpose(0, 1).reshape(t, nh * hd)
-        h = h + a @ g(p + "self_attn.o_proj.weight").T
+        a = hook("z", i, (probs @ v).transpose(0, 1)).reshape(t, nh * hd)
+        h = h + hook("attn", i, a @ g(p + "self_attn.o_proj.weight").T)
         x = rms_norm(h, g(p + "post_attention_layernorm.weight"), eps)
         m = torch.nn.functional.silu(x @ g(p + "mlp.gate_proj.weight").T) * (x @ g(p + "mlp.up_proj.weight").T)
-        h = h + m @ g(p + "mlp.down_proj.weight").T
+        h = hook("resid", i, h + hook("mlp", i, m @ g(p + "mlp.down_proj.weight").T))
         if lens is not None:
             lens.append(final(h))
     return final(h)
@@ -327,11 +332,13 @@ FORWARD = {"gpt2": gpt2_forward, "llama": llama_forward, "mistral": llama_forwar
 EMBEDDING = {"gpt2": "wte.weight", "gpt_neox": "gpt_neox.embed_in.weight"}  # else model.embed_tokens.weight
 
 
-def forward(cfg, w, ids=None, embeds=None, attentions=None, prefix="transformer.", lens=None):
+def forward(cfg, w, ids=None, embeds=None, attentions=None, prefix="transformer.", lens=None, hook=None):
     """Logits [T, V] of the architecture cfg["model_type"]; `lens` (GPT-2 and the Llama family) collects each
     residual stream's logits through the final norm and the head, the embeddings first."""
     f = FORWARD[cfg["model_type"]]
     extra = {} if lens is None else {"lens": lens}
+    if hook is not None:
+        extra["hook"] = hook
     if cfg["model_type"] == "gpt2":
         return f(cfg, w, ids, prefix=prefix, embeds=embeds, attentions=attentions, **extra)
     return f(cfg, w, ids, embeds=embeds, attentions=attentions, **extra)

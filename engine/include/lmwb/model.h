@@ -140,6 +140,37 @@ struct TokenScoreRequest {
     std::vector<std::int32_t> context, continuation;
 };
 
+// The parts of a forward pass that activation patching and direct logit attribution read and replace.
+// Residual: a layer's output (the residual stream after it); Attention and Mlp: what the layer's attention and MLP
+// branches add to the residual stream (after any norm applied to their outputs); Heads: each attention head's output
+// before the output projection.
+enum class Site { Residual, Attention, Mlp, Heads };
+std::string to_string(Site site);  // "residual", "attention", "mlp", "heads"
+Site site_from_name(const std::string& name);  // throws std::invalid_argument
+
+struct Activations {
+    int layers = 0, length = 0, hidden = 0, heads = 0, head_dim = 0;
+    std::vector<int> positions;      // the positions recorded, in order (rows of every array below)
+    std::vector<float> input;        // [positions][hidden]: the residual stream the first layer reads
+    // Per layer, empty where the site was not recorded: [positions][hidden]; head_outputs [positions][heads][head_dim].
+    std::vector<std::vector<float>> residual, attention, mlp, head_outputs;
+    const std::vector<std::vector<float>>& of(Site site) const;
+};
+
+// A component of one run replaced by its value in another (recorded) run.
+struct Patch {
+    Site site = Site::Residual;
+    int layer = 0;
+    int position = -1;  // -1: every position
+    int head = -1;      // Site::Heads: the head (-1: every head)
+};
+
+// Logits and log-probabilities of chosen tokens at chosen positions of a (patched) run.
+struct TokenReadout {
+    std::vector<std::pair<int, std::int32_t>> at;  // (position, token) pairs, in the order asked
+    std::vector<float> logits, log_probs;          // one per pair
+};
+
 class LanguageModel {
 public:
     // A Hugging Face checkpoint folder (config.json, model.safetensors or sharded, tokenizer.json), or a repository
@@ -185,6 +216,34 @@ public:
     // model's own output, computed the same way). Valid during the call only. Needs a network with layer observers.
     virtual void stream_logit_lens(const std::vector<std::int32_t>& ids,
                                    const std::function<void(int row, int length, int vocab, const float* log_probs)>& visit) const = 0;
+
+    // --- Components (activation patching, direct logit attribution); models with layer observers only ---
+    // One pass over ids (its token embeddings replaced by `input` [T][hidden] when given), recording `sites` at
+    // `positions` (empty: all). The residual sites of a whole sequence cost layers x T x hidden floats each.
+    virtual Activations record_activations(const std::vector<std::int32_t>& ids, const std::vector<Site>& sites,
+                                           const std::vector<int>& positions = {},
+                                           const std::vector<float>* input = nullptr) const = 0;
+    // One pass per entry of `runs` over ids (embeddings replaced by `input` when given), each replacing its patches'
+    // components by their values in `source` (recorded at every position for the patched sites); returns the readout
+    // of `at` per run. Passes start at the first patched layer from one unpatched pass's residual stream, batched by
+    // batch_size. Cancelled between layers; progress in runs.
+    virtual std::vector<TokenReadout> patched_readouts(const std::vector<std::int32_t>& ids, const std::vector<float>* input,
+                                                       const Activations& source, const std::vector<std::vector<Patch>>& runs,
+                                                       const std::vector<std::pair<int, std::int32_t>>& at, int batch_size = 8,
+                                                       const Control& control = {}) const = 0;
+    // Each head's output projected into the residual stream, [rows][heads][hidden], for head outputs z
+    // [rows][heads][head_dim] of `layer` (without the projection's bias). Throws ModelError where a norm follows the
+    // projection, so that heads do not add up to the attention output.
+    virtual std::vector<float> project_heads(int layer, const std::vector<float>& z, int rows) const = 0;
+    // The final norm as a linear map with its scale frozen at `residual` [hidden]: each of parts [rows][hidden]
+    // centred (LayerNorm) and divided by the residual's scale, times the norm's weight, without its bias. Applied
+    // to the residual itself plus final_norm_bias() it gives the final norm of the residual.
+    virtual std::vector<float> frozen_final_norm(const std::vector<float>& parts, int rows, const std::vector<float>& residual) const = 0;
+    virtual std::vector<float> final_norm_bias() const = 0;  // [hidden], zeros for norms without a bias
+    // Rows of the unembedding for these tokens, [ids][hidden]: a token's logit is its row's dot product with the final
+    // normed state, before any final soft-capping (final_logit_softcap() > 0: logit = cap * tanh(raw / cap)).
+    virtual std::vector<float> unembedding(const std::vector<std::int32_t>& ids) const = 0;
+    virtual double final_logit_softcap() const = 0;
 };
 
 // Measured speed of an n x n float32 matrix product on this machine (GFLOP/s, median of a few runs), the

@@ -19,6 +19,7 @@
 #include "lmwb/model.h"
 #include "lmwb/model_source.h"
 #include "lmwb/text.h"
+#include "components.h"
 #include "transformer.h"
 
 namespace lmwb {
@@ -567,6 +568,65 @@ public:
                            const std::function<void(int, int, int, const float*)>& visit) const override;
     void stream_logit_lens(const std::vector<std::int32_t>& ids,
                            const std::function<void(int, int, int, const float*)>& visit) const override;
+
+    // Components: the passes live in components.cpp; here the checks every entry point shares.
+    torch::Tensor component_ids(const std::vector<std::int32_t>& ids32, const char* what) const {
+        const auto T = static_cast<std::int64_t>(ids32.size());
+        if (T == 0) throw ModelError(std::string(what) + " needs at least one token");
+        if (T > info_.context_length)
+            throw ModelError(std::to_string(T) + " tokens exceed the model's context of " + std::to_string(info_.context_length));
+        if (!net().runs_observers())
+            throw ModelError(std::string(what) + " needs the components of every layer, which a TorchScript bundle does not expose");
+        return ids_tensor(std::vector<std::int64_t>(ids32.begin(), ids32.end()), 1);
+    }
+    Activations record_activations(const std::vector<std::int32_t>& ids, const std::vector<Site>& sites,
+                                   const std::vector<int>& positions, const std::vector<float>* input) const override {
+        torch::InferenceMode guard;
+        return ComponentPass(net(), component_ids(ids, "recording activations"), input, static_cast<int>(info_.layers)).record(sites, positions);
+    }
+    std::vector<TokenReadout> patched_readouts(const std::vector<std::int32_t>& ids, const std::vector<float>* input,
+                                               const Activations& source, const std::vector<std::vector<Patch>>& runs,
+                                               const std::vector<std::pair<int, std::int32_t>>& at, int batch_size,
+                                               const Control& control) const override {
+        torch::InferenceMode guard;
+        for (auto& [p, id] : at) ids_tensor({id}, 1);  // checks the id
+        return ComponentPass(net(), component_ids(ids, "activation patching"), input, static_cast<int>(info_.layers))
+            .patched(source, runs, at, batch_size, control);
+    }
+    std::vector<float> project_heads(int layer, const std::vector<float>& z, int rows) const override {
+        torch::InferenceMode guard;
+        const auto H = info_.heads;
+        if (rows < 0 || H <= 0 || z.size() % static_cast<std::size_t>(std::max<std::int64_t>(1, rows * H)) != 0)
+            throw ModelError("head outputs of " + std::to_string(z.size()) + " values do not split into " + std::to_string(rows) + " rows of " + std::to_string(H) + " heads");
+        if (rows == 0) return {};
+        auto t = torch::from_blob(const_cast<float*>(z.data()), {rows, H, static_cast<std::int64_t>(z.size()) / (rows * H)}, torch::kFloat32).to(device());
+        auto out = net().project_heads(layer, t).to(torch::kFloat32).cpu().contiguous();
+        return {out.data_ptr<float>(), out.data_ptr<float>() + out.numel()};
+    }
+    std::vector<float> frozen_final_norm(const std::vector<float>& parts, int rows, const std::vector<float>& residual) const override {
+        torch::InferenceMode guard;
+        const auto D = static_cast<std::int64_t>(residual.size());
+        if (D != info_.hidden_size || rows < 0 || parts.size() != static_cast<std::size_t>(rows * D))
+            throw ModelError("frozen_final_norm: parts of " + std::to_string(parts.size()) + " values and a residual of " +
+                             std::to_string(D) + " do not match the hidden size " + std::to_string(info_.hidden_size));
+        if (rows == 0) return {};
+        auto p = torch::from_blob(const_cast<float*>(parts.data()), {rows, D}, torch::kFloat32).to(device());
+        auto r = torch::from_blob(const_cast<float*>(residual.data()), {D}, torch::kFloat32).to(device());
+        auto out = net().frozen_final_norm(p, r).cpu().contiguous();
+        return {out.data_ptr<float>(), out.data_ptr<float>() + out.numel()};
+    }
+    std::vector<float> final_norm_bias() const override {
+        torch::InferenceMode guard;
+        auto b = net().final_norm_bias().to(torch::kFloat32).cpu().contiguous();
+        return {b.data_ptr<float>(), b.data_ptr<float>() + b.numel()};
+    }
+    std::vector<float> unembedding(const std::vector<std::int32_t>& ids) const override {
+        torch::InferenceMode guard;
+        if (ids.empty()) return {};
+        auto u = net().unembedding(ids_tensor(std::vector<std::int64_t>(ids.begin(), ids.end()), 1)[0]).cpu().contiguous();
+        return {u.data_ptr<float>(), u.data_ptr<float>() + u.numel()};
+    }
+    double final_logit_softcap() const override { return net().final_logit_softcap(); }
 
     const torch::Device& device() const { return device_; }
 

@@ -59,6 +59,15 @@ torch::Tensor Network::final_norm(const torch::Tensor&) const {
     throw ModelError("this network does not expose its final norm");
 }
 
+torch::Tensor Network::forward_components(const torch::Tensor&, int, const torch::Tensor&, const torch::Tensor&,
+                                          const ComponentHook&) const {
+    throw ModelError("this network does not expose its layers' components (a TorchScript bundle runs as a whole)");
+}
+torch::Tensor Network::project_heads(int, const torch::Tensor&) const { return forward_components({}, 0, {}, {}, {}); }
+torch::Tensor Network::frozen_final_norm(const torch::Tensor&, const torch::Tensor&) const { return forward_components({}, 0, {}, {}, {}); }
+torch::Tensor Network::final_norm_bias() const { return forward_components({}, 0, {}, {}, {}); }
+torch::Tensor Network::unembedding(const torch::Tensor&) const { return forward_components({}, 0, {}, {}, {}); }
+
 torch::Tensor Network::traced_attentions(const torch::Tensor&, const torch::Tensor&) const {
     throw ModelError("this network gives attentions through its layer observer");
 }
@@ -395,8 +404,52 @@ torch::Tensor Transformer::forward_ids_rows(const torch::Tensor& ids, const torc
     return run(embed(ids), key_mask, positions, nullptr, nullptr, &rows);
 }
 
+torch::Tensor Transformer::forward_components(const torch::Tensor& residual, int first_layer, const torch::Tensor& key_mask,
+                                              const torch::Tensor& positions, const ComponentHook& hook) const {
+    if (first_layer < 0 || first_layer > impl_->cfg.layers) throw ModelError("layer " + std::to_string(first_layer) + " out of range");
+    return run(residual, key_mask, positions, nullptr, nullptr, nullptr, first_layer, &hook, true);
+}
+
+torch::Tensor Transformer::project_heads(int layer, const torch::Tensor& z) const {
+    const Impl& m = *impl_;
+    if (layer < 0 || layer >= m.cfg.layers) throw ModelError("layer " + std::to_string(layer) + " out of range");
+    const Layer& l = m.layers[static_cast<std::size_t>(layer)];
+    if (l.attn_out.present())
+        throw ModelError(m.cfg.model_type + " normalises the attention output after its projection: heads do not add up to it");
+    const std::int64_t D = m.cfg.hidden_size, H = m.cfg.heads, hd = m.cfg.head_dim;
+    // o.w [D, H * hd]: head h owns columns h*hd .. (h+1)*hd
+    return torch::einsum("nhk,dhk->nhd", {z.to(m.dtype), l.o.w.view({D, H, hd})});
+}
+
+torch::Tensor Transformer::frozen_final_norm(const torch::Tensor& parts, const torch::Tensor& residual) const {
+    const Impl& m = *impl_;
+    const Norm& n = m.final_norm;
+    auto x = parts.to(torch::kFloat32), r = residual.to(torch::kFloat32);
+    torch::Tensor scaled;
+    if (m.cfg.arch.norm == NormKind::LayerNorm) {
+        auto var = (r - r.mean()).pow(2).mean();
+        scaled = (x - x.mean(-1, true)) * torch::rsqrt(var + m.cfg.norm_eps);
+    } else {
+        scaled = x * torch::rsqrt(r.pow(2).mean() + m.cfg.norm_eps);
+    }
+    auto w = n.w.to(torch::kFloat32);
+    if (m.cfg.arch.norm == NormKind::RMSNormUnitOffset) w = 1 + w;
+    return scaled * w;
+}
+
+torch::Tensor Transformer::final_norm_bias() const {
+    const Impl& m = *impl_;
+    if (m.final_norm.b.defined()) return m.final_norm.b.to(torch::kFloat32);
+    return torch::zeros({m.cfg.hidden_size});
+}
+
+torch::Tensor Transformer::unembedding(const torch::Tensor& ids) const { return impl_->lm_head.index_select(0, ids).to(torch::kFloat32); }
+
+double Transformer::final_logit_softcap() const { return impl_->cfg.final_softcap; }
+
 torch::Tensor Transformer::run(const torch::Tensor& embeddings, const torch::Tensor& key_mask, const torch::Tensor& positions,
-                               KVCache* cache, const LayerObserver* observer, const torch::Tensor* rows) const {
+                               KVCache* cache, const LayerObserver* observer, const torch::Tensor* rows, int first_layer,
+                               const ComponentHook* hook, bool from_residual) const {
     const Impl& m = *impl_;
     const ArchConfig& c = m.cfg;
     const std::int64_t B = embeddings.size(0), T = embeddings.size(1), hd = c.head_dim;
@@ -406,7 +459,8 @@ torch::Tensor Transformer::run(const torch::Tensor& embeddings, const torch::Ten
         throw ModelError("position " + std::to_string(positions.max().item<std::int64_t>()) + " is beyond the model's " +
                          std::to_string(c.max_positions) + " learned positions");
 
-    torch::Tensor h = input_states(embeddings, positions);
+    // A component pass reads the residual stream entering first_layer instead of token embeddings.
+    torch::Tensor h = from_residual ? embeddings : input_states(embeddings, positions);
 
     // Additive masks [B, 1, T, S]: causal and padding, one per distinct sliding window among the layers.
     auto q_pos = torch::arange(past, S, torch::TensorOptions().dtype(torch::kLong).device(m.device)).view({T, 1});
@@ -430,8 +484,9 @@ torch::Tensor Transformer::run(const torch::Tensor& embeddings, const torch::Ten
     const CancelToken* cancel = CancelScope::current();
     const bool grad = at::GradMode::is_enabled();
 
-    for (std::size_t li = 0; li < m.layers.size(); ++li) {
+    for (auto li = static_cast<std::size_t>(first_layer); li < m.layers.size(); ++li) {
         const Layer& l = m.layers[li];
+        const int layer = static_cast<int>(li);
         cancel_point(h, cancel);
         auto x = l.attn_in.present() ? m.norm(h, l.attn_in) : h;
         auto [q, k, v] = m.project(l, x);
@@ -469,6 +524,11 @@ torch::Tensor Transformer::run(const torch::Tensor& embeddings, const torch::Ten
                         .view({B, c.heads, T, hd})
                         .transpose(1, 2)
                         .reshape({B, T, -1});
+        if (hook) {
+            auto z = attn.view({B, T, c.heads, hd});
+            (*hook)(layer, Site::Heads, z);
+            attn = z.reshape({B, T, -1});
+        }
         if (rows && li + 1 == m.layers.size()) {
             // Nothing after this layer reads other positions: finish it at the requested rows only.
             attn = attn.reshape({B * T, -1}).index_select(0, *rows).unsqueeze(0);
@@ -476,15 +536,20 @@ torch::Tensor Transformer::run(const torch::Tensor& embeddings, const torch::Ten
         }
         auto a = l.o(attn);
         if (l.attn_out.present()) a = m.norm(a, l.attn_out);
+        if (hook) (*hook)(layer, Site::Attention, a);
         if (c.parallel_residual) {  // both branches read the layer's input
-            h = h + a + m.mlp(l, m.norm(h, l.mlp_in));
+            auto f = m.mlp(l, m.norm(h, l.mlp_in));
+            if (hook) (*hook)(layer, Site::Mlp, f);
+            h = h + a + f;
         } else {
             h = h + a;
             cancel_point(h, cancel);
             auto f = m.mlp(l, l.mlp_in.present() ? m.norm(h, l.mlp_in) : h);
             if (l.mlp_out.present()) f = m.norm(f, l.mlp_out);
+            if (hook) (*hook)(layer, Site::Mlp, f);
             h = h + f;
         }
+        if (hook) (*hook)(layer, Site::Residual, h);
         if (observer) (*observer)(static_cast<int>(li), probs, h);
     }
     if (cache) cache->length = S;

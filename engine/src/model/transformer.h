@@ -27,6 +27,9 @@ KVCachePtr repeat_cache(const KVCache& cache, std::int64_t rows, std::int64_t ca
 
 // Called after each layer with its attention probabilities [B, heads, T, S] and output hidden states [B, T, D].
 using LayerObserver = std::function<void(int layer, const at::Tensor& attention, const at::Tensor& hidden)>;
+// Reads or replaces a layer's components as a pass computes them (activation patching): value is
+// [B, T, heads, head_dim] for Site::Heads, [B, T, D] otherwise; assigning to it replaces the component.
+using ComponentHook = std::function<void(int layer, Site site, at::Tensor& value)>;
 
 // What a language model computes, whatever runs it: our transformers, or a TorchScript bundle.
 class Network {
@@ -58,6 +61,17 @@ public:
     virtual bool runs_observers() const { return true; }
     virtual at::Tensor traced_attentions(const at::Tensor& ids, const at::Tensor& key_mask) const;
     virtual at::Tensor traced_hidden_states(const at::Tensor& ids, const at::Tensor& key_mask) const;
+
+    // Components (networks whose layers we run; the defaults throw ModelError). A pass from layer first_layer, reading
+    // the residual stream [B, T, D] that enters it (for layer 0: input_states()), calling hook at every component;
+    // returns the final normed states.
+    virtual at::Tensor forward_components(const at::Tensor& residual, int first_layer, const at::Tensor& key_mask,
+                                          const at::Tensor& positions, const ComponentHook& hook) const;
+    virtual at::Tensor project_heads(int layer, const at::Tensor& z) const;  // [N, H, hd] -> [N, H, D], no bias
+    virtual at::Tensor frozen_final_norm(const at::Tensor& parts, const at::Tensor& residual) const;  // [N, D], [D]
+    virtual at::Tensor final_norm_bias() const;                                                     // [D]
+    virtual at::Tensor unembedding(const at::Tensor& ids) const;                                    // [k, D]
+    virtual double final_logit_softcap() const { return 0; }
 };
 
 class Transformer : public Network {
@@ -76,10 +90,18 @@ public:
     at::Tensor logits(const at::Tensor& hidden) const override;
     at::Tensor final_norm(const at::Tensor& residual) const override;
     KVCachePtr new_cache(std::int64_t batch, std::int64_t capacity) const override;
+    at::Tensor forward_components(const at::Tensor& residual, int first_layer, const at::Tensor& key_mask,
+                                  const at::Tensor& positions, const ComponentHook& hook) const override;
+    at::Tensor project_heads(int layer, const at::Tensor& z) const override;
+    at::Tensor frozen_final_norm(const at::Tensor& parts, const at::Tensor& residual) const override;
+    at::Tensor final_norm_bias() const override;
+    at::Tensor unembedding(const at::Tensor& ids) const override;
+    double final_logit_softcap() const override;
 
 private:
     at::Tensor run(const at::Tensor& embeddings, const at::Tensor& key_mask, const at::Tensor& positions,
-                   KVCache* cache, const LayerObserver* observer, const at::Tensor* rows) const;
+                   KVCache* cache, const LayerObserver* observer, const at::Tensor* rows, int first_layer = 0,
+                   const ComponentHook* hook = nullptr, bool from_residual = false) const;
     struct Impl;
     std::unique_ptr<Impl> impl_;
 };

@@ -1,0 +1,81 @@
+// Circuit analysis over the engine's component hooks: activation patching (causal tracing) and direct logit
+// attribution. Plain value types; JSON layout in docs/interpretability.md.
+#pragma once
+
+#include <cstdint>
+#include <limits>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "lmwb/attribution.h"
+#include "lmwb/model.h"
+
+namespace lmwb::attr {
+
+// Activation patching (Meng et al. 2022; TransformerLens' patching module). The run is prompt + target[:-1]; the
+// metric is log p(target | prompt), or with a contrast (foil) logit(target[0]) − logit(foil[0]) at the last prompt
+// token. The corrupted run reads another prompt of the same token length, or the prompt's token embeddings with
+// Gaussian noise on chosen positions. Each cell restores one component of the clean run into the corrupted one.
+struct PatchingOptions {
+    std::string corrupted;             // empty: noise
+    std::vector<int> noise_positions;  // prompt token positions to noise (empty: every prompt token)
+    double noise_scale = 3.0;          // times the standard deviation of the embedding matrix's entries
+    std::uint64_t seed = 0;
+    std::string contrast;
+    std::vector<Site> sites = {Site::Residual, Site::Attention, Site::Mlp, Site::Heads};
+    std::vector<int> positions;        // sequence positions to patch (empty: all); the heads grid patches all at once
+    int batch_size = 8;                // patched runs per pass
+    Control control;                   // cancelled between layers; progress in patched runs
+};
+
+struct PatchingGrid {
+    Site site = Site::Residual;
+    int rows = 0, columns = 0;          // layers x positions (options.positions), or layers x heads for Site::Heads
+    std::vector<double> metric;         // the metric of each patched run, [row][column]
+    std::vector<double> recovered;      // (metric − corrupted) / (clean − corrupted); NaN where clean = corrupted
+    double at(int row, int column) const { return recovered[static_cast<std::size_t>(row * columns + column)]; }
+};
+
+struct PatchingResult {
+    std::string prompt, corrupted_prompt, target, contrast;
+    std::string metric;                 // "logprob" or "logit_diff"
+    std::vector<Token> tokens;          // the clean run: prompt + target[:-1]
+    std::vector<Token> corrupted_tokens, target_tokens, contrast_tokens;
+    std::vector<int> positions;         // columns of the position grids
+    std::vector<int> noise_positions;   // where noise was added (noise corruption)
+    double noise_std = 0;               // standard deviation of the noise (0: text corruption)
+    int layers = 0, heads = 0;
+    double clean = 0, corrupted = 0;    // the metric of the clean and the corrupted run
+    std::vector<PatchingGrid> grids;    // one per site asked for, in the order asked
+    std::size_t runs = 0;               // patched runs
+    const PatchingGrid* grid(Site site) const;
+};
+PatchingResult activation_patching(const LanguageModel& model, std::string_view prompt, std::string_view target,
+                                   const PatchingOptions& options);
+
+// Direct logit attribution (as TransformerLens' logit_attrs with the final norm's scale cached): at the last prompt
+// token, each component's output mapped through the final norm with its scale frozen at the clean residual stream,
+// onto the unembedding of target[0] (minus contrast[0]'s). The parts add up to the logit (difference) before any
+// final soft-cap; `total` is the model's own output and `gap` = total − sum what the linear reading leaves out.
+struct DirectLogitAttribution {
+    std::string prompt, target, contrast;
+    std::vector<Token> tokens;
+    Token target_token, contrast_token;
+    int position = 0, layers = 0, heads = 0;
+    double embed = 0;                   // token (and position) embeddings
+    std::vector<double> attention, mlp; // per layer
+    std::vector<double> head_values;    // [layer][head], empty when heads do not add up to the attention output
+    std::vector<double> attention_bias; // per layer: the output projection's bias (attention − Σ heads)
+    std::string heads_note;             // why head_values is empty
+    double norm_bias = 0;               // the final norm's bias
+    double sum = 0, total = 0, gap = 0;
+    double softcap = 0;                 // the model's final logit soft-cap (0: none)
+};
+DirectLogitAttribution direct_logit_attribution(const LanguageModel& model, std::string_view prompt, std::string_view target,
+                                                std::string_view contrast = {}, const Control& control = {});
+
+std::string to_json_text(const PatchingResult& r, int indent = 2);
+std::string to_json_text(const DirectLogitAttribution& r, int indent = 2);
+
+}  // namespace lmwb::attr
