@@ -3,7 +3,14 @@
 
 #include <CLI/CLI.hpp>
 
+#include <cstdint>
 #include <functional>
+#include <string>
+#include <vector>
+
+namespace lmwb {
+class LanguageModel;
+}
 
 namespace lmwb::cli {
 
@@ -21,5 +28,15 @@ Action add_metrics_command(CLI::App& app);
 Action add_ratings_command(CLI::App& app);
 Action add_explain_command(CLI::App& app);
 Action add_uncertainty_command(CLI::App& app);
+
+// explain -m patching | dla (circuit_commands.cpp)
+struct CircuitArgs {
+    std::string corrupted, sites = "residual,attention,mlp,heads";
+    std::vector<int> noise_positions, positions;
+    double noise_scale = 3.0;
+};
+void add_circuit_options(CLI::App* cmd, CircuitArgs& args);
+int run_circuit_method(const std::string& method, const LanguageModel& model, const std::string& prompt, std::string target,
+                       const std::string& contrast, const CircuitArgs& args, std::uint64_t seed, int batch_size, bool json);
 
 }  // namespace lmwb::cli

@@ -36,6 +36,7 @@ Action add_explain_command(CLI::App& app) {
         std::size_t budget = 4096;
         std::uint64_t seed = 0;
         std::vector<std::string> spans;
+        CircuitArgs circuits;
     };
     auto a = std::make_shared<Args>();
     auto* cmd = app.add_subcommand("explain", "Attribute log p(target | prompt) to the prompt's tokens, or show attention");
@@ -43,7 +44,7 @@ Action add_explain_command(CLI::App& app) {
     cmd->add_option("--revision", a->revision, "With a repository name: the branch, tag or commit in the cache (default: main)");
     cmd->add_option("--prompt,-p", a->prompt, "The prompt")->required();
     auto* target_opt = cmd->add_option("--target,-t", a->target, "The continuation to explain (default: the model's greedy output)");
-    cmd->add_option("--method,-m", a->method, "ig, shap, grad, grad-x-input, attention, rollout, logit-lens or heads");
+    cmd->add_option("--method,-m", a->method, "ig, shap, grad, grad-x-input, attention, rollout, logit-lens, heads, patching or dla");
     cmd->add_option("--top-k", a->top_k, "Logit lens: tokens listed per layer and position");
     cmd->add_option("--repeat-length", a->repeat_length, "Heads: random tokens repeated twice for the induction score");
     cmd->add_option("--contrast", a->contrast, "Contrastive: explain log p(target) - log p(this foil), e.g. \" Berlin\"");
@@ -59,7 +60,8 @@ Action add_explain_command(CLI::App& app) {
     cmd->add_flag("--words", a->words, "SHAP: words are the features, not tokens");
     cmd->add_flag("--delete", a->del, "SHAP: delete absent features instead of replacing them");
     cmd->add_option("--budget", a->budget, "SHAP: model evaluations at most");
-    cmd->add_option("--batch-size", a->batch, "SHAP: coalitions per forward pass");
+    auto* batch_opt = cmd->add_option("--batch-size", a->batch, "SHAP: coalitions per forward pass; patching: runs per pass (8)");
+    add_circuit_options(cmd, a->circuits);
     cmd->add_option("--seed", a->seed, "SHAP: sampling seed");
     cmd->add_option("--layer", a->layer, "Attention: layer (default: the last)");
     cmd->add_option("--head", a->head, "Attention: head (default: reduce over heads)");
@@ -67,7 +69,7 @@ Action add_explain_command(CLI::App& app) {
     cmd->add_option("--span", a->spans, "Also sum scores over prompt tokens FIRST:LAST (end exclusive), repeatable");
     cmd->add_option("--threads", a->threads, "Compute threads");
     cmd->add_flag("--json", a->json, "Print JSON (docs/interpretability.md)");
-    return [a, target_opt]() -> int {
+    return [a, target_opt, batch_opt]() -> int {
         InterruptGuard interrupts;
         auto open_model = [&] {
             ModelOptions mo;
@@ -75,6 +77,11 @@ Action add_explain_command(CLI::App& app) {
             mo.revision = a->revision;
             return LanguageModel::open(a->model, mo);
         };
+        if (a->method == "patching" || a->method == "dla") {
+            auto model = open_model();
+            return run_circuit_method(a->method, *model, a->prompt, a->target, a->contrast, a->circuits, a->seed,
+                                      batch_opt->count() ? a->batch : 8, a->json);
+        }
         if (a->method == "heads") {
             auto model = open_model();
             auto s = attr::head_summaries(*model, a->prompt, a->repeat_length, a->seed, terminal_control(a->method, a->json));

@@ -105,3 +105,25 @@ TEST_CASE("lmwb info, generate and score on a bundled model", "[cli]") {
     CHECK(bad.exit_code == 1);
     CHECK_THAT(bad.output, Contains("/nonexistent-model: not a folder"));
 }
+
+TEST_CASE("lmwb explain -m patching and -m dla print JSON and name bad options", "[cli][circuits]") {
+    const std::string model = "'" + fixture("models/gpt2") + "' -p 'the cat sat on the' -t ' mat.'";
+    auto p = run_command(lmwb_cmd("explain " + model + " -m patching --corrupted 'the dog ran in the' --sites residual,heads --positions 3,4 --json"));
+    REQUIRE(p.exit_code == 0);
+    auto j = nlohmann::json::parse(p.output);
+    CHECK(j["schema"] == "lmwb.patching");
+    CHECK(j["grids"].size() == 2);
+    CHECK(j["grids"][0]["site"] == "residual");
+    CHECK(j["grids"][0]["recovered"][0].size() == 2);  // the two positions asked for
+    CHECK(j["grids"][1]["recovered"][0].size() == 4);  // the heads
+    auto d = run_command(lmwb_cmd("explain " + model + " -m dla --contrast ' park' --json"));
+    REQUIRE(d.exit_code == 0);
+    auto k = nlohmann::json::parse(d.output);
+    CHECK(k["sum"].get<double>() == Approx(k["total"].get<double>()).margin(1e-4));
+    auto bad = run_command(lmwb_cmd("explain " + model + " -m patching --corrupted 'the dog' 2>&1"));
+    CHECK(bad.exit_code != 0);
+    CHECK_THAT(bad.output, Contains("--corrupted has 2 tokens"));
+    auto site = run_command(lmwb_cmd("explain " + model + " -m patching --sites resid 2>&1"));
+    CHECK(site.exit_code != 0);
+    CHECK_THAT(site.output, Contains("--sites: unknown site 'resid'"));
+}
