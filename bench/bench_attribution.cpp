@@ -2,8 +2,9 @@
 // gradients against the same number of raw forward + backward passes and against a Captum-style Python + PyTorch
 // IG on the same weights; peak memory against the internal batch size and the steps; exact SHAP over 12 tokens and
 // KernelSHAP's error curve; attention, rollout and the logit lens for 1024 tokens (time and peak memory against
-// holding every layer at once).
-//   bench_attribution [--dir DIR] [--rounds N] [--skip-reference] [--only ig,memory,shap,attention,lens]
+// holding every layer at once); attribution of generated text against the same raw passes and against attributing
+// each generated token on its own; activation patching over 1024 tokens (time and peak memory).
+//   bench_attribution [--dir DIR] [--rounds N] [--skip-reference] [--only ig,memory,shap,attention,lens,generation,patching]
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -18,6 +19,7 @@
 
 #include "bench_support.h"
 #include "lmwb/attribution.h"
+#include "lmwb/circuits.h"
 #include "lmwb/model.h"
 
 namespace fs = std::filesystem;
@@ -102,6 +104,13 @@ int main(int argc, char** argv) {
             lmwb::attr::explain(*model, ptext, ttext, o);
         } else if (child_kind == "lens") {
             lmwb::attr::logit_lens(*model, long_text, " w7", 5);
+        } else if (child_kind == "patching") {  // the residual stream at the last 4 positions of every layer
+            lmwb::attr::PatchingOptions po;
+            po.sites = {lmwb::Site::Residual};
+            po.noise_positions = {0, 1, 2, 3, 4, 5, 6, 7};
+            po.positions = {1019, 1020, 1021, 1022};
+            po.batch_size = 4;
+            lmwb::attr::activation_patching(*model, long_text, " w7", po);
         } else {
             o.method = child_kind == "rollout" ? lmwb::attr::Method::Rollout : lmwb::attr::Method::Attention;
             lmwb::attr::explain(*model, long_text, " w7", o);
@@ -156,6 +165,41 @@ int main(int argc, char** argv) {
             }
         }
         t_py = median(py);
+    }
+
+    // 1b. Generated text: 8 continuation tokens attributed to the 64 + 7 inputs before them, IG 16 steps, against the
+    // same passes made directly (one forward and 8 backward per point) and against one attribution per token.
+    std::vector<double> t_gen, t_gen_raw;
+    double t_gen_each = 0, gen_delta = 0;
+    if (run("generation")) {
+        lmwb::attr::GenerationAttributionOptions go;
+        go.steps = 16;
+        std::vector<std::int32_t> inputs = pid;
+        inputs.insert(inputs.end(), tid.begin(), tid.end() - 1);
+        auto x = model->embeddings(inputs);
+        for (int round = 0; round < rounds; ++round) {
+            double t = now();
+            auto r = lmwb::attr::explain_generation(*model, ptext, ttext, go);
+            t_gen.push_back(now() - t);
+            for (double d : r.deltas) gen_delta = std::max(gen_delta, std::abs(d));
+            t = now();
+            for (int s = 0; s < 18; s += 16) {
+                std::vector<std::vector<float>> pts(static_cast<std::size_t>(std::min(16, 18 - s)), x);
+                model->continuation_logprob_gradients(pid, tid, pts, true);
+            }
+            t_gen_raw.push_back(now() - t);
+        }
+        lmwb::attr::Options each;
+        each.steps = 16;
+        each.matrix = false;
+        double t = now();
+        std::string prefix = ptext;
+        for (std::size_t j = 0; j < target.size(); ++j) {
+            std::string token = " w" + std::to_string(target[j]);
+            lmwb::attr::explain(*model, prefix, token, each);
+            prefix += token;
+        }
+        t_gen_each = now() - t;
     }
 
     // 2. Peak memory against the internal batch size and the number of steps.
@@ -249,6 +293,12 @@ int main(int argc, char** argv) {
     Measure m_lens;
     if (run("lens")) m_lens = in_child(argv[0], dir, "lens", 0, 0);
     const double all_lens_mb = 13.0 * 1024 * 50257 * 4 / 1048576;
+    // 6. Activation patching over 1024 tokens (48 runs). Held: the clean residual stream and the corrupted one
+    // entering each layer (12 x T x D each), the corrupted run's keys and values, and those of the rows of a pass
+    // (2 at 1024 tokens), which let each run compute only the positions from its patch on.
+    Measure m_patch;
+    if (run("patching")) m_patch = in_child(argv[0], dir, "patching", 0, 0);
+    const double held_mb = (2.0 + 2 * 3) * 12 * 1024 * 768 * 4 / 1048576;
 
     std::printf("\nmodel: %s (GPT-2-small-sized, random weights); prompt 64 tokens, target 8\n\n", dir.c_str());
     std::printf("%-62s %10s %10s %8s %10s\n", "measure", "lmwb", "reference", "ratio", "target");
@@ -281,6 +331,18 @@ int main(int argc, char** argv) {
         std::printf("%-62s %10.2f\n", "rollout, 1024 tokens, 12 layers: s", m_roll.seconds);
         std::printf("%-62s %10.0f %10.0f %8.2f\n", "rollout, 1024 tokens: peak RSS growth MB vs all layers' maps", m_roll.growth_mb, all_layers_mb,
                     m_roll.growth_mb / all_layers_mb);
+    }
+    if (run("generation")) {
+        std::printf("%-62s %10.2f %10.2f %8.2f %10s\n", "generated text, 8 tokens, IG 16 steps: s vs raw passes", median(t_gen),
+                    median(t_gen_raw), median(t_gen) / median(t_gen_raw), "<= 1.2x");
+        std::printf("%-62s %10.2f %10.2f %8.2f\n", "generated text: s vs one IG attribution per token", median(t_gen), t_gen_each,
+                    t_gen_each / median(t_gen));
+        std::printf("%-62s %10.3g\n", "generated text: largest per-token IG delta", gen_delta);
+    }
+    if (run("patching")) {
+        std::printf("%-62s %10.2f\n", "patching, 1024 tokens, residual x 12 layers x 4 positions: s", m_patch.seconds);
+        std::printf("%-62s %10.0f %10.0f %8.2f\n", "patching, 1024 tokens: peak RSS growth MB vs the tensors it holds", m_patch.growth_mb,
+                    held_mb, m_patch.growth_mb / held_mb);
     }
     if (run("lens")) {
         std::printf("%-62s %10.2f\n", "logit lens, 1024 tokens, 13 rows, top-5: s", m_lens.seconds);

@@ -68,7 +68,7 @@ TEST_CASE("activation patching equals the reference on GPT-2 and Llama, with and
                         CHECK(g.metric[static_cast<std::size_t>(l * g.columns + c)] == Approx(w[l][c].get<double>()).margin(1e-4));
                     }
             }
-            CHECK(r.runs == static_cast<std::size_t>(3 * r.layers * 6 + r.layers * r.heads));
+            CHECK(r.runs == static_cast<std::size_t>(3 * r.layers * 6 + r.layers * r.heads + 2));
         }
     }
 }
@@ -236,4 +236,28 @@ TEST_CASE("patching reports progress in runs and stops on its cancel token", "[c
         if (p.done >= 4) o.control.cancel.request();
     };
     CHECK_THROWS_AS(activation_patching(*model, kClean, kTarget, o), Cancelled);
+}
+
+TEST_CASE("a patched run reuses the unpatched keys and values before its first patched position, in every family", "[circuits][patching]") {
+    // The same patch, once alone (the run starts at its position, earlier positions from the cache) and once with a
+    // no-op patch at position 0 (the first token is the same in both prompts), which makes the run start at 0.
+    const std::vector<std::int32_t> clean_seq = {319, 262, 276, 268, 258, 301}, corrupted_seq = {319, 310, 282, 307, 258, 301};
+    const std::vector<std::pair<int, std::int32_t>> at = {{4, 301}, {5, 13}};
+    for (std::string name : {"mistral", "phi3", "gemma2", "pythia", "qwen3", "olmo2"}) {
+        INFO(name);
+        auto model = open(name);
+        auto clean = model->record_activations(clean_seq, {Site::Residual, Site::Attention, Site::Heads});
+        for (Site site : {Site::Residual, Site::Attention, Site::Heads}) {
+            INFO(to_string(site));
+            const int last = static_cast<int>(model->info().layers) - 1;
+            Patch p{site, 0, 3, site == Site::Heads ? 1 : -1};
+            Patch noop{Site::Residual, last, 0, -1};
+            auto out = model->patched_readouts(corrupted_seq, nullptr, clean, {{p}, {p, noop}, {}}, at, 2);
+            for (std::size_t k = 0; k < at.size(); ++k) {
+                CHECK(out[0].log_probs[k] == Approx(out[1].log_probs[k]).margin(1e-5));
+                CHECK(out[0].logits[k] == Approx(out[1].logits[k]).margin(1e-5));
+            }
+            CHECK(std::abs(out[0].log_probs[0] - out[2].log_probs[0]) > 1e-6);  // the patch did something
+        }
+    }
 }

@@ -162,4 +162,13 @@ std::string to_json_text(const DirectLogitAttribution& r, int indent) {
     return dump(j, indent);
 }
 
+std::string to_json_text(const GenerationAttribution& r, int indent) {
+    json j = {{"schema", "lmwb.generation_attribution"}, {"schema_version", 1}, {"method", r.method}, {"details", r.details},
+              {"prompt", r.prompt}, {"continuation", r.continuation}, {"prompt_tokens", tokens_json(r.prompt_tokens)},
+              {"generated_tokens", tokens_json(r.generated_tokens)}, {"token_attr", rows(r.matrix, r.columns())},
+              {"token_logprobs", r.token_logprobs}, {"evaluations", r.evaluations}};
+    if (!r.deltas.empty()) j["baseline_logprobs"] = r.baseline_logprobs, j["deltas"] = r.deltas;
+    return dump(j, indent);
+}
+
 }  // namespace lmwb::attr

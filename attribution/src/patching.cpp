@@ -130,13 +130,14 @@ PatchingResult activation_patching(const LanguageModel& m, std::string_view prom
         return s;
     };
 
-    const Activations clean = m.record_activations(seq, o.sites);
+    // The clean run's components; its output is the corrupted run with the whole last residual stream restored, and
+    // the corrupted run's output a run with no patch: both come with the patched runs, from one unpatched pass.
+    std::vector<Site> recorded = o.sites;
+    if (std::find(recorded.begin(), recorded.end(), Site::Residual) == recorded.end()) recorded.push_back(Site::Residual);
+    Activations clean = m.record_activations(seq, recorded);
     r.layers = clean.layers;
     r.heads = clean.heads;
-    r.clean = metric(m.patched_readouts(seq, nullptr, clean, {{}}, at)[0]);
-    r.corrupted = metric(m.patched_readouts(corrupted_seq, input, clean, {{}}, at)[0]);
-
-    std::vector<std::vector<Patch>> runs;
+    std::vector<std::vector<Patch>> runs = {{Patch{Site::Residual, r.layers - 1, -1, -1}}, {}};
     for (Site s : o.sites) {
         PatchingGrid g;
         g.site = s;
@@ -147,10 +148,15 @@ PatchingResult activation_patching(const LanguageModel& m, std::string_view prom
                 runs.push_back({s == Site::Heads ? Patch{s, l, -1, c} : Patch{s, l, r.positions[static_cast<std::size_t>(c)], -1}});
         r.grids.push_back(g);
     }
+    // Residual layers below the last stay only where asked for.
+    if (std::find(o.sites.begin(), o.sites.end(), Site::Residual) == o.sites.end())
+        for (int l = 0; l + 1 < r.layers; ++l) std::vector<float>().swap(clean.residual[static_cast<std::size_t>(l)]);
     auto readouts = m.patched_readouts(corrupted_seq, input, clean, runs, at, o.batch_size, o.control);
     r.runs = runs.size();
+    r.clean = metric(readouts[0]);
+    r.corrupted = metric(readouts[1]);
     const double span = r.clean - r.corrupted;
-    std::size_t k = 0;
+    std::size_t k = 2;
     for (auto& g : r.grids)
         for (int i = 0; i < g.rows * g.columns; ++i) {
             const double v = metric(readouts[k++]);

@@ -139,6 +139,35 @@ struct Result {
 // continuation (up to 16 tokens, to a newline) is explained; an empty target otherwise is an error.
 Result explain(const LanguageModel& model, std::string_view prompt, std::string_view target, const Options& options);
 
+// Attribution of generated text (inseq's use): every token of a continuation (given, or the model's greedy output
+// of up to max_new_tokens) attributed to the prompt and to the continuation's tokens before it, with a gradient
+// method (grad, grad-x-input, ig). IG integrates every input position from the baseline at once: by causality one
+// forward pass per point serves all generated tokens, and one backward pass per token gives its row.
+struct GenerationAttributionOptions {
+    Method method = Method::IntegratedGradients;
+    int steps = 50;
+    Quadrature quadrature = Quadrature::GaussLegendre;
+    int internal_batch = 16;
+    std::int32_t baseline_token = -1;  // -1: zero embedding
+    int max_new_tokens = 16;           // generating: stops earlier at the end-of-text token
+    Control control;                   // progress in points
+};
+struct GenerationAttribution {
+    std::string method, details, prompt, continuation;
+    std::vector<Token> prompt_tokens, generated_tokens;
+    // [generated][prompt + generated]: column i of row j is token i's share in generated token j; columns at and
+    // after P + j are 0 (a token cannot see itself or what follows).
+    std::vector<double> matrix;
+    std::vector<double> token_logprobs;     // log p(generated j | everything before it)
+    std::vector<double> baseline_logprobs;  // IG: the same with every input at the baseline
+    std::vector<double> deltas;             // IG: per generated token, Σ row − (F_j(x) − F_j(baseline))
+    std::size_t evaluations = 0;
+    std::size_t columns() const { return prompt_tokens.size() + generated_tokens.size(); }
+};
+GenerationAttribution explain_generation(const LanguageModel& model, std::string_view prompt, std::string_view continuation,
+                                         const GenerationAttributionOptions& options);
+std::string to_json_text(const GenerationAttribution& r, int indent = 2);
+
 // Attention maps: [layer][head][T][T] reduced as asked, and rollout (Abnar & Zuidema): Â_l = (mean_h A_l + I)
 // normalised by rows, R = Â_L ⋯ Â_1.
 struct AttentionMaps {

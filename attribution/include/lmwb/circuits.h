@@ -48,7 +48,7 @@ struct PatchingResult {
     int layers = 0, heads = 0;
     double clean = 0, corrupted = 0;    // the metric of the clean and the corrupted run
     std::vector<PatchingGrid> grids;    // one per site asked for, in the order asked
-    std::size_t runs = 0;               // patched runs
+    std::size_t runs = 0;               // patched runs: the grids' cells, and the clean and corrupted outputs
     const PatchingGrid* grid(Site site) const;
 };
 PatchingResult activation_patching(const LanguageModel& model, std::string_view prompt, std::string_view target,

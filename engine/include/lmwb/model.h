@@ -207,6 +207,13 @@ public:
                                                                  const std::vector<std::int32_t>& target_ids,
                                                                  const std::vector<std::vector<float>>& points,
                                                                  bool per_token_gradients = false) const = 0;
+    // The same for a continuation, with every input position free: points are [P + N - 1][hidden] (the prompt and the
+    // continuation but its last token), gradients [P + N - 1][hidden] and per token [N][P + N - 1][hidden] (a token's
+    // gradient is zero at and after its own position). Attribution of generated text.
+    virtual std::vector<EmbeddingPoint> continuation_logprob_gradients(const std::vector<std::int32_t>& prompt_ids,
+                                                                       const std::vector<std::int32_t>& continuation_ids,
+                                                                       const std::vector<std::vector<float>>& points,
+                                                                       bool per_token_gradients = true) const = 0;
     // Attention probabilities of a token sequence, one layer at a time ([heads][T][T] per call, valid during the
     // call only), so that long inputs never hold every layer at once.
     virtual void stream_attentions(const std::vector<std::int32_t>& ids,

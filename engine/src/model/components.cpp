@@ -1,5 +1,7 @@
 #include "components.h"
 
+#include "kv_cache.h"
+
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -124,13 +126,23 @@ std::vector<TokenReadout> ComponentPass::patched(const Activations& source, cons
             value_of(p);
         }
 
-    // A run starts where its first patch acts: at a component's layer, or after the layer whose output it replaces.
+    // A run starts where its first patch acts: at a component's layer, or after the layer whose output it replaces;
+    // and at its first patched position (or the first readout, if earlier): before it, every position computes
+    // what the unpatched pass did, so its keys and values come from that pass's cache.
     auto start_of = [&](const std::vector<Patch>& run) {
         int start = layers_;
         for (auto& p : run) start = std::min(start, p.site == Site::Residual ? p.layer + 1 : p.layer);
         return start;
     };
-    // The unpatched pass's residual stream entering each layer a run starts at (the last: the final residual).
+    int first_read = static_cast<int>(T);
+    for (auto& [p, id] : at) first_read = std::min(first_read, p);
+    auto from_of = [&](const std::vector<Patch>& run) {
+        int from = first_read;
+        for (auto& p : run) from = std::min(from, std::max(0, p.position));
+        return from;
+    };
+    // The unpatched pass: its residual stream entering each layer a run starts at (the last: the final residual),
+    // and its keys and values.
     std::vector<bool> needed(static_cast<std::size_t>(layers_ + 1), false);
     for (auto& run : runs) needed[static_cast<std::size_t>(start_of(run))] = true;
     std::vector<torch::Tensor> entering(static_cast<std::size_t>(layers_ + 1));
@@ -138,13 +150,13 @@ std::vector<TokenReadout> ComponentPass::patched(const Activations& source, cons
     ComponentHook keep = [&](int layer, Site site, torch::Tensor& value) {
         if (site == Site::Residual && needed[static_cast<std::size_t>(layer + 1)]) entering[static_cast<std::size_t>(layer + 1)] = value.clone();
     };
-    net_.forward_components(entering[0], 0, mask_, positions_, keep);
+    KVCachePtr unpatched = net_.new_cache(1, T);
+    net_.forward_components(entering[0], 0, mask_, positions_, keep, unpatched.get());
 
     // Readout positions and the tokens at each.
     std::vector<int> read_positions;
     for (auto& [p, id] : at)
         if (std::find(read_positions.begin(), read_positions.end(), p) == read_positions.end()) read_positions.push_back(p);
-    auto read_sel = torch::tensor(std::vector<std::int64_t>(read_positions.begin(), read_positions.end()), torch::kLong).to(device);
     std::vector<std::int64_t> at_row, at_token;
     for (auto& [p, id] : at) {
         at_row.push_back(std::find(read_positions.begin(), read_positions.end(), p) - read_positions.begin());
@@ -152,46 +164,76 @@ std::vector<TokenReadout> ComponentPass::patched(const Activations& source, cons
     }
     auto at_row_t = torch::tensor(at_row, torch::kLong).to(device), at_token_t = torch::tensor(at_token, torch::kLong).to(device);
 
-    auto apply = [&](torch::Tensor& value, std::int64_t row, const Patch& p) {
+    // Replaces row `row` of value (positions from `from` on) by the source's component.
+    auto apply = [&](torch::Tensor& value, std::int64_t row, const Patch& p, int from) {
         const torch::Tensor& src = value_of(p);
         auto dst = value[row];
-        if (p.site == Site::Heads) {
-            if (p.position >= 0 && p.head >= 0) dst[p.position][p.head].copy_(src[p.position][p.head]);
-            else if (p.position >= 0) dst[p.position].copy_(src[p.position]);
-            else if (p.head >= 0) dst.select(1, p.head).copy_(src.select(1, p.head));
-            else dst.copy_(src);
-        } else {
-            if (p.position >= 0) dst[p.position].copy_(src[p.position]);
+        if (p.position >= 0) {
+            auto d = dst[p.position - from], s = src[p.position];
+            if (p.site == Site::Heads && p.head >= 0) d[p.head].copy_(s[p.head]);
+            else d.copy_(s);
+        } else {  // every position: the run starts at 0
+            if (p.site == Site::Heads && p.head >= 0) dst.select(1, p.head).copy_(src.select(1, p.head));
             else dst.copy_(src);
         }
     };
 
     std::vector<std::size_t> order(runs.size());
     for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
-    std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return start_of(runs[a]) < start_of(runs[b]); });
+    std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+        return std::make_pair(start_of(runs[a]), from_of(runs[a])) < std::make_pair(start_of(runs[b]), from_of(runs[b]));
+    });
     std::vector<TokenReadout> out(runs.size());
     std::size_t done = 0;
+    // Rows per pass: at most batch_size, and at most kPassTokens tokens' worth, which bounds the keys and values
+    // held for the rows (layers x rows x T x 2 x kv width).
+    constexpr std::int64_t kPassTokens = 2048;
+    const std::int64_t rows = std::max<std::int64_t>(1, std::min<std::int64_t>(batch_size, kPassTokens / T));
+    // One cache for every pass, its rows filled from the unpatched pass: a pass writes positions from its first
+    // patched one on (dirty[l]), and the next restores only those.
+    KVCache cache;
+    std::vector<std::int64_t> dirty(static_cast<std::size_t>(layers_), 0);
+    cache.k.resize(static_cast<std::size_t>(layers_));
+    cache.v.resize(static_cast<std::size_t>(layers_));
+    std::vector<torch::Tensor> pool_k(static_cast<std::size_t>(layers_)), pool_v(static_cast<std::size_t>(layers_));
     control.report(0, runs.size(), "runs", "patching");
     for (std::size_t i = 0; i < order.size();) {
-        const int start = start_of(runs[order[i]]);
+        const int start = start_of(runs[order[i]]), from = from_of(runs[order[i]]);
         std::vector<std::size_t> batch;
-        while (i < order.size() && start_of(runs[order[i]]) == start && static_cast<int>(batch.size()) < batch_size) batch.push_back(order[i++]);
+        while (i < order.size() && start_of(runs[order[i]]) == start && from_of(runs[order[i]]) == from &&
+               static_cast<std::int64_t>(batch.size()) < rows)
+            batch.push_back(order[i++]);
         control.check();
         const auto B = static_cast<std::int64_t>(batch.size());
-        auto residual = entering[static_cast<std::size_t>(start)].expand({B, -1, -1}).clone();
+        // Positions before `from` as the unpatched pass left them, in each row's cache.
+        for (auto li = static_cast<std::size_t>(start); li < static_cast<std::size_t>(layers_); ++li) {
+            for (auto [src, pool] : {std::pair{&unpatched->k[li], &pool_k[li]}, std::pair{&unpatched->v[li], &pool_v[li]}}) {
+                if (!pool->defined()) *pool = torch::empty({rows, src->size(1), T, src->size(3)}, src->options());
+                if (dirty[li] < from) pool->narrow(2, dirty[li], from - dirty[li]).copy_(src->narrow(2, dirty[li], from - dirty[li]).expand({rows, -1, -1, -1}));
+            }
+            dirty[li] = from;  // the pass writes positions from `from` on
+            cache.k[li] = pool_k[li].narrow(0, 0, B);
+            cache.v[li] = pool_v[li].narrow(0, 0, B);
+        }
+        cache.length = from;
+        cache.capacity = T;
+        auto residual = entering[static_cast<std::size_t>(start)].narrow(1, from, T - from).expand({B, -1, -1}).clone();
         for (std::int64_t b = 0; b < B; ++b)
             for (auto& p : runs[batch[static_cast<std::size_t>(b)]])
-                if (p.site == Site::Residual && p.layer + 1 == start) apply(residual, b, p);
+                if (p.site == Site::Residual && p.layer + 1 == start) apply(residual, b, p, from);
         ComponentHook hook = [&](int layer, Site site, torch::Tensor& value) {
             for (std::int64_t b = 0; b < B; ++b)
                 for (auto& p : runs[batch[static_cast<std::size_t>(b)]])
                     if (p.layer == layer && p.site == site) {
                         if (!value.is_contiguous()) value = value.contiguous();
-                        apply(value, b, p);
+                        apply(value, b, p, from);
                     }
         };
-        auto mask = mask_.expand({B, -1}), pos = positions_.expand({B, -1});
-        auto states = net_.forward_components(residual, start, mask, pos, hook).index_select(1, read_sel);  // [B, R, X]
+        auto mask = mask_.expand({B, -1}), pos = positions_.narrow(1, from, T - from).expand({B, -1});
+        std::vector<std::int64_t> rel;
+        for (int p : read_positions) rel.push_back(p - from);
+        auto read_sel = torch::tensor(rel, torch::kLong).to(device);
+        auto states = net_.forward_components(residual, start, mask, pos, hook, &cache).index_select(1, read_sel);  // [B, R, X]
         auto logits = net_.logits(states).to(torch::kFloat32);                                               // [B, R, V]
         auto log_probs = logits - logits.logsumexp(-1, true);
         auto pick = [&](const torch::Tensor& t) {  // [B, A]

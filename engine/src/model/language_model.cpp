@@ -484,6 +484,19 @@ public:
                                                          const std::vector<std::int32_t>& target_ids,
                                                          const std::vector<std::vector<float>>& points,
                                                          bool per_token) const override {
+        return logprob_gradients(prompt_ids, target_ids, points, per_token, static_cast<std::int64_t>(prompt_ids.size()));
+    }
+    std::vector<EmbeddingPoint> continuation_logprob_gradients(const std::vector<std::int32_t>& prompt_ids,
+                                                               const std::vector<std::int32_t>& continuation_ids,
+                                                               const std::vector<std::vector<float>>& points,
+                                                               bool per_token) const override {
+        return logprob_gradients(prompt_ids, continuation_ids, points, per_token,
+                                 static_cast<std::int64_t>(prompt_ids.size() + continuation_ids.size()) - 1);
+    }
+    // log p(target | prompt) with the first `free` input embeddings replaced by each point, and gradients with respect
+    // to them: the prompt's (free = P), or every input position's (free = P + Tt - 1).
+    std::vector<EmbeddingPoint> logprob_gradients(const std::vector<std::int32_t>& prompt_ids, const std::vector<std::int32_t>& target_ids,
+                                                  const std::vector<std::vector<float>>& points, bool per_token, std::int64_t free) const {
         const auto P = static_cast<std::int64_t>(prompt_ids.size()), Tt = static_cast<std::int64_t>(target_ids.size());
         const std::int64_t N = static_cast<std::int64_t>(points.size());
         if (P == 0 || Tt == 0) throw ModelError("attribution needs at least one prompt and one target token");
@@ -496,23 +509,23 @@ public:
         std::vector<std::int64_t> all(prompt_ids.begin(), prompt_ids.end());
         all.insert(all.end(), target_ids.begin(), target_ids.end());
         auto ids = ids_tensor(all, 1);
-        torch::Tensor targets_emb;
+        const auto T = P + Tt;
+        torch::Tensor fixed_emb;  // the inputs after the free ones
         {
             torch::NoGradGuard no_grad;
-            targets_emb = net().embed(ids.narrow(1, P, Tt)).to(torch::kFloat32);
+            fixed_emb = net().embed(ids.narrow(1, free, T - free)).to(torch::kFloat32);
         }
-        const std::int64_t D = targets_emb.size(2);
-        targets_emb = targets_emb.expand({N, Tt, D});
+        const std::int64_t D = fixed_emb.size(2);
+        fixed_emb = fixed_emb.expand({N, T - free, D});
         std::vector<float> flat;
-        flat.reserve(static_cast<std::size_t>(N * P * D));
+        flat.reserve(static_cast<std::size_t>(N * free * D));
         for (auto& p : points) {
-            if (static_cast<std::int64_t>(p.size()) != P * D)
-                throw ModelError("an embedding point has " + std::to_string(p.size()) + " values, expected " + std::to_string(P * D));
+            if (static_cast<std::int64_t>(p.size()) != free * D)
+                throw ModelError("an embedding point has " + std::to_string(p.size()) + " values, expected " + std::to_string(free * D));
             flat.insert(flat.end(), p.begin(), p.end());
         }
-        auto prompt = torch::from_blob(flat.data(), {N, P, D}, torch::kFloat32).to(device_).clone().set_requires_grad(true);
-        auto input = torch::cat({prompt, targets_emb}, 1);
-        auto T = P + Tt;
+        auto prompt = torch::from_blob(flat.data(), {N, free, D}, torch::kFloat32).to(device_).clone().set_requires_grad(true);
+        auto input = torch::cat({prompt, fixed_emb}, 1);
         auto pos = torch::arange(T, torch::TensorOptions().dtype(torch::kLong).device(device_)).expand({N, T});
         auto hidden = net().forward(input, torch::ones({N, T}, torch::kLong).to(device_), pos, nullptr);
         // Position P-1+k predicts target k.
@@ -528,23 +541,24 @@ public:
             std::vector<torch::Tensor> grads;
             for (std::int64_t j = 0; j < Tt; ++j)
                 grads.push_back(torch::autograd::grad({token_lp.select(1, j).sum()}, {prompt}, {}, j + 1 < Tt)[0].to(torch::kFloat32));
-            auto g = torch::stack(grads, 1).cpu().contiguous();  // [N, Tt, P, D]
+            auto g = torch::stack(grads, 1).cpu().contiguous();  // [N, Tt, free, D]
             check_finite_gradients(g);
+            const std::int64_t F = free * D;
             for (std::int64_t n = 0; n < N; ++n) {
                 auto& o = out[static_cast<std::size_t>(n)];
-                const float* p = g.data_ptr<float>() + n * Tt * P * D;
-                o.token_gradients.assign(p, p + Tt * P * D);
-                o.gradient.assign(static_cast<std::size_t>(P * D), 0.0f);
+                const float* p = g.data_ptr<float>() + n * Tt * F;
+                o.token_gradients.assign(p, p + Tt * F);
+                o.gradient.assign(static_cast<std::size_t>(F), 0.0f);
                 for (std::int64_t j = 0; j < Tt; ++j)
-                    for (std::int64_t k = 0; k < P * D; ++k) o.gradient[static_cast<std::size_t>(k)] += p[j * P * D + k];
+                    for (std::int64_t k = 0; k < F; ++k) o.gradient[static_cast<std::size_t>(k)] += p[j * F + k];
             }
         } else {
             value.sum().backward();
             auto grad = prompt.grad().to(torch::kFloat32).cpu().contiguous();
             check_finite_gradients(grad);
             for (std::int64_t n = 0; n < N; ++n) {
-                const float* g = grad.data_ptr<float>() + n * P * D;
-                out[static_cast<std::size_t>(n)].gradient.assign(g, g + P * D);
+                const float* g = grad.data_ptr<float>() + n * free * D;
+                out[static_cast<std::size_t>(n)].gradient.assign(g, g + free * D);
             }
         }
         for (std::int64_t n = 0; n < N; ++n) {

@@ -60,7 +60,7 @@ torch::Tensor Network::final_norm(const torch::Tensor&) const {
 }
 
 torch::Tensor Network::forward_components(const torch::Tensor&, int, const torch::Tensor&, const torch::Tensor&,
-                                          const ComponentHook&) const {
+                                          const ComponentHook&, KVCache*) const {
     throw ModelError("this network does not expose its layers' components (a TorchScript bundle runs as a whole)");
 }
 torch::Tensor Network::project_heads(int, const torch::Tensor&) const { return forward_components({}, 0, {}, {}, {}); }
@@ -405,9 +405,9 @@ torch::Tensor Transformer::forward_ids_rows(const torch::Tensor& ids, const torc
 }
 
 torch::Tensor Transformer::forward_components(const torch::Tensor& residual, int first_layer, const torch::Tensor& key_mask,
-                                              const torch::Tensor& positions, const ComponentHook& hook) const {
+                                              const torch::Tensor& positions, const ComponentHook& hook, KVCache* cache) const {
     if (first_layer < 0 || first_layer > impl_->cfg.layers) throw ModelError("layer " + std::to_string(first_layer) + " out of range");
-    return run(residual, key_mask, positions, nullptr, nullptr, nullptr, first_layer, &hook, true);
+    return run(residual, key_mask, positions, cache, nullptr, nullptr, first_layer, &hook, true);
 }
 
 torch::Tensor Transformer::project_heads(int layer, const torch::Tensor& z) const {
@@ -454,7 +454,7 @@ torch::Tensor Transformer::run(const torch::Tensor& embeddings, const torch::Ten
     const ArchConfig& c = m.cfg;
     const std::int64_t B = embeddings.size(0), T = embeddings.size(1), hd = c.head_dim;
     const std::int64_t past = cache ? cache->length : 0, S = past + T;
-    if (cache && S > cache->k[0].size(2)) throw ModelError("KV cache capacity exceeded");
+    if (cache && S > cache->capacity) throw ModelError("KV cache capacity exceeded");
     if (m.wpe.defined() && positions.max().item<std::int64_t>() >= c.max_positions)
         throw ModelError("position " + std::to_string(positions.max().item<std::int64_t>()) + " is beyond the model's " +
                          std::to_string(c.max_positions) + " learned positions");

@@ -65,8 +65,9 @@ public:
     // Components (networks whose layers we run; the defaults throw ModelError). A pass from layer first_layer, reading
     // the residual stream [B, T, D] that enters it (for layer 0: input_states()), calling hook at every component;
     // returns the final normed states.
+    // With a cache, residual holds the positions after the cached ones (as forward with a cache).
     virtual at::Tensor forward_components(const at::Tensor& residual, int first_layer, const at::Tensor& key_mask,
-                                          const at::Tensor& positions, const ComponentHook& hook) const;
+                                          const at::Tensor& positions, const ComponentHook& hook, KVCache* cache = nullptr) const;
     virtual at::Tensor project_heads(int layer, const at::Tensor& z) const;  // [N, H, hd] -> [N, H, D], no bias
     virtual at::Tensor frozen_final_norm(const at::Tensor& parts, const at::Tensor& residual) const;  // [N, D], [D]
     virtual at::Tensor final_norm_bias() const;                                                     // [D]
@@ -91,7 +92,7 @@ public:
     at::Tensor final_norm(const at::Tensor& residual) const override;
     KVCachePtr new_cache(std::int64_t batch, std::int64_t capacity) const override;
     at::Tensor forward_components(const at::Tensor& residual, int first_layer, const at::Tensor& key_mask,
-                                  const at::Tensor& positions, const ComponentHook& hook) const override;
+                                  const at::Tensor& positions, const ComponentHook& hook, KVCache* cache = nullptr) const override;
     at::Tensor project_heads(int layer, const at::Tensor& z) const override;
     at::Tensor frozen_final_norm(const at::Tensor& parts, const at::Tensor& residual) const override;
     at::Tensor final_norm_bias() const override;
