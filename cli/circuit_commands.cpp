@@ -1,4 +1,5 @@
 // lmwb explain -m patching | dla: activation patching and direct logit attribution for one prompt.
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <iostream>
@@ -6,6 +7,7 @@
 
 #include "commands.h"
 #include "interrupt.h"
+#include "lmwb/attribution.h"
 #include "lmwb/circuits.h"
 #include "lmwb/model.h"
 
@@ -59,6 +61,47 @@ void add_circuit_options(CLI::App* cmd, CircuitArgs& a) {
     cmd->add_option("--noise-scale", a.noise_scale, "Patching: noise standard deviation in embedding standard deviations (3)");
     cmd->add_option("--sites", a.sites, "Patching: residual, attention, mlp, heads (comma-separated)");
     cmd->add_option("--positions", a.positions, "Patching: sequence positions to patch (default: all)")->delimiter(',');
+    cmd->add_flag("--generation", a.generation,
+                  "grad, grad-x-input, ig: attribute every token of the target (default: the greedy output) to the prompt and the tokens before it");
+    cmd->add_option("--max-new-tokens", a.max_new_tokens, "--generation without --target: tokens to generate (16)");
+}
+
+int run_generation_attribution(const LanguageModel& model, const std::string& prompt, const std::string& continuation,
+                               const std::string& method, int steps, const std::string& quadrature, int internal_batch,
+                               std::int32_t baseline_token, const CircuitArgs& a, bool json) {
+    attr::GenerationAttributionOptions o;
+    o.method = attr::method_from_name(method);
+    o.steps = steps;
+    o.quadrature = attr::quadrature_from_name(quadrature);
+    o.internal_batch = internal_batch;
+    o.baseline_token = baseline_token;
+    o.max_new_tokens = a.max_new_tokens;
+    o.control = terminal_control(method, json);
+    auto r = attr::explain_generation(model, prompt, continuation, o);
+    if (json) {
+        std::cout << attr::to_json_text(r);
+        return 0;
+    }
+    std::printf("%s over generated text \"%s\" (%s)\n", r.method.c_str(), printable(r.continuation).c_str(), r.details.c_str());
+    const std::size_t C = r.columns(), P = r.prompt_tokens.size();
+    for (std::size_t j = 0; j < r.generated_tokens.size(); ++j) {
+        const auto& g = r.generated_tokens[j];
+        std::printf("\n  \"%s\"  log p %.4f", (g.text.empty() ? "<id " + std::to_string(g.id) + ">" : printable(g.text)).c_str(), r.token_logprobs[j]);
+        if (!r.deltas.empty()) std::printf("  delta %.3g", r.deltas[j]);
+        std::printf("\n   ");
+        // The five inputs with the largest magnitude, in order of position.
+        std::vector<std::size_t> idx;
+        for (std::size_t i = 0; i < P + j; ++i) idx.push_back(i);
+        std::sort(idx.begin(), idx.end(), [&](auto x, auto y) { return std::abs(r.matrix[j * C + x]) > std::abs(r.matrix[j * C + y]); });
+        idx.resize(std::min<std::size_t>(5, idx.size()));
+        std::sort(idx.begin(), idx.end());
+        for (auto i : idx)
+            std::printf(" %s%s %.4f", i < P ? "" : "+", printable(i < P ? r.prompt_tokens[i].text : r.generated_tokens[i - P].text).c_str(),
+                        r.matrix[j * C + i]);
+        std::printf("\n");
+    }
+    std::printf("\n  top five inputs per generated token (+: generated before it); %zu model evaluations\n", r.evaluations);
+    return 0;
 }
 
 int run_circuit_method(const std::string& method, const LanguageModel& model, const std::string& prompt, std::string target,

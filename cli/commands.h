@@ -34,8 +34,14 @@ struct CircuitArgs {
     std::string corrupted, sites = "residual,attention,mlp,heads";
     std::vector<int> noise_positions, positions;
     double noise_scale = 3.0;
+    bool generation = false;  // explain every generated token (--generation)
+    int max_new_tokens = 16;
 };
 void add_circuit_options(CLI::App* cmd, CircuitArgs& args);
+// explain --generation: every continuation token attributed to the prompt and the tokens before it.
+int run_generation_attribution(const LanguageModel& model, const std::string& prompt, const std::string& continuation,
+                               const std::string& method, int steps, const std::string& quadrature, int internal_batch,
+                               std::int32_t baseline_token, const CircuitArgs& args, bool json);
 int run_circuit_method(const std::string& method, const LanguageModel& model, const std::string& prompt, std::string target,
                        const std::string& contrast, const CircuitArgs& args, std::uint64_t seed, int batch_size, bool json);
 

@@ -82,6 +82,11 @@ Action add_explain_command(CLI::App& app) {
             return run_circuit_method(a->method, *model, a->prompt, a->target, a->contrast, a->circuits, a->seed,
                                       batch_opt->count() ? a->batch : 8, a->json);
         }
+        if (a->circuits.generation) {
+            auto model = open_model();
+            return run_generation_attribution(*model, a->prompt, a->target, a->method, a->steps, a->quadrature, a->internal_batch,
+                                              a->baseline_token, a->circuits, a->json);
+        }
         if (a->method == "heads") {
             auto model = open_model();
             auto s = attr::head_summaries(*model, a->prompt, a->repeat_length, a->seed, terminal_control(a->method, a->json));
