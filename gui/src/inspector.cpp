@@ -19,6 +19,7 @@
 
 #include <cmath>
 
+#include "circuits_view.h"
 #include "item_models.h"
 #include "lens_view.h"
 #include "lmwb/statistics.h"
@@ -166,6 +167,13 @@ InspectorView::InspectorView(Session& session, QWidget* parent) : QWidget(parent
     tabs_->addTab(cal, tr("Calibration"));
     lens_ = new LensView;
     tabs_->addTab(lens_, tr("Logit lens"));
+    circuits_ = new CircuitsView;
+    tabs_->addTab(circuits_, tr("Circuits"));
+    generation_ = new GenerationView;
+    tabs_->addTab(generation_, tr("Generated text"));
+    connect(circuits_, &CircuitsView::patchRequested, this, &InspectorView::runPatching);
+    connect(circuits_, &CircuitsView::directLogitRequested, this, &InspectorView::runDirectLogit);
+    connect(generation_, &GenerationView::attributeRequested, this, &InspectorView::runGeneration);
     v->addWidget(tabs_, 1);
 
     connect(attention_button_, &QPushButton::clicked, this, &InspectorView::runAttention);
@@ -200,6 +208,7 @@ InspectorView::InspectorView(Session& session, QWidget* parent) : QWidget(parent
     connect(prompt_, &QPlainTextEdit::textChanged, this, &InspectorView::updateStaleness);
     connect(target_, &QLineEdit::textChanged, this, &InspectorView::updateStaleness);
     connect(contrast_, &QLineEdit::textChanged, this, &InspectorView::updateStaleness);
+    connect(circuits_, &CircuitsView::settingsChanged, this, &InspectorView::updateStaleness);
     connect(steps_, &QSpinBox::valueChanged, this, &InspectorView::updateStaleness);
     connect(samples_, &QSpinBox::valueChanged, this, &InspectorView::updateStaleness);
     connect(baseline_, &QComboBox::currentIndexChanged, this, &InspectorView::updateStaleness);
@@ -241,6 +250,11 @@ InspectorView::Inputs InspectorView::currentInputs(View view) const {
         in.settings += QStringLiteral(", contrast ") + contrast_->text();
     } else if (view == View::Uncertainty) {
         in.settings = QStringLiteral("samples %1").arg(samples_->value());
+    } else if (view == View::Patching || view == View::DirectLogit) {
+        in.settings = QStringLiteral("contrast ") + contrast_->text();
+        if (view == View::Patching) in.settings += QStringLiteral(", corrupted ") + circuits_->corrupted();
+    } else if (view == View::Generation) {
+        in.settings = QStringLiteral("steps %1, baseline %2").arg(steps_->value()).arg(baseline_->currentIndex());
     }
     return in;
 }
@@ -250,6 +264,9 @@ bool InspectorView::isStale(View view) const {
     case View::Attention: return maps_ && maps_for_ != currentInputs(view);
     case View::Attribution: return attribution_ && attribution_for_ != currentInputs(view);
     case View::Uncertainty: return uncertainty_ && uncertainty_for_ != currentInputs(view);
+    case View::Patching: return has_patching_ && patching_for_ != currentInputs(view);
+    case View::DirectLogit: return has_dla_ && dla_for_ != currentInputs(view);
+    case View::Generation: return has_generation_ && generation_for_ != currentInputs(view);
     }
     return false;
 }
@@ -268,6 +285,9 @@ QString staleText(const InspectorView::Inputs& was, const InspectorView::Inputs&
 void InspectorView::updateStaleness() {
     const auto att = currentInputs(View::Attention), attr_in = currentInputs(View::Attribution), unc = currentInputs(View::Uncertainty);
     attention_->setStale(isStale(View::Attention) ? staleText(maps_for_, att, tr("Ctrl+1")) : QString());
+    circuits_->setStale(isStale(View::Patching) ? staleText(patching_for_, currentInputs(View::Patching), tr("Ctrl+6")) : QString(),
+                        isStale(View::DirectLogit) ? staleText(dla_for_, currentInputs(View::DirectLogit), tr("Ctrl+7")) : QString());
+    generation_->setStale(isStale(View::Generation) ? staleText(generation_for_, currentInputs(View::Generation), tr("Ctrl+8")) : QString());
     const QString attr_stale = isStale(View::Attribution) ? staleText(attribution_for_, attr_in, attribution_->method == "shap" ? tr("Ctrl+3") : tr("Ctrl+2")) : QString();
     if (attribution_) {
         bars_->setStale(attr_stale);
@@ -301,6 +321,9 @@ void InspectorView::clearResults() {
     entropy_->setEmpty(tr("No samples yet.\nPress Sample (Ctrl+4): the greedy answer's per-token entropy appears here."));
     alternatives_->setSteps({});
     lens_->clear(tr("The logit lens appears here: press Logit lens (Ctrl+5) to read every layer through the final norm and the unembedding."));
+    circuits_->clear();
+    generation_->clear();
+    has_patching_ = has_dla_ = has_generation_ = false;
     mass_->setEmpty(tr("Sampled answers and their probability mass appear here."));
     answers_->setAnswers({});
     uncertainty_numbers_->clear();
@@ -311,6 +334,8 @@ void InspectorView::clearResults() {
 void InspectorView::refreshControls() {
     bool on = static_cast<bool>(session_.model);
     for (auto* b : {attention_button_, ig_button_, shap_button_, sample_button_, lens_button_}) b->setEnabled(on);
+    circuits_->setButtonsEnabled(on);
+    generation_->setButtonEnabled(on);
 }
 
 void InspectorView::setPrompt(const QString& prompt, const QString& target) {

@@ -29,6 +29,8 @@ class BarChart;
 class Plot;
 class AnswersModel;
 class LensView;
+class CircuitsView;
+class GenerationView;
 class AlternativesModel;
 
 class InspectorView : public QWidget {
@@ -44,6 +46,13 @@ public:
     void runAttribution(attr::Method method);
     void runUncertainty();
     void runLens();  // the logit lens of the prompt, the target's first token at the last position
+    // inspector_circuits.cpp: activation patching against the Circuits tab's corrupted prompt (or noise), direct
+    // logit attribution, and IG over generated text (the target, or the greedy output)
+    void runPatching();
+    void runDirectLogit();
+    void runGeneration();
+    CircuitsView* circuitsView() const { return circuits_; }
+    GenerationView* generationView() const { return generation_; }
     void selectLayer(int layer);
     void selectHead(int index);  // 0 mean, 1 max, 2 rollout, 3 + k: head k
 
@@ -71,7 +80,7 @@ public:
         }
         bool operator!=(const Inputs& o) const { return !(*this == o); }
     };
-    enum class View { Attention, Attribution, Uncertainty };
+    enum class View { Attention, Attribution, Uncertainty, Patching, DirectLogit, Generation };
     Inputs currentInputs(View view) const;
     bool isStale(View view) const;
 
@@ -95,6 +104,8 @@ private:
     QLineEdit* contrast_;  // a foil: attribution of log p(target) − log p(foil)
     QPushButton *attention_button_, *ig_button_, *shap_button_, *sample_button_, *lens_button_;
     LensView* lens_;
+    CircuitsView* circuits_;
+    GenerationView* generation_;
     QSpinBox *steps_, *samples_;
     QComboBox *baseline_, *shap_algorithm_;
     QTextBrowser* tokens_;
@@ -119,7 +130,8 @@ private:
     std::shared_ptr<const attr::AttentionMaps> maps_;
     std::shared_ptr<const attr::Result> attribution_;
     std::shared_ptr<const attr::UncertaintyResult> uncertainty_;
-    Inputs maps_for_, attribution_for_, uncertainty_for_;
+    Inputs maps_for_, attribution_for_, uncertainty_for_, patching_for_, dla_for_, generation_for_;
+    bool has_patching_ = false, has_dla_ = false, has_generation_ = false;
     std::map<int, QString> jobs_;  // running job id -> its title, for the status line
     QString done_detail_;          // what the last finished job produced, for its status line
 };

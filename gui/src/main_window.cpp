@@ -257,6 +257,18 @@ void MainWindow::buildMenus() {
         tabs_->setCurrentWidget(inspector_);
         inspector_->runLens();
     })->setShortcut(QKeySequence(QStringLiteral("Ctrl+5")));
+    run->addAction(tr("Activation &patching"), this, [this] {
+        tabs_->setCurrentWidget(inspector_);
+        inspector_->runPatching();
+    })->setShortcut(QKeySequence(QStringLiteral("Ctrl+6")));
+    run->addAction(tr("&Direct logit attribution"), this, [this] {
+        tabs_->setCurrentWidget(inspector_);
+        inspector_->runDirectLogit();
+    })->setShortcut(QKeySequence(QStringLiteral("Ctrl+7")));
+    run->addAction(tr("Attribute &generated text"), this, [this] {
+        tabs_->setCurrentWidget(inspector_);
+        inspector_->runGeneration();
+    })->setShortcut(QKeySequence(QStringLiteral("Ctrl+8")));
 
     auto* view = menuBar()->addMenu(tr("&View"));
     for (auto* dock : findChildren<QDockWidget*>()) view->addAction(dock->toggleViewAction());
@@ -476,7 +488,11 @@ QString MainWindow::viewGuide(int tab) const {
                   "<b>Ctrl+1</b> attention (layer, head, mean, max, rollout; wheel zoom, drag, token range), <b>Ctrl+2</b> "
                   "integrated gradients, <b>Ctrl+3</b> SHAP, <b>Ctrl+4</b> sampling (entropy per token with its alternatives, "
                   "answers by probability mass), <b>Ctrl+5</b> the logit lens (each layer's top next token at each position; "
-                  "click a cell for its top tokens). A result computed before the prompt, target or settings changed carries an "
+                  "click a cell for its top tokens), <b>Ctrl+6</b> activation patching (Circuits tab: restore each clean "
+                  "component into the run on the corrupted prompt, or on noise; layer × position maps per site, layer × head), "
+                  "<b>Ctrl+7</b> direct logit attribution (each layer's and head's share of the target's logit), <b>Ctrl+8</b> "
+                  "attribution of generated text (hover a row to shade the tokens it owes). A result computed before the prompt, "
+                  "target or settings changed carries an "
                   "amber <i>Stale</i> banner. Check IG's convergence delta: a large one asks for more steps.</p>");
     if (w == compare_view_)
         return tr("<p><b>Compare</b> sets two or more runs against the first (the baseline): every metric's delta with its "

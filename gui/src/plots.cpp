@@ -369,6 +369,7 @@ void Heatmap::mouseMoveEvent(QMouseEvent* event) {
     double x = xAxis->pixelToCoord(event->position().x()), y = yAxis->pixelToCoord(event->position().y());
     int c = static_cast<int>(std::lround(x)), r = static_cast<int>(std::lround(y));
     QString text = cellText(r, c);
+    if (!text.isEmpty()) emit cellHovered(r, c);
     if (!text.isEmpty()) QToolTip::showText(event->globalPosition().toPoint(), text, this);
     else QToolTip::hideText();
 }

@@ -65,6 +65,7 @@ public:
 
 signals:
     void viewChanged();
+    void cellHovered(int row, int col);  // the pointer is over a cell
 
 protected:
     void mouseMoveEvent(QMouseEvent* event) override;

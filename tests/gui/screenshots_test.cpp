@@ -7,6 +7,7 @@
 #include <QTabWidget>
 #include <QTemporaryDir>
 
+#include "circuits_view.h"
 #include "compare_view.h"
 #include "history_view.h"
 #include "item_models.h"
@@ -64,6 +65,23 @@ TEST_CASE("screenshots of the main views", "[screenshots]") {
     shot(w.inspector(), "inspector-uncertainty");
     w.inspector()->tabs()->setCurrentIndex(3);
     shot(w.inspector(), "inspector-calibration");
+    // Circuits: patching (France vs Italy) and direct logit attribution (Paris vs Rome); generated text.
+    w.inspector()->setPrompt(QStringLiteral("The capital of France is"), QStringLiteral(" Paris"));
+    w.inspector()->circuitsView()->setCorrupted(QStringLiteral("The capital of Italy is"));
+    w.inspector()->runPatching();
+    REQUIRE(waitFor([&] { return w.inspector()->circuitsView()->patching() != nullptr; }, 60000));
+    w.inspector()->setContrast(QStringLiteral(" Rome"));
+    w.inspector()->runDirectLogit();
+    REQUIRE(waitFor([&] { return !w.inspector()->circuitsView()->directLogitBars()->isEmpty(); }, 60000));
+    shot(w.inspector(), "inspector-circuits");
+    w.inspector()->circuitsView()->selectSite(Site::Heads);
+    shot(w.inspector(), "inspector-circuits-heads");
+    w.inspector()->setContrast(QString());
+    w.inspector()->setPrompt(QStringLiteral("On Monday, Ana went to the park with Ben."), QStringLiteral(" Ana read a book."));
+    w.inspector()->runGeneration();
+    REQUIRE(waitFor([&] { return w.inspector()->generationView()->result() != nullptr; }, 120000));
+    w.inspector()->generationView()->shadeRow(2);
+    shot(w.inspector(), "inspector-generation");
 
     // A 1,024-token attention map (a fixture Llama with its context raised: RoPE has no learned positions): cells
     // full size, labels thinned to what fits, then zoomed to 40 tokens where every token is labelled.

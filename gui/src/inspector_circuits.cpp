@@ -1,0 +1,101 @@
+// The inspector's circuit and generated-text jobs (the views are in circuits_view.cpp).
+#include <QLineEdit>
+#include <QPlainTextEdit>
+#include <QPointer>
+#include <QComboBox>
+#include <QSpinBox>
+#include <QTabWidget>
+
+#include "circuits_view.h"
+#include "inspector.h"
+#include "session.h"
+
+namespace lmwb::gui {
+
+void InspectorView::runPatching() {
+    if (!session_.model) return;
+    auto model = session_.model;
+    const std::string prompt = prompt_->toPlainText().toStdString(), target = target_->text().toStdString();
+    attr::PatchingOptions o;
+    o.corrupted = circuits_->corrupted().toStdString();
+    o.contrast = contrast_->text().toStdString();
+    const Inputs inputs = currentInputs(View::Patching);
+    QPointer<InspectorView> self(this);
+    startJob(QStringLiteral("patching"), tr("Activation patching"), tabs_->indexOf(circuits_),
+             [model, prompt, target, o, self, inputs](JobContext& ctx) mutable -> JobRunner::Apply {
+                 std::string t = target;
+                 if (t.empty()) {  // the model's own next token
+                     GenerationOptions g;
+                     g.max_new_tokens = 1;
+                     t = model->generate(prompt, g).text;
+                 }
+                 o.control = ctx.control;
+                 auto r = std::make_shared<const attr::PatchingResult>(attr::activation_patching(*model, prompt, t, o));
+                 return [self, r, inputs] {
+                     if (!self || inputs.model != self->session_.model_path) return;
+                     self->circuits_->setPatching(r);
+                     self->patching_for_ = inputs;
+                     self->has_patching_ = true;
+                     self->done_detail_ = tr("%1 runs").arg(r->runs);
+                     self->updateStaleness();
+                 };
+             });
+}
+
+void InspectorView::runDirectLogit() {
+    if (!session_.model) return;
+    auto model = session_.model;
+    const std::string prompt = prompt_->toPlainText().toStdString(), target = target_->text().toStdString(),
+                      contrast = contrast_->text().toStdString();
+    const Inputs inputs = currentInputs(View::DirectLogit);
+    QPointer<InspectorView> self(this);
+    startJob(QStringLiteral("dla"), tr("Direct logit attribution"), tabs_->indexOf(circuits_),
+             [model, prompt, target, contrast, self, inputs](JobContext& ctx) -> JobRunner::Apply {
+                 std::string t = target;
+                 if (t.empty()) {
+                     GenerationOptions g;
+                     g.max_new_tokens = 1;
+                     t = model->generate(prompt, g).text;
+                 }
+                 auto r = std::make_shared<const attr::DirectLogitAttribution>(attr::direct_logit_attribution(*model, prompt, t, contrast, ctx.control));
+                 return [self, r, inputs] {
+                     if (!self || inputs.model != self->session_.model_path) return;
+                     self->circuits_->setDirectLogit(r);
+                     self->dla_for_ = inputs;
+                     self->has_dla_ = true;
+                     self->done_detail_ = tr("gap %1").arg(r->gap, 0, 'g', 3);
+                     self->updateStaleness();
+                 };
+             });
+}
+
+void InspectorView::runGeneration() {
+    if (!session_.model) return;
+    auto model = session_.model;
+    const std::string prompt = prompt_->toPlainText().toStdString(), target = target_->text().toStdString();
+    attr::GenerationAttributionOptions o;
+    o.steps = steps_->value();
+    if (baseline_->currentIndex() == 1)
+        for (const char* t : {"<|endoftext|>", "<|end_of_text|>", "</s>", "<eos>"})
+            if (auto id = model->tokenizer().token_to_id(t)) {
+                o.baseline_token = *id;
+                break;
+            }
+    const Inputs inputs = currentInputs(View::Generation);
+    QPointer<InspectorView> self(this);
+    startJob(QStringLiteral("generation"), tr("Generated-text attribution"), tabs_->indexOf(generation_),
+             [model, prompt, target, o, self, inputs](JobContext& ctx) mutable -> JobRunner::Apply {
+                 o.control = ctx.control;
+                 auto r = std::make_shared<const attr::GenerationAttribution>(attr::explain_generation(*model, prompt, target, o));
+                 return [self, r, inputs] {
+                     if (!self || inputs.model != self->session_.model_path) return;
+                     self->generation_->setResult(r);
+                     self->generation_for_ = inputs;
+                     self->has_generation_ = true;
+                     self->done_detail_ = tr("%1 generated tokens").arg(r->generated_tokens.size());
+                     self->updateStaleness();
+                 };
+             });
+}
+
+}  // namespace lmwb::gui

@@ -1,0 +1,77 @@
+// The Circuits and Generated text tabs: Ctrl+6 fills the patching maps, Ctrl+7 the direct logit bars and head map,
+// Ctrl+8 the [generated × prompt + generated] matrix whose rows shade the tokens; edits mark results stale.
+#include <catch2/catch.hpp>
+
+#include <QLabel>
+#include <QTabWidget>
+#include <QTextBrowser>
+
+#include "circuits_view.h"
+#include "gui_support.h"
+#include "inspector.h"
+#include "main_window.h"
+#include "plots.h"
+#include "session.h"
+
+using namespace lmwb;
+using namespace lmwb::gui;
+using lmwb::test::waitFor;
+
+TEST_CASE("circuits tab: patching maps per site, direct logit bars and heads, staleness", "[gui][circuits]") {
+    MainWindow w;
+    w.setQuiet(true);
+    REQUIRE(w.openModel(QStringLiteral(LMWB_MODELS "/tiny-b")));
+    REQUIRE(waitFor([&] { return static_cast<bool>(w.session().model); }, 20000));
+    auto* in = w.inspector();
+    auto* c = in->circuitsView();
+    CHECK(c->patchingMap()->isEmpty());
+    in->setPrompt(QStringLiteral("The capital of France is"), QStringLiteral(" Paris"));
+    c->setCorrupted(QStringLiteral("The capital of Italy is"));
+    in->runPatching();
+    REQUIRE(waitFor([&] { return c->patching() != nullptr; }, 60000));
+    CHECK(in->tabs()->currentWidget() == c);
+    const auto* p = c->patching();
+    CHECK_FALSE(c->patchingMap()->isEmpty());
+    CHECK(c->patchingMap()->rows() == p->layers);
+    CHECK(c->patchingMap()->cols() == static_cast<int>(p->positions.size()));
+    // Restoring the last layer at the last position recovers the clean output.
+    CHECK(c->patchingMap()->value(p->layers - 1, static_cast<int>(p->positions.size()) - 1) == Approx(1.0).margin(1e-4));
+    c->selectSite(Site::Heads);
+    CHECK(c->patchingMap()->cols() == p->heads);
+    CHECK(c->summary()->text().contains(QStringLiteral("clean")));
+    c->setCorrupted(QStringLiteral("The capital of Spain is"));
+    CHECK(in->isStale(InspectorView::View::Patching));
+    CHECK(c->patchingMap()->staleText().contains(QStringLiteral("Ctrl+6")));
+    c->selectSite(Site::Mlp);  // another site of the same stale result stays stale
+    CHECK(c->patchingMap()->staleText().contains(QStringLiteral("Ctrl+6")));
+
+    in->setContrast(QStringLiteral(" Rome"));
+    in->runDirectLogit();
+    REQUIRE(waitFor([&] { return !c->directLogitBars()->isEmpty(); }, 60000));
+    CHECK(c->directLogitHeads()->rows() == static_cast<int>(w.session().model->info().layers));
+    CHECK(c->summary()->text().contains(QStringLiteral("gap")));
+    CHECK(c->directLogitBars()->staleText().isEmpty());  // the patching map is stale, the direct logit views are not
+    CHECK_FALSE(c->patchingMap()->staleText().isEmpty());
+}
+
+TEST_CASE("generated text tab: the matrix over prompt and generated tokens, rows shade the tokens", "[gui][generation]") {
+    MainWindow w;
+    w.setQuiet(true);
+    REQUIRE(w.openModel(QStringLiteral(LMWB_MODELS "/tiny-b")));
+    REQUIRE(waitFor([&] { return static_cast<bool>(w.session().model); }, 20000));
+    auto* in = w.inspector();
+    auto* g = in->generationView();
+    in->setPrompt(QStringLiteral("On Monday, Ana went to the park with Ben."), QStringLiteral(" Ana read a book."));
+    in->runGeneration();
+    REQUIRE(waitFor([&] { return g->result() != nullptr; }, 120000));
+    const auto* r = g->result();
+    CHECK(g->matrix()->rows() == static_cast<int>(r->generated_tokens.size()));
+    CHECK(g->matrix()->cols() == static_cast<int>(r->columns()));
+    // Causal: a row has nothing at or after its own token.
+    const int P = static_cast<int>(r->prompt_tokens.size());
+    CHECK(g->matrix()->value(0, P) == 0.0);
+    g->shadeRow(1);
+    CHECK(g->tokens()->toHtml().contains(QStringLiteral("background-color")));
+    CHECK(g->tokens()->toPlainText().contains(QStringLiteral("Row 1")));
+    CHECK(g->summary()->text().contains(QStringLiteral("largest delta")));
+}
