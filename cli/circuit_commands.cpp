@@ -106,12 +106,6 @@ int run_generation_attribution(const LanguageModel& model, const std::string& pr
 
 int run_circuit_method(const std::string& method, const LanguageModel& model, const std::string& prompt, std::string target,
                        const std::string& contrast, const CircuitArgs& a, std::uint64_t seed, int batch_size, bool json) {
-    if (target.empty()) {  // the model's own next token
-        GenerationOptions g;
-        g.max_new_tokens = 1;
-        target = model.generate(prompt, g).text;
-        if (target.empty()) throw std::runtime_error("--target: the model's greedy next token is empty; give a target");
-    }
     if (method == "dla") {
         auto r = attr::direct_logit_attribution(model, prompt, target, contrast, terminal_control(method, json));
         if (json) {

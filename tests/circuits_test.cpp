@@ -202,7 +202,6 @@ TEST_CASE("circuit inputs that cannot work are clear errors naming the option", 
     o.contrast = " mat";
     fails(o, kTarget, "--contrast: the foil starts with the target's first token");
     o = {};
-    fails(o, "", "the target has no tokens");
     o.noise_scale = 0;
     fails(o, kTarget, "--noise-scale must be a positive number");
     // Engine level: a patch outside the model
@@ -215,6 +214,15 @@ TEST_CASE("circuit inputs that cannot work are clear errors naming the option", 
     CHECK_THROWS_WITH(model->patched_readouts(seq, nullptr, clean, {{Patch{Site::Mlp, 1, 0, -1}}}, {{2, 1}}),
                       Catch::Contains("did not record mlp of layer 1"));
     CHECK_THROWS_WITH(direct_logit_attribution(*model, kClean, kTarget, " mat"), Catch::Contains("--contrast"));
+    // No target: the model's greedy next token
+    GenerationOptions g;
+    g.max_new_tokens = 1;
+    const std::string next = model->generate(kClean, g).text;
+    CHECK(direct_logit_attribution(*model, kClean, "").target == next);
+    PatchingOptions q;
+    q.corrupted = kCorrupted;
+    q.sites = {Site::Residual};
+    CHECK(activation_patching(*model, kClean, "", q).target == next);
 }
 
 TEST_CASE("patching reports progress in runs and stops on its cancel token", "[circuits][control]") {

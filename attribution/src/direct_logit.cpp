@@ -11,7 +11,8 @@ DirectLogitAttribution direct_logit_attribution(const LanguageModel& m, std::str
     CancelScope cancel_scope(control.cancel);
     DirectLogitAttribution r;
     r.prompt = std::string(prompt);
-    r.target = std::string(target);
+    r.target = target.empty() ? greedy_next_token(m, prompt) : std::string(target);
+    target = r.target;
     r.contrast = std::string(contrast);
     std::vector<std::int32_t> pid, tid, fid;
     r.tokens = tokens_of(m.tokenizer(), prompt, pid);

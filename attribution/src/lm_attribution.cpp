@@ -27,6 +27,15 @@ std::vector<Token> tokens_of(const Tokenizer& tok, std::string_view text, std::v
     return out;
 }
 
+std::string greedy_next_token(const LanguageModel& m, std::string_view prompt) {
+    GenerationOptions g;
+    g.max_new_tokens = 1;
+    g.alternatives = 0;
+    std::string t = m.generate(prompt, g).text;
+    if (t.empty()) throw AttributionError("the model's greedy next token is empty (end of text); give a target");
+    return t;
+}
+
 namespace {
 
 bool is_space_cp(char32_t c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == 0x3000 || c == 0xA0; }

@@ -59,7 +59,8 @@ PatchingResult activation_patching(const LanguageModel& m, std::string_view prom
     CancelScope cancel_scope(o.control.cancel);
     PatchingResult r;
     r.prompt = std::string(prompt);
-    r.target = std::string(target);
+    r.target = target.empty() ? greedy_next_token(m, prompt) : std::string(target);
+    target = r.target;
     r.contrast = o.contrast;
     r.metric = o.contrast.empty() ? "logprob" : "logit_diff";
     std::vector<std::int32_t> pid, tid, fid, cid;

@@ -11,6 +11,7 @@
 
 namespace lmwb {
 class Tokenizer;
+class LanguageModel;
 }
 
 namespace lmwb::attr {
@@ -21,5 +22,9 @@ inline std::string to_utf8(std::u32string_view s) { return text::encode(s); }
 // The text's tokens (no special tokens added), each with its code-point span and the text it covers (its decoding
 // where it covers none); ids receives the token ids.
 std::vector<Token> tokens_of(const Tokenizer& tok, std::string_view text, std::vector<std::int32_t>& ids);
+
+// The model's greedy next token after prompt, as text (the target when none is given). Throws AttributionError
+// when it decodes to nothing (an end-of-text token).
+std::string greedy_next_token(const LanguageModel& model, std::string_view prompt);
 
 }  // namespace lmwb::attr

@@ -16,20 +16,7 @@
 namespace lmwb::gui {
 
 namespace {
-
-QString label(const std::string& s) {
-    QString q = QString::fromStdString(s);
-    q.replace(QLatin1Char('\n'), QStringLiteral("⏎"));
-    return q.isEmpty() ? QStringLiteral("∅") : q;
-}
-
-QString tokenSpan(const QString& text, double shade, const QString& title) {
-    const QColor bg = divergingColor(shade);
-    const double luminance = 0.2126 * bg.redF() + 0.7152 * bg.greenF() + 0.0722 * bg.blueF();
-    return QStringLiteral("<span style=\"background-color:%1;color:%2\" title=\"%3\">%4</span>")
-        .arg(bg.name(), luminance < 0.45 ? QStringLiteral("#ffffff") : QStringLiteral("#000000"), title.toHtmlEscaped(), text.toHtmlEscaped());
-}
-
+QString label(const std::string& s) { return tokenText(s); }
 }  // namespace
 
 CircuitsView::CircuitsView(QWidget* parent) : QWidget(parent) {
@@ -235,7 +222,7 @@ void GenerationView::shadeRow(int row) {
             html += QStringLiteral("<span style=\"color:#888888\">%1</span>").arg(label(t.text).toHtmlEscaped());
             continue;
         }
-        html += tokenSpan(label(t.text), scale > 0 ? v / scale : 0, tr("%1: %2").arg(label(t.text)).arg(v, 0, 'g', 4));
+        html += shadedToken(label(t.text), scale > 0 ? v / scale : 0, tr("%1: %2").arg(label(t.text)).arg(v, 0, 'g', 4));
     }
     tokens_->setHtml(tr("<p>Row %1 (“%2”, log p %3):</p><p>%4</p>").arg(row).arg(label(g.generated_tokens[static_cast<std::size_t>(row)].text).toHtmlEscaped())
                          .arg(g.token_logprobs[static_cast<std::size_t>(row)], 0, 'f', 3).arg(html));

@@ -20,6 +20,7 @@
 #include <cmath>
 
 #include "circuits_view.h"
+#include "head_grid.h"
 #include "item_models.h"
 #include "lens_view.h"
 #include "lmwb/statistics.h"
@@ -32,11 +33,7 @@ namespace {
 
 constexpr int kDisplayCells = 256;  // per-head maps of longer inputs are kept in blocks of tokens (memory)
 
-QString tokenLabel(const std::string& s) {
-    QString q = QString::fromStdString(s);
-    q.replace(QLatin1Char('\n'), QStringLiteral("⏎"));
-    return q;
-}
+QString tokenLabel(const std::string& s) { return tokenText(s); }
 
 }  // namespace
 
@@ -171,6 +168,14 @@ InspectorView::InspectorView(Session& session, QWidget* parent) : QWidget(parent
     tabs_->addTab(circuits_, tr("Circuits"));
     generation_ = new GenerationView;
     tabs_->addTab(generation_, tr("Generated text"));
+    head_grid_ = new HeadGridView;
+    tabs_->addTab(head_grid_, tr("Heads"));
+    connect(head_grid_, &HeadGridView::summariesRequested, this, &InspectorView::runHeadSummaries);
+    connect(head_grid_->thumbnails(), &HeadThumbnails::headClicked, this, [this](int layer, int head) {
+        selectLayer(layer);
+        selectHead(3 + head);
+        tabs_->setCurrentIndex(0);
+    });
     connect(circuits_, &CircuitsView::patchRequested, this, &InspectorView::runPatching);
     connect(circuits_, &CircuitsView::directLogitRequested, this, &InspectorView::runDirectLogit);
     connect(generation_, &GenerationView::attributeRequested, this, &InspectorView::runGeneration);
@@ -323,6 +328,7 @@ void InspectorView::clearResults() {
     lens_->clear(tr("The logit lens appears here: press Logit lens (Ctrl+5) to read every layer through the final norm and the unembedding."));
     circuits_->clear();
     generation_->clear();
+    head_grid_->clear();
     has_patching_ = has_dla_ = has_generation_ = false;
     mass_->setEmpty(tr("Sampled answers and their probability mass appear here."));
     answers_->setAnswers({});
@@ -335,6 +341,7 @@ void InspectorView::refreshControls() {
     bool on = static_cast<bool>(session_.model);
     for (auto* b : {attention_button_, ig_button_, shap_button_, sample_button_, lens_button_}) b->setEnabled(on);
     circuits_->setButtonsEnabled(on);
+    head_grid_->setButtonEnabled(on);
     generation_->setButtonEnabled(on);
 }
 
@@ -382,6 +389,7 @@ void InspectorView::runAttention() {
             self->layer_->blockSignals(false);
             self->head_->blockSignals(false);
             self->done_detail_ = tr("%1 tokens, %2 layers, %3 heads").arg(maps->length).arg(maps->layers).arg(maps->heads);
+            self->head_grid_->setMaps(maps);
             self->showAttention();
             self->updateStaleness();
         };
@@ -489,16 +497,9 @@ QString InspectorView::tokenHtml() const {
     for (double v : attribution_->scores) scale = std::max(scale, std::fabs(v));
     for (std::size_t i = 0; i < attribution_->prompt_tokens.size(); ++i) {
         double s = scale > 0 ? attribution_->scores[i] / scale : 0;
-        // Text colour by contrast with the shading: white on the dark ends of the palette.
-        const QColor bg = divergingColor(s);
-        const double luminance = 0.2126 * bg.redF() + 0.7152 * bg.greenF() + 0.0722 * bg.blueF();
-        const QString label = tokenLabel(attribution_->prompt_tokens[i].text).toHtmlEscaped();
-        html += QStringLiteral("<span style=\"background-color:%1;color:%2\" title=\"“%3” (token %4, id %5): score %6\">%7</span>")
-                    .arg(bg.name(), luminance < 0.45 ? QStringLiteral("#ffffff") : QStringLiteral("#000000"), label)
-                    .arg(i)
-                    .arg(attribution_->prompt_tokens[i].id)
-                    .arg(attribution_->scores[i], 0, 'g', 4)
-                    .arg(label);
+        const QString label = tokenLabel(attribution_->prompt_tokens[i].text);
+        html += shadedToken(label, s, tr("“%1” (token %2, id %3): score %4").arg(label).arg(i).arg(attribution_->prompt_tokens[i].id)
+                                          .arg(attribution_->scores[i], 0, 'g', 4));
     }
     html += QStringLiteral(" <b>→</b> ");
     for (const auto& t : attribution_->target_tokens)

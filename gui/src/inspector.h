@@ -31,6 +31,7 @@ class AnswersModel;
 class LensView;
 class CircuitsView;
 class GenerationView;
+class HeadGridView;
 class AlternativesModel;
 
 class InspectorView : public QWidget {
@@ -51,6 +52,8 @@ public:
     void runPatching();
     void runDirectLogit();
     void runGeneration();
+    void runHeadSummaries();
+    HeadGridView* headGrid() const { return head_grid_; }
     CircuitsView* circuitsView() const { return circuits_; }
     GenerationView* generationView() const { return generation_; }
     void selectLayer(int layer);
@@ -106,6 +109,7 @@ private:
     LensView* lens_;
     CircuitsView* circuits_;
     GenerationView* generation_;
+    HeadGridView* head_grid_;
     QSpinBox *steps_, *samples_;
     QComboBox *baseline_, *shap_algorithm_;
     QTextBrowser* tokens_;

@@ -7,6 +7,7 @@
 #include <QTabWidget>
 
 #include "circuits_view.h"
+#include "head_grid.h"
 #include "inspector.h"
 #include "session.h"
 
@@ -23,14 +24,8 @@ void InspectorView::runPatching() {
     QPointer<InspectorView> self(this);
     startJob(QStringLiteral("patching"), tr("Activation patching"), tabs_->indexOf(circuits_),
              [model, prompt, target, o, self, inputs](JobContext& ctx) mutable -> JobRunner::Apply {
-                 std::string t = target;
-                 if (t.empty()) {  // the model's own next token
-                     GenerationOptions g;
-                     g.max_new_tokens = 1;
-                     t = model->generate(prompt, g).text;
-                 }
                  o.control = ctx.control;
-                 auto r = std::make_shared<const attr::PatchingResult>(attr::activation_patching(*model, prompt, t, o));
+                 auto r = std::make_shared<const attr::PatchingResult>(attr::activation_patching(*model, prompt, target, o));
                  return [self, r, inputs] {
                      if (!self || inputs.model != self->session_.model_path) return;
                      self->circuits_->setPatching(r);
@@ -51,13 +46,7 @@ void InspectorView::runDirectLogit() {
     QPointer<InspectorView> self(this);
     startJob(QStringLiteral("dla"), tr("Direct logit attribution"), tabs_->indexOf(circuits_),
              [model, prompt, target, contrast, self, inputs](JobContext& ctx) -> JobRunner::Apply {
-                 std::string t = target;
-                 if (t.empty()) {
-                     GenerationOptions g;
-                     g.max_new_tokens = 1;
-                     t = model->generate(prompt, g).text;
-                 }
-                 auto r = std::make_shared<const attr::DirectLogitAttribution>(attr::direct_logit_attribution(*model, prompt, t, contrast, ctx.control));
+                 auto r = std::make_shared<const attr::DirectLogitAttribution>(attr::direct_logit_attribution(*model, prompt, target, contrast, ctx.control));
                  return [self, r, inputs] {
                      if (!self || inputs.model != self->session_.model_path) return;
                      self->circuits_->setDirectLogit(r);
@@ -96,6 +85,22 @@ void InspectorView::runGeneration() {
                      self->updateStaleness();
                  };
              });
+}
+
+void InspectorView::runHeadSummaries() {
+    if (!session_.model) return;
+    auto model = session_.model;
+    const std::string text = (prompt_->toPlainText() + target_->text()).toStdString();
+    const QString path = session_.model_path;
+    QPointer<InspectorView> self(this);
+    startJob(QStringLiteral("heads"), tr("Head summaries"), tabs_->indexOf(head_grid_), [model, text, path, self](JobContext& ctx) -> JobRunner::Apply {
+        auto s = std::make_shared<const attr::HeadSummaries>(attr::head_summaries(*model, text, 32, 0, ctx.control));
+        return [self, s, path] {
+            if (!self || path != self->session_.model_path) return;
+            self->head_grid_->setSummaries(s);
+            self->done_detail_ = tr("%1 heads").arg(s->heads.size());
+        };
+    });
 }
 
 }  // namespace lmwb::gui

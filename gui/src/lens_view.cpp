@@ -1,5 +1,7 @@
 #include "lens_view.h"
 
+#include "plots.h"
+
 #include <QBrush>
 #include <QColor>
 #include <QHeaderView>
@@ -10,11 +12,7 @@
 namespace lmwb::gui {
 
 namespace {
-QString shown(const std::string& text) {
-    QString s = QString::fromStdString(text);
-    s.replace(QLatin1Char('\n'), QStringLiteral("\\n"));
-    return s.isEmpty() ? QStringLiteral("∅") : s;
-}
+QString shown(const std::string& text) { return tokenText(text); }
 }  // namespace
 
 void LensModel::setLens(std::shared_ptr<const attr::LogitLens> lens) {

@@ -103,6 +103,19 @@ QColor divergingColor(double t) {
     return diverging().color(t, QCPRange(-1, 1));
 }
 
+QString tokenText(const std::string& text) {
+    QString q = QString::fromStdString(text);
+    q.replace(QLatin1Char('\n'), QStringLiteral("⏎"));
+    return q.isEmpty() ? QStringLiteral("∅") : q;
+}
+
+QString shadedToken(const QString& text, double score, const QString& title) {
+    const QColor bg = divergingColor(score);
+    const double luminance = 0.2126 * bg.redF() + 0.7152 * bg.greenF() + 0.0722 * bg.blueF();
+    return QStringLiteral("<span style=\"background-color:%1;color:%2\" title=\"%3\">%4</span>")
+        .arg(bg.name(), luminance < 0.45 ? QStringLiteral("#ffffff") : QStringLiteral("#000000"), title.toHtmlEscaped(), text.toHtmlEscaped());
+}
+
 Plot::Plot(QWidget* parent) : QCustomPlot(parent) {
     setMinimumSize(200, 150);
     setNoAntialiasingOnDrag(true);

@@ -102,5 +102,9 @@ private:
 // Colour for a signed score in [-1, 1] (blue for negative, orange for positive, white at 0): readable for the
 // common colour-vision deficiencies.
 QColor divergingColor(double t);
+// A token's text for labels: a newline as ⏎, an empty token as ∅.
+QString tokenText(const std::string& text);
+// The token as HTML on the colour of a signed score in [-1, 1], its text white or black by contrast, `title` on hover.
+QString shadedToken(const QString& text, double score, const QString& title);
 
 }  // namespace lmwb::gui

@@ -4,9 +4,11 @@
 
 #include <QLabel>
 #include <QTabWidget>
+#include <QTest>
 #include <QTextBrowser>
 
 #include "circuits_view.h"
+#include "head_grid.h"
 #include "gui_support.h"
 #include "inspector.h"
 #include "main_window.h"
@@ -74,4 +76,27 @@ TEST_CASE("generated text tab: the matrix over prompt and generated tokens, rows
     CHECK(g->tokens()->toHtml().contains(QStringLiteral("background-color")));
     CHECK(g->tokens()->toPlainText().contains(QStringLiteral("Row 1")));
     CHECK(g->summary()->text().contains(QStringLiteral("largest delta")));
+}
+
+TEST_CASE("heads tab: every layer x head as a thumbnail, summaries as captions, a click opens the head", "[gui][heads]") {
+    MainWindow w;
+    w.setQuiet(true);
+    REQUIRE(w.openModel(QStringLiteral(LMWB_MODELS "/tiny-b")));
+    REQUIRE(waitFor([&] { return static_cast<bool>(w.session().model); }, 20000));
+    auto* in = w.inspector();
+    auto* grid = in->headGrid()->thumbnails();
+    CHECK(grid->headAt(grid->cellRect(0, 0).center()) == std::make_pair(-1, -1));  // nothing before Attention
+    in->setPrompt(QStringLiteral("On Monday, Ana went to the park with Ben. On Monday, Ana went to the park"), QString());
+    in->runAttention();
+    REQUIRE(waitFor([&] { return in->attentionMaps() != nullptr; }, 20000));
+    const auto& info = w.session().model->info();
+    const int L = static_cast<int>(info.layers), H = static_cast<int>(info.heads);
+    CHECK(grid->headAt(grid->cellRect(L - 1, H - 1).center()) == std::make_pair(L - 1, H - 1));
+    CHECK(grid->sizeHint().width() >= grid->cellRect(0, H - 1).right());
+    in->runHeadSummaries();
+    REQUIRE(waitFor([&] { return grid->describe(0, 0).contains(QStringLiteral("induction")); }, 30000));
+    // A click on a thumbnail opens that head in the attention view.
+    QTest::mouseClick(grid, Qt::LeftButton, {}, grid->cellRect(1, 2).center());
+    CHECK(in->tabs()->currentIndex() == 0);
+    CHECK(in->attentionMap()->title().contains(QStringLiteral("head 2")));
 }

@@ -8,6 +8,7 @@
 #include <QTemporaryDir>
 
 #include "circuits_view.h"
+#include "head_grid.h"
 #include "compare_view.h"
 #include "history_view.h"
 #include "item_models.h"
@@ -82,6 +83,12 @@ TEST_CASE("screenshots of the main views", "[screenshots]") {
     REQUIRE(waitFor([&] { return w.inspector()->generationView()->result() != nullptr; }, 120000));
     w.inspector()->generationView()->shadeRow(2);
     shot(w.inspector(), "inspector-generation");
+    w.inspector()->setPrompt(QStringLiteral("On Monday, Ana went to the park with Ben. On Monday, Ana went to the park"), QString());
+    w.inspector()->runAttention();
+    REQUIRE(waitFor([&] { return w.inspector()->attentionMaps() && w.inspector()->attentionMaps()->length > 15; }, 20000));
+    w.inspector()->runHeadSummaries();
+    REQUIRE(waitFor([&] { return w.inspector()->headGrid()->thumbnails()->describe(0, 0).contains(QStringLiteral("induction")); }, 30000));
+    shot(w.inspector(), "inspector-heads");
 
     // A 1,024-token attention map (a fixture Llama with its context raised: RoPE has no learned positions): cells
     // full size, labels thinned to what fits, then zoomed to 40 tokens where every token is labelled.

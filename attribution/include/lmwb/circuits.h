@@ -15,7 +15,7 @@ namespace lmwb::attr {
 
 // Activation patching (Meng et al. 2022; TransformerLens' patching module). The run is prompt + target[:-1]; the
 // metric is log p(target | prompt), or with a contrast (foil) logit(target[0]) − logit(foil[0]) at the last prompt
-// token. The corrupted run reads another prompt of the same token length, or the prompt's token embeddings with
+// token; an empty target is the model's greedy next token. The corrupted run reads another prompt of the same token length, or the prompt's token embeddings with
 // Gaussian noise on chosen positions. Each cell restores one component of the clean run into the corrupted one.
 struct PatchingOptions {
     std::string corrupted;             // empty: noise
@@ -56,7 +56,7 @@ PatchingResult activation_patching(const LanguageModel& model, std::string_view 
 
 // Direct logit attribution (as TransformerLens' logit_attrs with the final norm's scale cached): at the last prompt
 // token, each component's output mapped through the final norm with its scale frozen at the clean residual stream,
-// onto the unembedding of target[0] (minus contrast[0]'s). The parts add up to the logit (difference) before any
+// onto the unembedding of target[0] (minus contrast[0]'s; an empty target: the greedy next token). The parts add up to the logit (difference) before any
 // final soft-cap; `total` is the model's own output and `gap` = total − sum what the linear reading leaves out.
 struct DirectLogitAttribution {
     std::string prompt, target, contrast;
