@@ -10,6 +10,7 @@
 #include "lmwb/attribution.h"
 #include "lmwb/circuits.h"
 #include "lmwb/model.h"
+#include "lmwb/side_by_side.h"
 
 namespace lmwb::cli {
 
@@ -156,6 +157,59 @@ int run_circuit_method(const std::string& method, const LanguageModel& model, co
     for (const auto& g : r.grids) print_grid(r, g);
     std::printf("\n  %zu patched runs\n", r.runs);
     return 0;
+}
+
+Action add_side_by_side_command(CLI::App& app) {
+    struct Args {
+        std::string a, b, prompt, target, method = "ig";
+        int steps = 50, max_new_tokens = 32, threads = 0;
+        bool json = false, no_attribution = false;
+    };
+    auto x = std::make_shared<Args>();
+    auto* cmd = app.add_subcommand("side-by-side", "Two models on one prompt: responses, per-token log-probs aligned, attributions");
+    cmd->add_option("model_a", x->a, "First model folder")->required();
+    cmd->add_option("model_b", x->b, "Second model folder")->required();
+    cmd->add_option("--prompt,-p", x->prompt, "The prompt")->required();
+    cmd->add_option("--target,-t", x->target, "The continuation to compare (default: model A's greedy response)");
+    cmd->add_option("--method,-m", x->method, "Attribution of the continuation in both: ig, grad, grad-x-input or shap");
+    cmd->add_option("--steps", x->steps, "Integrated gradients: steps");
+    cmd->add_option("--max-new-tokens", x->max_new_tokens, "Response length at most (stops at a newline)");
+    cmd->add_flag("--no-attribution", x->no_attribution, "Only responses and log-probabilities");
+    cmd->add_option("--threads", x->threads, "Compute threads");
+    cmd->add_flag("--json", x->json, "Print JSON");
+    return [x]() -> int {
+        InterruptGuard interrupts;
+        ModelOptions mo;
+        mo.threads = x->threads;
+        auto a = LanguageModel::open(x->a, mo), b = LanguageModel::open(x->b, mo);
+        attr::SideBySideOptions o;
+        o.max_new_tokens = x->max_new_tokens;
+        o.attribute = !x->no_attribution;
+        o.attribution.method = attr::method_from_name(x->method);
+        o.attribution.steps = x->steps;
+        o.control = terminal_control("side by side", x->json);
+        auto s = attr::side_by_side(*a, *b, x->prompt, x->target, o);
+        if (x->json) {
+            std::cout << attr::to_json_text(s);
+            return 0;
+        }
+        std::printf("A %s\n  \"%s\"\nB %s\n  \"%s\"\n\n", x->a.c_str(), printable(s.a_response).c_str(), x->b.c_str(), printable(s.b_response).c_str());
+        std::printf("log p(\"%s\" | prompt): A %.4f, B %.4f (%s)\n\n  %-16s %10s %10s %10s\n", printable(s.continuation).c_str(), s.a_total, s.b_total,
+                    s.same_tokens ? "same tokens" : "aligned by character spans", "segment", "A", "B", "B - A");
+        for (const auto& g : s.segments)
+            std::printf("  %-16.16s %10.4f %10.4f %+10.4f\n", ("\"" + printable(g.text) + "\"").c_str(), g.a_logprob, g.b_logprob, g.b_logprob - g.a_logprob);
+        if (s.attributed) {
+            std::printf("\n%s, by word:\n  %-16s %10s %10s\n", s.a_attribution.method.c_str(), "word", "A", "B");
+            const auto& wa = s.a_attribution.words;
+            const auto& wb = s.b_attribution.words;
+            for (const auto& w : wa) {  // words are spans of the prompt's text: the same in both tokenizations
+                auto it = std::find_if(wb.begin(), wb.end(), [&](const attr::Span& v) { return v.start == w.start; });
+                std::printf("  %-16.16s %10.5f %10s\n", printable(w.text).c_str(), w.score,
+                            it == wb.end() ? "-" : std::to_string(it->score).substr(0, 9).c_str());
+            }
+        }
+        return 0;
+    };
 }
 
 }  // namespace lmwb::cli

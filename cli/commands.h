@@ -28,6 +28,7 @@ Action add_metrics_command(CLI::App& app);
 Action add_ratings_command(CLI::App& app);
 Action add_explain_command(CLI::App& app);
 Action add_uncertainty_command(CLI::App& app);
+Action add_side_by_side_command(CLI::App& app);  // circuit_commands.cpp
 
 // explain -m patching | dla (circuit_commands.cpp)
 struct CircuitArgs {

@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
         {"ratings", lmwb::cli::add_ratings_command(app)},
         {"explain", lmwb::cli::add_explain_command(app)},
         {"uncertainty", lmwb::cli::add_uncertainty_command(app)},
+        {"side-by-side", lmwb::cli::add_side_by_side_command(app)},
     };
 
     CLI11_PARSE(app, argc, argv);

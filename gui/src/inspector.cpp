@@ -21,6 +21,7 @@
 
 #include "circuits_view.h"
 #include "head_grid.h"
+#include "side_by_side_view.h"
 #include "item_models.h"
 #include "lens_view.h"
 #include "lmwb/statistics.h"
@@ -176,6 +177,10 @@ InspectorView::InspectorView(Session& session, QWidget* parent) : QWidget(parent
         selectHead(3 + head);
         tabs_->setCurrentIndex(0);
     });
+    side_by_side_ = new SideBySideView;
+    tabs_->addTab(side_by_side_, tr("Side by side"));
+    connect(side_by_side_, &SideBySideView::openRequested, this, [this] { openOtherModel(side_by_side_->otherModelPath()); });
+    connect(side_by_side_, &SideBySideView::compareRequested, this, &InspectorView::runSideBySide);
     connect(circuits_, &CircuitsView::patchRequested, this, &InspectorView::runPatching);
     connect(circuits_, &CircuitsView::directLogitRequested, this, &InspectorView::runDirectLogit);
     connect(generation_, &GenerationView::attributeRequested, this, &InspectorView::runGeneration);
@@ -329,6 +334,7 @@ void InspectorView::clearResults() {
     circuits_->clear();
     generation_->clear();
     head_grid_->clear();
+    side_by_side_->clear();
     has_patching_ = has_dla_ = has_generation_ = false;
     mass_->setEmpty(tr("Sampled answers and their probability mass appear here."));
     answers_->setAnswers({});
@@ -341,6 +347,7 @@ void InspectorView::refreshControls() {
     bool on = static_cast<bool>(session_.model);
     for (auto* b : {attention_button_, ig_button_, shap_button_, sample_button_, lens_button_}) b->setEnabled(on);
     circuits_->setButtonsEnabled(on);
+    side_by_side_->setButtonsEnabled(on, static_cast<bool>(session_.other_model));
     head_grid_->setButtonEnabled(on);
     generation_->setButtonEnabled(on);
 }

@@ -32,6 +32,7 @@ class LensView;
 class CircuitsView;
 class GenerationView;
 class HeadGridView;
+class SideBySideView;
 class AlternativesModel;
 
 class InspectorView : public QWidget {
@@ -53,6 +54,9 @@ public:
     void runDirectLogit();
     void runGeneration();
     void runHeadSummaries();
+    void openOtherModel(const QString& path);  // model B of Side by side
+    void runSideBySide();
+    SideBySideView* sideBySideView() const { return side_by_side_; }
     HeadGridView* headGrid() const { return head_grid_; }
     CircuitsView* circuitsView() const { return circuits_; }
     GenerationView* generationView() const { return generation_; }
@@ -110,6 +114,7 @@ private:
     CircuitsView* circuits_;
     GenerationView* generation_;
     HeadGridView* head_grid_;
+    SideBySideView* side_by_side_;
     QSpinBox *steps_, *samples_;
     QComboBox *baseline_, *shap_algorithm_;
     QTextBrowser* tokens_;

@@ -3,11 +3,13 @@
 #include <QPlainTextEdit>
 #include <QPointer>
 #include <QComboBox>
+#include <QFileInfo>
 #include <QSpinBox>
 #include <QTabWidget>
 
 #include "circuits_view.h"
 #include "head_grid.h"
+#include "side_by_side_view.h"
 #include "inspector.h"
 #include "session.h"
 
@@ -101,6 +103,45 @@ void InspectorView::runHeadSummaries() {
             self->done_detail_ = tr("%1 heads").arg(s->heads.size());
         };
     });
+}
+
+void InspectorView::openOtherModel(const QString& path) {
+    if (path.isEmpty()) return;
+    QPointer<InspectorView> self(this);
+    startJob(QStringLiteral("model B"), tr("Opening model B"), tabs_->indexOf(side_by_side_), [path, self](JobContext& ctx) -> JobRunner::Apply {
+        ModelOptions options;
+        options.control = ctx.control;
+        std::shared_ptr<const LanguageModel> m = LanguageModel::open(path.toStdString(), options);
+        return [self, m] {
+            if (!self) return;
+            self->session_.other_model = m;
+            self->session_.other_model_path = QString::fromStdString(m->info().path);
+            self->side_by_side_->setOtherModelPath(self->session_.other_model_path);
+            self->side_by_side_->setOtherModelName(QFileInfo(self->session_.other_model_path).fileName());
+            self->done_detail_ = QFileInfo(self->session_.other_model_path).fileName();
+            self->refreshControls();
+        };
+    });
+}
+
+void InspectorView::runSideBySide() {
+    if (!session_.model || !session_.other_model) return;
+    auto a = session_.model, b = session_.other_model;
+    const std::string prompt = prompt_->toPlainText().toStdString(), target = target_->text().toStdString();
+    attr::SideBySideOptions o;
+    o.attribution.steps = steps_->value();
+    const QString path = session_.model_path;
+    QPointer<InspectorView> self(this);
+    startJob(QStringLiteral("side by side"), tr("Side by side"), tabs_->indexOf(side_by_side_),
+             [a, b, prompt, target, o, path, self](JobContext& ctx) mutable -> JobRunner::Apply {
+                 o.control = ctx.control;
+                 auto r = std::make_shared<const attr::SideBySide>(attr::side_by_side(*a, *b, prompt, target, o));
+                 return [self, r, path] {
+                     if (!self || path != self->session_.model_path) return;
+                     self->side_by_side_->setResult(r);
+                     self->done_detail_ = tr("aligned segments: %1").arg(r->segments.size());
+                 };
+             });
 }
 
 }  // namespace lmwb::gui

@@ -491,7 +491,10 @@ QString MainWindow::viewGuide(int tab) const {
                   "click a cell for its top tokens), <b>Ctrl+6</b> activation patching (Circuits tab: restore each clean "
                   "component into the run on the corrupted prompt, or on noise; layer × position maps per site, layer × head), "
                   "<b>Ctrl+7</b> direct logit attribution (each layer's and head's share of the target's logit), <b>Ctrl+8</b> "
-                  "attribution of generated text (hover a row to shade the tokens it owes). A result computed before the prompt, "
+                  "attribution of generated text (hover a row to shade the tokens it owes). <b>Heads</b> shows every layer × head "
+                  "(after Ctrl+1; Head summaries finds induction and previous-token heads; click a head to open it); <b>Side by "
+                  "side</b> opens a second model as B and compares responses, per-token log-probabilities and IG by word. "
+                  "A result computed before the prompt, "
                   "target or settings changed carries an "
                   "amber <i>Stale</i> banner. Check IG's convergence delta: a large one asks for more steps.</p>");
     if (w == compare_view_)

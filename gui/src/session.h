@@ -23,6 +23,8 @@ public:
 
     std::shared_ptr<const LanguageModel> model;
     QString model_path;
+    std::shared_ptr<const LanguageModel> other_model;  // model B of the inspector's side-by-side comparison
+    QString other_model_path;
     std::vector<datasets::Suite> suites;
     std::shared_ptr<const eval::Report> report;  // the last run, or an opened report
     QString report_name, report_path;            // report_path: its file ("" when it has none)

@@ -2,6 +2,7 @@
 // Ctrl+8 the [generated × prompt + generated] matrix whose rows shade the tokens; edits mark results stale.
 #include <catch2/catch.hpp>
 
+#include <QAbstractItemModelTester>
 #include <QLabel>
 #include <QTabWidget>
 #include <QTest>
@@ -9,6 +10,7 @@
 
 #include "circuits_view.h"
 #include "head_grid.h"
+#include "side_by_side_view.h"
 #include "gui_support.h"
 #include "inspector.h"
 #include "main_window.h"
@@ -99,4 +101,27 @@ TEST_CASE("heads tab: every layer x head as a thumbnail, summaries as captions, 
     QTest::mouseClick(grid, Qt::LeftButton, {}, grid->cellRect(1, 2).center());
     CHECK(in->tabs()->currentIndex() == 0);
     CHECK(in->attentionMap()->title().contains(QStringLiteral("head 2")));
+}
+
+TEST_CASE("side by side tab: model B beside A, aligned segments shaded by B - A, attributions by word", "[gui][side-by-side]") {
+    MainWindow w;
+    w.setQuiet(true);
+    REQUIRE(w.openModel(QStringLiteral(LMWB_MODELS "/tiny-b")));
+    REQUIRE(waitFor([&] { return static_cast<bool>(w.session().model); }, 20000));
+    auto* in = w.inspector();
+    auto* v = in->sideBySideView();
+    QAbstractItemModelTester tester(v->segments(), QAbstractItemModelTester::FailureReportingMode::Fatal);
+    in->openOtherModel(QStringLiteral(LMWB_MODELS "/tiny-a"));
+    REQUIRE(waitFor([&] { return static_cast<bool>(w.session().other_model); }, 20000));
+    in->setPrompt(QStringLiteral("Question: What is the capital of France?\nAnswer:"), QStringLiteral(" Paris"));
+    in->runSideBySide();
+    REQUIRE(waitFor([&] { return v->result() != nullptr; }, 60000));
+    const auto* r = v->result();
+    CHECK(r->same_tokens);
+    CHECK(v->segments()->rowCount() == static_cast<int>(r->segments.size()));
+    CHECK(v->segments()->data(v->segments()->index(0, 5), Qt::BackgroundRole).isValid());
+    CHECK(v->responses()->text().contains(QStringLiteral("token by token")));
+    CHECK_FALSE(v->barsA()->isEmpty());
+    CHECK_FALSE(v->barsB()->isEmpty());
+    CHECK(r->a_total > r->b_total);  // tiny-b knows Paris; tiny-a does not
 }

@@ -9,6 +9,7 @@
 
 #include "circuits_view.h"
 #include "head_grid.h"
+#include "side_by_side_view.h"
 #include "compare_view.h"
 #include "history_view.h"
 #include "item_models.h"
@@ -89,6 +90,12 @@ TEST_CASE("screenshots of the main views", "[screenshots]") {
     w.inspector()->runHeadSummaries();
     REQUIRE(waitFor([&] { return w.inspector()->headGrid()->thumbnails()->describe(0, 0).contains(QStringLiteral("induction")); }, 30000));
     shot(w.inspector(), "inspector-heads");
+    w.inspector()->openOtherModel(models + QStringLiteral("/tiny-a"));
+    REQUIRE(waitFor([&] { return static_cast<bool>(s.other_model); }, 20000));
+    w.inspector()->setPrompt(QStringLiteral("Question: What is the capital of France?\nAnswer:"), QStringLiteral(" Paris"));
+    w.inspector()->runSideBySide();
+    REQUIRE(waitFor([&] { return w.inspector()->sideBySideView()->result() != nullptr; }, 60000));
+    shot(w.inspector(), "inspector-side-by-side");
 
     // A 1,024-token attention map (a fixture Llama with its context raised: RoPE has no learned positions): cells
     // full size, labels thinned to what fits, then zoomed to 40 tokens where every token is labelled.
