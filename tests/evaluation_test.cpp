@@ -2,6 +2,11 @@
 // merge, comparison, report files and their errors.
 #include <catch2/catch.hpp>
 
+#include <csignal>
+#include <random>
+
+#include <sys/resource.h>
+
 #include <atomic>
 #include <filesystem>
 #include <fstream>
@@ -154,6 +159,71 @@ TEST_CASE("an interrupted run resumes from its journal into the same report", "[
         std::ofstream(o.journal_path) << header << "\n" << "garbage\n" << first << "\n";
     }
     CHECK_THROWS_WITH(run(*m, s, o), Catch::Contains(":2: damaged journal line"));
+}
+
+TEST_CASE("twenty interruptions at random points, torn lines and a full disk still resume into the same report", "[evaluation][journal]") {
+    ScratchDir d;
+    auto m = LanguageModel::open(model_path("tiny-a"));
+    auto s = suites({"world-facts-mc", "world-stories-continue"});
+    eval::EvalOptions o;
+    o.settings.limit = 12;
+    auto full = run(*m, s, o);
+    REQUIRE(full.complete);
+    o.journal_path = d.file("r.json.journal.jsonl");
+    std::mt19937 rng(2024);
+    std::signal(SIGXFSZ, SIG_IGN);  // a write past the file size limit fails with EFBIG instead of killing the process
+    namespace fs = std::filesystem;
+    bool complete = false;
+    eval::Report report;
+    int full_disks = 0, torn = 0;
+    for (int round = 0; round < 20 && !complete; ++round) {
+        INFO("round " << round);
+        o.resume = round > 0;
+        o.cancel = CancelToken{};
+        const std::size_t stop_after = 1 + rng() % 3;  // items this round finishes before it is interrupted
+        std::size_t first = 0;
+        o.progress = [&](const eval::Progress& p) {
+            if (first == 0) first = p.items_done + 1;
+            if (p.items_done >= first + stop_after) o.cancel.request();
+        };
+        const bool disk_full = round % 4 == 3;
+        if (disk_full) {  // the disk fills a few bytes into the next record
+            rlimit lim{};
+            getrlimit(RLIMIT_FSIZE, &lim);
+            lim.rlim_cur = static_cast<rlim_t>(fs::file_size(o.journal_path) + 5 + rng() % 60);
+            REQUIRE(setrlimit(RLIMIT_FSIZE, &lim) == 0);
+        }
+        try {
+            auto r = run(*m, s, o);
+            complete = r.complete;
+            report = r.report;
+        } catch (const eval::ReportError& e) {
+            CHECK_THAT(e.what(), Catch::Contains("disk full"));
+            ++full_disks;
+        }
+        if (disk_full) {
+            rlimit lim{};
+            getrlimit(RLIMIT_FSIZE, &lim);
+            lim.rlim_cur = lim.rlim_max;
+            REQUIRE(setrlimit(RLIMIT_FSIZE, &lim) == 0);
+        }
+        if (!complete && rng() % 2 == 0) {  // killed mid-write: the last record loses its tail
+            const auto size = fs::file_size(o.journal_path);
+            fs::resize_file(o.journal_path, size - 1 - rng() % 30);
+            ++torn;
+        }
+    }
+    if (!complete) {
+        o.resume = true;
+        o.cancel = CancelToken{};
+        o.progress = nullptr;
+        auto last = run(*m, s, o);
+        REQUIRE(last.complete);
+        report = last.report;
+    }
+    CHECK(report_difference(report, full.report) == "");
+    CHECK(full_disks > 0);
+    CHECK(torn > 0);
 }
 
 TEST_CASE("shards merge into the report of a single run", "[evaluation][shard]") {

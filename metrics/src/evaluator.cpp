@@ -77,7 +77,15 @@ public:
         path_ = path;
         write_line(json{{"lmwb_journal", 1}, {"run", run}});
     }
+    // Appends after the last complete line: a torn tail (a kill or a full disk mid-write) is cut off first, so that the
+    // next record starts on a line of its own and any number of interruptions leave the journal readable.
     void reopen(const std::string& path) {
+        if (const auto content = text::read_file(path); content && !content->empty() && content->back() != '\n') {
+            const auto keep = content->rfind('\n');
+            std::error_code ec;
+            fs::resize_file(path, keep == std::string::npos ? 0 : keep + 1, ec);
+            if (ec) throw ReportError(path + ": cannot cut the journal's torn last line: " + ec.message());
+        }
         file_.reset(std::fopen(path.c_str(), "ab"));
         if (!file_) throw ReportError(path + ": cannot append to the journal");
         path_ = path;
