@@ -83,6 +83,29 @@ TEST_CASE("unsupported components name themselves", "[tokenizer][errors]") {
                Contains("/model/dropout: BPE dropout is random"));
 }
 
+TEST_CASE("deeply nested Sequences are refused at once; a plausible nesting still loads", "[tokenizer][errors]") {
+    lmwb::test::ScratchDir dir;
+    auto nested = [](const std::string& kind, const std::string& list, const std::string& leaf, int depth) {
+        std::string open, close;
+        for (int i = 0; i < depth; ++i) {
+            open += R"({"type": "Sequence", ")" + list + R"(": [)";
+            close += "]}";
+        }
+        return R"(, ")" + kind + R"(": )" + open + leaf + close;
+    };
+    const std::string lowercase = R"({"type": "Lowercase"})", bytelevel = R"({"type": "ByteLevel", "add_prefix_space": false})";
+    for (auto [kind, list, leaf] : {std::tuple{"normalizer", "normalizers", lowercase}, std::tuple{"pre_tokenizer", "pretokenizers", bytelevel},
+                                    std::tuple{"decoder", "decoders", bytelevel}}) {
+        INFO(kind);
+        CHECK_THAT(load_error(dir.write("deep.json", tokenizer_json("", R"(["a b"])", nested(kind, list, leaf, 100000)))),
+                   Contains("deep.json:1:") && Contains("nested deeper than 128 levels"));
+        Tokenizer ok = Tokenizer::from_file(dir.write("ok.json", tokenizer_json("", R"(["a b"])", nested(kind, list, leaf, 40))));
+        CHECK(ok.encode("ab", false).ids.size() >= 1);
+    }
+    // Brackets inside strings do not count.
+    CHECK_NOTHROW(Tokenizer::from_file(dir.write("strings.json", tokenizer_json("", R"(["a b"])", R"(, "version": ")" + std::string(300, '[') + "\""))));
+}
+
 TEST_CASE("legacy vocab.json + merges.txt errors name file and line", "[tokenizer][errors]") {
     lmwb::test::ScratchDir dir;
     dir.write("legacy/vocab.json", R"({"a": 0, "b": 1, "ab": 2})");

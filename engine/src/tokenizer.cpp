@@ -34,7 +34,38 @@ std::string read_file(const std::string& path) {
     return *content;
 }
 
+// Real tokenizer.json files nest a handful of levels; components are built recursively, so a hostile file's depth
+// is refused before parsing, by one scan of the text (brackets outside strings).
+constexpr int kMaxJsonDepth = 128;
+
+void check_depth(const std::string& text, const std::string& source) {
+    int depth = 0;
+    bool in_string = false;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        const char c = text[i];
+        if (in_string) {
+            if (c == '\\') ++i;
+            else if (c == '"') in_string = false;
+        } else if (c == '"') {
+            in_string = true;
+        } else if (c == '[' || c == '{') {
+            if (++depth > kMaxJsonDepth) {
+                std::size_t line = 1, col = 1;
+                for (std::size_t k = 0; k < i; ++k) {
+                    if (text[k] == '\n') line++, col = 1;
+                    else ++col;
+                }
+                throw TokenizerError(source + ":" + std::to_string(line) + ":" + std::to_string(col) + ": JSON nested deeper than " +
+                                     std::to_string(kMaxJsonDepth) + " levels (a Sequence inside a Sequence, many times over?)");
+            }
+        } else if (c == ']' || c == '}') {
+            --depth;
+        }
+    }
+}
+
 nlohmann::json parse_json(const std::string& text, const std::string& source) {
+    check_depth(text, source);
     try {
         return nlohmann::json::parse(text);
     } catch (const nlohmann::json::parse_error& e) {
