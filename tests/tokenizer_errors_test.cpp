@@ -106,6 +106,16 @@ TEST_CASE("deeply nested Sequences are refused at once; a plausible nesting stil
     CHECK_NOTHROW(Tokenizer::from_file(dir.write("strings.json", tokenizer_json("", R"(["a b"])", R"(, "version": ")" + std::string(300, '[') + "\""))));
 }
 
+TEST_CASE("token ids far beyond the vocabulary are refused, not allocated", "[tokenizer][errors]") {
+    lmwb::test::ScratchDir dir;
+    for (const char* id : {"300000000", "2147483647"}) {
+        INFO(id);
+        std::string json = tokenizer_json();
+        json.replace(json.find("\"ab\": 2"), 7, std::string("\"ab\": ") + id);
+        CHECK_THAT(load_error(dir.write("big.json", json)), Contains("big.json") && Contains("/model/vocab/ab") && Contains("far beyond"));
+    }
+}
+
 TEST_CASE("legacy vocab.json + merges.txt errors name file and line", "[tokenizer][errors]") {
     lmwb::test::ScratchDir dir;
     dir.write("legacy/vocab.json", R"({"a": 0, "b": 1, "ab": 2})");

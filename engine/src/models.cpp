@@ -42,9 +42,15 @@ VocabTable read_vocab(const JsonNode& j) {
     VocabTable t;
     if (!j.is_object()) j.fail("expected an object mapping tokens to ids, found " + j.type_name());
     t.vocab.reserve(j.size());
+    // Ids index a table of the largest id's size: one far beyond the entries would cost gigabytes for nothing.
+    const long long limit = static_cast<long long>(j.size()) + (1LL << 20);
     for (auto& [key, value] : j.raw().items()) {
         if (!value.is_number_integer() || value.get<long long>() < 0 || value.get<long long>() > INT32_MAX)
             j.fail("token id must be a non-negative integer", j.path() + "/" + key);
+        if (value.get<long long>() >= limit)
+            j.fail("token id " + std::to_string(value.get<long long>()) + " is far beyond the vocabulary's " + std::to_string(j.size()) +
+                       " entries (ids must be below " + std::to_string(limit) + ")",
+                   j.path() + "/" + key);
         t.vocab.emplace(key, value.get<std::int32_t>());
     }
     t.build_reverse();
