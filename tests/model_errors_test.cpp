@@ -5,6 +5,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include <sys/stat.h>
+
 #include "lmwb/model.h"
 #include "test_support.h"
 
@@ -165,7 +167,7 @@ TEST_CASE("truncated or corrupt safetensors files", "[model][errors]") {
     std::string huge = file;
     huge[6] = '\x7f';
     write(path, huge);
-    CHECK_THAT(open_error(m), Contains("header length") && Contains("exceeds the file size"));
+    CHECK_THAT(open_error(m), Contains("not a safetensors file") && Contains("header length"));
     write(path, file.substr(0, file.size() - 100));
     CHECK_THAT(open_error(m), Contains("lie outside the data section"));
     // Two tensors claiming the same bytes.
@@ -187,6 +189,38 @@ TEST_CASE("truncated or corrupt safetensors files", "[model][errors]") {
     overlapping.replace(b, b_end - b + 1, moved);
     write(path, with_header(file, overlapping));
     CHECK_THAT(open_error(m), Contains("overlap") || Contains("outside the data section"));
+}
+
+TEST_CASE("shards outside the model folder are refused; errors never quote a foreign file's bytes", "[model][errors][security]") {
+    lmwb::test::ScratchDir dir;
+    auto m = copy_model(dir, "gpt2");
+    fs::rename(m + "/model.safetensors", m + "/model-00001-of-00001.safetensors");
+    // A file that is not a safetensors file at all, outside the folder and inside it
+    write(dir.file("secret"), "root:x:0:0:root:/root:/bin/bash\n");
+    for (std::string shard : {"../secret", "../../../../../../etc/passwd", "/etc/shadow", "sub/../../secret"}) {
+        INFO(shard);
+        write(m + "/model.safetensors.index.json", R"({"weight_map": {"transformer.wte.weight": ")" + shard + R"("}})");
+        auto e = open_error(m);
+        CHECK_THAT(e, Contains("model.safetensors.index.json") && Contains("/weight_map/transformer.wte.weight") &&
+                          Contains("outside the model folder"));
+    }
+    // Inside the folder, a text file as a shard: the error says what it is not, without its content or its first
+    // 8 bytes read as a number.
+    write(m + "/passwd.safetensors", "root:x:0:0:root:/root:/bin/bash\n");
+    write(m + "/model.safetensors.index.json", R"({"weight_map": {"transformer.wte.weight": "passwd.safetensors"}})");
+    auto e = open_error(m);
+    CHECK_THAT(e, Contains("passwd.safetensors") && Contains("not a safetensors file"));
+    CHECK_THAT(e, !Contains("root") && !Contains("3475222254926655346"));
+    // A header that is not JSON: the byte offset, not the bytes
+    std::string bad(8, '\0');
+    bad[0] = 16;
+    write(m + "/passwd.safetensors", bad + "root:x:0:0:root:/root:/bin/bash\n");
+    e = open_error(m);
+    CHECK_THAT(e, Contains("not valid JSON at byte 8") && !Contains("root"));
+    // A FIFO as a shard is refused, not waited on
+    REQUIRE(::mkfifo((m + "/fifo.safetensors").c_str(), 0600) == 0);
+    write(m + "/model.safetensors.index.json", R"({"weight_map": {"transformer.wte.weight": "fifo.safetensors"}})");
+    CHECK_THAT(open_error(m), Contains("fifo.safetensors") && Contains("not a regular file"));
 }
 
 TEST_CASE("CUDA on a CPU-only LibTorch fails clearly; NaN weights are reported", "[model][errors]") {

@@ -43,6 +43,9 @@ void SafetensorsFile::Unmap::operator()(void* p) const {
 }
 
 SafetensorsFile::SafetensorsFile(const std::string& path) {
+    // A FIFO or a device would block or never end: only regular files are read.
+    struct stat pre {};
+    if (::stat(path.c_str(), &pre) == 0 && !S_ISREG(pre.st_mode)) fail(path, "not a regular file");
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) fail(path, std::string("cannot open: ") + std::strerror(errno));
     struct stat st {};
@@ -62,14 +65,15 @@ SafetensorsFile::SafetensorsFile(const std::string& path) {
     auto* bytes = static_cast<const unsigned char*>(mapped);
     std::uint64_t header_len = 0;
     for (int i = 7; i >= 0; --i) header_len = (header_len << 8) | bytes[i];
+    // Messages say where a file fails, never what its bytes are: a file that is not what it claims may be anything.
     if (header_len > size_ - 8)
-        fail(path, "corrupt safetensors header: header length " + std::to_string(header_len) + " exceeds the file size " +
-                       std::to_string(size_));
+        fail(path, "not a safetensors file (or a truncated one): its first 8 bytes do not give a header length within its " +
+                       std::to_string(size_) + " bytes");
     nlohmann::json header;
     try {
         header = nlohmann::json::parse(bytes + 8, bytes + 8 + header_len);
     } catch (const nlohmann::json::parse_error& e) {
-        fail(path, std::string("corrupt safetensors header: ") + e.what());
+        fail(path, "corrupt safetensors header: not valid JSON at byte " + std::to_string(8 + (e.byte > 0 ? e.byte - 1 : 0)));
     }
     if (!header.is_object()) fail(path, "corrupt safetensors header: not a JSON object");
     const unsigned char* data = bytes + 8 + header_len;
@@ -134,8 +138,16 @@ WeightStore::WeightStore(const std::string& folder) : folder_(folder) {
             fail(index.string(), std::string("malformed JSON: ") + e.what());
         }
         if (!j.contains("weight_map") || !j["weight_map"].is_object()) fail(index.string(), "/weight_map: missing or not an object");
+        std::error_code ec;
+        const fs::path root = fs::weakly_canonical(dir, ec);
         for (auto& [name, file] : j["weight_map"].items()) {
             if (!file.is_string()) fail(index.string(), "/weight_map/" + name + ": expected a file name");
+            // Shards are files of this folder: no absolute path, no way out through .. or a link.
+            const fs::path shard(file.get<std::string>());
+            const fs::path resolved = fs::weakly_canonical(dir / shard, ec);
+            const auto rel = resolved.lexically_relative(root);
+            if (shard.is_absolute() || rel.empty() || *rel.begin() == ".." || rel.native().rfind("..", 0) == 0)
+                fail(index.string(), "/weight_map/" + name + ": shard '" + file.get<std::string>() + "' is outside the model folder");
             if (std::find(shard_names.begin(), shard_names.end(), file.get<std::string>()) == shard_names.end())
                 shard_names.push_back(file.get<std::string>());
         }
