@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include "lmwb/model.h"
+#include "lmwb/tokenizer.h"
 #include "test_support.h"
 
 using lmwb::LanguageModel;
@@ -244,4 +245,16 @@ TEST_CASE("CUDA on a CPU-only LibTorch fails clearly; NaN weights are reported",
     write(m + "/model.safetensors", file);
     auto model = LanguageModel::open(m, {});
     CHECK_THROWS_WITH(model->score({{"the", " cat"}}), Contains("NaN or infinite logits"));
+}
+
+TEST_CASE("a FIFO, a device or a folder given as config, tokenizer or suite file is refused at once", "[model][errors]") {
+    lmwb::test::ScratchDir dir;
+    auto m = copy_model(dir, "gpt2");
+    fs::remove(m + "/config.json");
+    REQUIRE(::mkfifo((m + "/config.json").c_str(), 0600) == 0);
+    CHECK_THAT(open_error(m), Contains("config.json") && Contains("not a regular file"));
+    fs::remove(m + "/config.json");
+    fs::create_directory(m + "/config.json");
+    CHECK_THAT(open_error(m), Contains("config.json") && Contains("is a folder"));
+    CHECK_THROWS_WITH(lmwb::Tokenizer::from_file("/dev/zero"), Contains("/dev/zero") && Contains("not a regular file"));
 }

@@ -18,8 +18,9 @@ using nlohmann::json;
 namespace {
 
 std::string read_file(const std::string& path, const std::string& what) {
-    auto content = text::read_file(path);
-    if (!content) throw SuiteError(path + ": cannot open " + what);
+    std::string why;
+    auto content = text::read_file(path, &why);
+    if (!content) throw SuiteError(path + ": cannot open " + what + ": " + why);
     return *content;
 }
 

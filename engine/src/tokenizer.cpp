@@ -29,8 +29,9 @@ struct Tokenizer::Impl {
 namespace {
 
 std::string read_file(const std::string& path) {
-    auto content = text::read_file(path);
-    if (!content) throw TokenizerError(path + ": cannot open or read file");
+    std::string why;
+    auto content = text::read_file(path, &why);
+    if (!content) throw TokenizerError(path + ": " + why);
     return *content;
 }
 

@@ -17,6 +17,8 @@ bool is_space(char32_t c);
 // SplitMix64 (Steele, Lea and Flood 2014): the same sequence from a seed on every platform and compiler.
 std::uint64_t splitmix64(std::uint64_t& state);
 // The whole file, or nullopt when it cannot be opened or read (callers name the file in their own error).
-std::optional<std::string> read_file(const std::string& path);
+// The whole file, or nullopt with why (when asked): a directory, a FIFO or a device is refused before it is opened,
+// so that reading never blocks or runs forever.
+std::optional<std::string> read_file(const std::string& path, std::string* why = nullptr);
 
 }  // namespace lmwb::text

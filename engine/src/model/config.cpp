@@ -1,5 +1,7 @@
 #include "config.h"
 
+#include "lmwb/text.h"
+
 #include <nlohmann/json.hpp>
 
 #include <cmath>
@@ -143,11 +145,12 @@ void read_windows(const Reader& r, ArchConfig& c) {
 }  // namespace
 
 ArchConfig read_config(const std::string& path) {
-    std::ifstream in(path);
-    if (!in) throw ModelError(path + ": cannot open (a Hugging Face model folder needs config.json)");
+    std::string why;
+    const auto content = text::read_file(path, &why);
+    if (!content) throw ModelError(path + ": cannot open: " + why + " (a Hugging Face model folder needs config.json)");
     nlohmann::json j;
     try {
-        j = nlohmann::json::parse(in);
+        j = nlohmann::json::parse(*content);
     } catch (const nlohmann::json::parse_error& e) {
         throw ModelError(path + ": malformed JSON: " + e.what());
     }

@@ -1,5 +1,7 @@
 #include "safetensors.h"
 
+#include "lmwb/text.h"
+
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -131,9 +133,11 @@ WeightStore::WeightStore(const std::string& folder) : folder_(folder) {
         shard_names.push_back("model.safetensors");
     } else if (fs::exists(index)) {
         nlohmann::json j;
+        std::string why;
+        const auto content = text::read_file(index.string(), &why);
+        if (!content) fail(index.string(), why);
         try {
-            std::ifstream in(index);
-            j = nlohmann::json::parse(in);
+            j = nlohmann::json::parse(*content);
         } catch (const nlohmann::json::exception& e) {
             fail(index.string(), std::string("malformed JSON: ") + e.what());
         }
