@@ -229,6 +229,10 @@ Action add_merge_command(CLI::App& app) {
     cmd->add_option("reports", *inputs, "Shard reports, all N of them")->required();
     cmd->add_option("--out,-o", *out, "The combined report")->required();
     return [inputs, out]() -> int {
+        std::error_code ec;
+        for (const auto& p : *inputs)  // the combined report never replaces one of its shards
+            if (std::filesystem::exists(*out, ec) && std::filesystem::equivalent(*out, p, ec))
+                throw std::runtime_error("--out " + *out + " is one of the shard reports; write the merged report elsewhere");
         std::vector<eval::Report> reports;
         for (const auto& p : *inputs) reports.push_back(eval::read_report(p));
         auto merged = eval::merge_reports(reports, *inputs);

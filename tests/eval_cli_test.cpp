@@ -92,6 +92,12 @@ TEST_CASE("lmwb eval --shard, merge and compare on the command line", "[cli][eva
     auto merged = run_command(cli + " merge " + d.file("s1.json") + " " + d.file("s2.json") + " --out " + d.file("m.json"));
     REQUIRE(merged.exit_code == 0);
     CHECK(lmwb::test::json_difference(without_execution(d.file("m.json")), without_execution(d.file("all.json"))) == "");
+    // --out equal to one of the shards is refused before anything is written
+    const std::string s1_before = lmwb::test::read_text(d.file("s1.json"));
+    auto over = run_command(cli + " merge " + d.file("s1.json") + " " + d.file("s2.json") + " --out " + d.file("s1.json") + " 2>&1");
+    CHECK(over.exit_code != 0);
+    CHECK_THAT(over.output, Catch::Contains("is one of the shard reports"));
+    CHECK(lmwb::test::read_text(d.file("s1.json")) == s1_before);
 
     REQUIRE(run_command(cli + " eval " + std::string(LMWB_MODELS) + "/tiny-b world-facts-mc --limit 16 -q --out " + d.file("b.json")).exit_code == 0);
     auto table = run_command(cli + " compare " + d.file("all.json") + " " + d.file("b.json"));

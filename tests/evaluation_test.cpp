@@ -251,6 +251,18 @@ TEST_CASE("shards merge into the report of a single run", "[evaluation][shard]")
     CHECK_THROWS_WITH(eval::merge_reports(dup, {"a", "b", "c"}), Catch::Contains("also in a"));
     o.settings.shard_index = 4;
     CHECK_THROWS_WITH(run(*m, s, o), Catch::Contains("does not exist"));
+    // A shard that lost an item, and item indexes that cannot be the run's
+    auto lacking = shards;
+    lacking[1].suites[0].items.pop_back();
+    CHECK_THROWS_WITH(eval::merge_reports(lacking, names), Catch::Contains("has 19 of its 20 items") && Catch::Contains("lacks items"));
+    for (std::size_t bad : {std::size_t{1000000000000}, static_cast<std::size_t>(-1), std::size_t{20}}) {
+        auto wrong = shards;
+        wrong[0].suites[0].items[0].index = bad;
+        CHECK_THROWS_WITH(eval::merge_reports(wrong, names), Catch::Contains("outside the run's 20 items"));
+    }
+    auto moved = shards;  // an item of shard 3 claiming to be another shard's
+    moved[0].suites[0].items[0].index = 1;
+    CHECK_THROWS_WITH(eval::merge_reports(moved, names), Catch::Contains("belongs to shard 2/3, not 3/3"));
 }
 
 TEST_CASE("comparison pairs items and tests the differences", "[evaluation][compare]") {

@@ -63,14 +63,33 @@ Report merge_reports(const std::vector<Report>& shards, const std::vector<std::s
     out.execution.started = first.execution.started;
     for (std::size_t s = 0; s < out.suites.size(); ++s) {
         out.suites[s].items.clear();
+        // The items the run selected: the first `limit` of the suite (all without one), item i in shard i mod n + 1.
+        const std::size_t total = first.settings.limit ? std::min(first.settings.limit, first.suites[s].suite_items) : first.suites[s].suite_items;
+        const std::string& suite = out.suites[s].name;
         std::map<std::size_t, std::string> owner;
         for (std::size_t k = 0; k < shards.size(); ++k)
             for (const auto& item : shards[k].suites[s].items) {
+                if (item.index >= total)
+                    throw ReportError(names[k] + ": item '" + item.id + "' of suite '" + suite + "' has index " + std::to_string(item.index) +
+                                      ", outside the run's " + std::to_string(total) + " items");
+                const int shard = shards[k].settings.shard_index;
+                if (static_cast<int>(item.index % static_cast<std::size_t>(n)) != shard - 1)
+                    throw ReportError(names[k] + ": item '" + item.id + "' of suite '" + suite + "' (index " + std::to_string(item.index) +
+                                      ") belongs to shard " + std::to_string(item.index % static_cast<std::size_t>(n) + 1) + "/" +
+                                      std::to_string(n) + ", not " + std::to_string(shard) + "/" + std::to_string(n));
                 auto [it, fresh] = owner.emplace(item.index, names[k]);
-                if (!fresh)
-                    throw ReportError(names[k] + ": item '" + item.id + "' of suite '" + out.suites[s].name + "' is also in " + it->second);
+                if (!fresh) throw ReportError(names[k] + ": item '" + item.id + "' of suite '" + suite + "' is also in " + it->second);
                 out.suites[s].items.push_back(item);
             }
+        if (owner.size() != total) {
+            std::string gaps;
+            std::size_t shown = 0, missing = total - owner.size();
+            for (std::size_t i = 0; i < total && shown < 5; ++i)
+                if (!owner.count(i)) gaps += (shown++ ? ", " : "") + std::to_string(i);
+            throw ReportError("merge: suite '" + suite + "' has " + std::to_string(owner.size()) + " of its " + std::to_string(total) +
+                              " items; missing " + std::to_string(missing) + " (index " + gaps + (missing > shown ? ", …" : "") +
+                              "): a shard report lacks items");
+        }
         finalize_suite(out.suites[s], out.settings);
     }
     for (const auto& r : shards) {
