@@ -265,6 +265,30 @@ TEST_CASE("shards merge into the report of a single run", "[evaluation][shard]")
     CHECK_THROWS_WITH(eval::merge_reports(moved, names), Catch::Contains("belongs to shard 2/3, not 3/3"));
 }
 
+TEST_CASE("damaged reports are refused by compare, never given numbers", "[evaluation][compare]") {
+    auto a = LanguageModel::open(model_path("tiny-a")), b = LanguageModel::open(model_path("tiny-b"));
+    auto s = suites({"world-facts-mc"});
+    eval::EvalOptions o;
+    o.settings.limit = 30;
+    auto ra = run(*a, s, o).report, rb = run(*b, s, o).report;
+    auto fails = [&](eval::Report damaged, const std::string& message) {
+        INFO(message);
+        CHECK_THROWS_WITH(eval::compare_reports({ra, damaged}, {"a.json", "b.json"}, 200, 1), Catch::Contains(message));
+    };
+    auto empty = rb;
+    empty.suites[0].items.clear();
+    fails(empty, "b.json: suite 'world-facts-mc' holds no items");
+    auto twice = rb;
+    twice.suites[0].items.push_back(twice.suites[0].items[0]);
+    fails(twice, "appears more than once");
+    auto lacking = rb;
+    lacking.suites[0].items[3].metrics.erase("acc");
+    fails(lacking, "lacks metric 'acc'");
+    auto huge = rb;
+    huge.suites[0].items[0].metrics["acc_norm"] = huge.suites[0].items[1].metrics["acc_norm"] = 1e308;  // sums overflow
+    fails(huge, "do not average to a finite number in b.json");
+}
+
 TEST_CASE("comparison pairs items and tests the differences", "[evaluation][compare]") {
     auto a = LanguageModel::open(model_path("tiny-a")), b = LanguageModel::open(model_path("tiny-b"));
     auto s = suites({"world-facts-mc"});

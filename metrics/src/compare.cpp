@@ -160,6 +160,33 @@ std::vector<ItemPair> pair_items(const SuiteReport& baseline, const SuiteReport&
     return out;
 }
 
+namespace {
+
+// A damaged report must not yield numbers: no items where the suite has some, an id twice, an item without a metric
+// its other items carry (values too large to compare fail at the interval, below).
+void check_comparable(const SuiteReport& s, const std::string& name) {
+    if (s.items.empty() && s.suite_items > 0)
+        throw ReportError(name + ": suite '" + s.name + "' holds no items (its file has " + std::to_string(s.suite_items) +
+                          "): nothing to compare (a damaged report?)");
+    std::map<std::string, std::size_t> ids;
+    for (const auto& r : s.items)
+        if (++ids[r.id] == 2)
+            throw ReportError(name + ": item id '" + r.id + "' appears more than once in suite '" + s.name + "' (a damaged report?)");
+    for (const auto& m : s.metrics) {
+        std::size_t carrying = 0;
+        for (const auto& r : s.items) carrying += r.metrics.count(m);
+        if (carrying == 0) continue;  // a corpus-level metric: no per-item values
+        for (const auto& r : s.items) {
+            auto it = r.metrics.find(m);
+            if (it == r.metrics.end())
+                throw ReportError(name + ": item '" + r.id + "' of suite '" + s.name + "' lacks metric '" + m + "' that " +
+                                  std::to_string(carrying) + " other items have (a damaged report?)");
+        }
+    }
+}
+
+}  // namespace
+
 std::vector<RunComparison> compare_reports(const std::vector<Report>& reports, const std::vector<std::string>& names,
                                            int iterations, std::uint64_t seed, const Control& control) {
     if (reports.size() < 2) throw ReportError("compare: give at least two reports (the first is the baseline)");
@@ -178,6 +205,8 @@ std::vector<RunComparison> compare_reports(const std::vector<Report>& reports, c
             if (it == other.suites.end())
                 throw ReportError(names[k] + " has no suite '" + a.name + "' (in " + names[0] + "): only runs of the same suites compare");
             const SuiteReport& b = *it;
+            check_comparable(a, names[0]);
+            check_comparable(b, names[k]);
             if (a.sha256 != b.sha256)
                 throw ReportError("suite '" + a.name + "' differs between " + names[0] + " (version " + a.version + ", sha256 " +
                                   a.sha256.substr(0, 12) + ") and " + names[k] + " (version " + b.version + ", sha256 " +
@@ -218,8 +247,14 @@ std::vector<RunComparison> compare_reports(const std::vector<Report>& reports, c
                 std::vector<std::size_t> all(xa.items.size());
                 for (std::size_t i = 0; i < all.size(); ++i) all[i] = i;
                 auto defined = [](double v) { return std::isfinite(v) ? v : 0.0; };  // no tokens at all: as before
-                mc.baseline = defined(sa(all));
-                mc.other = defined(sb(all));
+                const double va = sa(all), vb = sb(all);
+                // NaN: the metric is undefined on these items (no tokens at all); infinite: values too large to
+                // average (a damaged report), where any number printed would be one nobody computed.
+                if (std::isinf(va) || std::isinf(vb))
+                    throw ReportError("suite '" + a.name + "', " + m + ": the values do not average to a finite number in " +
+                                      (std::isinf(va) ? names[0] : names[k]) + "; not comparable");
+                mc.baseline = defined(va);
+                mc.other = defined(vb);
                 if (info->binary) {
                     std::size_t nb = 0, nc = 0;
                     for (std::size_t i = 0; i < xa.items.size(); ++i) {
