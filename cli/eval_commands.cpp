@@ -173,6 +173,16 @@ Action add_eval_command(CLI::App& app) {
         if (!a->shard.empty() && !parse_shard(a->shard, opt.settings.shard_index, opt.settings.shard_count))
             throw std::runtime_error("--shard '" + a->shard + "': expected K/N with 1 <= K <= N, e.g. 2/4");
         if (a->batch_size < 1) throw std::runtime_error("--batch-size must be at least 1");
+        if (a->bootstrap < 0) throw std::runtime_error("--bootstrap must be 0 (no intervals) or more");
+        if (a->threads < 0 || a->threads > 1024) throw std::runtime_error("--threads must be 0 (all cores) to 1024");
+        {  // the report's place is usable before hours of work go into it
+            std::error_code ec;
+            const std::filesystem::path out(a->out);
+            if (std::filesystem::is_directory(out, ec))
+                throw std::runtime_error("--out " + a->out + " is a folder; give the report's file name, e.g. " + (out / "report.json").string());
+            const auto parent = out.parent_path().empty() ? std::filesystem::path(".") : out.parent_path();
+            if (!std::filesystem::is_directory(parent, ec)) throw std::runtime_error("--out " + a->out + ": folder " + parent.string() + " does not exist");
+        }
         std::vector<datasets::Suite> suites;
         for (const auto& s : a->suites) suites.push_back(datasets::load_suite(resolve_suite(s)));
         for (const auto& s : suites) eval::resolve_metrics(s);  // unknown metrics fail before the model loads

@@ -125,6 +125,36 @@ TEST_CASE("lmwb eval --shard, merge and compare on the command line", "[cli][eva
     CHECK_THAT(other.output, Catch::Contains("no suite 'world-facts-mc'"));
 }
 
+TEST_CASE("lmwb eval refuses a bad suite or --out before the run and leaves no journal", "[cli][evaluation]") {
+    ScratchDir d;
+    // A BLEU tokenizer nobody has, in a copy of a bundled generation suite
+    const std::string suites = std::string(LMWB_MODELS) + "/../datasets/suites/";
+    std::string def = lmwb::test::read_text(suites + "world-facts-qa.json");
+    def.insert(def.find('{') + 1, "\n  \"bleu_tokenizer\": \"moses\",");
+    d.write("bad.json", def);
+    std::filesystem::copy_file(suites + "world-facts-qa.jsonl", d.file("world-facts-qa.jsonl"));
+    auto bad = run_command(cli + " eval " + model + " " + d.file("bad.json") + " -q --out " + d.file("r.json") + " 2>&1");
+    CHECK(bad.exit_code != 0);
+    CHECK_THAT(bad.output, Catch::Contains("bad.json: field 'bleu_tokenizer' is 'moses'"));
+    CHECK_FALSE(std::filesystem::exists(d.file("r.json.journal.jsonl")));
+    // A run that fails on its first item (a choice longer than the model's context) leaves no journal to block the
+    // corrected re-run.
+    std::string words;
+    for (int i = 0; i < 600; ++i) words += "blue ";
+    d.write("long.json", R"({"name": "long", "kind": "multiple_choice", "prompt": "Q: {question}\nA:", "items": "long.jsonl"})");
+    d.write("long.jsonl", R"({"id": "x", "question": "sky?", "choices": ["red", ")" + words + R"("], "answer": 0})" "\n");
+    auto longer = run_command(cli + " eval " + model + " " + d.file("long.json") + " -q --out " + d.file("l.json") + " 2>&1");
+    CHECK(longer.exit_code != 0);
+    CHECK_THAT(longer.output, Catch::Contains("long.json: item 'x', choice 1: the continuation has"));
+    CHECK_FALSE(std::filesystem::exists(d.file("l.json.journal.jsonl")));
+    auto folder = run_command(cli + " eval " + model + " world-facts-mc -q --limit 2 --out " + d.path().string() + " 2>&1");
+    CHECK(folder.exit_code != 0);
+    CHECK_THAT(folder.output, Catch::Contains("is a folder"));
+    auto neg = run_command(cli + " eval " + model + " world-facts-mc -q --limit 2 --bootstrap -5 --out " + d.file("n.json") + " 2>&1");
+    CHECK(neg.exit_code != 0);
+    CHECK_THAT(neg.output, Catch::Contains("--bootstrap"));
+}
+
 TEST_CASE("lmwb eval --explain attaches attributions to chosen items", "[cli][evaluation][attribution]") {
     ScratchDir d;
     auto r = run_command(cli + " eval " + model + " world-facts-mc world-facts-qa --limit 4 -q --explain color-the-sky,sound-a-lion "

@@ -126,6 +126,14 @@ TEST_CASE("bad suites name the file, line and field", "[datasets][errors]") {
     CHECK_THAT(error_of(d), Catch::Contains("field 'name' has the wrong type"));
     d.write("suite.json", mc_def(R"(, "generation": {"max_new_tokens": "ten"})"));
     CHECK_THAT(error_of(d), Catch::Contains("generation/max_new_tokens"));
+    // Settings a run could only fail on are refused when the suite opens, naming the file and the field.
+    for (auto [setting, message] : {std::pair{R"("temperature": -1)", "'generation/temperature' is -1"},
+                                    std::pair{R"("top_p": 0)", "'generation/top_p' is 0"},
+                                    std::pair{R"("top_k": -5)", "'generation/top_k' is -5"},
+                                    std::pair{R"("max_new_tokens": 1e9)", "'generation/max_new_tokens' is 1000000000"}}) {
+        d.write("suite.json", mc_def(std::string(R"(, "generation": {)") + setting + "}"));
+        CHECK_THAT(error_of(d), Catch::Contains("suite.json") && Catch::Contains(message));
+    }
     d.write("suite.json", mc_def(R"(, "lmwb_suite": 2)"));
     CHECK_THAT(error_of(d), Catch::Contains("lmwb_suite"));
 

@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -184,7 +185,15 @@ Suite load_suite(const std::string& definition_path) {
         s.generation.top_k = d.get<int>(g, "top_k", 0, "generation/");
         s.generation.top_p = d.get<double>(g, "top_p", 1.0, "generation/");
         s.generation.stop = d.get<std::vector<std::string>>(g, "stop", {}, "generation/");
-        if (s.generation.max_new_tokens <= 0) throw SuiteError(P + ": field 'generation/max_new_tokens' must be positive");
+        // Checked here, so that a bad setting fails when the suite opens, not after a run has started.
+        const auto& gen = s.generation;
+        if (gen.max_new_tokens <= 0 || gen.max_new_tokens > (1 << 20))
+            throw SuiteError(P + ": field 'generation/max_new_tokens' is " + std::to_string(gen.max_new_tokens) + "; expected 1 to 1048576");
+        if (!(gen.temperature >= 0) || !std::isfinite(gen.temperature))
+            throw SuiteError(P + ": field 'generation/temperature' is " + std::to_string(gen.temperature) + "; expected 0 (greedy) or more");
+        if (!(gen.top_p > 0 && gen.top_p <= 1))
+            throw SuiteError(P + ": field 'generation/top_p' is " + std::to_string(gen.top_p) + "; expected more than 0 and at most 1");
+        if (gen.top_k < 0) throw SuiteError(P + ": field 'generation/top_k' is " + std::to_string(gen.top_k) + "; expected 0 (off) or more");
     }
     if (j.contains("normalization")) {
         const auto& n = j["normalization"];

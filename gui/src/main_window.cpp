@@ -337,6 +337,7 @@ bool MainWindow::openSuites(const QStringList& paths) {
             ctx.control.check();
             ctx.control.report(static_cast<std::size_t>(i), static_cast<std::size_t>(paths.size()), "suites");
             auto suite = datasets::load_suite(paths[i].toStdString());
+            eval::resolve_metrics(suite);  // unknown metrics or a BLEU tokenizer fail when the suite opens
             eval::resolve_metrics(suite);
             loaded->push_back(std::move(suite));
         }

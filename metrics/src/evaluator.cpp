@@ -75,6 +75,7 @@ public:
         file_.reset(std::fopen(path.c_str(), "wb"));
         if (!file_) throw ReportError(path + ": cannot create the journal");
         path_ = path;
+        created_ = true;
         write_line(json{{"lmwb_journal", 1}, {"run", run}});
     }
     // Appends after the last complete line: a torn tail (a kill or a full disk mid-write) is cut off first, so that the
@@ -91,8 +92,10 @@ public:
         path_ = path;
     }
     void append(std::size_t suite, const ItemRecord& r) {
-        if (file_) write_line(json{{"suite", suite}, {"item", r}});
+        if (file_) write_line(json{{"suite", suite}, {"item", r}}), ++appended_;
     }
+    bool fresh_and_empty() const { return file_ && created_ && appended_ == 0; }
+    void close() { file_.reset(); }
 
 private:
     void write_line(const json& j) {
@@ -105,6 +108,8 @@ private:
     };
     std::unique_ptr<FILE, Close> file_;
     std::string path_;
+    bool created_ = false;       // by this run (not a resumed one)
+    std::size_t appended_ = 0;   // items recorded by this run
 };
 
 // Finished items of an interrupted run. A torn last line (killed mid-write) is dropped; damage elsewhere is an error.
@@ -208,7 +213,14 @@ struct Runner {
                 for (const auto& c : pending[end]->choices) reqs.push_back({pending[end]->prompt, s.target_delimiter + c});
                 ++end;
             }
-            auto results = model.score(reqs, opt.batch_size);
+            std::vector<ScoreResult> results;
+            try {
+                results = model.score(reqs, opt.batch_size);
+            } catch (const RequestError& e) {  // name the item and the choice, in the suite's file
+                std::size_t k = pos, first = 0;
+                while (k + 1 < end && first + pending[k]->choices.size() <= e.request) first += pending[k++]->choices.size();
+                throw ReportError(s.path + ": item '" + pending[k]->id + "', choice " + std::to_string(e.request - first) + ": " + e.problem);
+            }
             if (mi) {
                 std::vector<ScoreRequest> ureqs;
                 std::set<std::string> need;
@@ -497,6 +509,15 @@ EvalOutcome evaluate(const LanguageModel& model, const LanguageModel* judge, con
         }
     } catch (const Cancelled&) {
         stopped = true;
+    } catch (...) {
+        // A run that fails before it finished any item leaves no journal of its own behind: it would only block the
+        // corrected re-run ("a journal of an unfinished run is here").
+        if (run.journal.fresh_and_empty()) {
+            run.journal.close();
+            std::error_code ec;
+            fs::remove(opt.journal_path, ec);
+        }
+        throw;
     }
     std::size_t items = 0;
     for (auto& s : rep.suites) items += s.items.size();

@@ -20,6 +20,15 @@ class ModelError : public std::runtime_error {
 public:
     using std::runtime_error::runtime_error;
 };
+// A scoring request that cannot be computed (an empty continuation, one longer than the context): `request` is its
+// index in the call, `problem` the reason without it, so that callers can name their own item.
+class RequestError : public ModelError {
+public:
+    RequestError(std::size_t request, const std::string& problem)
+        : ModelError("request " + std::to_string(request) + ": " + problem), request(request), problem(problem) {}
+    std::size_t request;
+    std::string problem;
+};
 
 struct ModelOptions {
     int threads = 0;                // 0: all cores; process-wide (OpenBLAS's pool, which runs the matrix products)

@@ -240,15 +240,14 @@ public:
         Prepared p;
         std::size_t n_ctx = std::min(ctx.size(), whole.size());
         p.cont.assign(whole.begin() + static_cast<std::ptrdiff_t>(n_ctx), whole.end());
-        if (p.cont.empty()) throw ModelError("request " + std::to_string(i) + ": the continuation is empty after tokenization");
+        if (p.cont.empty()) throw RequestError(i, "the continuation is empty after tokenization");
         if (static_cast<std::int64_t>(p.cont.size()) > max_len)
-            throw ModelError("request " + std::to_string(i) + ": the continuation has " + std::to_string(p.cont.size()) +
-                             " tokens, more than the model's context of " + std::to_string(max_len));
+            throw RequestError(i, "the continuation has " + std::to_string(p.cont.size()) + " tokens, more than the model's context of " +
+                                      std::to_string(max_len));
         std::size_t keep = std::min<std::size_t>(whole.size(), static_cast<std::size_t>(max_len) + 1);
         p.truncated = keep < whole.size();
         if (p.truncated && !options_.truncate_left)
-            throw ModelError("request " + std::to_string(i) + ": " + std::to_string(whole.size()) +
-                             " tokens do not fit the model's context of " + std::to_string(max_len));
+            throw RequestError(i, std::to_string(whole.size()) + " tokens do not fit the model's context of " + std::to_string(max_len));
         p.input.assign(whole.end() - static_cast<std::ptrdiff_t>(keep), whole.end() - 1);
         return p;
     }
