@@ -173,3 +173,13 @@ TEST_CASE("a bundle using an operator this LibTorch lacks fails naming the opera
         CHECK_THAT(e.what(), Contains("aten::lmwb_future_op") && Contains("lacks") && Contains("model.pt"));
     }
 }
+
+TEST_CASE("a bundle whose tensor storage is cut short is refused at load, naming the tensor", "[model][torchscript][errors]") {
+    // scripts/make_cut_storage_fixture.py: tiny-a with the token embeddings' record cut to a third (CRC recomputed).
+    try {
+        LanguageModel::open(fixture("torchscript/cut-storage"), {});
+        FAIL("opened a bundle whose storage is cut short");
+    } catch (const lmwb::ModelError& e) {
+        CHECK_THAT(e.what(), Contains("model.pt: tensor '") && Contains("bytes of storage") && Contains("cut or damaged"));
+    }
+}

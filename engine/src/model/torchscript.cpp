@@ -2,6 +2,9 @@
 #include <torch/script.h>
 #include <torch/torch.h>
 
+#include <fstream>
+#include <set>
+
 #include "kv_cache.h"
 #include "transformer.h"
 
@@ -141,6 +144,76 @@ private:
 
 }  // namespace
 
+namespace {
+
+// Uncompressed sizes of the records of a zip file (model.pt is one), from its central directory, ZIP64 included.
+std::vector<std::uint64_t> record_sizes(const std::string& path) {
+    std::ifstream f(path, std::ios::binary);
+    f.seekg(0, std::ios::end);
+    const auto size = static_cast<std::uint64_t>(f.tellg());
+    auto read = [&](std::uint64_t at, std::size_t n) {
+        std::string b(n, '\0');
+        f.seekg(static_cast<std::streamoff>(at));
+        f.read(b.data(), static_cast<std::streamsize>(n));
+        if (!f) throw ModelError(path + ": not a readable zip archive");
+        return b;
+    };
+    auto u = [](const std::string& b, std::size_t at, int bytes) {
+        std::uint64_t v = 0;
+        for (int i = bytes - 1; i >= 0; --i) v = (v << 8) | static_cast<unsigned char>(b[at + static_cast<std::size_t>(i)]);
+        return v;
+    };
+    const std::uint64_t tail_len = std::min<std::uint64_t>(size, 65557);
+    const std::string tail = read(size - tail_len, tail_len);
+    const auto eocd = tail.rfind(std::string("PK\x05\x06", 4));
+    if (eocd == std::string::npos || eocd + 22 > tail.size()) throw ModelError(path + ": not a zip archive (no end of central directory)");
+    std::uint64_t entries = u(tail, eocd + 10, 2), cd_size = u(tail, eocd + 12, 4), cd_offset = u(tail, eocd + 16, 4);
+    if (entries == 0xFFFF || cd_offset == 0xFFFFFFFF) {  // ZIP64: the locator sits just before the record
+        if (eocd < 20 || tail.compare(eocd - 20, 4, std::string("PK\x06\x07", 4)) != 0) throw ModelError(path + ": damaged ZIP64 directory");
+        const std::string z = read(u(tail, eocd - 20 + 8, 8), 56);
+        if (z.compare(0, 4, std::string("PK\x06\x06", 4)) != 0) throw ModelError(path + ": damaged ZIP64 directory");
+        entries = u(z, 32, 8), cd_size = u(z, 40, 8), cd_offset = u(z, 48, 8);
+    }
+    if (cd_offset + cd_size > size) throw ModelError(path + ": the zip directory lies outside the file");
+    const std::string cd = read(cd_offset, static_cast<std::size_t>(cd_size));
+    std::vector<std::uint64_t> out;
+    for (std::size_t at = 0; out.size() < entries;) {
+        if (at + 46 > cd.size() || cd.compare(at, 4, std::string("PK\x01\x02", 4)) != 0) throw ModelError(path + ": damaged zip directory");
+        std::uint64_t bytes = u(cd, at + 24, 4);
+        const std::size_t name = u(cd, at + 28, 2), extra = u(cd, at + 30, 2), comment = u(cd, at + 32, 2);
+        if (bytes == 0xFFFFFFFF)  // the 64-bit size is the first field of the ZIP64 extra block
+            for (std::size_t e = at + 46 + name; e + 4 <= at + 46 + name + extra && e + 4 <= cd.size();) {
+                const auto tag = u(cd, e, 2), len = u(cd, e + 2, 2);
+                if (tag == 1 && e + 12 <= cd.size()) bytes = u(cd, e + 4, 8);
+                e += 4 + len;
+            }
+        out.push_back(bytes);
+        at += 46 + name + extra + comment;
+    }
+    return out;
+}
+
+// A record cut short still loads (the storage keeps its declared size, backed by fewer bytes): every parameter's and
+// buffer's storage must have a record of exactly its size.
+void check_storages(const torch::jit::Module& module, const std::string& path) {
+    std::multiset<std::uint64_t> records;
+    for (auto n : record_sizes(path)) records.insert(n);
+    std::set<const void*> seen;
+    std::vector<std::pair<std::string, torch::Tensor>> tensors;
+    for (const auto& p : module.named_parameters(true)) tensors.emplace_back(p.name, p.value);
+    for (const auto& b : module.named_buffers(true)) tensors.emplace_back(b.name, b.value);
+    for (const auto& [name, t] : tensors) {
+        if (!t.defined() || !t.has_storage() || t.storage().nbytes() == 0 || !seen.insert(t.storage().data()).second) continue;
+        auto it = records.find(t.storage().nbytes());
+        if (it == records.end())
+            throw ModelError(path + ": tensor '" + name + "' needs " + std::to_string(t.storage().nbytes()) +
+                             " bytes of storage and no record of the file holds them (a cut or damaged model.pt)");
+        records.erase(it);
+    }
+}
+
+}  // namespace
+
 std::unique_ptr<Network> load_torchscript(const std::string& model_pt, const BundleManifest& manifest,
                                           const ModelOptions& options, std::vector<std::string>& capabilities) {
     if (options.dtype != "float32")
@@ -171,6 +244,7 @@ std::unique_ptr<Network> load_torchscript(const std::string& model_pt, const Bun
         throw ModelError(model_pt + ": not a loadable TorchScript file: " + what.substr(0, what.find('\n')));
     }
     module.eval();
+    check_storages(module, model_pt);
     // Attributions need gradients with respect to inputs only; weight gradients would cost a copy of the model and
     // race between threads.
     for (auto p : module.parameters()) p.set_requires_grad(false);
