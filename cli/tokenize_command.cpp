@@ -73,7 +73,8 @@ Action add_tokenize_command(CLI::App& app) {
             std::size_t line_no = 0;
             while (std::getline(std::cin, line)) {
                 ++line_no;
-                if (line.empty()) continue;
+                if (line.empty())  // dropping it would shift every later output against its input
+                    throw std::runtime_error("stdin:" + std::to_string(line_no) + ": a blank line; every line must be a JSON string (\"\" for empty text)");
                 nlohmann::json v;
                 try {
                     v = nlohmann::json::parse(line);

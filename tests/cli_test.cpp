@@ -127,3 +127,18 @@ TEST_CASE("lmwb explain -m patching and -m dla print JSON and name bad options",
     CHECK(site.exit_code != 0);
     CHECK_THAT(site.output, Contains("--sites: unknown site 'resid'"));
 }
+
+TEST_CASE("lmwb tokenize --jsonl keeps one output per input line; bad numeric options are named", "[cli]") {
+    auto blank = run_command("printf '\"a\"\\n\\n\"b\"\\n' | " + lmwb_cmd("tokenize --jsonl --tokenizer " + gpt2() + " 2>&1"));
+    CHECK(blank.exit_code != 0);
+    CHECK_THAT(blank.output, Contains("stdin:2: a blank line"));
+    const std::string model = "'" + fixture("models/gpt2") + "'";
+    for (auto [args, message] : {std::pair{"-m attention --layer -7", "--layer -7"}, std::pair{"--baseline-token -2", "--baseline-token -2"},
+                                 std::pair{"-m shap --batch-size 0", "--batch-size must be at least 1"}, std::pair{"--threads -1", "threads -1"},
+                                 std::pair{"--threads 1000000", "threads 1000000"}}) {
+        INFO(args);
+        auto r = run_command(lmwb_cmd("explain " + model + " -p 'the cat' -t ' sat' " + args + " 2>&1"));
+        CHECK(r.exit_code != 0);
+        CHECK_THAT(r.output, Contains(message));
+    }
+}

@@ -521,6 +521,12 @@ Result explain(const LanguageModel& m, std::string_view prompt, std::string_view
     if (static_cast<std::int64_t>(pid.size() + tid.size()) > m.info().context_length)
         throw AttributionError("prompt and target have " + std::to_string(pid.size() + tid.size()) + " tokens, more than the model's context of " +
                                std::to_string(m.info().context_length));
+    // Options no method can use, named as the command line names them.
+    if (o.layer < -1) throw AttributionError("--layer " + std::to_string(o.layer) + ": a layer from 0, or -1 for the last");
+    if (o.head < -1) throw AttributionError("--head " + std::to_string(o.head) + ": a head from 0, or -1 for all");
+    if (o.baseline_token < -1) throw AttributionError("--baseline-token " + std::to_string(o.baseline_token) + ": a token id from 0, or -1 for none");
+    if (o.batch_size < 1) throw AttributionError("--batch-size must be at least 1");
+    if (o.steps < 1) throw AttributionError("--steps must be at least 1");
     auto need = [&](const char* cap, const char* why) {
         const auto& c = m.info().capabilities;
         if (std::find(c.begin(), c.end(), cap) == c.end())

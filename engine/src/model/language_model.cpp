@@ -53,6 +53,7 @@ void check_cancelled() {
 // pool stays at one thread: its idle workers spin after each parallel region and would take the cores OpenBLAS
 // needs (measured: generation steps twice as slow once element-wise ops on the KV cache went parallel).
 void set_threads(int threads) {
+    if (threads < 0 || threads > 1024) throw ModelError("threads " + std::to_string(threads) + ": expected 0 (all cores) to 1024");
     int n = threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     at::set_num_threads(1);
     using SetThreads = void (*)(int);
