@@ -603,3 +603,16 @@ TEST_CASE("head summaries: entropy, first- and previous-token attention from the
     CHECK_THROWS_WITH(head_summaries(*model, text, 1), Catch::Contains("--repeat-length"));
     CHECK_THROWS_WITH(head_summaries(*model, text, 200), Catch::Contains("exceeds the model's context"));
 }
+
+TEST_CASE("exact SHAP over too many features says why, whatever the budget", "[attribution][errors][model]") {
+    auto m = LanguageModel::open(model_path("tiny-b"));
+    std::string prompt;
+    for (int i = 0; i < 32; ++i) prompt += "sky ";
+    Options o;
+    o.method = Method::Shap;
+    o.shap = Options::ShapAlgorithm::Exact;
+    o.budget = std::size_t{1} << 40;
+    CHECK_THROWS_WITH(explain(*m, prompt, " blue", o), Catch::Contains("at most 20 features") && !Catch::Contains("more than the budget"));
+    o.budget = 1000;
+    CHECK_THROWS_WITH(explain(*m, "What color is the sky? It is", " blue", o), Catch::Contains("more than the budget of 1000"));
+}

@@ -346,10 +346,13 @@ void shap(const LanguageModel& m, Result& r, const std::vector<std::int32_t>& pi
     ShapleyResult s;
     try {
         if (algo == Options::ShapAlgorithm::Exact) {
-            if (n > 20 || (1ull << n) > o.budget)
-                throw AttributionError("exact Shapley values over " + std::to_string(n) + " features need " +
-                                       (n > 20 ? std::string("over a million") : std::to_string(1ull << n)) + " evaluations, more than the budget of " +
-                                       std::to_string(o.budget) + " (use --kernel or --partition, or raise --budget)");
+            if (n > 20)
+                throw AttributionError("exact Shapley values take at most 20 features (2^20 evaluations); this prompt has " + std::to_string(n) +
+                                       " (use --kernel or --partition, or --words)");
+            if ((1ull << n) > o.budget)
+                throw AttributionError("exact Shapley values over " + std::to_string(n) + " features need " + std::to_string(1ull << n) +
+                                       " evaluations, more than the budget of " + std::to_string(o.budget) +
+                                       " (use --kernel or --partition, or raise --budget)");
             planned = std::size_t{1} << n;
             s = shapley_exact(n, Tt, value);
         } else if (algo == Options::ShapAlgorithm::Kernel) {
