@@ -140,6 +140,8 @@ TEST_CASE("bad suites name the file, line and field", "[datasets][errors]") {
     d.write("suite.json", mc_def());
     d.write("items.jsonl", std::string(items_ok) + items_ok + "{\"question\": \"q\", \"choices\": [\"a\"], \"answer\": 0,}\n");
     CHECK_THAT(error_of(d), Catch::Contains("items.jsonl:3: malformed JSON"));
+    d.write("items.jsonl", "{\"question\": \"q\", \"choices\": [\"a\", \"b\"], \"answer\": 18446744073709551615}\n");
+    CHECK_THAT(error_of(d), Catch::Contains("'answer' is 18446744073709551615, out of range for 2 choices"));
     d.write("items.jsonl", "[1, 2]\n");
     CHECK_THAT(error_of(d), Catch::Contains("items.jsonl:1: expected a JSON object"));
     d.write("items.jsonl", "\n\n");

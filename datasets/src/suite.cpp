@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <cstdint>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -317,7 +318,10 @@ Suite load_suite(const std::string& definition_path) {
                 }
             }
             if (!m.answer) throw SuiteError(where(file, r) + "field '" + key("answer") + "' is missing");
-            if (m.answer->is_number_integer()) {
+            if (m.answer->is_number_unsigned() && m.answer->get<unsigned long long>() > static_cast<unsigned long long>(INT32_MAX)) {
+                throw SuiteError(where(file, r) + "field '" + key("answer") + "' is " + std::to_string(m.answer->get<unsigned long long>()) +
+                                 ", out of range for " + std::to_string(item.choices.size()) + " choices");
+            } else if (m.answer->is_number_integer()) {
                 auto a = m.answer->get<long long>();
                 if (a < 0 || a >= static_cast<long long>(item.choices.size()))
                     throw SuiteError(where(file, r) + "field '" + key("answer") + "' is " + std::to_string(a) + ", out of range for " +
