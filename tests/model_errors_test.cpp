@@ -258,3 +258,23 @@ TEST_CASE("a FIFO, a device or a folder given as config, tokenizer or suite file
     CHECK_THAT(open_error(m), Contains("config.json") && Contains("is a folder"));
     CHECK_THROWS_WITH(lmwb::Tokenizer::from_file("/dev/zero"), Contains("/dev/zero") && Contains("not a regular file"));
 }
+
+TEST_CASE("a key given twice in config.json or a tensor twice in a safetensors header is refused", "[model][errors]") {
+    lmwb::test::ScratchDir dir;
+    auto m = copy_model(dir, "gpt2");
+    auto config = read(m + "/config.json");
+    auto original = config;
+    replace_once(config, "\"n_layer\": 2", "\"n_layer\": 2, \"n_layer\": 1");
+    write(m + "/config.json", config);
+    CHECK_THAT(open_error(m), Contains("config.json") && Contains("'n_layer' appears twice"));
+    write(m + "/config.json", original);
+    auto file = read(m + "/model.safetensors");
+    auto header = header_of(file);
+    const auto first = header.find("\"transformer.wte.weight\"");
+    REQUIRE(first != std::string::npos);
+    const auto entry_end = header.find('}', first) + 1;
+    std::string twice = header;
+    twice.insert(1, header.substr(first, entry_end - first) + ",");  // the same tensor again, first in the header
+    write(m + "/model.safetensors", with_header(file, twice));
+    CHECK_THAT(open_error(m), Contains("model.safetensors") && Contains("'transformer.wte.weight' appears twice"));
+}

@@ -1,5 +1,6 @@
 #include "config.h"
 
+#include "json_unique.h"
 #include "lmwb/text.h"
 
 #include <nlohmann/json.hpp>
@@ -150,7 +151,9 @@ ArchConfig read_config(const std::string& path) {
     if (!content) throw ModelError(path + ": cannot open: " + why + " (a Hugging Face model folder needs config.json)");
     nlohmann::json j;
     try {
-        j = nlohmann::json::parse(*content);
+        j = parse_unique_keys(*content);
+    } catch (const DuplicateKey& e) {
+        throw ModelError(path + ": " + e.what());
     } catch (const nlohmann::json::parse_error& e) {
         throw ModelError(path + ": malformed JSON: " + e.what());
     }

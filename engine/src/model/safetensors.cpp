@@ -1,5 +1,6 @@
 #include "safetensors.h"
 
+#include "json_unique.h"
 #include "lmwb/text.h"
 
 #include <fcntl.h>
@@ -73,7 +74,9 @@ SafetensorsFile::SafetensorsFile(const std::string& path) {
                        std::to_string(size_) + " bytes");
     nlohmann::json header;
     try {
-        header = nlohmann::json::parse(bytes + 8, bytes + 8 + header_len);
+        header = parse_unique_keys(std::string_view(reinterpret_cast<const char*>(bytes) + 8, header_len));
+    } catch (const DuplicateKey& e) {
+        fail(path, "corrupt safetensors header: tensor or key '" + e.key + "' appears twice");
     } catch (const nlohmann::json::parse_error& e) {
         fail(path, "corrupt safetensors header: not valid JSON at byte " + std::to_string(8 + (e.byte > 0 ? e.byte - 1 : 0)));
     }
