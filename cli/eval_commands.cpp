@@ -193,6 +193,7 @@ Action add_eval_command(CLI::App& app) {
         mo.dtype = a->dtype;
         mo.revision = a->revision;
         auto model = LanguageModel::open(a->model, mo);
+        for (const auto& w : model->info().warnings) std::fprintf(stderr, "lmwb: warning: %s: %s\n", a->model.c_str(), w.c_str());
         std::unique_ptr<LanguageModel> judge;
         if (!a->judge.empty()) {
             ModelOptions jo = mo;

@@ -50,7 +50,7 @@ Action add_info_command(CLI::App& app) {
                             {"parameters", i.parameters}, {"vocab_size", i.vocab_size}, {"context_length", i.context_length},
                             {"hidden_size", i.hidden_size}, {"layers", i.layers}, {"heads", i.heads}, {"kv_heads", i.kv_heads},
                             {"stored_dtype", i.stored_dtype}, {"compute_dtype", i.compute_dtype}, {"device", i.device},
-                            {"weight_bytes", i.weight_bytes}, {"capabilities", i.capabilities},
+                            {"weight_bytes", i.weight_bytes}, {"capabilities", i.capabilities}, {"warnings", i.warnings},
                             {"tokenizer", m->tokenizer().describe()}};
         if (a->json) {
             std::cout << dump(j) << "\n";
@@ -66,6 +66,7 @@ Action add_info_command(CLI::App& app) {
                     m->tokenizer().describe().c_str());
         for (auto& c : i.capabilities) std::printf(" %s", c.c_str());
         std::printf("\n");
+        for (const auto& w : i.warnings) std::printf("  warning        %s\n", w.c_str());
         return 0;
     };
 }

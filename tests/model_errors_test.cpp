@@ -278,3 +278,17 @@ TEST_CASE("a key given twice in config.json or a tensor twice in a safetensors h
     write(m + "/model.safetensors", with_header(file, twice));
     CHECK_THAT(open_error(m), Contains("model.safetensors") && Contains("'transformer.wte.weight' appears twice"));
 }
+
+TEST_CASE("checkpoint tensors the configuration leaves unread are listed as a warning", "[model][errors]") {
+    lmwb::test::ScratchDir dir;
+    auto m = copy_model(dir, "llama");
+    CHECK(LanguageModel::open(m)->info().warnings.empty());
+    auto config = read(m + "/config.json");
+    replace_once(config, "\"num_hidden_layers\": 2", "\"num_hidden_layers\": 1");
+    write(m + "/config.json", config);
+    const auto info = LanguageModel::open(m)->info();
+    REQUIRE(info.warnings.size() == 1);
+    CHECK_THAT(info.warnings[0], Contains("tensors of the checkpoint are not used (model.layers.1.") && Contains("num_hidden_layers (1)"));
+    // GPT-2's saved attention masks are expected, not a warning
+    CHECK(LanguageModel::open(fixture("models/gpt2"))->info().warnings.empty());
+}

@@ -39,6 +39,7 @@ void ModelView::refresh() {
     QStringList caps;
     for (const auto& c : i.capabilities) caps << QString::fromStdString(c);
     row(tr("Path"), session_.model_path);
+    for (const auto& w : i.warnings) row(tr("Warning"), QString::fromStdString(w));
     row(tr("Format"), QString::fromStdString(i.format));
     row(tr("Architecture"), QString::fromStdString(i.architecture));
     row(tr("Parameters"), QLocale().toString(static_cast<qlonglong>(i.parameters)));

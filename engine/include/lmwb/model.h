@@ -59,6 +59,9 @@ struct ModelInfo {
     std::vector<std::string> capabilities;  // "score", "generate", "attentions", "hidden_states", "embeddings", "embedding_gradients"
     std::vector<std::string> weight_files;  // what identifies the weights (reports hash them)
     std::string tokenizer_file;
+    // What loaded but looks wrong, e.g. checkpoint tensors the configuration does not use (num_hidden_layers smaller
+    // than the checkpoint's layers): shown by `lmwb info`, `lmwb eval` and the GUI's model view.
+    std::vector<std::string> warnings;
 };
 
 struct ScoreRequest {

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstring>
 #include <map>
+#include <set>
 
 #include <sys/mman.h>
 #include <unistd.h>
@@ -107,9 +108,14 @@ struct Loader {
     std::int64_t params = 0;
     std::size_t bytes_done = 0;
 
-    const TensorView* find_any(const std::vector<std::string>& names) const {
+    std::set<std::string> used;  // names of the tensors read
+
+    const TensorView* find_any(const std::vector<std::string>& names) {
         for (auto& n : names)
-            if (auto* t = store.find(n)) return t;
+            if (auto* t = store.find(n)) {
+                used.insert(t->name);
+                return t;
+            }
         return nullptr;
     }
     // A weight by any of its names, checked against the expected shape; F32 on CPU stays memory-mapped.
@@ -356,7 +362,20 @@ Transformer::Transformer(const ArchConfig& cfg, const WeightStore& store, const 
         if (longrope) m.inv_freq_long = m.rope_inverse_frequencies(&rs.long_factor);
     }
     m.params = L.params;
+    // Tensors nothing reads: buffers some exporters save (GPT-2's causal masks, rotary tables) are expected; anything
+    // else means the configuration and the weights disagree (e.g. num_hidden_layers below the checkpoint's layers).
+    for (const auto& name : store.names()) {
+        if (L.used.count(name)) continue;
+        auto ends = [&](const char* suffix) {
+            const std::string s(suffix);
+            return name.size() >= s.size() && name.compare(name.size() - s.size(), s.size(), s) == 0;
+        };
+        if (ends(".attn.bias") || ends(".attn.masked_bias") || ends("rotary_emb.inv_freq") || (cfg.tie_word_embeddings && name == a.lm_head)) continue;
+        unused_.push_back(name);
+    }
 }
+
+const std::vector<std::string>& Transformer::unused_tensors() const { return unused_; }
 
 Transformer::~Transformer() = default;
 

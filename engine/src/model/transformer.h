@@ -98,6 +98,8 @@ public:
     at::Tensor final_norm_bias() const override;
     at::Tensor unembedding(const at::Tensor& ids) const override;
     double final_logit_softcap() const override;
+    // Checkpoint tensors the configuration left unread (beyond buffers exporters are known to save).
+    const std::vector<std::string>& unused_tensors() const;
 
 private:
     at::Tensor run(const at::Tensor& embeddings, const at::Tensor& key_mask, const at::Tensor& positions,
@@ -105,6 +107,7 @@ private:
                    const ComponentHook* hook = nullptr, bool from_residual = false) const;
     struct Impl;
     std::unique_ptr<Impl> impl_;
+    std::vector<std::string> unused_;
 };
 
 // A TorchScript bundle (docs/model-contract.md): model.pt with forward(input_ids, attention_mask) -> logits and
