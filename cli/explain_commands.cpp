@@ -224,6 +224,7 @@ Action add_uncertainty_command(CLI::App& app) {
             std::cout << attr::to_json_text(r);
             return 0;
         }
+        if (r.truncated) std::printf("note: the prompt is longer than the model's context; its first tokens were cut\n");
         std::printf("greedy: \"%s\"\n", printable(r.greedy_text).c_str());
         for (const auto& s : r.greedy) {
             std::printf("  %-14.14s p=%.3f  entropy %.3f nats ", printable(s.text).c_str(), std::exp(s.logprob), s.entropy);

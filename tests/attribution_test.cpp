@@ -616,3 +616,16 @@ TEST_CASE("exact SHAP over too many features says why, whatever the budget", "[a
     o.budget = 1000;
     CHECK_THROWS_WITH(explain(*m, "What color is the sky? It is", " blue", o), Catch::Contains("more than the budget of 1000"));
 }
+
+TEST_CASE("sampled uncertainty says when the prompt was cut to fit the context", "[attribution][uncertainty][model]") {
+    auto m = LanguageModel::open(model_path("tiny-b"));
+    UncertaintyOptions o;
+    o.samples = 2;
+    o.max_new_tokens = 2;
+    CHECK_FALSE(sample_uncertainty(*m, "Question: What color is the sky?\nAnswer:", o).truncated);
+    std::string longer;
+    for (int i = 0; i < 300; ++i) longer += "sky ";
+    auto r = sample_uncertainty(*m, longer, o);
+    CHECK(r.truncated);
+    CHECK(to_json_text(r).find("\"truncated\": true") != std::string::npos);
+}

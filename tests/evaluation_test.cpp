@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include <csignal>
+#include <cstring>
 #include <random>
 
 #include <sys/resource.h>
@@ -263,6 +264,29 @@ TEST_CASE("shards merge into the report of a single run", "[evaluation][shard]")
     auto moved = shards;  // an item of shard 3 claiming to be another shard's
     moved[0].suites[0].items[0].index = 1;
     CHECK_THROWS_WITH(eval::merge_reports(moved, names), Catch::Contains("belongs to shard 2/3, not 3/3"));
+}
+
+TEST_CASE("a judge model that fails is named as the judge", "[evaluation][judge]") {
+    ScratchDir d;
+    // A copy of tiny-b whose final norm is NaN: it scores responses into NaN logits.
+    namespace fs = std::filesystem;
+    const fs::path judge = d.path() / "judge";
+    fs::create_directories(judge);
+    for (auto& e : fs::directory_iterator(model_path("tiny-b"))) fs::copy_file(e.path(), judge / e.path().filename());
+    std::string file = lmwb::test::read_text((judge / "model.safetensors").string());
+    std::uint64_t n = 0;
+    std::memcpy(&n, file.data(), 8);
+    const std::string header = file.substr(8, n);
+    const auto at = header.find("\"model.norm.weight\""), off = header.find("\"data_offsets\":[", at);
+    const auto begin = std::stoull(header.substr(off + 16, header.find(',', off) - off - 16));
+    for (std::size_t i = 0; i < 16; ++i) std::memcpy(file.data() + 8 + n + begin + 4 * i, "\x00\x00\xc0\x7f", 4);
+    std::ofstream(judge / "model.safetensors", std::ios::binary) << file;
+    auto m = LanguageModel::open(model_path("tiny-a"));
+    auto j = LanguageModel::open(judge.string());
+    auto s = suites({"world-facts-qa"});
+    eval::EvalOptions o;
+    o.settings.limit = 2;
+    CHECK_THROWS_WITH(eval::evaluate(*m, j.get(), s, o), Catch::Contains("judge model " + judge.string()) && Catch::Contains("NaN"));
 }
 
 TEST_CASE("damaged reports are refused by compare, never given numbers", "[evaluation][compare]") {

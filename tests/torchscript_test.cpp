@@ -165,7 +165,7 @@ TEST_CASE("a minimal manifest is enough; the bundle tells its own shapes", "[mod
 }
 
 TEST_CASE("a bundle using an operator this LibTorch lacks fails naming the operator", "[model][torchscript][errors]") {
-    // scripts/make_unknown_op_fixture.py: tiny-a's code with one call renamed to aten::lmwb_future_op.
+    // scripts/make_damaged_bundles.py: tiny-a's code with one call renamed to aten::lmwb_future_op.
     try {
         LanguageModel::open(fixture("torchscript/unknown-op"), {});
         FAIL("opened a bundle with an unknown operator");
@@ -175,7 +175,7 @@ TEST_CASE("a bundle using an operator this LibTorch lacks fails naming the opera
 }
 
 TEST_CASE("a bundle whose tensor storage is cut short is refused at load, naming the tensor", "[model][torchscript][errors]") {
-    // scripts/make_cut_storage_fixture.py: tiny-a with the token embeddings' record cut to a third (CRC recomputed).
+    // scripts/make_damaged_bundles.py: tiny-a with the token embeddings' record cut to a third (CRC recomputed).
     try {
         LanguageModel::open(fixture("torchscript/cut-storage"), {});
         FAIL("opened a bundle whose storage is cut short");

@@ -116,7 +116,7 @@ std::string to_json_text(const UncertaintyResult& r, int indent) {
     json j = {{"schema", "lmwb.uncertainty"}, {"schema_version", 1}, {"prompt", r.prompt}, {"greedy_text", r.greedy_text},
               {"greedy", greedy}, {"samples", samples}, {"answers", answers}, {"predictive_entropy", r.predictive_entropy},
               {"self_consistency", r.self_consistency}, {"semantic_entropy", r.semantic_entropy},
-              {"discrete_semantic_entropy", r.discrete_semantic_entropy}, {"clusters", r.clusters}};
+              {"discrete_semantic_entropy", r.discrete_semantic_entropy}, {"clusters", r.clusters}, {"truncated", r.truncated}};
     return dump(j, indent);
 }
 

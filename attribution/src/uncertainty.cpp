@@ -54,6 +54,7 @@ UncertaintyResult sample_uncertainty(const LanguageModel& m, std::string_view pr
     g.stop = o.stop;
     g.alternatives = o.alternatives;
     auto greedy = m.generate(prompt, g);
+    r.truncated = greedy.truncated;
     r.greedy_text = greedy.text;
     for (const auto& t : greedy.tokens) {
         // A special token (end of text) decodes to nothing: name it, as the alternatives do.

@@ -296,23 +296,28 @@ struct Runner {
         r.stop_reason = gen.stop_reason;
         r.truncated = gen.truncated;
         std::size_t tokens = gen.tokens.size();
-        if (metrics.needs(ModelInput::ResponseScore) && !r.response.empty()) {
-            // Fluency: the response as a continuation of the prompt, under the scoring model.
-            auto sc = scorer.score({{item.prompt, r.response}}, 1).front();
-            r.logprob = sc.logprob;
-            r.tokens = sc.tokens.size();
-            r.token_logprobs = sc.token_logprobs;
-            tokens += r.tokens;
-        }
-        const bool to_prompt = metrics.needs(ModelInput::PromptRelevance), to_reference = metrics.needs(ModelInput::ReferenceRelevance);
-        if (to_prompt || to_reference) {
-            std::vector<float> resp;
-            if (!r.response.empty()) resp = scorer.pooled_hidden_state(r.response);
-            for (const MetricInfo* m : metrics.list) {
-                if (m->needs != ModelInput::PromptRelevance && m->needs != ModelInput::ReferenceRelevance) continue;
-                const std::string& other = m->needs == ModelInput::PromptRelevance ? item.prompt : r.target;
-                r.metrics[m->name] = resp.empty() ? 0.0 : metrics::cosine(resp, scorer.pooled_hidden_state(other));
+        try {  // a failure of the judge (scoring) model names it: the generating model is not at fault
+            if (metrics.needs(ModelInput::ResponseScore) && !r.response.empty()) {
+                // Fluency: the response as a continuation of the prompt, under the scoring model.
+                auto sc = scorer.score({{item.prompt, r.response}}, 1).front();
+                r.logprob = sc.logprob;
+                r.tokens = sc.tokens.size();
+                r.token_logprobs = sc.token_logprobs;
+                tokens += r.tokens;
             }
+            const bool to_prompt = metrics.needs(ModelInput::PromptRelevance), to_reference = metrics.needs(ModelInput::ReferenceRelevance);
+            if (to_prompt || to_reference) {
+                std::vector<float> resp;
+                if (!r.response.empty()) resp = scorer.pooled_hidden_state(r.response);
+                for (const MetricInfo* m : metrics.list) {
+                    if (m->needs != ModelInput::PromptRelevance && m->needs != ModelInput::ReferenceRelevance) continue;
+                    const std::string& other = m->needs == ModelInput::PromptRelevance ? item.prompt : r.target;
+                    r.metrics[m->name] = resp.empty() ? 0.0 : metrics::cosine(resp, scorer.pooled_hidden_state(other));
+                }
+            }
+        } catch (const ModelError& e) {
+            if (&scorer == &model) throw;
+            throw ModelError("judge model " + scorer.info().path + ": " + e.what());
         }
         metrics.score(r);
         finished_item(si, sr, std::move(r), tokens);

@@ -274,6 +274,7 @@ struct UncertaintyResult {
     double semantic_entropy = 0;      // over clusters, from probability mass
     double discrete_semantic_entropy = 0;  // over cluster frequencies
     std::size_t clusters = 0;
+    bool truncated = false;           // the prompt was cut on the left to fit the model's context
 };
 UncertaintyResult sample_uncertainty(const LanguageModel& model, std::string_view prompt, const UncertaintyOptions& options);
 std::string normalize_answer(std::string_view text);  // lowercase, punctuation removed, whitespace collapsed
