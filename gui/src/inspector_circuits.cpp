@@ -130,6 +130,7 @@ void InspectorView::runSideBySide() {
     const std::string prompt = prompt_->toPlainText().toStdString(), target = target_->text().toStdString();
     attr::SideBySideOptions o;
     o.attribution.steps = steps_->value();
+    o.attribution.method = side_by_side_->method();
     const QString path = session_.model_path;
     QPointer<InspectorView> self(this);
     startJob(QStringLiteral("side by side"), tr("Side by side"), tabs_->indexOf(side_by_side_),

@@ -1,6 +1,7 @@
 #include "side_by_side_view.h"
 
 #include <QBrush>
+#include <QComboBox>
 #include <QHBoxLayout>
 #include <QHeaderView>
 #include <QLabel>
@@ -70,11 +71,16 @@ SideBySideView::SideBySideView(QWidget* parent) : QWidget(parent) {
     path_->setPlaceholderText(tr("Model B: a checkpoint folder (the window's model is A)"));
     open_button_ = new QPushButton(tr("Open B"));
     compare_button_ = new QPushButton(tr("Compare"));
-    compare_button_->setToolTip(tr("Both responses, the target (else A's response) scored by both, and IG of it in both"));
+    compare_button_->setToolTip(tr("Both responses, the target (else A's response) scored by both, and its attribution in both"));
     b_name_ = new QLabel;
+    method_ = new QComboBox;
+    for (attr::Method m : {attr::Method::IntegratedGradients, attr::Method::GradientXInput, attr::Method::Saliency, attr::Method::Shap})
+        method_->addItem(QString::fromStdString(attr::to_string(m)), static_cast<int>(m));
+    method_->setToolTip(tr("The attribution of the continuation both models compute (IG uses the inspector's steps)"));
     row->addWidget(path_, 1);
     row->addWidget(open_button_);
     row->addWidget(b_name_);
+    row->addWidget(method_);
     row->addWidget(compare_button_);
     v->addLayout(row);
     responses_ = new QLabel;
@@ -107,6 +113,9 @@ SideBySideView::SideBySideView(QWidget* parent) : QWidget(parent) {
 QString SideBySideView::otherModelPath() const { return path_->text(); }
 void SideBySideView::setOtherModelPath(const QString& path) { path_->setText(path); }
 void SideBySideView::setOtherModelName(const QString& name) { b_name_->setText(name.isEmpty() ? QString() : tr("B: %1").arg(name)); }
+
+attr::Method SideBySideView::method() const { return static_cast<attr::Method>(method_->currentData().toInt()); }
+void SideBySideView::setMethod(attr::Method m) { method_->setCurrentIndex(method_->findData(static_cast<int>(m))); }
 
 void SideBySideView::setButtonsEnabled(bool model_a_open, bool model_b_open) {
     compare_button_->setEnabled(model_a_open && model_b_open);

@@ -10,6 +10,7 @@
 
 #include "lmwb/side_by_side.h"
 
+class QComboBox;
 class QLabel;
 class QLineEdit;
 class QPushButton;
@@ -44,6 +45,8 @@ public:
     void setResult(std::shared_ptr<const attr::SideBySide> r);
     void clear();
     void setButtonsEnabled(bool model_a_open, bool model_b_open);
+    attr::Method method() const;  // the attribution both models explain the continuation with
+    void setMethod(attr::Method m);
     const attr::SideBySide* result() const { return result_.get(); }
     SegmentsModel* segments() const { return segments_; }
     QLabel* responses() const { return responses_; }
@@ -57,6 +60,7 @@ signals:
 private:
     QLineEdit* path_;
     QPushButton *open_button_, *compare_button_;
+    QComboBox* method_;
     QLabel *responses_, *b_name_;
     SegmentsModel* segments_;
     QTableView* table_;

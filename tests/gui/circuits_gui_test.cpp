@@ -124,4 +124,8 @@ TEST_CASE("side by side tab: model B beside A, aligned segments shaded by B - A,
     CHECK_FALSE(v->barsA()->isEmpty());
     CHECK_FALSE(v->barsB()->isEmpty());
     CHECK(r->a_total > r->b_total);  // tiny-b knows Paris; tiny-a does not
+    v->setMethod(attr::Method::GradientXInput);  // any method, in both
+    in->runSideBySide();
+    REQUIRE(waitFor([&] { return v->result() != r && v->result()->a_attribution.method == "grad-x-input"; }, 60000));
+    CHECK(v->result()->b_attribution.method == "grad-x-input");
 }
