@@ -305,7 +305,7 @@ Transformer::Transformer(const ArchConfig& cfg, const WeightStore& store, const 
             throw ModelError("device '" + options.device + "' requested, but this LibTorch has no CUDA support (or no GPU is visible)");
     }
     const Architecture& a = cfg.arch;
-    Loader L{store, m.dtype, m.device, options.control};
+    Loader L{store, m.dtype, m.device, options.control, 0, 0, {}};
     const std::int64_t D = cfg.hidden_size, V = cfg.vocab_size, F = cfg.intermediate_size;
     const std::int64_t hd = cfg.head_dim, Hq = cfg.heads * hd, Hkv = cfg.kv_heads * hd;
     auto get = [&](const std::string& name, std::vector<std::int64_t> shape) { return L.get(names(a.prefixes, name), std::move(shape)); };
