@@ -40,15 +40,32 @@ std::string pad(const std::string& s, std::size_t width) {
     return cps >= width ? s : s + std::string(width - cps, ' ');
 }
 
-nlohmann::json to_json(const Encoding& e) {
-    nlohmann::json offsets = nlohmann::json::array(), chars = nlohmann::json::array();
-    for (auto& o : e.offsets) offsets.push_back({o.begin, o.end});
-    for (auto& o : e.char_offsets) chars.push_back({o.begin, o.end});
+// The encoding as one compact JSON object (keys in nlohmann's sorted order), written straight to `out`: a DOM of a
+// long text's tokens would hold hundreds of bytes per input byte.
+void write_json(std::ostream& out, const Encoding& e) {
+    auto pairs = [&](const char* key, const auto& spans) {
+        out << '"' << key << "\":[";
+        for (std::size_t i = 0; i < spans.size(); ++i) out << (i ? ",[" : "[") << spans[i].begin << ',' << spans[i].end << ']';
+        out << ']';
+    };
+    auto numbers = [&](const char* key, const auto& values) {
+        out << '"' << key << "\":[";
+        for (std::size_t i = 0; i < values.size(); ++i) out << (i ? "," : "") << +values[i];  // + prints bytes as numbers
+        out << ']';
+    };
+    out << '{';
+    pairs("char_offsets", e.char_offsets);
+    out << ',';
+    numbers("ids", e.ids);
+    out << ',';
+    pairs("offsets", e.offsets);
+    out << ',';
+    numbers("special_tokens_mask", e.special_tokens_mask);
+    out << ",\"tokens\":[";
     // Invalid UTF-8 in tokens (impossible for vocabulary strings we built) is replaced rather than thrown.
-    nlohmann::json tokens = nlohmann::json::array();
-    for (auto& t : e.tokens) tokens.push_back(t);
-    return {{"ids", e.ids}, {"tokens", tokens}, {"offsets", offsets}, {"char_offsets", chars},
-            {"special_tokens_mask", e.special_tokens_mask}};
+    for (std::size_t i = 0; i < e.tokens.size(); ++i)
+        out << (i ? "," : "") << nlohmann::json(e.tokens[i]).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    out << "]}\n";
 }
 
 }  // namespace
@@ -83,17 +100,14 @@ Action add_tokenize_command(CLI::App& app) {
                 }
                 if (!v.is_string())
                     throw std::runtime_error("stdin:" + std::to_string(line_no) + ": expected a JSON string");
-                std::string text = v.get<std::string>();
-                std::cout << to_json(tok.encode(text, o->special)).dump(-1, ' ', false,
-                                                                             nlohmann::json::error_handler_t::replace)
-                          << "\n";
+                write_json(std::cout, tok.encode(v.get<std::string>(), o->special));
             }
             return 0;
         }
         std::string text = o->text == "-" ? read_stdin() : o->text;
         Encoding e = tok.encode(text, o->special);
         if (o->json) {
-            std::cout << to_json(e).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+            write_json(std::cout, e);
             return 0;
         }
         std::printf("%zu tokens  (%s)\n", e.size(), tok.describe().c_str());
