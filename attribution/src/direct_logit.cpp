@@ -2,7 +2,7 @@
 
 #include "lmwb/circuits.h"
 #include "lmwb/model.h"
-#include "utf8.h"
+#include "circuit_inputs.h"
 
 namespace lmwb::attr {
 
@@ -11,22 +11,16 @@ DirectLogitAttribution direct_logit_attribution(const LanguageModel& m, std::str
     CancelScope cancel_scope(control.cancel);
     DirectLogitAttribution r;
     r.prompt = std::string(prompt);
-    r.target = target.empty() ? greedy_next_token(m, prompt) : std::string(target);
-    target = r.target;
+    const CircuitInputs in = circuit_inputs(m, prompt, target, contrast);
+    r.target = in.target;
     r.contrast = std::string(contrast);
-    std::vector<std::int32_t> pid, tid, fid;
-    r.tokens = tokens_of(m.tokenizer(), prompt, pid);
-    if (pid.empty()) throw AttributionError("the prompt has no tokens");
-    auto target_tokens = tokens_of(m.tokenizer(), target, tid);
-    if (tid.empty()) throw AttributionError("the target has no tokens");
-    r.target_token = target_tokens[0];
-    std::vector<std::int32_t> read = {tid[0]};
-    if (!contrast.empty()) {
-        auto foil = tokens_of(m.tokenizer(), contrast, fid);
-        if (fid.empty()) throw AttributionError("--contrast: the foil has no tokens");
-        if (fid[0] == tid[0]) throw AttributionError("--contrast: the foil starts with the target's first token ('" + foil[0].text + "')");
-        r.contrast_token = foil[0];
-        read.push_back(fid[0]);
+    r.tokens = in.prompt_tokens;
+    r.target_token = in.target_tokens[0];
+    const auto& pid = in.pid;
+    std::vector<std::int32_t> read = {in.tid[0]};
+    if (!in.fid.empty()) {
+        r.contrast_token = in.foil_tokens[0];
+        read.push_back(in.fid[0]);
     }
     const int P = static_cast<int>(pid.size());
     r.position = P - 1;

@@ -4,6 +4,7 @@
 
 #include "lmwb/circuits.h"
 #include "lmwb/model.h"
+#include "circuit_inputs.h"
 #include "utf8.h"
 
 namespace lmwb::attr {
@@ -55,30 +56,40 @@ private:
 
 }  // namespace
 
+CircuitInputs circuit_inputs(const LanguageModel& m, std::string_view prompt, std::string_view target, std::string_view foil) {
+    CircuitInputs in;
+    in.target = target.empty() ? greedy_next_token(m, prompt) : std::string(target);
+    in.prompt_tokens = tokens_of(m.tokenizer(), prompt, in.pid);
+    if (in.pid.empty()) throw AttributionError("the prompt has no tokens");
+    in.target_tokens = tokens_of(m.tokenizer(), in.target, in.tid);
+    if (in.tid.empty()) throw AttributionError("the target has no tokens");
+    if (!foil.empty()) {
+        in.foil_tokens = tokens_of(m.tokenizer(), foil, in.fid);
+        if (in.fid.empty()) throw AttributionError("--contrast: the foil has no tokens");
+        if (in.fid[0] == in.tid[0])
+            throw AttributionError("--contrast: the foil starts with the target's first token ('" + in.target_tokens[0].text + "')");
+    }
+    return in;
+}
+
 PatchingResult activation_patching(const LanguageModel& m, std::string_view prompt, std::string_view target, const PatchingOptions& o) {
     CancelScope cancel_scope(o.control.cancel);
     PatchingResult r;
     r.prompt = std::string(prompt);
-    r.target = target.empty() ? greedy_next_token(m, prompt) : std::string(target);
-    target = r.target;
+    CircuitInputs in = circuit_inputs(m, prompt, target, o.contrast);
+    r.target = in.target;
     r.contrast = o.contrast;
     r.metric = o.contrast.empty() ? "logprob" : "logit_diff";
-    std::vector<std::int32_t> pid, tid, fid, cid;
-    auto prompt_tokens = tokens_of(m.tokenizer(), prompt, pid);
-    if (pid.empty()) throw AttributionError("the prompt has no tokens");
-    r.target_tokens = tokens_of(m.tokenizer(), target, tid);
-    if (tid.empty()) throw AttributionError("the target has no tokens");
-    if (!o.contrast.empty()) {
-        r.contrast_tokens = tokens_of(m.tokenizer(), o.contrast, fid);
-        if (fid.empty()) throw AttributionError("--contrast: the foil has no tokens");
-        if (fid[0] == tid[0]) throw AttributionError("--contrast: the foil starts with the target's first token ('" + r.target_tokens[0].text + "')");
-    }
+    r.target_tokens = in.target_tokens;
+    r.contrast_tokens = in.foil_tokens;
+    const auto &pid = in.pid, &tid = in.tid, &fid = in.fid;
+    std::vector<std::int32_t> cid;
     if (o.batch_size < 1) throw AttributionError("--batch-size must be at least 1");
     const int P = static_cast<int>(pid.size());
     std::vector<std::int32_t> seq = pid;
     seq.insert(seq.end(), tid.begin(), tid.end() - 1);
     const int T = static_cast<int>(seq.size());
-    r.tokens = prompt_tokens;
+    r.tokens = in.prompt_tokens;
     for (std::size_t k = 0; k + 1 < tid.size(); ++k) {
         Token t = r.target_tokens[k];
         t.start = t.end = -1;  // target tokens: offsets into the target, not the prompt

@@ -15,9 +15,6 @@
 
 namespace lmwb::gui {
 
-namespace {
-QString label(const std::string& s) { return tokenText(s); }
-}  // namespace
 
 CircuitsView::CircuitsView(QWidget* parent) : QWidget(parent) {
     auto* v = new QVBoxLayout(this);
@@ -86,10 +83,10 @@ void CircuitsView::setStale(const QString& patching, const QString& direct_logit
 void CircuitsView::setPatching(std::shared_ptr<const attr::PatchingResult> r) {
     patching_ = std::move(r);
     const auto& p = *patching_;
-    const QString metric = p.metric == "logprob" ? tr("log p(“%1”)").arg(label(p.target))
-                                                 : tr("logit(“%1”) − logit(“%2”)").arg(label(p.target_tokens[0].text), label(p.contrast_tokens[0].text));
+    const QString metric = p.metric == "logprob" ? tr("log p(“%1”)").arg(tokenText(p.target))
+                                                 : tr("logit(“%1”) − logit(“%2”)").arg(tokenText(p.target_tokens[0].text), tokenText(p.contrast_tokens[0].text));
     const QString corruption = p.corrupted_prompt.empty() ? tr("noise of std %1 on %2 prompt tokens").arg(p.noise_std, 0, 'g', 3).arg(p.noise_positions.size())
-                                                          : tr("“%1”").arg(label(p.corrupted_prompt));
+                                                          : tr("“%1”").arg(tokenText(p.corrupted_prompt));
     summary_->setText(tr("Recovered fraction of %1: clean %2, corrupted %3 (%4); %5 runs").arg(metric).arg(p.clean, 0, 'f', 4)
                           .arg(p.corrupted, 0, 'f', 4).arg(corruption).arg(p.runs));
     if (!p.grids.empty()) {
@@ -111,7 +108,7 @@ void CircuitsView::showGrid() {
     QStringList rows, cols;
     for (int l = 0; l < g->rows; ++l) rows << tr("layer %1").arg(l);
     for (int c = 0; c < g->columns; ++c)
-        cols << (g->site == Site::Heads ? tr("head %1").arg(c) : label(p.tokens[static_cast<std::size_t>(p.positions[static_cast<std::size_t>(c)])].text));
+        cols << (g->site == Site::Heads ? tr("head %1").arg(c) : tokenText(p.tokens[static_cast<std::size_t>(p.positions[static_cast<std::size_t>(c)])].text));
     std::vector<double> values(g->recovered.size());
     for (std::size_t i = 0; i < values.size(); ++i) values[i] = std::isfinite(g->recovered[i]) ? g->recovered[i] : 0.0;
     grid_->setTitle(tr("Activation patching · %1 · recovered fraction").arg(QString::fromStdString(to_string(g->site))));
@@ -132,8 +129,8 @@ void CircuitsView::setDirectLogit(std::shared_ptr<const attr::DirectLogitAttribu
     }
     labels << tr("norm bias");
     values.push_back(d.norm_bias);
-    const QString what = d.contrast.empty() ? tr("logit(“%1”)").arg(label(d.target_token.text))
-                                            : tr("logit(“%1”) − logit(“%2”)").arg(label(d.target_token.text), label(d.contrast_token.text));
+    const QString what = d.contrast.empty() ? tr("logit(“%1”)").arg(tokenText(d.target_token.text))
+                                            : tr("logit(“%1”) − logit(“%2”)").arg(tokenText(d.target_token.text), tokenText(d.contrast_token.text));
     bars_->setTitle(tr("Direct logit attribution · %1").arg(what));
     bars_->setBars(labels, values, d.contrast.empty() ? tr("logit contribution") : tr("logit difference contribution"));
     if (!d.head_values.empty()) {
@@ -187,17 +184,17 @@ void GenerationView::setResult(std::shared_ptr<const attr::GenerationAttribution
     result_ = std::move(r);
     const auto& g = *result_;
     QStringList rows, cols;
-    for (const auto& t : g.prompt_tokens) cols << label(t.text);
+    for (const auto& t : g.prompt_tokens) cols << tokenText(t.text);
     for (const auto& t : g.generated_tokens) {
-        rows << label(t.text);
-        cols << QStringLiteral("+") + label(t.text);
+        rows << tokenText(t.text);
+        cols << QStringLiteral("+") + tokenText(t.text);
     }
     const int R = static_cast<int>(g.generated_tokens.size()), C = static_cast<int>(g.columns());
     matrix_->setTitle(tr("Generated text · %1 · [generated × prompt + generated]").arg(QString::fromStdString(g.method)));
     matrix_->setMatrix(R, C, g.matrix, rows, cols, true, tr("generated token"), tr("input token (+: generated)"));
     double worst = 0;
     for (double d : g.deltas) worst = std::max(worst, std::fabs(d));
-    summary_->setText(tr("“%1” · %2 · %3 evaluations%4").arg(label(g.continuation), QString::fromStdString(g.details)).arg(g.evaluations)
+    summary_->setText(tr("“%1” · %2 · %3 evaluations%4").arg(tokenText(g.continuation), QString::fromStdString(g.details)).arg(g.evaluations)
                           .arg(g.deltas.empty() ? QString() : tr(" · largest delta %1").arg(worst, 0, 'g', 3)));
     shadeRow(R - 1);
 }
@@ -215,16 +212,16 @@ void GenerationView::shadeRow(int row) {
         const double v = g.matrix[static_cast<std::size_t>(row) * C + i];
         if (i == P) html += QStringLiteral(" <b>→</b> ");
         if (i == P + static_cast<std::size_t>(row)) {  // the token this row explains; nothing after it counts
-            html += QStringLiteral("<span style=\"text-decoration:underline;font-weight:bold\">%1</span>").arg(label(t.text).toHtmlEscaped());
+            html += QStringLiteral("<span style=\"text-decoration:underline;font-weight:bold\">%1</span>").arg(tokenText(t.text).toHtmlEscaped());
             continue;
         }
         if (i > P + static_cast<std::size_t>(row)) {
-            html += QStringLiteral("<span style=\"color:#888888\">%1</span>").arg(label(t.text).toHtmlEscaped());
+            html += QStringLiteral("<span style=\"color:#888888\">%1</span>").arg(tokenText(t.text).toHtmlEscaped());
             continue;
         }
-        html += shadedToken(label(t.text), scale > 0 ? v / scale : 0, tr("%1: %2").arg(label(t.text)).arg(v, 0, 'g', 4));
+        html += shadedToken(tokenText(t.text), scale > 0 ? v / scale : 0, tr("%1: %2").arg(tokenText(t.text)).arg(v, 0, 'g', 4));
     }
-    tokens_->setHtml(tr("<p>Row %1 (“%2”, log p %3):</p><p>%4</p>").arg(row).arg(label(g.generated_tokens[static_cast<std::size_t>(row)].text).toHtmlEscaped())
+    tokens_->setHtml(tr("<p>Row %1 (“%2”, log p %3):</p><p>%4</p>").arg(row).arg(tokenText(g.generated_tokens[static_cast<std::size_t>(row)].text).toHtmlEscaped())
                          .arg(g.token_logprobs[static_cast<std::size_t>(row)], 0, 'f', 3).arg(html));
 }
 

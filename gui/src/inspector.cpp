@@ -34,8 +34,6 @@ namespace {
 
 constexpr int kDisplayCells = 256;  // per-head maps of longer inputs are kept in blocks of tokens (memory)
 
-QString tokenLabel(const std::string& s) { return tokenText(s); }
-
 }  // namespace
 
 InspectorView::InspectorView(Session& session, QWidget* parent) : QWidget(parent), session_(session) {
@@ -437,7 +435,7 @@ void InspectorView::showAttention() {
                          : mode == 1 ? maps_->head_max.data() + static_cast<std::size_t>(L) * TT : nullptr;
         if (src) values.assign(src, src + TT);
         else values = maps_->rollout;
-        for (const auto& t : maps_->tokens) labels << tokenLabel(t.text);
+        for (const auto& t : maps_->tokens) labels << tokenText(t.text);
         block_note_->clear();
     } else {  // one head: kept in blocks of tokens for long inputs
         const int h = mode - 3, d = maps_->display, b = maps_->block;
@@ -446,7 +444,7 @@ void InspectorView::showAttention() {
         values.assign(p, p + static_cast<std::size_t>(d) * static_cast<std::size_t>(d));
         for (int i = 0; i < d; ++i) {
             const int first = i * b, last = std::min(T, (i + 1) * b) - 1;
-            labels << (b == 1 ? tokenLabel(maps_->tokens[static_cast<std::size_t>(first)].text) : tr("%1–%2").arg(first).arg(last));
+            labels << (b == 1 ? tokenText(maps_->tokens[static_cast<std::size_t>(first)].text) : tr("%1–%2").arg(first).arg(last));
         }
         block_note_->setText(b > 1 ? tr("single heads of %1 tokens: blocks of %2").arg(T).arg(b) : QString());
     }
@@ -462,19 +460,20 @@ void InspectorView::showAttention() {
     emit attentionShown();
 }
 
+std::int32_t InspectorView::baselineToken() const {
+    if (baseline_->currentIndex() != 1 || !session_.model) return -1;  // the zero embedding
+    for (const char* t : {"<|endoftext|>", "<|end_of_text|>", "</s>", "<eos>"})
+        if (auto id = session_.model->tokenizer().token_to_id(t)) return *id;
+    return -1;
+}
+
 void InspectorView::runAttribution(attr::Method method) {
     if (!session_.model) return;
     attr::Options o;
     o.method = method;
     o.steps = steps_->value();
     o.generated_target = target_->text().isEmpty();
-    if (baseline_->currentIndex() == 1) {
-        for (const char* t : {"<|endoftext|>", "<|end_of_text|>", "</s>", "<eos>"})
-            if (auto id = session_.model->tokenizer().token_to_id(t)) {
-                o.baseline_token = *id;
-                break;
-            }
-    }
+    o.baseline_token = baselineToken();
     o.shap = static_cast<attr::Options::ShapAlgorithm>(shap_algorithm_->currentIndex());
     o.contrast = contrast_->text().toStdString();
     auto model = session_.model;
@@ -504,24 +503,24 @@ QString InspectorView::tokenHtml() const {
     for (double v : attribution_->scores) scale = std::max(scale, std::fabs(v));
     for (std::size_t i = 0; i < attribution_->prompt_tokens.size(); ++i) {
         double s = scale > 0 ? attribution_->scores[i] / scale : 0;
-        const QString label = tokenLabel(attribution_->prompt_tokens[i].text);
+        const QString label = tokenText(attribution_->prompt_tokens[i].text);
         html += shadedToken(label, s, tr("“%1” (token %2, id %3): score %4").arg(label).arg(i).arg(attribution_->prompt_tokens[i].id)
                                           .arg(attribution_->scores[i], 0, 'g', 4));
     }
     html += QStringLiteral(" <b>→</b> ");
     for (const auto& t : attribution_->target_tokens)
-        html += QStringLiteral("<span style=\"text-decoration:underline\">%1</span>").arg(tokenLabel(t.text).toHtmlEscaped());
+        html += QStringLiteral("<span style=\"text-decoration:underline\">%1</span>").arg(tokenText(t.text).toHtmlEscaped());
     return html;
 }
 
 void InspectorView::showAttribution() {
     const auto& r = *attribution_;
     QStringList prompt_labels, target_labels;
-    for (const auto& t : r.prompt_tokens) prompt_labels << tokenLabel(t.text);
-    for (const auto& t : r.target_tokens) target_labels << tokenLabel(t.text);
-    for (const auto& t : r.contrast_tokens) target_labels << QStringLiteral("−") + tokenLabel(t.text);  // the foil's rows, negated
-    const QString objective = r.contrast.empty() ? tr("log p(“%1” | prompt)").arg(tokenLabel(r.target))
-                                                 : tr("log p(“%1”) − log p(“%2”)").arg(tokenLabel(r.target), tokenLabel(r.contrast));
+    for (const auto& t : r.prompt_tokens) prompt_labels << tokenText(t.text);
+    for (const auto& t : r.target_tokens) target_labels << tokenText(t.text);
+    for (const auto& t : r.contrast_tokens) target_labels << QStringLiteral("−") + tokenText(t.text);  // the foil's rows, negated
+    const QString objective = r.contrast.empty() ? tr("log p(“%1” | prompt)").arg(tokenText(r.target))
+                                                 : tr("log p(“%1”) − log p(“%2”)").arg(tokenText(r.target), tokenText(r.contrast));
     const QString what = tr("%1 · %2 · %3").arg(QString::fromStdString(r.method), objective, QFileInfo(session_.model_path).fileName());
     bars_->setTitle(what);
     matrix_->setTitle(what);
@@ -575,10 +574,10 @@ void InspectorView::showUncertainty() {
     QStringList tokens, tips;
     std::vector<double> entropy;
     for (const auto& step : r.greedy) {
-        tokens << tokenLabel(step.text);
+        tokens << tokenText(step.text);
         entropy.push_back(step.entropy);
-        QString tip = tr("“%1”: p %2, entropy %3 nats").arg(tokenLabel(step.text).toHtmlEscaped()).arg(std::exp(step.logprob), 0, 'f', 3).arg(step.entropy, 0, 'f', 3);
-        for (const auto& [text, lp] : step.alternatives) tip += QStringLiteral("<br>%1  %2").arg(tokenLabel(text).toHtmlEscaped()).arg(std::exp(lp), 0, 'f', 3);
+        QString tip = tr("“%1”: p %2, entropy %3 nats").arg(tokenText(step.text).toHtmlEscaped()).arg(std::exp(step.logprob), 0, 'f', 3).arg(step.entropy, 0, 'f', 3);
+        for (const auto& [text, lp] : step.alternatives) tip += QStringLiteral("<br>%1  %2").arg(tokenText(text).toHtmlEscaped()).arg(std::exp(lp), 0, 'f', 3);
         tips << tip;
     }
     entropy_->setTitle(tr("Entropy of each greedy token · %1").arg(QFileInfo(session_.model_path).fileName()));

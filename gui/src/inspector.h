@@ -105,6 +105,7 @@ private:
     void showUncertainty();
     void showCalibration();
     void refreshControls();
+    std::int32_t baselineToken() const;  // IG's baseline: the end-of-text token's id when chosen, else -1 (zero)
     Session& session_;
     QPlainTextEdit* prompt_;
     QLineEdit* target_;

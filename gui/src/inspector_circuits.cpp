@@ -66,12 +66,7 @@ void InspectorView::runGeneration() {
     const std::string prompt = prompt_->toPlainText().toStdString(), target = target_->text().toStdString();
     attr::GenerationAttributionOptions o;
     o.steps = steps_->value();
-    if (baseline_->currentIndex() == 1)
-        for (const char* t : {"<|endoftext|>", "<|end_of_text|>", "</s>", "<eos>"})
-            if (auto id = model->tokenizer().token_to_id(t)) {
-                o.baseline_token = *id;
-                break;
-            }
+    o.baseline_token = baselineToken();
     const Inputs inputs = currentInputs(View::Generation);
     QPointer<InspectorView> self(this);
     startJob(QStringLiteral("generation"), tr("Generated-text attribution"), tabs_->indexOf(generation_),

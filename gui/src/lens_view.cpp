@@ -11,9 +11,6 @@
 
 namespace lmwb::gui {
 
-namespace {
-QString shown(const std::string& text) { return tokenText(text); }
-}  // namespace
 
 void LensModel::setLens(std::shared_ptr<const attr::LogitLens> lens) {
     beginResetModel();
@@ -28,7 +25,7 @@ QString LensModel::describe(int row, int column) const {
     if (!lens_ || row < 0 || column < 0 || row >= lens_->rows || column >= lens_->length) return {};
     const auto& c = lens_->at(row, column);
     QStringList top;
-    for (std::size_t i = 0; i < c.top_ids.size(); ++i) top << QStringLiteral("%1 %2").arg(shown(c.top_tokens[i])).arg(c.top_probs[i], 0, 'f', 3);
+    for (std::size_t i = 0; i < c.top_ids.size(); ++i) top << QStringLiteral("%1 %2").arg(tokenText(c.top_tokens[i])).arg(c.top_probs[i], 0, 'f', 3);
     QString s = tr("%1, position %2: %3").arg(row == 0 ? tr("embeddings") : tr("after layer %1").arg(row - 1)).arg(column).arg(top.join(QStringLiteral(" · ")));
     if (c.target_rank > 0)
         s += tr("; target rank %1, log p %2").arg(c.target_rank).arg(c.target_logprob, 0, 'f', 3);
@@ -39,7 +36,7 @@ QVariant LensModel::data(const QModelIndex& index, int role) const {
     if (!lens_ || !index.isValid()) return {};
     const auto& c = lens_->at(index.row(), index.column());
     switch (role) {
-    case Qt::DisplayRole: return shown(c.top_tokens.front());
+    case Qt::DisplayRole: return tokenText(c.top_tokens.front());
     case Qt::ToolTipRole: return describe(index.row(), index.column());
     case Qt::BackgroundRole: {  // white at probability 0 to deep blue at 1
         const double p = c.top_probs.front();
@@ -54,7 +51,7 @@ QVariant LensModel::headerData(int section, Qt::Orientation orientation, int rol
     if (!lens_ || role != Qt::DisplayRole) return QAbstractTableModel::headerData(section, orientation, role);
     if (orientation == Qt::Horizontal) {
         if (section < 0 || section >= lens_->length) return {};
-        return QStringLiteral("%1 %2").arg(section).arg(shown(lens_->tokens[static_cast<std::size_t>(section)].text));
+        return QStringLiteral("%1 %2").arg(section).arg(tokenText(lens_->tokens[static_cast<std::size_t>(section)].text));
     }
     return section == 0 ? tr("embeddings") : tr("layer %1").arg(section - 1);
 }

@@ -1,12 +1,12 @@
 #include "components.h"
 
-#include "kv_cache.h"
-
 #include <torch/torch.h>
 
 #include <algorithm>
 #include <map>
 #include <stdexcept>
+
+#include "kv_cache.h"
 
 namespace lmwb {
 
@@ -45,7 +45,20 @@ std::vector<float> to_vector(const torch::Tensor& t) {
 
 std::vector<std::vector<float>>& slot(Activations& a, Site site) { return const_cast<std::vector<std::vector<float>>&>(a.of(site)); }
 
-}  // namespace
+// One input sequence ready to run: its embeddings, mask and positions.
+class ComponentPass {
+public:
+    ComponentPass(const Network& net, const torch::Tensor& ids, const std::vector<float>* input, int layers);
+    Activations record(const std::vector<Site>& sites, const std::vector<int>& positions) const;
+    std::vector<TokenReadout> patched(const Activations& source, const std::vector<std::vector<Patch>>& runs,
+                                      const std::vector<std::pair<int, std::int32_t>>& at, int batch_size,
+                                      const Control& control) const;
+
+private:
+    const Network& net_;
+    int layers_;
+    torch::Tensor embeddings_, mask_, positions_;
+};
 
 ComponentPass::ComponentPass(const Network& net, const torch::Tensor& ids, const std::vector<float>* input, int layers)
     : net_(net), layers_(layers) {
@@ -250,6 +263,19 @@ std::vector<TokenReadout> ComponentPass::patched(const Activations& source, cons
         control.report(done, runs.size(), "runs", "patching");
     }
     return out;
+}
+
+}  // namespace
+
+Activations record_components(const Network& net, const torch::Tensor& ids, const std::vector<float>* input, int layers,
+                              const std::vector<Site>& sites, const std::vector<int>& positions) {
+    return ComponentPass(net, ids, input, layers).record(sites, positions);
+}
+
+std::vector<TokenReadout> patch_components(const Network& net, const torch::Tensor& ids, const std::vector<float>* input, int layers,
+                                           const Activations& source, const std::vector<std::vector<Patch>>& runs,
+                                           const std::vector<std::pair<int, std::int32_t>>& at, int batch_size, const Control& control) {
+    return ComponentPass(net, ids, input, layers).patched(source, runs, at, batch_size, control);
 }
 
 }  // namespace lmwb

@@ -603,7 +603,7 @@ public:
     Activations record_activations(const std::vector<std::int32_t>& ids, const std::vector<Site>& sites,
                                    const std::vector<int>& positions, const std::vector<float>* input) const override {
         torch::InferenceMode guard;
-        return ComponentPass(net(), component_ids(ids, "recording activations"), input, static_cast<int>(info_.layers)).record(sites, positions);
+        return record_components(net(), component_ids(ids, "recording activations"), input, static_cast<int>(info_.layers), sites, positions);
     }
     std::vector<TokenReadout> patched_readouts(const std::vector<std::int32_t>& ids, const std::vector<float>* input,
                                                const Activations& source, const std::vector<std::vector<Patch>>& runs,
@@ -611,8 +611,8 @@ public:
                                                const Control& control) const override {
         torch::InferenceMode guard;
         for (auto& [p, id] : at) ids_tensor({id}, 1);  // checks the id
-        return ComponentPass(net(), component_ids(ids, "activation patching"), input, static_cast<int>(info_.layers))
-            .patched(source, runs, at, batch_size, control);
+        return patch_components(net(), component_ids(ids, "activation patching"), input, static_cast<int>(info_.layers), source, runs,
+                                at, batch_size, control);
     }
     std::vector<float> project_heads(int layer, const std::vector<float>& z, int rows) const override {
         torch::InferenceMode guard;
