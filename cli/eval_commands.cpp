@@ -14,6 +14,7 @@
 #include "interrupt.h"
 #include "lmwb/attribution.h"
 #include "lmwb/evaluation.h"
+#include "lmwb/installation.h"
 #include "lmwb/model.h"
 
 namespace lmwb::cli {
@@ -26,9 +27,11 @@ namespace {
 std::string resolve_suite(const std::string& arg) {
     std::error_code ec;
     if (fs::is_regular_file(arg, ec)) return arg;
-    fs::path bundled = fs::path(LMWB_SUITES_DIR) / (arg + ".json");
+    const std::string suites = bundled_suites_dir();
+    if (suites.empty()) throw std::runtime_error(arg + ": no such suite file (and no bundled suites: their folder is missing)");
+    const fs::path bundled = fs::path(suites) / (arg + ".json");
     if (arg.find('/') == std::string::npos && fs::is_regular_file(bundled, ec)) return bundled.string();
-    throw std::runtime_error(arg + ": no such suite file (and no bundled suite of that name in " + std::string(LMWB_SUITES_DIR) + ")");
+    throw std::runtime_error(arg + ": no such suite file (and no bundled suite of that name in " + suites + ")");
 }
 
 std::string clock_text(double s) {
@@ -205,7 +208,7 @@ Action add_eval_command(CLI::App& app) {
         opt.journal_path = a->out + ".journal.jsonl";
         opt.resume = a->resume;
         opt.cancel = interrupt_token();
-        opt.software_version = LMWB_VERSION;
+        opt.software_version = version();
         ProgressPrinter printer(a->quiet);
         opt.progress = [&printer](const eval::Progress& p) { printer(p); };
         auto outcome = [&] {

@@ -3,10 +3,11 @@
 
 #include "commands.h"
 #include "lmwb/control.h"
+#include "lmwb/installation.h"
 
 int main(int argc, char** argv) {
     CLI::App app{"LM Workbench: evaluate and interpret language models (headless)", "lmwb"};
-    app.set_version_flag("--version", std::string("lmwb ") + LMWB_VERSION);
+    app.set_version_flag("--version", std::string("lmwb ") + lmwb::version());
     app.require_subcommand(1);
     std::map<std::string, lmwb::cli::Action> actions{
         {"tokenize", lmwb::cli::add_tokenize_command(app)},

@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "lmwb/installation.h"
 #include "lmwb/model.h"
 #include "lmwb/model_source.h"
 #include "test_support.h"
@@ -217,5 +218,33 @@ TEST_CASE("batched generation equals one prompt at a time, greedy and sampled", 
                 }
             }
         }
+    }
+}
+
+TEST_CASE("bundled models and suites are found beside the program, or in LMWB_DATA_DIR", "[model_source][install]") {
+    // build/tests/test_model -> build/share/lmwb, the installed layout's bin/ -> share/lmwb.
+    REQUIRE_FALSE(data_dir().empty());
+    CHECK(fs::equivalent(bundled_model("tiny-a"), kModel));
+    CHECK(fs::is_regular_file(fs::path(bundled_suites_dir()) / "world-facts-mc.json"));
+    CHECK(resolve_model("tiny-b") == bundled_model("tiny-b"));
+    CHECK(bundled_model("..").empty());
+    CHECK(bundled_model("tiny-a/../tiny-b").empty());
+    CHECK(bundled_model("no-such-model").empty());
+    CHECK(std::string(version()).find('.') != std::string::npos);
+
+    ScratchDir dir;
+    fs::create_directories(dir.path() / "models" / "mine");
+    {
+        Env data("LMWB_DATA_DIR", dir.path().string());
+        CHECK(data_dir() == dir.path().string());
+        CHECK(bundled_model("mine") == (dir.path() / "models" / "mine").string());
+        CHECK(bundled_model("tiny-a").empty());
+        CHECK(bundled_suites_dir().empty());
+        CHECK_THROWS_WITH(resolve_model("tiny-a"), Catch::Contains("not in the Hugging Face cache"));
+    }
+    {
+        Env data("LMWB_DATA_DIR", (dir.path() / "missing").string());
+        CHECK(data_dir().empty());
+        CHECK(bundled_model("tiny-a").empty());
     }
 }

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "lmwb/installation.h"
 #include "lmwb/model.h"
 
 namespace lmwb {
@@ -73,6 +74,7 @@ std::string resolve_model(const std::string& name, const std::string& revision) 
     const bool repo_name = !name.empty() && name.front() != '/' && name.front() != '.' && name.find("//") == std::string::npos &&
                            std::count(name.begin(), name.end(), '/') <= 1 && name.find('\\') == std::string::npos;
     if (!repo_name) throw ModelError(name + ": not a folder");
+    if (auto bundled = bundled_model(name); !bundled.empty()) return bundled;  // "tiny-b": a model shipped with lmwb
     const auto slash = name.find('/');
     const std::string folder = "models--" + (slash == std::string::npos ? name : name.substr(0, slash) + "--" + name.substr(slash + 1));
     const fs::path repo = fs::path(hf_cache_dir()) / folder;

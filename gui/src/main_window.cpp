@@ -27,6 +27,7 @@
 #include <fstream>
 
 #include "compare_view.h"
+#include "lmwb/installation.h"
 #include "lmwb/model_source.h"
 #include "history_view.h"
 #include "html_report.h"
@@ -279,7 +280,7 @@ void MainWindow::buildMenus() {
         box.exec();
     })->setShortcut(QKeySequence::HelpContents);
     help->addAction(tr("&About"), this, [this] {
-        QMessageBox::about(this, tr("LM Workbench"), tr("LM Workbench %1: evaluate and interpret language models, offline.").arg(LMWB_GUI_VERSION));
+        QMessageBox::about(this, tr("LM Workbench"), tr("LM Workbench %1: evaluate and interpret language models, offline.").arg(QString::fromUtf8(lmwb::version())));
     });
 
     auto* tb = addToolBar(tr("Main"));
@@ -399,7 +400,7 @@ bool MainWindow::exportHtml(const QString& path) {
     in.report_label = session_->report ? runLabel(*session_->report) : QString();
     in.comparisons = compare_view_->comparisons();
     in.run_labels = compare_view_->runLabels();
-    in.software_version = QStringLiteral(LMWB_GUI_VERSION);
+    in.software_version = QString::fromUtf8(lmwb::version());
     auto add = [&in](Plot* p) {
         if (!p->isEmpty()) in.plots.emplace_back(p->title(), p->svg(QSize(900, 560)));
     };
@@ -446,7 +447,9 @@ void MainWindow::openPath(const QString& path) { openPaths({path}); }
 void MainWindow::openPaths(const QStringList& paths) {
     QStringList suites, reports;
     for (const auto& path : paths) {
-        if (QFileInfo(path).isDir()) {
+        // A folder is a model; so is a name that is no file (a bundled model, a Hugging Face cache name): the engine
+        // resolves it or says where it looked.
+        if (QFileInfo(path).isDir() || !QFileInfo::exists(path)) {
             openModel(path);
             continue;
         }

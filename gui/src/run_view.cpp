@@ -22,6 +22,7 @@
 #include "compare_view.h"
 #include "item_models.h"
 #include "lmwb/evaluation.h"
+#include "lmwb/installation.h"
 #include "session.h"
 
 namespace lmwb::gui {
@@ -255,7 +256,7 @@ void RunView::startRun(const RunSetup& setup, std::vector<datasets::Suite> suite
     opt.settings.seed = setup.seed;
     opt.batch_size = setup.batch_size;
     opt.threads = 0;
-    opt.software_version = LMWB_GUI_VERSION;
+    opt.software_version = lmwb::version();
     opt.resume = resume;
     if (session_.workspace) {
         try {

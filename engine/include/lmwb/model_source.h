@@ -10,8 +10,8 @@ namespace lmwb {
 // $HF_HUB_CACHE, else $HF_HOME/hub, else $HOME/.cache/huggingface/hub.
 std::string hf_cache_dir();
 
-// An existing folder is returned as it is. Otherwise `name` is a repository ("org/name" or "name") looked up in the
-// cache: models--org--name/refs/<revision> names a commit whose files are in snapshots/<commit>/ (a revision may also
+// An existing folder is returned as it is; the name of a bundled model ("tiny-b") is its folder. Otherwise `name` is
+// a repository ("org/name" or "name") looked up in the cache: models--org--name/refs/<revision> names a commit whose files are in snapshots/<commit>/ (a revision may also
 // be a commit itself). Throws ModelError saying where it looked: no such repository, no snapshots, a ref naming a
 // missing snapshot, several snapshots and no ref.
 std::string resolve_model(const std::string& name, const std::string& revision = "main");
