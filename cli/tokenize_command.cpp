@@ -95,7 +95,7 @@ Action add_tokenize_command(CLI::App& app) {
                 nlohmann::json v;
                 try {
                     v = nlohmann::json::parse(line);
-                } catch (const nlohmann::json::parse_error& e) {
+                } catch (const nlohmann::json::exception& e) {  // parse errors, and numbers out of range
                     throw std::runtime_error("stdin:" + std::to_string(line_no) + ": malformed JSON: " + e.what());
                 }
                 if (!v.is_string())

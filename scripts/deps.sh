@@ -5,6 +5,7 @@ packages=(
   build-essential cmake ninja-build ccache pkg-config
   qt6-base-dev qt6-svg-dev libqt6sql6-sqlite libqcustomplot-dev libtorch-dev libopenblas0-pthread
   nlohmann-json3-dev catch2 libcli11-dev libutf8proc-dev libpcre2-dev libssl-dev
+  clang libfuzzer-14-dev  # the fuzz targets (scripts/fuzz.sh)
 )
 missing=()
 for p in "${packages[@]}"; do

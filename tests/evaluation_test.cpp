@@ -471,3 +471,9 @@ TEST_CASE("word counts for word perplexity split on Python's Unicode whitespace,
     CHECK(words["zero-width"] == 1);
     CHECK(words["ascii"] == 4);
 }
+
+TEST_CASE("a report or journal holding a number beyond double's range is a clean error naming the file", "[evaluation][errors]") {
+    // nlohmann throws out_of_range, not parse_error, for "1e400" (found by fuzz/tokenizer; the readers share the rule).
+    CHECK_THROWS_WITH(eval::report_from_json_text(R"({"schema": "lmwb.report", "schema_version": 1e400})", "big.json"),
+                      Catch::Contains("big.json: not a JSON report") && Catch::Contains("number overflow"));
+}

@@ -4,6 +4,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <tuple>
 
 #include <sys/stat.h>
 
@@ -81,21 +82,26 @@ TEST_CASE("missing files and folders", "[model][errors]") {
 TEST_CASE("config.json problems name the field", "[model][errors]") {
     lmwb::test::ScratchDir dir;
     auto m = copy_model(dir, "llama");
-    auto cfg = read(m + "/config.json");
-    std::string bad = cfg;
-    replace_once(bad, "\"model_type\": \"llama\"", "\"model_type\": \"mamba\"");
-    write(m + "/config.json", bad);
-    CHECK_THAT(open_error(m), Contains("/model_type: unsupported model_type 'mamba'"));
-    bad = cfg;
-    replace_once(bad, "\"hidden_size\": 32", "\"hidden_size\": \"wide\"");
-    write(m + "/config.json", bad);
-    CHECK_THAT(open_error(m), Contains("/hidden_size: expected an integer"));
-    bad = cfg;
-    replace_once(bad, "\"max_position_embeddings\": 64", "\"max_position_embeddings\": 0");
-    write(m + "/config.json", bad);
-    CHECK_THAT(open_error(m), Contains("/max_position_embeddings: must be positive"));
+    const auto cfg = read(m + "/config.json");
+    // {text in the fixture, its replacement, the error}; the last two: sizes no checkpoint has, refused before
+    // anything is allocated (std::bad_alloc before).
+    const std::tuple<const char*, const char*, const char*> cases[] = {
+        {"\"model_type\": \"llama\"", "\"model_type\": \"mamba\"", "/model_type: unsupported model_type 'mamba'"},
+        {"\"hidden_size\": 32", "\"hidden_size\": \"wide\"", "/hidden_size: expected an integer"},
+        {"\"max_position_embeddings\": 64", "\"max_position_embeddings\": 0", "/max_position_embeddings: must be positive"},
+        {"\"num_hidden_layers\": 2", "\"num_hidden_layers\": 1000000000000", "/num_hidden_layers: is 1000000000000, more than 65536"},
+        {"\"vocab_size\": ", "\"vocab_size\": 4000000000, \"x\": ", "/vocab_size: is 4000000000, more than 2147483647"},
+    };
+    for (const auto& [from, to, error] : cases) {
+        std::string bad = cfg;
+        replace_once(bad, from, to);
+        write(m + "/config.json", bad);
+        CHECK_THAT(open_error(m), Contains(error));
+    }
     write(m + "/config.json", "{ not json");
     CHECK_THAT(open_error(m), Contains("config.json: malformed JSON"));
+    write(m + "/config.json", "{\"model_type\": \"llama\", \"rope_theta\": 1e400}");  // out_of_range, not parse_error
+    CHECK_THAT(open_error(m), Contains("config.json: malformed JSON") && Contains("number overflow"));
 }
 
 TEST_CASE("architecture fields that are not supported, or do not fit together, are refused by name", "[model][errors]") {

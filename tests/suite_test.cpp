@@ -140,6 +140,12 @@ TEST_CASE("bad suites name the file, line and field", "[datasets][errors]") {
     d.write("suite.json", mc_def());
     d.write("items.jsonl", std::string(items_ok) + items_ok + "{\"question\": \"q\", \"choices\": [\"a\"], \"answer\": 0,}\n");
     CHECK_THAT(error_of(d), Catch::Contains("items.jsonl:3: malformed JSON"));
+    // Found by fuzz/suite: a number beyond double's range is nlohmann's out_of_range, thrown while parsing.
+    d.write("items.jsonl", "{\"question\": \"q\", \"choices\": [\"a\", \"b\"], \"answer\": 1e400}\n");
+    CHECK_THAT(error_of(d), Catch::Contains("items.jsonl:1: malformed JSON") && Catch::Contains("number overflow"));
+    d.write("suite.json", mc_def(R"(, "generation": {"temperature": -1e999})"));
+    CHECK_THAT(error_of(d), Catch::Contains("suite.json: malformed JSON"));
+    d.write("suite.json", mc_def());
     d.write("items.jsonl", "{\"question\": \"q\", \"choices\": [\"a\", \"b\"], \"answer\": 18446744073709551615}\n");
     CHECK_THAT(error_of(d), Catch::Contains("'answer' is 18446744073709551615, out of range for 2 choices"));
     d.write("items.jsonl", "[1, 2]\n");

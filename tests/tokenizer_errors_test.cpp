@@ -42,6 +42,9 @@ TEST_CASE("missing and malformed files", "[tokenizer][errors]") {
     CHECK_THAT(load_error(truncated), Contains("t.json:3:") && Contains("malformed JSON"));
     CHECK_THAT(load_error(dir.write("arr.json", "[1, 2]")), Contains("arr.json: /: expected a tokenizer.json object"));
     CHECK_THAT(load_error(dir.write("nomodel.json", "{}")), Contains("nomodel.json: /model: missing field 'model'"));
+    // Found by fuzz/tokenizer (fuzz/corpus/tokenizer/crash-number-overflow): std::terminate before.
+    CHECK_THAT(load_error(dir.write("big.json", "{\"model\": {\"type\": \"BPE\", \"dropout\": 201e308}}")),
+               Contains("big.json: malformed JSON") && Contains("number overflow"));
 }
 
 TEST_CASE("fields of the wrong type or value name their JSON path", "[tokenizer][errors]") {

@@ -46,7 +46,7 @@ std::vector<Record> read_jsonl(const std::string& path, const std::string& conte
         json v;
         try {
             v = json::parse(line);
-        } catch (const json::parse_error& e) {
+        } catch (const json::exception& e) {  // parse errors, and numbers beyond double's range ("1e400")
             std::string why = e.what();
             auto colon = why.find("] ");
             throw SuiteError(path + ":" + std::to_string(line_no) + ": malformed JSON: " +
@@ -135,7 +135,7 @@ Suite load_suite(const std::string& definition_path) {
     json j;
     try {
         j = json::parse(def_text);
-    } catch (const json::parse_error& e) {
+    } catch (const json::exception& e) {
         throw SuiteError(P + ": malformed JSON: " + e.what());
     }
     if (!j.is_object()) throw SuiteError(P + ": a suite definition is a JSON object");

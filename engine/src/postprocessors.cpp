@@ -38,7 +38,8 @@ void append_with_type(Encoding& out, const Encoding& seq, std::uint32_t type_id)
     std::fill(out.type_ids.begin() + static_cast<std::ptrdiff_t>(n), out.type_ids.end(), type_id);
 }
 
-bool is_space_like(char32_t c) { return c == byte_to_unicode()[' '] || uni::is_whitespace(c); }
+// Ġ (the space byte's code point in byte-level vocabularies), or whitespace.
+bool is_space_like(char32_t c) { return c == byte_to_unicode()[0x20] || uni::is_whitespace(c); }
 
 // Moves offsets past the leading / trailing spaces that byte-level tokens carry ("Ġworld" -> "world"). Each
 // space is one byte and one code point, so the same counts apply to both kinds of offsets.

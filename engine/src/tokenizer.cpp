@@ -76,6 +76,8 @@ nlohmann::json parse_json(const std::string& text, const std::string& source) {
         }
         throw TokenizerError(source + ":" + std::to_string(line) + ":" + std::to_string(col) +
                              ": malformed JSON: " + e.what());
+    } catch (const nlohmann::json::exception& e) {  // a number beyond double's range ("1e400")
+        throw TokenizerError(source + ": malformed JSON: " + e.what());
     }
 }
 

@@ -299,7 +299,7 @@ Report report_from_json_text(const std::string& text, const std::string& source)
     json j;
     try {
         j = json::parse(text);
-    } catch (const json::parse_error& e) {
+    } catch (const json::exception& e) {  // parse errors, and numbers beyond double's range ("1e400")
         throw ReportError(source + ": not a JSON report (" + std::string(e.what()) + ")");
     }
     if (!j.is_object() || j.value("schema", "") != "lmwb.report")

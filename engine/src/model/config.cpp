@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <climits>
 #include <cmath>
 #include <fstream>
 
@@ -52,8 +53,11 @@ struct Reader {
     }
 };
 
-void positive(const Reader& r, const std::string& field, std::int64_t v) {
+// Sizes are positive and below 2^31 (token ids and tensor dimensions are 32-bit); per-layer settings are allocated
+// before any weight is read, so the layer count is held to what a checkpoint could have.
+void positive(const Reader& r, const std::string& field, std::int64_t v, std::int64_t most = INT32_MAX) {
     if (v <= 0) r.fail(field, "must be positive, found " + std::to_string(v));
+    if (v > most) r.fail(field, "is " + std::to_string(v) + ", more than " + std::to_string(most));
 }
 
 Activation activation_named(const Reader& r, const std::string& field, const std::string& name) {
@@ -154,7 +158,7 @@ ArchConfig read_config(const std::string& path) {
         j = parse_unique_keys(*content);
     } catch (const DuplicateKey& e) {
         throw ModelError(path + ": " + e.what());
-    } catch (const nlohmann::json::parse_error& e) {
+    } catch (const nlohmann::json::exception& e) {  // parse errors, and numbers beyond double's range ("1e400")
         throw ModelError(path + ": malformed JSON: " + e.what());
     }
     if (!j.is_object()) throw ModelError(path + ": expected a JSON object");
@@ -194,7 +198,8 @@ ArchConfig read_config(const std::string& path) {
     c.mlp_bias = r.boolean("mlp_bias", f.mlp_bias_default);
     if (!f.parallel_residual.empty()) c.parallel_residual = r.boolean(f.parallel_residual, true);
     if (r.boolean("scale_attn_by_inverse_layer_idx", false)) r.fail("scale_attn_by_inverse_layer_idx", "not supported");
-    for (auto [field, v] : {std::pair{"vocab_size", c.vocab_size}, {f.hidden.c_str(), c.hidden_size}, {f.layers.c_str(), c.layers},
+    positive(r, f.layers, c.layers, 1 << 16);
+    for (auto [field, v] : {std::pair{"vocab_size", c.vocab_size}, {f.hidden.c_str(), c.hidden_size},
                             {f.heads.c_str(), c.heads}, {"num_key_value_heads", c.kv_heads}, {f.positions.c_str(), c.max_positions},
                             {f.intermediate.c_str(), c.intermediate_size}})
         positive(r, field, v);

@@ -79,6 +79,8 @@ SafetensorsFile::SafetensorsFile(const std::string& path) {
         fail(path, "corrupt safetensors header: tensor or key '" + e.key + "' appears twice");
     } catch (const nlohmann::json::parse_error& e) {
         fail(path, "corrupt safetensors header: not valid JSON at byte " + std::to_string(8 + (e.byte > 0 ? e.byte - 1 : 0)));
+    } catch (const nlohmann::json::exception&) {  // a number beyond double's range ("1e400")
+        fail(path, "corrupt safetensors header: a number out of range");
     }
     if (!header.is_object()) fail(path, "corrupt safetensors header: not a JSON object");
     const unsigned char* data = bytes + 8 + header_len;
