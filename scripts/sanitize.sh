@@ -10,7 +10,7 @@ if [ ! -f "$build/build.ninja" ]; then
     -DLMWB_BUILD_GUI=OFF -DLMWB_BUILD_BENCH=OFF >/dev/null
 fi
 cmake --build "$build" -- -j"$(nproc)"
-export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:strict_string_checks=1:detect_stack_use_after_return=1:suppressions=$root/scripts/asan.supp"
+export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:strict_string_checks=1:detect_stack_use_after_return=1"
 export LSAN_OPTIONS="suppressions=$root/scripts/lsan.supp:print_suppressions=0"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 ctest --test-dir "$build" --output-on-failure -j"$(nproc)" "$@"

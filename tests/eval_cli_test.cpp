@@ -198,6 +198,12 @@ TEST_CASE("lmwb explain and uncertainty on the command line", "[cli][attribution
     CHECK_THAT(empty.output, Catch::Contains("the target is empty"));
 }
 
+#if defined(__SANITIZE_ADDRESS__)
+constexpr int kStartupMs = 5000;  // an instrumented build opens the model several times slower
+#else
+constexpr int kStartupMs = 1500;
+#endif
+
 TEST_CASE("Ctrl-C stops lmwb explain and lmwb uncertainty within a second, exit 130", "[cli][attribution][cancel]") {
     const std::string tiny_b = std::string(LMWB_MODELS) + "/tiny-b";
     struct Case {
@@ -221,7 +227,7 @@ TEST_CASE("Ctrl-C stops lmwb explain and lmwb uncertainty within a second, exit 
             ::execv(cli.c_str(), argv.data());
             ::_exit(127);
         }
-        std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // the model is open and the work under way
+        std::this_thread::sleep_for(std::chrono::milliseconds(kStartupMs));  // the model is open and the work under way
         int status = 0;
         REQUIRE(::waitpid(pid, &status, WNOHANG) == 0);  // still running
         const auto t0 = std::chrono::steady_clock::now();
