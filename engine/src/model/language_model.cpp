@@ -20,6 +20,7 @@
 #include "lmwb/model_source.h"
 #include "lmwb/text.h"
 #include "components.h"
+#include "host_memory.h"
 #include "transformer.h"
 
 namespace lmwb {
@@ -1061,6 +1062,7 @@ double matmul_gflops(int n, int threads) {
 }
 
 std::unique_ptr<LanguageModel> LanguageModel::open(const std::string& path, const ModelOptions& options) {
+    keep_tensor_buffers_in_heap();
     return std::make_unique<HfModel>(resolve_model(path, options.revision), options);
 }
 
