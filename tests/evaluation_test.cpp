@@ -476,4 +476,12 @@ TEST_CASE("a report or journal holding a number beyond double's range is a clean
     // nlohmann throws out_of_range, not parse_error, for "1e400" (found by fuzz/tokenizer; the readers share the rule).
     CHECK_THROWS_WITH(eval::report_from_json_text(R"({"schema": "lmwb.report", "schema_version": 1e400})", "big.json"),
                       Catch::Contains("big.json: not a JSON report") && Catch::Contains("number overflow"));
+    // A float where an integer belongs was cast unchecked, undefined past the integer's range (found by fuzz/journal,
+    // fuzz/corpus/journal/crash-float-into-integer): a clean error naming the file now.
+    auto report = nlohmann::json::parse(lmwb::test::read_text(std::string(LMWB_FIXTURES) + "/../../fuzz/corpus/report/seed-one"));
+    report["suites"][0]["items"][0]["index"] = 2.4e25;
+    CHECK_THROWS_WITH(eval::report_from_json_text(report.dump(), "float.json"),
+                      Catch::Contains("float.json") && Catch::Contains("expected an integer, found number"));
+    report["suites"][0]["items"][0]["index"] = -1;
+    CHECK_THROWS_WITH(eval::report_from_json_text(report.dump(), "negative.json"), Catch::Contains("negative.json") && Catch::Contains("out of range"));
 }

@@ -2,6 +2,9 @@
 
 #include <cerrno>
 #include <cmath>
+#include <limits>
+#include <map>
+#include <type_traits>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -19,10 +22,37 @@ using nlohmann::json;
 
 namespace {
 
+// A JSON value into a field. nlohmann converts a float into an integer with a plain cast, undefined behaviour past the
+// integer's range (found by fuzz/journal: "tokens": 1e30): integer fields take JSON integers within their range only.
+template <class T>
+void get_value(const json& v, T& out) {
+    if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
+        if (!v.is_number_integer()) throw json::type_error::create(302, "expected an integer, found " + std::string(v.type_name()), &v);
+        bool fits = true;
+        if (v.is_number_unsigned()) {
+            const auto u = v.get<std::uint64_t>();
+            fits = u <= static_cast<std::uint64_t>(std::numeric_limits<T>::max());
+        } else {
+            const auto i = v.get<std::int64_t>();
+            fits = std::is_signed_v<T> ? i >= static_cast<std::int64_t>(std::numeric_limits<T>::min()) &&
+                                             (i < 0 || static_cast<std::uint64_t>(i) <= static_cast<std::uint64_t>(std::numeric_limits<T>::max()))
+                                       : i >= 0 && static_cast<std::uint64_t>(i) <= static_cast<std::uint64_t>(std::numeric_limits<T>::max());
+        }
+        if (!fits) throw json::out_of_range::create(406, "integer " + v.dump() + " is out of range for this field", &v);
+        out = v.is_number_unsigned() ? static_cast<T>(v.get<std::uint64_t>()) : static_cast<T>(v.get<std::int64_t>());
+    } else if constexpr (std::is_same_v<T, std::map<std::string, std::size_t>>) {
+        if (!v.is_object()) throw json::type_error::create(302, "expected an object, found " + std::string(v.type_name()), &v);
+        out.clear();
+        for (const auto& [k, x] : v.items()) get_value(x, out[k]);
+    } else {
+        v.get_to(out);
+    }
+}
+
 template <class T>
 void opt_get(const json& j, const char* key, T& out) {
     auto it = j.find(key);
-    if (it != j.end() && !it->is_null()) it->get_to(out);
+    if (it != j.end() && !it->is_null()) get_value(*it, out);
 }
 
 }  // namespace
@@ -32,13 +62,13 @@ void to_json(json& j, const ModelIdentity& m) {
          {"parameters", m.parameters}, {"weights_sha256", m.weights_sha256}, {"tokenizer_sha256", m.tokenizer_sha256}};
 }
 void from_json(const json& j, ModelIdentity& m) {
-    j.at("path").get_to(m.path);
-    j.at("format").get_to(m.format);
-    j.at("architecture").get_to(m.architecture);
+    get_value(j.at("path"), m.path);
+    get_value(j.at("format"), m.format);
+    get_value(j.at("architecture"), m.architecture);
     opt_get(j, "compute_dtype", m.compute_dtype);
     opt_get(j, "parameters", m.parameters);
-    j.at("weights_sha256").get_to(m.weights_sha256);
-    j.at("tokenizer_sha256").get_to(m.tokenizer_sha256);
+    get_value(j.at("weights_sha256"), m.weights_sha256);
+    get_value(j.at("tokenizer_sha256"), m.tokenizer_sha256);
 }
 
 void to_json(json& j, const ChoiceScore& c) {
@@ -46,8 +76,8 @@ void to_json(json& j, const ChoiceScore& c) {
     if (c.unconditional_logprob) j["unconditional_logprob"] = *c.unconditional_logprob;
 }
 void from_json(const json& j, ChoiceScore& c) {
-    j.at("text").get_to(c.text);
-    j.at("logprob").get_to(c.logprob);
+    get_value(j.at("text"), c.text);
+    get_value(j.at("logprob"), c.logprob);
     opt_get(j, "is_greedy", c.is_greedy);
     opt_get(j, "tokens", c.tokens);
     if (j.contains("unconditional_logprob")) c.unconditional_logprob = j["unconditional_logprob"].get<double>();
@@ -76,10 +106,10 @@ void to_json(json& j, const ItemRecord& r) {
     if (!r.attribution.empty()) j["attribution"] = json::parse(r.attribution);
 }
 void from_json(const json& j, ItemRecord& r) {
-    j.at("index").get_to(r.index);
-    j.at("id").get_to(r.id);
-    j.at("content_hash").get_to(r.content_hash);
-    j.at("prompt").get_to(r.prompt);
+    get_value(j.at("index"), r.index);
+    get_value(j.at("id"), r.id);
+    get_value(j.at("content_hash"), r.content_hash);
+    get_value(j.at("prompt"), r.prompt);
     opt_get(j, "target", r.target);
     opt_get(j, "response", r.response);
     opt_get(j, "references", r.references);
@@ -93,7 +123,7 @@ void from_json(const json& j, ItemRecord& r) {
     opt_get(j, "bytes", r.bytes);
     opt_get(j, "stop_reason", r.stop_reason);
     opt_get(j, "truncated", r.truncated);
-    j.at("metrics").get_to(r.metrics);
+    get_value(j.at("metrics"), r.metrics);
     opt_get(j, "slices", r.slices);
     if (j.contains("attribution") && j["attribution"].is_object()) r.attribution = j["attribution"].dump();
 }
@@ -105,24 +135,24 @@ void to_json(json& j, const Aggregate& a) {
     if (!a.signature.empty()) j["signature"] = a.signature;
 }
 void from_json(const json& j, Aggregate& a) {
-    j.at("metric").get_to(a.metric);
-    j.at("value").get_to(a.value);
+    get_value(j.at("metric"), a.metric);
+    get_value(j.at("value"), a.value);
     a.has_interval = !j.at("ci95").is_null();
     if (!a.has_interval) {
         a.stderr_ = a.low = a.high = a.value;
-        j.at("method").get_to(a.method);
-        j.at("n").get_to(a.n);
+        get_value(j.at("method"), a.method);
+        get_value(j.at("n"), a.n);
         opt_get(j, "higher_is_better", a.higher_is_better);
         opt_get(j, "signature", a.signature);
         return;
     }
-    j.at("stderr").get_to(a.stderr_);
+    get_value(j.at("stderr"), a.stderr_);
     const auto& ci = j.at("ci95");
     if (!ci.is_array() || ci.size() != 2) throw ReportError("field 'ci95' of metric '" + a.metric + "' must be [low, high]");
     a.low = ci[0].get<double>();
     a.high = ci[1].get<double>();
-    j.at("method").get_to(a.method);
-    j.at("n").get_to(a.n);
+    get_value(j.at("method"), a.method);
+    get_value(j.at("n"), a.n);
     opt_get(j, "higher_is_better", a.higher_is_better);
     opt_get(j, "signature", a.signature);
 }
@@ -131,7 +161,7 @@ void from_json(const json& j, Aggregate& a) {
 namespace lmwb::datasets {
 void to_json(nlohmann::json& j, const RubricDimension& d) { j = {{"name", d.name}, {"scale", d.scale}, {"values", d.values}}; }
 void from_json(const nlohmann::json& j, RubricDimension& d) {
-    j.at("name").get_to(d.name);
+    j.at("name").get_to(d.name);  // strings only
     j.at("scale").get_to(d.scale);
     j.at("values").get_to(d.values);
 }
@@ -140,9 +170,9 @@ namespace lmwb::eval {
 
 void to_json(json& j, const JudgeAgreement& a) { j = {{"metric", a.metric}, {"spearman", a.spearman}, {"n", a.n}}; }
 void from_json(const json& j, JudgeAgreement& a) {
-    j.at("metric").get_to(a.metric);
+    get_value(j.at("metric"), a.metric);
     a.spearman = j.at("spearman").is_null() ? std::nan("") : j.at("spearman").get<double>();
-    j.at("n").get_to(a.n);
+    get_value(j.at("n"), a.n);
 }
 json optional_number(const std::optional<double>& v) { return v && std::isfinite(*v) ? json(*v) : json(nullptr); }
 std::optional<double> read_optional(const json& j, const char* key) {
@@ -156,49 +186,49 @@ void to_json(json& j, const DimensionRatings& d) {
          {"judge", d.judge}};
 }
 void from_json(const json& j, DimensionRatings& d) {
-    j.at("suite").get_to(d.suite);
-    j.at("dimension").get_to(d.dimension);
-    j.at("scale").get_to(d.scale);
-    j.at("items").get_to(d.items);
-    j.at("raters").get_to(d.raters);
-    j.at("ratings").get_to(d.ratings);
-    j.at("mean").get_to(d.mean);
-    j.at("counts").get_to(d.counts);
+    get_value(j.at("suite"), d.suite);
+    get_value(j.at("dimension"), d.dimension);
+    get_value(j.at("scale"), d.scale);
+    get_value(j.at("items"), d.items);
+    get_value(j.at("raters"), d.raters);
+    get_value(j.at("ratings"), d.ratings);
+    get_value(j.at("mean"), d.mean);
+    get_value(j.at("counts"), d.counts);
     d.cohen_kappa = read_optional(j, "cohen_kappa");
     d.fleiss_kappa = read_optional(j, "fleiss_kappa");
     d.krippendorff_alpha = read_optional(j, "krippendorff_alpha");
-    j.at("judge").get_to(d.judge);
+    get_value(j.at("judge"), d.judge);
 }
 void to_json(json& j, const PairwiseRatings& p) {
     j = {{"suite", p.suite}, {"a", p.a}, {"b", p.b}, {"a_wins", p.a_wins}, {"b_wins", p.b_wins}, {"ties", p.ties},
          {"a_shown_first", p.a_shown_first}, {"b_win_rate", p.b_win_rate}, {"krippendorff_alpha", optional_number(p.krippendorff_alpha)}};
 }
 void from_json(const json& j, PairwiseRatings& p) {
-    j.at("suite").get_to(p.suite);
-    j.at("a").get_to(p.a);
-    j.at("b").get_to(p.b);
-    j.at("a_wins").get_to(p.a_wins);
-    j.at("b_wins").get_to(p.b_wins);
-    j.at("ties").get_to(p.ties);
-    j.at("a_shown_first").get_to(p.a_shown_first);
-    j.at("b_win_rate").get_to(p.b_win_rate);
+    get_value(j.at("suite"), p.suite);
+    get_value(j.at("a"), p.a);
+    get_value(j.at("b"), p.b);
+    get_value(j.at("a_wins"), p.a_wins);
+    get_value(j.at("b_wins"), p.b_wins);
+    get_value(j.at("ties"), p.ties);
+    get_value(j.at("a_shown_first"), p.a_shown_first);
+    get_value(j.at("b_win_rate"), p.b_win_rate);
     p.krippendorff_alpha = read_optional(j, "krippendorff_alpha");
 }
 void to_json(json& j, const RatingsSummary& r) { j = {{"raters", r.raters}, {"dimensions", r.dimensions}, {"pairwise", r.pairwise}}; }
 void from_json(const json& j, RatingsSummary& r) {
-    j.at("raters").get_to(r.raters);
-    j.at("dimensions").get_to(r.dimensions);
-    j.at("pairwise").get_to(r.pairwise);
+    get_value(j.at("raters"), r.raters);
+    get_value(j.at("dimensions"), r.dimensions);
+    get_value(j.at("pairwise"), r.pairwise);
 }
 
 void to_json(json& j, const SliceReport& s) {
     j = {{"field", s.field}, {"value", s.value}, {"n", s.n}, {"aggregates", s.aggregates}};
 }
 void from_json(const json& j, SliceReport& s) {
-    j.at("field").get_to(s.field);
-    j.at("value").get_to(s.value);
-    j.at("n").get_to(s.n);
-    j.at("aggregates").get_to(s.aggregates);
+    get_value(j.at("field"), s.field);
+    get_value(j.at("value"), s.value);
+    get_value(j.at("n"), s.n);
+    get_value(j.at("aggregates"), s.aggregates);
 }
 
 void to_json(json& j, const ReliabilityBinRecord& b) {
@@ -206,11 +236,11 @@ void to_json(json& j, const ReliabilityBinRecord& b) {
          {"accuracy", b.accuracy}, {"count", b.count}};
 }
 void from_json(const json& j, ReliabilityBinRecord& b) {
-    j.at("confidence_low").get_to(b.confidence_low);
-    j.at("confidence_high").get_to(b.confidence_high);
-    j.at("mean_confidence").get_to(b.mean_confidence);
-    j.at("accuracy").get_to(b.accuracy);
-    j.at("count").get_to(b.count);
+    get_value(j.at("confidence_low"), b.confidence_low);
+    get_value(j.at("confidence_high"), b.confidence_high);
+    get_value(j.at("mean_confidence"), b.mean_confidence);
+    get_value(j.at("accuracy"), b.accuracy);
+    get_value(j.at("count"), b.count);
 }
 
 void to_json(json& j, const SuiteReport& s) {
@@ -227,24 +257,24 @@ void to_json(json& j, const SuiteReport& s) {
     if (!s.rubric.empty()) j["rubric"] = s.rubric;
 }
 void from_json(const json& j, SuiteReport& s) {
-    j.at("name").get_to(s.name);
-    j.at("version").get_to(s.version);
-    j.at("kind").get_to(s.kind);
-    j.at("sha256").get_to(s.sha256);
+    get_value(j.at("name"), s.name);
+    get_value(j.at("version"), s.version);
+    get_value(j.at("kind"), s.kind);
+    get_value(j.at("sha256"), s.sha256);
     opt_get(j, "path", s.path);
-    j.at("suite_items").get_to(s.suite_items);
-    j.at("metrics").get_to(s.metrics);
+    get_value(j.at("suite_items"), s.suite_items);
+    get_value(j.at("metrics"), s.metrics);
     std::string rt = "unicode";
     opt_get(j, "rouge_tokenizer", rt);
     s.ascii_words = rt == "ascii";
     opt_get(j, "rouge_stemmer", s.rouge_stemmer);
     opt_get(j, "bleu_tokenizer", s.bleu_tokenizer);
-    j.at("aggregates").get_to(s.aggregates);
+    get_value(j.at("aggregates"), s.aggregates);
     opt_get(j, "reliability", s.reliability);
     opt_get(j, "slice_fields", s.slice_fields);
     opt_get(j, "slices", s.slices);
     opt_get(j, "rubric", s.rubric);
-    j.at("items").get_to(s.items);
+    get_value(j.at("items"), s.items);
 }
 
 void to_json(json& j, const RunSettings& s) {
@@ -252,11 +282,11 @@ void to_json(json& j, const RunSettings& s) {
          {"bootstrap_iterations", s.bootstrap_iterations}};
 }
 void from_json(const json& j, RunSettings& s) {
-    j.at("seed").get_to(s.seed);
-    j.at("limit").get_to(s.limit);
-    j.at("shard").at("index").get_to(s.shard_index);
-    j.at("shard").at("count").get_to(s.shard_count);
-    j.at("bootstrap_iterations").get_to(s.bootstrap_iterations);
+    get_value(j.at("seed"), s.seed);
+    get_value(j.at("limit"), s.limit);
+    get_value(j.at("shard").at("index"), s.shard_index);
+    get_value(j.at("shard").at("count"), s.shard_count);
+    get_value(j.at("bootstrap_iterations"), s.bootstrap_iterations);
 }
 
 void to_json(json& j, const Execution& e) {
@@ -306,18 +336,18 @@ Report report_from_json_text(const std::string& text, const std::string& source)
         throw ReportError(source + ": not an lmwb report (no \"schema\": \"lmwb.report\")");
     Report r;
     try {
-        r.schema_version = j.at("schema_version").get<int>();
+        get_value(j.at("schema_version"), r.schema_version);
         if (r.schema_version > kReportSchemaVersion)
             throw ReportError(source + ": report schema version " + std::to_string(r.schema_version) +
                               " is newer than this lmwb reads (" + std::to_string(kReportSchemaVersion) + "); update lmwb");
         if (r.schema_version < 1) throw ReportError(source + ": field 'schema_version' must be at least 1");
         opt_get(j, "software", r.software);
         opt_get(j, "software_version", r.software_version);
-        j.at("model").get_to(r.model);
+        get_value(j.at("model"), r.model);
         if (j.contains("judge") && !j["judge"].is_null()) r.judge = j["judge"].get<ModelIdentity>();
-        j.at("settings").get_to(r.settings);
-        if (j.contains("execution")) j["execution"].get_to(r.execution);
-        j.at("suites").get_to(r.suites);
+        get_value(j.at("settings"), r.settings);
+        if (j.contains("execution")) get_value(j["execution"], r.execution);
+        get_value(j.at("suites"), r.suites);
         if (j.contains("ratings") && !j["ratings"].is_null()) r.ratings = j["ratings"].get<RatingsSummary>();
     } catch (const json::exception& e) {
         throw ReportError(source + ": " + e.what());
