@@ -143,6 +143,8 @@ TEST_CASE("bad suites name the file, line and field", "[datasets][errors]") {
     // Found by fuzz/suite: a number beyond double's range is nlohmann's out_of_range, thrown while parsing.
     d.write("items.jsonl", "{\"question\": \"q\", \"choices\": [\"a\", \"b\"], \"answer\": 1e400}\n");
     CHECK_THAT(error_of(d), Catch::Contains("items.jsonl:1: malformed JSON") && Catch::Contains("number overflow"));
+    d.write("suite.json", mc_def(R"(, "few_shot": {"count": 1.2e20})"));  // a float cast into an int (fuzz/suite)
+    CHECK_THAT(error_of(d), Catch::Contains("'few_shot/count' is 1.2e+20, out of range"));
     d.write("suite.json", mc_def(R"(, "generation": {"temperature": -1e999})"));
     CHECK_THAT(error_of(d), Catch::Contains("suite.json: malformed JSON"));
     d.write("suite.json", mc_def());

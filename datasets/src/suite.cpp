@@ -4,6 +4,8 @@
 #include <filesystem>
 #include <fstream>
 #include <set>
+#include <type_traits>
+#include <limits>
 #include <sstream>
 #include <unordered_map>
 
@@ -72,6 +74,16 @@ struct Def {
     T get(const json& obj, const std::string& key, T fallback, const std::string& where) const {
         auto it = obj.find(key);
         if (it == obj.end() || it->is_null()) return fallback;
+        // nlohmann casts a float into an integer unchecked, undefined past the integer's range (found by
+        // fuzz/suite, fuzz/corpus/suite/crash-float-into-integer). 1e9 is a float in JSON: floats in range are kept.
+        if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
+            if (it->is_number_float()) {
+                const double x = it->get<double>(), top = std::ldexp(1.0, std::numeric_limits<T>::digits);
+                if (!(x >= (std::is_signed_v<T> ? -top : 0.0) && x < top))
+                    throw SuiteError(path + ": field '" + where + key + "' is " + it->dump() + ", out of range");
+                return static_cast<T>(x);
+            }
+        }
         try {
             return it->get<T>();
         } catch (const json::exception&) {
