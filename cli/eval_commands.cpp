@@ -116,7 +116,7 @@ struct EvalArgs {
     std::size_t limit = 0;
     std::uint64_t seed = 0;
     int threads = 0, batch_size = 8, bootstrap = 1000;
-    std::string device = "cpu", dtype = "float32", revision = "main";
+    std::string device = "cpu", dtype = "auto", revision = "main";
     bool resume = false, quiet = false;
     std::vector<std::string> explain;  // item ids whose records carry an attribution
     std::string explain_method = "ig";
@@ -162,7 +162,7 @@ Action add_eval_command(CLI::App& app) {
     cmd->add_option("--shard", a->shard, "Run slice K of N (items whose index modulo N is K-1); combine with lmwb merge");
     cmd->add_option("--bootstrap", a->bootstrap, "Bootstrap iterations for non-mean metrics");
     cmd->add_option("--device", a->device, "cpu, or cuda[:N] where LibTorch has CUDA");
-    cmd->add_option("--dtype", a->dtype, "Compute dtype: float32 or bfloat16");
+    cmd->add_option("--dtype", a->dtype, "Compute dtype: auto (float32 on the CPU, bfloat16 on a GPU), float32, bfloat16, or float16 on a GPU");
     cmd->add_flag("--resume", a->resume, "Continue an interrupted run from its journal");
     cmd->add_flag("--quiet,-q", a->quiet, "No progress output");
     cmd->add_option("--explain", a->explain, "Item ids whose records carry an attribution (comma separated)")->delimiter(',');

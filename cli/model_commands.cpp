@@ -13,7 +13,7 @@ namespace {
 struct ModelArgs {
     std::string path;
     int threads = 0;
-    std::string device = "cpu", dtype = "float32", revision = "main";
+    std::string device = "cpu", dtype = "auto", revision = "main";
     bool json = false;
 };
 
@@ -22,7 +22,7 @@ void add_model_options(CLI::App* cmd, ModelArgs& a) {
     cmd->add_option("--revision", a.revision, "With a repository name: the branch, tag or commit in the cache (default: main)");
     cmd->add_option("--threads", a.threads, "Compute threads (default: all cores)");
     cmd->add_option("--device", a.device, "cpu, or cuda[:N] where LibTorch has CUDA");
-    cmd->add_option("--dtype", a.dtype, "Compute dtype: float32 or bfloat16");
+    cmd->add_option("--dtype", a.dtype, "Compute dtype: auto (float32 on the CPU, bfloat16 on a GPU), float32, bfloat16, or float16 on a GPU");
     cmd->add_flag("--json", a.json, "Print JSON");
 }
 

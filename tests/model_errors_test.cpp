@@ -237,6 +237,10 @@ TEST_CASE("CUDA on a CPU-only LibTorch fails clearly; NaN weights are reported",
     lmwb::ModelOptions odd;
     odd.dtype = "int8";
     CHECK_THAT(open_error(fixture("models/gpt2"), odd), Contains("unsupported compute dtype 'int8'"));
+    lmwb::ModelOptions half;
+    half.dtype = "float16";
+    CHECK_THAT(open_error(fixture("models/gpt2"), half), Contains("float16 compute needs a GPU"));
+    CHECK(lmwb::LanguageModel::open(fixture("models/gpt2"))->info().compute_dtype == "float32");  // "auto" on the CPU
 
     lmwb::test::ScratchDir dir;
     auto m = copy_model(dir, "llama");

@@ -33,7 +33,8 @@ public:
 struct ModelOptions {
     int threads = 0;                // 0: all cores; process-wide (OpenBLAS's pool, which runs the matrix products)
     std::string device = "cpu";     // "cuda" or "cuda:N" where LibTorch was built with CUDA
-    std::string dtype = "float32";  // compute dtype: "float32" or "bfloat16"
+    // Compute dtype: "auto" (float32 on the CPU, bfloat16 on a GPU), "float32", "bfloat16", or "float16" on a GPU.
+    std::string dtype = "auto";
     // Prompts longer than the context: keep the last tokens (and say so in the result) or fail.
     bool truncate_left = true;
     // A path that is not a folder is a Hugging Face repository name found in the local cache at this revision

@@ -128,10 +128,14 @@ public:
         }
         info_.path = path;
         info_.tokenizer_file = (dir / (fs::exists(dir / "tokenizer.json") ? "tokenizer.json" : "vocab.json")).string();
-        info_.compute_dtype = options.dtype;
         info_.device = options.device;
-        if (fs::exists(dir / "lmwb.json")) open_bundle(dir, options);
-        else open_hf_folder(dir, options);
+        if (fs::exists(dir / "lmwb.json")) {
+            open_bundle(dir, options);
+            info_.compute_dtype = "float32";  // as exported (load_torchscript refuses any other)
+        } else {
+            info_.compute_dtype = compute_dtype(options);
+            open_hf_folder(dir, options);
+        }
         device_ = torch::Device(options.device);  // validated by the network
         kv_cache_ = model_ && model_->new_cache(1, 1) != nullptr;  // TorchScript bundles without a step method keep none
         // Prefix for an empty context and for rolling windows: BOS, else end-of-text, as lm-eval does.

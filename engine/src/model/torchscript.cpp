@@ -216,7 +216,7 @@ void check_storages(const torch::jit::Module& module, const std::string& path) {
 
 std::unique_ptr<Network> load_torchscript(const std::string& model_pt, const BundleManifest& manifest,
                                           const ModelOptions& options, std::vector<std::string>& capabilities) {
-    if (options.dtype != "float32")
+    if (options.dtype != "auto" && options.dtype != "float32")
         throw ModelError("TorchScript bundles run in the dtype they were exported with; --dtype " + options.dtype + " does not apply");
     torch::Device device(torch::kCPU);
     if (options.device != "cpu") {

@@ -157,9 +157,23 @@ std::vector<std::string> names(const std::vector<std::string>& prefixes, const s
     return out;
 }
 
+// x [.., in] times w [out, in] transposed. One float32 row on the CPU (a decode step of one sequence) goes through a
+// matrix-vector product: OpenBLAS 0.3.21 packs the whole weight for a matrix product even for one row, and
+// streaming it instead halves a GPT-2-small step (docs/performance.md).
+torch::Tensor times_transposed(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b = {}) {
+    const std::int64_t in = x.size(-1);
+    if (x.numel() != in || !x.device().is_cpu() || x.scalar_type() != torch::kFloat32 || w.scalar_type() != torch::kFloat32)
+        return torch::linear(x, w, b);
+    auto sizes = x.sizes().vec();
+    sizes.back() = w.size(0);
+    auto y = torch::mv(w, x.reshape({in}));
+    if (b.defined()) y.add_(b);
+    return y.view(sizes);
+}
+
 struct Linear {
     torch::Tensor w, b;  // w [out, in] (a transposed view for Conv1D storage); b undefined without bias
-    torch::Tensor operator()(const torch::Tensor& x) const { return torch::linear(x, w, b); }
+    torch::Tensor operator()(const torch::Tensor& x) const { return times_transposed(x, w, b); }
 };
 struct Norm {
     torch::Tensor w, b;  // w undefined where the layout has no such norm
@@ -287,13 +301,23 @@ struct Transformer::Impl {
     }
 };
 
+std::string compute_dtype(const ModelOptions& options) {
+    const bool cpu = options.device == "cpu";
+    if (options.dtype == "auto") return cpu ? "float32" : "bfloat16";
+    if (options.dtype == "float32" || options.dtype == "bfloat16") return options.dtype;
+    if (options.dtype == "float16") {
+        if (cpu) throw ModelError("float16 compute needs a GPU (--device cuda); on the CPU use bfloat16 or float32");
+        return options.dtype;
+    }
+    throw ModelError("unsupported compute dtype '" + options.dtype + "' (auto, float32, bfloat16, or float16 on a GPU)");
+}
+
 Transformer::Transformer(const ArchConfig& cfg, const WeightStore& store, const ModelOptions& options)
     : impl_(std::make_unique<Impl>()) {
     Impl& m = *impl_;
     m.cfg = cfg;
-    m.dtype = options.dtype == "bfloat16" ? torch::kBFloat16 : torch::kFloat32;
-    if (options.dtype != "float32" && options.dtype != "bfloat16")
-        throw ModelError("unsupported compute dtype '" + options.dtype + "' (float32 or bfloat16)");
+    const std::string dtype = compute_dtype(options);
+    m.dtype = dtype == "bfloat16" ? torch::kBFloat16 : dtype == "float16" ? torch::kFloat16 : torch::kFloat32;
     if (options.device != "cpu") {
         try {
             m.device = torch::Device(options.device);
@@ -394,7 +418,7 @@ torch::Tensor Transformer::input_states(const torch::Tensor& embeddings, const t
 }
 
 torch::Tensor Transformer::logits(const torch::Tensor& hidden) const {
-    auto out = torch::matmul(hidden, impl_->lm_head.t()).to(torch::kFloat32);
+    auto out = times_transposed(hidden, impl_->lm_head).to(torch::kFloat32);
     if (const double cap = impl_->cfg.final_softcap; cap > 0) out = torch::tanh(out / cap) * cap;
     return out;
 }

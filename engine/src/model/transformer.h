@@ -31,6 +31,10 @@ using LayerObserver = std::function<void(int layer, const at::Tensor& attention,
 // [B, T, heads, head_dim] for Site::Heads, [B, T, D] otherwise; assigning to it replaces the component.
 using ComponentHook = std::function<void(int layer, Site site, at::Tensor& value)>;
 
+// The compute dtype ModelOptions::dtype names: "auto" is float32 on the CPU and bfloat16 on a GPU; float16 only on
+// a GPU (LibTorch 1.13's CPU kernels lack most half-precision ops). Throws ModelError for anything else.
+std::string compute_dtype(const ModelOptions& options);
+
 // What a language model computes, whatever runs it: our transformers, or a TorchScript bundle.
 class Network {
 public:
