@@ -194,7 +194,9 @@ TEST_CASE("end to end: open, run, inspect, switch layer and head, IG, export equ
     REQUIRE(waitFor([&] { return static_cast<bool>(s.report); }, 60000));
     qint64 worst = probe.worstMs();
     WARN("worst event-loop stall during the run: " << worst << " ms");
-    CHECK(worst < 100);
+    // A run on the GUI thread would stall it for the whole run (seconds). Not tighter: with other tests' matrix
+    // products on both cores, the scheduler alone has kept the event loop waiting past 100 ms.
+    CHECK(worst < 500);
     CHECK(w.runView()->results()->rowCount() == 24);
     CHECK(w.runView()->aggregates()->rowCount() >= 4);
 
