@@ -28,15 +28,14 @@ template <class T>
 void get_value(const json& v, T& out) {
     if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
         if (!v.is_number_integer()) throw json::type_error::create(302, "expected an integer, found " + std::string(v.type_name()), &v);
-        bool fits = true;
+        // Negative values compare as int64, the rest as uint64: every T's limits fit the side they are compared on.
+        const auto top = static_cast<std::uint64_t>(std::numeric_limits<T>::max());
+        bool fits;
         if (v.is_number_unsigned()) {
-            const auto u = v.get<std::uint64_t>();
-            fits = u <= static_cast<std::uint64_t>(std::numeric_limits<T>::max());
+            fits = v.get<std::uint64_t>() <= top;
         } else {
             const auto i = v.get<std::int64_t>();
-            fits = std::is_signed_v<T> ? i >= static_cast<std::int64_t>(std::numeric_limits<T>::min()) &&
-                                             (i < 0 || static_cast<std::uint64_t>(i) <= static_cast<std::uint64_t>(std::numeric_limits<T>::max()))
-                                       : i >= 0 && static_cast<std::uint64_t>(i) <= static_cast<std::uint64_t>(std::numeric_limits<T>::max());
+            fits = i < 0 ? i >= static_cast<std::int64_t>(std::numeric_limits<T>::min()) : static_cast<std::uint64_t>(i) <= top;
         }
         if (!fits) throw json::out_of_range::create(406, "integer " + v.dump() + " is out of range for this field", &v);
         out = v.is_number_unsigned() ? static_cast<T>(v.get<std::uint64_t>()) : static_cast<T>(v.get<std::int64_t>());
