@@ -18,6 +18,8 @@ rules = [  # first match wins; patterns on "dso [k or .] symbol"
     ("matrix products: packing", r"libopenblas.*(copy|beta)"),
     ("matrix products: worker waits", r"libopenblas.*(sched_yield|exec_blas|blas_thread)|libc\S* \[.\] (__)?sched_yield"),
     ("matrix products: other OpenBLAS", r"libopenblas"),
+    ("matrix products: few-row kernels", r"few_rows.*(columns|in_out|out_in)"),
+    ("matrix products: few-row helper waits", r"few_rows.*(serve|Pool)"),
     ("vector math in element-wise ops (exp, tanh)", r"libsleef"),
     ("LibTorch ops: element-wise, softmax, norms, copies, dispatch", r"libtorch|libc10"),
     ("allocation (malloc, free)", r"libc\S* \[.\] .*(malloc|free|_int_|tcache)"),

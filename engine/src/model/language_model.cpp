@@ -20,6 +20,7 @@
 #include "lmwb/model_source.h"
 #include "lmwb/text.h"
 #include "components.h"
+#include "few_rows.h"
 #include "host_memory.h"
 #include "transformer.h"
 
@@ -50,13 +51,15 @@ void check_cancelled() {
     if (const CancelToken* t = CancelScope::current()) t->check();
 }
 
-// Matrix products, nearly all the work, run in OpenBLAS's own pool with `threads` threads. LibTorch's OpenMP
-// pool stays at one thread: its idle workers spin after each parallel region and would take the cores OpenBLAS
-// needs (measured: generation steps twice as slow once element-wise ops on the KV cache went parallel).
+// Matrix products, nearly all the work, run in OpenBLAS's own pool with `threads` threads, or for a few rows in
+// the few-row kernels' pool of as many. LibTorch's OpenMP pool stays at one thread: its idle workers spin after
+// each parallel region and would take the cores OpenBLAS needs (measured: generation steps twice as slow once
+// element-wise ops on the KV cache went parallel).
 void set_threads(int threads) {
     if (threads < 0 || threads > 1024) throw ModelError("threads " + std::to_string(threads) + ": expected 0 (all cores) to 1024");
     int n = threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     at::set_num_threads(1);
+    few_rows::set_threads(n);
     using SetThreads = void (*)(int);
     if (auto f = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) f(n);
     else at::set_num_threads(n);  // another BLAS: let LibTorch parallelise instead

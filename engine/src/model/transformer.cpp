@@ -10,6 +10,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "decode_attention.h"
+#include "few_rows.h"
 #include "kv_cache.h"
 #include "lmwb/control.h"
 
@@ -157,18 +159,29 @@ std::vector<std::string> names(const std::vector<std::string>& prefixes, const s
     return out;
 }
 
-// x [.., in] times w [out, in] transposed. One float32 row on the CPU (a decode step of one sequence) goes through a
-// matrix-vector product: OpenBLAS 0.3.21 packs the whole weight for a matrix product even for one row, and
-// streaming it instead halves a GPT-2-small step (docs/performance.md).
+// x [.., in] times w [out, in] transposed. A few float32 rows on the CPU (decode steps, short prompts) go through
+// the few-row kernels, which read the weight in place in its stored layout (model/few_rows.h); anything else, and
+// any product autograd must see, through LibTorch.
 torch::Tensor times_transposed(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b = {}) {
-    const std::int64_t in = x.size(-1);
-    if (x.numel() != in || !x.device().is_cpu() || x.scalar_type() != torch::kFloat32 || w.scalar_type() != torch::kFloat32)
-        return torch::linear(x, w, b);
+    const std::int64_t in = x.size(-1), rows = in > 0 ? x.numel() / in : 0;
+    const few_rows::Isa isa = few_rows::best_isa();
+    const bool plain = x.device().is_cpu() && x.scalar_type() == torch::kFloat32 && w.scalar_type() == torch::kFloat32 &&
+                       (!b.defined() || (b.scalar_type() == torch::kFloat32 && b.dim() == 1 && b.stride(0) == 1)) &&
+                       w.dim() == 2 && (w.stride(1) == 1 || w.stride(0) == 1);
+    const bool tracked = at::GradMode::is_enabled() && (x.requires_grad() || w.requires_grad() || (b.defined() && b.requires_grad()));
+    if (isa == few_rows::Isa::None || !plain || tracked || rows < 1 || rows > few_rows::max_rows) return torch::linear(x, w, b);
+    const auto xc = x.contiguous();
+    few_rows::Weight weight;
+    weight.data = w.data_ptr<float>();
+    weight.outputs = w.size(0);
+    weight.inputs = w.size(1);
+    weight.layout = w.stride(1) == 1 ? few_rows::Layout::OutIn : few_rows::Layout::InOut;
+    weight.ld = weight.layout == few_rows::Layout::OutIn ? w.stride(0) : w.stride(1);
     auto sizes = x.sizes().vec();
     sizes.back() = w.size(0);
-    auto y = torch::mv(w, x.reshape({in}));
-    if (b.defined()) y.add_(b);
-    return y.view(sizes);
+    auto y = torch::empty(sizes, x.options());
+    few_rows::multiply(xc.data_ptr<float>(), rows, weight, b.defined() ? b.data_ptr<float>() : nullptr, y.data_ptr<float>(), isa);
+    return y;
 }
 
 struct Linear {
@@ -526,6 +539,8 @@ torch::Tensor Transformer::run(const torch::Tensor& embeddings, const torch::Ten
     if (c.rotary_dims > 0) std::tie(cos, sin) = m.rope_tables(positions, key_mask);
     const CancelToken* cancel = CancelScope::current();
     const bool grad = at::GradMode::is_enabled();
+    // Inference with one query position per row on the CPU in float32, nobody asking for the probabilities.
+    const bool decode_step = T == 1 && !grad && !observer && m.device.is_cpu() && m.dtype == torch::kFloat32;
 
     for (auto li = static_cast<std::size_t>(first_layer); li < m.layers.size(); ++li) {
         const Layer& l = m.layers[li];
@@ -543,30 +558,42 @@ torch::Tensor Transformer::run(const torch::Tensor& embeddings, const torch::Ten
             k = cache->k[li].narrow(2, 0, S);
             v = cache->v[li].narrow(2, 0, S);
         }
-        // Grouped-query attention without copying keys and values: the query heads that share a key/value head
-        // become rows of one product ([B, kv_heads, groups * T, hd] against [B, kv_heads, S, hd]).
-        auto qg = q.reshape({B, c.kv_heads, groups * T, hd});
-        // In place: a long window's [heads, T, S] scores are the largest activations; no extra copies of them.
-        auto scores = torch::matmul(qg, k.transpose(-1, -2)).to(torch::kFloat32);
-        scores.mul_(c.attention_scale);
-        if (c.attn_softcap > 0) {
-            if (grad) scores = torch::tanh(scores / c.attn_softcap) * c.attn_softcap;
-            else scores.div_(c.attn_softcap).tanh_().mul_(c.attn_softcap);
+        torch::Tensor probs, attn;
+        if (decode_step && k.stride(3) == 1 && v.stride(3) == 1) {
+            // One query position per row: scores, softmax and values in one kernel (model/decode_attention.h).
+            const auto qc = q.contiguous();
+            const auto& mask = mask_for(c.layer_window[li]);
+            attn = torch::empty({B, T, c.heads * hd}, qc.options());
+            decode_attention::Problem problem{B, c.heads, c.kv_heads, S, hd, qc.data_ptr<float>(),
+                                              {k.data_ptr<float>(), k.stride(0), k.stride(1), k.stride(2)},
+                                              {v.data_ptr<float>(), v.stride(0), v.stride(1), v.stride(2)},
+                                              mask.data_ptr<float>(), c.attention_scale, c.attn_softcap, attn.data_ptr<float>()};
+            decode_attention::run(problem);
+        } else {
+            // Grouped-query attention without copying keys and values: the query heads that share a key/value head
+            // become rows of one product ([B, kv_heads, groups * T, hd] against [B, kv_heads, S, hd]).
+            auto qg = q.reshape({B, c.kv_heads, groups * T, hd});
+            // In place: a long window's [heads, T, S] scores are the largest activations; no extra copies of them.
+            auto scores = torch::matmul(qg, k.transpose(-1, -2)).to(torch::kFloat32);
+            scores.mul_(c.attention_scale);
+            if (c.attn_softcap > 0) {
+                if (grad) scores = torch::tanh(scores / c.attn_softcap) * c.attn_softcap;
+                else scores.div_(c.attn_softcap).tanh_().mul_(c.attn_softcap);
+            }
+            scores = scores.view({B, c.kv_heads, groups, T, S});
+            scores.add_(mask_for(c.layer_window[li]).view({B, 1, 1, T, S}));
+            if (grad) {
+                probs = torch::softmax(scores, -1);
+            } else {  // inference: softmax in place (the kernel maps rows element-wise), so a long window never
+                      // holds two [heads, T, S] tensors
+                probs = at::_softmax_out(scores, scores, -1, false);
+            }
+            probs = probs.view({B, c.heads, T, S});
+            attn = torch::matmul(probs.to(v.scalar_type()).view({B, c.kv_heads, groups * T, S}), v)
+                       .view({B, c.heads, T, hd})
+                       .transpose(1, 2)
+                       .reshape({B, T, -1});
         }
-        scores = scores.view({B, c.kv_heads, groups, T, S});
-        scores.add_(mask_for(c.layer_window[li]).view({B, 1, 1, T, S}));
-        torch::Tensor probs;
-        if (grad) {
-            probs = torch::softmax(scores, -1);
-        } else {  // inference: softmax in place (the kernel maps rows element-wise), so a long window never
-                  // holds two [heads, T, S] tensors
-            probs = at::_softmax_out(scores, scores, -1, false);
-        }
-        probs = probs.view({B, c.heads, T, S});
-        auto attn = torch::matmul(probs.to(v.scalar_type()).view({B, c.kv_heads, groups * T, S}), v)
-                        .view({B, c.heads, T, hd})
-                        .transpose(1, 2)
-                        .reshape({B, T, -1});
         if (hook) {
             auto z = attn.view({B, T, c.heads, hd});
             (*hook)(layer, Site::Heads, z);

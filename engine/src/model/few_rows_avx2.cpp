@@ -1,0 +1,10 @@
+// Compiled with -mavx2 -mfma (engine/CMakeLists.txt); few_rows.cpp calls it only on CPUs that have them.
+#include "few_rows_kernels.h"
+
+namespace lmwb::few_rows::detail {
+
+// 4 rows x 3 vectors of 8 accumulators: AVX2 has 16 registers.
+void columns_avx2(const Task& t, std::int64_t n0, std::int64_t n1) { columns<v8, 4>(t, n0, n1); }
+std::int64_t unit_avx2(Layout layout) { return unit<v8, 4>(layout); }
+
+}  // namespace lmwb::few_rows::detail

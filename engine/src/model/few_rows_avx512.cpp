@@ -1,0 +1,10 @@
+// Compiled with -mavx512f -mfma (engine/CMakeLists.txt); few_rows.cpp calls it only on CPUs that have them.
+#include "few_rows_kernels.h"
+
+namespace lmwb::few_rows::detail {
+
+// 8 rows x 3 vectors of 16 accumulators.
+void columns_avx512(const Task& t, std::int64_t n0, std::int64_t n1) { columns<v16, 8>(t, n0, n1); }
+std::int64_t unit_avx512(Layout layout) { return unit<v16, 8>(layout); }
+
+}  // namespace lmwb::few_rows::detail
