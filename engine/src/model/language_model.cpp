@@ -709,14 +709,19 @@ struct HfModel::Row {
     bool done = false;
 
     void take(const HfModel& m, const torch::Tensor& logits_row) {
-        auto logits = logits_row.to(torch::kFloat64);
+        auto logits = logits_row.to(torch::kFloat64).contiguous();
         check_finite(logits, "generating");
-        auto logp = torch::log_softmax(logits, -1);
+        // Log-softmax and entropy from one pass of exp (a decode step does this for every row): with e = exp(x - max)
+        // and Z = sum e, log p = x - (max + log Z) and the entropy -sum p log p = max + log Z - sum(e x) / Z.
+        const double top = logits.max().item<double>();
+        const auto e = (logits - top).exp_();
+        const double z = e.sum().item<double>(), log_norm = top + std::log(z);
         GeneratedToken tok;
-        tok.entropy = static_cast<float>(-(logp.exp() * logp).sum().item<double>());
+        tok.entropy = static_cast<float>(std::max(0.0, log_norm - e.dot(logits).item<double>() / z));
         // Choose the next token from the processed distribution.
-        auto work = logits.clone();
+        auto work = logits;
         if (opt.repetition_penalty != 1.0) {
+            work = logits.clone();
             std::vector<std::int64_t> seen(seq.begin(), seq.end());
             std::sort(seen.begin(), seen.end());
             seen.erase(std::unique(seen.begin(), seen.end()), seen.end());
@@ -751,14 +756,15 @@ struct HfModel::Row {
         }
         tok.id = static_cast<std::int32_t>(next);
         tok.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-        tok.logprob = static_cast<float>(logp[next].item<double>());
-        int n_alt = std::min<std::int64_t>(std::max(0, opt.alternatives), logp.size(0));
+        const double* x = logits.data_ptr<double>();
+        tok.logprob = static_cast<float>(x[next] - log_norm);
+        int n_alt = std::min<std::int64_t>(std::max(0, opt.alternatives), logits.size(0));
         if (n_alt > 0) {
-            auto top = logp.topk(n_alt);
+            auto best = logits.topk(n_alt);
             for (std::int64_t k = 0; k < n_alt; ++k) {
-                auto id = std::get<1>(top)[k].item<std::int64_t>();
+                auto id = std::get<1>(best)[k].item<std::int64_t>();
                 tok.top.push_back({static_cast<std::int32_t>(id), m.tokenizer_->decode({static_cast<std::int32_t>(id)}),
-                                   static_cast<float>(std::get<0>(top)[k].item<double>())});
+                                   static_cast<float>(std::get<0>(best)[k].item<double>() - log_norm)});
             }
         }
         seq.push_back(next);
