@@ -209,10 +209,10 @@ TEST_CASE("Ctrl-C stops lmwb explain and lmwb uncertainty within a second, exit 
     struct Case {
         std::vector<std::string> args;
     };
-    // Each runs for several seconds uninterrupted (3,000 IG steps; 2,000 samples).
+    // Each runs for several seconds uninterrupted (3,000 IG steps; 6,000 samples), longer than kStartupMs.
     const std::vector<Case> cases = {
         {{"explain", tiny_b, "--prompt", "Question: What color is the sky on a clear day?\nAnswer:", "--target", " blue", "--steps", "3000"}},
-        {{"uncertainty", tiny_b, "--prompt", "Once upon a time", "-n", "2000", "--max-new-tokens", "32"}},
+        {{"uncertainty", tiny_b, "--prompt", "Once upon a time", "-n", "6000", "--max-new-tokens", "32"}},
     };
     for (const auto& c : cases) {
         INFO(c.args[0]);

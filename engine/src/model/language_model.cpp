@@ -712,12 +712,13 @@ struct HfModel::Row {
         auto logits = logits_row.to(torch::kFloat64).contiguous();
         check_finite(logits, "generating");
         // Log-softmax and entropy from one pass of exp (a decode step does this for every row): with e = exp(x - max)
-        // and Z = sum e, log p = x - (max + log Z) and the entropy -sum p log p = max + log Z - sum(e x) / Z.
+        // and Z = sum e, log p = x - (max + log Z) and the entropy -sum p log p = max + log Z - sum(e x) / Z. (Not
+        // e.dot(x): OpenBLAS threads a long dot product, and its woken worker then spins through the next step.)
         const double top = logits.max().item<double>();
         const auto e = (logits - top).exp_();
         const double z = e.sum().item<double>(), log_norm = top + std::log(z);
         GeneratedToken tok;
-        tok.entropy = static_cast<float>(std::max(0.0, log_norm - e.dot(logits).item<double>() / z));
+        tok.entropy = static_cast<float>(std::max(0.0, log_norm - (e * logits).sum().item<double>() / z));
         // Choose the next token from the processed distribution.
         auto work = logits;
         if (opt.repetition_penalty != 1.0) {
