@@ -2,8 +2,11 @@
 // The few-row product kernels, written once over a vector type and compiled once per instruction set: each
 // few_rows_<isa>.cpp includes this with its own -m flags (engine/CMakeLists.txt). Everything here has internal
 // linkage, so no function compiled for AVX-512 can be picked by the linker for a caller on another CPU.
+#include <algorithm>
+#include <cmath>
 #include <cstring>
 
+#include "decode_attention.h"
 #include "few_rows.h"
 
 namespace lmwb::few_rows::detail {
@@ -17,11 +20,14 @@ struct Task {
 };
 
 // One per instruction set (few_rows_avx512.cpp, few_rows_avx2.cpp): the output columns [n0, n1) of every row, and
-// the multiple of columns a split between threads keeps to.
+// the multiple of columns a split between threads keeps to; decode attention for one (row, key/value head), with
+// `scores` room for the problem's positions.
 void columns_avx512(const Task& t, std::int64_t n0, std::int64_t n1);
 std::int64_t unit_avx512(Layout layout);
+void attention_avx512(const decode_attention::Problem& p, std::int64_t row, std::int64_t kv_head, float* scores);
 void columns_avx2(const Task& t, std::int64_t n0, std::int64_t n1);
 std::int64_t unit_avx2(Layout layout);
+void attention_avx2(const decode_attention::Problem& p, std::int64_t row, std::int64_t kv_head, float* scores);
 
 namespace {
 
@@ -233,6 +239,46 @@ inline void columns(const Task& t, std::int64_t n0, std::int64_t n1) {
         constexpr int J = out_in_rows<V, G>;
         for (; n + J <= n1; n += J) row_groups<V, G, J, false>(t, n);
         for (; n < n1; ++n) row_groups<V, G, 1, false>(t, n);
+    }
+}
+
+// Decode attention for one (row, key/value head): every query head of its group against the same keys and values.
+template <class V>
+inline void attention(const decode_attention::Problem& p, std::int64_t row, std::int64_t kv_head, float* scores) {
+    constexpr int L = lanes<V>;
+    const std::int64_t S = p.positions, D = p.head_dim, groups = p.heads / p.kv_heads;
+    const float* k = p.k.data + row * p.k.row + kv_head * p.k.head;
+    const float* v = p.v.data + row * p.v.row + kv_head * p.v.head;
+    const float* mask = p.mask + row * S;
+    const auto scale = static_cast<float>(p.scale), cap = static_cast<float>(p.softcap);
+    for (std::int64_t g = 0; g < groups; ++g) {
+        const std::int64_t head = kv_head * groups + g;
+        const float* q = p.q + (row * p.heads + head) * D;
+        float* out = p.out + (row * p.heads + head) * D;
+        float top = -INFINITY;
+        for (std::int64_t s = 0; s < S; ++s) {
+            const float* ks = k + s * p.k.position;
+            V acc{};
+            std::int64_t i = 0;
+            for (; i + L <= D; i += L) acc += load<V>(q + i) * load<V>(ks + i);
+            float x = sum_lanes(acc);
+            for (; i < D; ++i) x += q[i] * ks[i];
+            x *= scale;
+            if (cap > 0) x = std::tanh(x / cap) * cap;
+            x += mask[s];
+            scores[s] = x;
+            top = std::max(top, x);
+        }
+        float total = 0;
+        for (std::int64_t s = 0; s < S; ++s) total += scores[s] = std::exp(scores[s] - top);
+        std::fill(out, out + D, 0.0f);
+        for (std::int64_t s = 0; s < S; ++s) {
+            const float w = scores[s] / total;
+            const float* vs = v + s * p.v.position;
+            std::int64_t i = 0;
+            for (; i + L <= D; i += L) store(out + i, load<V>(out + i) + w * load<V>(vs + i));
+            for (; i < D; ++i) out[i] += w * vs[i];
+        }
     }
 }
 
