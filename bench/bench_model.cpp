@@ -160,8 +160,8 @@ int main(int argc, char** argv) {
     double lat16 = median_latency(15), lat256 = median_latency(std::min<std::size_t>(252, with_cache.tokens.size() - 4));
 
     // Batch-8 decode: 8 prompts of 16 tokens, 128 new tokens each. A step reads every weight once for all 8 rows:
-    // weight bytes per second against the machine's read bandwidth (with few cores, arithmetic binds it as much;
-    // docs/performance.md).
+    // weight bytes per second against the machine's read bandwidth (docs/performance.md: what the rest of the step
+    // costs).
     lmwb::GenerationOptions g8;
     g8.max_new_tokens = 128;
     g8.alternatives = 0;

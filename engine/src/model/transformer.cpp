@@ -169,7 +169,15 @@ torch::Tensor times_transposed(const torch::Tensor& x, const torch::Tensor& w, c
                        (!b.defined() || (b.scalar_type() == torch::kFloat32 && b.dim() == 1 && b.stride(0) == 1)) &&
                        w.dim() == 2 && (w.stride(1) == 1 || w.stride(0) == 1);
     const bool tracked = at::GradMode::is_enabled() && (x.requires_grad() || w.requires_grad() || (b.defined() && b.requires_grad()));
-    if (isa == few_rows::Isa::None || !plain || tracked || rows < 1 || rows > few_rows::max_rows) return torch::linear(x, w, b);
+    if (!plain || tracked || rows < 1 || rows > few_rows::max_rows) return torch::linear(x, w, b);
+    if (isa == few_rows::Isa::None) {  // no kernels for this CPU: one row still streams the weight (docs/performance.md)
+        if (rows > 1) return torch::linear(x, w, b);
+        auto sizes = x.sizes().vec();
+        sizes.back() = w.size(0);
+        auto y = torch::mv(w, x.reshape({in}));
+        if (b.defined()) y.add_(b);
+        return y.view(sizes);
+    }
     const auto xc = x.contiguous();
     few_rows::Weight weight;
     weight.data = w.data_ptr<float>();
