@@ -22,8 +22,10 @@
 namespace lmwb::few_rows {
 namespace {
 
-// Helper threads that each take one part of a product. After a part a helper spins briefly for the next one (a
-// decode step issues its products a few microseconds apart), then sleeps; the caller does part 0 itself.
+// Helper threads for the products. The caller posts a job and starts on it at once; the job hands out chunks from
+// an atomic counter, so a helper still waking up (tens of microseconds in a VM) takes whatever is left, and one
+// that has not started when the caller runs out is released unstarted instead of waited for. After a job a
+// helper spins briefly for the next one (a decode step issues its products microseconds apart), then sleeps.
 class Pool {
 public:
     ~Pool() { resize(1); }
@@ -39,35 +41,43 @@ public:
         for (auto& h : helpers_) h.join();
         helpers_.clear();
         stop_ = false;
+        slots_ = std::vector<std::atomic<int>>(static_cast<std::size_t>(std::max(0, threads - 1)));
+        for (auto& slot : slots_) slot.store(released);
         // A helper starts from the generation current now: one it has not seen yet is work (or a stop) for it.
         const std::uint64_t start = generation_.load();
-        for (int i = 1; i < threads; ++i) helpers_.emplace_back([this, i, start] { serve(i, start); });
+        for (int i = 1; i < threads; ++i) helpers_.emplace_back([this, i, start] { serve(i - 1, start); });
         threads_.store(threads, std::memory_order_relaxed);
     }
 
     int threads() const { return threads_.load(std::memory_order_relaxed); }
 
-    // part(i) for every i < parts (at most threads()); a call made while another runs does all parts itself.
-    void run(int parts, const std::function<void(int)>& part) {
+    // job() on the caller and on every helper that starts before the caller is done with it; job must take its work
+    // from shared state until none is left. A call made while another runs does it all itself.
+    void run(const std::function<void()>& job) {
         std::unique_lock<std::mutex> busy(busy_, std::try_to_lock);
-        if (!busy.owns_lock() || parts > static_cast<int>(helpers_.size()) + 1) {
-            for (int i = 0; i < parts; ++i) part(i);
+        if (!busy.owns_lock() || helpers_.empty()) {
+            job();
             return;
         }
-        part_ = &part;
-        parts_ = parts;
-        pending_.store(static_cast<int>(helpers_.size()), std::memory_order_relaxed);
+        job_ = &job;
+        for (auto& slot : slots_) slot.store(posted, std::memory_order_release);
         {
             std::lock_guard<std::mutex> lock(mutex_);
             generation_.fetch_add(1, std::memory_order_release);
         }
         wake_.notify_all();
-        part(0);
-        while (pending_.load(std::memory_order_acquire) != 0) LMWB_PAUSE();
+        job();
+        for (auto& slot : slots_) {
+            int state = posted;
+            if (slot.compare_exchange_strong(state, released, std::memory_order_acq_rel)) continue;  // never started
+            while (slot.load(std::memory_order_acquire) != done) LMWB_PAUSE();
+        }
     }
 
 private:
-    void serve(int index, std::uint64_t seen) {
+    static constexpr int posted = 0, running = 1, done = 2, released = 3;
+
+    void serve(int slot, std::uint64_t seen) {
         for (;;) {
             const auto spin_until = std::chrono::steady_clock::now() + std::chrono::microseconds(50);
             while (generation_.load(std::memory_order_acquire) == seen && std::chrono::steady_clock::now() < spin_until)
@@ -78,21 +88,38 @@ private:
             }
             seen = generation_.load(std::memory_order_acquire);
             if (stop_) return;
-            if (index < parts_) (*part_)(index);
-            pending_.fetch_sub(1, std::memory_order_acq_rel);
+            int state = posted;
+            auto& s = slots_[static_cast<std::size_t>(slot)];
+            if (!s.compare_exchange_strong(state, running, std::memory_order_acq_rel)) continue;  // released
+            (*job_)();
+            s.store(done, std::memory_order_release);
         }
     }
 
-    std::mutex busy_;  // one product at a time uses the helpers
+    std::mutex busy_;  // one job at a time uses the helpers
     std::mutex mutex_;
     std::condition_variable wake_;
     std::atomic<std::uint64_t> generation_{0};
-    std::atomic<int> pending_{0};
-    const std::function<void(int)>* part_ = nullptr;
-    int parts_ = 0;
+    std::vector<std::atomic<int>> slots_;  // per helper: posted, running, done, released
+    const std::function<void()>* job_ = nullptr;
     std::atomic<int> threads_{1};
     bool stop_ = false;
     std::vector<std::thread> helpers_;
+};
+
+// Hands out [0, items) in chunks to whoever asks.
+class Chunks {
+public:
+    Chunks(std::int64_t items, std::int64_t chunk) : items_(items), chunk_(std::max<std::int64_t>(1, chunk)) {}
+    bool next(std::int64_t& begin, std::int64_t& end) {
+        begin = next_.fetch_add(chunk_, std::memory_order_relaxed);
+        end = std::min(begin + chunk_, items_);
+        return begin < items_;
+    }
+
+private:
+    std::atomic<std::int64_t> next_{0};
+    const std::int64_t items_, chunk_;
 };
 
 Pool& pool() {
@@ -129,15 +156,16 @@ void multiply(const float* x, std::int64_t rows, const Weight& w, const float* b
     const std::int64_t unit = isa == Isa::Avx512 ? detail::unit_avx512(w.layout) : detail::unit_avx2(w.layout);
     const std::int64_t N = w.outputs, units = N / unit;
     Pool& p = pool();
-    const int parts = w.outputs * w.inputs < min_weights_to_split ? 1 : static_cast<int>(std::min<std::int64_t>(p.threads(), std::max<std::int64_t>(units, 1)));
-    if (parts == 1) {
+    if (p.threads() == 1 || units < 2 || w.outputs * w.inputs < min_weights_to_split) {
         columns(task, 0, N);
         return;
     }
-    p.run(parts, [&](int part) {
-        const std::int64_t begin = units * part / parts * unit;
-        const std::int64_t end = part + 1 == parts ? N : units * (part + 1) / parts * unit;
-        columns(task, begin, end);
+    // About 8 chunks per thread: small enough that a late helper still gets a share, large enough that the counter
+    // is touched a few dozen times per product. Which thread does a column changes none of its bits.
+    Chunks chunks(units, units / (8 * p.threads()));
+    p.run([&] {
+        std::int64_t begin, end;
+        while (chunks.next(begin, end)) columns(task, begin * unit, end == units ? N : end * unit);
     });
 #else
     (void)x, (void)w, (void)bias, (void)y;
@@ -145,13 +173,17 @@ void multiply(const float* x, std::int64_t rows, const Weight& w, const float* b
 }
 
 void parallel(std::int64_t items, const std::function<void(std::int64_t, std::int64_t)>& body) {
+    if (items <= 0) return;
     Pool& p = pool();
-    const int parts = static_cast<int>(std::min<std::int64_t>(p.threads(), items));
-    if (parts <= 1) {
-        if (items > 0) body(0, items);
+    if (p.threads() == 1 || items == 1) {
+        body(0, items);
         return;
     }
-    p.run(parts, [&](int part) { body(items * part / parts, items * (part + 1) / parts); });
+    Chunks chunks(items, items / (4 * p.threads()));
+    p.run([&] {
+        std::int64_t begin, end;
+        while (chunks.next(begin, end)) body(begin, end);
+    });
 }
 
 void set_threads(int threads) {
