@@ -169,11 +169,11 @@ torch::Tensor times_transposed(const torch::Tensor& x, const torch::Tensor& w, c
                        (!b.defined() || (b.scalar_type() == torch::kFloat32 && b.dim() == 1 && b.stride(0) == 1)) &&
                        w.dim() == 2 && (w.stride(1) == 1 || w.stride(0) == 1);
     const bool tracked = at::GradMode::is_enabled() && (x.requires_grad() || w.requires_grad() || (b.defined() && b.requires_grad()));
-    if (!plain || tracked || rows < 1 || rows > few_rows::max_rows) return torch::linear(x, w, b);
+    if (!plain || tracked || rows < 1 || rows > few_rows::max_rows || (isa == few_rows::Isa::None && rows > 1))
+        return torch::linear(x, w, b);
+    auto sizes = x.sizes().vec();
+    sizes.back() = w.size(0);
     if (isa == few_rows::Isa::None) {  // no kernels for this CPU: one row still streams the weight (docs/performance.md)
-        if (rows > 1) return torch::linear(x, w, b);
-        auto sizes = x.sizes().vec();
-        sizes.back() = w.size(0);
         auto y = torch::mv(w, x.reshape({in}));
         if (b.defined()) y.add_(b);
         return y.view(sizes);
@@ -185,8 +185,6 @@ torch::Tensor times_transposed(const torch::Tensor& x, const torch::Tensor& w, c
     weight.inputs = w.size(1);
     weight.layout = w.stride(1) == 1 ? few_rows::Layout::OutIn : few_rows::Layout::InOut;
     weight.ld = weight.layout == few_rows::Layout::OutIn ? w.stride(0) : w.stride(1);
-    auto sizes = x.sizes().vec();
-    sizes.back() = w.size(0);
     auto y = torch::empty(sizes, x.options());
     few_rows::multiply(xc.data_ptr<float>(), rows, weight, b.defined() ? b.data_ptr<float>() : nullptr, y.data_ptr<float>(), isa);
     return y;
