@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "model/decode_attention.h"
+#include "model/decode_math.h"
 #include "model/few_rows.h"
 
 namespace fr = lmwb::few_rows;
@@ -60,6 +61,12 @@ std::vector<fr::Isa> isas() {
     std::vector<fr::Isa> out;
     if (fr::best_isa() != fr::Isa::None) out.push_back(fr::Isa::Avx2);
     if (fr::best_isa() == fr::Isa::Avx512) out.push_back(fr::Isa::Avx512);
+    return out;
+}
+
+std::vector<fr::Isa> isas_and_plain() {
+    auto out = isas();
+    out.insert(out.begin(), fr::Isa::None);
     return out;
 }
 
@@ -140,7 +147,7 @@ TEST_CASE("decode attention equals softmax(q k / scale + mask) v in double preci
         double softcap;
     };
     for (const Shape& sh : {Shape{1, 2, 2, 1, 1, 8, 0.0}, Shape{3, 4, 2, 37, 50, 20, 0.0}, Shape{2, 6, 1, 130, 160, 64, 30.0},
-                            Shape{8, 12, 12, 70, 80, 64, 0.0}}) {
+                            Shape{8, 12, 12, 70, 80, 64, 0.0}, Shape{2, 4, 2, 45, 45, 128, 0.0}, Shape{1, 2, 1, 19, 24, 32, 5.0}}) {
         std::mt19937 rng(static_cast<unsigned>(sh.positions));
         std::normal_distribution<float> normal(0.0f, 1.0f);
         auto fill = [&](std::size_t n) {
@@ -159,9 +166,11 @@ TEST_CASE("decode attention equals softmax(q k / scale + mask) v in double preci
         const double scale = 1.0 / std::sqrt(static_cast<double>(sh.head_dim));
         da::Problem p{sh.rows, sh.heads, sh.kv_heads, sh.positions, sh.head_dim, q.data(), {k.data(), sh_r, sh_h, sh_s},
                       {v.data(), sh_r, sh_h, sh_s}, mask.data(), scale, sh.softcap, out.data()};
-        for (int threads : {1, 2}) {
+        for (auto [threads, isa] : {std::pair{1, fr::best_isa()}, std::pair{2, fr::best_isa()}, std::pair{1, fr::Isa::None},
+                                    std::pair{2, fr::best_isa() == fr::Isa::None ? fr::Isa::None : fr::Isa::Avx2}}) {
             fr::set_threads(threads);
-            da::run(p);
+            std::fill(out.begin(), out.end(), std::nanf(""));
+            da::run(p, isa);
             const std::int64_t groups = sh.heads / sh.kv_heads;
             for (std::int64_t r = 0; r < sh.rows; ++r)
                 for (std::int64_t h = 0; h < sh.heads; ++h) {
@@ -184,11 +193,78 @@ TEST_CASE("decode attention equals softmax(q k / scale + mask) v in double preci
                         for (std::int64_t s = 0; s < sh.positions; ++s)
                             exact += score[static_cast<std::size_t>(s)] / total * v[static_cast<std::size_t>(base + s * sh_s + i)];
                         const float got = out[static_cast<std::size_t>((r * sh.heads + h) * sh.head_dim + i)];
-                        INFO("row " << r << " head " << h << " dim " << i << ": " << got << " vs " << exact);
+                        INFO("isa " << static_cast<int>(isa) << ", threads " << threads << ", row " << r << " head " << h << " dim " << i << ": " << got << " vs " << exact);
                         REQUIRE(std::fabs(got - exact) <= 1e-5);
                     }
                 }
         }
     }
     fr::set_threads(1);
+}
+
+namespace dm = lmwb::decode_math;
+
+TEST_CASE("logit statistics equal log-sum-exp, entropy and argmax in double precision", "[decode_kernels]") {
+    std::mt19937 rng(11);
+    for (std::int64_t n : {1, 7, 16, 17, 100, 50257}) {
+        for (float spread : {1.0f, 30.0f}) {
+            std::normal_distribution<float> normal(0.0f, spread);
+            std::vector<float> x(static_cast<std::size_t>(n));
+            for (auto& v : x) v = normal(rng) - 5.0f;
+            if (n > 3) x[static_cast<std::size_t>(n / 3)] = x[static_cast<std::size_t>(n - 1)] = 200.0f;  // a tie: the first wins
+            double top = x[0];
+            std::int64_t arg = 0;
+            for (std::int64_t i = 0; i < n; ++i)
+                if (x[static_cast<std::size_t>(i)] > top) top = x[static_cast<std::size_t>(i)], arg = i;
+            double z = 0, zx = 0;
+            for (float v : x) z += std::exp(v - top), zx += std::exp(v - top) * (v - top);
+            const double log_norm = top + std::log(z), entropy = std::log(z) - zx / z;
+            for (fr::Isa isa : isas_and_plain()) {
+                CAPTURE(n, spread, static_cast<int>(isa));
+                const auto s = dm::logit_stats(x.data(), n, isa);
+                REQUIRE(s.finite);
+                CHECK(s.top == static_cast<float>(top));
+                CHECK(s.argmax == arg);
+                CHECK(std::abs(s.log_norm - log_norm) <= 1e-6 * std::max(1.0, std::abs(log_norm)));
+                CHECK(std::abs(s.entropy - entropy) <= 1e-6 * std::max(1.0, entropy));
+            }
+        }
+    }
+}
+
+TEST_CASE("logit statistics find a NaN or infinite logit anywhere in the row", "[decode_kernels]") {
+    for (std::int64_t n : {5, 33, 1000}) {
+        for (std::int64_t at : {std::int64_t{0}, n / 2, n - 1}) {
+            for (float bad : {std::nanf(""), INFINITY, -INFINITY}) {
+                std::vector<float> x(static_cast<std::size_t>(n), 0.5f);
+                x[static_cast<std::size_t>(at)] = bad;
+                for (fr::Isa isa : isas_and_plain()) {
+                    CAPTURE(n, at, bad, static_cast<int>(isa));
+                    CHECK_FALSE(dm::logit_stats(x.data(), n, isa).finite);
+                }
+            }
+        }
+    }
+}
+
+TEST_CASE("the decode step's GELU equals the tanh form in double precision, row by row", "[decode_kernels]") {
+    std::vector<float> x;
+    for (float v = -12.0f; v <= 12.0f; v += 0.01f) x.push_back(v);
+    for (float v : {0.0f, -0.0f, 1e-30f, -1e-30f, 1e-4f, -1e-4f, 50.0f, -50.0f, 1e6f, -1e6f}) x.push_back(v);
+    x.resize(x.size() / 3 * 3 + 2);  // three rows with a ragged tail: width not a multiple of any vector
+    const auto width = static_cast<std::int64_t>(x.size() / 3), rows = std::int64_t{3};
+    for (fr::Isa isa : isas_and_plain()) {
+        std::vector<float> y(static_cast<std::size_t>(rows * width));
+        dm::gelu_tanh(x.data(), y.data(), rows, width, isa);
+        for (std::int64_t i = 0; i < rows * width; ++i) {
+            const double v = x[static_cast<std::size_t>(i)];
+            const double want = 0.5 * v * (1 + std::tanh(std::sqrt(2 / M_PI) * (v + 0.044715 * v * v * v)));
+            CAPTURE(v, static_cast<int>(isa));
+            CHECK(std::abs(y[static_cast<std::size_t>(i)] - want) <= 4e-7 * std::max(1.0, std::abs(want)));
+        }
+        // One row alone gives the same bits as that row among others.
+        std::vector<float> one(static_cast<std::size_t>(width));
+        dm::gelu_tanh(x.data() + width, one.data(), 1, width, isa);
+        CHECK(std::memcmp(one.data(), y.data() + width, one.size() * sizeof(float)) == 0);
+    }
 }

@@ -5,6 +5,8 @@
 // BLAS calls with a tensor made per call (docs/performance.md). Plain C++, no torch.
 #include <cstdint>
 
+#include "few_rows.h"
+
 namespace lmwb::decode_attention {
 
 struct Strided {  // [rows, heads, positions, head_dim] with head_dim contiguous
@@ -23,5 +25,7 @@ struct Problem {
 };
 
 void run(const Problem& p);
+// The same with a chosen instruction set (one the CPU runs; Isa::None: plain C++), for tests.
+void run(const Problem& p, few_rows::Isa isa);
 
 }  // namespace lmwb::decode_attention

@@ -9,5 +9,7 @@ std::int64_t unit_avx2(Layout layout) { return unit<v8, 4>(layout); }
 void attention_avx2(const decode_attention::Problem& p, std::int64_t row, std::int64_t kv_head, float* scores) {
     attention<v8>(p, row, kv_head, scores);
 }
+decode_math::LogitStats logit_stats_avx2(const float* x, std::int64_t n) { return logit_stats<v8>(x, n); }
+void gelu_tanh_avx2(const float* x, float* y, std::int64_t n) { gelu_tanh<v8>(x, y, n); }
 
 }  // namespace lmwb::few_rows::detail

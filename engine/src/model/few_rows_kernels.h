@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "decode_attention.h"
+#include "decode_math.h"
 #include "few_rows.h"
 
 namespace lmwb::few_rows::detail {
@@ -28,6 +29,11 @@ void attention_avx512(const decode_attention::Problem& p, std::int64_t row, std:
 void columns_avx2(const Task& t, std::int64_t n0, std::int64_t n1);
 std::int64_t unit_avx2(Layout layout);
 void attention_avx2(const decode_attention::Problem& p, std::int64_t row, std::int64_t kv_head, float* scores);
+// model/decode_math.h for one row.
+decode_math::LogitStats logit_stats_avx512(const float* x, std::int64_t n);
+decode_math::LogitStats logit_stats_avx2(const float* x, std::int64_t n);
+void gelu_tanh_avx512(const float* x, float* y, std::int64_t n);
+void gelu_tanh_avx2(const float* x, float* y, std::int64_t n);
 
 namespace {
 
@@ -242,11 +248,62 @@ inline void columns(const Task& t, std::int64_t n0, std::int64_t n1) {
     }
 }
 
+// e^x for x <= 0, and 0 below -80 (e^-80 ~ 2e-35: nothing beside the terms these sums hold; a masked score is
+// -1e9): Cephes' single-precision polynomial on r = x - n ln 2, n = round(x / ln 2), then 2^n added to the exponent
+// bits.
+template <class V>
+inline V exp_nonpositive(V x) {
+    if constexpr (lanes<V> == 1) {
+        return x < -80.0f ? 0.0f : std::exp(x);
+    } else {
+        typedef int I __attribute__((vector_size(sizeof(V))));
+        const auto flush = x < -80.0f;
+        x = flush ? V{} - 80.0f : x;
+        const V t = x * 1.44269504088896341f + 0.5f;
+        I n = __builtin_convertvector(t, I);  // toward zero; t < 1, so floor(t) is that or one less
+        n += t < __builtin_convertvector(n, V);  // a true comparison is -1
+        const V nf = __builtin_convertvector(n, V);
+        const V r = x - nf * 0.693359375f - nf * -2.12194440e-4f;  // ln 2 in two parts: r exact enough
+        V p = V{} + 1.9875691500e-4f;
+        p = p * r + 1.3981999507e-3f;
+        p = p * r + 8.3334519073e-3f;
+        p = p * r + 4.1665795894e-2f;
+        p = p * r + 1.6666665459e-1f;
+        p = p * r + 5.0000001201e-1f;
+        p = p * r * r + r + 1.0f;
+        I bits;
+        std::memcpy(&bits, &p, sizeof p);
+        bits += n << 23;
+        std::memcpy(&p, &bits, sizeof p);
+        return flush ? V{} : p;
+    }
+}
+
+// out = sum_s w[s] v[s] over S positions of NV vectors each, in registers; prefetches `next` (same shape) meanwhile.
+template <class V, int NV>
+inline void weighted_values(const float* v, std::int64_t position, const float* w, std::int64_t S, float* out, const float* next) {
+    constexpr int L = lanes<V>;
+    V acc[NV];
+#pragma GCC unroll 8
+    for (int c = 0; c < NV; ++c) acc[c] = V{};
+    for (std::int64_t s = 0; s < S; ++s) {
+        if (next)
+            for (int i = 0; i < NV * L; i += 16) __builtin_prefetch(next + s * position + i);
+        const V ws = V{} + w[s];
+        const float* vs = v + s * position;
+#pragma GCC unroll 8
+        for (int c = 0; c < NV; ++c) acc[c] += ws * load<V>(vs + c * L);
+    }
+#pragma GCC unroll 8
+    for (int c = 0; c < NV; ++c) store(out + c * L, acc[c]);
+}
+
 // Decode attention for one (row, key/value head): every query head of its group against the same keys and values.
+// Scores of L positions at a time are summed by one fold of L vectors (the tree sum_lanes uses for one).
 template <class V>
 inline void attention(const decode_attention::Problem& p, std::int64_t row, std::int64_t kv_head, float* scores) {
     constexpr int L = lanes<V>;
-    const std::int64_t S = p.positions, D = p.head_dim, groups = p.heads / p.kv_heads;
+    const std::int64_t S = p.positions, D = p.head_dim, groups = p.heads / p.kv_heads, kp = p.k.position;
     const float* k = p.k.data + row * p.k.row + kv_head * p.k.head;
     const float* v = p.v.data + row * p.v.row + kv_head * p.v.head;
     const float* mask = p.mask + row * S;
@@ -256,8 +313,36 @@ inline void attention(const decode_attention::Problem& p, std::int64_t row, std:
         const float* q = p.q + (row * p.heads + head) * D;
         float* out = p.out + (row * p.heads + head) * D;
         float top = -INFINITY;
-        for (std::int64_t s = 0; s < S; ++s) {
-            const float* ks = k + s * p.k.position;
+        std::int64_t s = 0;
+        if constexpr (L > 1) {
+            for (; D % L == 0 && s + L <= S; s += L) {
+                V acc[L];
+#pragma GCC unroll 16
+                for (int j = 0; j < L; ++j) acc[j] = V{};
+                for (std::int64_t i = 0; i < D; i += L) {
+                    const V qv = load<V>(q + i);
+#pragma GCC unroll 16
+                    for (int j = 0; j < L; ++j) {
+                        const float* ks = k + (s + j) * kp + i;
+                        if (g == 0) {  // keys L positions on, and these positions' values for the pass after this one
+                            __builtin_prefetch(ks + L * kp);
+                            __builtin_prefetch(v + (s + j) * p.v.position + i);
+                        }
+                        acc[j] += qv * load<V>(ks);
+                    }
+                }
+                float x[L];
+                const V sums = sum_lanes_of<V>(acc) * scale;
+                std::memcpy(x, &sums, sizeof sums);
+                for (int j = 0; j < L; ++j) {
+                    if (cap > 0) x[j] = std::tanh(x[j] / cap) * cap;
+                    scores[s + j] = x[j] + mask[s + j];
+                    top = std::max(top, scores[s + j]);
+                }
+            }
+        }
+        for (; s < S; ++s) {
+            const float* ks = k + s * kp;
             V acc{};
             std::int64_t i = 0;
             for (; i + L <= D; i += L) acc += load<V>(q + i) * load<V>(ks + i);
@@ -269,17 +354,117 @@ inline void attention(const decode_attention::Problem& p, std::int64_t row, std:
             scores[s] = x;
             top = std::max(top, x);
         }
+        for (s = 0; s + L <= S; s += L) store(scores + s, exp_nonpositive(load<V>(scores + s) - top));
+        for (; s < S; ++s) scores[s] = exp_nonpositive(scores[s] - top);
         float total = 0;
-        for (std::int64_t s = 0; s < S; ++s) total += scores[s] = std::exp(scores[s] - top);
-        std::fill(out, out + D, 0.0f);
-        for (std::int64_t s = 0; s < S; ++s) {
-            const float w = scores[s] / total;
-            const float* vs = v + s * p.v.position;
-            std::int64_t i = 0;
-            for (; i + L <= D; i += L) store(out + i, load<V>(out + i) + w * load<V>(vs + i));
-            for (; i < D; ++i) out[i] += w * vs[i];
+        for (s = 0; s < S; ++s) total += scores[s];
+        for (s = 0; s < S; ++s) scores[s] /= total;
+        // The next (row, key/value head)'s keys are fetched while this one's values are read.
+        const bool last = g + 1 == groups && (kv_head + 1 < p.kv_heads || row + 1 < p.rows);
+        const float* next = !last ? nullptr : kv_head + 1 < p.kv_heads ? k + p.k.head : p.k.data + (row + 1) * p.k.row;
+        if (L > 1 && D == 4 * L) {
+            weighted_values<V, 4>(v, p.v.position, scores, S, out, next);
+        } else if (L > 1 && D == 8 * L) {
+            weighted_values<V, 8>(v, p.v.position, scores, S, out, next);
+        } else {
+            std::fill(out, out + D, 0.0f);
+            for (s = 0; s < S; ++s) {
+                const float* vs = v + s * p.v.position;
+                std::int64_t i = 0;
+                for (; i + L <= D; i += L) store(out + i, load<V>(out + i) + scores[s] * load<V>(vs + i));
+                for (; i < D; ++i) out[i] += scores[s] * vs[i];
+            }
         }
     }
+}
+
+// Sums of float lanes kept in doubles: V's lanes widened in two halves.
+using v8d = double __attribute__((vector_size(64)));
+using v4d = double __attribute__((vector_size(32)));
+template <class V> struct Wide { using type = double; };
+template <> struct Wide<v16> { using type = v8d; };
+template <> struct Wide<v8> { using type = v4d; };
+inline void add_widened(float x, double& lo, double&) { lo += x; }
+inline void add_widened(v16 x, v8d& lo, v8d& hi) {
+    lo += __builtin_convertvector(__builtin_shufflevector(x, x, 0, 1, 2, 3, 4, 5, 6, 7), v8d);
+    hi += __builtin_convertvector(__builtin_shufflevector(x, x, 8, 9, 10, 11, 12, 13, 14, 15), v8d);
+}
+inline void add_widened(v8 x, v4d& lo, v4d& hi) {
+    lo += __builtin_convertvector(__builtin_shufflevector(x, x, 0, 1, 2, 3), v4d);
+    hi += __builtin_convertvector(__builtin_shufflevector(x, x, 4, 5, 6, 7), v4d);
+}
+template <class W>
+inline double sum_in_order(W w) {  // lane 0 + lane 1 + ...
+    if constexpr (sizeof(W) == sizeof(double)) {
+        return w;
+    } else {
+        double a[sizeof(W) / sizeof(double)], s = 0;
+        std::memcpy(a, &w, sizeof w);
+        for (double v : a) s += v;
+        return s;
+    }
+}
+template <class V>
+inline float lane_max(V v) {
+    float a[lanes<V>];
+    std::memcpy(a, &v, sizeof v);
+    return *std::max_element(a, a + lanes<V>);
+}
+
+// Everything sampling needs from one row of logits but the draw, in two passes: maximum (and first place of it) and
+// finiteness, then e = exp(x - max) and e (x - max) summed in double lanes.
+template <class V>
+inline decode_math::LogitStats logit_stats(const float* x, std::int64_t n) {
+    constexpr int L = lanes<V>;
+    decode_math::LogitStats s;
+    V top = V{} - INFINITY, nan_if_any = V{};
+    std::int64_t i = 0;
+    for (; i + L <= n; i += L) {
+        const V v = load<V>(x + i);
+        top = v > top ? v : top;
+        nan_if_any += v - v;  // NaN for an infinite or NaN logit
+    }
+    float t = lane_max(top), bad = sum_lanes(nan_if_any);
+    for (; i < n; ++i) t = std::max(t, x[i]), bad += x[i] - x[i];
+    s.finite = n > 0 && bad == 0 && std::isfinite(t);
+    if (!s.finite) return s;
+    s.top = t;
+    s.argmax = std::find(x, x + n, t) - x;
+    using W = typename Wide<V>::type;
+    W z_lo{}, z_hi{}, es_lo{}, es_hi{};
+    const V tv = V{} + t;
+    for (i = 0; i + L <= n; i += L) {
+        const V d = load<V>(x + i) - tv, e = exp_nonpositive(d);
+        add_widened(e, z_lo, z_hi);
+        add_widened(e * d, es_lo, es_hi);
+    }
+    double z = sum_in_order(z_lo + z_hi), es = sum_in_order(es_lo + es_hi);
+    for (; i < n; ++i) {
+        const float d = x[i] - t, e = exp_nonpositive(d);
+        z += e, es += static_cast<double>(e * d);
+    }
+    s.log_norm = t + std::log(z);
+    s.entropy = std::max(0.0, std::log(z) - es / z);  // -sum p log p with log p = d - log z
+    return s;
+}
+
+// GELU, tanh form: 0.5 x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3))), tanh(u) = sign(u) (1 - e) / (1 + e) with
+// e = exp(-2 |u|).
+template <class V>
+inline V gelu_tanh_of(V v) {
+    const V u = 0.7978845608028654f * (v + 0.044715f * v * v * v);
+    const V a = u < 0.0f ? -u : u;
+    const V e = exp_nonpositive(-2.0f * a);
+    V th = (1.0f - e) / (1.0f + e);
+    th = u < 0.0f ? -th : th;
+    return 0.5f * v * (1.0f + th);
+}
+template <class V>
+inline void gelu_tanh(const float* x, float* y, std::int64_t n) {
+    constexpr int L = lanes<V>;
+    std::int64_t i = 0;
+    for (; i + L <= n; i += L) store(y + i, gelu_tanh_of(load<V>(x + i)));
+    for (; i < n; ++i) y[i] = gelu_tanh_of(x[i]);
 }
 
 }  // namespace

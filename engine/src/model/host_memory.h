@@ -1,5 +1,8 @@
-// How the process's heap serves tensor buffers (plain C++).
+// Where tensor buffers live on the CPU: how the heap serves activations, and memory of their own for weights
+// (plain C++).
 #pragma once
+
+#include <cstddef>
 
 namespace lmwb {
 
@@ -9,5 +12,13 @@ namespace lmwb {
 // 256 MB are kept in the heap, which is trimmed only past 512 MB free. Once per process; a MALLOC_MMAP_THRESHOLD_ or
 // MALLOC_TRIM_THRESHOLD_ in the environment wins. No effect without glibc.
 void keep_tensor_buffers_in_heap();
+
+// Memory of its own for one weight tensor of `bytes` (anonymous, returned to the system when the tensor goes). The
+// decode kernels stream every weight once per step: from the pages of a memory-mapped checkpoint they read at 17-24
+// GB/s, from such a copy at 31-34 GB/s on the same machine (docs/performance.md). It starts on a 2 MiB boundary and
+// is advised for transparent huge pages, because faulting in fresh 4 KiB pages one at a time made the copy itself
+// cost 2-3 s per 500 MB. Null when the system refuses; release with release_weight_memory(p, bytes).
+void* allocate_weight_memory(std::size_t bytes);
+void release_weight_memory(void* p, std::size_t bytes);
 
 }  // namespace lmwb

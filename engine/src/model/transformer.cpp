@@ -11,7 +11,9 @@
 #include <unistd.h>
 
 #include "decode_attention.h"
+#include "decode_math.h"
 #include "few_rows.h"
+#include "host_memory.h"
 #include "kv_cache.h"
 #include "lmwb/control.h"
 
@@ -24,6 +26,21 @@ void release_pages(const void* data, std::size_t bytes) {
     const auto begin = reinterpret_cast<std::uintptr_t>(data) & ~(page - 1);
     const auto end = (reinterpret_cast<std::uintptr_t>(data) + bytes + page - 1) & ~(page - 1);
     ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
+}
+
+// float32 CPU weights from this size on are copied into memory of their own (model/host_memory.h); smaller ones
+// (biases, norms) stay where they are, mapped or converted.
+constexpr std::size_t weight_memory_from = std::size_t{1} << 20;
+
+// dst = src (converted to dst's dtype), in pieces of 2 MiB split over the decode kernels' threads: writing fresh
+// pages costs more than the copy (each is faulted in and zeroed first), and both cores can take that.
+void copy_on_all_threads(const torch::Tensor& dst, const torch::Tensor& src) {
+    const auto d = dst.view(-1), s = src.reshape(-1);
+    const std::int64_t n = d.numel(), piece = (std::int64_t{2} << 20) / static_cast<std::int64_t>(d.element_size());
+    few_rows::parallel((n + piece - 1) / piece, [&](std::int64_t begin, std::int64_t end) {
+        const std::int64_t from = begin * piece, to = std::min(n, end * piece);
+        d.narrow(0, from, to - from).copy_(s.narrow(0, from, to - from));
+    });
 }
 
 // A point where a pass may stop: the forward checks the thread's cancel token here, and when gradients flow back
@@ -141,8 +158,19 @@ struct Loader {
         params += t->numel();
         bytes_done += t->nbytes;
         control.report(bytes_done, std::max(bytes_done, store.total_bytes()), "bytes", "weights");
-        if (raw.data_ptr() == t->data && raw.scalar_type() == dtype && device.is_cpu()) return raw;  // used in place
-        torch::Tensor out = raw.scalar_type() == dtype && device.is_cpu() ? raw : raw.to(device, dtype);
+        torch::Tensor out;
+        const auto bytes = static_cast<std::size_t>(t->numel()) * c10::elementSize(dtype);
+        if (device.is_cpu() && dtype == torch::kFloat32 && bytes >= weight_memory_from) {
+            void* p = allocate_weight_memory(bytes);
+            if (p) {
+                out = torch::from_blob(p, t->shape, [bytes](void* q) { release_weight_memory(q, bytes); }, torch::TensorOptions().dtype(dtype));
+                copy_on_all_threads(out, raw);
+            }
+        }
+        if (!out.defined()) {
+            if (raw.data_ptr() == t->data && raw.scalar_type() == dtype && device.is_cpu()) return raw;  // used in place
+            out = raw.scalar_type() == dtype && device.is_cpu() ? raw : raw.to(device, dtype);
+        }
         // The mapped bytes were read into a copy: give their pages back, so that a 16-bit checkpoint opened for float32
         // compute peaks near the float32 weights, not the float32 weights plus the whole file.
         release_pages(t->data, t->nbytes);
@@ -230,7 +258,15 @@ struct Transformer::Impl {
 
     torch::Tensor activation(const torch::Tensor& x) const {
         switch (cfg.activation) {
-            case Activation::GeluTanh: return torch::gelu(x, "tanh");
+            case Activation::GeluTanh:
+                if (x.numel() <= few_rows::max_rows * x.size(-1) && x.scalar_type() == torch::kFloat32 && x.is_cpu() &&
+                    x.is_contiguous() && !(at::GradMode::is_enabled() && x.requires_grad())) {
+                    // A decode step's few rows: one vectorised pass (LibTorch's tanh took 4x as long; model/decode_math.h).
+                    auto y = torch::empty_like(x);
+                    decode_math::gelu_tanh(x.data_ptr<float>(), y.data_ptr<float>(), x.numel() / x.size(-1), x.size(-1));
+                    return y;
+                }
+                return torch::gelu(x, "tanh");
             case Activation::GeluExact: return torch::gelu(x);
             case Activation::Relu: return torch::relu(x);
             case Activation::Silu: return torch::silu(x);
