@@ -2,7 +2,7 @@
 // Matrix products of a few rows (a decode step of 1 to 16 sequences) against a weight that is far larger than any
 // cache. Such a product reads every weight once and does 2 x rows FLOPs per weight, so it is bound by memory or by
 // plain FMA throughput; OpenBLAS 0.3.21 instead packs the whole weight before every call and runs its AVX2 kernels
-// (docs/performance.md). These kernels read the weight in place, in the layout the checkpoint stores, with
+// (docs/performance.md). These kernels read the weight without packing, in the layout the checkpoint stores, with
 // software prefetch, and split the output columns over a small pool of threads.
 //
 // Every output element is one sum in a fixed order (over k, in vector lanes, then the lanes in a fixed order), so a
