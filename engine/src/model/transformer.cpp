@@ -259,7 +259,7 @@ struct Transformer::Impl {
     torch::Tensor activation(const torch::Tensor& x) const {
         switch (cfg.activation) {
             case Activation::GeluTanh:
-                if (x.numel() <= few_rows::max_rows * x.size(-1) && x.scalar_type() == torch::kFloat32 && x.is_cpu() &&
+                if (x.size(-1) > 0 && x.numel() <= few_rows::max_rows * x.size(-1) && x.scalar_type() == torch::kFloat32 && x.is_cpu() &&
                     x.is_contiguous() && !(at::GradMode::is_enabled() && x.requires_grad())) {
                     // A decode step's few rows: one vectorised pass (LibTorch's tanh took 4x as long; model/decode_math.h).
                     auto y = torch::empty_like(x);
