@@ -43,6 +43,16 @@ void copy_on_all_threads(const torch::Tensor& dst, const torch::Tensor& src) {
     });
 }
 
+// dst [cols, rows] = src [rows, cols] transposed, in blocks of src rows split over the same threads.
+void transpose_on_all_threads(const torch::Tensor& dst, const torch::Tensor& src) {
+    constexpr std::int64_t block = 256;
+    const std::int64_t rows = src.size(0);
+    few_rows::parallel((rows + block - 1) / block, [&](std::int64_t begin, std::int64_t end) {
+        const std::int64_t from = begin * block, to = std::min(rows, end * block);
+        dst.narrow(1, from, to - from).copy_(src.narrow(0, from, to - from).t());
+    });
+}
+
 // A point where a pass may stop: the forward checks the thread's cancel token here, and when gradients flow back
 // through `h` the backward checks it again at the same point (a hook fires as the gradient reaches it).
 void cancel_point(const torch::Tensor& h, const CancelToken* token) {
@@ -138,7 +148,9 @@ struct Loader {
         return nullptr;
     }
     // A weight by any of its names, checked against the expected shape; F32 on CPU stays memory-mapped.
-    torch::Tensor get(const std::vector<std::string>& names, std::vector<std::int64_t> shape) {
+    // columns_first: a 2-D float32 CPU weight [rows, cols] held as its transpose [cols, rows] and returned as a
+    // [rows, cols] view of it (strides 1, rows), for the decode kernels' in-out layout (see Transformer()).
+    torch::Tensor get(const std::vector<std::string>& names, std::vector<std::int64_t> shape, bool columns_first = false) {
         const TensorView* t = find_any(names);
         if (!t) throw ModelError(store.folder() + ": tensor '" + names.front() + "' is missing from the weights");
         if (t->shape != shape)
@@ -162,7 +174,11 @@ struct Loader {
         const auto bytes = static_cast<std::size_t>(t->numel()) * c10::elementSize(dtype);
         if (device.is_cpu() && dtype == torch::kFloat32 && bytes >= weight_memory_from) {
             void* p = allocate_weight_memory(bytes);
-            if (p) {
+            if (p && columns_first && shape.size() == 2) {
+                out = torch::from_blob(p, {shape[1], shape[0]}, [bytes](void* q) { release_weight_memory(q, bytes); }, torch::TensorOptions().dtype(dtype));
+                transpose_on_all_threads(out, raw);
+                out = out.t();
+            } else if (p) {
                 out = torch::from_blob(p, t->shape, [bytes](void* q) { release_weight_memory(q, bytes); }, torch::TensorOptions().dtype(dtype));
                 copy_on_all_threads(out, raw);
             }
@@ -387,7 +403,9 @@ Transformer::Transformer(const ArchConfig& cfg, const WeightStore& store, const 
     Loader L{store, m.dtype, m.device, options.control, 0, 0, {}};
     const std::int64_t D = cfg.hidden_size, V = cfg.vocab_size, F = cfg.intermediate_size;
     const std::int64_t hd = cfg.head_dim, Hq = cfg.heads * hd, Hkv = cfg.kv_heads * hd;
-    auto get = [&](const std::string& name, std::vector<std::int64_t> shape) { return L.get(names(a.prefixes, name), std::move(shape)); };
+    auto get = [&](const std::string& name, std::vector<std::int64_t> shape, bool columns_first = false) {
+        return L.get(names(a.prefixes, name), std::move(shape), columns_first);
+    };
     auto linear = [&](const std::string& name, std::int64_t out, std::int64_t in, bool bias) {
         Linear lin;
         lin.w = a.conv1d ? get(name + ".weight", {in, out}).t() : get(name + ".weight", {out, in});
@@ -401,7 +419,11 @@ Transformer::Transformer(const ArchConfig& cfg, const WeightStore& store, const 
         if (a.norm == NormKind::LayerNorm) n.b = get(name + ".bias", {size});
         return n;
     };
-    m.wte = get(a.embed, {V, D});
+    // The output head is the largest weight a decode step reads; the decode kernels stream it faster in the in-out
+    // layout (columns first) than row by row (docs/performance.md). A tied embedding is the same tensor: token
+    // lookups then gather a strided row, which costs microseconds.
+    const bool head_columns_first = few_rows::best_isa() != few_rows::Isa::None;
+    m.wte = get(a.embed, {V, D}, cfg.tie_word_embeddings && head_columns_first);
     if (!a.positions.empty()) m.wpe = get(a.positions, {cfg.max_positions, D});
     const LayerNames& n = a.names;
     for (std::int64_t i = 0; i < cfg.layers; ++i) {
@@ -433,7 +455,7 @@ Transformer::Transformer(const ArchConfig& cfg, const WeightStore& store, const 
     }
     m.final_norm = norm(a.final_norm, D);
     // Some tied checkpoints still ship the head's weight; an untied one must.
-    m.lm_head = cfg.tie_word_embeddings ? m.wte : get(a.lm_head, {V, D});
+    m.lm_head = cfg.tie_word_embeddings ? m.wte : get(a.lm_head, {V, D}, head_columns_first);
     if (cfg.rotary_dims > 0) {
         const RopeScaling& rs = cfg.rope_scaling;
         const bool longrope = rs.type == "longrope";
