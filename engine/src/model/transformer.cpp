@@ -32,24 +32,17 @@ void release_pages(const void* data, std::size_t bytes) {
 // (biases, norms) stay where they are, mapped or converted.
 constexpr std::size_t weight_memory_from = std::size_t{1} << 20;
 
-// dst = src (converted to dst's dtype), in pieces of 2 MiB split over the decode kernels' threads: writing fresh
-// pages costs more than the copy (each is faulted in and zeroed first), and both cores can take that.
+// dst = src (converted to dst's dtype; dst may be a transposed view), in blocks of about 2 MiB of rows split over
+// the decode kernels' threads: writing fresh pages costs more than the copy (each is faulted in and zeroed first),
+// and both cores can take that.
 void copy_on_all_threads(const torch::Tensor& dst, const torch::Tensor& src) {
-    const auto d = dst.view(-1), s = src.reshape(-1);
-    const std::int64_t n = d.numel(), piece = (std::int64_t{2} << 20) / static_cast<std::int64_t>(d.element_size());
-    few_rows::parallel((n + piece - 1) / piece, [&](std::int64_t begin, std::int64_t end) {
-        const std::int64_t from = begin * piece, to = std::min(n, end * piece);
-        d.narrow(0, from, to - from).copy_(s.narrow(0, from, to - from));
-    });
-}
-
-// dst [cols, rows] = src [rows, cols] transposed, in blocks of src rows split over the same threads.
-void transpose_on_all_threads(const torch::Tensor& dst, const torch::Tensor& src) {
-    constexpr std::int64_t block = 256;
-    const std::int64_t rows = src.size(0);
+    auto rows_of = [](const torch::Tensor& t) { return t.dim() == 1 ? t.unsqueeze(1) : t.dim() > 2 ? t.flatten(1) : t; };
+    const auto d = rows_of(dst), s = rows_of(src);
+    const std::int64_t rows = d.size(0);
+    const std::int64_t block = std::max<std::int64_t>(1, (std::int64_t{2} << 20) / d.element_size() / std::max<std::int64_t>(1, d.size(1)));
     few_rows::parallel((rows + block - 1) / block, [&](std::int64_t begin, std::int64_t end) {
         const std::int64_t from = begin * block, to = std::min(rows, end * block);
-        dst.narrow(1, from, to - from).copy_(src.narrow(0, from, to - from).t());
+        d.narrow(0, from, to - from).copy_(s.narrow(0, from, to - from));
     });
 }
 
@@ -147,7 +140,7 @@ struct Loader {
             }
         return nullptr;
     }
-    // A weight by any of its names, checked against the expected shape; F32 on CPU stays memory-mapped.
+    // A weight by any of its names, checked against the expected shape.
     // columns_first: a 2-D float32 CPU weight [rows, cols] held as its transpose [cols, rows] and returned as a
     // [rows, cols] view of it (strides 1, rows), for the decode kernels' in-out layout (see Transformer()).
     torch::Tensor get(const std::vector<std::string>& names, std::vector<std::int64_t> shape, bool columns_first = false) {
@@ -173,13 +166,11 @@ struct Loader {
         torch::Tensor out;
         const auto bytes = static_cast<std::size_t>(t->numel()) * c10::elementSize(dtype);
         if (device.is_cpu() && dtype == torch::kFloat32 && bytes >= weight_memory_from) {
-            void* p = allocate_weight_memory(bytes);
-            if (p && columns_first && shape.size() == 2) {
-                out = torch::from_blob(p, {shape[1], shape[0]}, [bytes](void* q) { release_weight_memory(q, bytes); }, torch::TensorOptions().dtype(dtype));
-                transpose_on_all_threads(out, raw);
-                out = out.t();
-            } else if (p) {
-                out = torch::from_blob(p, t->shape, [bytes](void* q) { release_weight_memory(q, bytes); }, torch::TensorOptions().dtype(dtype));
+            const bool transposed = columns_first && shape.size() == 2;
+            if (void* p = allocate_weight_memory(bytes)) {
+                out = torch::from_blob(p, transposed ? std::vector<std::int64_t>{shape[1], shape[0]} : t->shape,
+                                       [bytes](void* q) { release_weight_memory(q, bytes); }, torch::TensorOptions().dtype(dtype));
+                if (transposed) out = out.t();
                 copy_on_all_threads(out, raw);
             }
         }
