@@ -167,15 +167,21 @@ int main(int argc, char** argv) {
     g8.alternatives = 0;
     std::vector<std::string> prompts8;
     for (int r = 0; r < 8; ++r) prompts8.push_back(words(std::vector<int>(long_ids.begin() + 16 * (r + 1), long_ids.begin() + 16 * (r + 2)), false));
-    std::vector<double> steps8;
-    for (int round = 0; round < std::min(rounds, 2); ++round) {
-        auto batch = model->generate_batch(prompts8, std::vector<lmwb::GenerationOptions>(8, g8));
-        const auto& toks = batch[0].tokens;  // every step computes all rows: row 0's token times are the steps'
-        for (std::size_t i = 1; i < toks.size(); ++i) steps8.push_back(toks[i].seconds - toks[i - 1].seconds);
+    // The memory probe runs before, between and after the rounds: the ratio compares the same minutes.
+    std::vector<double> steps8, probes;
+    {
+        lmwb::bench::MemoryReadProbe probe(threads);
+        probes.push_back(probe.gbps());
+        for (int round = 0; round < std::min(rounds, 2); ++round) {
+            auto batch = model->generate_batch(prompts8, std::vector<lmwb::GenerationOptions>(8, g8));
+            const auto& toks = batch[0].tokens;  // every step computes all rows: row 0's token times are the steps'
+            for (std::size_t i = 1; i < toks.size(); ++i) steps8.push_back(toks[i].seconds - toks[i - 1].seconds);
+            probes.push_back(probe.gbps());
+        }
     }
     double step8 = median(steps8);
     double weight_gbps = static_cast<double>(info.weight_bytes) / step8 / 1e9;
-    double bandwidth = lmwb::bench::memory_read_gbps(threads);
+    double bandwidth = median(probes);
 
     std::printf("\nmodel: %s, %lld parameters, %.0f MB of weights, loaded in %.2f s; threads: %d; matmul: %.1f GFLOP/s\n\n",
                 info.architecture.c_str(), static_cast<long long>(info.parameters), weights_mb, load_s,
@@ -196,6 +202,9 @@ int main(int argc, char** argv) {
     std::printf("%-46s %12.1f %12.1f %8.2f %10s\n", "batch-8 decode, weight GB/s (vs memory read)", weight_gbps, bandwidth, weight_gbps / bandwidth, ">= 0.6");
     std::printf("%-46s %12.0f %12.0f %8.2f %10s\n", "peak RSS growth MB while scoring (vs weights)", static_cast<double>(rss) / 1e6, weights_mb,
                 static_cast<double>(rss) / 1e6 / weights_mb, "<= 1.5x");
+    std::printf("\nmemory read GB/s before, between and after the batch-8 rounds:");
+    for (double g : probes) std::printf(" %.1f", g);
+    std::printf("\n");
     if (!ref_score.empty())
         std::printf("\nsum of continuation log-probs: lmwb %.3f, reference %.3f\n", our_sum, ref_sum);
     std::printf("medians of %d rounds; each round runs lmwb and the reference back to back\n", rounds);

@@ -30,40 +30,57 @@ inline std::size_t status_kb(const char* field) {
     return 0;
 }
 
-// Read bandwidth of main memory with `threads` threads (GB/s, median of 5 passes): each thread sums its share of a
-// 1 GiB buffer, far past any cache, in 32-byte vectors over four independent chains so that loads, not additions,
-// set the pace. The yardstick for work that reads every weight once per step (decoding).
-inline double memory_read_gbps(int threads) {
+// Read bandwidth of main memory with `threads` threads (GB/s): each thread sums its share of a 1 GiB buffer, far past
+// any cache, in 32-byte vectors over four independent chains so that loads, not additions, set the pace. The
+// yardstick for work that reads every weight once per step (decoding). The buffer is kept between measurements, so
+// that a benchmark can measure right before and after the work it compares (a shared machine's bandwidth moves by
+// tens of percent within minutes).
+class MemoryReadProbe {
+public:
     typedef float v8 __attribute__((vector_size(32)));
-    if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-    const std::size_t n = (std::size_t{1} << 30) / sizeof(v8);
-    std::vector<v8> buf(n);
-    for (std::size_t i = 0; i < n; ++i) buf[i] = v8{} + static_cast<float>(i % 7);  // every page faulted in first
-    std::vector<float> sums(static_cast<std::size_t>(threads) * 16);  // a cache line each: no false sharing
-    std::vector<double> rates;
-    for (int pass = 0; pass < 6; ++pass) {
+
+    explicit MemoryReadProbe(int threads)
+        : threads_(threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()))),
+          buf_((std::size_t{1} << 30) / sizeof(v8)) {
+        for (std::size_t i = 0; i < buf_.size(); ++i) buf_[i] = v8{} + static_cast<float>(i % 7);  // every page faulted in
+        pass();                                                                                   // warm-up
+    }
+
+    // GB/s, median of 5 passes.
+    double gbps() {
+        std::vector<double> rates;
+        for (int i = 0; i < 5; ++i) rates.push_back(pass());
+        return median(rates);
+    }
+
+private:
+    double pass() {
+        const std::size_t n = buf_.size();
+        std::vector<float> sums(static_cast<std::size_t>(threads_) * 16);  // a cache line each: no false sharing
         const double t0 = now();
         std::vector<std::thread> pool;
-        for (int t = 0; t < threads; ++t)
+        for (int t = 0; t < threads_; ++t)
             pool.emplace_back([&, t] {
-                const std::size_t begin = n * static_cast<std::size_t>(t) / static_cast<std::size_t>(threads);
-                const std::size_t end = n * static_cast<std::size_t>(t + 1) / static_cast<std::size_t>(threads);
+                const std::size_t begin = n * static_cast<std::size_t>(t) / static_cast<std::size_t>(threads_);
+                const std::size_t end = n * static_cast<std::size_t>(t + 1) / static_cast<std::size_t>(threads_);
                 v8 a{}, b{}, c{}, d{};
                 std::size_t i = begin;
-                for (; i + 4 <= end; i += 4) a += buf[i], b += buf[i + 1], c += buf[i + 2], d += buf[i + 3];
-                for (; i < end; ++i) a += buf[i];
+                for (; i + 4 <= end; i += 4) a += buf_[i], b += buf_[i + 1], c += buf_[i + 2], d += buf_[i + 3];
+                for (; i < end; ++i) a += buf_[i];
                 v8 s = a + b + c + d;
                 float total = 0;
                 for (int k = 0; k < 8; ++k) total += s[k];
                 sums[static_cast<std::size_t>(t) * 16] = total;
             });
         for (auto& th : pool) th.join();
-        if (pass > 0) rates.push_back(static_cast<double>(n * sizeof(v8)) / (now() - t0) / 1e9);  // first: warm-up
+        const double rate = static_cast<double>(n * sizeof(v8)) / (now() - t0) / 1e9;
+        for (float s : sums) sink_ += s;  // keeps the sums observable
+        return rate;
     }
-    float total = 0;
-    for (float s : sums) total += s;
-    if (total == 42.0f) rates.push_back(0);  // keeps the sums observable
-    return median(rates);
-}
+
+    int threads_;
+    std::vector<v8> buf_;
+    float sink_ = 0;
+};
 
 }  // namespace lmwb::bench
