@@ -4,6 +4,8 @@
 #include <nlohmann/json.hpp>
 
 #include <cmath>
+#include <cstring>
+#include <filesystem>
 #include <fstream>
 
 #include "lmwb/model.h"
@@ -11,6 +13,7 @@
 
 using lmwb::LanguageModel;
 using lmwb::test::fixture;
+using lmwb::test::ScratchDir;
 
 namespace {
 
@@ -93,6 +96,98 @@ TEST_CASE("attentions, greedy continuations and embedding gradients match the re
         }
     INFO("gradient: largest difference " << grad_worst << " of largest " << grad_scale);
     CHECK(grad_worst < 1e-4 * std::max(1.0, grad_scale));
+}
+
+// The gpt2 fixture with its MLP widened to `inner` units whose weights and biases are zero: GELU(0) = 0, so the
+// function, and the reference's values, stay the same. At 8192 units the MLP's matrices are 1 MiB each, so the loader
+// copies them into memory of its own, and the input matrix's 32 KiB rows get the padding that keeps the decode
+// kernels' prefetches apart (model/transformer.cpp, padded_row).
+void write_widened_gpt2(const ScratchDir& d, std::int64_t inner) {
+    const std::string from = fixture("models/gpt2");
+    for (const char* f : {"tokenizer.json", "expected.json"}) std::filesystem::copy_file(from + "/" + f, d.file(f));
+    auto config = nlohmann::json::parse(std::ifstream(from + "/config.json"));
+    config["n_inner"] = inner;
+    d.write("config.json", config.dump());
+    std::ifstream in(from + "/model.safetensors", std::ios::binary);
+    const std::string bytes((std::istreambuf_iterator<char>(in)), {});
+    std::uint64_t hlen = 0;
+    std::memcpy(&hlen, bytes.data(), 8);
+    const auto header = nlohmann::json::parse(bytes.substr(8, hlen));
+    const std::int64_t D = config["n_embd"].get<std::int64_t>(), F = 4 * D;
+    nlohmann::json out_header = nlohmann::json::object();
+    std::string data;
+    for (const auto& [name, t] : header.items()) {
+        if (name == "__metadata__") continue;
+        const auto range = t["data_offsets"];
+        const std::string old = bytes.substr(8 + hlen + range[0].get<std::size_t>(), range[1].get<std::size_t>() - range[0].get<std::size_t>());
+        auto shape = t["shape"].get<std::vector<std::int64_t>>();
+        std::string now = old;
+        auto ends = [&](const char* suffix) { return name.size() > std::strlen(suffix) && name.substr(name.size() - std::strlen(suffix)) == suffix; };
+        if (ends("mlp.c_fc.weight")) {  // [D, F] -> [D, inner]: each row's F floats, then zeros
+            now.assign(static_cast<std::size_t>(D * inner) * 4, '\0');
+            for (std::int64_t r = 0; r < D; ++r) std::memcpy(&now[static_cast<std::size_t>(r * inner) * 4], &old[static_cast<std::size_t>(r * F) * 4], static_cast<std::size_t>(F) * 4);
+            shape = {D, inner};
+        } else if (ends("mlp.c_fc.bias")) {
+            now.resize(static_cast<std::size_t>(inner) * 4, '\0');
+            shape = {inner};
+        } else if (ends("mlp.c_proj.weight")) {  // [F, D] -> [inner, D]: rows of zeros after the F rows
+            now.resize(static_cast<std::size_t>(inner * D) * 4, '\0');
+            shape = {inner, D};
+        }
+        out_header[name] = {{"dtype", t["dtype"]}, {"shape", shape}, {"data_offsets", {data.size(), data.size() + now.size()}}};
+        data += now;
+    }
+    std::string h = out_header.dump();
+    h.resize((h.size() + 7) / 8 * 8, ' ');
+    std::string file(8, '\0');
+    const std::uint64_t n = h.size();
+    std::memcpy(file.data(), &n, 8);
+    d.write("model.safetensors", file + h + data);
+}
+
+TEST_CASE("weights held in memory of their own, rows padded, give the reference's values", "[model]") {
+    ScratchDir d;
+    write_widened_gpt2(d, 8192);
+    auto model = LanguageModel::open(d.path().string(), {});
+    auto want = expected("gpt2");
+    auto ids = want["ids"].get<std::vector<std::int32_t>>();
+    const std::vector<float> got = model->logits(ids);  // full sequence: LibTorch's products on the padded rows
+    const auto V = static_cast<std::size_t>(model->info().vocab_size);
+    REQUIRE(got.size() == ids.size() * V);
+    double worst = 0;
+    for (std::size_t t = 0; t < ids.size(); ++t)
+        for (std::size_t v = 0; v < V; ++v)
+            worst = std::max(worst, std::abs(static_cast<double>(got[t * V + v]) - want["logits"][t][v].get<double>()));
+    INFO("logits: largest difference " << worst);
+    CHECK(worst < 1e-4);
+
+    // Decode steps of one and of three rows: the few-row kernels on the same weights.
+    auto prompt = want["greedy"]["prompt"].get<std::vector<std::int32_t>>();
+    const std::string text = model->tokenizer().decode(prompt, false);
+    lmwb::GenerationOptions g;
+    g.max_new_tokens = 10;
+    auto ref = want["greedy"]["tokens"].get<std::vector<std::int32_t>>();
+    auto ids_of = [](const lmwb::GenerationResult& r) {
+        std::vector<std::int32_t> out;
+        for (auto& t : r.tokens) out.push_back(t.id);
+        return out;
+    };
+    auto one = ids_of(model->generate(text, g));
+    if (one.size() < ref.size()) ref.resize(one.size());  // stopped at end-of-text; the reference decodes on
+    CHECK(one == ref);
+    for (const auto& row : model->generate_batch({text, text, text}, std::vector<lmwb::GenerationOptions>(3, g))) CHECK(ids_of(row) == one);
+
+    // The gradient with respect to the prompt's embeddings flows back through the padded weights.
+    const auto& gw = want["gradient"];
+    auto gp = gw["prompt"].get<std::vector<std::int32_t>>(), gt = gw["target"].get<std::vector<std::int32_t>>();
+    auto point = model->target_logprob_gradients(gp, gt, {model->embeddings(gp)})[0];
+    CHECK(std::abs(point.logprob - gw["logprob"].get<double>()) < 1e-4);
+    const auto D = static_cast<std::size_t>(model->info().hidden_size);
+    double grad_worst = 0;
+    for (std::size_t p = 0; p < gp.size(); ++p)
+        for (std::size_t k = 0; k < D; ++k) grad_worst = std::max(grad_worst, std::abs(point.gradient[p * D + k] - gw["gradient"][p][k].get<double>()));
+    INFO("gradient: largest difference " << grad_worst);
+    CHECK(grad_worst < 1e-4);
 }
 
 TEST_CASE("the logit lens reads every residual stream as the reference does", "[model][lens]") {

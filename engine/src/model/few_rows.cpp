@@ -116,6 +116,8 @@ public:
         end = std::min(begin + chunk_, items_);
         return begin < items_;
     }
+    // Where the next chunk handed out begins.
+    std::int64_t peek() const { return next_.load(std::memory_order_relaxed); }
 
 private:
     std::atomic<std::int64_t> next_{0};
@@ -157,7 +159,7 @@ void multiply(const float* x, std::int64_t rows, const Weight& w, const float* b
     const std::int64_t N = w.outputs, units = N / unit;
     Pool& p = pool();
     if (p.threads() == 1 || units < 2 || w.outputs * w.inputs < min_weights_to_split) {
-        columns(task, 0, N);
+        columns(task, 0, N, -1);
         return;
     }
     // About 8 chunks per thread: small enough that a late helper still gets a share, large enough that the counter
@@ -165,7 +167,10 @@ void multiply(const float* x, std::int64_t rows, const Weight& w, const float* b
     Chunks chunks(units, units / (8 * p.threads()));
     p.run([&] {
         std::int64_t begin, end;
-        while (chunks.next(begin, end)) columns(task, begin * unit, end == units ? N : end * unit);
+        while (chunks.next(begin, end)) {
+            const std::int64_t then = chunks.peek();  // likely this thread's next chunk: its first rows are prefetched
+            columns(task, begin * unit, end == units ? N : end * unit, then < units ? then * unit : -1);
+        }
     });
 #else
     (void)x, (void)w, (void)bias, (void)y;

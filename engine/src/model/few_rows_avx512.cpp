@@ -4,7 +4,7 @@
 namespace lmwb::few_rows::detail {
 
 // 8 rows x 3 vectors of 16 accumulators.
-void columns_avx512(const Task& t, std::int64_t n0, std::int64_t n1) { columns<v16, 8>(t, n0, n1); }
+void columns_avx512(const Task& t, std::int64_t n0, std::int64_t n1, std::int64_t then) { columns<v16, 8>(t, n0, n1, then); }
 std::int64_t unit_avx512(Layout layout) { return unit<v16, 8>(layout); }
 void attention_avx512(const decode_attention::Problem& p, std::int64_t row, std::int64_t kv_head, float* scores) {
     attention<v16>(p, row, kv_head, scores);

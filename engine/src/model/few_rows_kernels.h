@@ -20,13 +20,13 @@ struct Task {
     float* y;
 };
 
-// One per instruction set (few_rows_avx512.cpp, few_rows_avx2.cpp): the output columns [n0, n1) of every row, and
-// the multiple of columns a split between threads keeps to; decode attention for one (row, key/value head), with
-// `scores` room for the problem's positions.
-void columns_avx512(const Task& t, std::int64_t n0, std::int64_t n1);
+// One per instruction set (few_rows_avx512.cpp, few_rows_avx2.cpp): the output columns [n0, n1) of every row (then:
+// see columns()), and the multiple of columns a split between threads keeps to; decode attention for one (row,
+// key/value head), with `scores` room for the problem's positions.
+void columns_avx512(const Task& t, std::int64_t n0, std::int64_t n1, std::int64_t then);
 std::int64_t unit_avx512(Layout layout);
 void attention_avx512(const decode_attention::Problem& p, std::int64_t row, std::int64_t kv_head, float* scores);
-void columns_avx2(const Task& t, std::int64_t n0, std::int64_t n1);
+void columns_avx2(const Task& t, std::int64_t n0, std::int64_t n1, std::int64_t then);
 std::int64_t unit_avx2(Layout layout);
 void attention_avx2(const decode_attention::Problem& p, std::int64_t row, std::int64_t kv_head, float* scores);
 // model/decode_math.h for one row.
@@ -105,7 +105,7 @@ inline V sum_lanes_of(V* v) {
 // In-out layout: R rows times C vectors of consecutive output columns starting at n, over all K inputs. The weight
 // is read once per block, a C-vector strip of each of its rows.
 template <class V, int R, int C>
-inline void in_out_block(const Task& t, std::int64_t r0, std::int64_t n) {
+inline void in_out_block(const Task& t, std::int64_t r0, std::int64_t n, const float* next) {
     constexpr int L = lanes<V>;
     const std::int64_t K = t.w.inputs, ld = t.w.ld;
     const float* x = t.x + r0 * K;
@@ -115,22 +115,27 @@ inline void in_out_block(const Task& t, std::int64_t r0, std::int64_t n) {
     for (int r = 0; r < R; ++r)
 #pragma GCC unroll 4
         for (int c = 0; c < C; ++c) acc[r][c] = V{};
-    for (std::int64_t k = 0; k < K; ++k, w += ld) {
+    // The last prefetch_rows rows prefetch the first rows of the strip read next (`next`, when there is one).
+    const std::int64_t ahead = next ? std::max<std::int64_t>(0, K - prefetch_rows) : K;
+    auto step = [&](std::int64_t k, const float* pf) {
         V wv[C];
 #pragma GCC unroll 4
         for (int c = 0; c < C; ++c) {
-            prefetch<V>(w + prefetch_rows * ld + c * L);
+            prefetch<V>(pf + c * L);
             wv[c] = load<V>(w + c * L);
         }
         // A strip that does not start on a cache line (safetensors aligns data to 8 bytes) ends in one more line.
-        __builtin_prefetch(w + prefetch_rows * ld + C * L - 1);
+        __builtin_prefetch(pf + C * L - 1);
 #pragma GCC unroll 8
         for (int r = 0; r < R; ++r) {
             const V xv = V{} + x[r * K + k];
 #pragma GCC unroll 4
             for (int c = 0; c < C; ++c) acc[r][c] += xv * wv[c];
         }
-    }
+    };
+    std::int64_t k = 0;
+    for (; k < ahead; ++k, w += ld) step(k, w + prefetch_rows * ld);
+    for (; k < K; ++k, w += ld) step(k, next + (k - ahead) * ld);
 #pragma GCC unroll 8
     for (int r = 0; r < R; ++r)
 #pragma GCC unroll 4
@@ -183,12 +188,15 @@ inline void out_in_block(const Task& t, std::int64_t r0, std::int64_t n) {
 }
 
 // Rows in groups of at most G, the last group's size chosen at run time among compiled ones.
+// In-out: `next` is where the strip read after this one starts (nullptr: none known).
 template <class V, int G, int C, bool InOut>
-inline void row_groups(const Task& t, std::int64_t n) {
+inline void row_groups(const Task& t, std::int64_t n, const float* next = nullptr) {
     for (std::int64_t r0 = 0; r0 < t.rows; r0 += G) {
         const std::int64_t left = t.rows - r0;
+        // A later group of rows reads the same strip again.
+        const float* after = left > G ? t.w.data + n : next;
         if (left >= G) {
-            if constexpr (InOut) in_out_block<V, G, C>(t, r0, n);
+            if constexpr (InOut) in_out_block<V, G, C>(t, r0, n, after);
             else out_in_block<V, G, C>(t, r0, n);
             continue;
         }
@@ -196,7 +204,7 @@ inline void row_groups(const Task& t, std::int64_t n) {
 #define LMWB_FEW_ROWS_CASE(R)                                      \
     case R:                                                        \
         if constexpr (R < G) {                                     \
-            if constexpr (InOut) in_out_block<V, R, C>(t, r0, n);  \
+            if constexpr (InOut) in_out_block<V, R, C>(t, r0, n, next);  \
             else out_in_block<V, R, C>(t, r0, n);                  \
         }                                                          \
         break;
@@ -220,19 +228,23 @@ constexpr int in_out_vectors = 3;
 template <class V, int G>
 constexpr int out_in_rows = lanes<V> / G;
 
-// Output columns [n0, n1) for every row. n0 is a multiple of unit<V, G>(layout); only the last part has a ragged end.
 template <class V, int G>
 constexpr std::int64_t unit(Layout layout) {
     return layout == Layout::InOut ? in_out_vectors * lanes<V> : out_in_rows<V, G>;
 }
 
+// Output columns [n0, n1) for every row. n0 is a multiple of unit<V, G>(layout); only the last part has a ragged end.
+// then: the column the caller's next call probably starts at (-1: none). An in-out strip's last rows prefetch the
+// first rows of the strip read after it, which nothing would prefetch otherwise.
 template <class V, int G>
-inline void columns(const Task& t, std::int64_t n0, std::int64_t n1) {
+inline void columns(const Task& t, std::int64_t n0, std::int64_t n1, std::int64_t then) {
     constexpr int L = lanes<V>;
     std::int64_t n = n0;
     if (t.w.layout == Layout::InOut) {
-        for (; n + in_out_vectors * L <= n1; n += in_out_vectors * L) row_groups<V, G, in_out_vectors, true>(t, n);
-        for (; n + L <= n1; n += L) row_groups<V, G, 1, true>(t, n);
+        constexpr std::int64_t W = in_out_vectors * L;
+        const float* const after = then >= 0 ? t.w.data + then : nullptr;
+        for (; n + W <= n1; n += W) row_groups<V, G, in_out_vectors, true>(t, n, n + W < n1 ? t.w.data + n + W : after);
+        for (; n + L <= n1; n += L) row_groups<V, G, 1, true>(t, n, n + L < n1 ? t.w.data + n + L : after);
         const std::int64_t K = t.w.inputs;
         for (; n < n1; ++n)
             for (std::int64_t r = 0; r < t.rows; ++r) {
