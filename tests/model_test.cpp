@@ -98,44 +98,47 @@ TEST_CASE("attentions, greedy continuations and embedding gradients match the re
     CHECK(grad_worst < 1e-4 * std::max(1.0, grad_scale));
 }
 
-// The gpt2 fixture with its MLP widened to `inner` units whose weights and biases are zero: GELU(0) = 0, so the
-// function, and the reference's values, stay the same. At 8192 units the MLP's matrices are 1 MiB each, so the loader
-// copies them into memory of its own, and the input matrix's 32 KiB rows get the padding that keeps the decode
-// kernels' prefetches apart (model/transformer.cpp, padded_row).
-void write_widened_gpt2(const ScratchDir& d, std::int64_t inner) {
-    const std::string from = fixture("models/gpt2");
+// A fixture model with its MLP widened to `inner` units whose weights (and biases) are zero: GELU(0) = 0 and
+// SiLU(0) * 0 = 0, so the function, and the reference's values, stay the same. At 8192 units the MLP's matrices are 1
+// MiB each, so the loader copies them into memory of its own: nn.Linear's transposed to columns first, and rows of a
+// multiple of 2 KiB padded (model/transformer.cpp).
+void write_widened(const ScratchDir& d, const std::string& name, std::int64_t inner) {
+    const std::string from = fixture("models/" + name);
     for (const char* f : {"tokenizer.json", "expected.json"}) std::filesystem::copy_file(from + "/" + f, d.file(f));
     auto config = nlohmann::json::parse(std::ifstream(from + "/config.json"));
-    config["n_inner"] = inner;
+    const bool gpt2 = config["model_type"] == "gpt2";
+    const std::int64_t F = gpt2 ? 4 * config["n_embd"].get<std::int64_t>() : config["intermediate_size"].get<std::int64_t>();
+    config[gpt2 ? "n_inner" : "intermediate_size"] = inner;
     d.write("config.json", config.dump());
+    // Which axis of each MLP tensor has F entries: 0 gets rows of zeros after them, 1 zeros after each row's.
+    const std::vector<std::pair<std::string, int>> widen = {{"mlp.c_fc.weight", 1}, {"mlp.c_fc.bias", 0}, {"mlp.c_proj.weight", 0},
+                                                            {"mlp.gate_proj.weight", 0}, {"mlp.up_proj.weight", 0}, {"mlp.down_proj.weight", 1}};
     std::ifstream in(from + "/model.safetensors", std::ios::binary);
     const std::string bytes((std::istreambuf_iterator<char>(in)), {});
     std::uint64_t hlen = 0;
     std::memcpy(&hlen, bytes.data(), 8);
     const auto header = nlohmann::json::parse(bytes.substr(8, hlen));
-    const std::int64_t D = config["n_embd"].get<std::int64_t>(), F = 4 * D;
     nlohmann::json out_header = nlohmann::json::object();
     std::string data;
-    for (const auto& [name, t] : header.items()) {
-        if (name == "__metadata__") continue;
-        const auto range = t["data_offsets"];
-        const std::string old = bytes.substr(8 + hlen + range[0].get<std::size_t>(), range[1].get<std::size_t>() - range[0].get<std::size_t>());
+    for (const auto& [tensor, t] : header.items()) {
+        if (tensor == "__metadata__") continue;
+        REQUIRE(t["dtype"] == "F32");
+        const auto begin = t["data_offsets"][0].get<std::size_t>(), end = t["data_offsets"][1].get<std::size_t>();
+        std::string values = bytes.substr(8 + hlen + begin, end - begin);
         auto shape = t["shape"].get<std::vector<std::int64_t>>();
-        std::string now = old;
-        auto ends = [&](const char* suffix) { return name.size() > std::strlen(suffix) && name.substr(name.size() - std::strlen(suffix)) == suffix; };
-        if (ends("mlp.c_fc.weight")) {  // [D, F] -> [D, inner]: each row's F floats, then zeros
-            now.assign(static_cast<std::size_t>(D * inner) * 4, '\0');
-            for (std::int64_t r = 0; r < D; ++r) std::memcpy(&now[static_cast<std::size_t>(r * inner) * 4], &old[static_cast<std::size_t>(r * F) * 4], static_cast<std::size_t>(F) * 4);
-            shape = {D, inner};
-        } else if (ends("mlp.c_fc.bias")) {
-            now.resize(static_cast<std::size_t>(inner) * 4, '\0');
-            shape = {inner};
-        } else if (ends("mlp.c_proj.weight")) {  // [F, D] -> [inner, D]: rows of zeros after the F rows
-            now.resize(static_cast<std::size_t>(inner * D) * 4, '\0');
-            shape = {inner, D};
+        for (const auto& [suffix, axis] : widen) {
+            if (tensor.size() < suffix.size() || tensor.compare(tensor.size() - suffix.size(), suffix.size(), suffix) != 0) continue;
+            REQUIRE(shape[static_cast<std::size_t>(axis)] == F);
+            const std::int64_t rows = axis == 0 ? 1 : shape[0], old_row = axis == 0 ? static_cast<std::int64_t>(values.size() / 4) : F;
+            const std::int64_t new_row = axis == 0 ? old_row / F * inner : inner;
+            std::string wide(static_cast<std::size_t>(rows * new_row) * 4, '\0');
+            for (std::int64_t r = 0; r < rows; ++r)
+                std::memcpy(&wide[static_cast<std::size_t>(r * new_row) * 4], &values[static_cast<std::size_t>(r * old_row) * 4], static_cast<std::size_t>(old_row) * 4);
+            values = wide;
+            shape[static_cast<std::size_t>(axis)] = inner;
         }
-        out_header[name] = {{"dtype", t["dtype"]}, {"shape", shape}, {"data_offsets", {data.size(), data.size() + now.size()}}};
-        data += now;
+        out_header[tensor] = {{"dtype", "F32"}, {"shape", shape}, {"data_offsets", {data.size(), data.size() + values.size()}}};
+        data += values;
     }
     std::string h = out_header.dump();
     h.resize((h.size() + 7) / 8 * 8, ' ');
@@ -145,11 +148,13 @@ void write_widened_gpt2(const ScratchDir& d, std::int64_t inner) {
     d.write("model.safetensors", file + h + data);
 }
 
-TEST_CASE("weights held in memory of their own, rows padded, give the reference's values", "[model]") {
+TEST_CASE("weights held in memory of their own, columns first, rows padded, give the reference's values", "[model]") {
+    const std::string name = GENERATE("gpt2", "llama");
+    INFO(name);
     ScratchDir d;
-    write_widened_gpt2(d, 8192);
+    write_widened(d, name, 8192);
     auto model = LanguageModel::open(d.path().string(), {});
-    auto want = expected("gpt2");
+    auto want = expected(name);
     auto ids = want["ids"].get<std::vector<std::int32_t>>();
     const std::vector<float> got = model->logits(ids);  // full sequence: LibTorch's products on the padded rows
     const auto V = static_cast<std::size_t>(model->info().vocab_size);
