@@ -160,8 +160,9 @@ struct Loader {
     }
     // A weight by any of its names, checked against the expected shape.
     // columns_first: a 2-D weight that gets memory of its own (float32, CPU, >= weight_memory_from) is held as its
-    // transpose [cols, rows] and returned as a [rows, cols] view of it (strides 1, rows), for the decode kernels'
-    // in-out layout (see Transformer()); any other stays row-major, which the kernels also read.
+    // transpose [cols, rows] and returned as a [rows, cols] view of it (strides 1 and padded_row(rows)), for the decode
+    // kernels' in-out layout (see Transformer()); any other stays row-major (rows padded alike), which the kernels
+    // also read.
     torch::Tensor get(const std::vector<std::string>& names, std::vector<std::int64_t> shape, bool columns_first = false) {
         const TensorView* t = find_any(names);
         if (!t) throw ModelError(store.folder() + ": tensor '" + names.front() + "' is missing from the weights");
