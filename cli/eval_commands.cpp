@@ -84,7 +84,7 @@ void print_aggregates(const eval::Report& r) {
         std::printf("  %-22s %10s %10s   %-24s %s\n", "metric", "value", "stderr", "95% interval", "");
         for (const auto& a : s.aggregates)
             std::printf("  %-22s %10.4f %10.4f   [%9.4f, %9.4f]   %s%s\n", a.metric.c_str(), a.value, a.stderr_, a.low, a.high,
-                        a.higher_is_better ? "higher is better" : "lower is better", a.method == "bootstrap" ? ", bootstrap" : "");
+                        a.higher_is_better ? "higher is better" : "lower is better", (", " + a.method).c_str());
         for (const auto& sl : s.slices) {
             std::printf("  %s = %s (%zu items)\n", sl.field.c_str(), sl.value.c_str(), sl.n);
             for (const auto& a : sl.aggregates) {
@@ -153,7 +153,7 @@ Action add_eval_command(CLI::App& app) {
     cmd->add_option("model", a->model, "Model folder (Hugging Face checkpoint or TorchScript bundle), or a repository name in the Hugging Face cache")->required();
     cmd->add_option("--revision", a->revision, "With a repository name: the branch, tag or commit in the cache (default: main)");
     cmd->add_option("suites", a->suites, "Suite definition files, or names of bundled suites")->required();
-    cmd->add_option("--out,-o", a->out, "Report file (written atomically; its journal is OUT.journal.jsonl)");
+    auto* out_option = cmd->add_option("--out,-o", a->out, "Report file (default: lmwb-report.json in the current folder; written atomically; its journal is OUT.journal.jsonl)");
     cmd->add_option("--limit", a->limit, "Only the first N items of each suite");
     cmd->add_option("--seed", a->seed, "Seed for sampling and bootstraps");
     cmd->add_option("--threads", a->threads, "Compute threads (default: all cores)");
@@ -168,7 +168,7 @@ Action add_eval_command(CLI::App& app) {
     cmd->add_option("--explain", a->explain, "Item ids whose records carry an attribution (comma separated)")->delimiter(',');
     cmd->add_option("--explain-method", a->explain_method, "Attribution method for --explain: ig, shap, grad, grad-x-input, attention, rollout");
     cmd->add_option("--explain-steps", a->explain_steps, "Integrated gradients steps for --explain");
-    return [a]() -> int {
+    return [a, out_option]() -> int {
         eval::EvalOptions opt;
         opt.settings.seed = a->seed;
         opt.settings.limit = a->limit;
@@ -181,6 +181,8 @@ Action add_eval_command(CLI::App& app) {
         {  // the report's place is usable before hours of work go into it
             std::error_code ec;
             const std::filesystem::path out(a->out);
+            if (out_option->count() == 0)  // said even with --quiet: a file appears where nobody asked for one
+                std::fprintf(stderr, "lmwb: no --out given: the report goes to %s\n", std::filesystem::absolute(out, ec).c_str());
             if (std::filesystem::is_directory(out, ec))
                 throw std::runtime_error("--out " + a->out + " is a folder; give the report's file name, e.g. " + (out / "report.json").string());
             const auto parent = out.parent_path().empty() ? std::filesystem::path(".") : out.parent_path();

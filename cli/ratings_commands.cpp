@@ -39,13 +39,14 @@ Action add_ratings_command(CLI::App& app) {
     auto* cmd = app.add_subcommand("ratings", "Human ratings of a report's items: import a rater's CSV/JSONL, merge raters into the report");
     cmd->require_subcommand(1);
     auto* imp = cmd->add_subcommand("import", "Turn a CSV (suite,item,dimension,value[,a,b,first]) or JSONL file into a rater's ratings file");
-    imp->add_option("file", a->file, "CSV or JSONL file")->required()->check(CLI::ExistingFile);
+    // Files are not checked by CLI11 (exit 105, its own wording): a missing one is the reader's error, exit 1 as every other.
+    imp->add_option("file", a->file, "CSV or JSONL file")->required();
     imp->add_option("--rater", a->rater, "The rater's name")->required();
-    imp->add_option("--report", a->report, "The report rated (checked: suites, items, rubric values)")->required()->check(CLI::ExistingFile);
+    imp->add_option("--report", a->report, "The report rated (checked: suites, items, rubric values)")->required();
     imp->add_option("--out", a->out, "Ratings file to write")->required();
     auto* merge = cmd->add_subcommand("merge", "Summarise raters' files into a copy of the report: means, win rates, agreement");
-    merge->add_option("report", a->report, "The report rated")->required()->check(CLI::ExistingFile);
-    merge->add_option("ratings", a->ratings, "One ratings file per rater")->required()->check(CLI::ExistingFile);
+    merge->add_option("report", a->report, "The report rated")->required();
+    merge->add_option("ratings", a->ratings, "One ratings file per rater")->required();
     merge->add_option("--out", a->out, "Report with the ratings section")->required();
     return [a, imp]() -> int {
         auto report = eval::read_report(a->report);

@@ -154,6 +154,10 @@ Action add_detokenize_command(CLI::App& app) {
             }
             if (used != word.size() || v < 0 || v > INT32_MAX)
                 throw std::runtime_error("not a token id: '" + word + "'");
+            // The decoder would drop an unknown id silently: the text would not be what the ids say.
+            if (!tok.id_to_token(static_cast<std::int32_t>(v)))
+                throw std::runtime_error("token id " + word + " is not in the vocabulary of " + o->tokenizer + " (" +
+                                         std::to_string(tok.vocab_size()) + " tokens)");
             ids.push_back(static_cast<std::int32_t>(v));
         }
         std::cout << tok.decode(ids, o->skip_special) << "\n";

@@ -1,5 +1,6 @@
-// Agreement statistics against Fleiss (1971)'s table, Krippendorff (2011)'s worked example and the values
-// scikit-learn, statsmodels and scipy compute (tests/fixtures/metrics/agreement_reference.json, written by
+// Agreement statistics against Fleiss (1971)'s table (psychiatric diagnoses, 30 patients x 6 raters), the worked
+// example of Wikipedia's "Fleiss' kappa" article (10 subjects x 14 raters), Krippendorff (2011)'s worked example and
+// the values scikit-learn, statsmodels and scipy compute (tests/fixtures/metrics/agreement_reference.json, written by
 // scripts/reference/agreement_reference.py).
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
@@ -18,11 +19,20 @@ json reference() {
 }
 }  // namespace
 
-TEST_CASE("Fleiss' kappa: Fleiss 1971's table and statsmodels", "[metrics][agreement]") {
-    const json j = reference()["fleiss"];
+TEST_CASE("Fleiss' kappa: Fleiss (1971)'s Table 1 (30 patients, 6 raters) and statsmodels", "[metrics][agreement]") {
+    const json j = reference()["fleiss_1971"];
     auto table = j["table"].get<std::vector<std::vector<double>>>();
+    REQUIRE(table.size() == 30);
     CHECK(fleiss_kappa(table) == Approx(j["kappa"].get<double>()).margin(1e-12));
-    CHECK(fleiss_kappa(table) == Approx(0.210).margin(5e-4));  // as published
+    CHECK(fleiss_kappa(table) == Approx(0.430).margin(5e-4));  // as Fleiss (1971) published
+}
+
+TEST_CASE("Fleiss' kappa: Wikipedia's worked example (10 subjects, 14 raters) and statsmodels", "[metrics][agreement]") {
+    const json j = reference()["fleiss_wikipedia"];
+    auto table = j["table"].get<std::vector<std::vector<double>>>();
+    REQUIRE(table.size() == 10);
+    CHECK(fleiss_kappa(table) == Approx(j["kappa"].get<double>()).margin(1e-12));
+    CHECK(fleiss_kappa(table) == Approx(0.210).margin(5e-4));  // as Wikipedia's "Fleiss' kappa" article gives it
 }
 
 TEST_CASE("Cohen's kappa, unweighted and weighted, as scikit-learn", "[metrics][agreement]") {

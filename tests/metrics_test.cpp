@@ -93,10 +93,11 @@ TEST_CASE("diversity and similarity", "[metrics]") {
 
 TEST_CASE("means, closed-form stderr and the bootstrap", "[metrics][statistics]") {
     std::vector<double> v = {1, 0, 1, 1};
-    auto iv = mean_interval(v);
+    auto iv = normal_interval(v);
     CHECK(iv.value == Approx(0.75));
     CHECK(iv.stderr_ == Approx(0.25));  // sample sd 0.5 / sqrt(4)
     CHECK(iv.low == Approx(0.75 - 1.96 * 0.25));
+    CHECK(iv.high > 1);  // why proportions do not get it
 
     Statistic mean_stat = [&](const std::vector<std::size_t>& idx) {
         double s = 0;
@@ -214,4 +215,73 @@ TEST_CASE("regressions found against the reference implementations (issue 12)", 
     CHECK(iv.value == Approx(11.0));
     CHECK(iv.low >= 10.0);  // before: 0, from resamples without a defined item
     CHECK(iv.high <= 12.0);
+}
+
+TEST_CASE("proportions get Wilson intervals, other means a percentile bootstrap inside their range", "[metrics][statistics]") {
+    // Wilson's interval for 3 of 4 (Newcombe 1998, method 3): 0.3006 to 0.9544.
+    auto iv = mean_interval({1, 0, 1, 1}, 1000, 1);
+    CHECK(iv.method == "wilson");
+    CHECK(iv.value == Approx(0.75));
+    CHECK(iv.stderr_ == Approx(0.25));
+    CHECK(iv.low == Approx(0.3006).margin(1e-4));
+    CHECK(iv.high == Approx(0.9544).margin(1e-4));
+    // 6 of 7 right: the Wald interval was [0.577, 1.137].
+    iv = mean_interval({1, 1, 1, 1, 1, 1, 0}, 1000, 1);
+    CHECK(iv.low == Approx(0.4869).margin(1e-4));  // Wilson 6/7: 0.4869 to 0.9743
+    CHECK(iv.high == Approx(0.9743).margin(1e-4));
+    CHECK(mean_interval({0, 0, 0}, 1000, 1).low == 0);
+    CHECK(mean_interval({1, 1, 1}, 1000, 1).high == 1);
+    CHECK(wilson(0, 10).second == Approx(0.2775).margin(1e-4));  // 0 of 10: 0 to 0.2775
+    // A rating of 0 or 1 with one 0.5 (a tie): not a proportion, bootstrap of the mean, never outside [0, 1].
+    auto b = mean_interval({0, 1, 0.5, 1, 1, 0}, 2000, 3);
+    CHECK(b.method == "percentile bootstrap");
+    CHECK(b.low >= 0);
+    CHECK(b.high <= 1);
+    CHECK(b.low < b.value);
+    CHECK(b.high > b.value);
+    CHECK(mean_interval({0, 1, 0.5, 1, 1, 0}, 2000, 3).low == b.low);  // seeded
+}
+
+TEST_CASE("normal quantiles and the BCa bootstrap", "[metrics][statistics]") {
+    CHECK(normal_quantile(0.975) == Approx(1.959963984540054).epsilon(1e-9));
+    CHECK(normal_quantile(0.5) == Approx(0).margin(1e-12));
+    CHECK(normal_quantile(0.001) == Approx(-3.090232306167813).epsilon(1e-8));
+    CHECK(normal_quantile(1 - 1e-10) == Approx(6.361340902404056).epsilon(1e-8));
+    // A statistic biased upward on resamples (a maximum-like ECE): the percentile interval can miss the estimate; the
+    // bias correction moves it back around it.
+    std::vector<double> conf, correct;
+    for (int i = 0; i < 40; ++i) conf.push_back(0.55 + 0.01 * (i % 10)), correct.push_back(i % 3 ? 1.0 : 0.0);
+    Statistic ece = [&](const std::vector<std::size_t>& idx) {
+        std::vector<double> c, y;
+        for (auto i : idx) c.push_back(conf[i]), y.push_back(correct[i]);
+        return ece_equal_mass(c, y, 10);
+    };
+    auto iv = bootstrap_interval(conf.size(), ece, 2000, 11);
+    CHECK(iv.method == "bca bootstrap");
+    CHECK(iv.low <= iv.value);
+    CHECK(iv.high >= iv.value);
+}
+
+TEST_CASE("paired randomization: exact over all swaps on few items, never below what they allow", "[metrics][statistics]") {
+    // Three items, B better on each: no paired test on 3 items can go below 2 / 2^3 = 0.25.
+    auto r = paired_randomization({0.1, 0.2, 0.3}, {0.5, 0.6, 0.9}, 1000, 1);
+    CHECK(r.p_value == Approx(0.25));
+    CHECK(r.min_p_value == Approx(0.25));
+    CHECK(r.n == 3);
+    CHECK(r.method == "exact (2^3 swaps)");
+    // Seven items all better: 2 / 128.
+    std::vector<double> a(7, 0.0), b(7, 1.0);
+    CHECK(paired_randomization(a, b, 1000, 1).p_value == Approx(2.0 / 128));
+    // Differences 1, 2, 3, -1 (plus an unchanged item), sum 5: |sum| >= 5 in 6 of the 16 sign patterns (7 and the two
+    // 5s, and their mirrors).
+    r = paired_randomization({0, 0, 0, 1, 4}, {1, 2, 3, 0, 4}, 1000, 1);
+    CHECK(r.n == 4);
+    CHECK(r.p_value == Approx(6.0 / 16));
+    // Many items: random swaps, seeded, p = (hits + 1) / (draws + 1).
+    std::vector<double> x, y;
+    for (int i = 0; i < 60; ++i) x.push_back(i % 2), y.push_back(i % 3 ? 1 : 0);
+    auto m1 = paired_randomization(x, y, 999, 5), m2 = paired_randomization(x, y, 999, 5);
+    CHECK(m1.p_value == m2.p_value);
+    CHECK(m1.method == "approximate (999 random swaps)");
+    CHECK(m1.p_value >= 1.0 / 1000);
 }

@@ -31,8 +31,12 @@ Rule quadrature_rule(Quadrature q, int n) {
     const double dn = n;
     switch (q) {
     case Quadrature::GaussLegendre:
-        // Roots of the Legendre polynomial P_n by Newton's method, mapped from [-1, 1] to [0, 1].
-        for (int i = 0; i < n; ++i) {
+        if (n > kMaxGaussLegendreSteps)
+            throw AttributionError("Gauss-Legendre integration takes at most " + std::to_string(kMaxGaussLegendreSteps) + " steps, not " +
+                                   std::to_string(n) + " (each step is a forward and backward pass; 50-300 reach a small delta)");
+        // Roots of the Legendre polynomial P_n by Newton's method, mapped from [-1, 1] to [0, 1]. The roots are
+        // symmetric: the first half is found, the second mirrored.
+        for (int i = 0; i < (n + 1) / 2; ++i) {
             double x = std::cos(M_PI * (i + 0.75) / (dn + 0.5)), dp = 0;
             for (int it = 0; it < 100; ++it) {
                 double p0 = 1, p1 = x;
@@ -47,8 +51,11 @@ Rule quadrature_rule(Quadrature q, int n) {
                 x -= dx;
                 if (std::fabs(dx) < 1e-16) break;
             }
+            if (2 * i + 1 == n) x = 0;  // the middle root of an odd n
+            const double w = 1.0 / ((1 - x * x) * dp * dp);  // 2 / (...) on [-1, 1], halved for [0, 1]
             r.alphas.push_back((x + 1) / 2);
-            r.weights.push_back(1.0 / ((1 - x * x) * dp * dp));  // 2 / (...) on [-1, 1], halved for [0, 1]
+            r.weights.push_back(w);
+            if (2 * i + 1 != n) r.alphas.push_back((1 - x) / 2), r.weights.push_back(w);
         }
         break;
     case Quadrature::RiemannLeft:

@@ -1,5 +1,6 @@
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <numeric>
 
 #include "lmwb/attribution.h"
@@ -556,6 +557,15 @@ Result explain(const LanguageModel& m, std::string_view prompt, std::string_view
         throw AttributionError(e.what());
     }
     aggregate_spans(r, std::string(prompt), o);
+    const double gap = r.target_logprob - r.baseline_logprob;
+    if (o.method == Method::IntegratedGradients && std::isfinite(r.delta) && std::fabs(r.delta) > 0.05 * std::max(1e-9, std::fabs(gap))) {
+        char text[400];
+        std::snprintf(text, sizeof text,
+                      "the convergence delta %.3g is %.0f%% of F(input) - F(baseline) = %.4g: the scores do not add up to what they "
+                      "explain. Raise the steps, or use a token baseline (a zero embedding is far off the path on LayerNorm / "
+                      "RMSNorm models)", r.delta, 100 * std::fabs(r.delta) / std::max(1e-9, std::fabs(gap)), gap);
+        r.warnings.push_back(text);
+    }
     return r;
 }
 

@@ -221,7 +221,7 @@ Suite load_suite(const std::string& definition_path) {
     if (ac != "squad-v1.1" && ac != "unicode")
         throw SuiteError(P + ": field 'answer_convention' is '" + ac + "'; expected squad-v1.1 or unicode");
     s.unicode_answers = ac == "unicode";
-    std::string rt = d.get<std::string>(j, "rouge_tokenizer", "unicode", "");
+    std::string rt = d.get<std::string>(j, "rouge_tokenizer", "ascii", "");
     if (rt != "unicode" && rt != "ascii") throw SuiteError(P + ": field 'rouge_tokenizer' is '" + rt + "'; expected unicode or ascii");
     s.ascii_words = rt == "ascii";
     s.rouge_stemmer = d.get<bool>(j, "rouge_stemmer", false, "");

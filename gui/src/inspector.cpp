@@ -534,14 +534,10 @@ void InspectorView::showAttribution() {
                        .arg(r.target_logprob, 0, 'g', 5)
                        .arg(QString::fromStdString(r.details))
                        .arg(r.evaluations);
-    if (std::isfinite(r.delta)) {
-        bool large = std::fabs(r.delta) > 0.05 * std::max(1e-9, std::fabs(gap));
+    if (std::isfinite(r.delta))
         text += r.method == "shap" ? tr(" Efficiency gap %1 (f(all) − f(none) = %2).").arg(r.delta, 0, 'g', 3).arg(gap, 0, 'g', 4)
                                    : tr(" Convergence delta %1 (F(x) − F(baseline) = %2).").arg(r.delta, 0, 'g', 3).arg(gap, 0, 'g', 4);
-        if (large && r.method == "ig")
-            text += tr(" <b>The delta is large</b>: raise the steps, or use a token baseline (zero-embedding baselines converge "
-                       "badly on RMSNorm / LayerNorm models).");
-    }
+    for (const auto& w : r.warnings) text += tr(" <b>Warning</b>: %1.").arg(QString::fromStdString(w).toHtmlEscaped());
     delta_->setText(text);
     done_detail_ = tr("%1 model evaluations").arg(r.evaluations);
     tabs_->setCurrentIndex(1);

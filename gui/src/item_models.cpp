@@ -184,7 +184,7 @@ QVariant MetricComparisonModel::data(const QModelIndex& index, int role) const {
     if (!index.isValid() || index.row() >= static_cast<int>(rows_.size())) return {};
     const Row& r = rows_[static_cast<std::size_t>(index.row())];
     const auto& m = r.m;
-    const double p = m.mcnemar ? m.mcnemar->p_value : m.delta.p_value;
+    const double p = m.mcnemar ? m.mcnemar->p_value : m.test.p_value;
     if (role == Qt::DisplayRole) {
         switch (index.column()) {
         case 0: return r.run;

@@ -27,7 +27,8 @@ const MetricInfo& known(const SuiteReport& s, const std::string& metric) {
     return *info;
 }
 
-// Per-item values of a mean metric: NaN where an item has none (left out of the mean).
+}  // namespace
+
 std::vector<double> item_values(const SuiteReport& s, const std::string& metric) {
     std::vector<double> v;
     for (const auto& r : s.items) {
@@ -36,8 +37,6 @@ std::vector<double> item_values(const SuiteReport& s, const std::string& metric)
     }
     return v;
 }
-
-}  // namespace
 
 Statistic metric_statistic(const SuiteReport& s, const std::string& metric) {
     const MetricInfo& info = known(s, metric);
@@ -62,15 +61,14 @@ std::vector<Aggregate> aggregate(const SuiteReport& s, int iterations, std::uint
             std::vector<double> v;
             for (double x : item_values(s, name))
                 if (!std::isnan(x)) v.push_back(x);
-            iv = metrics::mean_interval(v);
+            iv = metrics::mean_interval(v, iterations, metrics::stable_hash(s.name + "/" + name, seed));
             a.n = v.size();
-            a.method = "mean";
         } else {
             iv = metrics::bootstrap_interval(s.items.size(), metric_statistic(s, name), iterations,
                                              metrics::stable_hash(s.name + "/" + name, seed));
             a.n = s.items.size();
-            a.method = "bootstrap";
         }
+        a.method = iv.method;
         if (info.signature) a.signature = info.signature(pointers(s), metric_settings(s));
         a.value = iv.value;
         a.stderr_ = iv.stderr_;

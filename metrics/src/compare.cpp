@@ -103,16 +103,22 @@ Report merge_reports(const std::vector<Report>& shards, const std::vector<std::s
 }
 
 std::string describe_test(const MetricComparison& m) {
-    char text[96];
-    if (m.mcnemar) std::snprintf(text, sizeof text, "McNemar p=%.3g (%zu vs %zu)", m.mcnemar->p_value, m.mcnemar->b, m.mcnemar->c);
-    else if (m.delta.p_value > 0 || m.iterations <= 0) std::snprintf(text, sizeof text, "bootstrap p=%.3g", m.delta.p_value);
-    else std::snprintf(text, sizeof text, "bootstrap p<%.3g", 1.0 / m.iterations);  // no replicate crossed 0
-    return text;
+    char text[160];
+    if (m.mcnemar)
+        std::snprintf(text, sizeof text, "McNemar p=%.3g (%zu vs %zu), n=%zu", m.mcnemar->p_value, m.mcnemar->b, m.mcnemar->c, m.n);
+    else
+        std::snprintf(text, sizeof text, "permutation p=%.3g (%s), n=%zu", m.test.p_value, m.test.method.c_str(), m.n);
+    std::string out = text;
+    if (!m.decidable()) {
+        std::snprintf(text, sizeof text, "; too few items to decide (smallest possible p=%.3g)", m.test.min_p_value);
+        out += text;
+    }
+    return out;
 }
 
 std::string verdict(const MetricComparison& m) {
+    if (!m.decidable() || m.test.p_value >= 0.05) return {};
     if (!(m.delta.low > 0 || m.delta.high < 0)) return {};
-    // Binary metrics also need McNemar's test: on a few items (a slice) the bootstrap interval can miss 0 by chance.
     if (m.mcnemar && m.mcnemar->p_value >= 0.05) return {};
     return (m.delta.delta > 0) == m.higher_is_better ? "better" : "worse";
 }
@@ -244,6 +250,15 @@ std::vector<RunComparison> compare_reports(const std::vector<Report>& reports, c
                 mc.delta = metrics::paired_bootstrap(xa.items.size(), sa, sb, iterations,
                                                      metrics::stable_hash(a.name + (slice.empty() ? "" : "[" + slice + "]") + "/" + m, seed));
                 mc.iterations = iterations;
+                mc.n = xa.items.size();
+                const std::uint64_t test_seed = metrics::stable_hash(a.name + (slice.empty() ? "" : "[" + slice + "]") + "/" + m + "/randomization", seed);
+                if (info->aggregation == Aggregation::Mean) {
+                    mc.test = metrics::paired_randomization(item_values(xa, m), item_values(xb, m), iterations, test_seed);
+                } else {
+                    SuiteReport joint = xa;  // A's items, then B's: the test swaps item i with item n + i
+                    joint.items.insert(joint.items.end(), xb.items.begin(), xb.items.end());
+                    mc.test = metrics::paired_randomization(xa.items.size(), metric_statistic(joint, m), iterations, test_seed);
+                }
                 std::vector<std::size_t> all(xa.items.size());
                 for (std::size_t i = 0; i < all.size(); ++i) all[i] = i;
                 auto defined = [](double v) { return std::isfinite(v) ? v : 0.0; };  // no tokens at all: as before
@@ -327,7 +342,10 @@ std::string comparisons_to_json(const std::vector<RunComparison>& comparisons) {
         for (const auto& m : rc.metrics) {
             json j = {{"suite", m.suite}, {"slice", m.slice.empty() ? json(nullptr) : json(m.slice)}, {"metric", m.metric}, {"higher_is_better", m.higher_is_better}, {"baseline", m.baseline},
                       {"other", m.other}, {"delta", m.delta.delta}, {"delta_ci95", {m.delta.low, m.delta.high}},
-                      {"bootstrap_p_value", m.delta.p_value}};
+                      {"bootstrap_p_value", m.delta.p_value}, {"n", m.n},
+                      {"test", {{"name", "paired randomization"}, {"method", m.test.method}, {"p_value", m.test.p_value},
+                                {"min_p_value", m.test.min_p_value}, {"n", m.test.n}}},
+                      {"decidable", m.decidable()}, {"verdict", verdict(m)}};
             if (m.mcnemar)
                 j["mcnemar"] = {{"baseline_only", m.mcnemar->b}, {"other_only", m.mcnemar->c}, {"statistic", m.mcnemar->statistic},
                                 {"p_value", m.mcnemar->p_value}, {"method", m.mcnemar->method}};

@@ -117,7 +117,9 @@ struct Runner {
     void multiple_choice(std::size_t si, const Suite& s, SuiteReport& sr, const std::vector<const SuiteItem*>& pending) {
         const SuiteMetrics metrics(s, sr);
         const bool mi = metrics.needs(ModelInput::Unconditional);
-        std::map<std::string, ScoreResult> unconditional;  // by choice text: the same for every item
+        // lm-evaluation-harness >= 0.4.9 (task.py): the unconditional request is ("", target_delimiter + choice). Keyed
+        // by that continuation: the same for every item.
+        std::map<std::string, ScoreResult> unconditional;
         // Enough requests per call for full batches; small enough to report progress often.
         const std::size_t chunk_requests = static_cast<std::size_t>(std::max(1, opt.batch_size)) * 8;
         std::size_t pos = 0;
@@ -141,7 +143,8 @@ struct Runner {
                 std::set<std::string> need;
                 for (std::size_t k = pos; k < end; ++k)
                     for (const auto& c : pending[k]->choices)
-                        if (!unconditional.count(c) && need.insert(c).second) ureqs.push_back({"", c});
+                        if (!unconditional.count(s.target_delimiter + c) && need.insert(s.target_delimiter + c).second)
+                            ureqs.push_back({"", s.target_delimiter + c});
                 auto ures = model.score(ureqs, opt.batch_size);
                 for (std::size_t k = 0; k < ureqs.size(); ++k) unconditional[ureqs[k].continuation] = ures[k];
             }
@@ -161,7 +164,7 @@ struct Runner {
                     r.truncated = r.truncated || res.truncated;
                     tokens += res.tokens.size();
                     ll.push_back(res.logprob);
-                    if (mi) cs.unconditional_logprob = unconditional[c].logprob;
+                    if (mi) cs.unconditional_logprob = unconditional[s.target_delimiter + c].logprob;
                     r.choices.push_back(std::move(cs));
                 }
                 r.answer = item.answer;

@@ -19,6 +19,9 @@ using Value = std::optional<double>;
 namespace {
 
 constexpr double kUndefined = std::numeric_limits<double>::quiet_NaN();
+// Where the calibration metrics' probabilities come from, said beside each.
+const std::string kConfidence =
+    "; p = softmax of the choices' summed log-likelihoods (HELM's separate-choice adapter first divides each by its token count)";
 
 std::size_t argmax(const std::vector<double>& v) {
     return static_cast<std::size_t>(std::max_element(v.begin(), v.end()) - v.begin());  // first of ties, as numpy
@@ -35,6 +38,9 @@ Value choice_correct(const ItemRecord& r, Length length) {
 std::size_t one(const ChoiceScore&) { return 1; }
 std::size_t code_points(const ChoiceScore& c) { return metrics::text::decode(c.text).size(); }
 std::size_t utf8_bytes(const ChoiceScore& c) { return c.text.size(); }
+
+// HELM strips each completion, then scores an empty one 0 whatever the reference (`if not pred: return 0`).
+bool helm_empty(const std::string& response) { return metrics::text::strip(metrics::text::decode(response)).empty(); }
 
 std::vector<double> choice_probabilities(const ItemRecord& r) {
     std::vector<double> ll;
@@ -62,15 +68,24 @@ Statistic calibration_statistic(const Items& items, F f) {
     };
 }
 
-// HELM's get_selective_stats: items by confidence, most confident first (ties in item order); accuracy of the first
-// k for every k. The mean of those accuracies is the area under the coverage-accuracy curve.
+// HELM's get_selective_stats: items by confidence, most confident first; accuracy of the first k for every k. The
+// mean of those accuracies is the area under the coverage-accuracy curve. HELM orders tied confidences as numpy's
+// argsort happens to (not stable above 16 items); here a tied group counts as its mean correctness at every position
+// it spans, the expected value over all orders of the group, so the result never depends on item order.
 std::vector<double> selective_accuracies(const std::vector<double>& conf, const std::vector<double>& correct) {
     std::vector<std::size_t> order(conf.size());
     std::iota(order.begin(), order.end(), std::size_t{0});
-    std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return conf[a] > conf[b]; });
+    std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return conf[a] > conf[b]; });
     std::vector<double> acc;
     double right = 0;
-    for (std::size_t k = 0; k < order.size(); ++k) acc.push_back((right += correct[order[k]]) / static_cast<double>(k + 1));
+    for (std::size_t start = 0; start < order.size();) {
+        std::size_t end = start;
+        double group = 0;
+        while (end < order.size() && conf[order[end]] == conf[order[start]]) group += correct[order[end++]];
+        const double per_item = group / static_cast<double>(end - start);
+        for (std::size_t k = start; k < end; ++k) acc.push_back((right + per_item * static_cast<double>(k + 1 - start)) / static_cast<double>(k + 1));
+        right += group, start = end;
+    }
     return acc;
 }
 
@@ -160,7 +175,7 @@ std::vector<MetricInfo> build() {
     }
     {
         auto& m = add(make("acc_mutual_info", MC, "as acc, log-likelihood minus that of the choice without context",
-                           "lm-evaluation-harness acc_mutual_info"));
+                           "lm-evaluation-harness >= 0.4.9 acc_mutual_info (unconditional: target_delimiter + choice after an empty context)"));
         m.binary = true;
         m.default_on = false;
         m.needs = ModelInput::Unconditional;
@@ -185,7 +200,7 @@ std::vector<MetricInfo> build() {
         };
     }
     {
-        auto& m = add(make("brier", MC, "sum over choices of (p - [gold])^2, p the softmax over choices", "lm-evaluation-harness brier_score"));
+        auto& m = add(make("brier", MC, "sum over choices of (p - [gold])^2, p the softmax over choices", "lm-evaluation-harness brier_score" + kConfidence));
         m.higher_is_better = false;
         m.item = [](const ItemRecord& r, const MetricSettings&) -> Value {
             if (r.choices.empty() || r.answer < 0) return std::nullopt;
@@ -193,7 +208,7 @@ std::vector<MetricInfo> build() {
         };
     }
     {
-        auto& m = add(make("ece", MC, "expected calibration error, 10 equal-mass bins of top-choice probability", "HELM ece_10_bin"));
+        auto& m = add(make("ece", MC, "expected calibration error, 10 equal-mass bins of top-choice probability", "HELM ece_10_bin" + kConfidence));
         m.higher_is_better = false;
         m.aggregation = Aggregation::Corpus;
         m.corpus = [](const Items& items, const MetricSettings&) {
@@ -201,7 +216,7 @@ std::vector<MetricInfo> build() {
         };
     }
     {
-        auto& m = add(make("ece_1_bin", MC, "|mean top-choice probability - accuracy| (one bin)", "HELM ece_1_bin"));
+        auto& m = add(make("ece_1_bin", MC, "|mean top-choice probability - accuracy| (one bin)", "HELM ece_1_bin" + kConfidence));
         m.higher_is_better = false;
         m.default_on = false;
         m.aggregation = Aggregation::Corpus;
@@ -213,7 +228,7 @@ std::vector<MetricInfo> build() {
     }
     {
         auto& m = add(make("selective_acc@10", MC, "accuracy of the 10% most confident items (first int(0.1 n) + 1)",
-                           "HELM selective_acc@10 (get_selective_stats)"));
+                           "HELM selective_acc@10 (get_selective_stats; tied confidences averaged)" + kConfidence));
         m.default_on = false;
         m.aggregation = Aggregation::Corpus;
         m.corpus = [](const Items& items, const MetricSettings&) {
@@ -225,7 +240,7 @@ std::vector<MetricInfo> build() {
     }
     {
         auto& m = add(make("selective_cov_acc_area", MC, "area under the coverage-accuracy curve (most confident first)",
-                           "HELM selective_cov_acc_area (get_selective_stats)"));
+                           "HELM selective_cov_acc_area (get_selective_stats; tied confidences averaged)" + kConfidence));
         m.default_on = false;
         m.aggregation = Aggregation::Corpus;
         m.corpus = [](const Items& items, const MetricSettings&) {
@@ -238,37 +253,45 @@ std::vector<MetricInfo> build() {
 
     // ---- generation
     {
-        auto& m = add(make("exact_match", GEN, "the normalised response equals a reference", "suite normalisation; SQuAD v1.1 by default"));
+        auto& m = add(make("exact_match", GEN, "the normalised response equals a reference",
+                           "SQuAD v1.1 exact_match_score (normalize_answer), or the suite's normalization"));
         m.binary = true;
         m.item = [](const ItemRecord& r, const MetricSettings& s) -> Value { return metrics::exact_match(r.response, r.references, s.normalization); };
     }
     {
         auto& m = add(make("quasi_exact_match", GEN, "equal after lowercasing and removing punctuation, articles and extra whitespace",
-                           "HELM quasi_exact_match (normalize_text)"));
+                           "HELM quasi_exact_match (normalize_text; a response empty once stripped scores 0)"));
         m.binary = true;
         m.default_on = false;
         m.item = [](const ItemRecord& r, const MetricSettings& s) -> Value {
+            if (helm_empty(r.response)) return 0.0;
             return metrics::exact_match(r.response, r.references, metrics::quasi_normalization(s.answers));
         };
     }
     {
-        auto& m = add(make("prefix_exact_match", GEN, "the stripped response starts with a stripped reference", "HELM prefix_exact_match"));
+        auto& m = add(make("prefix_exact_match", GEN, "the stripped response starts with a stripped reference",
+                           "HELM prefix_exact_match (a response empty once stripped scores 0)"));
         m.binary = true;
         m.default_on = false;
-        m.item = [](const ItemRecord& r, const MetricSettings&) -> Value { return metrics::prefix_match(r.response, r.references, nullptr); };
+        m.item = [](const ItemRecord& r, const MetricSettings&) -> Value {
+            if (helm_empty(r.response)) return 0.0;
+            return metrics::prefix_match(r.response, r.references, nullptr);
+        };
     }
     {
         auto& m = add(make("quasi_prefix_exact_match", GEN, "as prefix_exact_match after quasi_exact_match's normalisation",
-                           "HELM quasi_prefix_exact_match"));
+                           "HELM quasi_prefix_exact_match (a response empty once stripped scores 0)"));
         m.binary = true;
         m.default_on = false;
         m.item = [](const ItemRecord& r, const MetricSettings& s) -> Value {
+            if (helm_empty(r.response)) return 0.0;
             auto n = metrics::quasi_normalization(s.answers);
             return metrics::prefix_match(r.response, r.references, &n);
         };
     }
     {
-        auto& m = add(make("contains", GEN, "the normalised response contains a reference", "suite normalisation"));
+        auto& m = add(make("contains", GEN, "the normalised response contains a reference",
+                           "SQuAD v1.1 normalize_answer, or the suite's normalization; an empty reference never matches"));
         m.binary = true;
         m.item = [](const ItemRecord& r, const MetricSettings& s) -> Value { return metrics::contains(r.response, r.references, s.normalization); };
     }
@@ -340,11 +363,12 @@ std::vector<MetricInfo> build() {
     t.back().convention = "exp(-sum log p / sum tokens) over responses";
     for (int order : {1, 2}) {
         auto& m = add(make("distinct_" + std::to_string(order), GEN,
-                           std::string("unique / total word ") + (order == 1 ? "unigrams" : "bigrams") + " over all responses", "Li et al. 2016"));
+                           std::string("unique / total word ") + (order == 1 ? "unigrams" : "bigrams") + " over all responses",
+                           "Li et al. 2016; Unicode words (letters, marks, digits; each CJK character one)"));
         m.aggregation = Aggregation::Corpus;
-        m.corpus = [order](const Items& items, const MetricSettings& s) {
+        m.corpus = [order](const Items& items, const MetricSettings&) {
             std::vector<std::vector<std::string>> grams;
-            for (const ItemRecord* r : items) grams.push_back(metrics::ngrams(metrics::words(r->response, s.words), order));
+            for (const ItemRecord* r : items) grams.push_back(metrics::ngrams(metrics::words(r->response), order));
             return Statistic([grams = std::move(grams)](const std::vector<std::size_t>& idx) {
                 std::unordered_set<std::string> unique;
                 double total = 0;
@@ -358,10 +382,11 @@ std::vector<MetricInfo> build() {
     }
     for (int order : {2, 4}) {
         auto& m = add(make("seq_rep_" + std::to_string(order), GEN,
-                           "1 - unique / total word " + std::to_string(order) + "-grams within a response", "Welleck et al. 2020"));
+                           "1 - unique / total word " + std::to_string(order) + "-grams within a response",
+                           "Welleck et al. 2020; Unicode words (letters, marks, digits; each CJK character one)"));
         m.higher_is_better = false;
         m.default_on = order == 2;
-        m.item = [order](const ItemRecord& r, const MetricSettings& s) -> Value { return metrics::seq_rep(metrics::words(r.response, s.words), order); };
+        m.item = [order](const ItemRecord& r, const MetricSettings&) -> Value { return metrics::seq_rep(metrics::words(r.response), order); };
     }
     for (const char* what : {"prompt", "reference"}) {
         auto& m = add(make(std::string("relevance_") + what, GEN,

@@ -18,6 +18,8 @@ using nlohmann::json;
 namespace {
 
 constexpr const char* kPreference = "preference";
+// Resamples for the intervals of non-binary rating means (fixed: a summary of the same ratings never changes).
+constexpr int kBootstrapIterations = 2000;
 
 std::vector<std::string> lines_of(const std::string& content) {
     std::vector<std::string> lines;
@@ -95,7 +97,7 @@ double number(const std::string& s) { return std::stod(s); }
 
 RatingsFile read_ratings(const std::string& path) {
     auto content = text::read_file(path);
-    if (!content) throw ReportError(path + ": cannot read the ratings file");
+    if (!content) throw ReportError(path + ": cannot read the ratings file (missing, or not a readable file)");
     auto lines = lines_of(*content);
     RatingsFile out;
     if (lines.empty()) throw ReportError(path + ": empty ratings file");
@@ -123,7 +125,7 @@ void write_ratings(const std::string& path, const RatingsFile& r) {
 
 RatingsFile import_ratings(const std::string& path, const std::string& rater, const std::string& report_name) {
     auto content = text::read_file(path);
-    if (!content) throw ReportError(path + ": cannot read");
+    if (!content) throw ReportError(path + ": cannot read the ratings to import (missing, or not a readable file)");
     RatingsFile out;
     out.rater = rater;
     out.report = report_name;
@@ -220,10 +222,10 @@ RatingsSummary summarize_ratings(const Report& report, const std::vector<Ratings
                     if (given[k][i]) sum += nominal ? (*given[k][i] == dim.values.front() ? 1.0 : 0.0) : code(*given[k][i]), n += 1;
                 if (n > 0) per_item[i] = sum / n, item_means.push_back(sum / n), ++d.items;
             }
-            auto iv = metrics::mean_interval(item_means);
+            auto iv = metrics::mean_interval(item_means, kBootstrapIterations, metrics::stable_hash(s.name + "/" + dim.name));
             d.mean.metric = nominal ? dim.name + "=" + dim.values.front() : dim.name;
             d.mean.value = iv.value, d.mean.stderr_ = iv.stderr_, d.mean.low = iv.low, d.mean.high = iv.high;
-            d.mean.method = "mean";
+            d.mean.method = iv.method;
             d.mean.n = item_means.size();
             d.mean.has_interval = item_means.size() > 1;
             // Agreement.
@@ -292,10 +294,10 @@ RatingsSummary summarize_ratings(const Report& report, const std::vector<Ratings
                 score.push_back(v);
                 coded[rater_of[r]][item_index.at(r->item)] = v;
             }
-            auto iv = metrics::mean_interval(score);
+            auto iv = metrics::mean_interval(score, kBootstrapIterations, metrics::stable_hash(s.name + "/" + p.a + "/" + p.b));
             p.b_win_rate.metric = "b_win_rate";
             p.b_win_rate.value = iv.value, p.b_win_rate.stderr_ = iv.stderr_, p.b_win_rate.low = iv.low, p.b_win_rate.high = iv.high;
-            p.b_win_rate.method = "mean";
+            p.b_win_rate.method = iv.method;
             p.b_win_rate.n = score.size();
             p.b_win_rate.has_interval = score.size() > 1;
             const double alpha = metrics::krippendorff_alpha(coded, metrics::Scale::Nominal);

@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <numeric>
+#include <tuple>
 
 #include "lmwb/text.h"
 
@@ -53,14 +55,71 @@ const std::vector<std::size_t>& Resampler::next() {
     return idx_;
 }
 
-Interval mean_interval(const std::vector<double>& values) {
+Interval normal_interval(const std::vector<double>& values) {
     Interval r;
     r.value = mean(values);
     r.stderr_ = mean_stderr(values);
     r.low = r.value - 1.96 * r.stderr_;
     r.high = r.value + 1.96 * r.stderr_;
+    r.method = "normal";
     return r;
 }
+
+std::pair<double, double> wilson(double k, double n) {
+    if (n <= 0) return {0, 1};
+    const double z = 1.959963984540054, p = k / n, z2n = z * z / n;
+    const double centre = (p + z2n / 2) / (1 + z2n), half = z / (1 + z2n) * std::sqrt(p * (1 - p) / n + z2n / (4 * n));
+    return {std::max(0.0, centre - half), std::min(1.0, centre + half)};
+}
+
+Interval mean_interval(const std::vector<double>& values, int iterations, std::uint64_t seed) {
+    Interval r;
+    r.value = mean(values);
+    r.stderr_ = mean_stderr(values);
+    r.low = r.high = r.value;
+    if (std::all_of(values.begin(), values.end(), [](double x) { return x == 0 || x == 1; })) {
+        r.method = "wilson";
+        if (!values.empty()) std::tie(r.low, r.high) = wilson(r.value * static_cast<double>(values.size()), static_cast<double>(values.size()));
+        return r;
+    }
+    r.method = "percentile bootstrap";
+    if (values.size() < 2 || iterations < 2) return r;
+    Resampler rs(values.size(), seed);
+    std::vector<double> reps(static_cast<std::size_t>(iterations));
+    for (auto& x : reps) {
+        double s = 0;
+        for (auto i : rs.next()) s += values[i];
+        x = s / static_cast<double>(values.size());
+    }
+    r.low = percentile(reps, 0.025);
+    r.high = percentile(reps, 0.975);
+    return r;
+}
+
+double normal_quantile(double p) {
+    if (!(p > 0)) return -std::numeric_limits<double>::infinity();
+    if (!(p < 1)) return std::numeric_limits<double>::infinity();
+    static const double a[] = {-3.969683028665376e+01, 2.209460984245205e+02, -2.759285104469687e+02, 1.383577518672690e+02,
+                               -3.066479806614716e+01, 2.506628277459239e+00};
+    static const double b[] = {-5.447609879822406e+01, 1.615858368580409e+02, -1.556989798598866e+02, 6.680131188771972e+01,
+                               -1.328068155288572e+01};
+    static const double c[] = {-7.784894002430293e-03, -3.223964580411365e-01, -2.400758277161838e+00, -2.549732539343734e+00,
+                               4.374664141464968e+00, 2.938163982698783e+00};
+    static const double d[] = {7.784695709041462e-03, 3.224671290700398e-01, 2.445134137142996e+00, 3.754408661907416e+00};
+    auto tail = [&](double q) {
+        return (((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) / ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1);
+    };
+    if (p < 0.02425) return tail(std::sqrt(-2 * std::log(p)));
+    if (p > 1 - 0.02425) return -tail(std::sqrt(-2 * std::log(1 - p)));
+    const double q = p - 0.5, t = q * q;
+    return (((((a[0] * t + a[1]) * t + a[2]) * t + a[3]) * t + a[4]) * t + a[5]) * q /
+           (((((b[0] * t + b[1]) * t + b[2]) * t + b[3]) * t + b[4]) * t + 1);
+}
+
+namespace {
+double normal_cdf(double x) { return 0.5 * std::erfc(-x / std::sqrt(2.0)); }
+constexpr std::size_t kJackknifeLimit = 2000;
+}  // namespace
 
 Interval bootstrap_interval(std::size_t n, const Statistic& stat, int iterations, std::uint64_t seed) {
     Interval r;
@@ -68,6 +127,7 @@ Interval bootstrap_interval(std::size_t n, const Statistic& stat, int iterations
     std::iota(all.begin(), all.end(), std::size_t{0});
     r.value = stat(all);
     if (!std::isfinite(r.value)) r.value = 0;  // undefined over every item (e.g. no response has a token)
+    r.method = n <= kJackknifeLimit ? "bca bootstrap" : "bc bootstrap";
     if (n < 2 || iterations < 2) {
         r.low = r.high = r.value;
         return r;
@@ -84,8 +144,33 @@ Interval bootstrap_interval(std::size_t n, const Statistic& stat, int iterations
         return r;
     }
     r.stderr_ = sample_stddev(reps);
-    r.low = percentile(reps, 0.025);
-    r.high = percentile(reps, 0.975);
+    // Bias: the share of replicates below the estimate (ties count half), kept off 0 and 1 so z0 stays finite.
+    const double B = static_cast<double>(reps.size());
+    double below = 0;
+    for (double x : reps) below += x < r.value ? 1.0 : x == r.value ? 0.5 : 0.0;
+    const double z0 = normal_quantile(std::clamp(below / B, 1 / (B + 1), B / (B + 1)));
+    // Acceleration: the skewness of the jackknife (leave-one-out) values.
+    double acc = 0;
+    if (n <= kJackknifeLimit) {
+        std::vector<double> jack;
+        std::vector<std::size_t> rest(n - 1);
+        for (std::size_t i = 0; i < n; ++i) {
+            for (std::size_t k = 0, w = 0; k < n; ++k)
+                if (k != i) rest[w++] = k;
+            if (double x = stat(rest); std::isfinite(x)) jack.push_back(x);
+        }
+        const double m = mean(jack);
+        double s2 = 0, s3 = 0;
+        for (double x : jack) s2 += (m - x) * (m - x), s3 += (m - x) * (m - x) * (m - x);
+        if (s2 > 0) acc = s3 / (6 * std::pow(s2, 1.5));
+    }
+    auto level = [&](double z) {
+        const double shifted = z0 + z;
+        return normal_cdf(z0 + shifted / (1 - acc * shifted));
+    };
+    const double z = 1.959963984540054;
+    r.low = percentile(reps, level(-z));
+    r.high = percentile(reps, level(z));
     return r;
 }
 
@@ -224,6 +309,76 @@ PairedDelta paired_bootstrap(std::size_t n, const Statistic& a, const Statistic&
     r.high = percentile(d, 0.975);
     r.p_value = std::min(1.0, 2.0 * static_cast<double>(std::min(below, above)) / static_cast<double>(d.size()));
     return r;
+}
+
+namespace {
+bool at_least_as_extreme(double d, double observed) { return std::fabs(d) >= std::fabs(observed) * (1 - 1e-12) - 1e-300; }
+}  // namespace
+
+Randomization paired_randomization(std::size_t n, const Statistic& joint, int draws, std::uint64_t seed) {
+    Randomization r;
+    r.n = n;
+    std::vector<std::size_t> ia(n), ib(n);
+    auto diff = [&](auto swapped) {
+        for (std::size_t i = 0; i < n; ++i) {
+            const bool s = swapped(i);
+            ia[i] = s ? n + i : i;
+            ib[i] = s ? i : n + i;
+        }
+        return joint(ib) - joint(ia);
+    };
+    const double observed = diff([](std::size_t) { return false; });
+    if (n == 0 || !std::isfinite(observed)) {
+        r.method = "exact (2^0 swaps)";
+        return r;
+    }
+    double hits = 0, total = 0;
+    if (n <= 16) {
+        // Half the assignments suffice: swapping every item mirrors the difference (A and B change places).
+        const std::uint64_t half = std::uint64_t{1} << (n - 1);
+        for (std::uint64_t mask = 0; mask < half; ++mask) {
+            const double d = diff([mask](std::size_t i) { return (mask >> i & 1) != 0; });
+            if (!std::isfinite(d)) continue;
+            total += 2;
+            hits += at_least_as_extreme(d, observed) ? 2 : 0;
+        }
+        r.p_value = total > 0 ? hits / total : 1;
+        r.min_p_value = total > 0 ? 2 / total : 1;
+        r.method = "exact (2^" + std::to_string(n) + " swaps)";
+        return r;
+    }
+    std::uint64_t state = seed;
+    std::vector<bool> swap(n);
+    for (int k = 0; k < draws; ++k) {
+        for (std::size_t i = 0; i < n; ++i) swap[i] = (text::splitmix64(state) >> 63) != 0;
+        const double d = diff([&swap](std::size_t i) { return swap[i]; });
+        if (!std::isfinite(d)) continue;
+        total += 1;
+        hits += at_least_as_extreme(d, observed);
+    }
+    r.p_value = (hits + 1) / (total + 1);
+    r.min_p_value = std::max(1 / (total + 1), std::ldexp(2.0, -static_cast<int>(std::min<std::size_t>(n, 1000))));
+    r.method = "approximate (" + std::to_string(static_cast<long long>(total)) + " random swaps)";
+    return r;
+}
+
+Randomization paired_randomization(const std::vector<double>& a, const std::vector<double>& b, int draws, std::uint64_t seed) {
+    std::vector<double> va, vb;
+    std::size_t pairs = 0;
+    for (std::size_t i = 0; i < a.size() && i < b.size(); ++i) {
+        if (std::isnan(a[i]) || std::isnan(b[i])) continue;
+        ++pairs;
+        if (a[i] != b[i]) va.push_back(a[i]), vb.push_back(b[i]);
+    }
+    // Items with equal values shift both means alike under every swap: the test runs on the others, with the mean's
+    // divisor (all pairs) unchanged, which does not change which swaps are as extreme.
+    const std::size_t n = va.size();
+    Statistic joint = [&](const std::vector<std::size_t>& idx) {
+        double s = 0;
+        for (auto i : idx) s += i < n ? va[i] : vb[i - n];
+        return s / static_cast<double>(std::max<std::size_t>(pairs, 1));
+    };
+    return paired_randomization(n, joint, draws, seed);
 }
 
 std::uint64_t stable_hash(const std::string& s, std::uint64_t seed) {

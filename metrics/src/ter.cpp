@@ -59,7 +59,12 @@ std::pair<long long, std::string> edit_distance(const Words& h, const Words& r) 
 }
 
 Words perform_shift(const Words& w, std::size_t start, std::size_t length, std::size_t target) {
-    auto part = [&](std::size_t a, std::size_t b) { return Words(w.begin() + static_cast<std::ptrdiff_t>(a), w.begin() + static_cast<std::ptrdiff_t>(b)); };
+    // Python's w[a:b]: both ends clamped to the list, empty when a >= b (sacreBLEU's shifts rely on it).
+    auto part = [&](std::size_t a, std::size_t b) {
+        a = std::min(a, w.size()), b = std::min(b, w.size());
+        if (a >= b) return Words();
+        return Words(w.begin() + static_cast<std::ptrdiff_t>(a), w.begin() + static_cast<std::ptrdiff_t>(b));
+    };
     Words out;
     auto append = [&](const Words& p) { out.insert(out.end(), p.begin(), p.end()); };
     if (target < start) {

@@ -17,14 +17,14 @@ using text::encode;
 
 bool is_article(std::u32string_view w) { return w == U"a" || w == U"an" || w == U"the"; }
 
-// Removes whole-word articles (regex \b(a|an|the)\b replaced by a space).
+// Removes whole-word articles (Python's re.sub(r"\b(a|an|the)\b", " ", s): word boundaries as Python's \w draws them).
 std::u32string remove_articles(std::u32string_view s) {
     std::u32string out;
     std::size_t i = 0;
     while (i < s.size()) {
-        if (text::is_word_char(s[i]) || s[i] == U'_') {
+        if (text::is_python_word_char(s[i])) {
             std::size_t j = i;
-            while (j < s.size() && (text::is_word_char(s[j]) || s[j] == U'_')) ++j;
+            while (j < s.size() && text::is_python_word_char(s[j])) ++j;
             auto w = s.substr(i, j - i);
             if (is_article(w)) out.push_back(U' ');
             else out.append(w);

@@ -2,7 +2,47 @@
 
 #include <utf8proc.h>
 
+#include <algorithm>
+
 namespace lmwb::metrics::text {
+
+namespace {
+
+struct CodePointRange {
+    char32_t lo, hi;
+};
+struct CodePointPair {
+    char32_t from, to;
+};
+#include "python_text_tables.inc"
+
+template <std::size_t N>
+bool in_ranges(const CodePointRange (&table)[N], char32_t c) {
+    auto it = std::upper_bound(std::begin(table), std::end(table), c, [](char32_t x, const CodePointRange& r) { return x < r.lo; });
+    return it != std::begin(table) && c <= std::prev(it)->hi;
+}
+
+char32_t python_lower(char32_t c) {
+    auto it = std::lower_bound(std::begin(kPythonLower), std::end(kPythonLower), c, [](const CodePointPair& p, char32_t x) { return p.from < x; });
+    return it != std::end(kPythonLower) && it->from == c ? it->to : c;
+}
+
+// Python's handle_capital_sigma: final when a cased letter precedes (skipping case-ignorable ones) and none follows.
+bool final_sigma(std::u32string_view s, std::size_t i) {
+    std::size_t j = i;
+    while (j > 0 && in_ranges(kPythonCaseIgnorable, s[j - 1])) --j;
+    if (j == 0 || !in_ranges(kPythonCased, s[j - 1])) return false;
+    j = i + 1;
+    while (j < s.size() && in_ranges(kPythonCaseIgnorable, s[j])) ++j;
+    return j == s.size() || !in_ranges(kPythonCased, s[j]);
+}
+
+}  // namespace
+
+bool is_python_word_char(char32_t c) {
+    if (c < 0x80) return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+    return in_ranges(kPythonWordChars, c);
+}
 
 bool is_punctuation(char32_t c) {
     if (c < 0x80) return (c >= 0x21 && c <= 0x2F) || (c >= 0x3A && c <= 0x40) || (c >= 0x5B && c <= 0x60) || (c >= 0x7B && c <= 0x7E);
@@ -26,9 +66,11 @@ char32_t lower(char32_t c) { return static_cast<char32_t>(utf8proc_tolower(stati
 std::u32string lower_full(std::u32string_view s) {
     std::u32string out;
     out.reserve(s.size());
-    for (char32_t c : s) {
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        const char32_t c = s[i];
         if (c == 0x130) out.append(U"i\u0307");
-        else out.push_back(lower(c));
+        else if (c == 0x3A3) out.push_back(final_sigma(s, i) ? 0x3C2 : 0x3C3);
+        else out.push_back(python_lower(c));
     }
     return out;
 }

@@ -14,9 +14,12 @@ using lmwb::text::encode;
 using lmwb::text::is_space;  // Python str.isspace()
 bool is_punctuation(char32_t c);  // general category P*, or ASCII string.punctuation
 bool is_word_char(char32_t c);    // letters, marks, digits (categories L*, M*, N*)
+// Python 3.11's re \w (str.isalnum() or '_'): no marks, nothing Unicode 14 leaves unassigned. What \b sees.
+bool is_python_word_char(char32_t c);
 bool is_cjk(char32_t c);          // ideographs, kana and Hangul syllables: one word each
 char32_t lower(char32_t c);
-// Python's str.lower(): lower() of each code point, and its one special full mapping, U+0130 -> "i" + U+0307.
+// Python 3.11's str.lower(): its mapping of each code point, U+0130 -> "i" + U+0307, and a word-final capital sigma
+// to U+03C2 (tables read off the interpreter: scripts/make_python_text_tables.py).
 std::u32string lower_full(std::u32string_view s);
 // Python's " ".join(s.split()) and "".join(s.split()).
 std::u32string collapse_spaces(std::u32string_view s, bool keep_single_space);

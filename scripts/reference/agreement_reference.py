@@ -16,9 +16,25 @@ import statsmodels
 from sklearn.metrics import cohen_kappa_score
 from statsmodels.stats.inter_rater import fleiss_kappa
 
-# Fleiss (1971) as reproduced in most textbooks: 10 subjects, 14 raters each, counts per category (5 categories).
-FLEISS_TABLE = [[0, 0, 0, 0, 14], [0, 2, 6, 4, 2], [0, 0, 3, 5, 6], [0, 3, 9, 2, 0], [2, 2, 8, 1, 1],
-                [7, 7, 0, 0, 0], [3, 2, 6, 3, 0], [2, 5, 3, 2, 2], [6, 5, 2, 1, 0], [0, 2, 2, 3, 7]]
+# The worked example of Wikipedia's "Fleiss' kappa" article (not Fleiss's own data): 10 subjects, 14 raters each,
+# counts per category (5 categories); kappa 0.210 there. statsmodels tests fleiss_kappa on it.
+WIKIPEDIA_FLEISS_TABLE = [[0, 0, 0, 0, 14], [0, 2, 6, 4, 2], [0, 0, 3, 5, 6], [0, 3, 9, 2, 0], [2, 2, 8, 1, 1],
+                          [7, 7, 0, 0, 0], [3, 2, 6, 3, 0], [2, 5, 3, 2, 2], [6, 5, 2, 1, 0], [0, 2, 2, 3, 7]]
+
+# Fleiss (1971), "Measuring nominal scale agreement among many raters", Psychological Bulletin 76(5), Table 1:
+# psychiatric diagnoses of 30 patients by 6 raters each, counts per category (depression, personality disorder,
+# schizophrenia, neurosis, other); kappa 0.430 there. The R package irr ships it as `diagnoses`. Taken from, and
+# identical in:
+# - JonasMoss/quadagree, commit 62042a897845427f1bc212dcdfee03340784e8b7, data_raw/fleiss1971.csv (counts, R data
+#   dat.fleiss1971, "scraped by hand from Fleiss (1971)");
+# - sophiedkk/pyirr, commit 86945b64dd813acd25b13a699e019ff4c2872cb4, pyrr/tests/diagnoses.csv (irr's `diagnoses`,
+#   one label per rater, counted here per category; its tests/test_kappam_fleiss.py expects 0.430).
+FLEISS_1971_TABLE = [[0, 0, 0, 6, 0], [0, 3, 0, 0, 3], [0, 1, 4, 0, 1], [0, 0, 0, 0, 6], [0, 3, 0, 3, 0],
+                     [2, 0, 4, 0, 0], [0, 0, 4, 0, 2], [2, 0, 3, 1, 0], [2, 0, 0, 4, 0], [0, 0, 0, 0, 6],
+                     [1, 0, 0, 5, 0], [1, 1, 0, 4, 0], [0, 3, 3, 0, 0], [1, 0, 0, 5, 0], [0, 2, 0, 3, 1],
+                     [0, 0, 5, 0, 1], [3, 0, 0, 1, 2], [5, 1, 0, 0, 0], [0, 2, 0, 4, 0], [1, 0, 2, 0, 3],
+                     [0, 0, 0, 0, 6], [0, 1, 0, 5, 0], [0, 2, 0, 1, 3], [2, 0, 0, 4, 0], [1, 0, 0, 4, 1],
+                     [0, 5, 0, 1, 0], [4, 0, 0, 0, 2], [0, 2, 0, 4, 0], [1, 0, 5, 0, 0], [0, 0, 0, 0, 6]]
 
 # Two raters on 12 items, a 1-5 scale.
 COHEN_A = [1, 2, 3, 3, 2, 1, 4, 1, 2, 5, 4, 3]
@@ -71,8 +87,11 @@ def main():
     out = {
         "about": __doc__.split("\n")[0],
         "versions": {"sklearn": sklearn.__version__, "statsmodels": statsmodels.__version__, "scipy": scipy.__version__},
-        "fleiss": {"table": FLEISS_TABLE, "kappa": fleiss_kappa(np.array(FLEISS_TABLE), method="fleiss"),
-                   "published": 0.210},
+        "fleiss_wikipedia": {"table": WIKIPEDIA_FLEISS_TABLE,
+                             "kappa": fleiss_kappa(np.array(WIKIPEDIA_FLEISS_TABLE), method="fleiss"),
+                             "published": 0.210},
+        "fleiss_1971": {"table": FLEISS_1971_TABLE, "kappa": fleiss_kappa(np.array(FLEISS_1971_TABLE), method="fleiss"),
+                        "published": 0.430},
         "cohen": {"a": COHEN_A, "b": COHEN_B,
                   "kappa": cohen_kappa_score(COHEN_A, COHEN_B),
                   "linear": cohen_kappa_score(COHEN_A, COHEN_B, weights="linear"),
@@ -85,7 +104,8 @@ def main():
     with open(sys.argv[1], "w") as f:
         json.dump(out, f, indent=1)
         f.write("\n")
-    print(json.dumps({k: out[k].get("kappa", out[k].get("alpha", out[k].get("rho"))) for k in ("fleiss", "cohen", "krippendorff", "spearman")}))
+    print(json.dumps({k: out[k].get("kappa", out[k].get("alpha", out[k].get("rho")))
+                      for k in ("fleiss_wikipedia", "fleiss_1971", "cohen", "krippendorff", "spearman")}))
 
 
 if __name__ == "__main__":

@@ -34,6 +34,9 @@ std::string to_string(Quadrature q);
 struct Rule {
     std::vector<double> alphas, weights;
 };
+// Gauss–Legendre nodes cost O(n) each (Newton on the three-term recurrence): n is capped so that building the rule
+// stays well under a second; more steps than this are no more accurate in double precision anyway.
+constexpr int kMaxGaussLegendreSteps = 10000;
 Rule quadrature_rule(Quadrature q, int n);
 
 // A function of a point and its gradient there.
@@ -129,6 +132,9 @@ struct Result {
     double delta = std::numeric_limits<double>::quiet_NaN();  // IG convergence delta, SHAP efficiency gap
     std::size_t evaluations = 0;    // forward passes over points or coalitions
     std::string details;            // settings in words, e.g. "50 steps, gausslegendre, zero baseline"
+    // What makes the result doubtful, in words the CLI and the GUI show as they are (e.g. an IG delta over 5% of
+    // F(x) − F(baseline): the scores do not add up to the change they explain).
+    std::vector<std::string> warnings;
     // attention / rollout: the full [T][T] map over prompt + target tokens
     std::vector<Token> tokens;
     std::vector<double> attention;

@@ -35,8 +35,10 @@ struct GenerationSettings {
     std::vector<std::string> stop;
 };
 
+// Without a suite's "normalization": the SQuAD v1.1 script's normalize_answer (all four steps). A suite's object
+// names the steps it wants; a step it leaves out is off, except collapse_whitespace.
 struct AnswerNormalization {
-    bool lowercase = false, strip_punctuation = false, strip_articles = false, collapse_whitespace = true;
+    bool lowercase = true, strip_punctuation = true, strip_articles = true, collapse_whitespace = true;
 };
 
 // One thing human raters judge of each item (docs/human-evaluation.md): a scale and the values it allows.
@@ -69,7 +71,7 @@ struct Suite {
     FewShot few_shot;
     GenerationSettings generation;
     AnswerNormalization normalization;
-    bool ascii_words = false;          // ROUGE with rouge_score's ASCII-only tokenizer
+    bool ascii_words = true;           // ROUGE with rouge_score's tokenizer ("ascii", the default) or "unicode"
     bool rouge_stemmer = false;        // ROUGE with rouge_score's Porter stemmer
     std::string bleu_tokenizer = "13a";
     // Exact match and F1: "squad-v1.1" (default; the SQuAD v1.1 script: ASCII punctuation, F1 0 when nothing is

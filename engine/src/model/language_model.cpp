@@ -150,21 +150,21 @@ public:
     void open_hf_folder(const fs::path& dir, const ModelOptions& options) {
         ArchConfig cfg = read_config((dir / "config.json").string());
         weights_ = std::make_unique<WeightStore>(dir.string());  // headers only: the data stays mapped, unread
-        if (options.load_weights) {
-            auto t = std::make_unique<Transformer>(cfg, *weights_, options);
-            if (const auto& unused = t->unused_tensors(); !unused.empty())
-                info_.warnings.push_back(std::to_string(unused.size()) + " tensors of the checkpoint are not used (" + unused.front() +
-                                         (unused.size() > 1 ? ", …" : "") + "): does num_hidden_layers (" + std::to_string(cfg.layers) +
-                                         ") or the architecture match the weights?");
-            model_ = std::move(t);
-        }
+        // Without load_weights the network is built of meta tensors: every name, shape and dtype is checked against the
+        // headers as a load would, and nothing is read (a checkpoint `score` refuses is not described as fine).
+        auto t = std::make_unique<Transformer>(cfg, *weights_, options);
+        if (const auto& unused = t->unused_tensors(); !unused.empty())
+            info_.warnings.push_back(std::to_string(unused.size()) + " tensors of the checkpoint are not used (" + unused.front() +
+                                     (unused.size() > 1 ? ", …" : "") + "): does num_hidden_layers (" + std::to_string(cfg.layers) +
+                                     ") or the architecture match the weights?");
+        info_.parameters = t->parameter_count();
+        if (options.load_weights) model_ = std::move(t);
         if (cfg.rope_scaling.type == "longrope") length_switched_rope_ = cfg.rope_scaling.original_max_position_embeddings;
         eos_ = read_generation_eos(dir);
         if (eos_.empty()) eos_ = cfg.eos_token_ids;
         prefix_ = !cfg.bos_token_ids.empty() ? cfg.bos_token_ids.front() : -1;
         info_.format = "huggingface";
         info_.architecture = cfg.model_type;
-        info_.parameters = model_ ? model_->parameter_count() : stored_parameters(*weights_);
         info_.vocab_size = cfg.vocab_size;
         info_.context_length = cfg.max_positions;
         info_.hidden_size = cfg.hidden_size;

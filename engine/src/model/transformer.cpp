@@ -149,6 +149,7 @@ struct Loader {
     std::size_t bytes_done = 0;
 
     std::set<std::string> used;  // names of the tensors read
+    bool meta = false;           // describing only: names, shapes and dtypes checked, no byte read (meta tensors)
 
     const TensorView* find_any(const std::vector<std::string>& names) {
         for (auto& n : names)
@@ -171,6 +172,10 @@ struct Loader {
                              shape_str(shape));
         if (t->dtype != DType::F32 && t->dtype != DType::F16 && t->dtype != DType::BF16 && t->dtype != DType::F64)
             throw ModelError(t->file + ": tensor '" + t->name + "' has dtype " + t->dtype_name + "; weights must be floating point");
+        if (meta) {
+            params += t->numel();
+            return torch::empty(shape, torch::TensorOptions().dtype(dtype).device(torch::kMeta));
+        }
         control.check();
         auto opts = torch::TensorOptions().dtype(scalar_type(t->dtype));
         torch::Tensor raw;
@@ -416,7 +421,7 @@ Transformer::Transformer(const ArchConfig& cfg, const WeightStore& store, const 
             throw ModelError("device '" + options.device + "' requested, but this LibTorch has no CUDA support (or no GPU is visible)");
     }
     const Architecture& a = cfg.arch;
-    Loader L{store, m.dtype, m.device, options.control, 0, 0, {}};
+    Loader L{store, m.dtype, m.device, options.control, 0, 0, {}, !options.load_weights};
     const std::int64_t D = cfg.hidden_size, V = cfg.vocab_size, F = cfg.intermediate_size;
     const std::int64_t hd = cfg.head_dim, Hq = cfg.heads * hd, Hkv = cfg.kv_heads * hd;
     auto get = [&](const std::string& name, std::vector<std::int64_t> shape, bool columns_first = false) {

@@ -29,7 +29,7 @@ using metrics::Statistic;
 struct MetricSettings {
     metrics::Normalization normalization;                      // exact_match, contains
     metrics::AnswerConvention answers = metrics::AnswerConvention::SquadV11;  // f1, quasi_exact_match
-    metrics::WordMode words = metrics::WordMode::Unicode;      // ROUGE, distinct-n, seq-rep-n
+    metrics::WordMode words = metrics::WordMode::Ascii;        // ROUGE's tokenizer (rouge_score's by default)
     std::string bleu_tokenizer = "13a";
     bool rouge_stemmer = false;
 };
@@ -84,6 +84,8 @@ std::vector<SliceReport> slice_aggregates(const SuiteReport& suite, int bootstra
 SuiteReport subset(const SuiteReport& suite, const std::string& field, const std::string& value);
 // The aggregate statistic of one metric over a list of item indices, for bootstraps.
 Statistic metric_statistic(const SuiteReport& suite, const std::string& metric);
+// Per-item values of a metric, in item order: NaN where an item has none (left out of means and tests).
+std::vector<double> item_values(const SuiteReport& suite, const std::string& metric);
 
 struct Progress {
     std::size_t items_done = 0, items_total = 0;  // over the whole run, resumed items included
@@ -131,15 +133,20 @@ struct MetricComparison {
     std::string slice;  // "field=value" for a slice's items, empty for the whole suite
     bool higher_is_better = true;
     double baseline = 0, other = 0;
-    PairedDelta delta;
+    std::size_t n = 0;               // paired items
+    PairedDelta delta;               // the paired bootstrap's interval of the difference
     int iterations = 0;              // of the paired bootstrap
+    metrics::Randomization test;     // the paired randomization test: the p-value the verdict rests on
     std::optional<McNemar> mcnemar;  // binary metrics
+    // False when no outcome of the test on these items could reach p < 0.05 (a handful of items).
+    bool decidable() const { return test.min_p_value < 0.05; }
 };
-// The paired test in words, as the CLI and the GUI show it: "McNemar p=1.6e-06 (0 vs 53)", "bootstrap p=0.09", or
-// "bootstrap p<0.001" when no replicate crossed 0 (below the bootstrap's resolution).
+// The paired tests in words, as the CLI and the GUI show them, with the items they rest on: "McNemar p=1.6e-06
+// (0 vs 53), n=200", "permutation p=0.031 (exact, 2^6 swaps), n=6"; "too few items to decide" when the smallest
+// p the test could give is 0.05 or more.
 std::string describe_test(const MetricComparison& m);
-// "better" or "worse" when the 95% interval of the delta excludes 0 (direction from higher_is_better) and, for binary
-// metrics, McNemar's p < 0.05; else "".
+// "better" or "worse" when the randomization test gives p < 0.05, the bootstrap's 95% interval of the delta excludes 0
+// (direction from higher_is_better) and, for binary metrics, McNemar's p < 0.05; else "".
 std::string verdict(const MetricComparison& m);
 struct ItemChange {
     std::string suite, id, metric;

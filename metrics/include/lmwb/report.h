@@ -56,7 +56,7 @@ struct ItemRecord {
 struct Aggregate {
     std::string metric;
     double value = 0, stderr_ = 0, low = 0, high = 0;  // 95% interval
-    std::string method;  // "mean" (closed form) or "bootstrap"
+    std::string method;  // how the interval was found: "wilson", "percentile bootstrap", "bca bootstrap", "bc bootstrap"
     std::size_t n = 0;   // items with a value
     bool higher_is_better = true;
     std::string signature;  // how to reproduce it elsewhere (sacreBLEU's signature), or empty
@@ -107,7 +107,7 @@ struct SuiteReport {
     std::string name, version, kind, sha256, path;
     std::size_t suite_items = 0;  // items in the suite file (before --limit and --shard)
     std::vector<std::string> metrics;
-    bool ascii_words = false;   // rouge_tokenizer "ascii"
+    bool ascii_words = true;    // rouge_tokenizer "ascii" (rouge_score's) or "unicode"
     bool rouge_stemmer = false;
     std::string bleu_tokenizer = "13a";
     std::vector<Aggregate> aggregates;

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace lmwb::metrics {
@@ -30,12 +31,24 @@ struct Interval {
     double value = 0;     // the statistic on all items
     double stderr_ = 0;   // standard error
     double low = 0, high = 0;  // 95% interval
+    std::string method;   // how low and high were found: "wilson", "percentile bootstrap", "bca bootstrap", "normal"
 };
 
-// Closed form for a mean: value ± 1.96 · stderr.
-Interval mean_interval(const std::vector<double>& values);
-// Bootstrap: stderr = sample standard deviation of the replicates, interval = their 2.5 and 97.5 percentiles.
+// Closed form for a mean: value ± 1.96 · stderr ("normal"; may leave the values' range on few items).
+Interval normal_interval(const std::vector<double>& values);
+// The interval a report gives the mean of per-item values. Every value 0 or 1 (a proportion): Wilson's score
+// interval, never outside [0, 1]. Otherwise a percentile bootstrap of the mean, never outside the values' range.
+// stderr is the closed-form sample stderr either way (lm-evaluation-harness's).
+Interval mean_interval(const std::vector<double>& values, int iterations, std::uint64_t seed);
+// Wilson's score interval (z = 1.96) of `successes` out of n.
+std::pair<double, double> wilson(double successes, double n);
+// Bootstrap of a statistic of the whole set of items (corpus BLEU, ECE, perplexity): stderr = sample standard
+// deviation of the replicates; interval = BCa (bias-corrected and accelerated, Efron 1987: bias from the share of
+// replicates below the estimate, acceleration from the jackknife, up to 2,000 items; above that bias-corrected only,
+// "bc bootstrap").
 Interval bootstrap_interval(std::size_t n, const Statistic& stat, int iterations, std::uint64_t seed);
+// The standard normal quantile function (Acklam's approximation, relative error < 1.2e-9).
+double normal_quantile(double p);
 
 // Calibration of top-label confidences: expected calibration error with `bins` equal-mass bins (HELM's
 // convention: bin edges half-way between neighbouring sorted confidences, items assigned by the first edge at or
@@ -71,6 +84,21 @@ struct PairedDelta {
     double p_value = 1;  // two-sided: twice the smaller share of replicates on either side of 0
 };
 PairedDelta paired_bootstrap(std::size_t n, const Statistic& a, const Statistic& b, int iterations, std::uint64_t seed);
+
+// Paired randomization test of stat_b − stat_a: under the null each item's two results are exchangeable, so every
+// way of swapping them between the runs is equally likely. `joint` is the statistic over 2n items, 0..n−1 run A's and
+// n..2n−1 run B's. Exact over all 2^n swaps up to 16 items (a sign-flip permutation test for means); above, `draws`
+// random swaps (sacreBLEU's paired approximate randomization), p = (hits + 1) / (draws + 1). Two-sided: a swap
+// counts when |its difference| >= |the observed one| (within 1e-12 relative).
+struct Randomization {
+    double p_value = 1;
+    double min_p_value = 0;  // the smallest p this test could give on these items
+    std::size_t n = 0;       // items; for means, those whose two results differ (the others cannot swap)
+    std::string method;      // "exact (2^n swaps)" or "approximate (N random swaps)"
+};
+Randomization paired_randomization(std::size_t n, const Statistic& joint, int draws, std::uint64_t seed);
+// The same for per-item values (NaN: no value, left out with its pair): swaps of the items whose values differ.
+Randomization paired_randomization(const std::vector<double>& a, const std::vector<double>& b, int draws, std::uint64_t seed);
 
 // A stable 64-bit hash (FNV-1a) for deriving seeds from names.
 std::uint64_t stable_hash(const std::string& s, std::uint64_t seed = 0);
