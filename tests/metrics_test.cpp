@@ -268,7 +268,7 @@ TEST_CASE("paired randomization: exact over all swaps on few items, never below 
     CHECK(r.p_value == Approx(0.25));
     CHECK(r.min_p_value == Approx(0.25));
     CHECK(r.n == 3);
-    CHECK(r.method == "exact (2^3 swaps)");
+    CHECK(r.method == "exact over 2^3 swaps");
     // Seven items all better: 2 / 128.
     std::vector<double> a(7, 0.0), b(7, 1.0);
     CHECK(paired_randomization(a, b, 1000, 1).p_value == Approx(2.0 / 128));
@@ -282,6 +282,6 @@ TEST_CASE("paired randomization: exact over all swaps on few items, never below 
     for (int i = 0; i < 60; ++i) x.push_back(i % 2), y.push_back(i % 3 ? 1 : 0);
     auto m1 = paired_randomization(x, y, 999, 5), m2 = paired_randomization(x, y, 999, 5);
     CHECK(m1.p_value == m2.p_value);
-    CHECK(m1.method == "approximate (999 random swaps)");
+    CHECK(m1.method == "approximate, 999 random swaps");
     CHECK(m1.p_value >= 1.0 / 1000);
 }

@@ -125,3 +125,28 @@ TEST_CASE("compare gives paired results per slice", "[evaluation][slices][compar
     for (const auto& m : json["comparisons"][0]["metrics"]) sliced = sliced || m["slice"] == "split=held-out";
     CHECK(sliced);
 }
+
+TEST_CASE("a comparison on a handful of items says it cannot decide, and gives no verdict", "[evaluation][compare]") {
+    const auto suite = bundled("world-facts-qa");
+    auto ra = run("tiny-a", suite), rb = run("tiny-b", suite);
+    // The first three items only: no paired test on 3 items can go below p = 2 / 2^3 = 0.25.
+    for (auto* r : {&ra, &rb}) r->suites[0].items.resize(3);
+    auto cmp = eval::compare_reports({ra, rb}, {"a", "b"}, 1000, 1);
+    bool seen = false;
+    for (const auto& m : cmp[0].metrics) {
+        if (!m.slice.empty()) continue;
+        INFO(m.metric << ": " << eval::describe_test(m));
+        CHECK(m.n == 3);
+        CHECK_FALSE(m.decidable());
+        CHECK(m.test.min_p_value >= 0.25);
+        CHECK(m.test.p_value >= 0.25);
+        CHECK(eval::verdict(m).empty());
+        CHECK(eval::describe_test(m).find("too few items to decide") != std::string::npos);
+        CHECK(eval::describe_test(m).find("n=3") != std::string::npos);
+        seen = true;
+    }
+    CHECK(seen);
+    auto json = nlohmann::json::parse(eval::comparisons_to_json(cmp));
+    CHECK(json["comparisons"][0]["metrics"][0]["decidable"] == false);
+    CHECK(json["comparisons"][0]["metrics"][0]["n"] == 3);
+}

@@ -315,7 +315,7 @@ namespace {
 bool at_least_as_extreme(double d, double observed) { return std::fabs(d) >= std::fabs(observed) * (1 - 1e-12) - 1e-300; }
 }  // namespace
 
-Randomization paired_randomization(std::size_t n, const Statistic& joint, int draws, std::uint64_t seed) {
+Randomization paired_randomization(std::size_t n, const Statistic& joint, int draws, std::uint64_t seed, std::size_t exact_up_to) {
     Randomization r;
     r.n = n;
     std::vector<std::size_t> ia(n), ib(n);
@@ -329,11 +329,11 @@ Randomization paired_randomization(std::size_t n, const Statistic& joint, int dr
     };
     const double observed = diff([](std::size_t) { return false; });
     if (n == 0 || !std::isfinite(observed)) {
-        r.method = "exact (2^0 swaps)";
+        r.method = "exact over 2^0 swaps";
         return r;
     }
     double hits = 0, total = 0;
-    if (n <= 16) {
+    if (n <= exact_up_to) {
         // Half the assignments suffice: swapping every item mirrors the difference (A and B change places).
         const std::uint64_t half = std::uint64_t{1} << (n - 1);
         for (std::uint64_t mask = 0; mask < half; ++mask) {
@@ -344,7 +344,7 @@ Randomization paired_randomization(std::size_t n, const Statistic& joint, int dr
         }
         r.p_value = total > 0 ? hits / total : 1;
         r.min_p_value = total > 0 ? 2 / total : 1;
-        r.method = "exact (2^" + std::to_string(n) + " swaps)";
+        r.method = "exact over 2^" + std::to_string(n) + " swaps";
         return r;
     }
     std::uint64_t state = seed;
@@ -358,7 +358,7 @@ Randomization paired_randomization(std::size_t n, const Statistic& joint, int dr
     }
     r.p_value = (hits + 1) / (total + 1);
     r.min_p_value = std::max(1 / (total + 1), std::ldexp(2.0, -static_cast<int>(std::min<std::size_t>(n, 1000))));
-    r.method = "approximate (" + std::to_string(static_cast<long long>(total)) + " random swaps)";
+    r.method = "approximate, " + std::to_string(static_cast<long long>(total)) + " random swaps";
     return r;
 }
 
@@ -378,7 +378,7 @@ Randomization paired_randomization(const std::vector<double>& a, const std::vect
         for (auto i : idx) s += i < n ? va[i] : vb[i - n];
         return s / static_cast<double>(std::max<std::size_t>(pairs, 1));
     };
-    return paired_randomization(n, joint, draws, seed);
+    return paired_randomization(n, joint, draws, seed, 20);
 }
 
 std::uint64_t stable_hash(const std::string& s, std::uint64_t seed) {

@@ -87,17 +87,18 @@ PairedDelta paired_bootstrap(std::size_t n, const Statistic& a, const Statistic&
 
 // Paired randomization test of stat_b − stat_a: under the null each item's two results are exchangeable, so every
 // way of swapping them between the runs is equally likely. `joint` is the statistic over 2n items, 0..n−1 run A's and
-// n..2n−1 run B's. Exact over all 2^n swaps up to 16 items (a sign-flip permutation test for means); above, `draws`
+// n..2n−1 run B's. Exact over all 2^n swaps up to exact_up_to items; above, `draws`
 // random swaps (sacreBLEU's paired approximate randomization), p = (hits + 1) / (draws + 1). Two-sided: a swap
 // counts when |its difference| >= |the observed one| (within 1e-12 relative).
 struct Randomization {
     double p_value = 1;
     double min_p_value = 0;  // the smallest p this test could give on these items
     std::size_t n = 0;       // items; for means, those whose two results differ (the others cannot swap)
-    std::string method;      // "exact (2^n swaps)" or "approximate (N random swaps)"
+    std::string method;      // "exact over 2^n swaps" or "approximate, N random swaps"
 };
-Randomization paired_randomization(std::size_t n, const Statistic& joint, int draws, std::uint64_t seed);
-// The same for per-item values (NaN: no value, left out with its pair): swaps of the items whose values differ.
+Randomization paired_randomization(std::size_t n, const Statistic& joint, int draws, std::uint64_t seed, std::size_t exact_up_to = 16);
+// The same for per-item values (NaN: no value, left out with its pair): swaps of the items whose values differ,
+// exact up to 20 of them (a sign-flip permutation test of the mean difference).
 Randomization paired_randomization(const std::vector<double>& a, const std::vector<double>& b, int draws, std::uint64_t seed);
 
 // A stable 64-bit hash (FNV-1a) for deriving seeds from names.
