@@ -58,7 +58,7 @@ AttentionMaps attention_maps(const LanguageModel& m, std::string_view text, int 
         throw AttributionError("this model does not expose attentions (" + m.info().format + ")");
     AttentionMaps out;
     std::vector<std::int32_t> ids;
-    out.tokens = tokens_of(m.tokenizer(), text, ids);
+    out.tokens = prompt_tokens(m.tokenizer(), text, ids);
     if (ids.empty()) throw AttributionError("the text has no tokens");
     const int T = static_cast<int>(ids.size());
     out.length = T;

@@ -17,7 +17,7 @@ GenerationAttribution explain_generation(const LanguageModel& m, std::string_vie
     r.method = to_string(o.method);
     r.prompt = std::string(prompt);
     std::vector<std::int32_t> pid, gid;
-    r.prompt_tokens = tokens_of(m.tokenizer(), prompt, pid);
+    r.prompt_tokens = prompt_tokens(m.tokenizer(), prompt, pid);
     if (pid.empty()) throw AttributionError("the prompt has no tokens");
     if (continuation.empty()) {
         if (o.max_new_tokens < 1) throw AttributionError("--max-new-tokens must be at least 1");
@@ -33,7 +33,7 @@ GenerationAttribution explain_generation(const LanguageModel& m, std::string_vie
         if (gid.empty()) throw AttributionError("the model generated no tokens (end of text at once); give a continuation");
     } else {
         r.continuation = std::string(continuation);
-        r.generated_tokens = tokens_of(m.tokenizer(), continuation, gid);
+        r.generated_tokens = continuation_tokens(m.tokenizer(), prompt, continuation, gid);
         if (gid.empty()) throw AttributionError("the continuation has no tokens");
     }
     const std::size_t P = pid.size(), N = gid.size(), F = P + N - 1, C = P + N;

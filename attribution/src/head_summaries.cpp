@@ -7,6 +7,7 @@
 
 #include "lmwb/attribution.h"
 #include "lmwb/model.h"
+#include "lmwb/prompt_encoding.h"
 
 namespace lmwb::attr {
 
@@ -21,7 +22,7 @@ HeadSummaries head_summaries(const LanguageModel& m, std::string_view text, int 
                                std::to_string(m.info().context_length));
     HeadSummaries out;
     out.layers = static_cast<int>(m.info().layers);
-    auto ids = m.tokenizer().encode(text, false).ids;
+    auto ids = encode_prompt(m.tokenizer(), text).ids;
     if (ids.size() < 2) throw AttributionError("the text needs at least two tokens");
     out.length = static_cast<int>(ids.size());
     auto at = [&](int layer, int head) -> HeadSummary& {

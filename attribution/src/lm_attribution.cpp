@@ -5,12 +5,14 @@
 
 #include "lmwb/attribution.h"
 #include "lmwb/model.h"
+#include "lmwb/prompt_encoding.h"
 #include "utf8.h"
 
 namespace lmwb::attr {
 
-std::vector<Token> tokens_of(const Tokenizer& tok, std::string_view text, std::vector<std::int32_t>& ids) {
-    Encoding e = tok.encode(text, false);
+namespace {
+
+std::vector<Token> tokens_from(const Tokenizer& tok, const Encoding& e, std::string_view text, std::vector<std::int32_t>& ids) {
     ids = e.ids;
     auto chars = to_u32(text);
     std::vector<Token> out;
@@ -28,13 +30,26 @@ std::vector<Token> tokens_of(const Tokenizer& tok, std::string_view text, std::v
     return out;
 }
 
-std::string greedy_next_token(const LanguageModel& m, std::string_view prompt) {
+}  // namespace
+
+std::vector<Token> prompt_tokens(const Tokenizer& tok, std::string_view prompt, std::vector<std::int32_t>& ids) {
+    return tokens_from(tok, encode_prompt(tok, prompt), prompt, ids);
+}
+
+std::vector<Token> continuation_tokens(const Tokenizer& tok, std::string_view prompt, std::string_view continuation,
+                                       std::vector<std::int32_t>& ids) {
+    return tokens_from(tok, encode_with_continuation(tok, prompt, continuation).continuation, continuation, ids);
+}
+
+Token greedy_next_token(const LanguageModel& m, std::string_view prompt) {
     GenerationOptions g;
     g.max_new_tokens = 1;
     g.alternatives = 0;
-    std::string t = m.generate(prompt, g).text;
-    if (t.empty()) throw AttributionError("the model's greedy next token is empty (end of text); give a target");
-    return t;
+    auto gen = m.generate(prompt, g);
+    if (gen.tokens.empty() || gen.text.empty())
+        throw AttributionError("the model's greedy next token is empty (end of text); give a target");
+    const auto& t = gen.tokens.front();
+    return Token{t.id, t.text, 0, static_cast<int>(to_u32(t.text).size())};
 }
 
 namespace {
@@ -63,6 +78,7 @@ std::vector<Span> word_spans(std::string_view text, const std::vector<Token>& to
     }
     if (words.empty()) return words;
     for (std::size_t t = 0; t < tokens.size(); ++t) {
+        if (tokens[t].end <= tokens[t].start) continue;  // covers no text (a BOS the tokenizer added): in no word
         int c = tokens[t].start;
         while (c < tokens[t].end && static_cast<std::size_t>(c) < chars.size() && is_space_cp(chars[static_cast<std::size_t>(c)])) ++c;
         std::size_t k = 0;
@@ -261,7 +277,8 @@ std::vector<std::vector<int>> word_hierarchy(int n_features, const std::vector<s
 void shap(const LanguageModel& m, Result& r, const std::vector<std::int32_t>& pid, const std::vector<std::int32_t>& tid,
           const std::vector<std::int32_t>& fid, const Options& o, const std::string& prompt) {
     const std::size_t P = pid.size(), Tt = tid.size() + fid.size();
-    // Features: tokens, or words (each a set of tokens).
+    // Features: tokens, or words (each a set of tokens). A token that covers no text of the prompt (a BOS the
+    // tokenizer added) is no feature: it stays in every coalition, as the model always sees it.
     std::vector<std::vector<int>> feature_tokens;
     auto words = word_spans(prompt, r.prompt_tokens);
     if (o.shap_words) {
@@ -271,12 +288,13 @@ void shap(const LanguageModel& m, Result& r, const std::vector<std::int32_t>& pi
             feature_tokens.push_back(t);
         }
     } else {
-        for (std::size_t i = 0; i < P; ++i) feature_tokens.push_back({static_cast<int>(i)});
+        for (std::size_t i = 0; i < P; ++i)
+            if (r.prompt_tokens[i].end > r.prompt_tokens[i].start) feature_tokens.push_back({static_cast<int>(i)});
     }
     const int n = static_cast<int>(feature_tokens.size());
     if (n > 63) throw AttributionError("SHAP takes at most 63 features; this prompt has " + std::to_string(n) + " (use --words)");
     std::int32_t absent = o.baseline_token >= 0 ? o.baseline_token : default_absent_token(m.tokenizer());
-    std::vector<int> feature_of(P, 0);
+    std::vector<int> feature_of(P, -1);  // -1: always present
     for (int f = 0; f < n; ++f)
         for (int t : feature_tokens[static_cast<std::size_t>(f)]) feature_of[static_cast<std::size_t>(t)] = f;
     // Progress counts evaluated coalitions against what the algorithm may use: all 2^n (exact) or the budget.
@@ -298,7 +316,7 @@ void shap(const LanguageModel& m, Result& r, const std::vector<std::int32_t>& pi
         for (auto mask : coalitions) {
             TokenScoreRequest q;
             for (std::size_t i = 0; i < P; ++i) {
-                bool present = (mask >> feature_of[i]) & 1;
+                const bool present = feature_of[i] < 0 || ((mask >> feature_of[i]) & 1);
                 if (present) q.context.push_back(pid[i]);
                 else if (!o.shap_delete) q.context.push_back(absent);
             }
@@ -482,7 +500,7 @@ Result explain(const LanguageModel& m, std::string_view prompt, std::string_view
     r.method = to_string(o.method);
     r.prompt = prompt;
     std::vector<std::int32_t> pid, tid;
-    r.prompt_tokens = tokens_of(m.tokenizer(), prompt, pid);
+    r.prompt_tokens = prompt_tokens(m.tokenizer(), prompt, pid);
     if (pid.empty()) throw AttributionError("the prompt has no tokens");
     if (target.empty() && !o.generated_target)
         throw AttributionError("the target is empty: give the continuation to explain, or explain the model's own output "
@@ -508,7 +526,7 @@ Result explain(const LanguageModel& m, std::string_view prompt, std::string_view
         }
     } else {
         r.target = target;
-        r.target_tokens = tokens_of(m.tokenizer(), target, tid);
+        r.target_tokens = continuation_tokens(m.tokenizer(), prompt, target, tid);
         if (tid.empty()) throw AttributionError("the target has no tokens");
     }
     std::vector<std::int32_t> fid;
@@ -516,7 +534,7 @@ Result explain(const LanguageModel& m, std::string_view prompt, std::string_view
         if (o.method == Method::Attention || o.method == Method::Rollout)
             throw AttributionError("--contrast applies to the gradient methods and SHAP, not to attention");
         r.contrast = o.contrast;
-        r.contrast_tokens = tokens_of(m.tokenizer(), o.contrast, fid);
+        r.contrast_tokens = continuation_tokens(m.tokenizer(), prompt, o.contrast, fid);
         if (fid.empty()) throw AttributionError("--contrast: the foil has no tokens");
         if (fid == tid) throw AttributionError("--contrast: the foil is the target itself");
         if (static_cast<std::int64_t>(pid.size() + fid.size()) > m.info().context_length)

@@ -13,7 +13,7 @@ LogitLens logit_lens(const LanguageModel& m, std::string_view text, std::string_
     if (top_k < 1) throw AttributionError("--top-k must be at least 1");
     LogitLens out;
     std::vector<std::int32_t> ids;
-    out.tokens = tokens_of(m.tokenizer(), text, ids);
+    out.tokens = prompt_tokens(m.tokenizer(), text, ids);
     if (ids.empty()) throw AttributionError("the text has no tokens");
     const int T = static_cast<int>(ids.size());
     out.length = T;
@@ -21,7 +21,8 @@ LogitLens logit_lens(const LanguageModel& m, std::string_view text, std::string_
     out.targets.assign(static_cast<std::size_t>(T), -1);
     for (int p = 0; p + 1 < T; ++p) out.targets[static_cast<std::size_t>(p)] = ids[static_cast<std::size_t>(p + 1)];
     if (!target.empty()) {
-        auto t = m.tokenizer().encode(target, false).ids;
+        std::vector<std::int32_t> t;
+        continuation_tokens(m.tokenizer(), text, target, t);
         if (t.empty()) throw AttributionError("the target has no tokens");
         out.targets.back() = t.front();
     }

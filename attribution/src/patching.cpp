@@ -58,13 +58,20 @@ private:
 
 CircuitInputs circuit_inputs(const LanguageModel& m, std::string_view prompt, std::string_view target, std::string_view foil) {
     CircuitInputs in;
-    in.target = target.empty() ? greedy_next_token(m, prompt) : std::string(target);
-    in.prompt_tokens = tokens_of(m.tokenizer(), prompt, in.pid);
+    in.prompt_tokens = prompt_tokens(m.tokenizer(), prompt, in.pid);
     if (in.pid.empty()) throw AttributionError("the prompt has no tokens");
-    in.target_tokens = tokens_of(m.tokenizer(), in.target, in.tid);
+    if (target.empty()) {  // the token the model generates, as generated (its text alone may encode otherwise)
+        const Token next = greedy_next_token(m, prompt);
+        in.target = next.text;
+        in.target_tokens = {next};
+        in.tid = {next.id};
+    } else {
+        in.target = std::string(target);
+        in.target_tokens = continuation_tokens(m.tokenizer(), prompt, in.target, in.tid);
+    }
     if (in.tid.empty()) throw AttributionError("the target has no tokens");
     if (!foil.empty()) {
-        in.foil_tokens = tokens_of(m.tokenizer(), foil, in.fid);
+        in.foil_tokens = continuation_tokens(m.tokenizer(), prompt, foil, in.fid);
         if (in.fid.empty()) throw AttributionError("--contrast: the foil has no tokens");
         if (in.fid[0] == in.tid[0])
             throw AttributionError("--contrast: the foil starts with the target's first token ('" + in.target_tokens[0].text + "')");
@@ -101,7 +108,7 @@ PatchingResult activation_patching(const LanguageModel& m, std::string_view prom
     std::vector<float> noisy;
     if (!o.corrupted.empty()) {
         r.corrupted_prompt = o.corrupted;
-        r.corrupted_tokens = tokens_of(m.tokenizer(), o.corrupted, cid);
+        r.corrupted_tokens = prompt_tokens(m.tokenizer(), o.corrupted, cid);
         if (static_cast<int>(cid.size()) != P)
             throw AttributionError("--corrupted has " + std::to_string(cid.size()) + " tokens; it must have the prompt's " + std::to_string(P));
         std::copy(cid.begin(), cid.end(), corrupted_seq.begin());

@@ -67,16 +67,32 @@ SideBySide side_by_side(const LanguageModel& a, const LanguageModel& b, std::str
     g.max_new_tokens = o.max_new_tokens;
     g.stop = o.stop;
     g.alternatives = 0;
-    s.a_response = a.generate(prompt, g).text;
+    const auto a_generated = a.generate(prompt, g);
+    s.a_response = a_generated.text;
     s.b_response = b.generate(prompt, g).text;
     step();
     s.continuation = target.empty() ? s.a_response : std::string(target);
     if (s.continuation.empty()) throw AttributionError("model A's response is empty; give a target to compare");
     std::vector<std::int32_t> pa, pb, ca, cb;
-    tokens_of(a.tokenizer(), prompt, pa);
-    tokens_of(b.tokenizer(), prompt, pb);
-    s.a_tokens = tokens_of(a.tokenizer(), s.continuation, ca);
-    s.b_tokens = tokens_of(b.tokenizer(), s.continuation, cb);
+    prompt_tokens(a.tokenizer(), prompt, pa);
+    prompt_tokens(b.tokenizer(), prompt, pb);
+    if (target.empty() && a_generated.text == [&] {
+            std::string joined;
+            for (const auto& t : a_generated.tokens) joined += t.text;
+            return joined;
+        }()) {
+        // A's own response: its tokens as A generated them (re-encoding the text may split it otherwise).
+        int pos = 0;
+        for (const auto& t : a_generated.tokens) {
+            const int len = static_cast<int>(to_u32(t.text).size());
+            s.a_tokens.push_back(Token{t.id, t.text, pos, pos + len});
+            ca.push_back(t.id);
+            pos += len;
+        }
+    } else {
+        s.a_tokens = continuation_tokens(a.tokenizer(), prompt, s.continuation, ca);
+    }
+    s.b_tokens = continuation_tokens(b.tokenizer(), prompt, s.continuation, cb);
     if (ca.empty() || cb.empty()) throw AttributionError("the continuation has no tokens");
     s.same_tokens = pa == pb && ca == cb;
     s.a_logprobs = token_logprobs(a, pa, ca);

@@ -19,12 +19,17 @@ namespace lmwb::attr {
 inline std::u32string to_u32(std::string_view s) { return text::decode(s); }
 inline std::string to_utf8(std::u32string_view s) { return text::encode(s); }
 
-// The text's tokens (no special tokens added), each with its code-point span and the text it covers (its decoding
-// where it covers none); ids receives the token ids.
-std::vector<Token> tokens_of(const Tokenizer& tok, std::string_view text, std::vector<std::int32_t>& ids);
+// Every method encodes as the model's own paths do (lmwb/prompt_encoding.h), so what it explains is what the model
+// computed. A prompt's tokens: the tokenizer's special tokens included (a BOS covers no text: span [0, 0)), each with
+// its code-point span and the text it covers (its decoding where it covers none); ids receives the token ids.
+std::vector<Token> prompt_tokens(const Tokenizer& tok, std::string_view prompt, std::vector<std::int32_t>& ids);
+// A continuation's tokens (a target, a foil, a given continuation): split from the joint encoding of prompt +
+// continuation (lm-eval's rule, as scoring); spans are into the continuation.
+std::vector<Token> continuation_tokens(const Tokenizer& tok, std::string_view prompt, std::string_view continuation,
+                                       std::vector<std::int32_t>& ids);
 
-// The model's greedy next token after prompt, as text (the target when none is given). Throws AttributionError
-// when it decodes to nothing (an end-of-text token).
-std::string greedy_next_token(const LanguageModel& model, std::string_view prompt);
+// The model's greedy next token after prompt (the target when none is given), as generated: its id, its text and
+// its span in that text. Throws AttributionError when it decodes to nothing (an end-of-text token).
+Token greedy_next_token(const LanguageModel& model, std::string_view prompt);
 
 }  // namespace lmwb::attr

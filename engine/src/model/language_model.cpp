@@ -18,6 +18,7 @@
 #include "lmwb/control.h"
 #include "lmwb/model.h"
 #include "lmwb/model_source.h"
+#include "lmwb/prompt_encoding.h"
 #include "lmwb/text.h"
 #include "components.h"
 #include "decode_math.h"
@@ -64,23 +65,6 @@ void set_threads(int threads) {
     using SetThreads = void (*)(int);
     if (auto f = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) f(n);
     else at::set_num_threads(n);  // another BLAS: let LibTorch parallelise instead
-}
-
-// Splits trailing whitespace (Python's str.rstrip) off the context, as lm-evaluation-harness does.
-std::pair<std::string, std::string> move_trailing_space(const std::string& context, const std::string& continuation) {
-    std::size_t end = context.size();
-    while (end > 0) {
-        std::size_t b = end - 1;
-        while (b > 0 && (static_cast<unsigned char>(context[b]) & 0xC0) == 0x80) --b;
-        char32_t c = 0;
-        auto u = static_cast<unsigned char>(context[b]);
-        std::size_t len = end - b;
-        c = len == 1 ? u : len == 2 ? (u & 0x1F) : len == 3 ? (u & 0x0F) : (u & 0x07);
-        for (std::size_t i = 1; i < len; ++i) c = (c << 6) | (static_cast<unsigned char>(context[b + i]) & 0x3F);
-        if (!text::is_space(c)) break;
-        end = b;
-    }
-    return {context.substr(0, end), context.substr(end) + continuation};
 }
 
 std::vector<std::int64_t> read_generation_eos(const fs::path& dir) {
@@ -272,16 +256,20 @@ public:
     std::vector<ScoreResult> score(const std::vector<ScoreRequest>& requests, int batch_size) const override {
         std::vector<Prepared> prep(requests.size());
         for (std::size_t i = 0; i < requests.size(); ++i) {
+            // The prompt rule of every path (lmwb/prompt_encoding.h): lm-eval's _encode_pair.
             auto [context, continuation] = move_trailing_space(requests[i].context, requests[i].continuation);
             std::vector<std::int32_t> ctx, whole;
-            if (!context.empty()) ctx = tokenizer_->encode(context, false).ids;
+            if (!context.empty()) {
+                auto pc = encode_with_continuation(*tokenizer_, context, continuation);
+                ctx = std::move(pc.prompt.ids);
+                whole = ctx;
+                whole.insert(whole.end(), pc.continuation.ids.begin(), pc.continuation.ids.end());
+            }
             if (ctx.empty()) {  // empty, or nothing the tokenizer keeps: condition on the prefix token
                 ctx = {static_cast<std::int32_t>(prefix_)};
                 whole = ctx;
                 auto c = tokenizer_->encode(continuation, false).ids;
                 whole.insert(whole.end(), c.begin(), c.end());
-            } else {
-                whole = tokenizer_->encode(context + continuation, false).ids;
             }
             prep[i] = prepare(i, std::move(ctx), std::move(whole));
         }
@@ -819,7 +807,7 @@ HfModel::Row HfModel::start_row(std::string_view prompt, const GenerationOptions
     Row row;
     row.opt = opt;
     row.sampler = Sampler{std::mt19937_64(opt.seed)};
-    auto enc = tokenizer_->encode(prompt, true).ids;
+    auto enc = encode_prompt(*tokenizer_, prompt).ids;
     if (enc.empty()) enc.push_back(static_cast<std::int32_t>(prefix_));
     const std::int64_t ctx = info_.context_length;
     std::int64_t room = ctx - opt.max_new_tokens;
@@ -933,7 +921,7 @@ std::vector<GenerationResult> HfModel::generate_batch(const std::vector<std::str
 Trace HfModel::trace(std::string_view text, const TraceOptions& opt) const {
     torch::InferenceMode guard;
     Trace tr;
-    Encoding enc = tokenizer_->encode(text, true);
+    Encoding enc = encode_prompt(*tokenizer_, text);
     if (enc.ids.empty()) {
         enc.ids.push_back(static_cast<std::int32_t>(prefix_));
         enc.tokens.push_back(tokenizer_->id_to_token(static_cast<std::int32_t>(prefix_)).value_or(""));
@@ -996,7 +984,7 @@ Trace HfModel::trace(std::string_view text, const TraceOptions& opt) const {
 
 std::vector<float> HfModel::pooled_hidden_state(std::string_view text) const {
     torch::InferenceMode guard;
-    auto ids32 = tokenizer_->encode(text, true).ids;
+    auto ids32 = encode_prompt(*tokenizer_, text).ids;
     if (ids32.empty()) ids32.push_back(static_cast<std::int32_t>(prefix_));
     if (static_cast<std::int64_t>(ids32.size()) > info_.context_length)
         ids32.erase(ids32.begin(), ids32.end() - info_.context_length);
