@@ -187,6 +187,7 @@ Action add_explain_command(CLI::App& app) {
                         r.method == "shap" ? "efficiency gap" : "convergence delta", r.delta);
         }
         std::printf("  %zu model evaluations\n", r.evaluations);
+        std::fflush(stdout);
         for (const auto& w : r.warnings) std::fprintf(stderr, "lmwb: warning: %s\n", w.c_str());
         return 0;
     };

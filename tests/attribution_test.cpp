@@ -629,3 +629,34 @@ TEST_CASE("sampled uncertainty says when the prompt was cut to fit the context",
     CHECK(r.truncated);
     CHECK(to_json_text(r).find("\"truncated\": true") != std::string::npos);
 }
+
+TEST_CASE("Gauss-Legendre rules: symmetric nodes, a cap instead of minutes of Newton steps", "[attribution][ig]") {
+    for (int n : {1, 2, 7, 50, 301}) {
+        auto r = quadrature_rule(Quadrature::GaussLegendre, n);
+        REQUIRE(r.alphas.size() == static_cast<std::size_t>(n));
+        double w = 0;
+        for (std::size_t i = 0; i < r.alphas.size(); ++i) {
+            w += r.weights[i];
+            CHECK(r.alphas[i] == Approx(1 - r.alphas[r.alphas.size() - 1 - i]).margin(1e-12));
+            if (i) CHECK(r.alphas[i] > r.alphas[i - 1]);
+        }
+        CHECK(w == Approx(1).margin(1e-12));
+    }
+    CHECK(quadrature_rule(Quadrature::GaussLegendre, kMaxGaussLegendreSteps).alphas.size() == static_cast<std::size_t>(kMaxGaussLegendreSteps));
+    CHECK_THROWS_WITH(quadrature_rule(Quadrature::GaussLegendre, 200000), Catch::Contains("at most 10000 steps, not 200000"));
+}
+
+TEST_CASE("integrated gradients warn when the delta is large against what they explain", "[attribution][ig][model]") {
+    auto m = LanguageModel::open(model_path("tiny-b"));
+    Options o;
+    o.method = Method::IntegratedGradients;
+    auto zero = explain(*m, kPrompt, " blue", o);  // zero embedding, 50 steps: delta 9.6 against a gap of 6.6
+    REQUIRE(zero.warnings.size() == 1);
+    CHECK_THAT(zero.warnings[0], Catch::Contains("convergence delta") && Catch::Contains("token baseline"));
+    o.baseline_token = 0;
+    o.steps = 128;
+    auto token = explain(*m, kPrompt, " blue", o);
+    CHECK(std::fabs(token.delta) < 0.05 * std::fabs(token.target_logprob - token.baseline_logprob));
+    CHECK(token.warnings.empty());
+    CHECK(nlohmann::json::parse(to_json_text(zero))["warnings"].size() == 1);
+}

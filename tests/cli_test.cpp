@@ -76,6 +76,12 @@ TEST_CASE("lmwb reports bad input clearly and exits non-zero", "[cli]") {
     CHECK_THAT(j.output, Contains("stdin:1: malformed JSON"));
     auto u = run_command(lmwb_cmd("frobnicate 2>&1"));
     CHECK(u.exit_code != 0);
+    // An id outside the vocabulary is an error, not a silently shorter text.
+    for (const char* id : {"99999999", "50257"}) {
+        auto v = run_command(lmwb_cmd("detokenize --tokenizer " + gpt2() + " 15496 " + id + " 2>&1"));
+        CHECK(v.exit_code == 1);
+        CHECK_THAT(v.output, Contains(std::string("token id ") + id + " is not in the vocabulary") && Contains("50257 tokens"));
+    }
 }
 
 TEST_CASE("lmwb info, generate and score on a bundled model", "[cli]") {

@@ -153,6 +153,25 @@ TEST_CASE("lmwb eval refuses a bad suite or --out before the run and leaves no j
     auto neg = run_command(cli + " eval " + model + " world-facts-mc -q --limit 2 --bootstrap -5 --out " + d.file("n.json") + " 2>&1");
     CHECK(neg.exit_code != 0);
     CHECK_THAT(neg.output, Catch::Contains("--bootstrap"));
+    // Without --out the report goes to the current folder, and the run says so (even with -q).
+    auto here = run_command("cd " + d.path().string() + " && " + cli + " eval " + model + " world-facts-mc -q --limit 2 2>&1");
+    CHECK(here.exit_code == 0);
+    CHECK_THAT(here.output, Catch::Contains("no --out given: the report goes to " + d.file("lmwb-report.json")));
+    CHECK(std::filesystem::exists(d.file("lmwb-report.json")));
+}
+
+TEST_CASE("lmwb ratings: a missing file is the same kind of error as every other", "[cli][ratings]") {
+    ScratchDir d;
+    REQUIRE(run_command(cli + " eval " + model + " world-facts-qa -q --limit 2 --out " + d.file("r.json")).exit_code == 0);
+    auto imp = run_command(cli + " ratings import " + d.file("nope.csv") + " --rater ana --report " + d.file("r.json") + " --out " +
+                           d.file("a.jsonl") + " 2>&1");
+    CHECK(imp.exit_code == 1);
+    CHECK_THAT(imp.output, Catch::Contains("lmwb: error: " + d.file("nope.csv") + ": cannot read"));
+    auto rep = run_command(cli + " ratings merge " + d.file("none.json") + " " + d.file("a.jsonl") + " --out " + d.file("m.json") + " 2>&1");
+    CHECK(rep.exit_code == 1);
+    CHECK_THAT(rep.output, Catch::Contains("lmwb: error: " + d.file("none.json") + ": cannot open the report"));
+    CHECK_FALSE(std::filesystem::exists(d.file("a.jsonl")));
+    CHECK_FALSE(std::filesystem::exists(d.file("m.json")));
 }
 
 TEST_CASE("lmwb eval --explain attaches attributions to chosen items", "[cli][evaluation][attribution]") {

@@ -162,6 +162,21 @@ TEST_CASE("missing or misshapen tensors name the tensor and the shapes", "[model
     replace_once(wider, "\"intermediate_size\": 64", "\"intermediate_size\": 96");
     write(m + "/config.json", wider);
     CHECK_THAT(open_error(m), Contains("'model.layers.0.mlp.gate_proj.weight' has shape [64, 32], expected [96, 32]"));
+    // Described without loading (lmwb info): the same checks, from the headers.
+    lmwb::ModelOptions describe;
+    describe.load_weights = false;
+    CHECK_THAT(open_error(m, describe), Contains("'model.layers.0.mlp.gate_proj.weight' has shape [64, 32], expected [96, 32]"));
+    auto info = lmwb::test::run_command(std::string(LMWB_CLI) + " info " + m + " 2>&1");
+    CHECK(info.exit_code == 1);
+    CHECK_THAT(info.output, Contains("expected [96, 32]"));
+    write(m + "/config.json", cfg);
+    write(m + "/model.safetensors", with_header(file, renamed));
+    CHECK_THAT(open_error(m, describe), Contains("tensor 'model.layers.1.mlp.up_proj.weight' is missing"));
+    write(m + "/model.safetensors", file);
+    CHECK(open_error(m, describe) == "no error");
+    // And its parameter count is the loaded model's.
+    auto loaded = LanguageModel::open(m), described = LanguageModel::open(m, describe);
+    CHECK(described->info().parameters == loaded->info().parameters);
 }
 
 TEST_CASE("truncated or corrupt safetensors files", "[model][errors]") {

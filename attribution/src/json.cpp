@@ -43,7 +43,7 @@ std::string to_json_text(const Result& r, int indent) {
               {"target_tokens", tokens_json(r.target_tokens)}, {"token_attr", rows(r.matrix, r.prompt_tokens.size())},
               {"seq_attr", r.scores}, {"words", spans_json(r.words)}, {"target_logprob", r.target_logprob},
               {"target_token_logprobs", r.target_token_logprobs}, {"baseline_logprob", number(r.baseline_logprob)},
-              {"delta", number(r.delta)}, {"evaluations", r.evaluations}};
+              {"delta", number(r.delta)}, {"evaluations", r.evaluations}, {"warnings", r.warnings}};
     if (!r.spans.empty()) j["spans"] = spans_json(r.spans);
     if (!r.contrast.empty()) {  // F = log p(target) − log p(contrast); token_attr rows: target tokens, then the foil's
         j["contrast"] = r.contrast;
