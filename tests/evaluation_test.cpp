@@ -491,3 +491,24 @@ TEST_CASE("a report or journal holding a number beyond double's range is a clean
     report["suites"][0]["items"][0]["index"] = -1;
     CHECK_THROWS_WITH(eval::report_from_json_text(report.dump(), "negative.json"), Catch::Contains("negative.json") && Catch::Contains("out of range"));
 }
+
+TEST_CASE("acc_mutual_info's unconditional request is target_delimiter + choice after an empty context", "[evaluation]") {
+    // lm-evaluation-harness >= 0.4.9 (task.py): ("", f"{target_delimiter}{choice}"), not the bare choice.
+    auto m = LanguageModel::open(model_path("tiny-b"));
+    auto s = suites({"world-facts-mc"});
+    eval::EvalOptions o;
+    o.settings.limit = 3;
+    auto out = run(*m, s, o);
+    REQUIRE(out.complete);
+    const auto& items = out.report.suites[0].items;
+    REQUIRE(items.size() == 3);
+    for (const auto& it : items)
+        for (const auto& c : it.choices) {
+            INFO(it.id << " / " << c.text);
+            REQUIRE(c.unconditional_logprob);
+            const double with_delimiter = m->score({{"", s[0].target_delimiter + c.text}}, 1)[0].logprob;
+            const double bare = m->score({{"", c.text}}, 1)[0].logprob;
+            CHECK(*c.unconditional_logprob == Approx(with_delimiter).margin(1e-5));
+            CHECK(std::fabs(with_delimiter - bare) > 1e-3);  // the two requests differ on these models
+        }
+}

@@ -2,7 +2,9 @@
 // (values worked by hand from their definitions), and docs/suite-format.md's table equal to the registry.
 #include <catch2/catch.hpp>
 
+#include <cmath>
 #include <fstream>
+#include <map>
 #include <set>
 
 #include "lmwb/evaluation.h"
@@ -97,6 +99,33 @@ TEST_CASE("HELM calibration: ece_1_bin, selective_acc@10 and the coverage-accura
     CHECK(value("acc") == Approx(0.6));
 }
 
+TEST_CASE("selective metrics: tied confidences count as their group's mean, whatever the item order", "[evaluation][registry]") {
+    // Confidences 0.9, 0.9 (one right) and 0.6, 0.6, 0.6 (two right). A tie group counts its mean correctness at each
+    // position it spans: running accuracies 0.5, 0.5, (1 + 2/3) / 3, (1 + 4/3) / 4, 3/5.
+    auto run = [](bool reversed) {
+        eval::SuiteReport s;
+        s.name = "ties";
+        s.kind = datasets::to_string(TaskKind::MultipleChoice);
+        s.metrics = {"selective_acc@10", "selective_cov_acc_area"};
+        const double conf[] = {0.9, 0.9, 0.6, 0.6, 0.6};
+        const int right[] = {1, 0, 1, 0, 1};
+        for (int k = 0; k < 5; ++k) {
+            const int i = reversed ? 4 - k : k;
+            auto r = mc_item({{"p", std::log(conf[i])}, {"q", std::log(1 - conf[i])}}, right[i] ? 0 : 1);
+            r.id = std::to_string(i);
+            s.items.push_back(r);
+        }
+        std::map<std::string, double> out;
+        for (const auto& a : eval::aggregate(s, 50, 1)) out[a.metric] = a.value;
+        return out;
+    };
+    auto forward = run(false), backward = run(true);
+    CHECK(forward["selective_acc@10"] == Approx(0.5));
+    CHECK(forward["selective_cov_acc_area"] == Approx((0.5 + 0.5 + 5.0 / 9 + 7.0 / 12 + 0.6) / 5));
+    CHECK(backward["selective_acc@10"] == forward["selective_acc@10"]);
+    CHECK(backward["selective_cov_acc_area"] == Approx(forward["selective_cov_acc_area"]).epsilon(1e-15));
+}
+
 TEST_CASE("generation: HELM's quasi and prefix exact match", "[evaluation][registry]") {
     eval::ItemRecord r;
     r.references = {"The Eiffel Tower"};
@@ -110,6 +139,33 @@ TEST_CASE("generation: HELM's quasi and prefix exact match", "[evaluation][regis
     CHECK(v("prefix_exact_match", "the Eiffel Tower is tall") == 0);    // case matters without normalising
     CHECK(v("quasi_prefix_exact_match", "the eiffel tower, in Paris") == 1);
     CHECK(v("quasi_prefix_exact_match", "a tower") == 0);
+    // An empty completion scores 0 in all three, even against a reference that normalises to nothing (HELM).
+    r.references = {"the"};
+    for (const char* m : {"quasi_exact_match", "prefix_exact_match", "quasi_prefix_exact_match"}) {
+        INFO(m);
+        CHECK(v(m, "") == 0);
+        CHECK(v(m, "  ") == 0);
+    }
+    CHECK(v("quasi_prefix_exact_match", "anything") == 1);  // every text starts with ""
+}
+
+TEST_CASE("defaults name one convention: rouge_score's tokenizer, SQuAD's normalize_answer", "[evaluation][registry]") {
+    auto qa = datasets::load_suite(std::string(LMWB_SUITES) + "/world-stories-continue.json");
+    CHECK(qa.ascii_words);  // no rouge_tokenizer field: rouge_score's
+    const auto settings = eval::metric_settings(qa);
+    CHECK(settings.words == metrics::WordMode::Ascii);
+    eval::ItemRecord r;
+    r.references = {"猫"};
+    r.response = "猫";
+    CHECK(item_value(TaskKind::Generation, "rouge_1", r, settings) == 0);  // no [a-z0-9] word, as rouge_score
+    eval::MetricSettings unicode = settings;
+    unicode.words = metrics::WordMode::Unicode;
+    CHECK(item_value(TaskKind::Generation, "rouge_1", r, unicode) == 1);
+    // exact_match without a suite normalization: SQuAD v1.1's normalize_answer on both sides.
+    datasets::Suite plain;
+    r.references = {"The Eiffel Tower."};
+    r.response = "eiffel   tower";
+    CHECK(item_value(TaskKind::Generation, "exact_match", r, eval::metric_settings(plain)) == 1);
 }
 
 TEST_CASE("docs/suite-format.md lists the registry's metrics as the registry describes them", "[evaluation][registry][docs]") {
