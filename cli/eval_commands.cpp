@@ -117,7 +117,7 @@ struct EvalArgs {
     std::uint64_t seed = 0;
     int threads = 0, batch_size = 8, bootstrap = 1000;
     std::string device = "cpu", dtype = "auto", revision = "main";
-    bool resume = false, quiet = false;
+    bool resume = false, quiet = false, through_symlink = false;
     std::vector<std::string> explain;  // item ids whose records carry an attribution
     std::string explain_method = "ig";
     int explain_steps = 50;
@@ -154,6 +154,7 @@ Action add_eval_command(CLI::App& app) {
     cmd->add_option("--revision", a->revision, "With a repository name: the branch, tag or commit in the cache (default: main)");
     cmd->add_option("suites", a->suites, "Suite definition files, or names of bundled suites")->required();
     auto* out_option = cmd->add_option("--out,-o", a->out, "Report file (default: lmwb-report.json in the current folder; written atomically; its journal is OUT.journal.jsonl)");
+    cmd->add_flag("--through-symlink", a->through_symlink, "When --out is a symbolic link, write the report to its target (else refused)");
     cmd->add_option("--limit", a->limit, "Only the first N items of each suite");
     cmd->add_option("--seed", a->seed, "Seed for sampling and bootstraps");
     cmd->add_option("--threads", a->threads, "Compute threads (default: all cores)");
@@ -187,6 +188,8 @@ Action add_eval_command(CLI::App& app) {
                 throw std::runtime_error("--out " + a->out + " is a folder; give the report's file name, e.g. " + (out / "report.json").string());
             const auto parent = out.parent_path().empty() ? std::filesystem::path(".") : out.parent_path();
             if (!std::filesystem::is_directory(parent, ec)) throw std::runtime_error("--out " + a->out + ": folder " + parent.string() + " does not exist");
+            eval::output_path(a->out, a->through_symlink);  // never a device, FIFO or (unasked) a link's target
+            eval::output_path(a->out + ".journal.jsonl");
         }
         std::vector<datasets::Suite> suites;
         for (const auto& s : a->suites) suites.push_back(datasets::load_suite(resolve_suite(s)));
@@ -225,7 +228,7 @@ Action add_eval_command(CLI::App& app) {
             return 130;
         }
         if (!a->explain.empty()) attach_attributions(*model, suites, outcome.report, *a);
-        eval::write_report(a->out, outcome.report);
+        eval::write_report(a->out, outcome.report, a->through_symlink);
         std::error_code ec;
         fs::remove(opt.journal_path, ec);
         if (!a->quiet) {
@@ -241,10 +244,13 @@ Action add_eval_command(CLI::App& app) {
 Action add_merge_command(CLI::App& app) {
     auto inputs = std::make_shared<std::vector<std::string>>();
     auto out = std::make_shared<std::string>();
+    auto through = std::make_shared<bool>(false);
     auto* cmd = app.add_subcommand("merge", "Combine the shard reports of one run (lmwb eval --shard K/N) into one report");
     cmd->add_option("reports", *inputs, "Shard reports, all N of them")->required();
     cmd->add_option("--out,-o", *out, "The combined report")->required();
-    return [inputs, out]() -> int {
+    cmd->add_flag("--through-symlink", *through, "When --out is a symbolic link, write to its target (else refused)");
+    return [inputs, out, through]() -> int {
+        eval::output_path(*out, *through);  // before reading anything
         std::error_code ec;
         for (const auto& p : *inputs)  // the combined report never replaces one of its shards
             if (std::filesystem::exists(*out, ec) && std::filesystem::equivalent(*out, p, ec))
@@ -252,7 +258,7 @@ Action add_merge_command(CLI::App& app) {
         std::vector<eval::Report> reports;
         for (const auto& p : *inputs) reports.push_back(eval::read_report(p));
         auto merged = eval::merge_reports(reports, *inputs);
-        eval::write_report(*out, merged);
+        eval::write_report(*out, merged, *through);
         print_aggregates(merged);
         std::printf("\nreport: %s (merged from %zu shards)\n", out->c_str(), inputs->size());
         return 0;

@@ -34,6 +34,7 @@ Action add_ratings_command(CLI::App& app) {
     struct Args {
         std::string report, out, rater, file;
         std::vector<std::string> ratings;
+        bool through_symlink = false;
     };
     auto a = std::make_shared<Args>();
     auto* cmd = app.add_subcommand("ratings", "Human ratings of a report's items: import a rater's CSV/JSONL, merge raters into the report");
@@ -44,16 +45,19 @@ Action add_ratings_command(CLI::App& app) {
     imp->add_option("--rater", a->rater, "The rater's name")->required();
     imp->add_option("--report", a->report, "The report rated (checked: suites, items, rubric values)")->required();
     imp->add_option("--out", a->out, "Ratings file to write")->required();
+    imp->add_flag("--through-symlink", a->through_symlink, "When --out is a symbolic link, write to its target (else refused)");
     auto* merge = cmd->add_subcommand("merge", "Summarise raters' files into a copy of the report: means, win rates, agreement");
     merge->add_option("report", a->report, "The report rated")->required();
     merge->add_option("ratings", a->ratings, "One ratings file per rater")->required();
     merge->add_option("--out", a->out, "Report with the ratings section")->required();
+    merge->add_flag("--through-symlink", a->through_symlink, "When --out is a symbolic link, write to its target (else refused)");
     return [a, imp]() -> int {
+        eval::output_path(a->out, a->through_symlink);  // before reading anything
         auto report = eval::read_report(a->report);
         if (imp->parsed()) {
             auto r = eval::import_ratings(a->file, a->rater, std::filesystem::path(a->report).filename().string());
             eval::check_ratings(report, r, a->file);
-            eval::write_ratings(a->out, r);
+            eval::write_ratings(a->out, r, a->through_symlink);
             std::printf("%s: %zu ratings by %s\n", a->out.c_str(), r.ratings.size(), r.rater.c_str());
             return 0;
         }
@@ -63,7 +67,7 @@ Action add_ratings_command(CLI::App& app) {
             eval::check_ratings(report, files.back(), path);
         }
         report.ratings = eval::summarize_ratings(report, files);
-        eval::write_report(a->out, report);
+        eval::write_report(a->out, report, a->through_symlink);
         print_summary(*report.ratings);
         std::printf("\nreport with ratings: %s\n", a->out.c_str());
         return 0;

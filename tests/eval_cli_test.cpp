@@ -8,6 +8,7 @@
 #include <fstream>
 #include <thread>
 
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -258,4 +259,47 @@ TEST_CASE("Ctrl-C stops lmwb explain and lmwb uncertainty within a second, exit 
         REQUIRE(WIFEXITED(status));
         CHECK(WEXITSTATUS(status) == 130);
     }
+}
+
+TEST_CASE("outputs never replace what is not theirs: FIFOs, folders and links are refused; a link's target only when asked",
+          "[cli][evaluation][security]") {
+    ScratchDir d;
+    // Devices are checked by type alone (nothing is opened): the library says no before any write.
+    CHECK_THROWS_WITH(lmwb::eval::output_path("/dev/null"), Catch::Contains("/dev/null: exists and is a character device"));
+    CHECK_THROWS_WITH(lmwb::eval::output_path(d.path().string()), Catch::Contains("is a folder"));
+    const std::string fifo = d.file("fifo");
+    REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+    const std::string base = cli + " eval " + model + " world-facts-mc -q --limit 2";
+    auto r = run_command(base + " --out " + fifo + " 2>&1");
+    CHECK(r.exit_code == 1);
+    CHECK_THAT(r.output, Catch::Contains(fifo + ": exists and is a FIFO"));
+    struct stat st {};
+    REQUIRE(::lstat(fifo.c_str(), &st) == 0);
+    CHECK(S_ISFIFO(st.st_mode));
+    CHECK_FALSE(std::filesystem::exists(fifo + ".journal.jsonl"));
+
+    // A link to a file of someone else's: refused, both untouched; with --through-symlink the target gets the report.
+    const std::string precious = d.write("precious.txt", "thesis\n"), link = d.file("report.json");
+    std::filesystem::create_symlink(precious, link);
+    r = run_command(base + " --out " + link + " 2>&1");
+    CHECK(r.exit_code == 1);
+    CHECK_THAT(r.output, Catch::Contains("is a symbolic link"));
+    CHECK(lmwb::test::read_text(precious) == "thesis\n");
+    CHECK(std::filesystem::is_symlink(link));
+    r = run_command(base + " --out " + link + " --through-symlink 2>&1");
+    CHECK(r.exit_code == 0);
+    CHECK(std::filesystem::is_symlink(link));
+    CHECK(lmwb::test::read_text(precious).find("\"schema\": \"lmwb.report\"") != std::string::npos);
+
+    // merge and ratings follow the same rule.
+    REQUIRE(run_command(base + " --shard 1/1 --out " + d.file("s1.json")).exit_code == 0);
+    auto m = run_command(cli + " merge " + d.file("s1.json") + " --out " + fifo + " 2>&1");
+    CHECK(m.exit_code == 1);
+    CHECK_THAT(m.output, Catch::Contains("is a FIFO"));
+    d.write("ana.csv", "suite,item,dimension,value\n");
+    auto imp = run_command(cli + " ratings import " + d.file("ana.csv") + " --rater ana --report " + d.file("s1.json") + " --out " + fifo + " 2>&1");
+    CHECK(imp.exit_code == 1);
+    CHECK_THAT(imp.output, Catch::Contains("is a FIFO"));
+    REQUIRE(::lstat(fifo.c_str(), &st) == 0);
+    CHECK(S_ISFIFO(st.st_mode));
 }

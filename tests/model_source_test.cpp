@@ -2,6 +2,8 @@
 // models--org--name/refs/<rev> -> snapshots/<commit>/), its fallbacks, its errors, and sharded checkpoints' errors.
 #include <catch2/catch.hpp>
 
+#include <cstring>
+
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -246,5 +248,48 @@ TEST_CASE("bundled models and suites are found beside the program, or in LMWB_DA
         Env data("LMWB_DATA_DIR", (dir.path() / "missing").string());
         CHECK(data_dir().empty());
         CHECK(bundled_model("tiny-a").empty());
+    }
+}
+
+TEST_CASE("a sharded model in a real Hugging Face cache: snapshot links into its repository's blobs open, others are refused",
+          "[model][cache][security]") {
+    ScratchDir d;
+    const fs::path hub = d.path() / "hub", repo = hub / "models--acme--sharded", snap = repo / "snapshots" / kCommit;
+    fs::create_directories(repo / "blobs");
+    fs::create_directories(snap);
+    fs::create_directories(repo / "refs");
+    std::ofstream(repo / "refs" / "main") << kCommit;
+    // Every file of the snapshot a link to a blob named by its hash, as huggingface_hub lays them out.
+    auto blob = [&](const std::string& name, const fs::path& content_from) {
+        const std::string hash = "blob-" + name;
+        fs::copy_file(content_from, repo / "blobs" / hash);
+        fs::create_symlink(fs::path("..") / ".." / "blobs" / hash, snap / name);
+    };
+    ScratchDir plain;  // the same model sharded in a plain folder, for the files' content
+    auto m = LanguageModel::open(kModel);
+    const std::string st = lmwb::test::read_text(std::string(kModel) + "/model.safetensors");
+    plain.write("model-00001-of-00001.safetensors", st);
+    std::uint64_t header_len = 0;
+    std::memcpy(&header_len, st.data(), 8);
+    nlohmann::json header = nlohmann::json::parse(st.substr(8, header_len));
+    nlohmann::json index = {{"weight_map", nlohmann::json::object()}};
+    for (auto& [name, t] : header.items())
+        if (name != "__metadata__") index["weight_map"][name] = "model-00001-of-00001.safetensors";
+    plain.write("model.safetensors.index.json", index.dump());
+    for (const char* f : {"config.json", "tokenizer.json"}) blob(f, fs::path(kModel) / f);
+    blob("model.safetensors.index.json", plain.file("model.safetensors.index.json"));
+    blob("model-00001-of-00001.safetensors", plain.file("model-00001-of-00001.safetensors"));
+    Env cache("HF_HUB_CACHE", hub.string());
+    auto sharded = LanguageModel::open("acme/sharded");
+    CHECK(sharded->info().parameters == m->info().parameters);
+    CHECK(sharded->score({{"The sky is", " blue"}}, 1)[0].logprob == Approx(m->score({{"The sky is", " blue"}}, 1)[0].logprob).margin(1e-5));
+    // The shard's link led anywhere else (another repository's blobs, a file outside the cache): refused by name.
+    for (const fs::path& elsewhere : {hub / "models--other--repo" / "blobs" / "x", d.path() / "outside.safetensors"}) {
+        fs::create_directories(elsewhere.parent_path());
+        fs::copy_file(plain.file("model-00001-of-00001.safetensors"), elsewhere, fs::copy_options::overwrite_existing);
+        fs::remove(snap / "model-00001-of-00001.safetensors");
+        fs::create_symlink(elsewhere, snap / "model-00001-of-00001.safetensors");
+        INFO(elsewhere);
+        CHECK_THROWS_WITH(LanguageModel::open("acme/sharded"), Catch::Contains("is outside the model folder and its repository's blobs/"));
     }
 }

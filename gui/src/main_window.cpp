@@ -296,6 +296,16 @@ void MainWindow::showError(const QString& title, const QString& message) {
     if (!quiet_) QMessageBox::critical(this, title, message);
 }
 
+bool MainWindow::writablePath(const QString& path, const QString& title) {
+    try {
+        eval::output_path(path.toStdString(), /*through_symlink=*/true);
+        return true;
+    } catch (const std::exception& e) {
+        showError(title, QString::fromStdString(e.what()));
+        return false;
+    }
+}
+
 void MainWindow::addRecent(const QString& key, const QString& path) {
     QSettings s;
     QStringList l = s.value(key).toStringList();
@@ -406,6 +416,7 @@ bool MainWindow::exportHtml(const QString& path) {
     };
     if (!in.comparisons.empty()) add(compare_view_->barsPlot()), add(compare_view_->scatterPlot());
     if (session_->report) add(inspector_->reliabilityPlot());
+    if (!writablePath(path, tr("Cannot write the HTML report"))) return false;
     QSaveFile f(path);
     if (!f.open(QIODevice::WriteOnly | QIODevice::Text) || f.write(htmlReport(in).toUtf8()) < 0 || !f.commit()) {
         showError(tr("Cannot write the HTML report"), path + QStringLiteral(": ") + f.errorString());
@@ -420,6 +431,7 @@ bool MainWindow::exportResults(const QString& path) {
         showError(tr("Nothing to export"), tr("Run suites or open a report first."));
         return false;
     }
+    if (!writablePath(path, tr("Cannot write the results"))) return false;
     QSaveFile f(path);
     if (!f.open(QIODevice::WriteOnly | QIODevice::Text) || f.write(resultsCsv(*session_->report).toUtf8()) < 0 || !f.commit()) {
         showError(tr("Cannot write the results"), path + QStringLiteral(": ") + f.errorString());
@@ -429,6 +441,7 @@ bool MainWindow::exportResults(const QString& path) {
 }
 
 bool MainWindow::exportTable(const QString& path, const QAbstractItemModel* table) {
+    if (!writablePath(path, tr("Cannot write the table"))) return false;
     QSaveFile f(path);
     if (!f.open(QIODevice::WriteOnly | QIODevice::Text)) {
         showError(tr("Cannot write the table"), path + QStringLiteral(": ") + f.errorString());

@@ -75,6 +75,8 @@ private:
     void refreshWorkspace();
     void addRecent(const QString& key, const QString& path);
     void showError(const QString& title, const QString& message);
+    // An export may replace a file (or, chosen in the dialog, a link's target), never a device, FIFO or folder.
+    bool writablePath(const QString& path, const QString& title);
     Session* session_;
     ModelView* model_view_;
     RunView* run_view_;

@@ -10,6 +10,7 @@
 #include <QUuid>
 
 #include <csignal>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <stdexcept>
@@ -29,14 +30,21 @@ using nlohmann::json;
 
 [[noreturn]] void fail(const QString& what) { throw std::runtime_error(what.toStdString()); }
 
+// SQLite's own code goes into the message: SQLITE_BUSY (5) and SQLITE_LOCKED (6) mean "wait", not "damaged".
+QString sqlError(const QSqlError& e) { return QStringLiteral("%1 (sqlite %2)").arg(e.text(), e.nativeErrorCode()); }
+
 QSqlQuery exec(const QSqlDatabase& db, const QString& sql) {
     QSqlQuery q(db);
-    if (!q.exec(sql)) fail(QStringLiteral("run index: %1: %2").arg(sql.left(60), q.lastError().text()));
+    if (!q.exec(sql)) fail(QStringLiteral("run index: %1: %2").arg(sql.left(60), sqlError(q.lastError())));
     return q;
 }
 
+void prepare(QSqlQuery& q, const QString& sql) {
+    if (!q.prepare(sql)) fail(QStringLiteral("run index: %1: %2").arg(sql.left(60), sqlError(q.lastError())));
+}
+
 void execBound(QSqlQuery& q) {
-    if (!q.exec()) fail(QStringLiteral("run index: %1").arg(q.lastError().text()));
+    if (!q.exec()) fail(QStringLiteral("run index: %1").arg(sqlError(q.lastError())));
 }
 
 // What says whether a run changed since it was indexed: the files' modification times and the report's size.
@@ -72,14 +80,54 @@ QString Workspace::defaultFolder() {
 
 Workspace::Workspace(const QString& folder) : folder_(QDir(folder).absolutePath()) {
     if (!QDir().mkpath(folder_ + QStringLiteral("/runs"))) fail(folder_ + QStringLiteral(": the workspace folder cannot be created"));
+    try {
+        openIndex();
+        syncIndex();
+    } catch (const std::exception& e) {
+        last_error_ = QString::fromUtf8(e.what());
+        // Another program holds it past the wait: never delete what it is writing; queries try again later.
+        if (isBusy(e)) return;
+        rebuildIndexFile();  // the index is a cache of the runs' JSON: a damaged or foreign one is built again
+    }
+}
+
+bool Workspace::isBusy(const std::exception& e) {
+    const QString what = QString::fromUtf8(e.what());
+    return what.contains(QLatin1String("(sqlite 5)")) || what.contains(QLatin1String("(sqlite 6)")) ||
+           what.contains(QLatin1String("database is locked"));
+}
+
+void Workspace::closeIndex() {
+    if (connection_.isEmpty()) return;
+    { QSqlDatabase::database(connection_, false).close(); }
+    QSqlDatabase::removeDatabase(connection_);
+    connection_.clear();
+}
+
+void Workspace::rebuildIndexFile() {
+    closeIndex();
+    for (const char* suffix : {"", "-journal", "-wal", "-shm"}) QFile::remove(folder_ + QStringLiteral("/index.sqlite") + QLatin1String(suffix));
+    openIndex();
+    syncIndex();
+}
+
+void Workspace::openIndex() {
     connection_ = QStringLiteral("lmwb-workspace-") + QUuid::createUuid().toString(QUuid::WithoutBraces);
     QSqlDatabase db = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), connection_);
     db.setDatabaseName(folder_ + QStringLiteral("/index.sqlite"));
-    if (!db.open()) fail(folder_ + QStringLiteral("/index.sqlite: %1").arg(db.lastError().text()));
+    db.setConnectOptions(QStringLiteral("QSQLITE_BUSY_TIMEOUT=5000"));  // a second program indexing: wait, then say so
+    if (!db.open()) fail(folder_ + QStringLiteral("/index.sqlite: %1").arg(sqlError(db.lastError())));
     exec(db, QStringLiteral("PRAGMA synchronous=NORMAL"));
     exec(db, QStringLiteral("CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT)"));
     QSqlQuery v = exec(db, QStringLiteral("SELECT value FROM meta WHERE key='schema'"));
-    const bool current = v.next() && v.value(0).toInt() == kSchemaVersion;
+    bool current = v.next() && v.value(0).toInt() == kSchemaVersion;
+    // The right schema number is not enough: every column this program reads must be there.
+    for (const char* probe : {"SELECT id, dir, stamp, status, model, model_path, suites, started, error, items, items_total FROM runs LIMIT 0",
+                              "SELECT run, suite, metric, value, low, high FROM aggregates LIMIT 0",
+                              "SELECT run, suite, item, metric, value FROM items LIMIT 0"}) {
+        QSqlQuery q(db);
+        current = current && q.exec(QLatin1String(probe));
+    }
     if (!current) {
         for (const char* t : {"runs", "aggregates", "items"}) exec(db, QStringLiteral("DROP TABLE IF EXISTS %1").arg(QLatin1String(t)));
         exec(db, QStringLiteral("CREATE TABLE runs(id INTEGER PRIMARY KEY, dir TEXT UNIQUE, stamp TEXT, status TEXT, model TEXT, "
@@ -93,15 +141,31 @@ Workspace::Workspace(const QString& folder) : folder_(QDir(folder).absolutePath(
         exec(db, QStringLiteral("CREATE INDEX runs_started ON runs(started)"));
         exec(db, QStringLiteral("INSERT OR REPLACE INTO meta VALUES('schema', '%1')").arg(kSchemaVersion));
     }
-    sync();
 }
 
-Workspace::~Workspace() {
-    { QSqlDatabase::database(connection_).close(); }
-    QSqlDatabase::removeDatabase(connection_);
+Workspace::~Workspace() { closeIndex(); }
+
+template <class T, class F>
+T Workspace::guarded(F f) const {
+    try {
+        return f();
+    } catch (const std::exception& e) {
+        last_error_ = QString::fromUtf8(e.what());
+        QSqlDatabase::database(connection_, false).rollback();  // a transaction cut short
+        if (isBusy(e)) return T{};  // try again later; the other program's index stays as it is
+    }
+    try {  // damaged since it was opened: built again from the runs' files, then asked once more
+        const_cast<Workspace*>(this)->rebuildIndexFile();
+        return f();
+    } catch (const std::exception& e) {
+        last_error_ = QString::fromUtf8(e.what());
+        return T{};
+    }
 }
 
-int Workspace::sync() {
+int Workspace::sync() { return guarded<int>([&] { return syncIndex(); }); }
+
+int Workspace::syncIndex() {
     QSqlDatabase db = QSqlDatabase::database(connection_);
     std::map<QString, QString> indexed;  // dir -> stamp
     {
@@ -125,14 +189,14 @@ int Workspace::sync() {
     }
     for (const auto& [dir, stamp] : indexed) {  // folders removed outside the program
         QSqlQuery q(db);
-        q.prepare(QStringLiteral("SELECT id FROM runs WHERE dir=?"));
+        prepare(q, QStringLiteral("SELECT id FROM runs WHERE dir=?"));
         q.addBindValue(dir);
         execBound(q);
         if (!q.next()) continue;
         const qint64 id = q.value(0).toLongLong();
         for (const char* t : {"DELETE FROM aggregates WHERE run=?", "DELETE FROM items WHERE run=?", "DELETE FROM runs WHERE id=?"}) {
             QSqlQuery d(db);
-            d.prepare(QLatin1String(t));
+            prepare(d, QLatin1String(t));
             d.addBindValue(id);
             execBound(d);
         }
@@ -142,11 +206,13 @@ int Workspace::sync() {
 }
 
 void Workspace::rebuild() {
-    QSqlDatabase db = QSqlDatabase::database(connection_);
-    db.transaction();
-    for (const char* t : {"DELETE FROM runs", "DELETE FROM aggregates", "DELETE FROM items"}) exec(db, QLatin1String(t));
-    db.commit();
-    sync();
+    guarded<int>([&] {
+        QSqlDatabase db = QSqlDatabase::database(connection_);
+        db.transaction();
+        for (const char* t : {"DELETE FROM runs", "DELETE FROM aggregates", "DELETE FROM items"}) exec(db, QLatin1String(t));
+        db.commit();
+        return syncIndex();
+    });
 }
 
 void Workspace::index(const QString& dir) {
@@ -182,20 +248,20 @@ void Workspace::index(const QString& dir) {
     r.suites = suite_names.join(QStringLiteral(", "));
 
     QSqlQuery old(db);
-    old.prepare(QStringLiteral("SELECT id FROM runs WHERE dir=?"));
+    prepare(old, QStringLiteral("SELECT id FROM runs WHERE dir=?"));
     old.addBindValue(dir);
     execBound(old);
     if (old.next()) {
         const qint64 id = old.value(0).toLongLong();
         for (const char* t : {"DELETE FROM aggregates WHERE run=?", "DELETE FROM items WHERE run=?", "DELETE FROM runs WHERE id=?"}) {
             QSqlQuery d(db);
-            d.prepare(QLatin1String(t));
+            prepare(d, QLatin1String(t));
             d.addBindValue(id);
             execBound(d);
         }
     }
     QSqlQuery ins(db);
-    ins.prepare(QStringLiteral("INSERT INTO runs(dir, stamp, status, model, model_path, suites, started, error, items, items_total) "
+    prepare(ins, QStringLiteral("INSERT INTO runs(dir, stamp, status, model, model_path, suites, started, error, items, items_total) "
                                "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
     for (const QVariant& v : {QVariant(dir), QVariant(stamp), QVariant(r.status), QVariant(r.model), QVariant(r.model_path), QVariant(r.suites),
                               QVariant(r.started), QVariant(r.error), QVariant(r.items), QVariant(r.items_total)})
@@ -216,16 +282,20 @@ void Workspace::index(const QString& dir) {
         }
     }
     QSqlQuery qa(db);
-    qa.prepare(QStringLiteral("INSERT INTO aggregates VALUES(?, ?, ?, ?, ?, ?)"));
+    prepare(qa, QStringLiteral("INSERT INTO aggregates VALUES(?, ?, ?, ?, ?, ?)"));
     for (const auto* l : {&arun, &asuite, &ametric, &avalue, &alow, &ahigh}) qa.addBindValue(*l);
-    if (!arun.isEmpty() && !qa.execBatch()) fail(QStringLiteral("run index: %1").arg(qa.lastError().text()));
+    if (!arun.isEmpty() && !qa.execBatch()) fail(QStringLiteral("run index: %1").arg(sqlError(qa.lastError())));
     QSqlQuery qi(db);
-    qi.prepare(QStringLiteral("INSERT INTO items VALUES(?, ?, ?, ?, ?)"));
+    prepare(qi, QStringLiteral("INSERT INTO items VALUES(?, ?, ?, ?, ?)"));
     for (const auto* l : {&irun, &isuite, &iitem, &imetric, &ivalue}) qi.addBindValue(*l);
-    if (!irun.isEmpty() && !qi.execBatch()) fail(QStringLiteral("run index: %1").arg(qi.lastError().text()));
+    if (!irun.isEmpty() && !qi.execBatch()) fail(QStringLiteral("run index: %1").arg(sqlError(qi.lastError())));
 }
 
 std::vector<RunRecord> Workspace::runs(const RunFilter& f) const {
+    return guarded<std::vector<RunRecord>>([&] { return queryRuns(f); });
+}
+
+std::vector<RunRecord> Workspace::queryRuns(const RunFilter& f) const {
     QSqlDatabase db = QSqlDatabase::database(connection_);
     QString sql = QStringLiteral("SELECT dir, status, model, model_path, suites, started, error, items, items_total FROM runs r WHERE 1");
     QVariantList bind;
@@ -251,7 +321,7 @@ std::vector<RunRecord> Workspace::runs(const RunFilter& f) const {
     sql += QStringLiteral(" ORDER BY r.started DESC, r.dir DESC");
     QSqlQuery q(db);
     q.setForwardOnly(true);
-    q.prepare(sql);
+    prepare(q, sql);
     for (const auto& v : bind) q.addBindValue(v);
     execBound(q);
     std::vector<RunRecord> out;
@@ -262,8 +332,10 @@ std::vector<RunRecord> Workspace::runs(const RunFilter& f) const {
 }
 
 std::size_t Workspace::runCount() const {
-    QSqlQuery q = exec(QSqlDatabase::database(connection_), QStringLiteral("SELECT COUNT(*) FROM runs"));
-    return q.next() ? static_cast<std::size_t>(q.value(0).toLongLong()) : 0;
+    return guarded<std::size_t>([&] {
+        QSqlQuery q = exec(QSqlDatabase::database(connection_), QStringLiteral("SELECT COUNT(*) FROM runs"));
+        return q.next() ? static_cast<std::size_t>(q.value(0).toLongLong()) : std::size_t{0};
+    });
 }
 
 std::optional<RunRecord> Workspace::run(const QString& dir) const {
@@ -281,13 +353,21 @@ QStringList distinct(const QString& connection, const QString& sql) {
 }
 }  // namespace
 
-QStringList Workspace::models() const { return distinct(connection_, QStringLiteral("SELECT DISTINCT model FROM runs ORDER BY model")); }
-QStringList Workspace::suites() const { return distinct(connection_, QStringLiteral("SELECT DISTINCT suite FROM aggregates UNION SELECT DISTINCT suite FROM items ORDER BY 1")); }
-QStringList Workspace::metrics() const { return distinct(connection_, QStringLiteral("SELECT DISTINCT metric FROM aggregates ORDER BY metric")); }
+QStringList Workspace::models() const {
+    return guarded<QStringList>([&] { return distinct(connection_, QStringLiteral("SELECT DISTINCT model FROM runs ORDER BY model")); });
+}
+QStringList Workspace::suites() const {
+    return guarded<QStringList>(
+        [&] { return distinct(connection_, QStringLiteral("SELECT DISTINCT suite FROM aggregates UNION SELECT DISTINCT suite FROM items ORDER BY 1")); });
+}
+QStringList Workspace::metrics() const {
+    return guarded<QStringList>([&] { return distinct(connection_, QStringLiteral("SELECT DISTINCT metric FROM aggregates ORDER BY metric")); });
+}
 
 std::vector<std::pair<QString, double>> Workspace::itemMetrics(const QString& dir, const QString& suite, const QString& metric) const {
+    return guarded<std::vector<std::pair<QString, double>>>([&] {
     QSqlQuery q(QSqlDatabase::database(connection_));
-    q.prepare(QStringLiteral("SELECT i.item, i.value FROM items i JOIN runs r ON r.id = i.run WHERE r.dir = ? AND i.suite = ? AND i.metric = ?"));
+    prepare(q, QStringLiteral("SELECT i.item, i.value FROM items i JOIN runs r ON r.id = i.run WHERE r.dir = ? AND i.suite = ? AND i.metric = ?"));
     q.addBindValue(dir);
     q.addBindValue(suite);
     q.addBindValue(metric);
@@ -295,6 +375,7 @@ std::vector<std::pair<QString, double>> Workspace::itemMetrics(const QString& di
     std::vector<std::pair<QString, double>> out;
     while (q.next()) out.emplace_back(q.value(0).toString(), q.value(1).toDouble());
     return out;
+    });
 }
 
 QString Workspace::createRun(const RunSetup& setup) {
@@ -353,15 +434,21 @@ void Workspace::setRunStatus(const QString& dir, const QString& status, const QS
 }
 
 void Workspace::indexRun(const QString& dir) {
-    QSqlDatabase db = QSqlDatabase::database(connection_);
-    db.transaction();
-    index(dir);
-    db.commit();
+    guarded<int>([&] {
+        QSqlDatabase db = QSqlDatabase::database(connection_);
+        db.transaction();
+        index(dir);
+        db.commit();
+        return 0;
+    });
 }
 
 bool Workspace::removeRun(const QString& dir) {
-    if (!QDir(dir).absolutePath().startsWith(folder_ + QStringLiteral("/runs/"))) return false;  // only our own folders
-    if (!QDir(dir).removeRecursively()) return false;
+    if (!QDir::cleanPath(QDir(dir).absolutePath()).startsWith(folder_ + QStringLiteral("/runs/"))) return false;  // only our own folders
+    // Links are removed, never followed: a run folder that is a link (or holds one) leaves what it points to alone.
+    std::error_code ec;
+    std::filesystem::remove_all(std::filesystem::path(dir.toStdString()), ec);
+    if (ec) return false;
     sync();
     return true;
 }

@@ -9,6 +9,7 @@
 #include <QString>
 #include <QStringList>
 
+#include <exception>
 #include <optional>
 #include <vector>
 
@@ -84,9 +85,23 @@ public:
     void indexRun(const QString& dir);
     bool removeRun(const QString& dir);  // deletes the folder and its rows
 
+    // The last index error the workspace got over (it rebuilds a damaged index from the runs' files and waits for a
+    // busy one), for the History view to show; empty when none.
+    const QString& lastError() const { return last_error_; }
+
 private:
     void index(const QString& dir);  // inside a transaction
+    void openIndex();
+    void closeIndex();
+    void rebuildIndexFile();
+    static bool isBusy(const std::exception& e);
+    // f's result; on an SQL error the index file is built again and f asked once more; T{} when that fails too.
+    template <class T, class F>
+    T guarded(F f) const;
+    std::vector<RunRecord> queryRuns(const RunFilter& filter) const;
+    int syncIndex();
     QString folder_, connection_;
+    mutable QString last_error_;
 };
 
 }  // namespace lmwb::gui

@@ -14,6 +14,7 @@ void to_json(json& j, const ItemRecord& r);
 void from_json(const json& j, ItemRecord& r);
 
 void Journal::create(const std::string& path, const json& run) {
+    output_path(path);  // a journal never replaces or writes through what is not ours
     file_.reset(std::fopen(path.c_str(), "wb"));
     if (!file_) throw ReportError(path + ": cannot create the journal");
     path_ = path;
@@ -22,6 +23,7 @@ void Journal::create(const std::string& path, const json& run) {
 }
 
 void Journal::reopen(const std::string& path) {
+    output_path(path);
     if (const auto content = text::read_file(path); content && !content->empty() && content->back() != '\n') {
         const auto keep = content->rfind('\n');
         std::error_code ec;

@@ -117,10 +117,10 @@ RatingsFile read_ratings(const std::string& path) {
     return out;
 }
 
-void write_ratings(const std::string& path, const RatingsFile& r) {
+void write_ratings(const std::string& path, const RatingsFile& r, bool through_symlink) {
     std::string text = json{{"lmwb_ratings", 1}, {"rater", r.rater}, {"report", r.report}}.dump() + "\n";
     for (const auto& x : r.ratings) text += rating_json(x).dump() + "\n";
-    write_file_atomic(path, text);
+    write_file_atomic(path, text, through_symlink);
 }
 
 RatingsFile import_ratings(const std::string& path, const std::string& rater, const std::string& report_name) {

@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <nlohmann/json.hpp>
@@ -362,11 +363,44 @@ Report read_report(const std::string& path) {
     return report_from_json_text(s.str(), path);
 }
 
-void write_file_atomic(const std::string& path, const std::string& content) {
+namespace {
+
+const char* kind_of(mode_t m) {
+    return S_ISDIR(m) ? "a folder" : S_ISCHR(m) ? "a character device" : S_ISBLK(m) ? "a block device" : S_ISFIFO(m) ? "a FIFO"
+           : S_ISSOCK(m) ? "a socket" : S_ISLNK(m) ? "a symbolic link" : "not a regular file";
+}
+
+}  // namespace
+
+std::string output_path(const std::string& path, bool through_symlink) {
     namespace fs = std::filesystem;
+    struct stat st {};
+    if (::lstat(path.c_str(), &st) != 0) return path;  // nothing there yet (a missing folder fails at the write)
+    if (S_ISREG(st.st_mode)) return path;
+    if (!S_ISLNK(st.st_mode))
+        throw ReportError(path + ": exists and is " + kind_of(st.st_mode) + ", not a file of ours; refusing to replace it");
+    std::error_code ec;
+    const fs::path target = fs::weakly_canonical(fs::path(path), ec);
+    if (!through_symlink || ec)
+        throw ReportError(path + ": is a symbolic link (to " + (ec ? fs::read_symlink(path, ec).string() : target.string()) +
+                          "); refusing to replace the link. Writing through it to its target is a separate, explicit choice");
+    if (::lstat(target.c_str(), &st) == 0 && !S_ISREG(st.st_mode))
+        throw ReportError(path + ": links to " + target.string() + ", which is " + kind_of(st.st_mode) + "; refusing to replace it");
+    return target.string();
+}
+
+void write_file_atomic(const std::string& requested, const std::string& content, bool through_symlink) {
+    namespace fs = std::filesystem;
+    const std::string path = output_path(requested, through_symlink);
     fs::path target(path);
-    fs::path tmp = target.parent_path() / ("." + target.filename().string() + ".tmp" + std::to_string(::getpid()));
-    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    // A temporary name nobody holds: created exclusively, so a file or link already there is never written through.
+    fs::path tmp;
+    int fd = -1;
+    for (int attempt = 0; fd < 0 && attempt < 100; ++attempt) {
+        tmp = target.parent_path() / ("." + target.filename().string() + ".tmp" + std::to_string(::getpid()) + "-" + std::to_string(attempt));
+        fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+        if (fd < 0 && errno != EEXIST) break;
+    }
     if (fd < 0) throw ReportError(path + ": cannot write (" + std::string(std::strerror(errno)) + ")");
     std::size_t done = 0;
     while (done < content.size()) {
@@ -389,6 +423,8 @@ void write_file_atomic(const std::string& path, const std::string& content) {
     }
 }
 
-void write_report(const std::string& path, const Report& r) { write_file_atomic(path, to_json_text(r)); }
+void write_report(const std::string& path, const Report& r, bool through_symlink) {
+    write_file_atomic(path, to_json_text(r), through_symlink);
+}
 
 }  // namespace lmwb::eval

@@ -116,6 +116,13 @@ def main():
             n = len(acc)
             sd = math.sqrt(sum((x - sum(acc) / n) ** 2 for x in acc) / (n - 1))
             check(f"{s['name']}/acc stderr", aggs["acc"]["stderr"], sd / math.sqrt(n))
+            # Wilson's score interval (Wilson 1927; Newcombe 1998, method 3) of the proportion right.
+            z, p = 1.959963984540054, sum(acc) / n
+            centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+            half = z / (1 + z * z / n) * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+            check(f"{s['name']}/acc interval method", aggs["acc"]["method"] == "wilson", True)
+            check(f"{s['name']}/acc ci95 low", aggs["acc"]["ci95"][0], max(0.0, centre - half), 1e-9)
+            check(f"{s['name']}/acc ci95 high", aggs["acc"]["ci95"][1], min(1.0, centre + half), 1e-9)
             if "acc_norm" in aggs:
                 check(f"{s['name']}/acc_norm", aggs["acc_norm"]["value"], sum(accn) / n)
             if "brier" in aggs:

@@ -4,6 +4,8 @@
 
 #include <QDir>
 #include <QFile>
+#include <QSqlDatabase>
+#include <QSqlQuery>
 #include <QTemporaryDir>
 
 #include "lmwb/evaluation.h"
@@ -141,4 +143,97 @@ TEST_CASE("the workspace keeps every run and its index lists, filters and follow
     Workspace ws(folder);
     CHECK(ws.runs().size() == 2);
     CHECK(ws.run(stopped)->status == QStringLiteral("cancelled"));
+}
+
+TEST_CASE("the index heals itself: a foreign table, random bytes or a locked file never end the program or the history",
+          "[gui][workspace]") {
+    QTemporaryDir tmp;
+    const QString folder = tmp.filePath(QStringLiteral("ws")), index = folder + QStringLiteral("/index.sqlite");
+    QString dir;
+    {
+        Workspace ws(folder);
+        dir = ws.createRun(setup("tiny-a", 2));
+        Workspace::finishRun(dir, run("tiny-a", 2).report);
+        ws.indexRun(dir);
+    }
+    auto damage = [&](const QString& sql) {
+        {
+            QSqlDatabase db = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), QStringLiteral("damage"));
+            db.setDatabaseName(index);
+            REQUIRE(db.open());
+            QSqlQuery q(db);
+            for (const QString& s : sql.split(QLatin1Char(';'))) REQUIRE(q.exec(s));
+            db.close();
+        }
+        QSqlDatabase::removeDatabase(QStringLiteral("damage"));
+    };
+    // The right schema number, another table: rebuilt from the runs' files.
+    damage(QStringLiteral("DROP TABLE items;CREATE TABLE items(x TEXT)"));
+    {
+        Workspace ws(folder);
+        REQUIRE(ws.runs().size() == 1);
+        CHECK(ws.suites().contains(QStringLiteral("world-facts-mc")));
+    }
+    // Damaged after opening (another program's doing): the next query rebuilds and answers.
+    {
+        Workspace ws(folder);
+        damage(QStringLiteral("DROP TABLE aggregates"));
+        CHECK(ws.metrics().contains(QStringLiteral("acc")));
+        CHECK(ws.runs().size() == 1);
+    }
+    // Random bytes, or a file cut short.
+    for (const QByteArray& bytes : {QByteArray(4096, '\x5a'), QByteArray("SQLite format 3\0", 16)}) {
+        QFile f(index);
+        REQUIRE(f.open(QIODevice::WriteOnly | QIODevice::Truncate));
+        f.write(bytes);
+        f.close();
+        Workspace ws(folder);
+        CHECK(ws.runs().size() == 1);
+    }
+    // Locked by a second program past the wait: the workspace opens, says why, and answers once the lock is gone.
+    {
+        QSqlDatabase other = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), QStringLiteral("other"));
+        other.setDatabaseName(index);
+        REQUIRE(other.open());
+        QSqlQuery q(other);
+        REQUIRE(q.exec(QStringLiteral("BEGIN EXCLUSIVE")));
+        {
+            Workspace ws(folder);
+            INFO(ws.lastError().toStdString());
+            auto locked_runs = ws.runs();
+            INFO(ws.lastError().toStdString());
+            CHECK(locked_runs.empty());
+            CHECK(ws.lastError().contains(QStringLiteral("locked")));
+            REQUIRE(q.exec(QStringLiteral("COMMIT")));
+            ws.sync();
+            CHECK(ws.runs().size() == 1);
+        }
+        other.close();
+    }
+    QSqlDatabase::removeDatabase(QStringLiteral("other"));
+}
+
+TEST_CASE("deleting a run never follows a link out of the workspace", "[gui][workspace][security]") {
+    QTemporaryDir tmp;
+    const QString folder = tmp.filePath(QStringLiteral("ws"));
+    Workspace ws(folder);
+    // runs/evil -> a folder of someone else's, and a run holding a link to another.
+    const QString precious = tmp.filePath(QStringLiteral("precious"));
+    REQUIRE(QDir().mkpath(precious));
+    QFile thesis(precious + QStringLiteral("/thesis.tex"));
+    REQUIRE(thesis.open(QIODevice::WriteOnly));
+    thesis.write("\\documentclass{article}\n");
+    thesis.close();
+    const QString evil = folder + QStringLiteral("/runs/evil");
+    REQUIRE(QFile::link(precious, evil));
+    CHECK(ws.removeRun(evil));
+    CHECK_FALSE(QFileInfo::exists(evil));
+    CHECK(QFileInfo::exists(precious + QStringLiteral("/thesis.tex")));
+    const QString dir = ws.createRun(setup("tiny-a", 2));
+    REQUIRE(QFile::link(precious, dir + QStringLiteral("/linked")));
+    CHECK(ws.removeRun(dir));
+    CHECK_FALSE(QFileInfo::exists(dir));
+    CHECK(QFileInfo::exists(precious + QStringLiteral("/thesis.tex")));
+    CHECK_FALSE(ws.removeRun(folder + QStringLiteral("/runs/../../precious")));
+    CHECK(QFileInfo::exists(precious + QStringLiteral("/thesis.tex")));
 }

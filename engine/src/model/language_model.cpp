@@ -32,22 +32,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// Parameters as the safetensors headers list them, without the buffers some checkpoints carry (GPT-2's causal
-// masks, rotary frequency tables): what the network would count once built.
-std::int64_t stored_parameters(const WeightStore& store) {
-    std::int64_t n = 0;
-    for (const auto& name : store.names()) {
-        auto ends = [&name](const std::string& suffix) {
-            return name.size() >= suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
-        };
-        if (ends(".attn.bias") || ends(".attn.masked_bias") || ends(".attention.bias") || ends(".attention.masked_bias") ||
-            ends("rotary_emb.inv_freq"))
-            continue;
-        n += store.find(name)->numel();
-    }
-    return n;
-}
-
 // Between batches and decode steps; networks that check per layer (ours) also stop inside a pass.
 void check_cancelled() {
     if (const CancelToken* t = CancelScope::current()) t->check();

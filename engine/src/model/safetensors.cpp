@@ -149,14 +149,24 @@ WeightStore::WeightStore(const std::string& folder) : folder_(folder) {
         if (!j.contains("weight_map") || !j["weight_map"].is_object()) fail(index.string(), "/weight_map: missing or not an object");
         std::error_code ec;
         const fs::path root = fs::weakly_canonical(dir, ec);
+        auto inside = [](const fs::path& p, const fs::path& folder) {
+            const auto rel = p.lexically_relative(folder);
+            return !rel.empty() && *rel.begin() != ".." && rel.native().rfind("..", 0) != 0;
+        };
+        // A Hugging Face cache snapshot (models--org--name/snapshots/<commit>/) holds links into its repository's
+        // blobs/: the one place a shard may lead out of its folder.
+        const bool snapshot = root.parent_path().filename() == "snapshots" && root.parent_path().parent_path().filename().string().rfind("models--", 0) == 0;
+        const fs::path blobs = root.parent_path().parent_path() / "blobs";
         for (auto& [name, file] : j["weight_map"].items()) {
             if (!file.is_string()) fail(index.string(), "/weight_map/" + name + ": expected a file name");
-            // Shards are files of this folder: no absolute path, no way out through .. or a link.
+            // Shards are files of this folder: no absolute path, no way out through .. or a link (but the cache's).
             const fs::path shard(file.get<std::string>());
             const fs::path resolved = fs::weakly_canonical(dir / shard, ec);
-            const auto rel = resolved.lexically_relative(root);
-            if (shard.is_absolute() || rel.empty() || *rel.begin() == ".." || rel.native().rfind("..", 0) == 0)
-                fail(index.string(), "/weight_map/" + name + ": shard '" + file.get<std::string>() + "' is outside the model folder");
+            const bool cache_link = snapshot && !shard.is_absolute() && shard.has_filename() && shard == shard.filename() &&
+                                    fs::is_symlink(dir / shard, ec) && inside(resolved, fs::weakly_canonical(blobs, ec));
+            if (shard.is_absolute() || (!inside(resolved, root) && !cache_link))
+                fail(index.string(), "/weight_map/" + name + ": shard '" + file.get<std::string>() + "' is outside the model folder" +
+                                         (snapshot ? " and its repository's blobs/" : ""));
             if (std::find(shard_names.begin(), shard_names.end(), file.get<std::string>()) == shard_names.end())
                 shard_names.push_back(file.get<std::string>());
         }

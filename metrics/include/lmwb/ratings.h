@@ -25,7 +25,7 @@ struct RatingsFile {
 
 // JSONL: a header {"lmwb_ratings": 1, "rater": ..., "report": ...}, then a rating per line. Errors name file:line.
 RatingsFile read_ratings(const std::string& path);
-void write_ratings(const std::string& path, const RatingsFile& ratings);  // atomic
+void write_ratings(const std::string& path, const RatingsFile& ratings, bool through_symlink = false);  // atomic, as write_file_atomic
 // Ratings from a CSV (header suite,item,dimension,value) or JSONL file of the same fields, by one rater.
 RatingsFile import_ratings(const std::string& path, const std::string& rater, const std::string& report_name);
 // Every rating names a suite, item and rubric dimension of the report with an allowed value, once per rater;

@@ -56,7 +56,7 @@ struct ItemRecord {
 struct Aggregate {
     std::string metric;
     double value = 0, stderr_ = 0, low = 0, high = 0;  // 95% interval
-    std::string method;  // how the interval was found: "wilson", "percentile bootstrap", "bca bootstrap", "bc bootstrap"
+    std::string method;  // how the interval was found: "wilson", "percentile bootstrap", "bca bootstrap"
     std::size_t n = 0;   // items with a value
     bool higher_is_better = true;
     std::string signature;  // how to reproduce it elsewhere (sacreBLEU's signature), or empty
@@ -151,9 +151,15 @@ std::string to_json_text(const Report& r, int indent = 2);
 // Throws ReportError for malformed JSON, missing fields or a newer schema version, naming the file.
 Report report_from_json_text(const std::string& text, const std::string& source);
 Report read_report(const std::string& path);
-// Writes through a temporary file in the same folder, flushed and renamed over the target.
-void write_file_atomic(const std::string& path, const std::string& content);
-void write_report(const std::string& path, const Report& r);
+// Outputs never replace what is not theirs. The path a file may be written at: an existing path must be a regular
+// file — a device, FIFO, socket or folder is refused, and so is a symbolic link unless through_symlink (then the
+// link's final target is returned, which must itself be a regular file or not exist yet). Throws ReportError naming
+// the path and what is there.
+std::string output_path(const std::string& path, bool through_symlink = false);
+// Writes through a temporary file in the same folder (created exclusively, never following a link), flushed and
+// renamed over the target, which output_path() checks first.
+void write_file_atomic(const std::string& path, const std::string& content, bool through_symlink = false);
+void write_report(const std::string& path, const Report& r, bool through_symlink = false);
 
 // The report without its execution block, for equality checks across batch sizes, threads and resumes.
 std::string deterministic_json(const Report& r);

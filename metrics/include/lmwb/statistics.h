@@ -44,8 +44,8 @@ Interval mean_interval(const std::vector<double>& values, int iterations, std::u
 std::pair<double, double> wilson(double successes, double n);
 // Bootstrap of a statistic of the whole set of items (corpus BLEU, ECE, perplexity): stderr = sample standard
 // deviation of the replicates; interval = BCa (bias-corrected and accelerated, Efron 1987: bias from the share of
-// replicates below the estimate, acceleration from the jackknife, up to 2,000 items; above that bias-corrected only,
-// "bc bootstrap").
+// replicates below the estimate, acceleration from the jackknife, leaving out one item, or above 200 items one of 200
+// contiguous groups).
 Interval bootstrap_interval(std::size_t n, const Statistic& stat, int iterations, std::uint64_t seed);
 // The standard normal quantile function (Acklam's approximation, relative error < 1.2e-9).
 double normal_quantile(double p);
