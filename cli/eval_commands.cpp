@@ -177,7 +177,8 @@ Action add_eval_command(CLI::App& app) {
         if (!a->shard.empty() && !parse_shard(a->shard, opt.settings.shard_index, opt.settings.shard_count))
             throw std::runtime_error("--shard '" + a->shard + "': expected K/N with 1 <= K <= N, e.g. 2/4");
         if (a->batch_size < 1) throw std::runtime_error("--batch-size must be at least 1");
-        if (a->bootstrap < 0) throw std::runtime_error("--bootstrap must be 0 (no intervals) or more");
+        if (a->bootstrap < 0 || a->bootstrap > eval::kMaxResamples)
+            throw std::runtime_error("--bootstrap must be 0 (no intervals) to " + std::to_string(eval::kMaxResamples));
         if (a->threads < 0 || a->threads > 1024) throw std::runtime_error("--threads must be 0 (all cores) to 1024");
         {  // the report's place is usable before hours of work go into it
             std::error_code ec;
@@ -300,6 +301,8 @@ Action add_compare_command(CLI::App& app) {
     return [a]() -> int {
         std::vector<eval::Report> reports;
         for (const auto& p : a->reports) reports.push_back(eval::read_report(p));
+        if (a->iterations < eval::kMinSwaps || a->iterations > eval::kMaxResamples)
+            throw std::runtime_error("--iterations must be " + std::to_string(eval::kMinSwaps) + " to " + std::to_string(eval::kMaxResamples));
         auto cmp = eval::compare_reports(reports, a->reports, a->iterations, a->seed);
         if (a->json) {
             std::cout << eval::comparisons_to_json(cmp);

@@ -303,3 +303,30 @@ TEST_CASE("outputs never replace what is not theirs: FIFOs, folders and links ar
     REQUIRE(::lstat(fifo.c_str(), &st) == 0);
     CHECK(S_ISFIFO(st.st_mode));
 }
+
+TEST_CASE("readers take regular files only, and resampling counts are bounded", "[cli][evaluation][security]") {
+    ScratchDir d;
+    REQUIRE(run_command(cli + " eval " + model + " world-facts-mc -q --limit 4 --out " + d.file("a.json")).exit_code == 0);
+    const std::string fifo = d.file("fifo");
+    REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+    // Nothing waits on a FIFO or reads a device forever: refused at once, by name.
+    for (const std::string& input : {fifo, std::string("/dev/zero"), d.path().string()}) {
+        INFO(input);
+        auto c = run_command(cli + " compare " + d.file("a.json") + " " + input + " 2>&1");
+        CHECK(c.exit_code == 1);
+        CHECK_THAT(c.output, Catch::Contains(input + ": cannot open the report"));
+        auto m = run_command(cli + " merge " + input + " --out " + d.file("m.json") + " 2>&1");
+        CHECK(m.exit_code == 1);
+        auto r = run_command(cli + " ratings merge " + d.file("a.json") + " " + input + " --out " + d.file("r.json") + " 2>&1");
+        CHECK(r.exit_code == 1);
+        CHECK_THAT(r.output, Catch::Contains("not a regular file") || Catch::Contains("is a folder"));
+    }
+    for (const char* n : {"0", "-5", "1", "99", "100001"}) {
+        auto c = run_command(cli + " compare " + d.file("a.json") + " " + d.file("a.json") + " --iterations " + n + " 2>&1");
+        CHECK(c.exit_code == 1);
+        CHECK_THAT(c.output, Catch::Contains("--iterations must be 100 to 100000"));
+    }
+    auto b = run_command(cli + " eval " + model + " world-facts-mc -q --limit 2 --bootstrap 2147483647 --out " + d.file("b.json") + " 2>&1");
+    CHECK(b.exit_code == 1);
+    CHECK_THAT(b.output, Catch::Contains("--bootstrap must be 0 (no intervals) to 100000"));
+}

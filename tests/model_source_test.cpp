@@ -293,3 +293,31 @@ TEST_CASE("a sharded model in a real Hugging Face cache: snapshot links into its
         CHECK_THROWS_WITH(LanguageModel::open("acme/sharded"), Catch::Contains("is outside the model folder and its repository's blobs/"));
     }
 }
+
+TEST_CASE("revisions and refs never lead out of the cache or quote a foreign file", "[model][cache][security]") {
+    ScratchDir d;
+    const fs::path hub = d.path() / "hub", repo = hub / "models--acme--tiny";
+    snapshot(repo, kCommit);
+    fs::create_directories(repo / "refs" / "pr");
+    std::ofstream(repo / "refs" / "main") << kCommit;
+    std::ofstream(repo / "refs" / "pr" / "1") << kCommit << "\n";
+    Env cache("HF_HUB_CACHE", hub.string());
+    CHECK(resolve_model("acme/tiny", "pr/1") == (repo / "snapshots" / kCommit).string());  // refs/pr/N as the Hub writes
+    const std::string secret = d.write("secret.txt", "root:x:0:0:secret\n");
+    for (const char* bad : {"../../../../../../../etc/passwd", "..", "main/../main", "/etc/passwd", "-rf", "a b", "main\n"}) {
+        INFO(bad);
+        CHECK_THROWS_WITH(resolve_model("acme/tiny", bad), Catch::Contains("is not a branch, tag or commit name"));
+    }
+    // A ref that is a link (here to a file outside the cache): refused, its target never read or quoted.
+    fs::create_symlink(secret, repo / "refs" / "linked");
+    CHECK_THROWS_WITH(resolve_model("acme/tiny", "linked"), Catch::Contains("not a ref file of the cache") && !Catch::Contains("root:x"));
+    // A ref holding a path instead of a commit hash.
+    std::ofstream(repo / "refs" / "escape") << "../../outside";
+    CHECK_THROWS_WITH(resolve_model("acme/tiny", "escape"), Catch::Contains("does not hold a commit hash") && !Catch::Contains("outside"));
+    std::ofstream(repo / "refs" / "text") << "root:x:0:0:secret";
+    CHECK_THROWS_WITH(resolve_model("acme/tiny", "text"), !Catch::Contains("root:x"));
+    auto cli = lmwb::test::run_command("HF_HUB_CACHE=" + hub.string() + " " + std::string(LMWB_CLI) +
+                                       " info acme/tiny --revision ../../../../../../../" + secret + " 2>&1");
+    CHECK(cli.exit_code == 1);
+    CHECK_THAT(cli.output, !Catch::Contains("root:x"));
+}

@@ -1,6 +1,7 @@
 #include "lmwb/model_source.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -37,17 +38,41 @@ std::vector<std::string> snapshots_of(const fs::path& repo) {
     return out;
 }
 
+// A revision as the Hub names them: a branch or tag (letters, digits, '.', '_', '-', '/' between parts, as
+// refs/pr/1; no part "." or "..") or a commit hash. Anything else never reaches the file system.
+bool is_revision_name(const std::string& r) {
+    if (r.empty() || r.size() > 255 || r.front() == '/' || r.back() == '/' || r.front() == '-') return false;
+    for (char c : r)
+        if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '_' && c != '-' && c != '/') return false;
+    std::size_t start = 0;
+    while (start <= r.size()) {
+        const std::size_t end = std::min(r.find('/', start), r.size());
+        const std::string part = r.substr(start, end - start);
+        if (part.empty() || part == "." || part == "..") return false;
+        start = end + 1;
+    }
+    return true;
+}
+
 // The snapshot folder of `repo` at `revision`, or throws saying what is missing.
 fs::path snapshot(const fs::path& repo, const std::string& name, const std::string& revision) {
+    if (!is_revision_name(revision))
+        throw ModelError(name + ": revision '" + revision + "' is not a branch, tag or commit name (letters, digits, '.', '_', '-', '/')");
     const auto snaps = snapshots_of(repo);
     if (snaps.empty()) throw ModelError(repo.string() + ": the cache holds no snapshots of " + name + " (snapshots/ is missing or empty)");
     if (is_commit(revision) && fs::is_directory(repo / "snapshots" / revision)) return repo / "snapshots" / revision;
     const fs::path ref = repo / "refs" / revision;
-    if (fs::is_regular_file(ref)) {
+    std::error_code ec;
+    const auto status = fs::symlink_status(ref, ec);
+    if (!ec && fs::exists(status)) {
+        // A ref is a small regular file of the cache holding a commit hash: never a link, never quoted back.
+        if (!fs::is_regular_file(status) || fs::file_size(ref, ec) > 256)
+            throw ModelError(ref.string() + ": not a ref file of the cache (a link, a folder or too large); refusing to read it");
         std::ifstream in(ref);
         std::string commit;
         std::getline(in, commit);
         commit = trim(commit);
+        if (!is_commit(commit)) throw ModelError(ref.string() + ": does not hold a commit hash (40 hexadecimal digits)");
         if (!fs::is_directory(repo / "snapshots" / commit))
             throw ModelError(ref.string() + ": names snapshot " + commit + ", which is not in " + (repo / "snapshots").string());
         return repo / "snapshots" / commit;

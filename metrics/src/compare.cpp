@@ -196,6 +196,9 @@ void check_comparable(const SuiteReport& s, const std::string& name) {
 std::vector<RunComparison> compare_reports(const std::vector<Report>& reports, const std::vector<std::string>& names,
                                            int iterations, std::uint64_t seed, const Control& control) {
     if (reports.size() < 2) throw ReportError("compare: give at least two reports (the first is the baseline)");
+    if (iterations < kMinSwaps || iterations > kMaxResamples)
+        throw ReportError("compare: " + std::to_string(iterations) + " resamples; expected " + std::to_string(kMinSwaps) + " to " +
+                          std::to_string(kMaxResamples));
     const Report& base = reports.front();
     std::size_t total = 0, done = 0;
     for (const auto& s : base.suites) total += s.metrics.size() * (reports.size() - 1);

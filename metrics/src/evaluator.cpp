@@ -342,6 +342,9 @@ ModelIdentity identify(const LanguageModel& model) {
 }
 
 EvalOutcome evaluate(const LanguageModel& model, const LanguageModel* judge, const std::vector<Suite>& suites, const EvalOptions& opt) {
+    if (opt.settings.bootstrap_iterations < 0 || opt.settings.bootstrap_iterations > kMaxResamples)
+        throw ReportError("bootstrap iterations " + std::to_string(opt.settings.bootstrap_iterations) + ": expected 0 (no intervals) to " +
+                          std::to_string(kMaxResamples));
     if (opt.settings.shard_count < 1 || opt.settings.shard_index < 1 || opt.settings.shard_index > opt.settings.shard_count)
         throw ReportError("shard " + std::to_string(opt.settings.shard_index) + "/" + std::to_string(opt.settings.shard_count) +
                           " does not exist: use K/N with 1 <= K <= N");
@@ -445,8 +448,14 @@ EvalOutcome evaluate(const LanguageModel& model, const LanguageModel* judge, con
     std::size_t items = 0;
     for (auto& s : rep.suites) items += s.items.size();
     out.complete = items == run.progress.items_total && !run.cancelled() && !stopped;
-    if (out.complete)
-        for (auto& s : rep.suites) finalize_suite(s, rep.settings);
+    if (out.complete) {
+        try {  // the bootstraps stop on the token too; the journal holds every item, so a resume only aggregates
+            CancelScope cancel_scope(opt.cancel);
+            for (auto& s : rep.suites) finalize_suite(s, rep.settings);
+        } catch (const Cancelled&) {
+            out.complete = false;
+        }
+    }
     auto& e = rep.execution;
     e.finished = utc_now();
     e.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - run.start).count();

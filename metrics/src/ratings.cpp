@@ -96,8 +96,9 @@ double number(const std::string& s) { return std::stod(s); }
 }  // namespace
 
 RatingsFile read_ratings(const std::string& path) {
-    auto content = text::read_file(path);
-    if (!content) throw ReportError(path + ": cannot read the ratings file (missing, or not a readable file)");
+    std::string why;
+    auto content = text::read_file(path, &why);
+    if (!content) throw ReportError(path + ": cannot read the ratings file (" + why + ")");
     auto lines = lines_of(*content);
     RatingsFile out;
     if (lines.empty()) throw ReportError(path + ": empty ratings file");
@@ -124,8 +125,9 @@ void write_ratings(const std::string& path, const RatingsFile& r, bool through_s
 }
 
 RatingsFile import_ratings(const std::string& path, const std::string& rater, const std::string& report_name) {
-    auto content = text::read_file(path);
-    if (!content) throw ReportError(path + ": cannot read the ratings to import (missing, or not a readable file)");
+    std::string why;
+    auto content = text::read_file(path, &why);
+    if (!content) throw ReportError(path + ": cannot read the ratings to import (" + why + ")");
     RatingsFile out;
     out.rater = rater;
     out.report = report_name;

@@ -17,6 +17,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "lmwb/text.h"
+
 namespace lmwb::eval {
 
 using nlohmann::json;
@@ -356,11 +358,10 @@ Report report_from_json_text(const std::string& text, const std::string& source)
 }
 
 Report read_report(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw ReportError(path + ": cannot open the report");
-    std::ostringstream s;
-    s << in.rdbuf();
-    return report_from_json_text(s.str(), path);
+    std::string why;
+    const auto content = text::read_file(path, &why);  // regular files only: never a FIFO, /dev/zero or a folder
+    if (!content) throw ReportError(path + ": cannot open the report (" + why + ")");
+    return report_from_json_text(*content, path);
 }
 
 namespace {

@@ -6,11 +6,18 @@
 #include <numeric>
 #include <tuple>
 
+#include "lmwb/control.h"
 #include "lmwb/text.h"
 
 namespace lmwb::metrics {
 
 namespace {
+
+// Resampling loops stop on the caller's cancel token (lmwb/control.h), looked at every 32 replicates.
+void check_cancel(int replicate) {
+    if (replicate % 32 == 0)
+        if (const CancelToken* t = CancelScope::current()) t->check();
+}
 
 // Linear interpolation between order statistics (numpy's default percentile).
 double percentile(std::vector<double> v, double q) {
@@ -86,10 +93,11 @@ Interval mean_interval(const std::vector<double>& values, int iterations, std::u
     if (values.size() < 2 || iterations < 2) return r;
     Resampler rs(values.size(), seed);
     std::vector<double> reps(static_cast<std::size_t>(iterations));
-    for (auto& x : reps) {
+    for (std::size_t k = 0; k < reps.size(); ++k) {
+        check_cancel(static_cast<int>(k));
         double s = 0;
         for (auto i : rs.next()) s += values[i];
-        x = s / static_cast<double>(values.size());
+        reps[k] = s / static_cast<double>(values.size());
     }
     r.low = percentile(reps, 0.025);
     r.high = percentile(reps, 0.975);
@@ -139,8 +147,10 @@ Interval bootstrap_interval(std::size_t n, const Statistic& stat, int iterations
     reps.reserve(static_cast<std::size_t>(iterations));
     // A resample on which the statistic is undefined (e.g. a perplexity of resampled items without tokens) says
     // nothing about the interval: it is left out, not counted as 0.
-    for (int i = 0; i < iterations; ++i)
+    for (int i = 0; i < iterations; ++i) {
+        check_cancel(i);
         if (double x = stat(rs.next()); std::isfinite(x)) reps.push_back(x);
+    }
     if (reps.size() < 2) {
         r.low = r.high = r.value;
         return r;
@@ -301,6 +311,7 @@ PairedDelta paired_bootstrap(std::size_t n, const Statistic& a, const Statistic&
     std::vector<double> d;
     std::size_t below = 0, above = 0;
     for (int i = 0; i < iterations; ++i) {
+        check_cancel(i);
         const auto& idx = rs.next();
         double x = b(idx) - a(idx);
         if (!std::isfinite(x)) continue;  // undefined on this resample (see bootstrap_interval)
@@ -341,6 +352,7 @@ Randomization paired_randomization(std::size_t n, const Statistic& joint, int dr
         // Half the assignments suffice: swapping every item mirrors the difference (A and B change places).
         const std::uint64_t half = std::uint64_t{1} << (n - 1);
         for (std::uint64_t mask = 0; mask < half; ++mask) {
+            check_cancel(static_cast<int>(mask));
             const double d = diff([mask](std::size_t i) { return (mask >> i & 1) != 0; });
             if (!std::isfinite(d)) continue;
             total += 2;
@@ -354,6 +366,7 @@ Randomization paired_randomization(std::size_t n, const Statistic& joint, int dr
     std::uint64_t state = seed;
     std::vector<bool> swap(n);
     for (int k = 0; k < draws; ++k) {
+        check_cancel(k);
         for (std::size_t i = 0; i < n; ++i) swap[i] = (text::splitmix64(state) >> 63) != 0;
         const double d = diff([&swap](std::size_t i) { return swap[i]; });
         if (!std::isfinite(d)) continue;

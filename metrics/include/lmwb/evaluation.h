@@ -77,6 +77,10 @@ std::vector<std::string> resolve_metrics(const datasets::Suite& suite);
 std::string metrics_markdown();
 
 // Aggregates of a suite's items (value, stderr, 95% interval); depends on the items and settings only.
+// Resamples of a bootstrap or random swaps of a randomization test: more gains nothing measurable and costs minutes
+// and gigabytes; compare needs at least kMinSwaps for a p-value below 0.01 to be possible.
+constexpr int kMaxResamples = 100000;
+constexpr int kMinSwaps = 100;
 std::vector<Aggregate> aggregate(const SuiteReport& suite, int bootstrap_iterations, std::uint64_t seed);
 // The same for every value of the suite's slice fields (slices of one item: no interval).
 std::vector<SliceReport> slice_aggregates(const SuiteReport& suite, int bootstrap_iterations, std::uint64_t seed);

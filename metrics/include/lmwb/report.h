@@ -122,7 +122,7 @@ struct RunSettings {
     std::uint64_t seed = 0;
     std::size_t limit = 0;  // 0: all items
     int shard_index = 1, shard_count = 1;
-    int bootstrap_iterations = 1000;
+    int bootstrap_iterations = 1000;  // 0 (no intervals) to kMaxResamples
 };
 
 // Facts about how and when the run happened: excluded when two reports are compared for equality.
