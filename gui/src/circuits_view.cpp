@@ -87,8 +87,8 @@ void CircuitsView::setPatching(std::shared_ptr<const attr::PatchingResult> r) {
                                                  : tr("logit(“%1”) − logit(“%2”)").arg(tokenText(p.target_tokens[0].text), tokenText(p.contrast_tokens[0].text));
     const QString corruption = p.corrupted_prompt.empty() ? tr("noise of std %1 on %2 prompt tokens").arg(p.noise_std, 0, 'g', 3).arg(p.noise_positions.size())
                                                           : tr("“%1”").arg(tokenText(p.corrupted_prompt));
-    summary_->setText(tr("Recovered fraction of %1: clean %2, corrupted %3 (%4); %5 runs").arg(metric).arg(p.clean, 0, 'f', 4)
-                          .arg(p.corrupted, 0, 'f', 4).arg(corruption).arg(p.runs));
+    summary_->setText(tr("Recovered fraction of %1: clean %2, corrupted %3 (%4); %5 runs")
+                          .arg(metric, QString::number(p.clean, 'f', 4), QString::number(p.corrupted, 'f', 4), corruption, QString::number(p.runs)));
     if (!p.grids.empty()) {
         site_->blockSignals(true);
         if (!p.grid(static_cast<Site>(site_->currentIndex()))) site_->setCurrentIndex(static_cast<int>(p.grids.front().site));
@@ -194,8 +194,10 @@ void GenerationView::setResult(std::shared_ptr<const attr::GenerationAttribution
     matrix_->setMatrix(R, C, g.matrix, rows, cols, true, tr("generated token"), tr("input token (+: generated)"));
     double worst = 0;
     for (double d : g.deltas) worst = std::max(worst, std::fabs(d));
-    summary_->setText(tr("“%1” · %2 · %3 evaluations%4").arg(tokenText(g.continuation), QString::fromStdString(g.details)).arg(g.evaluations)
-                          .arg(g.deltas.empty() ? QString() : tr(" · largest delta %1").arg(worst, 0, 'g', 3)));
+    // One arg() call: a chained one would substitute a "%3" inside the generated text.
+    summary_->setText(tr("“%1” · %2 · %3 evaluations%4")
+                          .arg(tokenText(g.continuation), QString::fromStdString(g.details), QString::number(g.evaluations),
+                               g.deltas.empty() ? QString() : tr(" · largest delta %1").arg(worst, 0, 'g', 3)));
     shadeRow(R - 1);
 }
 
@@ -219,10 +221,11 @@ void GenerationView::shadeRow(int row) {
             html += QStringLiteral("<span style=\"color:#888888\">%1</span>").arg(tokenText(t.text).toHtmlEscaped());
             continue;
         }
-        html += shadedToken(tokenText(t.text), scale > 0 ? v / scale : 0, tr("%1: %2").arg(tokenText(t.text)).arg(v, 0, 'g', 4));
+        html += shadedToken(tokenText(t.text), scale > 0 ? v / scale : 0, tr("%1: %2").arg(tokenText(t.text), QString::number(v, 'g', 4)));
     }
-    tokens_->setHtml(tr("<p>Row %1 (“%2”, log p %3):</p><p>%4</p>").arg(row).arg(tokenText(g.generated_tokens[static_cast<std::size_t>(row)].text).toHtmlEscaped())
-                         .arg(g.token_logprobs[static_cast<std::size_t>(row)], 0, 'f', 3).arg(html));
+    tokens_->setHtml(tr("<p>Row %1 (“%2”, log p %3):</p><p>%4</p>")
+                         .arg(QString::number(row), tokenText(g.generated_tokens[static_cast<std::size_t>(row)].text).toHtmlEscaped(),
+                              QString::number(g.token_logprobs[static_cast<std::size_t>(row)], 'f', 3), html));
 }
 
 }  // namespace lmwb::gui

@@ -214,7 +214,7 @@ void CompareView::showSuite() {
         bars->setData(keys, values);
         err->setData(lo, up);
     }
-    bars_->setTitle(tr("%1 · %2 runs against %3").arg(QString::fromStdString(suite)).arg(session_.compared.size() - 1).arg(labels[0]));
+    bars_->setTitle(tr("%1 · %2 runs against %3").arg(QString::fromStdString(suite), QString::number(session_.compared.size() - 1), labels[0]));
     bars_->setCategoryAxis(names);
     bars_->xAxis->setRange(-0.6, static_cast<double>(metrics.size()) - 0.4);
     bars_->yAxis->setRange(0, std::max(1.0, hi * 1.1));

@@ -8,8 +8,19 @@ namespace lmwb::gui {
 
 namespace {
 
-QString esc(const QString& s) { return s.toHtmlEscaped(); }
-QString esc(const std::string& s) { return QString::fromStdString(s).toHtmlEscaped(); }
+// HTML-escaped, and well-formed XML: C0 controls (but tab, newline, return), DEL and U+FFFE/U+FFFF, which XML does not
+// allow, become their visible Control Pictures (U+2400 + c, U+2421) or U+FFFD.
+QString esc(const QString& s) {
+    QString out = s.toHtmlEscaped();
+    for (QChar& c : out) {
+        const char16_t u = c.unicode();
+        if ((u < 0x20 && u != '\t' && u != '\n' && u != '\r')) c = QChar(static_cast<char16_t>(0x2400 + u));
+        else if (u == 0x7F) c = QChar(static_cast<char16_t>(0x2421));
+        else if (u == 0xFFFE || u == 0xFFFF) c = QChar(static_cast<char16_t>(0xFFFD));
+    }
+    return out;
+}
+QString esc(const std::string& s) { return esc(QString::fromStdString(s)); }
 QString num(double v) { return std::isfinite(v) ? QString::number(v, 'g', 6) : QStringLiteral("–"); }
 
 class Table {
@@ -47,7 +58,8 @@ void settings(QString& h, const eval::Report& r, const QString& label) {
     h += QStringLiteral("<h2 id=\"run\">Run: %1</h2>\n<dl>\n").arg(esc(label));
     auto item = [&h](const QString& k, const QString& v) { h += QStringLiteral("<dt>%1</dt><dd>%2</dd>\n").arg(esc(k), v); };
     item(QStringLiteral("model"), esc(r.model.path));
-    item(QStringLiteral("architecture"), esc(r.model.architecture) + QStringLiteral(", %1 parameters, %2").arg(r.model.parameters).arg(esc(r.model.compute_dtype)));
+    item(QStringLiteral("architecture"),
+         esc(r.model.architecture) + QStringLiteral(", %1 parameters, %2").arg(QString::number(r.model.parameters), esc(r.model.compute_dtype)));
     item(QStringLiteral("weights sha256"), QStringLiteral("<code>%1</code>").arg(esc(r.model.weights_sha256)));
     if (r.judge) item(QStringLiteral("judge model"), esc(r.judge->path));
     item(QStringLiteral("seed"), QString::number(r.settings.seed));
@@ -64,8 +76,9 @@ void settings(QString& h, const eval::Report& r, const QString& label) {
 void aggregates(QString& h, const eval::Report& r) {
     h += QStringLiteral("<h2 id=\"aggregates\">Aggregates</h2>\n");
     for (const auto& s : r.suites) {
+        // One arg() call for all four: a chained arg() would substitute a "%3" found inside the suite's name.
         h += QStringLiteral("<h3>%1 <span class=\"note\">(%2, %3 items, version %4)</span></h3>\n")
-                 .arg(esc(s.name), esc(s.kind)).arg(s.items.size()).arg(esc(s.version));
+                 .arg(esc(s.name), esc(s.kind), QString::number(s.items.size()), esc(s.version));
         if (s.aggregates.empty()) {
             h += QStringLiteral("<p class=\"note\">No aggregates: this run stopped before the suite was finished.</p>\n");
             continue;
@@ -118,7 +131,8 @@ void comparison(QString& h, const HtmlReportInput& in) {
     for (std::size_t k = 0; k < in.comparisons.size(); ++k) {
         const auto& rc = in.comparisons[k];
         h += QStringLiteral("<p>%1: %2 regressions, %3 improvements, %4 unchanged, %5 not comparable (on each suite's primary metric).</p>\n")
-                 .arg(esc(label(k + 1))).arg(rc.regressions.size()).arg(rc.improvements.size()).arg(rc.unchanged).arg(rc.not_comparable);
+                 .arg(esc(label(k + 1)), QString::number(rc.regressions.size()), QString::number(rc.improvements.size()),
+                      QString::number(rc.unchanged), QString::number(rc.not_comparable));
         if (rc.regressions.empty() && rc.improvements.empty()) continue;
         Table c({QStringLiteral("change"), QStringLiteral("suite"), QStringLiteral("item"), QStringLiteral("metric"), QStringLiteral("baseline"),
                  QStringLiteral("run value")});

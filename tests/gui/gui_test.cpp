@@ -21,6 +21,7 @@
 
 #include "compare_view.h"
 #include "history_view.h"
+#include "html_report.h"
 #include "gui_support.h"
 #include "inspector.h"
 #include "item_models.h"
@@ -580,4 +581,30 @@ TEST_CASE("the window opens a model by its Hugging Face cache name", "[gui][cach
     REQUIRE(waitFor([&] { return static_cast<bool>(w.session().model); }, 20000));
     CHECK(w.session().model_path == snap);  // the snapshot folder: what runs and reports record
     qunsetenv("HF_HUB_CACHE");
+}
+
+TEST_CASE("HTML export: names with %N and control characters come out as written, in well-formed XML", "[gui][html]") {
+    eval::Report a = small_report("tiny-a", {"world-facts-mc"}, 4), b = small_report("tiny-b", {"world-facts-mc"}, 4);
+    const std::string evil = "evil %1%2%3 \x01\x1b[31m<b>&\x7f";
+    for (auto* r : {&a, &b}) {
+        r->suites[0].name = evil;
+        r->suites[0].version = "%4";
+        r->model.compute_dtype = "float32 %1 \x02";
+    }
+    HtmlReportInput in;
+    in.report = &b;
+    in.report_label = QStringLiteral("b %1 \x03");
+    in.comparisons = eval::compare_reports({a, b}, {"a %2", "b %1"}, 100, 1);
+    in.run_labels = {QStringLiteral("a %2"), QStringLiteral("b %1")};
+    in.software_version = QStringLiteral("test");
+    const QString html = htmlReport(in);
+    QXmlStreamReader xml(html);
+    while (!xml.atEnd()) xml.readNext();
+    INFO(xml.errorString().toStdString());
+    CHECK_FALSE(xml.hasError());
+    // The suite's name as written (controls shown as Control Pictures), its version "%4" untouched by the count.
+    const QString shown = QStringLiteral("evil %1%2%3 \u2401\u241b[31m&lt;b&gt;&amp;\u2421");
+    CHECK(html.contains(shown + QStringLiteral(" <span class=\"note\">(multiple_choice, 4 items, version %4)</span>")));
+    CHECK(html.contains(QStringLiteral("float32 %1 \u2402")));
+    CHECK_FALSE(html.contains(QChar(0x1b)));
 }
