@@ -153,3 +153,48 @@ TEST_CASE("lmwb ratings import and merge", "[ratings][cli]") {
     CHECK(bad.exit_code != 0);
     CHECK_THAT(bad.output, Catch::Contains("bad.csv:2: suite 'x'"));
 }
+
+TEST_CASE("ratings files: every rater their own file, and the import's edge cases answered by name", "[ratings]") {
+    // Names outside ASCII stay apart (they all became "__" once); an empty name is refused.
+    const auto zhang = eval::ratings_file_for("runs/qa.json", "张伟"), li = eval::ratings_file_for("runs/qa.json", "李娜");
+    CHECK(zhang != li);
+    CHECK(zhang == "runs/qa.ratings.%E5%BC%A0%E4%BC%9F.jsonl");
+    CHECK(eval::ratings_file_for("runs/qa.json", " ana ") == "runs/qa.ratings.ana.jsonl");
+    CHECK(eval::ratings_file_for("qa.json", "a/b") != eval::ratings_file_for("qa.json", "a_b"));
+    CHECK_THROWS_WITH(eval::ratings_file_for("qa.json", "  "), Catch::Contains("no name"));
+
+    const auto& rep = qa_report();
+    const std::string id = rep.suites[0].items[0].id, id2 = rep.suites[0].items[1].id;
+    test::ScratchDir dir;
+    auto import = [&](const std::string& name, const std::string& content, const std::string& who = "ana") {
+        return eval::import_ratings(dir.write(name, content), who, "qa.json");
+    };
+    // Excel's "CSV UTF-8" starts with a byte-order mark; quoted fields may hold commas, quotes and line breaks.
+    auto bom = import("bom.csv", "\xEF\xBB\xBFsuite,item,dimension,value\r\nworld-facts-qa," + id + ",fluency,4\r\n\"world-facts-qa\",\"" + id2 +
+                                     "\",\"fluency\",\"5\"\r\n");
+    REQUIRE(bom.ratings.size() == 2);
+    CHECK(bom.ratings[1].value == "5");
+    CHECK(bom.ratings[1].line == 3);
+    auto error = [&](const std::string& name, const std::string& content, const std::string& who = "ana") -> std::string {
+        try {
+            import(name, content, who);
+        } catch (const eval::ReportError& e) {
+            return e.what();
+        }
+        return "no error";
+    };
+    CHECK_THAT(error("empty.csv", ""), Catch::Contains("empty.csv: holds no ratings"));
+    CHECK_THAT(error("header.csv", "suite,item,dimension,value\n"), Catch::Contains("holds no ratings"));
+    CHECK_THAT(error("open.csv", "suite,item,dimension,value\nworld-facts-qa,\"" + id + ",fluency,4\n"),
+               Catch::Contains("open.csv:2: a quoted field is never closed"));
+    CHECK_THAT(error("twice.csv", "suite,item,dimension,value,value\nworld-facts-qa," + id + ",fluency,4,5\n"),
+               Catch::Contains("twice.csv:1: the header names column 'value' twice"));
+    CHECK_THAT(error("twice.jsonl", R"({"suite": "world-facts-qa", "item": ")" + id + R"(", "dimension": "fluency", "value": "4", "value": "5"})" "\n"),
+               Catch::Contains("twice.jsonl:1: key 'value' is given twice"));
+    CHECK_THAT(error("who.csv", "suite,item,dimension,value\nworld-facts-qa," + id + ",fluency,4\n", ""), Catch::Contains("the rater has no name"));
+    // An ordinal rubric whose values are words: said by name, not "stod".
+    eval::Report words = rep;
+    words.suites[0].rubric[0].values = {"low", "high"};
+    eval::RatingsFile f = rater("ana", {{0, "low"}, {1, "high"}});
+    CHECK_THROWS_WITH(eval::summarize_ratings(words, {f}), Catch::Contains("rubric dimension 'fluency': value 'low' is not a number"));
+}

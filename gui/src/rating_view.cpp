@@ -10,7 +10,6 @@
 #include <QLineEdit>
 #include <QPlainTextEdit>
 #include <QPushButton>
-#include <QRegularExpression>
 #include <QSettings>
 #include <QVBoxLayout>
 
@@ -106,11 +105,9 @@ const eval::Report* RatingView::rated() const {
 
 QString RatingView::ratingsPath() const {
     const QString base = mode_ == Mode::Rubric ? session_.report_path : session_.compared.size() >= 2 ? session_.compared[0].path : QString();
-    QString rater = rater_->text().trimmed();
-    rater.replace(QRegularExpression(QStringLiteral("[^A-Za-z0-9_.-]")), QStringLiteral("_"));
+    const QString rater = rater_->text().trimmed();
     if (base.isEmpty() || rater.isEmpty() || !rated()) return {};
-    QString stem = base.endsWith(QStringLiteral(".json")) ? base.left(base.size() - 5) : base;
-    return stem + QStringLiteral(".ratings.") + rater + QStringLiteral(".jsonl");
+    return QString::fromStdString(eval::ratings_file_for(base.toStdString(), rater.toStdString()));
 }
 
 const eval::ItemRecord* RatingView::otherItem(const Task& t) const {

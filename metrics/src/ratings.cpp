@@ -1,6 +1,7 @@
 #include "lmwb/ratings.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <set>
 
@@ -18,6 +19,15 @@ using nlohmann::json;
 namespace {
 
 constexpr const char* kPreference = "preference";
+
+// Python's str.strip(): whitespace as str.isspace() sees it, at both ends.
+std::string strip_space(const std::string& s) {
+    const std::u32string c = text::decode(s);
+    std::size_t a = 0, b = c.size();
+    while (a < b && text::is_space(c[a])) ++a;
+    while (b > a && text::is_space(c[b - 1])) --b;
+    return text::encode(std::u32string_view(c).substr(a, b - a));
+}
 // Resamples for the intervals of non-binary rating means (fixed: a summary of the same ratings never changes).
 constexpr int kBootstrapIterations = 2000;
 
@@ -70,28 +80,75 @@ json rating_json(const Rating& r) {
     return j;
 }
 
-// CSV fields of one line (RFC 4180 quotes).
-std::vector<std::string> csv_fields(const std::string& line) {
-    std::vector<std::string> out(1);
-    bool quoted = false;
-    for (std::size_t i = 0; i < line.size(); ++i) {
-        const char c = line[i];
+// CSV records (RFC 4180: quoted fields may hold commas, doubled quotes and line breaks), each with the line it
+// starts on; blank lines are skipped. An unterminated quote is an error naming the line it opened on.
+struct CsvRecord {
+    std::vector<std::string> fields;
+    std::size_t line = 0;
+};
+std::vector<CsvRecord> csv_records(const std::string& text, const std::string& path) {
+    std::vector<CsvRecord> out;
+    CsvRecord cur{{std::string()}, 1};
+    std::size_t line = 1, quote_line = 0;
+    bool quoted = false, any = false;
+    auto finish = [&] {
+        if (any || cur.fields.size() > 1 || !cur.fields[0].empty()) out.push_back(std::move(cur));
+        cur = CsvRecord{{std::string()}, line};
+        any = false;
+    };
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        const char c = text[i];
         if (quoted) {
-            if (c == '"' && i + 1 < line.size() && line[i + 1] == '"') out.back() += '"', ++i;
+            if (c == '"' && i + 1 < text.size() && text[i + 1] == '"') cur.fields.back() += '"', ++i;
             else if (c == '"') quoted = false;
-            else out.back() += c;
+            else cur.fields.back() += c, line += c == '\n';
         } else if (c == '"') {
-            quoted = true;
+            quoted = any = true;
+            quote_line = line;
         } else if (c == ',') {
-            out.emplace_back();
+            cur.fields.emplace_back();
+        } else if (c == '\n' || (c == '\r' && i + 1 < text.size() && text[i + 1] == '\n')) {
+            if (c == '\r') ++i;
+            ++line;
+            finish();
         } else {
-            out.back() += c;
+            cur.fields.back() += c;
         }
     }
+    if (quoted) throw ReportError(path + ":" + std::to_string(quote_line) + ": a quoted field is never closed");
+    finish();
     return out;
 }
 
-double number(const std::string& s) { return std::stod(s); }
+// A JSON object of one line whose keys are each given once (a key twice would silently keep the last).
+json parse_unique(const std::string& text, const std::string& where) {
+    std::vector<std::set<std::string>> keys;
+    std::string duplicate;
+    json j = json::parse(text, [&](int depth, json::parse_event_t event, json& parsed) {
+        if (event == json::parse_event_t::object_start) keys.resize(static_cast<std::size_t>(depth) + 1), keys[static_cast<std::size_t>(depth)].clear();
+        else if (event == json::parse_event_t::key && depth > 0 && !keys[static_cast<std::size_t>(depth) - 1].insert(parsed.get<std::string>()).second)
+            duplicate = parsed.get<std::string>();
+        return true;
+    }, false);
+    if (j.is_discarded()) throw ReportError(where + ": malformed JSON");
+    if (!duplicate.empty()) throw ReportError(where + ": key '" + duplicate + "' is given twice");
+    return j;
+}
+
+// A value of an ordinal or interval rubric as a number; anything else says which.
+double number(const std::string& s, const std::string& dimension) {
+    std::size_t used = 0;
+    double v = 0;
+    try {
+        v = std::stod(s, &used);
+    } catch (const std::exception&) {
+        used = 0;
+    }
+    if (used == 0 || used != s.size() || !std::isfinite(v))
+        throw ReportError("rubric dimension '" + dimension + "': value '" + s + "' is not a number (ordinal and interval scales hold numbers; "
+                          "make it nominal for words)");
+    return v;
+}
 
 }  // namespace
 
@@ -111,9 +168,7 @@ RatingsFile read_ratings(const std::string& path) {
     for (std::size_t i = 1; i < lines.size(); ++i) {
         if (lines[i].empty()) continue;
         const std::string where = path + ":" + std::to_string(i + 1);
-        json j = json::parse(lines[i], nullptr, false);
-        if (j.is_discarded()) throw ReportError(where + ": malformed JSON");
-        out.ratings.push_back(rating_from(j, i + 1, where));
+        out.ratings.push_back(rating_from(parse_unique(lines[i], where), i + 1, where));
     }
     return out;
 }
@@ -125,39 +180,58 @@ void write_ratings(const std::string& path, const RatingsFile& r, bool through_s
 }
 
 RatingsFile import_ratings(const std::string& path, const std::string& rater, const std::string& report_name) {
+    if (strip_space(rater).empty()) throw ReportError("the rater has no name");
     std::string why;
     auto content = text::read_file(path, &why);
     if (!content) throw ReportError(path + ": cannot read the ratings to import (" + why + ")");
+    if (content->rfind("\xEF\xBB\xBF", 0) == 0) content->erase(0, 3);  // a UTF-8 byte-order mark (Excel's "CSV UTF-8")
     RatingsFile out;
     out.rater = rater;
     out.report = report_name;
-    auto lines = lines_of(*content);
     const bool csv = path.size() >= 4 && path.compare(path.size() - 4, 4, ".csv") == 0;
-    std::vector<std::string> header;
-    for (std::size_t i = 0; i < lines.size(); ++i) {
-        if (lines[i].empty()) continue;
-        const std::string where = path + ":" + std::to_string(i + 1);
-        if (!csv) {
-            json j = json::parse(lines[i], nullptr, false);
-            if (j.is_discarded()) throw ReportError(where + ": malformed JSON");
-            out.ratings.push_back(rating_from(j, i + 1, where));
-            continue;
+    if (csv) {
+        std::vector<std::string> header;
+        for (auto& rec : csv_records(*content, path)) {
+            const std::string where = path + ":" + std::to_string(rec.line);
+            if (header.empty()) {
+                header = rec.fields;
+                for (std::size_t k = 0; k < header.size(); ++k)
+                    if (std::find(header.begin(), header.begin() + static_cast<std::ptrdiff_t>(k), header[k]) != header.begin() + static_cast<std::ptrdiff_t>(k))
+                        throw ReportError(where + ": the header names column '" + header[k] + "' twice");
+                for (const char* need : {"suite", "item", "dimension", "value"})
+                    if (std::find(header.begin(), header.end(), need) == header.end())
+                        throw ReportError(where + ": the header has no '" + need + "' column (suite,item,dimension,value[,a,b,first])");
+                continue;
+            }
+            if (rec.fields.size() != header.size())
+                throw ReportError(where + ": " + std::to_string(rec.fields.size()) + " fields, the header has " + std::to_string(header.size()));
+            json j = json::object();
+            for (std::size_t k = 0; k < header.size(); ++k) j[header[k]] = rec.fields[k];
+            out.ratings.push_back(rating_from(j, rec.line, where));
         }
-        auto fields = csv_fields(lines[i]);
-        if (header.empty()) {
-            header = fields;
-            for (const char* need : {"suite", "item", "dimension", "value"})
-                if (std::find(header.begin(), header.end(), need) == header.end())
-                    throw ReportError(where + ": the header has no '" + need + "' column (suite,item,dimension,value[,a,b,first])");
-            continue;
+    } else {
+        auto lines = lines_of(*content);
+        for (std::size_t i = 0; i < lines.size(); ++i) {
+            if (strip_space(lines[i]).empty()) continue;
+            const std::string where = path + ":" + std::to_string(i + 1);
+            out.ratings.push_back(rating_from(parse_unique(lines[i], where), i + 1, where));
         }
-        if (fields.size() != header.size())
-            throw ReportError(where + ": " + std::to_string(fields.size()) + " fields, the header has " + std::to_string(header.size()));
-        json j = json::object();
-        for (std::size_t k = 0; k < header.size(); ++k) j[header[k]] = fields[k];
-        out.ratings.push_back(rating_from(j, i + 1, where));
     }
+    if (out.ratings.empty()) throw ReportError(path + ": holds no ratings");
     return out;
+}
+
+std::string ratings_file_for(const std::string& report_path, const std::string& rater) {
+    if (strip_space(rater).empty()) throw ReportError("the rater has no name");
+    std::string name;
+    static const char* hex = "0123456789ABCDEF";
+    for (unsigned char c : strip_space(rater)) {
+        if (std::isalnum(c) || c == '_' || c == '.' || c == '~' || c == '-') name += static_cast<char>(c);
+        else name += '%', name += hex[c >> 4], name += hex[c & 15];
+    }
+    std::string stem = report_path;
+    if (stem.size() >= 5 && stem.compare(stem.size() - 5, 5, ".json") == 0) stem.resize(stem.size() - 5);
+    return stem + ".ratings." + name + ".jsonl";
 }
 
 void check_ratings(const Report& report, const RatingsFile& ratings, const std::string& source) {
@@ -214,7 +288,7 @@ RatingsSummary summarize_ratings(const Report& report, const std::vector<Ratings
             const bool nominal = dim.scale == "nominal";
             // Values as numbers: ordinal and interval scales hold numbers; nominal ones their position in the rubric.
             auto code = [&](const std::string& v) {
-                return nominal ? static_cast<double>(std::find(dim.values.begin(), dim.values.end(), v) - dim.values.begin()) : number(v);
+                return nominal ? static_cast<double>(std::find(dim.values.begin(), dim.values.end(), v) - dim.values.begin()) : number(v, dim.name);
             };
             std::vector<double> item_means, item_ids;
             std::vector<std::optional<double>> per_item(s.items.size());

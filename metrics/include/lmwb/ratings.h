@@ -28,6 +28,10 @@ RatingsFile read_ratings(const std::string& path);
 void write_ratings(const std::string& path, const RatingsFile& ratings, bool through_symlink = false);  // atomic, as write_file_atomic
 // Ratings from a CSV (header suite,item,dimension,value) or JSONL file of the same fields, by one rater.
 RatingsFile import_ratings(const std::string& path, const std::string& rater, const std::string& report_name);
+// The ratings file of a rater beside a report: "<report without .json>.ratings.<rater>.jsonl", the rater's name
+// percent-encoded outside [A-Za-z0-9_.~-] so that different names never share a file ("张伟" and "李娜" stay apart).
+// Throws ReportError for a name that is empty once trimmed.
+std::string ratings_file_for(const std::string& report_path, const std::string& rater);
 // Every rating names a suite, item and rubric dimension of the report with an allowed value, once per rater;
 // throws ReportError naming the file, line and field otherwise.
 void check_ratings(const Report& report, const RatingsFile& ratings, const std::string& source);
