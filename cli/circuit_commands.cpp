@@ -16,12 +16,6 @@ namespace lmwb::cli {
 
 namespace {
 
-std::string printable(std::string s) {
-    for (auto& c : s)
-        if (c == '\n') c = ' ';
-    return s;
-}
-
 std::vector<Site> parse_sites(const std::string& list) {
     std::vector<Site> out;
     std::stringstream in(list);

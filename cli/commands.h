@@ -16,6 +16,21 @@ namespace lmwb::cli {
 
 using Action = std::function<int()>;
 
+// Text from files and models, made safe for a terminal line: line breaks and tabs become spaces, other C0 and C1
+// control characters and DEL '?' (no escape sequence of an item id or a generated text reaches the terminal).
+inline std::string printable(std::string s) {
+    std::string out;
+    out.reserve(s.size());
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        const auto c = static_cast<unsigned char>(s[i]);
+        if (c == '\n' || c == '\t' || c == '\r') out += ' ';
+        else if (c < 0x20 || c == 0x7F) out += '?';
+        else if (c == 0xC2 && i + 1 < s.size() && static_cast<unsigned char>(s[i + 1]) >= 0x80 && static_cast<unsigned char>(s[i + 1]) <= 0x9F) out += '?', ++i;
+        else out += static_cast<char>(c);
+    }
+    return out;
+}
+
 Action add_tokenize_command(CLI::App& app);
 Action add_detokenize_command(CLI::App& app);
 Action add_info_command(CLI::App& app);

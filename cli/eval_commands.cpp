@@ -312,12 +312,19 @@ Action add_compare_command(CLI::App& app) {
             std::printf("%s  vs  baseline %s  (%zu paired items%s)\n\n", rc.other.c_str(), rc.baseline.c_str(), rc.paired,
                         rc.unpaired ? (", " + std::to_string(rc.unpaired) + " unpaired").c_str() : "");
             std::printf("  %-18s %-20s %10s %10s %10s   %-22s %s\n", "suite", "metric", "baseline", "other", "delta", "95% interval", "paired test");
+            // Fixed notation up to a million, then significant digits (a perplexity of 1e308 is not 309 digits wide).
+            auto fmt = [](double v, bool sign) {
+                char b[40];
+                if (std::fabs(v) < 1e6) std::snprintf(b, sizeof b, sign ? "%+.4f" : "%.4f", v);
+                else std::snprintf(b, sizeof b, sign ? "%+.4g" : "%.4g", v);
+                return std::string(b);
+            };
             for (const auto& m : rc.metrics) {
                 const std::string test = eval::describe_test(m), verdict = eval::verdict(m);
                 const std::string where = m.slice.empty() ? m.suite : "  " + m.slice;  // slices under their suite's rows
-                std::printf("  %-18.18s %-20s %10.4f %10.4f %+10.4f   [%+8.4f, %+8.4f]   %s%s%s\n", where.c_str(), m.metric.c_str(),
-                            m.baseline, m.other, m.delta.delta, m.delta.low, m.delta.high, test.c_str(), verdict.empty() ? "" : "  ",
-                            verdict.c_str());
+                std::printf("  %-18.18s %-20s %10s %10s %10s   [%8s, %8s]   %s%s%s\n", where.c_str(), m.metric.c_str(), fmt(m.baseline, false).c_str(),
+                            fmt(m.other, false).c_str(), fmt(m.delta.delta, true).c_str(), fmt(m.delta.low, true).c_str(),
+                            fmt(m.delta.high, true).c_str(), test.c_str(), verdict.empty() ? "" : "  ", verdict.c_str());
             }
             std::printf("\n  items: %zu regressions, %zu improvements, %zu unchanged", rc.regressions.size(), rc.improvements.size(), rc.unchanged);
             if (rc.not_comparable) std::printf(", %zu not comparable (the value is missing in one run)", rc.not_comparable);
@@ -326,8 +333,8 @@ Action add_compare_command(CLI::App& app) {
                 if (v.empty() || a->show == 0) return;
                 std::printf("  %s:\n", title);
                 for (std::size_t i = 0; i < v.size() && i < a->show; ++i)
-                    std::printf("    %-18.18s %-24.24s %s %.4g -> %.4g\n", v[i].suite.c_str(), v[i].id.c_str(), v[i].metric.c_str(),
-                                v[i].baseline, v[i].other);
+                    std::printf("    %-18.18s %-24.24s %s %.4g -> %.4g\n", printable(v[i].suite).c_str(), printable(v[i].id).c_str(),
+                                v[i].metric.c_str(), v[i].baseline, v[i].other);
                 if (v.size() > a->show) std::printf("    ... %zu more (--show N, or --json)\n", v.size() - a->show);
             };
             list("regressions", rc.regressions);

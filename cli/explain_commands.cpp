@@ -19,12 +19,6 @@ std::string bar(double v, double scale) {
     return std::string(static_cast<std::size_t>(n), v >= 0 ? '+' : '-');
 }
 
-std::string printable(std::string s) {
-    for (auto& c : s)
-        if (c == '\n') c = ' ';
-    return s;
-}
-
 }  // namespace
 
 Action add_explain_command(CLI::App& app) {

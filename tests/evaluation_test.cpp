@@ -512,3 +512,34 @@ TEST_CASE("acc_mutual_info's unconditional request is target_delimiter + choice 
             CHECK(std::fabs(with_delimiter - bare) > 1e-3);  // the two requests differ on these models
         }
 }
+
+TEST_CASE("a report's values are checked once, on read, against the ranges each metric declares", "[evaluation][security]") {
+    auto m = LanguageModel::open(model_path("tiny-a"));
+    eval::EvalOptions o;
+    o.settings.limit = 3;
+    o.settings.bootstrap_iterations = 20;
+    auto out = run(*m, suites({"world-facts-mc", "world-facts-qa"}), o);
+    REQUIRE(out.complete);
+    const auto good = nlohmann::json::parse(eval::to_json_text(out.report));
+    CHECK_NOTHROW(eval::report_from_json_text(good.dump(), "r.json"));
+    auto error = [&](auto damage) -> std::string {
+        auto j = good;
+        damage(j);
+        try {
+            eval::report_from_json_text(j.dump(), "r.json");
+        } catch (const eval::ReportError& e) {
+            return e.what();
+        }
+        return "no error";
+    };
+    CHECK_THAT(error([](auto& j) { j["suites"][0]["items"][0]["metrics"]["acc"] = 7.0; }),
+               Catch::Contains("r.json: suite 'world-facts-mc', item '") && Catch::Contains("acc = 7 is not a possible value (0 or 1)"));
+    CHECK_THAT(error([](auto& j) { j["suites"][0]["items"][0]["metrics"]["brier"] = 1e308; }), Catch::Contains("brier = 1e+308") && Catch::Contains("[0, 2]"));
+    CHECK_THAT(error([](auto& j) { j["suites"][1]["items"][0]["metrics"]["rouge_l"] = -0.5; }), Catch::Contains("rouge_l = -0.5"));
+    CHECK_THAT(error([](auto& j) { j["suites"][0]["items"][0]["metrics"]["confidence"] = 1.5; }), Catch::Contains("confidence = 1.5"));
+    CHECK_THAT(error([](auto& j) { j["suites"][0]["items"][0]["metrics"]["bogus"] = 1; }), Catch::Contains("unknown metric 'bogus'"));
+    CHECK_THAT(error([](auto& j) { j["suites"][0]["metrics"] = nlohmann::json::array(); }), Catch::Contains("names no metrics"));
+    CHECK_THAT(error([](auto& j) { j["suites"][0]["items"][1]["id"] = j["suites"][0]["items"][0]["id"]; }), Catch::Contains("appears more than once"));
+    CHECK_THAT(error([](auto& j) { j["suites"][0]["suite_items"] = 2; }), Catch::Contains("holds 3 items, more than its file's 2"));
+    CHECK_THAT(error([](auto& j) { j["suites"][0]["kind"] = "poetry"; }), Catch::Contains("kind 'poetry'"));
+}

@@ -48,7 +48,7 @@ Report merge_reports(const std::vector<Report>& shards, const std::vector<std::s
             throw ReportError(name + ": holds " + std::to_string(r.suites.size()) + " suites, " + names[0] + " " + std::to_string(first.suites.size()));
         for (std::size_t s = 0; s < r.suites.size(); ++s)
             if (r.suites[s].name != first.suites[s].name || r.suites[s].sha256 != first.suites[s].sha256 ||
-                r.suites[s].metrics != first.suites[s].metrics)
+                r.suites[s].metrics != first.suites[s].metrics || r.suites[s].suite_items != first.suites[s].suite_items)
                 throw ReportError(name + ": suite '" + r.suites[s].name + "' differs from " + names[0] + "'s '" + first.suites[s].name + "'");
     }
     std::string missing;

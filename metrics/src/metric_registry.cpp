@@ -2,6 +2,8 @@
 // The runner, aggregation, comparisons, the GUI and docs/suite-format.md all read this table.
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <set>
 #include <limits>
 #include <numeric>
 #include <unordered_set>
@@ -19,6 +21,12 @@ using Value = std::optional<double>;
 namespace {
 
 constexpr double kUndefined = std::numeric_limits<double>::quiet_NaN();
+
+std::string num(double v) {
+    char b[32];
+    std::snprintf(b, sizeof b, "%g", v);
+    return b;
+}
 // Where the calibration metrics' probabilities come from, said beside each.
 const std::string kConfidence =
     "; p = softmax of the choices' summed log-likelihoods (HELM's separate-choice adapter first divides each by its token count)";
@@ -403,6 +411,19 @@ std::vector<MetricInfo> build() {
     t.push_back(corpus_perplexity("bits_per_byte", PPL, "-sum log p / UTF-8 bytes / ln 2", [](const ItemRecord& r) { return static_cast<double>(r.bytes); }, bits));
     for (auto& m : t)
         if (m.kind == PPL) m.convention = "lm-evaluation-harness loglikelihood_rolling";
+    // What each item's value can be: proportions and F-scores in [0, 1], sacreBLEU's scores in [0, 100] (TER above
+    // 100 when the hypothesis is longer), Brier in [0, 2], cosines in [-1, 1], perplexities at least 1.
+    for (auto& m : t) {
+        const std::string& n = m.name;
+        auto starts = [&n](const char* p) { return n.rfind(p, 0) == 0; };
+        if (m.binary || n == "f1" || starts("rouge_") || starts("seq_rep_") || starts("distinct_") || starts("ece") || starts("selective_"))
+            m.min = 0, m.max = 1;
+        else if (n == "bleu" || starts("chrf")) m.min = 0, m.max = 100;
+        else if (n == "ter" || n == "bits_per_byte") m.min = 0;
+        else if (n == "brier") m.min = 0, m.max = 2;
+        else if (starts("relevance_")) m.min = -1, m.max = 1;
+        else if (n.find("perplexity") != std::string::npos) m.min = 1;
+    }
     return t;
 }
 
@@ -423,6 +444,35 @@ const MetricInfo* find_metric(const SuiteReport& suite, const std::string& name)
     for (TaskKind k : {TaskKind::MultipleChoice, TaskKind::Generation, TaskKind::Perplexity})
         if (datasets::to_string(k) == suite.kind) return find_metric(k, name);
     return nullptr;
+}
+
+void validate_suite(const SuiteReport& s, const std::string& source) {
+    const std::string where = source + ": suite '" + s.name + "'";
+    if (!find_metric(s, "acc") && !find_metric(s, "exact_match") && !find_metric(s, "token_perplexity"))
+        throw ReportError(where + ": kind '" + s.kind + "' is not multiple_choice, generation or perplexity");
+    if (s.metrics.empty() && !s.items.empty()) throw ReportError(where + ": names no metrics");
+    for (const auto& m : s.metrics)
+        if (!find_metric(s, m)) throw ReportError(where + ": unknown " + s.kind + " metric '" + m + "'");
+    if (s.items.size() > s.suite_items)
+        throw ReportError(where + ": holds " + std::to_string(s.items.size()) + " items, more than its file's " + std::to_string(s.suite_items));
+    // (An item may lack a metric others carry: undefined values, e.g. the perplexity of an empty response, are left out.)
+    std::set<std::string> ids;
+    for (const auto& r : s.items) {
+        if (!ids.insert(r.id).second) throw ReportError(where + ": item id '" + r.id + "' appears more than once (a damaged report?)");
+        for (const auto& [m, v] : r.metrics) {
+            const MetricInfo* info = find_metric(s, m);
+            const bool confidence = m == "confidence";  // the runner's reliability-diagram value, a probability
+            if (!info && !confidence) throw ReportError(where + ", item '" + r.id + "': unknown metric '" + m + "'");
+            const double lo = confidence ? 0 : info->min, hi = confidence ? 1 : info->max;
+            const bool ok = std::isfinite(v) && v >= lo && v <= hi && (!info || !info->binary || v == 0 || v == 1);
+            if (!ok) {
+                char value[64];
+                std::snprintf(value, sizeof value, "%.6g", v);
+                throw ReportError(where + ", item '" + r.id + "': " + m + " = " + value + " is not a possible value (" +
+                                  (info && info->binary ? std::string("0 or 1") : "[" + num(lo) + ", " + num(hi) + "]") + ")");
+            }
+        }
+    }
 }
 
 std::string metrics_markdown() {

@@ -17,6 +17,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "lmwb/evaluation.h"
 #include "lmwb/text.h"
 
 namespace lmwb::eval {
@@ -354,6 +355,7 @@ Report report_from_json_text(const std::string& text, const std::string& source)
     } catch (const json::exception& e) {
         throw ReportError(source + ": " + e.what());
     }
+    for (const auto& s : r.suites) validate_suite(s, source);
     return r;
 }
 

@@ -2,6 +2,7 @@
 // their merge, and paired comparison of runs. The CLI and the GUI share all of it.
 #pragma once
 
+#include <limits>
 #include <atomic>
 #include <functional>
 #include <optional>
@@ -54,6 +55,8 @@ struct MetricInfo {
     datasets::TaskKind kind;
     bool higher_is_better = true;
     bool binary = false;  // per-item 0/1 (McNemar in comparisons)
+    // The values an item's metric can take (binary: 0 and 1); a report with a value outside is refused when read.
+    double min = -std::numeric_limits<double>::infinity(), max = std::numeric_limits<double>::infinity();
     bool default_on = true;
     Aggregation aggregation = Aggregation::Mean;
     ModelInput needs = ModelInput::None;
@@ -68,6 +71,11 @@ struct MetricInfo {
     std::function<std::string(const std::vector<const ItemRecord*>&, const MetricSettings&)> signature;
 };
 const std::vector<MetricInfo>& metric_catalog();
+// One check of a suite's recorded values for every reader (report files, merge, compare, the GUI): its kind and
+// metrics are known, item ids unique, every per-item value finite and inside its metric's range (a binary one 0 or
+// 1), no more items than the suite has. Throws
+// ReportError naming `source`, the suite, the item and the value.
+void validate_suite(const SuiteReport& suite, const std::string& source);
 // Names are unique within a kind (multiple choice and generation each have an exact_match).
 const MetricInfo* find_metric(datasets::TaskKind kind, const std::string& name);  // nullptr when unknown
 const MetricInfo* find_metric(const SuiteReport& suite, const std::string& name);
