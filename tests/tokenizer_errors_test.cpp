@@ -1,6 +1,8 @@
 // Bad tokenizer files fail with one clear error that names the file and the JSON path (or line) at fault.
 #include <catch2/catch.hpp>
 
+#include <tuple>
+
 #include "lmwb/tokenizer.h"
 #include "test_support.h"
 
@@ -128,4 +130,28 @@ TEST_CASE("legacy vocab.json + merges.txt errors name file and line", "[tokenize
     CHECK_THAT(load_error(dir.file("legacy")), Contains("merge token 'c' is not in the vocabulary"));
     dir.write("legacy/merges.txt", "#version: 0.2\na b\n");
     CHECK(Tokenizer::from_file(dir.file("legacy")).encode("ab", false).ids == std::vector<std::int32_t>{2});
+}
+
+TEST_CASE("tokenizers whose steps multiply text are refused within bounded work", "[tokenizer][errors][security]") {
+    lmwb::test::ScratchDir dir;
+    std::string bytelevels, replaces;
+    for (int i = 0; i < 30; ++i)
+        bytelevels += std::string(i ? "," : "") + R"({"type": "ByteLevel", "add_prefix_space": false, "trim_offsets": false, "use_regex": false})";
+    for (int i = 0; i < 40; ++i)
+        replaces += std::string(i ? "," : "") + R"({"type": "Replace", "pattern": {"String": "a"}, "content": "aaaa"})";
+    // Each ByteLevel maps a non-ASCII byte to a two-byte character: the text doubles at every step.
+    std::string spaced;
+    for (int i = 0; i < 50; ++i) spaced += "é a ";
+    for (const auto& [name, extra, stage, text] :
+         {std::tuple<const char*, std::string, const char*, std::string>{
+              "bytelevel.json", R"(, "pre_tokenizer": {"type": "Sequence", "pretokenizers": [)" + bytelevels + "]}", "pre-tokenizers", spaced},
+          {"replace.json", R"(, "normalizer": {"type": "Sequence", "normalizers": [)" + replaces + "]}", "normalizers", std::string(200, 'a')}}) {
+        INFO(name);
+        Tokenizer tok = Tokenizer::from_file(dir.write(name, tokenizer_json("", R"(["a b"])", extra)));
+        CHECK_THROWS_WITH(tok.encode(text, false), Contains(std::string("the tokenizer's ") + stage + " grow this input past 64 times"));
+    }
+    // One Replace that lengthens each "a" fourfold is within bounds.
+    Tokenizer once = Tokenizer::from_file(dir.write("once.json", tokenizer_json("", R"(["a b"])",
+        R"(, "normalizer": {"type": "Replace", "pattern": {"String": "b"}, "content": "bbbb"})")));
+    CHECK(once.encode("ab", false).ids.size() >= 2);
 }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "lmwb/tokenizer.h"
 #include "regex.h"
 #include "unicode.h"
 
@@ -138,6 +139,20 @@ void split_pieces(const NormString& s, const MatchList& input, SplitBehavior beh
         if (drop || r.first == r.second) continue;
         out.push_back(s.slice(r.first, r.second));
     }
+}
+
+namespace {
+thread_local std::size_t expansion_limit = 0;  // 0: no encode running on this thread
+}
+
+ExpansionLimit::ExpansionLimit(std::size_t n) : previous_(expansion_limit) { expansion_limit = kExpansionFactor * n + kExpansionSlack; }
+ExpansionLimit::~ExpansionLimit() { expansion_limit = previous_; }
+
+void check_expansion(std::size_t code_points, const char* stage) {
+    if (expansion_limit && code_points > expansion_limit)
+        throw TokenizerError(std::string("the tokenizer's ") + stage + " grow this input past " + std::to_string(kExpansionFactor) +
+                             " times its length (" + std::to_string(code_points) + " code points): a tokenizer.json whose steps "
+                             "multiply text is refused");
 }
 
 }  // namespace lmwb

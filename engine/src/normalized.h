@@ -44,4 +44,22 @@ void find_matches(const std::function<bool(char32_t)>& pred, std::u32string_view
 void split_pieces(const NormString& s, const MatchList& matches, SplitBehavior behavior, bool invert,
                   std::vector<NormString>& out);
 
+// How far a tokenizer's normalizers and pre-tokenizers may grow the text of one encode: kExpansionFactor times its
+// code points, plus kExpansionSlack. A tokenizer.json whose steps multiply text (a Sequence of 30 ByteLevel
+// pre-tokenizers, 40 Replace a -> aaaa) is refused within that work instead of exhausting time and memory.
+constexpr std::size_t kExpansionFactor = 64, kExpansionSlack = 4096;
+// Sets the limit for the encode running on this thread (none outside one).
+class ExpansionLimit {
+public:
+    explicit ExpansionLimit(std::size_t input_code_points);
+    ~ExpansionLimit();
+    ExpansionLimit(const ExpansionLimit&) = delete;
+    ExpansionLimit& operator=(const ExpansionLimit&) = delete;
+
+private:
+    std::size_t previous_;
+};
+// Throws TokenizerError naming the stage when `code_points` (the text as it now stands) passes the limit.
+void check_expansion(std::size_t code_points, const char* stage);
+
 }  // namespace lmwb

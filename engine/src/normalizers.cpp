@@ -176,7 +176,10 @@ struct Nmt : Normalizer {
 struct Sequence : Normalizer {
     std::vector<std::unique_ptr<Normalizer>> items;
     void normalize(NormString& s) const override {
-        for (auto& n : items) n->normalize(s);
+        for (auto& n : items) {
+            n->normalize(s);
+            check_expansion(s.size(), "normalizers");
+        }
     }
 };
 

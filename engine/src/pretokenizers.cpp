@@ -197,7 +197,10 @@ struct Sequence : PreTokenizer {
         cur.push_back(std::move(piece));
         for (auto& p : items) {
             next.clear();
+            std::size_t total = 0;
             for (auto& s : cur) p->split(std::move(s), next);
+            for (const auto& s : next) total += s.size() + 1;  // a piece costs at least its own entry
+            check_expansion(total, "pre-tokenizers");
             std::swap(cur, next);
         }
         for (auto& s : cur) out.push_back(std::move(s));

@@ -197,6 +197,7 @@ Encoding encode_single(const Tokenizer::Impl& m, std::string_view text, std::uin
     NormString whole;
     std::vector<std::uint32_t> starts;
     uni::decode_lossy(text, whole.text, starts);
+    const ExpansionLimit limit(whole.text.size());
     whole.align.resize(whole.text.size());
     for (std::size_t i = 0; i < whole.text.size(); ++i) whole.align[i] = {starts[i], starts[i + 1]};
 
@@ -204,7 +205,7 @@ Encoding encode_single(const Tokenizer::Impl& m, std::string_view text, std::uin
     m.raw_matcher.split(std::move(whole), m.added, raw);
     for (Segment& seg : raw) {
         if (seg.id) { segments.push_back(std::move(seg)); continue; }
-        if (m.normalizer) m.normalizer->normalize(seg.text);
+        if (m.normalizer) m.normalizer->normalize(seg.text), check_expansion(seg.text.size(), "normalizers");
         m.normalized_matcher.split(std::move(seg.text), m.added, segments);
     }
 
