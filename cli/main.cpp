@@ -33,7 +33,10 @@ int main(int argc, char** argv) {
         std::cerr << "\nlmwb: interrupted\n";
         return 130;
     } catch (const std::exception& e) {
-        std::cerr << "lmwb: error: " << e.what() << "\n";
+        // One message, never a library's backtrace (LibTorch appends "Exception raised from ..." and its frames).
+        std::string what = e.what();
+        what = what.substr(0, what.find("\nException raised from"));
+        std::cerr << "lmwb: error: " << what << "\n";
         return 1;
     }
     return 0;

@@ -183,3 +183,28 @@ TEST_CASE("a bundle whose tensor storage is cut short is refused at load, naming
         CHECK_THAT(e.what(), Contains("model.pt: tensor '") && Contains("bytes of storage") && Contains("cut or damaged"));
     }
 }
+
+TEST_CASE("a model.pt whose records declare far more than the file holds is refused before LibTorch reads it",
+          "[model][torchscript][errors][security]") {
+    lmwb::test::ScratchDir dir;
+    fs::path b = dir.path() / "bundle";
+    fs::create_directories(b);
+    for (auto& e : fs::directory_iterator(fixture("torchscript/llama-forward-only"))) fs::copy_file(e.path(), b / e.path().filename());
+    // One stored record of 16 bytes whose directory entry claims 3 GiB (a deflated bomb declares the same way).
+    auto le = [](std::uint64_t v, int bytes) {
+        std::string s;
+        for (int i = 0; i < bytes; ++i) s += static_cast<char>((v >> (8 * i)) & 0xFF);
+        return s;
+    };
+    const std::string name = "archive/data/0", data(16, '\0');
+    const std::uint64_t claimed = 3ull << 30;
+    std::string zip = std::string("PK\x03\x04", 4) + le(20, 2) + le(0, 2) + le(0, 2) + le(0, 4) + le(0, 4) + le(16, 4) + le(16, 4) +
+                      le(name.size(), 2) + le(0, 2) + name + data;
+    const std::size_t cd_offset = zip.size();
+    std::string cd = std::string("PK\x01\x02", 4) + le(20, 2) + le(20, 2) + le(0, 2) + le(8, 2) + le(0, 4) + le(0, 4) + le(16, 4) +
+                     le(0xFFFFFFFFu & claimed, 4) + le(name.size(), 2) + le(0, 2) + le(0, 2) + le(0, 2) + le(0, 2) + le(0, 4) + le(0, 4) + name;
+    zip += cd + std::string("PK\x05\x06", 4) + le(0, 2) + le(0, 2) + le(1, 2) + le(1, 2) + le(cd.size(), 4) + le(cd_offset, 4) + le(0, 2);
+    std::ofstream(b / "model.pt", std::ios::binary) << zip;
+    // The directory's word, not LibTorch's after inflating: refused before any record is read.
+    CHECK_THROWS_WITH(LanguageModel::open(b.string(), {}), Contains("model.pt: its records declare 3072 MiB once inflated") && Contains("zip bomb"));
+}

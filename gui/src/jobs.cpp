@@ -47,7 +47,8 @@ int JobRunner::start(const QString& kind, const QString& title, Work work, Older
         } catch (const lmwb::Cancelled&) {
             was_cancelled = true;
         } catch (const std::exception& e) {
-            error = QString::fromStdString(e.what());
+            const std::string what = e.what();
+            error = QString::fromStdString(what.substr(0, what.find("\nException raised from")));  // no LibTorch backtrace
             was_cancelled = context->cancelled();
         }
         if (self)

@@ -120,7 +120,22 @@ public:
         weights_ = std::make_unique<WeightStore>(dir.string());  // headers only: the data stays mapped, unread
         // Without load_weights the network is built of meta tensors: every name, shape and dtype is checked against the
         // headers as a load would, and nothing is read (a checkpoint `score` refuses is not described as fine).
-        auto t = std::make_unique<Transformer>(cfg, *weights_, options);
+        std::unique_ptr<Transformer> t;
+        try {
+            t = std::make_unique<Transformer>(cfg, *weights_, options);
+        } catch (const c10::Error& e) {  // one line naming what to change, never LibTorch's 38-frame backtrace
+            const std::string what = e.what_without_backtrace();
+            if (what.find("not enough memory") != std::string::npos || what.find("out of memory") != std::string::npos) {
+                double elements = 0;
+                for (const auto& n : weights_->names()) elements += static_cast<double>(weights_->find(n)->numel());
+                char need[64];
+                std::snprintf(need, sizeof need, "%.1f GiB", elements * (info_.compute_dtype == "float32" ? 4 : 2) / (1 << 30));
+                throw ModelError(dir.string() + ": not enough memory to hold the weights as " + info_.compute_dtype + " (about " + need +
+                                 " for a checkpoint of " + std::to_string(weights_->total_bytes() >> 20) + " MiB stored); a 16-bit "
+                                 "dtype or a machine with more memory");
+            }
+            throw ModelError(dir.string() + ": " + what.substr(0, what.find('\n')));
+        }
         if (const auto& unused = t->unused_tensors(); !unused.empty())
             info_.warnings.push_back(std::to_string(unused.size()) + " tensors of the checkpoint are not used (" + unused.front() +
                                      (unused.size() > 1 ? ", …" : "") + "): does num_hidden_layers (" + std::to_string(cfg.layers) +

@@ -1,4 +1,5 @@
 // TorchScript bundles: the model runs as its author exported it; we only need its logits.
+#include <filesystem>
 #include <torch/script.h>
 #include <torch/torch.h>
 
@@ -193,6 +194,28 @@ std::vector<std::uint64_t> record_sizes(const std::string& path) {
     return out;
 }
 
+// What the archive's records declare they inflate to, checked before LibTorch reads a byte: torch.jit.save stores
+// records uncompressed, so a file whose records declare far more than its own size is a zip bomb (a 3.7 MB file
+// inflating to 3 GiB cost 52 s and 3.3 GB before LibTorch refused it).
+void check_declared_sizes(const std::string& path) {
+    std::error_code ec;
+    const auto size = std::filesystem::file_size(path, ec);
+    if (ec) throw ModelError(path + ": cannot read its size (" + ec.message() + ")");
+    std::vector<std::uint64_t> sizes;
+    try {
+        sizes = record_sizes(path);
+    } catch (const ModelError& e) {
+        throw ModelError(path + ": not a loadable TorchScript file (" + std::string(e.what()).substr(path.size() + 2) + ")");
+    }
+    std::uint64_t total = 0;
+    for (auto n : sizes) total += std::min<std::uint64_t>(n, UINT64_MAX / 4);
+    const std::uint64_t limit = 2 * static_cast<std::uint64_t>(size) + (64ull << 20);
+    if (total > limit)
+        throw ModelError(path + ": its records declare " + std::to_string(total >> 20) + " MiB once inflated, in a file of " +
+                         std::to_string(static_cast<std::uint64_t>(size) >> 20) + " MiB (TorchScript archives are stored "
+                         "uncompressed): refusing to load a zip bomb");
+}
+
 // A record cut short still loads (the storage keeps its declared size, backed by fewer bytes): every parameter's and
 // buffer's storage must have a record of exactly its size.
 void check_storages(const torch::jit::Module& module, const std::string& path) {
@@ -229,6 +252,7 @@ std::unique_ptr<Network> load_torchscript(const std::string& model_pt, const Bun
         if (!torch::cuda::is_available())
             throw ModelError("device '" + options.device + "' requested, but this LibTorch has no CUDA support (or no GPU is visible)");
     }
+    check_declared_sizes(model_pt);
     torch::jit::Module module;
     try {
         module = torch::jit::load(model_pt, device);
