@@ -91,6 +91,12 @@ TEST_CASE("config.json problems name the field", "[model][errors]") {
         {"\"max_position_embeddings\": 64", "\"max_position_embeddings\": 0", "/max_position_embeddings: must be positive"},
         {"\"num_hidden_layers\": 2", "\"num_hidden_layers\": 1000000000000", "/num_hidden_layers: is 1000000000000, more than 65536"},
         {"\"vocab_size\": ", "\"vocab_size\": 4000000000, \"x\": ", "/vocab_size: is 4000000000, more than 2147483647"},
+        // Values no model runs with, named here rather than blamed on "broken weights" later.
+        {"\"rms_norm_eps\": 1e-05", "\"rms_norm_eps\": -1", "/rms_norm_eps: must be a positive number"},
+        {"\"rope_theta\": 10000.0", "\"rope_theta\": 0", "/rope_theta: must be a number above 1"},
+        {"\"rope_theta\": 10000.0", "\"rope_theta\": 10000.0, \"rope_scaling\": {\"rope_type\": \"linear\", \"factor\": 0}",
+         "/rope_scaling/factor: must be a positive number"},
+        {"\"hidden_size\": 32", "\"hidden_size\": 32, \"head_dim\": 2147483647", "/head_dim: is 2147483647, more than 65536"},
     };
     for (const auto& [from, to, error] : cases) {
         std::string bad = cfg;

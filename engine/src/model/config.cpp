@@ -76,6 +76,7 @@ void read_rope_scaling(const Reader& r, ArchConfig& c) {
     RopeScaling& out = c.rope_scaling;
     out.type = rs.str("rope_type", rs.str("type", ""));
     out.factor = rs.number("factor", 1.0);
+    if (!(out.factor > 0) || !std::isfinite(out.factor)) r.fail("rope_scaling/factor", "must be a positive number");
     if (out.type == "default") {
         out.type.clear();
     } else if (out.type == "llama3") {
@@ -182,6 +183,8 @@ ArchConfig read_config(const std::string& path) {
     c.intermediate_size = arch->mlp == MlpKind::Plain ? r.integer(f.intermediate, 4 * c.hidden_size) : r.integer(f.intermediate);
     c.max_positions = r.integer(f.positions, f.positions_default);
     c.norm_eps = r.number(f.norm_eps, f.norm_eps_default);
+    // Values no model can run with fail here, by name, not later as "broken weights".
+    if (!(c.norm_eps > 0) || !std::isfinite(c.norm_eps)) r.fail(f.norm_eps, "must be a positive number");
     std::string act_field = f.activation.front();
     for (auto& name : f.activation)
         if (r.has(name)) {
@@ -205,7 +208,7 @@ ArchConfig read_config(const std::string& path) {
         positive(r, field, v);
     if (r.has("head_dim")) {
         c.head_dim = r.integer("head_dim");
-        positive(r, "head_dim", c.head_dim);
+        positive(r, "head_dim", c.head_dim, 1 << 16);
     } else {
         if (c.hidden_size % c.heads != 0) r.fail(f.heads, "does not divide the hidden size");
         c.head_dim = c.hidden_size / c.heads;
@@ -215,6 +218,7 @@ ArchConfig read_config(const std::string& path) {
         r.fail("num_key_value_heads", "must equal " + f.heads + " for model_type '" + c.model_type + "'");
     if (arch->positions.empty()) {
         c.rope_theta = r.number(f.rope_theta, r.number("rope_theta", 10000.0));
+        if (!(c.rope_theta > 1) || !std::isfinite(c.rope_theta)) r.fail(r.has(f.rope_theta) ? f.rope_theta : "rope_theta", "must be a number above 1");
         const std::string frac_field = r.has(f.rotary_fraction) ? f.rotary_fraction : "partial_rotary_factor";
         const double frac = r.number(frac_field, f.rotary_fraction_default);
         if (!(frac > 0 && frac <= 1)) r.fail(frac_field, "must be in (0, 1]");
