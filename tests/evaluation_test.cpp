@@ -543,3 +543,19 @@ TEST_CASE("a report's values are checked once, on read, against the ranges each 
     CHECK_THAT(error([](auto& j) { j["suites"][0]["suite_items"] = 2; }), Catch::Contains("holds 3 items, more than its file's 2"));
     CHECK_THAT(error([](auto& j) { j["suites"][0]["kind"] = "poetry"; }), Catch::Contains("kind 'poetry'"));
 }
+
+TEST_CASE("a report's reading errors name the field: /suites/i/items/k (id), /settings/shard", "[evaluation][errors]") {
+    auto m = LanguageModel::open(model_path("tiny-a"));
+    eval::EvalOptions o;
+    o.settings.limit = 2;
+    o.settings.bootstrap_iterations = 20;
+    auto out = run(*m, suites({"world-facts-mc"}), o);
+    const auto good = nlohmann::json::parse(eval::to_json_text(out.report));
+    auto j = good;
+    j["suites"][0]["items"][1]["metrics"]["acc"] = nullptr;
+    CHECK_THROWS_WITH(eval::report_from_json_text(j.dump(), "r.json"),
+                      Catch::Contains("r.json: /suites/0/items/1 (id '" + out.report.suites[0].items[1].id + "'): ") && Catch::Contains("null"));
+    j = good;
+    j["settings"]["shard"]["index"] = -1;
+    CHECK_THROWS_WITH(eval::report_from_json_text(j.dump(), "r.json"), Catch::Contains("r.json: /settings/shard: index -1 of 1"));
+}

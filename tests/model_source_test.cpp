@@ -321,3 +321,11 @@ TEST_CASE("revisions and refs never lead out of the cache or quote a foreign fil
     CHECK(cli.exit_code == 1);
     CHECK_THAT(cli.output, !Catch::Contains("root:x"));
 }
+
+TEST_CASE("a snapshot whose blob is gone says so, not that the weights are missing", "[model][cache][errors]") {
+    ScratchDir d;
+    for (const char* f : {"config.json", "tokenizer.json"}) fs::copy_file(fs::path(kModel) / f, d.path() / f);
+    fs::create_symlink("../../blobs/0123", d.path() / "model.safetensors");
+    CHECK_THROWS_WITH(LanguageModel::open(d.path().string()),
+                      Catch::Contains("model.safetensors: links to ../../blobs/0123, which does not exist (an incomplete download?)"));
+}

@@ -22,6 +22,13 @@
 
 namespace lmwb::eval {
 
+namespace {
+// A reading error with its JSON path, for report_from_json_text to put after the file's name.
+struct AtPath : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+}  // namespace
+
 using nlohmann::json;
 
 namespace {
@@ -277,7 +284,18 @@ void from_json(const json& j, SuiteReport& s) {
     opt_get(j, "slice_fields", s.slice_fields);
     opt_get(j, "slices", s.slices);
     opt_get(j, "rubric", s.rubric);
-    get_value(j.at("items"), s.items);
+    // Each item with its place: "/suites/0/items/3 (id 'x'): type must be number, but is null".
+    const json& items = j.at("items");
+    if (!items.is_array()) throw AtPath("/items: expected an array");
+    s.items.clear();
+    for (std::size_t k = 0; k < items.size(); ++k) {
+        try {
+            s.items.push_back(items[k].get<ItemRecord>());
+        } catch (const json::exception& e) {
+            const std::string id = items[k].is_object() && items[k].contains("id") && items[k]["id"].is_string() ? " (id '" + items[k]["id"].get<std::string>() + "')" : "";
+            throw AtPath("/items/" + std::to_string(k) + id + ": " + e.what());
+        }
+    }
 }
 
 void to_json(json& j, const RunSettings& s) {
@@ -290,6 +308,9 @@ void from_json(const json& j, RunSettings& s) {
     get_value(j.at("shard").at("index"), s.shard_index);
     get_value(j.at("shard").at("count"), s.shard_count);
     get_value(j.at("bootstrap_iterations"), s.bootstrap_iterations);
+    if (s.shard_count < 1 || s.shard_index < 1 || s.shard_index > s.shard_count)
+        throw AtPath("/settings/shard: index " + std::to_string(s.shard_index) + " of " + std::to_string(s.shard_count) + "; expected 1 <= index <= count");
+    if (s.bootstrap_iterations < 0) throw AtPath("/settings/bootstrap_iterations: must not be negative");
 }
 
 void to_json(json& j, const Execution& e) {
@@ -350,9 +371,21 @@ Report report_from_json_text(const std::string& text, const std::string& source)
         if (j.contains("judge") && !j["judge"].is_null()) r.judge = j["judge"].get<ModelIdentity>();
         get_value(j.at("settings"), r.settings);
         if (j.contains("execution")) get_value(j["execution"], r.execution);
-        get_value(j.at("suites"), r.suites);
+        const json& suites = j.at("suites");
+        if (!suites.is_array()) throw ReportError(source + ": /suites: expected an array");
+        for (std::size_t i = 0; i < suites.size(); ++i) {
+            try {
+                r.suites.push_back(suites[i].get<SuiteReport>());
+            } catch (const json::exception& e) {
+                throw ReportError(source + ": /suites/" + std::to_string(i) + ": " + e.what());
+            } catch (const AtPath& e) {
+                throw ReportError(source + ": /suites/" + std::to_string(i) + e.what());
+            }
+        }
         if (j.contains("ratings") && !j["ratings"].is_null()) r.ratings = j["ratings"].get<RatingsSummary>();
     } catch (const json::exception& e) {
+        throw ReportError(source + ": " + e.what());
+    } catch (const AtPath& e) {
         throw ReportError(source + ": " + e.what());
     }
     for (const auto& s : r.suites) validate_suite(s, source);

@@ -174,6 +174,10 @@ WeightStore::WeightStore(const std::string& folder) : folder_(folder) {
         fail(folder, "only pytorch_model.bin found: pickled PyTorch weights are not read (unsafe to load); convert "
                      "them to model.safetensors");
     } else {
+        std::error_code ec;
+        for (const fs::path& p : {single, index})
+            if (fs::is_symlink(p, ec))  // a cache entry whose blob is gone: an interrupted or pruned download
+                fail(p.string(), "links to " + fs::read_symlink(p, ec).string() + ", which does not exist (an incomplete download?)");
         fail(folder, "no model.safetensors or model.safetensors.index.json in this folder");
     }
     for (auto& name : shard_names) {
