@@ -52,6 +52,7 @@ Action add_info_command(CLI::App& app) {
                             {"stored_dtype", i.stored_dtype}, {"compute_dtype", i.compute_dtype}, {"device", i.device},
                             {"weight_bytes", i.weight_bytes}, {"capabilities", i.capabilities}, {"warnings", i.warnings},
                             {"tokenizer", m->tokenizer().describe()}};
+        if (!i.repository.empty()) j["repository"] = i.repository, j["revision"] = i.revision;
         if (a->json) {
             std::cout << dump(j) << "\n";
             return 0;
@@ -66,6 +67,7 @@ Action add_info_command(CLI::App& app) {
                     m->tokenizer().describe().c_str());
         for (auto& c : i.capabilities) std::printf(" %s", c.c_str());
         std::printf("\n");
+        if (!i.repository.empty()) std::printf("  repository     %s at %s (Hugging Face cache)\n", i.repository.c_str(), i.revision.c_str());
         for (const auto& w : i.warnings) std::printf("  warning        %s\n", w.c_str());
         return 0;
     };

@@ -74,6 +74,8 @@ TEST_CASE("a repository name opens its snapshot from the Hugging Face cache, off
     CHECK(resolve_model(kModel) == kModel);  // a folder stays a folder
     auto m = LanguageModel::open("acme/tiny");
     CHECK(m->info().path == (repo / "snapshots" / kCommit).string());
+    CHECK(m->info().repository == "acme/tiny");  // the report names what was asked for, not only a snapshot hash
+    CHECK(m->info().revision == "main");
     CHECK(m->info().architecture == "llama");
 
     // Revisions: a tag under refs/, a commit, and errors naming what is missing.

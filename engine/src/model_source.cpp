@@ -60,9 +60,9 @@ fs::path snapshot(const fs::path& repo, const std::string& name, const std::stri
         throw ModelError(name + ": revision '" + revision + "' is not a branch, tag or commit name (letters, digits, '.', '_', '-', '/')");
     const auto snaps = snapshots_of(repo);
     if (snaps.empty()) throw ModelError(repo.string() + ": the cache holds no snapshots of " + name + " (snapshots/ is missing or empty)");
-    if (is_commit(revision) && fs::is_directory(repo / "snapshots" / revision)) return repo / "snapshots" / revision;
+    std::error_code ec;  // every query with an error code: a name too long for the file system is a "no", not a throw
+    if (is_commit(revision) && fs::is_directory(repo / "snapshots" / revision, ec)) return repo / "snapshots" / revision;
     const fs::path ref = repo / "refs" / revision;
-    std::error_code ec;
     const auto status = fs::symlink_status(ref, ec);
     if (!ec && fs::exists(status)) {
         // A ref is a small regular file of the cache holding a commit hash: never a link, never quoted back.
@@ -73,7 +73,7 @@ fs::path snapshot(const fs::path& repo, const std::string& name, const std::stri
         std::getline(in, commit);
         commit = trim(commit);
         if (!is_commit(commit)) throw ModelError(ref.string() + ": does not hold a commit hash (40 hexadecimal digits)");
-        if (!fs::is_directory(repo / "snapshots" / commit))
+        if (!fs::is_directory(repo / "snapshots" / commit, ec))
             throw ModelError(ref.string() + ": names snapshot " + commit + ", which is not in " + (repo / "snapshots").string());
         return repo / "snapshots" / commit;
     }
@@ -103,7 +103,7 @@ std::string resolve_model(const std::string& name, const std::string& revision) 
     const auto slash = name.find('/');
     const std::string folder = "models--" + (slash == std::string::npos ? name : name.substr(0, slash) + "--" + name.substr(slash + 1));
     const fs::path repo = fs::path(hf_cache_dir()) / folder;
-    if (!fs::is_directory(repo))
+    if (!fs::is_directory(repo, ec))
         throw ModelError(name + ": not a folder, and not in the Hugging Face cache (looked for " + repo.string() +
                          "; set HF_HUB_CACHE or HF_HOME to use another cache)");
     return snapshot(repo, name, revision).string();
@@ -119,7 +119,7 @@ std::vector<CachedModel> cached_models() {
         if (auto sep = name.find("--"); sep != std::string::npos) name.replace(sep, 2, "/");
         try {
             const fs::path snap = snapshot(e.path(), name, "main");
-            if (fs::is_regular_file(snap / "config.json")) out.push_back({name, snap.filename().string(), snap.string()});
+            if (fs::is_regular_file(snap / "config.json", ec)) out.push_back({name, snap.filename().string(), snap.string()});
         } catch (const ModelError&) {
             // a repository without a usable main snapshot is not listed
         }

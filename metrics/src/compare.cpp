@@ -17,7 +17,7 @@ namespace {
 
 nlohmann::json identity_key(const ModelIdentity& m) {
     nlohmann::json j = m;
-    j.erase("path");
+    for (const char* how_it_was_named : {"path", "repository", "revision"}) j.erase(how_it_was_named);
     return j;
 }
 

@@ -326,6 +326,8 @@ ModelIdentity identify(const LanguageModel& model) {
     id.architecture = info.architecture;
     id.compute_dtype = info.compute_dtype;
     id.parameters = info.parameters;
+    id.repository = info.repository;
+    id.revision = info.revision;
     try {
         if (info.weight_files.size() == 1) {
             id.weights_sha256 = cached_file_sha256(info.weight_files.front());

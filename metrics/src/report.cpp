@@ -70,6 +70,7 @@ void opt_get(const json& j, const char* key, T& out) {
 void to_json(json& j, const ModelIdentity& m) {
     j = {{"path", m.path}, {"format", m.format}, {"architecture", m.architecture}, {"compute_dtype", m.compute_dtype},
          {"parameters", m.parameters}, {"weights_sha256", m.weights_sha256}, {"tokenizer_sha256", m.tokenizer_sha256}};
+    if (!m.repository.empty()) j["repository"] = m.repository, j["revision"] = m.revision;
 }
 void from_json(const json& j, ModelIdentity& m) {
     get_value(j.at("path"), m.path);
@@ -78,6 +79,8 @@ void from_json(const json& j, ModelIdentity& m) {
     opt_get(j, "compute_dtype", m.compute_dtype);
     opt_get(j, "parameters", m.parameters);
     get_value(j.at("weights_sha256"), m.weights_sha256);
+    opt_get(j, "repository", m.repository);
+    opt_get(j, "revision", m.revision);
     get_value(j.at("tokenizer_sha256"), m.tokenizer_sha256);
 }
 

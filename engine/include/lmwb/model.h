@@ -60,6 +60,8 @@ struct ModelInfo {
     std::vector<std::string> capabilities;  // "score", "generate", "attentions", "hidden_states", "embeddings", "embedding_gradients"
     std::vector<std::string> weight_files;  // what identifies the weights (reports hash them)
     std::string tokenizer_file;
+    // Opened by a Hugging Face repository name (its snapshot is `path`): that name and the revision asked for.
+    std::string repository, revision;
     // What loaded but looks wrong, e.g. checkpoint tensors the configuration does not use (num_hidden_layers smaller
     // than the checkpoint's layers): shown by `lmwb info`, `lmwb eval` and the GUI's model view.
     std::vector<std::string> warnings;

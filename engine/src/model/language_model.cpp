@@ -115,6 +115,11 @@ public:
         if (prefix_ < 0 || prefix_ >= info_.vocab_size) prefix_ = 0;
     }
 
+    void name_source(const std::string& repository, const std::string& revision) {
+        info_.repository = repository;
+        info_.revision = revision;
+    }
+
     void open_hf_folder(const fs::path& dir, const ModelOptions& options) {
         ArchConfig cfg = read_config((dir / "config.json").string());
         weights_ = std::make_unique<WeightStore>(dir.string());  // headers only: the data stays mapped, unread
@@ -1068,7 +1073,11 @@ double matmul_gflops(int n, int threads) {
 
 std::unique_ptr<LanguageModel> LanguageModel::open(const std::string& path, const ModelOptions& options) {
     keep_tensor_buffers_in_heap();
-    return std::make_unique<HfModel>(resolve_model(path, options.revision), options);
+    const std::string folder = resolve_model(path, options.revision);
+    auto m = std::make_unique<HfModel>(folder, options);
+    if (folder != path && path.find('/') != std::string::npos && !std::filesystem::is_directory(path))
+        m->name_source(path, options.revision);  // a repository of the cache, not a bundled model's name
+    return m;
 }
 
 }  // namespace lmwb

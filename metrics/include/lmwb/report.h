@@ -24,6 +24,7 @@ struct ModelIdentity {
     std::string path, format, architecture, compute_dtype;
     std::int64_t parameters = 0;
     std::string weights_sha256, tokenizer_sha256;
+    std::string repository, revision;  // opened by a Hugging Face cache name: which, at which revision (else empty)
 };
 
 struct ChoiceScore {
