@@ -12,6 +12,8 @@
 #include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
+#include <sstream>
 #include <map>
 #include <stdexcept>
 
@@ -70,7 +72,24 @@ void writeJson(const QString& path, const json& j) {
 }
 
 
-bool processAlive(qint64 pid) { return pid > 0 && (pid == ::getpid() || ::kill(static_cast<pid_t>(pid), 0) == 0); }
+// When a process started, in clock ticks since boot (/proc/<pid>/stat, field 22): with the pid it names one process
+// for good, where a pid alone is reused once the run's process is gone. -1 when unknown.
+long long processStart(qint64 pid) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+    std::string stat((std::istreambuf_iterator<char>(in)), {});
+    const auto close = stat.rfind(')');  // the command name may hold spaces and parentheses
+    if (close == std::string::npos) return -1;
+    std::istringstream rest(stat.substr(close + 2));
+    std::string field;
+    for (int i = 3; i <= 22 && rest >> field; ++i)
+        if (i == 22) return std::atoll(field.c_str());
+    return -1;
+}
+
+bool processAlive(qint64 pid, long long started) {
+    if (pid <= 0 || (pid != ::getpid() && ::kill(static_cast<pid_t>(pid), 0) != 0)) return false;
+    return started < 0 || processStart(pid) == started;  // runs recorded before the start time was kept: by pid
+}
 
 }  // namespace
 
@@ -228,7 +247,8 @@ void Workspace::index(const QString& dir) {
         r.model_path = QString::fromStdString(j.value("model_path", ""));
         r.items_total = j.value("items_total", 0);
         r.started = QString::fromStdString(j.value("created", ""));
-        if (r.status == QLatin1String("running") && !processAlive(j.value("pid", 0LL))) r.status = QStringLiteral("interrupted");
+        if (r.status == QLatin1String("running") && !processAlive(j.value("pid", 0LL), j.value("pid_started", -1LL)))
+            r.status = QStringLiteral("interrupted");
         if (QFileInfo::exists(r.reportPath())) report = std::make_unique<eval::Report>(eval::read_report(r.reportPath().toStdString()));
     } catch (const std::exception& e) {
         r.status = QStringLiteral("damaged");
@@ -391,7 +411,7 @@ QString Workspace::createRun(const RunSetup& setup) {
                                                       {"model_path", setup.model_path.toStdString()}, {"suites", suites},
                                                       {"limit", setup.limit}, {"seed", setup.seed}, {"batch_size", setup.batch_size},
                                                       {"items_total", setup.items_total},
-                                                      {"created", now.toString(Qt::ISODate).toStdString()}, {"pid", static_cast<qint64>(::getpid())}});
+                                                      {"created", now.toString(Qt::ISODate).toStdString()}, {"pid", static_cast<qint64>(::getpid())}, {"pid_started", processStart(::getpid())}});
     indexRun(dir);
     return dir;
 }
@@ -429,7 +449,7 @@ void Workspace::setRunStatus(const QString& dir, const QString& status, const QS
     j["status"] = status.toStdString();
     j["error"] = error.toStdString();
     j["updated"] = QDateTime::currentDateTimeUtc().toString(Qt::ISODate).toStdString();
-    if (status == QLatin1String("running")) j["pid"] = static_cast<qint64>(::getpid());
+    if (status == QLatin1String("running")) j["pid"] = static_cast<qint64>(::getpid()), j["pid_started"] = processStart(::getpid());
     writeJson(path, j);
 }
 

@@ -8,6 +8,8 @@
 #include <QSqlQuery>
 #include <QTemporaryDir>
 
+#include <nlohmann/json.hpp>
+
 #include "lmwb/evaluation.h"
 #include "lmwb/model.h"
 #include "workspace.h"
@@ -236,4 +238,23 @@ TEST_CASE("deleting a run never follows a link out of the workspace", "[gui][wor
     CHECK(QFileInfo::exists(precious + QStringLiteral("/thesis.tex")));
     CHECK_FALSE(ws.removeRun(folder + QStringLiteral("/runs/../../precious")));
     CHECK(QFileInfo::exists(precious + QStringLiteral("/thesis.tex")));
+}
+
+TEST_CASE("a run is running only while the very process that started it lives: a reused pid is not enough", "[gui][workspace]") {
+    QTemporaryDir tmp;
+    Workspace ws(tmp.filePath(QStringLiteral("ws")));
+    const QString dir = ws.createRun(setup("tiny-a", 2));
+    CHECK(ws.run(dir)->status == QStringLiteral("running"));  // this process, its start time recorded
+    // The same pid, another process's start time (the pid reused after the run's process died).
+    QFile f(dir + QStringLiteral("/run.json"));
+    REQUIRE(f.open(QIODevice::ReadOnly));
+    auto j = nlohmann::json::parse(f.readAll().toStdString());
+    f.close();
+    REQUIRE(j.contains("pid_started"));
+    j["pid_started"] = j["pid_started"].get<long long>() + 12345;
+    REQUIRE(f.open(QIODevice::WriteOnly | QIODevice::Truncate));
+    f.write(QByteArray::fromStdString(j.dump()));
+    f.close();
+    ws.rebuild();
+    CHECK(ws.run(dir)->status == QStringLiteral("interrupted"));
 }
