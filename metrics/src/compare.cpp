@@ -106,8 +106,9 @@ std::string describe_test(const MetricComparison& m) {
     char text[160];
     if (m.mcnemar)
         std::snprintf(text, sizeof text, "McNemar p=%.3g (%zu vs %zu), n=%zu", m.mcnemar->p_value, m.mcnemar->b, m.mcnemar->c, m.n);
-    else
-        std::snprintf(text, sizeof text, "permutation p=%.3g (%s), n=%zu", m.test.p_value, m.test.method.c_str(), m.n);
+    else  // short enough for a table cell: "exact" or the number of random swaps (the JSON keeps the full method)
+        std::snprintf(text, sizeof text, "permutation p=%.3g (%s), n=%zu", m.test.p_value,
+                      m.test.method.rfind("exact", 0) == 0 ? "exact" : (std::to_string(m.iterations) + " swaps").c_str(), m.n);
     std::string out = text;
     if (!m.decidable()) {
         std::snprintf(text, sizeof text, "; too few items to decide (smallest possible p=%.3g)", m.test.min_p_value);

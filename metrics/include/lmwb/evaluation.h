@@ -154,8 +154,8 @@ struct MetricComparison {
     bool decidable() const { return test.min_p_value < 0.05; }
 };
 // The paired tests in words, as the CLI and the GUI show them, with the items they rest on: "McNemar p=1.6e-06
-// (0 vs 53), n=200", "permutation p=0.031 (exact over 2^6 swaps), n=6"; "too few items to decide" when the smallest
-// p the test could give is 0.05 or more.
+// (0 vs 53), n=200", "permutation p=0.031 (exact), n=6", "permutation p=0.000999 (1000 swaps), n=106"; "too few
+// items to decide" when the smallest p the test could give is 0.05 or more.
 std::string describe_test(const MetricComparison& m);
 // "better" or "worse" when the randomization test gives p < 0.05, the bootstrap's 95% interval of the delta excludes 0
 // (direction from higher_is_better) and, for binary metrics, McNemar's p < 0.05; else "".
