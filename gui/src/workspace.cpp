@@ -264,7 +264,11 @@ void Workspace::index(const QString& dir) {
         }
         if (r.status == QLatin1String("finished")) r.items_total = r.items;
     }
-    r.model = QFileInfo(r.model_path).fileName();
+    // A model of the Hugging Face cache by its repository name (at a revision other than main), not a snapshot hash.
+    if (report && !report->model.repository.empty())
+        r.model = QString::fromStdString(report->model.repository + (report->model.revision == "main" ? "" : "@" + report->model.revision));
+    else
+        r.model = QFileInfo(r.model_path).fileName();
     r.suites = suite_names.join(QStringLiteral(", "));
 
     QSqlQuery old(db);

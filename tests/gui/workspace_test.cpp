@@ -258,3 +258,16 @@ TEST_CASE("a run is running only while the very process that started it lives: a
     ws.rebuild();
     CHECK(ws.run(dir)->status == QStringLiteral("interrupted"));
 }
+
+TEST_CASE("History names a model of the Hugging Face cache by its repository, not its snapshot hash", "[gui][workspace]") {
+    QTemporaryDir tmp;
+    Workspace ws(tmp.filePath(QStringLiteral("ws")));
+    const QString dir = ws.createRun(setup("tiny-a", 2));
+    auto out = run("tiny-a", 2);
+    out.report.model.path = "/cache/models--acme--tiny/snapshots/0123456789abcdef0123456789abcdef01234567";
+    out.report.model.repository = "acme/tiny";
+    out.report.model.revision = "v1";
+    Workspace::finishRun(dir, out.report);
+    ws.indexRun(dir);
+    CHECK(ws.run(dir)->model == QStringLiteral("acme/tiny@v1"));
+}
