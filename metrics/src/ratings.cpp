@@ -162,6 +162,8 @@ RatingsFile read_ratings(const std::string& path) {
     json header = json::parse(lines[0], nullptr, false);
     if (header.is_discarded() || !header.is_object() || !header.contains("lmwb_ratings") || !header.contains("rater"))
         throw ReportError(path + ":1: not an lmwb ratings file (its first line names the rater)");
+    if (!header["rater"].is_string() || (header.contains("report") && !header["report"].is_string()))
+        throw ReportError(path + ":1: 'rater' and 'report' must be strings");
     out.rater = header["rater"].get<std::string>();
     out.report = header.value("report", std::string());
     if (out.rater.empty()) throw ReportError(path + ":1: the rater has no name");
