@@ -68,7 +68,7 @@ int main(int argc, char** argv) {
     for (int r = 0; r < rounds; ++r)
         for (int b : {8, 1}) {
             auto o = opt;
-            o.batch_size = b;
+            o.settings.batch_size = b;
             double t0 = now();
             auto out = lmwb::eval::evaluate(*model, nullptr, gen, o);
             (b == 8 ? gen8 : gen1).push_back(now() - t0);

@@ -158,9 +158,9 @@ Action add_eval_command(CLI::App& app) {
     cmd->add_option("--limit", a->limit, "Only the first N items of each suite");
     cmd->add_option("--seed", a->seed, "Seed for sampling and bootstraps");
     cmd->add_option("--threads", a->threads, "Compute threads (default: all cores)");
-    cmd->add_option("--batch-size", a->batch_size, "Requests per forward pass");
+    cmd->add_option("--batch-size", a->batch_size, "Items per block and requests per forward pass (shards and resumes run whole blocks: shards of one run share it)");
     cmd->add_option("--judge", a->judge, "A separate scoring model for fluency and relevance");
-    cmd->add_option("--shard", a->shard, "Run slice K of N (items whose index modulo N is K-1); combine with lmwb merge");
+    cmd->add_option("--shard", a->shard, "Run slice K of N (blocks of --batch-size items, block b in slice b mod N + 1); combine with lmwb merge");
     cmd->add_option("--bootstrap", a->bootstrap, "Bootstrap iterations for non-mean metrics");
     cmd->add_option("--device", a->device, "cpu, or cuda[:N] where LibTorch has CUDA");
     cmd->add_option("--dtype", a->dtype, "Compute dtype: auto (float32 on the CPU, bfloat16 on a GPU), float32, bfloat16, or float16 on a GPU");
@@ -176,7 +176,8 @@ Action add_eval_command(CLI::App& app) {
         opt.settings.bootstrap_iterations = a->bootstrap;
         if (!a->shard.empty() && !parse_shard(a->shard, opt.settings.shard_index, opt.settings.shard_count))
             throw std::runtime_error("--shard '" + a->shard + "': expected K/N with 1 <= K <= N, e.g. 2/4");
-        if (a->batch_size < 1) throw std::runtime_error("--batch-size must be at least 1");
+        if (a->batch_size < 1 || a->batch_size > eval::kMaxBatchSize)
+            throw std::runtime_error("--batch-size must be 1 to " + std::to_string(eval::kMaxBatchSize));
         if (a->bootstrap < 0 || a->bootstrap > eval::kMaxResamples)
             throw std::runtime_error("--bootstrap must be 0 (no intervals) to " + std::to_string(eval::kMaxResamples));
         if (a->threads < 0 || a->threads > 1024) throw std::runtime_error("--threads must be 0 (all cores) to 1024");
@@ -209,7 +210,7 @@ Action add_eval_command(CLI::App& app) {
             jo.revision = "main";  // --revision names the model's snapshot, not the judge's
             judge = LanguageModel::open(a->judge, jo);
         }
-        opt.batch_size = a->batch_size;
+        opt.settings.batch_size = a->batch_size;
         opt.threads = a->threads ? a->threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
         opt.journal_path = a->out + ".journal.jsonl";
         opt.resume = a->resume;

@@ -52,6 +52,14 @@ std::string report_difference(const eval::Report& a, const eval::Report& b) {
     return lmwb::test::json_difference(nlohmann::json::parse(eval::deterministic_json(a)), nlohmann::json::parse(eval::deterministic_json(b)));
 }
 
+// Bit for bit: the same JSON text apart from the execution block; the first differing value when not.
+std::string exact_difference(const eval::Report& a, const eval::Report& b) {
+    const std::string x = eval::deterministic_json(a), y = eval::deterministic_json(b);
+    if (x == y) return "";
+    const std::string where = lmwb::test::json_difference(nlohmann::json::parse(x), nlohmann::json::parse(y), 0.0);
+    return where.empty() ? "the texts differ" : where;
+}
+
 std::size_t count_lines(const std::string& path) {
     std::ifstream in(path);
     std::string line;
@@ -110,14 +118,16 @@ TEST_CASE("the same inputs and seed give the same report for any batch size or t
     ModelOptions one;
     one.threads = 1;
     auto m1 = LanguageModel::open(model_path("tiny-b"), one);
-    o.batch_size = 1;
+    o.settings.batch_size = 1;
     auto r1 = run(*m1, s, o).report;
     m1.reset();
     ModelOptions two;
     two.threads = 2;
     auto m2 = LanguageModel::open(model_path("tiny-b"), two);
-    o.batch_size = 7;
+    o.settings.batch_size = 7;
     auto r2 = run(*m2, s, o).report;
+    CHECK(r2.settings.batch_size == 7);  // the blocks of the run (resumes and shards keep them)
+    r2.settings.batch_size = 1;
     CHECK(report_difference(r1, r2) == "");
 }
 
@@ -146,7 +156,7 @@ TEST_CASE("an interrupted run resumes from its journal into the same report", "[
     auto resumed = run(*m, s, o);
     REQUIRE(resumed.complete);
     CHECK(resumed.resumed_items >= 15);
-    CHECK(report_difference(resumed.report, full.report) == "");
+    CHECK(exact_difference(resumed.report, full.report) == "");
     CHECK(resumed.report.execution.resumed);
 
     // Without --resume an existing journal is never overwritten.
@@ -228,7 +238,7 @@ TEST_CASE("twenty interruptions at random points, torn lines and a full disk sti
         REQUIRE(last.complete);
         report = last.report;
     }
-    CHECK(report_difference(report, full.report) == "");
+    CHECK(exact_difference(report, full.report) == "");
     CHECK(full_disks > 0);
     CHECK(torn > 0);
 }
@@ -238,6 +248,7 @@ TEST_CASE("shards merge into the report of a single run", "[evaluation][shard]")
     auto s = suites({"world-facts-mc", "world-stories-ppl"});
     eval::EvalOptions o;
     o.settings.limit = 20;
+    o.settings.batch_size = 3;  // blocks 0-2 (shard 1), 3-5 (2), 6-8 (3), 9-11 (1), …
     auto whole = run(*m, s, o).report;
     std::vector<eval::Report> shards;
     std::vector<std::string> names;
@@ -249,7 +260,7 @@ TEST_CASE("shards merge into the report of a single run", "[evaluation][shard]")
         CHECK(shards.back().suites[0].items.size() < 20);
     }
     auto merged = eval::merge_reports(shards, names);
-    CHECK(report_difference(merged, whole) == "");
+    CHECK(exact_difference(merged, whole) == "");
     CHECK(merged.execution.merged_from.size() == 3);
 
     std::vector<eval::Report> two(shards.begin(), shards.begin() + 2);
@@ -268,8 +279,65 @@ TEST_CASE("shards merge into the report of a single run", "[evaluation][shard]")
         CHECK_THROWS_WITH(eval::merge_reports(wrong, names), Catch::Contains("outside the run's 20 items"));
     }
     auto moved = shards;  // an item of shard 3 claiming to be another shard's
-    moved[0].suites[0].items[0].index = 1;
+    moved[0].suites[0].items[0].index = 3;
     CHECK_THROWS_WITH(eval::merge_reports(moved, names), Catch::Contains("belongs to shard 2/3, not 3/3"));
+    auto other_batch = shards;  // shards of one run share the blocks
+    other_batch[1].settings.batch_size = 4;
+    CHECK_THROWS_WITH(eval::merge_reports(other_batch, names), Catch::Contains("batch size"));
+}
+
+// Every item in the same batches in every run: a resume after any number of items, and shards, equal the
+// uninterrupted run bit for bit, whatever the process computed before.
+TEST_CASE("resumed and sharded runs equal the uninterrupted run bit for bit", "[evaluation][journal][shard]") {
+    ScratchDir d;
+    auto m = LanguageModel::open(model_path("tiny-b"));
+    auto s = suites({"world-facts-mc", "world-facts-qa", "world-stories-continue", "world-stories-ppl"});
+    eval::EvalOptions o;
+    o.settings.limit = 14;  // blocks of 4: the last one short
+    o.settings.batch_size = 4;
+    o.settings.seed = 5;
+    auto full = run(*m, s, o);
+    REQUIRE(full.complete);
+    for (std::size_t stop : {std::size_t{1}, std::size_t{6}, std::size_t{17}, std::size_t{31}}) {
+        INFO("stopped after " << stop << " items");
+        o.journal_path = d.file("r" + std::to_string(stop) + ".journal.jsonl");
+        o.resume = false;
+        o.cancel = CancelToken{};
+        o.progress = [&](const eval::Progress& p) {
+            if (p.items_done >= stop) o.cancel.request();
+        };
+        REQUIRE_FALSE(run(*m, s, o).complete);
+        {  // keep exactly `stop` items (a kill -9 can end a journal in the middle of a block)
+            std::ifstream in(o.journal_path);
+            std::string line, kept;
+            for (std::size_t k = 0; k <= stop && std::getline(in, line); ++k) kept += line + "\n";
+            in.close();
+            std::ofstream(o.journal_path, std::ios::trunc) << kept;
+        }
+        // Other work in between: other lengths, other batches.
+        eval::EvalOptions other;
+        other.settings.batch_size = 3;
+        other.settings.limit = 5;
+        REQUIRE(run(*m, suites({"world-facts-qa", "world-facts-mc"}), other).complete);
+        o.resume = true;
+        o.cancel = CancelToken{};
+        o.progress = nullptr;
+        auto resumed = run(*m, s, o);
+        REQUIRE(resumed.complete);
+        CHECK(resumed.resumed_items == stop);
+        CHECK(exact_difference(resumed.report, full.report) == "");
+    }
+    o.journal_path.clear();
+    o.resume = false;
+    std::vector<eval::Report> shards;
+    std::vector<std::string> names;
+    for (int k = 1; k <= 3; ++k) {
+        o.settings.shard_index = k;
+        o.settings.shard_count = 3;
+        shards.push_back(run(*m, s, o).report);
+        names.push_back("shard" + std::to_string(k) + ".json");
+    }
+    CHECK(exact_difference(eval::merge_reports(shards, names), full.report) == "");
 }
 
 TEST_CASE("a judge model that fails is named as the judge", "[evaluation][judge]") {

@@ -254,7 +254,7 @@ void RunView::startRun(const RunSetup& setup, std::vector<datasets::Suite> suite
     eval::EvalOptions opt;
     opt.settings.limit = setup.limit;
     opt.settings.seed = setup.seed;
-    opt.batch_size = setup.batch_size;
+    opt.settings.batch_size = setup.batch_size;
     opt.threads = 0;
     opt.software_version = lmwb::version();
     opt.resume = resume;

@@ -23,6 +23,11 @@ nlohmann::json identity_key(const ModelIdentity& m) {
 
 }  // namespace
 
+int shard_of(std::size_t index, const RunSettings& settings) {
+    const auto block = index / static_cast<std::size_t>(std::max(1, settings.batch_size));
+    return static_cast<int>(block % static_cast<std::size_t>(std::max(1, settings.shard_count))) + 1;
+}
+
 Report merge_reports(const std::vector<Report>& shards, const std::vector<std::string>& names) {
     if (shards.empty()) throw ReportError("merge: no reports given");
     const Report& first = shards.front();
@@ -36,8 +41,9 @@ Report merge_reports(const std::vector<Report>& shards, const std::vector<std::s
         if ((r.judge.has_value() != first.judge.has_value()) || (r.judge && identity_key(*r.judge) != identity_key(*first.judge)))
             throw ReportError(name + ": a different judge model than " + names[0]);
         if (r.settings.seed != first.settings.seed || r.settings.limit != first.settings.limit ||
-            r.settings.bootstrap_iterations != first.settings.bootstrap_iterations || r.settings.shard_count != n)
-            throw ReportError(name + ": settings (seed, limit, bootstrap iterations or shard count) differ from " + names[0]);
+            r.settings.bootstrap_iterations != first.settings.bootstrap_iterations || r.settings.shard_count != n ||
+            r.settings.batch_size != first.settings.batch_size)
+            throw ReportError(name + ": settings (seed, limit, bootstrap iterations, shard count or batch size) differ from " + names[0]);
         int idx = r.settings.shard_index;
         if (idx < 1 || idx > n) throw ReportError(name + ": shard " + std::to_string(idx) + "/" + std::to_string(n) + " is out of range");
         if (seen[static_cast<std::size_t>(idx)] >= 0)
@@ -63,7 +69,7 @@ Report merge_reports(const std::vector<Report>& shards, const std::vector<std::s
     out.execution.started = first.execution.started;
     for (std::size_t s = 0; s < out.suites.size(); ++s) {
         out.suites[s].items.clear();
-        // The items the run selected: the first `limit` of the suite (all without one), item i in shard i mod n + 1.
+        // The items the run selected: the first `limit` of the suite (all without one), in blocks (shard_of).
         const std::size_t total = first.settings.limit ? std::min(first.settings.limit, first.suites[s].suite_items) : first.suites[s].suite_items;
         const std::string& suite = out.suites[s].name;
         std::map<std::size_t, std::string> owner;
@@ -73,10 +79,10 @@ Report merge_reports(const std::vector<Report>& shards, const std::vector<std::s
                     throw ReportError(names[k] + ": item '" + item.id + "' of suite '" + suite + "' has index " + std::to_string(item.index) +
                                       ", outside the run's " + std::to_string(total) + " items");
                 const int shard = shards[k].settings.shard_index;
-                if (static_cast<int>(item.index % static_cast<std::size_t>(n)) != shard - 1)
+                if (const int owner_shard = shard_of(item.index, first.settings); owner_shard != shard)
                     throw ReportError(names[k] + ": item '" + item.id + "' of suite '" + suite + "' (index " + std::to_string(item.index) +
-                                      ") belongs to shard " + std::to_string(item.index % static_cast<std::size_t>(n) + 1) + "/" +
-                                      std::to_string(n) + ", not " + std::to_string(shard) + "/" + std::to_string(n));
+                                      ") belongs to shard " + std::to_string(owner_shard) + "/" + std::to_string(n) + ", not " +
+                                      std::to_string(shard) + "/" + std::to_string(n));
                 auto [it, fresh] = owner.emplace(item.index, names[k]);
                 if (!fresh) throw ReportError(names[k] + ": item '" + item.id + "' of suite '" + suite + "' is also in " + it->second);
                 out.suites[s].items.push_back(item);

@@ -114,43 +114,51 @@ struct Runner {
         return r;
     }
 
-    void multiple_choice(std::size_t si, const Suite& s, SuiteReport& sr, const std::vector<const SuiteItem*>& pending) {
+    // The suite's selected items in blocks (see RunSettings::batch_size), each block with the items still to do.
+    struct Block {
+        std::vector<const SuiteItem*> items;
+        std::vector<bool> pending;
+        bool any_pending() const { return std::find(pending.begin(), pending.end(), true) != pending.end(); }
+    };
+
+    void multiple_choice(std::size_t si, const Suite& s, SuiteReport& sr, const std::vector<Block>& blocks) {
         const SuiteMetrics metrics(s, sr);
         const bool mi = metrics.needs(ModelInput::Unconditional);
         // lm-evaluation-harness >= 0.4.9 (task.py): the unconditional request is ("", target_delimiter + choice). Keyed
-        // by that continuation: the same for every item.
+        // by that continuation: the same for every item, each scored alone so that its value does not depend on which
+        // block needed it first.
         std::map<std::string, ScoreResult> unconditional;
-        // Enough requests per call for full batches; small enough to report progress often.
-        const std::size_t chunk_requests = static_cast<std::size_t>(std::max(1, opt.batch_size)) * 8;
-        std::size_t pos = 0;
-        while (pos < pending.size() && !cancelled()) {
+        for (const Block& block : blocks) {
+            if (cancelled()) return;
+            if (!block.any_pending()) continue;
+            // The whole block, finished items too: its requests batch the same way in every run.
             std::vector<ScoreRequest> reqs;
-            std::size_t end = pos;
-            while (end < pending.size() && (reqs.empty() || reqs.size() + pending[end]->choices.size() <= chunk_requests)) {
-                for (const auto& c : pending[end]->choices) reqs.push_back({pending[end]->prompt, s.target_delimiter + c});
-                ++end;
-            }
+            for (const SuiteItem* item : block.items)
+                for (const auto& c : item->choices) reqs.push_back({item->prompt, s.target_delimiter + c});
             std::vector<ScoreResult> results;
             try {
-                results = model.score(reqs, opt.batch_size);
+                results = model.score(reqs, opt.settings.batch_size);
             } catch (const RequestError& e) {  // name the item and the choice, in the suite's file
-                std::size_t k = pos, first = 0;
-                while (k + 1 < end && first + pending[k]->choices.size() <= e.request) first += pending[k++]->choices.size();
-                throw ReportError(s.path + ": item '" + pending[k]->id + "', choice " + std::to_string(e.request - first) + ": " + e.problem);
+                std::size_t k = 0, first = 0;
+                while (k + 1 < block.items.size() && first + block.items[k]->choices.size() <= e.request) first += block.items[k++]->choices.size();
+                throw ReportError(s.path + ": item '" + block.items[k]->id + "', choice " + std::to_string(e.request - first) + ": " + e.problem);
             }
             if (mi) {
                 std::vector<ScoreRequest> ureqs;
-                std::set<std::string> need;
-                for (std::size_t k = pos; k < end; ++k)
-                    for (const auto& c : pending[k]->choices)
-                        if (!unconditional.count(s.target_delimiter + c) && need.insert(s.target_delimiter + c).second)
-                            ureqs.push_back({"", s.target_delimiter + c});
-                auto ures = model.score(ureqs, opt.batch_size);
+                for (std::size_t k = 0; k < block.items.size(); ++k)
+                    if (block.pending[k])
+                        for (const auto& c : block.items[k]->choices)
+                            if (unconditional.emplace(s.target_delimiter + c, ScoreResult{}).second) ureqs.push_back({"", s.target_delimiter + c});
+                auto ures = model.score(ureqs, 1);
                 for (std::size_t k = 0; k < ureqs.size(); ++k) unconditional[ureqs[k].continuation] = ures[k];
             }
             std::size_t q = 0;
-            for (std::size_t k = pos; k < end; ++k) {
-                const SuiteItem& item = *pending[k];
+            for (std::size_t k = 0; k < block.items.size(); ++k) {
+                const SuiteItem& item = *block.items[k];
+                if (!block.pending[k]) {
+                    q += item.choices.size();
+                    continue;
+                }
                 ItemRecord r = base_record(item);
                 std::vector<double> ll;
                 std::size_t tokens = 0;
@@ -175,21 +183,18 @@ struct Runner {
                 metrics.score(r);
                 finished_item(si, sr, std::move(r), tokens);
             }
-            pos = end;
         }
     }
 
-    void generation(std::size_t si, const Suite& s, SuiteReport& sr, const std::vector<const SuiteItem*>& pending) {
+    void generation(std::size_t si, const Suite& s, SuiteReport& sr, const std::vector<Block>& blocks) {
         const SuiteMetrics metrics(s, sr);
-        // Items decode batch_size at a time (rows finish independently; each keeps its own seed, so results do not
-        // depend on the batch).
-        const std::size_t batch = static_cast<std::size_t>(std::max(1, opt.batch_size));
-        for (std::size_t begin = 0; begin < pending.size(); begin += batch) {
+        // A block decodes together (rows finish independently; each keeps its own seed).
+        for (const Block& block : blocks) {
             if (cancelled()) return;
-            const std::size_t end = std::min(pending.size(), begin + batch);
+            if (!block.any_pending()) continue;
             std::vector<std::string> prompts;
             std::vector<GenerationOptions> options;
-            for (std::size_t k = begin; k < end; ++k) {
+            for (const SuiteItem* item : block.items) {
                 GenerationOptions g;
                 g.max_new_tokens = s.generation.max_new_tokens;
                 g.temperature = s.generation.temperature;
@@ -197,12 +202,13 @@ struct Runner {
                 g.top_p = s.generation.top_p;
                 g.stop = s.generation.stop;
                 g.alternatives = 0;
-                g.seed = metrics::stable_hash(s.name + "/" + pending[k]->id, opt.settings.seed);  // per item: order-independent
-                prompts.push_back(pending[k]->prompt);
+                g.seed = metrics::stable_hash(s.name + "/" + item->id, opt.settings.seed);  // per item: order-independent
+                prompts.push_back(item->prompt);
                 options.push_back(std::move(g));
             }
             auto generated = model.generate_batch(prompts, options);
-            for (std::size_t k = begin; k < end; ++k) finish_generated(si, sr, *pending[k], generated[k - begin], metrics);
+            for (std::size_t k = 0; k < block.items.size(); ++k)
+                if (block.pending[k]) finish_generated(si, sr, *block.items[k], generated[k], metrics);
         }
     }
 
@@ -241,10 +247,13 @@ struct Runner {
         finished_item(si, sr, std::move(r), tokens);
     }
 
-    void perplexity(std::size_t si, const Suite& s, SuiteReport& sr, const std::vector<const SuiteItem*>& pending) {
+    void perplexity(std::size_t si, const Suite& s, SuiteReport& sr, const std::vector<Block>& blocks) {
         const SuiteMetrics metrics(s, sr);
-        for (const SuiteItem* ip : pending) {
+        for (const Block& block : blocks)
+        for (std::size_t k = 0; k < block.items.size(); ++k) {
             if (cancelled()) return;
+            if (!block.pending[k]) continue;  // a text scores alone: nothing else in the block changes it
+            const SuiteItem* ip = block.items[k];
             ItemRecord r = base_record(*ip);
             r.prompt = ip->text;
             auto rolled = model.rolling_loglikelihood(ip->text);
@@ -347,6 +356,8 @@ EvalOutcome evaluate(const LanguageModel& model, const LanguageModel* judge, con
     if (opt.settings.bootstrap_iterations < 0 || opt.settings.bootstrap_iterations > kMaxResamples)
         throw ReportError("bootstrap iterations " + std::to_string(opt.settings.bootstrap_iterations) + ": expected 0 (no intervals) to " +
                           std::to_string(kMaxResamples));
+    if (opt.settings.batch_size < 1 || opt.settings.batch_size > kMaxBatchSize)
+        throw ReportError("batch size " + std::to_string(opt.settings.batch_size) + ": expected 1 to " + std::to_string(kMaxBatchSize));
     if (opt.settings.shard_count < 1 || opt.settings.shard_index < 1 || opt.settings.shard_index > opt.settings.shard_count)
         throw ReportError("shard " + std::to_string(opt.settings.shard_index) + "/" + std::to_string(opt.settings.shard_count) +
                           " does not exist: use K/N with 1 <= K <= N");
@@ -358,7 +369,6 @@ EvalOutcome evaluate(const LanguageModel& model, const LanguageModel* judge, con
     rep.settings = opt.settings;
     rep.execution.started = utc_now();
     rep.execution.threads = opt.threads;
-    rep.execution.batch_size = opt.batch_size;
 
     std::vector<std::vector<const SuiteItem*>> selected(suites.size());
     for (std::size_t si = 0; si < suites.size(); ++si) {
@@ -378,8 +388,7 @@ EvalOutcome evaluate(const LanguageModel& model, const LanguageModel* judge, con
         sr.rubric = s.rubric;
         for (std::size_t i = 0; i < s.items.size(); ++i) {
             if (opt.settings.limit && i >= opt.settings.limit) break;
-            if (static_cast<int>(i % static_cast<std::size_t>(opt.settings.shard_count)) == opt.settings.shard_index - 1)
-                selected[si].push_back(&s.items[i]);
+            if (shard_of(i, opt.settings) == opt.settings.shard_index) selected[si].push_back(&s.items[i]);
         }
         rep.suites.push_back(std::move(sr));
     }
@@ -425,14 +434,20 @@ EvalOutcome evaluate(const LanguageModel& model, const LanguageModel* judge, con
     try {
         CancelScope cancel_scope(opt.cancel);
         for (std::size_t si = 0; si < suites.size() && !run.cancelled(); ++si) {
-            std::vector<const SuiteItem*> pending;
-            for (const SuiteItem* it : selected[si])
-                if (!done.count({si, it->index})) pending.push_back(it);
-            run.begin_suite(si, suites[si].name, pending.size());
+            std::vector<Runner::Block> blocks;
+            std::size_t pending = 0;
+            const auto block_size = static_cast<std::size_t>(opt.settings.batch_size);
+            for (const SuiteItem* it : selected[si]) {
+                if (blocks.empty() || blocks.back().items.front()->index / block_size != it->index / block_size) blocks.emplace_back();
+                blocks.back().items.push_back(it);
+                blocks.back().pending.push_back(!done.count({si, it->index}));
+                pending += blocks.back().pending.back();
+            }
+            run.begin_suite(si, suites[si].name, pending);
             switch (suites[si].kind) {
-            case TaskKind::MultipleChoice: run.multiple_choice(si, suites[si], rep.suites[si], pending); break;
-            case TaskKind::Generation: run.generation(si, suites[si], rep.suites[si], pending); break;
-            case TaskKind::Perplexity: run.perplexity(si, suites[si], rep.suites[si], pending); break;
+            case TaskKind::MultipleChoice: run.multiple_choice(si, suites[si], rep.suites[si], blocks); break;
+            case TaskKind::Generation: run.generation(si, suites[si], rep.suites[si], blocks); break;
+            case TaskKind::Perplexity: run.perplexity(si, suites[si], rep.suites[si], blocks); break;
             }
         }
     } catch (const Cancelled&) {

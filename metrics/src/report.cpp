@@ -303,7 +303,7 @@ void from_json(const json& j, SuiteReport& s) {
 
 void to_json(json& j, const RunSettings& s) {
     j = {{"seed", s.seed}, {"limit", s.limit}, {"shard", {{"index", s.shard_index}, {"count", s.shard_count}}},
-         {"bootstrap_iterations", s.bootstrap_iterations}};
+         {"bootstrap_iterations", s.bootstrap_iterations}, {"batch_size", s.batch_size}};
 }
 void from_json(const json& j, RunSettings& s) {
     get_value(j.at("seed"), s.seed);
@@ -311,6 +311,9 @@ void from_json(const json& j, RunSettings& s) {
     get_value(j.at("shard").at("index"), s.shard_index);
     get_value(j.at("shard").at("count"), s.shard_count);
     get_value(j.at("bootstrap_iterations"), s.bootstrap_iterations);
+    s.batch_size = 1;  // written before blocks: items were assigned to shards one by one
+    opt_get(j, "batch_size", s.batch_size);
+    if (s.batch_size < 1) throw AtPath("/settings/batch_size: must be at least 1");
     if (s.shard_count < 1 || s.shard_index < 1 || s.shard_index > s.shard_count)
         throw AtPath("/settings/shard: index " + std::to_string(s.shard_index) + " of " + std::to_string(s.shard_count) + "; expected 1 <= index <= count");
     if (s.bootstrap_iterations < 0) throw AtPath("/settings/bootstrap_iterations: must not be negative");
@@ -319,7 +322,7 @@ void from_json(const json& j, RunSettings& s) {
 void to_json(json& j, const Execution& e) {
     j = {{"started", e.started}, {"finished", e.finished}, {"wall_seconds", e.wall_seconds}, {"tokens", e.tokens},
          {"tokens_per_second", e.tokens_per_second}, {"items_per_second", e.items_per_second}, {"threads", e.threads},
-         {"batch_size", e.batch_size}, {"resumed", e.resumed}};
+         {"resumed", e.resumed}};
     if (!e.merged_from.empty()) j["merged_from"] = e.merged_from;
 }
 void from_json(const json& j, Execution& e) {
@@ -330,7 +333,6 @@ void from_json(const json& j, Execution& e) {
     opt_get(j, "tokens_per_second", e.tokens_per_second);
     opt_get(j, "items_per_second", e.items_per_second);
     opt_get(j, "threads", e.threads);
-    opt_get(j, "batch_size", e.batch_size);
     opt_get(j, "resumed", e.resumed);
     opt_get(j, "merged_from", e.merged_from);
 }

@@ -89,6 +89,10 @@ std::string metrics_markdown();
 // and gigabytes; compare needs at least kMinSwaps for a p-value below 0.01 to be possible.
 constexpr int kMaxResamples = 100000;
 constexpr int kMinSwaps = 100;
+// Items per block (RunSettings::batch_size): more only pads batches and holds more memory.
+constexpr int kMaxBatchSize = 4096;
+// The shard (1..shard_count) that runs item `index` of a suite: whole blocks, round robin.
+int shard_of(std::size_t index, const RunSettings& settings);
 std::vector<Aggregate> aggregate(const SuiteReport& suite, int bootstrap_iterations, std::uint64_t seed);
 // The same for every value of the suite's slice fields (slices of one item: no interval).
 std::vector<SliceReport> slice_aggregates(const SuiteReport& suite, int bootstrap_iterations, std::uint64_t seed);
@@ -113,8 +117,7 @@ struct Progress {
 double suite_eta(const Progress& p);
 
 struct EvalOptions {
-    RunSettings settings;
-    int batch_size = 8;
+    RunSettings settings;  // settings.batch_size: items per block and per batch
     int threads = 0;
     std::string journal_path;  // empty: no journal
     bool resume = false;       // continue from journal_path

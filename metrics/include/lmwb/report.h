@@ -124,6 +124,11 @@ struct RunSettings {
     std::size_t limit = 0;  // 0: all items
     int shard_index = 1, shard_count = 1;
     int bootstrap_iterations = 1000;  // 0 (no intervals) to kMaxResamples
+    // Items run in fixed blocks of batch_size consecutive suite items, each block in its own model calls, so an item's
+    // numbers depend on its block alone: shards take whole blocks (block b in shard b mod N + 1) and a resume redoes an
+    // unfinished block whole, and both equal an uninterrupted run bit for bit. Reports without it (before blocks) took
+    // items one by one: read as 1.
+    int batch_size = 8;
 };
 
 // Facts about how and when the run happened: excluded when two reports are compared for equality.
@@ -132,7 +137,7 @@ struct Execution {
     double wall_seconds = 0;
     std::size_t tokens = 0;  // scored and generated tokens
     double tokens_per_second = 0, items_per_second = 0;
-    int threads = 0, batch_size = 0;
+    int threads = 0;
     bool resumed = false;
     std::vector<std::string> merged_from;  // shard reports combined by `lmwb merge`
 };
