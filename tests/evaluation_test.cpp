@@ -381,10 +381,10 @@ TEST_CASE("damaged reports are refused by compare, never given numbers", "[evalu
     fails(twice, "appears more than once");
     auto lacking = rb;
     lacking.suites[0].items[3].metrics.erase("acc");
-    fails(lacking, "lacks metric 'acc'");
+    fails(lacking, "b.json: suite 'world-facts-mc', item '" + rb.suites[0].items[3].id + "': no value of acc, which the item's record defines");
     auto huge = rb;
     huge.suites[0].items[0].metrics["acc_norm"] = huge.suites[0].items[1].metrics["acc_norm"] = 1e308;  // sums overflow
-    fails(huge, "do not average to a finite number in b.json");
+    fails(huge, "acc_norm = 1e+308 is not a possible value (0 or 1)");  // checked before any sum
 }
 
 TEST_CASE("comparison pairs items and tests the differences", "[evaluation][compare]") {
@@ -610,6 +610,18 @@ TEST_CASE("a report's values are checked once, on read, against the ranges each 
     CHECK_THAT(error([](auto& j) { j["suites"][0]["items"][1]["id"] = j["suites"][0]["items"][0]["id"]; }), Catch::Contains("appears more than once"));
     CHECK_THAT(error([](auto& j) { j["suites"][0]["suite_items"] = 2; }), Catch::Contains("holds 3 items, more than its file's 2"));
     CHECK_THAT(error([](auto& j) { j["suites"][0]["kind"] = "poetry"; }), Catch::Contains("kind 'poetry'"));
+    // A value missing where the record defines it (merge and compare read through this too), and one left out
+    // because it is undefined: the perplexity of a response without tokens.
+    CHECK_THAT(error([](auto& j) { j["suites"][0]["items"][2]["metrics"].erase("acc_norm"); }),
+               Catch::Contains("r.json: suite 'world-facts-mc', item '") && Catch::Contains("no value of acc_norm, which the item's record defines"));
+    CHECK_THAT(error([](auto& j) { j["suites"][1]["items"][1]["metrics"].erase("relevance_prompt"); }), Catch::Contains("no value of relevance_prompt"));
+    CHECK_THAT(error([](auto& j) { j["suites"][1]["items"][1]["metrics"].erase("response_perplexity"); }), Catch::Contains("no value of response_perplexity"));
+    CHECK(error([](auto& j) {
+              auto& item = j["suites"][1]["items"][1];
+              item["response"] = "";
+              item["tokens"] = 0;
+              item["metrics"].erase("response_perplexity");
+          }) == "no error");
 }
 
 TEST_CASE("a report's reading errors name the field: /suites/i/items/k (id), /settings/shard", "[evaluation][errors]") {

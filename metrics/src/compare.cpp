@@ -50,6 +50,7 @@ Report merge_reports(const std::vector<Report>& shards, const std::vector<std::s
             throw ReportError(name + ": shard " + std::to_string(idx) + "/" + std::to_string(n) + " is also in " +
                               names[static_cast<std::size_t>(seen[static_cast<std::size_t>(idx)])]);
         seen[static_cast<std::size_t>(idx)] = static_cast<int>(k);
+        for (const auto& suite : r.suites) validate_suite(suite, name);
         if (r.suites.size() != first.suites.size())
             throw ReportError(name + ": holds " + std::to_string(r.suites.size()) + " suites, " + names[0] + " " + std::to_string(first.suites.size()));
         for (std::size_t s = 0; s < r.suites.size(); ++s)
@@ -175,27 +176,13 @@ std::vector<ItemPair> pair_items(const SuiteReport& baseline, const SuiteReport&
 
 namespace {
 
-// A damaged report must not yield numbers: no items where the suite has some, an id twice, an item without a metric
-// its other items carry (values too large to compare fail at the interval, below).
+// A damaged report must not yield numbers: no items where the suite has some, an id twice, an item without a value
+// its record defines (values too large to compare fail at the interval, below).
 void check_comparable(const SuiteReport& s, const std::string& name) {
     if (s.items.empty() && s.suite_items > 0)
         throw ReportError(name + ": suite '" + s.name + "' holds no items (its file has " + std::to_string(s.suite_items) +
                           "): nothing to compare (a damaged report?)");
-    std::map<std::string, std::size_t> ids;
-    for (const auto& r : s.items)
-        if (++ids[r.id] == 2)
-            throw ReportError(name + ": item id '" + r.id + "' appears more than once in suite '" + s.name + "' (a damaged report?)");
-    for (const auto& m : s.metrics) {
-        std::size_t carrying = 0;
-        for (const auto& r : s.items) carrying += r.metrics.count(m);
-        if (carrying == 0) continue;  // a corpus-level metric: no per-item values
-        for (const auto& r : s.items) {
-            auto it = r.metrics.find(m);
-            if (it == r.metrics.end())
-                throw ReportError(name + ": item '" + r.id + "' of suite '" + s.name + "' lacks metric '" + m + "' that " +
-                                  std::to_string(carrying) + " other items have (a damaged report?)");
-        }
-    }
+    validate_suite(s, name);  // reports built in memory too: ids, values, a metric missing where it is defined
 }
 
 }  // namespace

@@ -3,8 +3,9 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <set>
 #include <limits>
+#include <optional>
+#include <set>
 #include <numeric>
 #include <unordered_set>
 
@@ -455,10 +456,21 @@ void validate_suite(const SuiteReport& s, const std::string& source) {
         if (!find_metric(s, m)) throw ReportError(where + ": unknown " + s.kind + " metric '" + m + "'");
     if (s.items.size() > s.suite_items)
         throw ReportError(where + ": holds " + std::to_string(s.items.size()) + " items, more than its file's " + std::to_string(s.suite_items));
-    // (An item may lack a metric others carry: undefined values, e.g. the perplexity of an empty response, are left out.)
     std::set<std::string> ids;
+    std::optional<MetricSettings> settings;  // only to ask whether a missing value is defined
     for (const auto& r : s.items) {
         if (!ids.insert(r.id).second) throw ReportError(where + ": item id '" + r.id + "' appears more than once (a damaged report?)");
+        // An item lacks a metric only where the value is undefined for it (the perplexity of a response without
+        // tokens, the mutual information without unconditional scores); the runner writes every other one.
+        for (const auto& m : s.metrics) {
+            if (r.metrics.count(m)) continue;
+            const MetricInfo& info = *find_metric(s, m);
+            const bool written = info.needs == ModelInput::PromptRelevance || info.needs == ModelInput::ReferenceRelevance;
+            if (!info.item && !written) continue;  // a corpus statistic only (ece, distinct_n)
+            if (!settings) settings = metric_settings(s);
+            if (written || info.item(r, *settings))
+                throw ReportError(where + ", item '" + r.id + "': no value of " + m + ", which the item's record defines (a damaged report?)");
+        }
         for (const auto& [m, v] : r.metrics) {
             const MetricInfo* info = find_metric(s, m);
             const bool confidence = m == "confidence";  // the runner's reliability-diagram value, a probability
