@@ -1,5 +1,6 @@
 // The run history at scale: a workspace of 500 reports (the bundled evaluation of tiny-b, 194 items, written 500 times
-// with other models, start times and values). Measured in one run: building the SQLite index from nothing; opening
+// with other models, start times and values). Measured in one run: building the SQLite index from nothing (and how long
+// the GUI thread waits for it: Sync::Later); opening
 // the workspace when the index is current (what a start of the GUI costs); five filters; and, as the reference, a
 // plain re-read of the 500 JSON reports. Targets: open < 1 s, filters < 100 ms.
 //   bench_workspace [--runs N] [--rounds R]
@@ -60,8 +61,14 @@ int main(int argc, char** argv) {
     }
     const double write_s = now() - t0;
 
+    // The GUI's start on a folder never indexed: Sync::Later returns at once, a job builds the index.
     t0 = now();
-    { gui::Workspace ws(folder); }
+    double later_s = 0;
+    {
+        gui::Workspace ws(folder, gui::Workspace::Sync::Later);
+        later_s = now() - t0;
+        gui::Workspace::syncFolder(folder, lmwb::Control{});
+    }
     const double build_s = now() - t0;
     std::vector<double> open_s, reread_s;
     std::vector<std::vector<double>> filter_ms(5);
@@ -98,9 +105,10 @@ int main(int argc, char** argv) {
     std::printf("workspace of %d reports (%zu listed), %zu items each; written in %.1f s; medians of %d rounds\n", runs, listed,
                 static_cast<std::size_t>(194), write_s, rounds);
     std::printf("%-58s %10s %10s\n", "measure", "value", "target");
-    std::printf("%-58s %10.2f\n", "index built from the files (first open), s", build_s);
+    std::printf("%-58s %10.2f\n", "index built from the files (first open, off the GUI thread), s", build_s);
+    std::printf("%-58s %10.3f %10s\n", "GUI thread blocked by that first open, s", later_s, "< 0.1");
     std::printf("%-58s %10.3f %10s\n", "open with a current index + list every run, s", median(open_s), "< 1");
-    std::printf("%-58s %10.3f\n", "reference: re-read the 500 JSON reports, s", median(reread_s));
+    std::printf("%-58s %10.3f\n", ("reference: re-read the " + std::to_string(runs) + " JSON reports, s").c_str(), median(reread_s));
     std::printf("%-58s %10.1f\n", "  ratio (re-read / open)", median(reread_s) / std::max(1e-9, median(open_s)));
     const char* names[] = {"filter: model name", "filter: suite + acc in [0.6, 0.9]", "filter: start date range", "filter: item id search",
                            "filter: bleu >= 10"};
@@ -109,5 +117,5 @@ int main(int argc, char** argv) {
         std::printf("%-58s %10.1f %10s\n", (std::string(names[k]) + ", ms").c_str(), median(filter_ms[k]), "< 100");
         worst = std::max(worst, median(filter_ms[k]));
     }
-    return median(open_s) < 1 && worst < 100 ? 0 : 2;
+    return median(open_s) < 1 && worst < 100 && later_s < 0.1 ? 0 : 2;
 }

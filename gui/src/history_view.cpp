@@ -146,12 +146,21 @@ HistoryView::HistoryView(Session& session, QWidget* parent) : QWidget(parent), s
         for (const auto& r : selectedRuns())
             if (!deleteRun(r)) break;
     });
-    connect(rebuild, &QPushButton::clicked, this, [this] {
-        if (!session_.workspace) return;
-        session_.workspace->rebuild();
+    connect(rebuild, &QPushButton::clicked, this, [this] { session_.syncHistory(true); });
+    connect(&session_, &Session::historyChanged, this, &HistoryView::refresh);
+    // While the index is built in the background: what it holds so far, once a second at most.
+    connect(&session_.jobs, &JobRunner::progress, this, [this](int, const QString& kind) {
+        if (kind != QLatin1String("history") || (since_refresh_.isValid() && since_refresh_.elapsed() < 1000)) return;
+        since_refresh_.start();
         refresh();
     });
-    connect(&session_, &Session::historyChanged, this, &HistoryView::refresh);
+    // The count says whether it is still reading.
+    connect(&session_.jobs, &JobRunner::started, this, [this](int, const QString& kind) {
+        if (kind == QLatin1String("history")) applyFilter();
+    });
+    connect(&session_.jobs, &JobRunner::cancelled, this, [this](int, const QString& kind) {
+        if (kind == QLatin1String("history")) applyFilter();
+    });
     refresh();
 }
 
@@ -196,7 +205,9 @@ void HistoryView::applyFilter() {
     const std::size_t shown = rows.size();
     runs_->setRuns(std::move(rows));
     const std::size_t total = session_.workspace->runCount();
-    count_->setText(shown == total ? (total == 1 ? tr("1 run") : tr("%1 runs").arg(total)) : tr("%1 of %2 runs").arg(shown).arg(total));
+    QString count = shown == total ? (total == 1 ? tr("1 run") : tr("%1 runs").arg(total)) : tr("%1 of %2 runs").arg(shown).arg(total);
+    if (session_.jobs.running(QStringLiteral("history"))) count += tr(" so far: reading the run folders…");
+    count_->setText(count);
     fitColumns(table_);
     updateButtons();
 }

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <QAbstractTableModel>
+#include <QElapsedTimer>
 #include <QWidget>
 
 #include <functional>
@@ -74,6 +75,7 @@ private:
     RunsModel* runs_;
     QPushButton *open_, *compare_, *resume_, *delete_;
     std::function<bool(const QString&)> confirm_;
+    QElapsedTimer since_refresh_;
 };
 
 }  // namespace lmwb::gui

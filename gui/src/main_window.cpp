@@ -47,7 +47,8 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent), session_(new Sess
     setObjectName(QStringLiteral("MainWindow"));
     QString workspace_error;
     try {
-        session_->workspace = std::make_unique<Workspace>(QSettings().value(QStringLiteral("workspace/folder"), Workspace::defaultFolder()).toString());
+        session_->workspace = std::make_unique<Workspace>(QSettings().value(QStringLiteral("workspace/folder"), Workspace::defaultFolder()).toString(),
+                                                          Workspace::Sync::Later);  // indexed below, off this thread
     } catch (const std::exception& e) {
         workspace_error = QString::fromUtf8(e.what());
     }
@@ -141,6 +142,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent), session_(new Sess
     });
     connect(session_, &Session::inspectRequested, this, [this] { tabs_->setCurrentWidget(inspector_); });
 
+    session_->syncHistory();
     if (!workspace_error.isEmpty())
         QMetaObject::invokeMethod(this, [this, workspace_error] { showError(tr("The run history is off"), workspace_error); }, Qt::QueuedConnection);
     QSettings settings;
@@ -532,10 +534,11 @@ QString MainWindow::viewGuide(int tab) const {
 
 bool MainWindow::setWorkspaceFolder(const QString& folder) {
     try {
-        auto ws = std::make_unique<Workspace>(folder);
+        auto ws = std::make_unique<Workspace>(folder, Workspace::Sync::Later);
         session_->workspace = std::move(ws);
         QSettings().setValue(QStringLiteral("workspace/folder"), session_->workspace->folder());
         emit session_->historyChanged();
+        session_->syncHistory();
         return true;
     } catch (const std::exception& e) {
         showError(tr("Cannot use that workspace folder"), QString::fromUtf8(e.what()));

@@ -37,6 +37,17 @@ public:
     std::unique_ptr<Workspace> workspace;  // the run history; null when its folder cannot be used
     JobRunner jobs;
 
+    // Brings the history's index up to date as a background job (Workspace::syncFolder, its own connection): the
+    // window answers while thousands of reports are read. The History refreshes as the index fills and at the end.
+    void syncHistory(bool rebuild = false) {
+        if (!workspace) return;
+        const QString folder = workspace->folder();
+        jobs.start(QStringLiteral("history"), tr("Indexing the run history"), [this, folder, rebuild](JobContext& c) -> JobRunner::Apply {
+            Workspace::syncFolder(folder, c.control, rebuild);
+            return [this] { emit historyChanged(); };
+        });
+    }
+
     void setModel(std::shared_ptr<const LanguageModel> m, const QString& path) {
         model = std::move(m);
         model_path = path;

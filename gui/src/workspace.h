@@ -13,6 +13,8 @@
 #include <optional>
 #include <vector>
 
+#include "lmwb/control.h"
+
 namespace lmwb::eval {
 struct Report;
 }
@@ -49,9 +51,12 @@ struct RunFilter {
 
 class Workspace {
 public:
-    // Creates the folder if needed, opens (or builds) the index and brings it up to date with the folder. Throws
+    // Creates the folder if needed, opens (or builds) the index and, with Sync::Now, brings it up to date with the
+    // folder. Sync::Later opens at once with what the index holds (empty the first time): the GUI then runs
+    // syncFolder as a background job, since reading thousands of reports takes tens of seconds. Throws
     // std::runtime_error naming the folder when it cannot be written or the index cannot be opened.
-    explicit Workspace(const QString& folder);
+    enum class Sync { Now, Later };
+    explicit Workspace(const QString& folder, Sync sync = Sync::Now);
     ~Workspace();
     Workspace(const Workspace&) = delete;
     Workspace& operator=(const Workspace&) = delete;
@@ -62,6 +67,11 @@ public:
     // how many runs were (re)read. A damaged run is indexed with status "damaged" and the reason as its error.
     int sync();
     void rebuild();  // forgets the index and reads every run again
+    // sync() (or rebuild()) of the folder's index on the calling thread, through a connection of its own, for a
+    // background job while another Workspace of the folder answers the GUI. Progress in runs; commits every
+    // kCommitRuns runs, so other connections see the history fill; a cancel stops between runs and keeps what was read.
+    static int syncFolder(const QString& folder, const lmwb::Control& control, bool rebuild = false);
+    static constexpr int kCommitRuns = 100;
 
     std::vector<RunRecord> runs(const RunFilter& filter = {}) const;
     std::optional<RunRecord> run(const QString& dir) const;
@@ -99,7 +109,7 @@ private:
     template <class T, class F>
     T guarded(F f) const;
     std::vector<RunRecord> queryRuns(const RunFilter& filter) const;
-    int syncIndex();
+    int syncIndex(const lmwb::Control* control = nullptr);
     QString folder_, connection_;
     mutable QString last_error_;
 };

@@ -440,6 +440,32 @@ TEST_CASE("history: a cancelled run keeps its items and resumes from the GUI int
     CHECK_FALSE(QFileInfo::exists(gone));
 }
 
+TEST_CASE("a large run history fills in the background: the window answers at once and shows how far the index got", "[gui][history]") {
+    QTemporaryDir dir;
+    const QString folder = dir.filePath(QStringLiteral("ws"));
+    constexpr int kRuns = 150;
+    {
+        Workspace ws(folder);
+        const auto report = small_report("tiny-a", {"world-facts-mc"}, 2);
+        RunSetup setup;
+        setup.model_path = QString::fromStdString(model_path("tiny-a"));
+        setup.suite_paths = {QString::fromStdString(suite_path("world-facts-mc"))};
+        setup.limit = 2;
+        for (int i = 0; i < kRuns; ++i) Workspace::finishRun(ws.createRun(setup), report);
+    }
+    QFile::remove(folder + QStringLiteral("/index.sqlite"));  // never indexed: every run is read again
+    MainWindow w;
+    show(w);
+    HistoryView* h = w.historyView();
+    REQUIRE(w.setWorkspaceFolder(folder));  // returns before any report is read
+    CHECK(h->runs()->rowCount() == 0);
+    CHECK(w.session().jobs.running(QStringLiteral("history")));
+    CHECK(h->countLabel()->text().contains(QStringLiteral("reading the run folders")));
+    REQUIRE(waitFor([&] { return !w.session().jobs.running(QStringLiteral("history")); }, 60000));
+    CHECK(h->runs()->rowCount() == kRuns);
+    CHECK(h->countLabel()->text() == QStringLiteral("150 runs"));
+}
+
 TEST_CASE("restarting restores the model, suites, prompt and target, the open report and the comparison", "[gui][restore]") {
     QTemporaryDir dir;
     const auto report = small_report("tiny-a", {"world-facts-mc"}, 4);

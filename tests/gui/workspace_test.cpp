@@ -8,6 +8,10 @@
 #include <QSqlQuery>
 #include <QTemporaryDir>
 
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
 #include <nlohmann/json.hpp>
 
 #include "lmwb/evaluation.h"
@@ -270,4 +274,59 @@ TEST_CASE("History names a model of the Hugging Face cache by its repository, no
     Workspace::finishRun(dir, out.report);
     ws.indexRun(dir);
     CHECK(ws.run(dir)->model == QStringLiteral("acme/tiny@v1"));
+}
+
+TEST_CASE("the first index of many runs is built off the thread that asks, in commits it can read as they land", "[gui][workspace]") {
+    QTemporaryDir tmp;
+    const QString folder = tmp.filePath(QStringLiteral("ws"));
+    constexpr int kRuns = 260;  // three commits of Workspace::kCommitRuns
+    {
+        Workspace ws(folder);
+        const auto report = run("tiny-a", 1).report;
+        for (int i = 0; i < kRuns; ++i) Workspace::finishRun(ws.createRun(setup("tiny-a", 1)), report);
+    }
+    for (const char* f : {"/index.sqlite", "/index.sqlite-journal"}) QFile::remove(folder + QLatin1String(f));
+
+    // Sync::Later opens at once with the (empty) index; another thread reads the folders.
+    Workspace gui(folder, Workspace::Sync::Later);
+    CHECK(gui.runCount() == 0);
+    std::mutex m;
+    std::condition_variable cv;
+    bool seen = false;
+    std::size_t last_done = 0, last_total = 0;
+    lmwb::Control control;
+    control.progress = [&](const lmwb::Progress& p) {
+        last_done = p.done;
+        last_total = p.total;
+        if (p.done == 150) {  // past the first commit: wait until the asking thread has read it
+            std::unique_lock<std::mutex> lock(m);
+            cv.wait(lock, [&] { return seen; });
+        }
+    };
+    int read = -1;
+    std::thread worker([&] { read = Workspace::syncFolder(folder, control); });
+    std::size_t count = 0;
+    while (count < static_cast<std::size_t>(Workspace::kCommitRuns)) count = gui.runCount();  // answers while the other writes
+    CHECK(count < static_cast<std::size_t>(kRuns));
+    {
+        std::lock_guard<std::mutex> lock(m);
+        seen = true;
+    }
+    cv.notify_all();
+    worker.join();
+    CHECK(read == kRuns);
+    CHECK(last_total == static_cast<std::size_t>(kRuns));
+    CHECK(last_done == static_cast<std::size_t>(kRuns));
+    CHECK(gui.runCount() == static_cast<std::size_t>(kRuns));
+    CHECK(gui.lastError().isEmpty());
+
+    // A cancel stops between runs and keeps what was read; the next sync reads only the rest.
+    lmwb::Control stop;
+    stop.progress = [&](const lmwb::Progress& p) {
+        if (p.done == 40) stop.cancel.request();
+    };
+    CHECK(Workspace::syncFolder(folder, stop, true) == 40);
+    CHECK(gui.runCount() == 40);
+    CHECK(Workspace::syncFolder(folder, lmwb::Control{}) == kRuns - 40);
+    CHECK(gui.runCount() == static_cast<std::size_t>(kRuns));
 }
