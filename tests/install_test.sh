@@ -2,7 +2,8 @@
 # The installed programs without the source and build trees: `cmake --install` into a staging prefix, move that
 # prefix, hide the source and build trees (a mount namespace with empty folders over them), then run the CLI's demo
 # (both bundled models on the bundled suites) and the GUI offscreen from the installed copy. Then the Debian package
-# CPack builds: its dependencies, its files, and its programs run from the unpacked package the same way.
+# CPack builds: its dependencies, its files (copyright, changelog, manual pages), lintian without errors or warnings,
+# and its programs run from the unpacked package the same way.
 # Usage: install_test.sh SOURCE_DIR BUILD_DIR
 set -euo pipefail
 src="$(cd "$1" && pwd)"
@@ -32,6 +33,17 @@ for p in libtorch1.13 libopenblas0-pthread libqt6widgets6 libqcustomplot2.1-qt6 
 done
 dpkg-deb -x "$deb" "$work/deb"
 [ -x "$work/deb/usr/bin/lmwb" ] && [ -f "$work/deb/usr/share/lmwb/models/tiny-b/config.json" ] || fail "the package lacks its files"
+for f in usr/share/doc/lmwb/copyright usr/share/doc/lmwb/changelog.gz usr/share/man/man1/lmwb.1.gz usr/share/man/man1/lmwb-gui.1.gz; do
+  [ -s "$work/deb/$f" ] || fail "the package lacks $f"
+done
+# Each subcommand's help is in the manual page, as the program prints it.
+zcat "$work/deb/usr/share/man/man1/lmwb.1.gz" | grep -q '^\.SS "lmwb eval"' || fail "lmwb(1) lacks the eval subcommand"
+# Lintian: no errors, no warnings (informational tags are listed, not fatal). As root it only complains that it is.
+if ! lintian --fail-on error,warning "$deb" > "$work/lintian.log" 2>&1; then
+  cat "$work/lintian.log"
+  fail "lintian reports errors or warnings"
+fi
+echo "lintian: no errors or warnings ($(grep -c '^I: ' "$work/lintian.log" || true) informational tags)"
 
 export src build work prefix
 unshare --mount --map-root-user bash -euo pipefail -c '
