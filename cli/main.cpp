@@ -4,6 +4,7 @@
 #include "commands.h"
 #include "lmwb/control.h"
 #include "lmwb/installation.h"
+#include "lmwb/model.h"
 
 int main(int argc, char** argv) {
     CLI::App app{"LM Workbench: evaluate and interpret language models (headless)", "lmwb"};
@@ -36,6 +37,9 @@ int main(int argc, char** argv) {
         // One message, never a library's backtrace (LibTorch appends "Exception raised from ..." and its frames).
         std::string what = e.what();
         what = what.substr(0, what.find("\nException raised from"));
+        if (lmwb::is_out_of_memory(e) && what.find("not enough memory to hold") == std::string::npos)
+            what = "out of memory (" + what.substr(0, what.find('\n')) + "): a smaller --batch-size, a 16-bit --dtype, fewer items at once or a "
+                   "machine with more memory";
         std::cerr << "lmwb: error: " << what << "\n";
         return 1;
     }

@@ -6,7 +6,12 @@
 #include <fstream>
 #include <tuple>
 
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
 
 #include "lmwb/model.h"
 #include "lmwb/tokenizer.h"
@@ -322,4 +327,85 @@ TEST_CASE("checkpoint tensors the configuration leaves unread are listed as a wa
     CHECK_THAT(info.warnings[0], Contains("tensors of the checkpoint are not used (model.layers.1.") && Contains("num_hidden_layers (1)"));
     // GPT-2's saved attention masks are expected, not a warning
     CHECK(LanguageModel::open(fixture("models/gpt2"))->info().warnings.empty());
+}
+
+// Out of memory while the weights become float32: one line naming the need and what to change, never LibTorch's
+// backtrace or an abort. A child process under an address-space limit just above what it already maps plus the file
+// (a sparse 256 MiB of bfloat16 embeddings, 512 MiB as float32), so the limit follows the machine's own baseline.
+TEST_CASE("running out of memory while loading says how much the weights need and what to change", "[model][errors]") {
+    lmwb::test::ScratchDir dir;
+    const std::string m = copy_model(dir, "llama3-bf16");
+    constexpr std::int64_t kVocab = 4 << 20, kHidden = 32;
+    {
+        const std::string file = read(m + "/model.safetensors");
+        const auto header = nlohmann::json::parse(header_of(file));
+        std::uint64_t n = 0;
+        std::memcpy(&n, file.data(), 8);
+        const std::string data = file.substr(8 + n);
+        nlohmann::json out = nlohmann::json::object();
+        std::string bytes;
+        std::uint64_t at = 0;
+        for (const auto& [name, original] : header.items()) {
+            if (name == "__metadata__") continue;
+            nlohmann::json t = original;
+            const auto begin = t["data_offsets"][0].get<std::uint64_t>(), end = t["data_offsets"][1].get<std::uint64_t>();
+            std::uint64_t size = end - begin;
+            if (name == "model.embed_tokens.weight") {
+                t["shape"] = {kVocab, kHidden};
+                size = static_cast<std::uint64_t>(kVocab * kHidden * 2);
+            }
+            t["data_offsets"] = {at, at + size};
+            out[name] = t;
+            at += size;
+        }
+        std::string h = out.dump();
+        std::uint64_t hn = h.size();
+        std::ofstream f(m + "/model.safetensors", std::ios::binary | std::ios::trunc);
+        f.write(reinterpret_cast<const char*>(&hn), 8);
+        f << h;
+        f.close();
+        // Every tensor's bytes at its offset: the small ones copied, the embedding left as a hole (zeros).
+        std::fstream g(m + "/model.safetensors", std::ios::binary | std::ios::in | std::ios::out);
+        for (auto& [name, t] : out.items()) {
+            if (name == "model.embed_tokens.weight") continue;
+            const auto old = header[name]["data_offsets"];
+            g.seekp(static_cast<std::streamoff>(8 + hn + t["data_offsets"][0].get<std::uint64_t>()));
+            g << data.substr(old[0].get<std::size_t>(), old[1].get<std::size_t>() - old[0].get<std::size_t>());
+        }
+        g.close();
+        fs::resize_file(m + "/model.safetensors", 8 + hn + at);
+        std::string cfg = read(m + "/config.json");
+        replace_once(cfg, "\"vocab_size\": 321", "\"vocab_size\": " + std::to_string(kVocab));
+        write(m + "/config.json", cfg);
+    }
+    int fds[2];
+    REQUIRE(::pipe(fds) == 0);
+    const pid_t child = ::fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+        ::close(fds[0]);
+        long long mapped_kb = 0;
+        std::ifstream status("/proc/self/status");
+        for (std::string line; std::getline(status, line);)
+            if (line.rfind("VmSize:", 0) == 0) mapped_kb = std::stoll(line.substr(7));
+        rlimit lim{};
+        lim.rlim_cur = lim.rlim_max = static_cast<rlim_t>(mapped_kb * 1024 + (256 + 128) * (1LL << 20));
+        std::string message = "no error";
+        if (::setrlimit(RLIMIT_AS, &lim) != 0) message = "setrlimit failed";
+        else message = open_error(m);
+        (void)!::write(fds[1], message.data(), message.size());
+        ::_exit(0);
+    }
+    ::close(fds[1]);
+    std::string message;
+    char buf[4096];
+    for (ssize_t got; (got = ::read(fds[0], buf, sizeof buf)) > 0;) message.append(buf, static_cast<std::size_t>(got));
+    ::close(fds[0]);
+    int status = 0;
+    REQUIRE(::waitpid(child, &status, 0) == child);
+    INFO(message);
+    CHECK(WIFEXITED(status));
+    CHECK_THAT(message, Contains(m + ": not enough memory to hold the weights as float32") && Contains("GiB") &&
+                            Contains("a 16-bit dtype or a machine with more memory"));
+    CHECK(message.find('\n') == std::string::npos);  // one line, no backtrace
 }

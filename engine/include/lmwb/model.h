@@ -20,6 +20,9 @@ class ModelError : public std::runtime_error {
 public:
     using std::runtime_error::runtime_error;
 };
+// An allocation failed: std::bad_alloc, or LibTorch's allocator ("can't allocate memory" from posix_memalign on
+// Linux, "not enough memory" elsewhere). Front ends then name what to change instead of repeating the allocator.
+bool is_out_of_memory(const std::exception& e);
 // A scoring request that cannot be computed (an empty continuation, one longer than the context): `request` is its
 // index in the call, `problem` the reason without it, so that callers can name their own item.
 class RequestError : public ModelError {

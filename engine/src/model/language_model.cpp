@@ -130,7 +130,7 @@ public:
             t = std::make_unique<Transformer>(cfg, *weights_, options);
         } catch (const c10::Error& e) {  // one line naming what to change, never LibTorch's 38-frame backtrace
             const std::string what = e.what_without_backtrace();
-            if (what.find("not enough memory") != std::string::npos || what.find("out of memory") != std::string::npos) {
+            if (is_out_of_memory(e)) {
                 double elements = 0;
                 for (const auto& n : weights_->names()) elements += static_cast<double>(weights_->find(n)->numel());
                 char need[64];
@@ -1069,6 +1069,15 @@ double matmul_gflops(int n, int threads) {
     }
     std::sort(rates.begin(), rates.end());
     return rates[rates.size() / 2];
+}
+
+bool is_out_of_memory(const std::exception& e) {
+    if (dynamic_cast<const std::bad_alloc*>(&e)) return true;
+    const auto* c10e = dynamic_cast<const c10::Error*>(&e);
+    const std::string what = c10e ? c10e->what_without_backtrace() : e.what();
+    for (const char* sign : {"can't allocate memory", "not enough memory", "out of memory", "Cannot allocate memory"})
+        if (what.find(sign) != std::string::npos) return true;
+    return false;
 }
 
 std::unique_ptr<LanguageModel> LanguageModel::open(const std::string& path, const ModelOptions& options) {
