@@ -20,14 +20,8 @@ namespace {
 
 constexpr const char* kPreference = "preference";
 
-// Python's str.strip(): whitespace as str.isspace() sees it, at both ends.
-std::string strip_space(const std::string& s) {
-    const std::u32string c = text::decode(s);
-    std::size_t a = 0, b = c.size();
-    while (a < b && text::is_space(c[a])) ++a;
-    while (b > a && text::is_space(c[b - 1])) --b;
-    return text::encode(std::u32string_view(c).substr(a, b - a));
-}
+// Python's str.strip() on UTF-8 (the metrics library's one whitespace rule).
+std::string strip_space(const std::string& s) { return text::encode(text::strip(text::decode(s))); }
 // Resamples for the intervals of non-binary rating means (fixed: a summary of the same ratings never changes).
 constexpr int kBootstrapIterations = 2000;
 
