@@ -11,6 +11,7 @@
 #include "lmwb/evaluation.h"
 #include "lmwb/statistics.h"
 #include "lmwb/text.h"
+#include "unicode_text.h"
 
 namespace lmwb::eval {
 
@@ -21,7 +22,7 @@ namespace {
 constexpr const char* kPreference = "preference";
 
 // Python's str.strip() on UTF-8 (the metrics library's one whitespace rule).
-std::string strip_space(const std::string& s) { return text::encode(text::strip(text::decode(s))); }
+std::string strip_space(const std::string& s) { return metrics::text::encode(metrics::text::strip(metrics::text::decode(s))); }
 // Resamples for the intervals of non-binary rating means (fixed: a summary of the same ratings never changes).
 constexpr int kBootstrapIterations = 2000;
 
