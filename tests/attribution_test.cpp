@@ -216,10 +216,41 @@ TEST_CASE("gradient methods, SHAP and attention on a bundled model", "[attributi
     Options o;
     o.method = Method::Saliency;
     auto sal = explain(*m, kPrompt, " blue", o);
-    for (double s : sal.scores) CHECK(s >= 0);
     o.method = Method::GradientXInput;
     auto gxi = explain(*m, kPrompt, " blue", o);
     CHECK(gxi.target_logprob == Approx(sal.target_logprob));
+    {
+        // Both against central differences of the forward log-probability (no backward pass): saliency is the slope
+        // along the token's gradient direction (the gradient's norm), gradient x input the slope along the token's
+        // own embedding.
+        std::vector<std::int32_t> pids, tids;
+        for (const auto& t : sal.prompt_tokens) pids.push_back(t.id);
+        for (const auto& t : sal.target_tokens) tids.push_back(t.id);
+        const std::vector<float> x = m->embeddings(pids);
+        const std::size_t D = x.size() / pids.size();
+        const auto g = m->target_logprob_gradients(pids, tids, {x}).front().gradient;
+        auto slope = [&](std::size_t i, const std::vector<double>& direction) {
+            const double h = 1e-2;
+            std::vector<float> plus = x, minus = x;
+            for (std::size_t d = 0; d < D; ++d) {
+                plus[i * D + d] += static_cast<float>(h * direction[d]);
+                minus[i * D + d] -= static_cast<float>(h * direction[d]);
+            }
+            const auto f = m->target_logprob_gradients(pids, tids, {plus, minus});
+            return (f[0].logprob - f[1].logprob) / (2 * h);
+        };
+        REQUIRE(sal.scores.size() == pids.size());
+        for (std::size_t i = 0; i < pids.size(); ++i) {
+            INFO("token " << i);
+            double norm = 0;
+            for (std::size_t d = 0; d < D; ++d) norm += static_cast<double>(g[i * D + d]) * g[i * D + d];
+            norm = std::sqrt(norm);
+            std::vector<double> unit(D), own(D);
+            for (std::size_t d = 0; d < D; ++d) unit[d] = g[i * D + d] / norm, own[d] = x[i * D + d];
+            CHECK(sal.scores[i] == Approx(slope(i, unit)).epsilon(0.02).margin(2e-3));
+            CHECK(gxi.scores[i] == Approx(slope(i, own)).epsilon(0.02).margin(2e-3));
+        }
+    }
 
     o = {};
     o.method = Method::Shap;
@@ -255,7 +286,8 @@ TEST_CASE("gradient methods, SHAP and attention on a bundled model", "[attributi
         double s = 0;
         for (std::size_t j = 0; j < T; ++j) s += att.attention[i * T + j];
         CHECK(s == Approx(1).margin(1e-5));
-        CHECK(att.attention[i * T + T - 1] == (i == T - 1 ? att.attention[i * T + T - 1] : 0.0));  // causal
+        for (std::size_t j = i + 1; j < T; ++j) CHECK(att.attention[i * T + j] == 0.0);  // causal: nothing after itself
+        CHECK(att.attention[i * T + i] > 0.0);
     }
     o.method = Method::Rollout;
     auto roll = explain(*m, kPrompt, " blue", o);
@@ -298,8 +330,24 @@ TEST_CASE("sampled uncertainty is seeded and its masses add up", "[attribution][
     CHECK(count == 12);
     CHECK(a.self_consistency > 0);
     CHECK(a.self_consistency <= 1);
-    CHECK(a.semantic_entropy >= 0);
-    CHECK(a.semantic_entropy <= std::log(static_cast<double>(a.clusters)) + 1e-9);
+    {
+        // Semantic entropy (Kuhn et al. 2023) from the samples themselves: each distinct sequence's probability,
+        // normalised over the distinct sequences drawn, summed per cluster; and the discrete variant from counts.
+        std::map<std::string, std::pair<double, int>> distinct;
+        std::map<int, int> counts;
+        for (const auto& s : a.samples) distinct[s.text] = {s.logprob, s.cluster}, counts[s.cluster] += 1;
+        double z = 0;
+        for (const auto& [text, v] : distinct) z += std::exp(v.first);
+        std::map<int, double> mass;
+        for (const auto& [text, v] : distinct) mass[v.second] += std::exp(v.first) / z;
+        double h = 0, discrete = 0;
+        for (const auto& [c, p] : mass) h -= p * std::log(p);
+        for (const auto& [c, n] : counts) discrete -= n / 12.0 * std::log(n / 12.0);
+        CHECK(a.clusters == mass.size());
+        CHECK(a.semantic_entropy == Approx(h).margin(1e-9));
+        CHECK(a.discrete_semantic_entropy == Approx(discrete).margin(1e-12));
+        CHECK(a.semantic_entropy > 0);  // the drawn answers differ: something to measure
+    }
     CHECK(a.predictive_entropy > 0);
     CHECK_FALSE(a.greedy.empty());
     o.clustering = "embedding";
@@ -593,6 +641,19 @@ TEST_CASE("head summaries: entropy, first- and previous-token attention from the
         CHECK(h.previous_token == Approx(previous / static_cast<double>(T - 1)).margin(1e-5));
         CHECK((h.induction >= 0 && h.induction <= 1));
     }
+    // Induction (Olsson et al. 2022; TransformerLens' induction score): on the random half repeated, the mean attention
+    // of each second-copy position q to q - L + 1, the token that followed q's earlier occurrence.
+    const int L = 24;
+    REQUIRE(s.induction_tokens.size() == 2 * static_cast<std::size_t>(L));
+    CHECK(std::equal(s.induction_tokens.begin(), s.induction_tokens.begin() + L, s.induction_tokens.begin() + L));
+    model->stream_attentions(s.induction_tokens, [&](int layer, int heads, int length, const float* a) {
+        for (int h = 0; h < heads; ++h) {
+            double score = 0;
+            for (int q = L; q < length; ++q) score += a[(h * length + q) * length + q - L + 1];
+            INFO("layer " << layer << " head " << h);
+            CHECK(s.heads[static_cast<std::size_t>(layer * heads + h)].induction == Approx(score / L).margin(1e-6));
+        }
+    });
     // Seeded: the same seed, the same random sequence.
     auto again = head_summaries(*model, text, 24, 3), other = head_summaries(*model, text, 24, 4);
     CHECK(again.heads[0].induction == s.heads[0].induction);

@@ -175,7 +175,15 @@ TEST_CASE("direct logit attribution equals the reference, and its parts add up t
     auto g = direct_logit_attribution(*gemma2, kClean, kTarget, kFoil);
     CHECK(g.softcap == 3.0);
     CHECK(std::abs(g.gap) > 1e-3);
-    CHECK(std::abs(g.total) <= 2 * 3.0);
+    {  // total: the model's own (capped) logit difference at the last prompt position, from its logits
+        std::vector<std::int32_t> ids;
+        for (const auto& t : g.tokens) ids.push_back(t.id);
+        const auto logits = gemma2->logits(ids);
+        const auto V = static_cast<std::size_t>(gemma2->info().vocab_size), last = ids.size() - 1;
+        CHECK(g.total == Approx(logits[last * V + static_cast<std::size_t>(g.target_token.id)] -
+                                logits[last * V + static_cast<std::size_t>(g.contrast_token.id)]).margin(1e-4));
+        CHECK(g.gap == Approx(g.total - g.sum).margin(1e-9));
+    }
     auto olmo2 = open("olmo2");
     auto o = direct_logit_attribution(*olmo2, kClean, kTarget);
     CHECK(o.head_values.empty());

@@ -1,6 +1,8 @@
 // Suite loading: formats, field mapping, templates, few-shot draws, and every kind of bad input.
 #include <catch2/catch.hpp>
 
+#include <nlohmann/json.hpp>
+
 #include "lmwb/suite.h"
 #include "test_support.h"
 
@@ -101,6 +103,34 @@ TEST_CASE("few-shot examples are drawn per item with a fixed seed", "[datasets]"
     bool differs = false;
     for (std::size_t i = 0; i < a.items.size(); ++i) differs = differs || c.items[i].prompt != a.items[i].prompt;
     CHECK(differs);
+}
+
+TEST_CASE("few-shot draws are pinned: the examples of each item equal an independent implementation's", "[datasets]") {
+    // scripts/reference/few_shot_reference.py: SplitMix64 (checked against its published outputs) and a partial
+    // Fisher-Yates shuffle, as docs/suite-format.md defines the draw. A change here changes every suite's prompts.
+    const auto want = nlohmann::json::parse(lmwb::test::read_text(lmwb::test::fixture("datasets/few_shot_reference.json")));
+    for (const auto& c : want["cases"]) {
+        const auto n = c["items"].get<int>();
+        const auto seed = c["seed"].get<std::uint64_t>();
+        INFO(n << " items, count " << c["count"] << ", seed " << seed);
+        ScratchDir d;
+        d.write("suite.json", mc_def(", \"few_shot\": {\"count\": " + std::to_string(c["count"].get<int>()) + ", \"seed\": " + std::to_string(seed) + "}"));
+        std::string items;
+        auto target = [](int k) { return k % 2 ? std::string("y") : std::string("x"); };
+        for (int i = 0; i < n; ++i)
+            items += "{\"id\": \"i" + std::to_string(i) + "\", \"question\": \"q" + std::to_string(i) +
+                     "\", \"choices\": [\"x\", \"y\"], \"answer\": " + std::to_string(i % 2) + "}\n";
+        d.write("items.jsonl", items);
+        const auto s = load_suite(d.file("suite.json"));
+        REQUIRE(s.items.size() == static_cast<std::size_t>(n));
+        for (int i = 0; i < n; ++i) {
+            std::string expected;
+            for (const auto& k : c["draws"][static_cast<std::size_t>(i)])
+                expected += "Q: q" + std::to_string(k.get<int>()) + "\nA: " + target(k.get<int>()) + "\n\n";
+            expected += "Q: q" + std::to_string(i) + "\nA:";
+            CHECK(s.items[static_cast<std::size_t>(i)].prompt == expected);
+        }
+    }
 }
 
 TEST_CASE("templates substitute fields and escape braces", "[datasets]") {

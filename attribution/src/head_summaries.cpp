@@ -57,6 +57,7 @@ HeadSummaries head_summaries(const LanguageModel& m, std::string_view text, int 
     std::vector<std::int32_t> rep = half;
     rep.insert(rep.end(), half.begin(), half.end());
     const int L = repeat_length;
+    out.induction_tokens = rep;
     m.stream_attentions(rep, [&](int layer, int heads, int T, const float* a) {
         for (int h = 0; h < heads; ++h) {
             double score = 0;

@@ -97,7 +97,7 @@ std::string to_json_text(const HeadSummaries& s, int indent) {
         heads.push_back({{"layer", h.layer}, {"head", h.head}, {"entropy", h.entropy}, {"first_token", h.first_token},
                          {"previous_token", h.previous_token}, {"induction", h.induction}});
     return dump(json{{"schema", "lmwb.heads"}, {"schema_version", 1}, {"layers", s.layers}, {"heads_per_layer", s.heads_per_layer},
-                     {"length", s.length}, {"heads", heads}},
+                     {"length", s.length}, {"heads", heads}, {"induction_tokens", s.induction_tokens}},
                 indent);
 }
 

@@ -221,6 +221,7 @@ struct HeadSummary {
 struct HeadSummaries {
     int layers = 0, heads_per_layer = 0, length = 0;
     std::vector<HeadSummary> heads;  // [layer][head]
+    std::vector<std::int32_t> induction_tokens;  // the seeded random half, twice: what the induction scores read
 };
 HeadSummaries head_summaries(const LanguageModel& model, std::string_view text, int repeat_length = 32, std::uint64_t seed = 0,
                              const Control& control = {});
