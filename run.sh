@@ -3,7 +3,7 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 "$root/scripts/deps.sh"
-"$root/scripts/build.sh"
+"$root/scripts/build.sh" lmwb lmwb-gui  # only the programs: tests and benchmarks are ./test.sh's
 lmwb="$root/build/cli/lmwb"
 # With a display: the workbench window on the bundled model tiny-b and the bundled suites.
 if [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ] && [ -z "${LMWB_HEADLESS:-}" ]; then

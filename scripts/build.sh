@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Configures (once) and builds into build/ with Ninja and ccache. Reuses objects across clones on this machine.
+# Usage: build.sh [TARGET ...]   (default: everything, tests and benchmarks included)
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export CCACHE_BASEDIR="$root" CCACHE_NOHASHDIR=1 CCACHE_SLOPPINESS=pch_defines,time_macros,include_file_mtime,include_file_ctime
@@ -7,4 +8,6 @@ build="$root/build"
 if [ ! -f "$build/build.ninja" ]; then
   cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
 fi
-cmake --build "$build" -- -j"$(nproc)"
+targets=()
+for t in "$@"; do targets+=(--target "$t"); done
+cmake --build "$build" "${targets[@]}" -- -j"$(nproc)"
