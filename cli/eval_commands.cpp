@@ -13,6 +13,7 @@
 #include "commands.h"
 #include "interrupt.h"
 #include "lmwb/attribution.h"
+#include "lmwb/methods.h"
 #include "lmwb/evaluation.h"
 #include "lmwb/installation.h"
 #include "lmwb/model.h"
@@ -128,7 +129,7 @@ struct EvalArgs {
 void attach_attributions(const LanguageModel& model, const std::vector<datasets::Suite>& suites, eval::Report& report,
                          const EvalArgs& a) {
     attr::Options o;
-    o.method = attr::method_from_name(a.explain_method);
+    o.method = attr::method_from_name(attr::method_named(a.explain_method, true).name);
     o.steps = a.explain_steps;
     std::size_t found = 0;
     for (std::size_t s = 0; s < report.suites.size(); ++s) {
@@ -167,7 +168,7 @@ Action add_eval_command(CLI::App& app) {
     cmd->add_flag("--resume", a->resume, "Continue an interrupted run from its journal");
     cmd->add_flag("--quiet,-q", a->quiet, "No progress output");
     cmd->add_option("--explain", a->explain, "Item ids whose records carry an attribution (comma separated)")->delimiter(',');
-    cmd->add_option("--explain-method", a->explain_method, "Attribution method for --explain: ig, shap, grad, grad-x-input, attention, rollout");
+    cmd->add_option("--explain-method", a->explain_method, "Attribution method for --explain: " + attr::method_names(true));
     cmd->add_option("--explain-steps", a->explain_steps, "Integrated gradients steps for --explain");
     return [a, out_option]() -> int {
         eval::EvalOptions opt;
@@ -196,7 +197,7 @@ Action add_eval_command(CLI::App& app) {
         std::vector<datasets::Suite> suites;
         for (const auto& s : a->suites) suites.push_back(datasets::load_suite(resolve_suite(s)));
         for (const auto& s : suites) eval::resolve_metrics(s);  // unknown metrics fail before the model loads
-        if (!a->explain.empty()) attr::method_from_name(a->explain_method);
+        if (!a->explain.empty()) attr::method_named(a->explain_method, true);  // before the model loads
         ModelOptions mo;
         mo.threads = a->threads;
         mo.device = a->device;
@@ -263,6 +264,14 @@ Action add_merge_command(CLI::App& app) {
         eval::write_report(*out, merged, *through);
         print_aggregates(merged);
         std::printf("\nreport: %s (merged from %zu shards)\n", out->c_str(), inputs->size());
+        return 0;
+    };
+}
+
+Action add_methods_command(CLI::App& app) {
+    app.add_subcommand("methods", "List the interpretability methods: what each computes, needs and reads (Markdown)");
+    return []() -> int {
+        std::cout << attr::methods_markdown();
         return 0;
     };
 }

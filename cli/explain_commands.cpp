@@ -1,4 +1,5 @@
 // lmwb explain / uncertainty: attributions, attention and sampled uncertainty for one prompt.
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <iostream>
@@ -7,6 +8,7 @@
 #include "commands.h"
 #include "interrupt.h"
 #include "lmwb/attribution.h"
+#include "lmwb/methods.h"
 #include "lmwb/model.h"
 
 namespace lmwb::cli {
@@ -38,7 +40,7 @@ Action add_explain_command(CLI::App& app) {
     cmd->add_option("--revision", a->revision, "With a repository name: the branch, tag or commit in the cache (default: main)");
     cmd->add_option("--prompt,-p", a->prompt, "The prompt")->required();
     auto* target_opt = cmd->add_option("--target,-t", a->target, "The continuation to explain (default: the model's greedy output)");
-    cmd->add_option("--method,-m", a->method, "ig, shap, grad, grad-x-input, attention, rollout, logit-lens, heads, patching or dla");
+    cmd->add_option("--method,-m", a->method, attr::method_names() + " (lmwb methods describes each and the options it reads)");
     cmd->add_option("--top-k", a->top_k, "Logit lens: tokens listed per layer and position");
     cmd->add_option("--repeat-length", a->repeat_length, "Heads: random tokens repeated twice for the induction score");
     cmd->add_option("--contrast", a->contrast, "Contrastive: explain log p(target) - log p(this foil), e.g. \" Berlin\"");
@@ -63,7 +65,23 @@ Action add_explain_command(CLI::App& app) {
     cmd->add_option("--span", a->spans, "Also sum scores over prompt tokens FIRST:LAST (end exclusive), repeatable");
     cmd->add_option("--threads", a->threads, "Compute threads");
     cmd->add_flag("--json", a->json, "Print JSON (docs/interpretability.md)");
-    return [a, target_opt, batch_opt]() -> int {
+    return [a, cmd, target_opt, batch_opt]() -> int {
+        const attr::MethodInfo& method = attr::method_named(a->method);
+        // An option meant for another method is refused, never silently ignored (-m ig --exact).
+        for (const CLI::Option* opt : cmd->get_options()) {
+            if (opt->count() == 0 || opt->get_lnames().empty()) continue;
+            const std::string& name = opt->get_lnames().front();
+            const auto& common = attr::common_explain_options();
+            if (std::find(common.begin(), common.end(), name) != common.end() ||
+                std::find(method.options.begin(), method.options.end(), name) != method.options.end())
+                continue;
+            std::string readers;
+            for (const auto& m : attr::methods())
+                if (m.explain_method && std::find(m.options.begin(), m.options.end(), name) != m.options.end())
+                    readers += (readers.empty() ? "" : ", ") + m.name;
+            throw std::runtime_error("--" + name + " does not apply to --method " + method.name +
+                                     (readers.empty() ? std::string() : " (it is read by " + readers + ")"));
+        }
         InterruptGuard interrupts;
         auto open_model = [&] {
             ModelOptions mo;
@@ -71,17 +89,17 @@ Action add_explain_command(CLI::App& app) {
             mo.revision = a->revision;
             return LanguageModel::open(a->model, mo);
         };
-        if (a->method == "patching" || a->method == "dla") {
+        if (method.result == attr::MethodResult::Patching || method.result == attr::MethodResult::DirectLogit) {
             auto model = open_model();
-            return run_circuit_method(a->method, *model, a->prompt, a->target, a->contrast, a->circuits, a->seed,
+            return run_circuit_method(method.name, *model, a->prompt, a->target, a->contrast, a->circuits, a->seed,
                                       batch_opt->count() ? a->batch : 8, a->json);
         }
         if (a->circuits.generation) {
             auto model = open_model();
-            return run_generation_attribution(*model, a->prompt, a->target, a->method, a->steps, a->quadrature, a->internal_batch,
+            return run_generation_attribution(*model, a->prompt, a->target, method.name, a->steps, a->quadrature, a->internal_batch,
                                               a->baseline_token, a->circuits, a->json);
         }
-        if (a->method == "heads") {
+        if (method.result == attr::MethodResult::HeadSummaries) {
             auto model = open_model();
             auto s = attr::head_summaries(*model, a->prompt, a->repeat_length, a->seed, terminal_control(a->method, a->json));
             if (a->json) {
@@ -96,7 +114,7 @@ Action add_explain_command(CLI::App& app) {
                             h.induction > 0.4 ? "  induction head?" : h.previous_token > 0.6 ? "  previous-token head?" : "");
             return 0;
         }
-        if (a->method == "logit-lens") {
+        if (method.result == attr::MethodResult::LogitLens) {
             auto model = open_model();
             auto lens = attr::logit_lens(*model, a->prompt, a->target, a->top_k, terminal_control(a->method, a->json));
             if (a->json) {
@@ -122,7 +140,7 @@ Action add_explain_command(CLI::App& app) {
         attr::Options o;
         o.generated_target = target_opt->count() == 0;
         o.contrast = a->contrast;
-        o.method = attr::method_from_name(a->method);
+        o.method = attr::method_from_name(method.name);
         o.steps = a->steps;
         o.quadrature = attr::quadrature_from_name(a->quadrature);
         o.internal_batch = a->internal_batch;

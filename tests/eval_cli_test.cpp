@@ -347,3 +347,45 @@ TEST_CASE("readers take regular files only, and resampling counts are bounded", 
     CHECK(b.exit_code == 1);
     CHECK_THAT(b.output, Catch::Contains("--bootstrap must be 0 (no intervals) to 100000"));
 }
+
+TEST_CASE("the method registry: docs table, unknown names listed, options of another method refused", "[cli][attribution][registry]") {
+    const std::string doc = lmwb::test::read_text(std::string(LMWB_SOURCE_DIR) + "/docs/interpretability.md");
+    const std::string begin = "<!-- methods table: `lmwb methods` -->\n", end = "<!-- end of methods table -->";
+    const auto a = doc.find(begin), b = doc.find(end);
+    REQUIRE(a != std::string::npos);
+    REQUIRE(b != std::string::npos);
+    auto listed = run_command(cli + " methods");
+    REQUIRE(listed.exit_code == 0);
+    CHECK(doc.substr(a + begin.size(), b - a - begin.size()) == listed.output);
+
+    const std::string base = cli + " explain " + model + " -p 'Question: What color is the sky?' -t ' blue'";
+    auto bogus = run_command(base + " -m bogus 2>&1");
+    CHECK(bogus.exit_code == 1);
+    CHECK_THAT(bogus.output, Catch::Contains("unknown method 'bogus' (ig, shap, grad, grad-x-input, attention, rollout, logit-lens, heads, "
+                                             "patching, dla)"));
+    auto help = run_command(cli + " explain --help");
+    CHECK_THAT(help.output, Catch::Contains("ig, shap, grad, grad-x-input, attention, rollout, logit-lens, heads, patching, dla"));
+    // Aliases name the same method.
+    auto alias = run_command(base + " -m saliency --json");
+    REQUIRE(alias.exit_code == 0);
+    CHECK(nlohmann::json::parse(alias.output)["method"] == "grad");
+    // An option of another method: refused before the model loads, naming who reads it.
+    for (const auto& [args, message] : std::vector<std::pair<std::string, std::string>>{
+             {"-m ig --exact", "--exact does not apply to --method ig (it is read by shap)"},
+             {"-m attention --steps 8", "--steps does not apply to --method attention (it is read by ig)"},
+             {"-m shap --layer 1", "--layer does not apply to --method shap (it is read by attention)"},
+             {"-m heads --contrast ' red'", "--contrast does not apply to --method heads (it is read by ig, shap, grad, grad-x-input, dla)"},
+             {"-m dla --sites mlp", "--sites does not apply to --method dla (it is read by patching)"}}) {
+        INFO(args);
+        auto r = run_command(base + " " + args + " 2>&1");
+        CHECK(r.exit_code == 1);
+        CHECK_THAT(r.output, Catch::Contains(message));
+    }
+    // eval attaches the per-item methods only.
+    ScratchDir d;
+    auto dla = run_command(cli + " eval " + model + " world-facts-mc --limit 1 -q --explain color-the-sky --explain-method dla --out " +
+                           d.file("x.json") + " 2>&1");
+    CHECK(dla.exit_code == 1);
+    CHECK_THAT(dla.output, Catch::Contains("unknown method 'dla' for an item's record (ig, shap, grad, grad-x-input, attention, rollout)"));
+    CHECK_FALSE(std::filesystem::exists(d.file("x.json")));
+}

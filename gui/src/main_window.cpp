@@ -24,7 +24,10 @@
 #include <QToolBar>
 #include <QTreeWidget>
 
+#include <algorithm>
 #include <fstream>
+#include <functional>
+#include <map>
 
 #include "compare_view.h"
 #include "lmwb/installation.h"
@@ -33,6 +36,7 @@
 #include "html_report.h"
 #include "plots.h"
 #include "inspector.h"
+#include "lmwb/methods.h"
 #include "item_models.h"
 #include "model_view.h"
 #include "rating_view.h"
@@ -239,39 +243,33 @@ void MainWindow::buildMenus() {
     run_action->setShortcut(QKeySequence(QStringLiteral("Ctrl+R")));
     auto* cancel_action = run->addAction(tr("&Cancel jobs"), &session_->jobs, &JobRunner::cancelAll);
     cancel_action->setShortcut(QKeySequence(Qt::Key_Escape));
-    // Each computes in the inspector and brings it forward on the tab that shows the result.
-    run->addAction(tr("&Attention"), this, [this] {
-        tabs_->setCurrentWidget(inspector_);
-        inspector_->runAttention();
-    })->setShortcut(QKeySequence(QStringLiteral("Ctrl+1")));
-    run->addAction(tr("&Integrated gradients"), this, [this] {
-        tabs_->setCurrentWidget(inspector_);
-        inspector_->runAttribution(attr::Method::IntegratedGradients);
-    })->setShortcut(QKeySequence(QStringLiteral("Ctrl+2")));
-    run->addAction(tr("&SHAP"), this, [this] {
-        tabs_->setCurrentWidget(inspector_);
-        inspector_->runAttribution(attr::Method::Shap);
-    })->setShortcut(QKeySequence(QStringLiteral("Ctrl+3")));
-    run->addAction(tr("Sa&mple"), this, [this] {
-        tabs_->setCurrentWidget(inspector_);
-        inspector_->runUncertainty();
-    })->setShortcut(QKeySequence(QStringLiteral("Ctrl+4")));
-    run->addAction(tr("&Logit lens"), this, [this] {
-        tabs_->setCurrentWidget(inspector_);
-        inspector_->runLens();
-    })->setShortcut(QKeySequence(QStringLiteral("Ctrl+5")));
-    run->addAction(tr("Activation &patching"), this, [this] {
-        tabs_->setCurrentWidget(inspector_);
-        inspector_->runPatching();
-    })->setShortcut(QKeySequence(QStringLiteral("Ctrl+6")));
-    run->addAction(tr("&Direct logit attribution"), this, [this] {
-        tabs_->setCurrentWidget(inspector_);
-        inspector_->runDirectLogit();
-    })->setShortcut(QKeySequence(QStringLiteral("Ctrl+7")));
-    run->addAction(tr("Attribute &generated text"), this, [this] {
-        tabs_->setCurrentWidget(inspector_);
-        inspector_->runGeneration();
-    })->setShortcut(QKeySequence(QStringLiteral("Ctrl+8")));
+    // Each computes in the inspector and brings it forward on the tab that shows the result: the methods of the
+    // registry (attribution/include/lmwb/methods.h) that carry a shortcut, in shortcut order.
+    const std::map<std::string, std::function<void()>> run_method = {
+        {"attention", [this] { inspector_->runAttention(); }},
+        {"ig", [this] { inspector_->runAttribution(attr::Method::IntegratedGradients); }},
+        {"shap", [this] { inspector_->runAttribution(attr::Method::Shap); }},
+        {"sample", [this] { inspector_->runUncertainty(); }},
+        {"logit-lens", [this] { inspector_->runLens(); }},
+        {"patching", [this] { inspector_->runPatching(); }},
+        {"dla", [this] { inspector_->runDirectLogit(); }},
+        {"generation", [this] { inspector_->runGeneration(); }},
+    };
+    std::vector<const attr::MethodInfo*> in_menu;
+    for (const auto& m : attr::methods())
+        if (!m.shortcut.empty()) in_menu.push_back(&m);
+    std::stable_sort(in_menu.begin(), in_menu.end(), [](auto* x, auto* y) { return x->shortcut < y->shortcut; });
+    for (const attr::MethodInfo* m : in_menu) {
+        const auto f = run_method.find(m->name);
+        if (f == run_method.end()) continue;  // a method without an inspector page yet
+        auto* action = run->addAction(QString::fromStdString(m->title), this, [this, go = f->second] {
+            tabs_->setCurrentWidget(inspector_);
+            go();
+        });
+        action->setShortcut(QKeySequence(QString::fromStdString(m->shortcut)));
+        action->setToolTip(QString::fromStdString(m->summary));
+        action->setObjectName(QStringLiteral("run-") + QString::fromStdString(m->name));
+    }
 
     auto* view = menuBar()->addMenu(tr("&View"));
     for (auto* dock : findChildren<QDockWidget*>()) view->addAction(dock->toggleViewAction());

@@ -8,6 +8,8 @@
 #include <QMimeData>
 #include <QUrl>
 #include <QLabel>
+#include <QAction>
+#include <QKeySequence>
 #include <QSignalSpy>
 #include <QTableView>
 #include <QTemporaryDir>
@@ -21,6 +23,7 @@
 
 #include "compare_view.h"
 #include "history_view.h"
+#include "lmwb/methods.h"
 #include "html_report.h"
 #include "gui_support.h"
 #include "inspector.h"
@@ -438,6 +441,21 @@ TEST_CASE("history: a cancelled run keeps its items and resumes from the GUI int
     CHECK(h->deleteRun(h->runs()->run(0)));
     CHECK(h->runs()->rowCount() == 1);
     CHECK_FALSE(QFileInfo::exists(gone));
+}
+
+TEST_CASE("the Run menu holds the registry's methods with their shortcuts", "[gui][registry]") {
+    MainWindow w;
+    int found = 0;
+    for (const auto& m : attr::methods()) {
+        if (m.shortcut.empty()) continue;
+        INFO(m.name);
+        auto* action = w.findChild<QAction*>(QStringLiteral("run-") + QString::fromStdString(m.name));
+        REQUIRE(action);
+        CHECK(action->shortcut() == QKeySequence(QString::fromStdString(m.shortcut)));
+        CHECK(action->text() == QString::fromStdString(m.title));
+        ++found;
+    }
+    CHECK(found == 8);
 }
 
 TEST_CASE("a large run history fills in the background: the window answers at once and shows how far the index got", "[gui][history]") {
