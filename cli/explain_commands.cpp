@@ -111,7 +111,7 @@ Action add_explain_command(CLI::App& app) {
             std::printf("  %5s %4s %9s %12s %14s %10s\n", "layer", "head", "entropy", "first token", "previous token", "induction");
             for (const auto& h : s.heads)
                 std::printf("  %5d %4d %9.3f %12.3f %14.3f %10.3f%s\n", h.layer, h.head, h.entropy, h.first_token, h.previous_token, h.induction,
-                            h.induction > 0.4 ? "  induction head?" : h.previous_token > 0.6 ? "  previous-token head?" : "");
+                            h.likely_induction() ? "  induction head?" : h.likely_previous_token() ? "  previous-token head?" : "");
             return 0;
         }
         if (method.result == attr::MethodResult::LogitLens) {

@@ -389,3 +389,21 @@ TEST_CASE("the method registry: docs table, unknown names listed, options of ano
     CHECK_THAT(dla.output, Catch::Contains("unknown method 'dla' for an item's record (ig, shap, grad, grad-x-input, attention, rollout)"));
     CHECK_FALSE(std::filesystem::exists(d.file("x.json")));
 }
+
+TEST_CASE("runs in parallel keep every file's hash in the shared cache", "[cli][evaluation]") {
+    ScratchDir d;
+    namespace fs = std::filesystem;
+    std::string commands;
+    for (int i = 0; i < 6; ++i) {
+        const fs::path copy = d.path() / ("model-" + std::to_string(i));
+        fs::create_directories(copy);
+        for (const auto& e : fs::directory_iterator(model)) fs::copy_file(e.path(), copy / e.path().filename());
+        commands += "XDG_CACHE_HOME=" + d.file("cache") + " " + cli + " eval " + copy.string() + " world-facts-mc --limit 1 -q --bootstrap 0 --out " +
+                    d.file("r" + std::to_string(i) + ".json") + " & ";
+    }
+    REQUIRE(run_command("sh -c '" + commands + "wait'").exit_code == 0);
+    const auto cache = nlohmann::json::parse(lmwb::test::read_text(d.file("cache/lmwb/sha256.json")));
+    int weights = 0;
+    for (const auto& [path, entry] : cache.items()) weights += path.find("model.safetensors") != std::string::npos;
+    CHECK(weights == 6);  // each run read, added and replaced the file under a lock: none dropped another's entry
+}

@@ -17,7 +17,6 @@
 namespace lmwb::gui {
 
 namespace {
-constexpr double kInduction = 0.4, kPrevious = 0.6;  // the thresholds `lmwb explain -m heads` flags
 }
 
 HeadThumbnails::HeadThumbnails(QWidget* parent) : QWidget(parent) { setMouseTracking(true); }
@@ -55,8 +54,8 @@ QString HeadThumbnails::describe(int layer, int head) const {
         const auto& h = summaries_->heads[static_cast<std::size_t>(layer * summaries_->heads_per_layer + head)];
         s += tr("\nentropy %1 nats · first token %2 · previous token %3 · induction %4").arg(h.entropy, 0, 'f', 2)
                  .arg(h.first_token, 0, 'f', 2).arg(h.previous_token, 0, 'f', 2).arg(h.induction, 0, 'f', 2);
-        if (h.induction > kInduction) s += tr("\nlikely an induction head");
-        else if (h.previous_token > kPrevious) s += tr("\nlikely a previous-token head");
+        if (h.likely_induction()) s += tr("\nlikely an induction head");
+        else if (h.likely_previous_token()) s += tr("\nlikely a previous-token head");
     }
     return s + tr("\nclick: open it in the attention view");
 }
@@ -94,8 +93,8 @@ void HeadThumbnails::paintEvent(QPaintEvent*) {
             if (summaries_ && l < summaries_->layers && h < summaries_->heads_per_layer) {
                 const auto& s = summaries_->heads[static_cast<std::size_t>(l * summaries_->heads_per_layer + h)];
                 caption = tr("induction %1\nprevious %2").arg(s.induction, 0, 'f', 2).arg(s.previous_token, 0, 'f', 2);
-                if (s.induction > kInduction) frame = QColor(0, 140, 60);
-                else if (s.previous_token > kPrevious) frame = QColor(140, 60, 170);
+                if (s.likely_induction()) frame = QColor(0, 140, 60);
+                else if (s.likely_previous_token()) frame = QColor(140, 60, 170);
             }
             p.setPen(QPen(frame, frame == Qt::gray ? 1 : 3));
             p.drawRect(cell.adjusted(-1, -1, 0, 0));
@@ -152,7 +151,7 @@ void HeadGridView::clear() {
     thumbs_->setMaps(nullptr);
     thumbs_->setSummaries(nullptr);
     note_->setText(tr("Every layer × head for the current input; click one to open it in the attention view. "
-                      "Green frame: induction score > 0.4; purple: previous-token score > 0.6."));
+                      "Green frame: induction score > %1; purple: previous-token score > %2.").arg(attr::HeadSummary::kInductionThreshold).arg(attr::HeadSummary::kPreviousTokenThreshold));
 }
 
 void HeadGridView::setMaps(std::shared_ptr<const attr::AttentionMaps> maps) {
@@ -162,8 +161,8 @@ void HeadGridView::setMaps(std::shared_ptr<const attr::AttentionMaps> maps) {
 void HeadGridView::setSummaries(std::shared_ptr<const attr::HeadSummaries> summaries) {
     int induction = 0, previous = 0;
     for (const auto& h : summaries->heads) {
-        if (h.induction > kInduction) ++induction;
-        else if (h.previous_token > kPrevious) ++previous;
+        if (h.likely_induction()) ++induction;
+        else if (h.likely_previous_token()) ++previous;
     }
     note_->setText(tr("%1 likely induction heads (green), %2 likely previous-token heads (purple); entropy and positions on the "
                       "prompt's %3 tokens, induction on 32 random tokens repeated. Hover a head for its scores, click it to open it.")

@@ -9,6 +9,10 @@
 #include <memory>
 #include <set>
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
 #include <nlohmann/json.hpp>
 
 #include "evaluation_internal.h"
@@ -315,9 +319,24 @@ std::string cached_file_sha256(const std::string& path) {
             return e["sha256"].get<std::string>();
     }
     const std::string sha = datasets::file_sha256(path);
-    entries[key] = {{"size", size}, {"mtime", static_cast<std::int64_t>(mtime)}, {"sha256", sha}};
     try {
         fs::create_directories(cache.parent_path());
+        // Runs in parallel (shards on one machine) each add their files: read, add and replace under a lock, so that
+        // none drops another's entries.
+        struct Lock {
+            int fd;
+            ~Lock() {
+                if (fd >= 0) ::close(fd);  // releases the lock
+            }
+        } lock{::open((cache.string() + ".lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600)};
+        if (lock.fd >= 0 && ::flock(lock.fd, LOCK_EX) == 0) {
+            entries = json::object();
+            if (std::ifstream in(cache); in) {
+                entries = json::parse(in, nullptr, false);
+                if (!entries.is_object()) entries = json::object();
+            }
+        }
+        entries[key] = {{"size", size}, {"mtime", static_cast<std::int64_t>(mtime)}, {"sha256", sha}};
         write_file_atomic(cache.string(), entries.dump(1));
     } catch (const std::exception&) {
         // a read-only home: hash again next time

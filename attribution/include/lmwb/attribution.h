@@ -217,6 +217,10 @@ LogitLens logit_lens(const LanguageModel& model, std::string_view text, std::str
 struct HeadSummary {
     int layer = 0, head = 0;
     double entropy = 0, first_token = 0, previous_token = 0, induction = 0;
+    // What the CLI and the GUI flag: the induction test first, then the previous-token one.
+    static constexpr double kInductionThreshold = 0.4, kPreviousTokenThreshold = 0.6;
+    bool likely_induction() const { return induction > kInductionThreshold; }
+    bool likely_previous_token() const { return !likely_induction() && previous_token > kPreviousTokenThreshold; }
 };
 struct HeadSummaries {
     int layers = 0, heads_per_layer = 0, length = 0;
