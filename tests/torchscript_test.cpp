@@ -140,6 +140,13 @@ TEST_CASE("broken bundles fail clearly", "[model][torchscript][errors]") {
     CHECK_THAT(error(), Contains("/outputs/logits: output 2 does not exist"));
     rewrite("\"format\": \"lmwb-torchscript\"", "\"format\": \"onnx\"");
     CHECK_THAT(error(), Contains("/format"));
+    // The rules of every JSON file a model folder holds: no key twice, a regular file only.
+    rewrite("\"vocab_size\"", "\"vocab_size\": 1, \"vocab_size\"");
+    CHECK_THAT(error(), Contains("lmwb.json: the key 'vocab_size' appears twice in one object"));
+    fs::remove(b / "lmwb.json");
+    fs::create_directory(b / "lmwb.json");
+    CHECK_THAT(error(), Contains("lmwb.json: cannot open") && Contains("a TorchScript bundle needs lmwb.json"));
+    fs::remove(b / "lmwb.json");
     std::ofstream(b / "lmwb.json") << manifest;
     std::ofstream(b / "model.pt") << "not a zip archive";
     CHECK_THAT(error(), Contains("model.pt: not a loadable TorchScript file"));

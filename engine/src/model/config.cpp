@@ -150,10 +150,10 @@ void read_windows(const Reader& r, ArchConfig& c) {
 
 }  // namespace
 
-ArchConfig read_config(const std::string& path) {
+nlohmann::json read_json_object(const std::string& path, const std::string& needed_by) {
     std::string why;
-    const auto content = text::read_file(path, &why);
-    if (!content) throw ModelError(path + ": cannot open: " + why + " (a Hugging Face model folder needs config.json)");
+    const auto content = text::read_file(path, &why);  // regular files only: never a FIFO, a device or a folder
+    if (!content) throw ModelError(path + ": cannot open: " + why + " (" + needed_by + ")");
     nlohmann::json j;
     try {
         j = parse_unique_keys(*content);
@@ -163,6 +163,11 @@ ArchConfig read_config(const std::string& path) {
         throw ModelError(path + ": malformed JSON: " + e.what());
     }
     if (!j.is_object()) throw ModelError(path + ": expected a JSON object");
+    return j;
+}
+
+ArchConfig read_config(const std::string& path) {
+    const nlohmann::json j = read_json_object(path, "a Hugging Face model folder needs config.json");
     Reader r{j, path};
     ArchConfig c;
     c.model_type = r.str("model_type", "");

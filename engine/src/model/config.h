@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 namespace lmwb {
 
 enum class NormKind {
@@ -104,6 +106,9 @@ struct ArchConfig {
 };
 
 // Throws ModelError naming config.json and the field.
+// A model folder's JSON file (config.json, a bundle's lmwb.json): a regular file, one JSON object, no key twice;
+// otherwise a ModelError naming the file (and `needed_by` when it cannot be opened).
+nlohmann::json read_json_object(const std::string& path, const std::string& needed_by);
 ArchConfig read_config(const std::string& config_json_path);
 
 }  // namespace lmwb

@@ -173,14 +173,7 @@ public:
 
     void open_bundle(const fs::path& dir, const ModelOptions& options) {
         std::string mpath = (dir / "lmwb.json").string();
-        nlohmann::json m;
-        try {
-            std::ifstream in(mpath);
-            m = nlohmann::json::parse(in);
-        } catch (const nlohmann::json::exception& e) {
-            throw ModelError(mpath + ": malformed JSON: " + e.what());
-        }
-        if (!m.is_object()) throw ModelError(mpath + ": expected a JSON object");
+        nlohmann::json m = read_json_object(mpath, "a TorchScript bundle needs lmwb.json");
         auto integer = [&](const char* key, bool required) -> std::int64_t {
             if (!m.contains(key) || m[key].is_null()) {
                 if (required) throw ModelError(mpath + ": /" + key + ": missing field");
