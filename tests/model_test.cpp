@@ -7,6 +7,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "lmwb/model.h"
 #include "test_support.h"
@@ -417,4 +418,43 @@ TEST_CASE("target log-probability from embeddings: value and autograd gradient",
     auto batch = model->target_logprob_gradients(prompt, target, {zero, emb});
     CHECK(std::abs(batch[1].logprob - points[0].logprob) < 1e-5);
     CHECK(std::abs(batch[0].logprob - model->target_logprob_gradients(prompt, target, {zero})[0].logprob) < 1e-5);
+}
+
+TEST_CASE("one model used from several threads at once gives each call what it gives alone", "[model][threads]") {
+    // The GUI's contract (model.h): an evaluation and inspector jobs share the open model.
+    auto model = LanguageModel::open(std::string(LMWB_MODELS) + "/tiny-b", {});
+    const std::vector<lmwb::ScoreRequest> requests = {{"Question: What color is the sky?\nAnswer:", " blue"},
+                                                      {"Once upon a time", " there was a cat"},
+                                                      {"The capital of Italy is", " Rome"}};
+    lmwb::GenerationOptions g;
+    g.max_new_tokens = 12;
+    g.temperature = 0.8;
+    g.seed = 9;
+    const auto ids = model->tokenizer().encode("The sky is blue and the grass is", false).ids;
+    const std::vector<std::int32_t> target = {ids.back()};
+    const std::vector<std::int32_t> prompt(ids.begin(), ids.end() - 1);
+    const auto score_alone = model->score(requests, 2);
+    const auto text_alone = model->generate("On Monday, Ana went to", g).text;
+    const auto grad_alone = model->target_logprob_gradients(prompt, target, {model->embeddings(prompt)}).front();
+    std::vector<std::thread> threads;
+    std::vector<int> wrong(6, 0);
+    for (int t = 0; t < 6; ++t)
+        threads.emplace_back([&, t] {
+            for (int round = 0; round < 4; ++round) {
+                if (t % 3 == 0) {
+                    const auto s = model->score(requests, 2);
+                    for (std::size_t i = 0; i < s.size(); ++i) wrong[t] += s[i].logprob != score_alone[i].logprob;
+                } else if (t % 3 == 1) {
+                    wrong[t] += model->generate("On Monday, Ana went to", g).text != text_alone;
+                } else {
+                    const auto p = model->target_logprob_gradients(prompt, target, {model->embeddings(prompt)}).front();
+                    wrong[t] += p.logprob != grad_alone.logprob || p.gradient != grad_alone.gradient;
+                }
+            }
+        });
+    for (auto& t : threads) t.join();
+    for (int t = 0; t < 6; ++t) {
+        INFO("thread " << t);
+        CHECK(wrong[static_cast<std::size_t>(t)] == 0);
+    }
 }

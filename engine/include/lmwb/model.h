@@ -189,6 +189,12 @@ struct TokenReadout {
     std::vector<float> logits, log_probs;          // one per pair
 };
 
+// Threads: every const method may run on several threads at once on one model (the GUI runs an evaluation and
+// inspector jobs together); each call holds its own activations, KV cache and gradients, and gives what it gives
+// alone (tests/model_test.cpp, "[threads]"). A cancel scope is per thread (control.h). Not per model: the compute
+// thread count (ModelOptions::threads) sets OpenBLAS's and the few-row kernels' process-wide pools, so the last
+// model opened decides it for all; two calls at once share those pools (the few-row pool serves one at a time and
+// the other computes on its own thread).
 class LanguageModel {
 public:
     // A Hugging Face checkpoint folder (config.json, model.safetensors or sharded, tokenizer.json), or a repository

@@ -53,18 +53,14 @@ void set_threads(int threads) {
 
 std::vector<std::int64_t> read_generation_eos(const fs::path& dir) {
     std::vector<std::int64_t> out;
-    std::ifstream in(dir / "generation_config.json");
-    if (!in) return out;
-    try {
-        auto j = nlohmann::json::parse(in);
-        if (j.contains("eos_token_id")) {
-            auto& e = j["eos_token_id"];
-            if (e.is_number_integer()) out.push_back(e.get<std::int64_t>());
-            else if (e.is_array())
-                for (auto& v : e) if (v.is_number_integer()) out.push_back(v.get<std::int64_t>());
-        }
-    } catch (const nlohmann::json::exception& e) {
-        throw ModelError((dir / "generation_config.json").string() + ": malformed JSON: " + e.what());
+    std::error_code ec;
+    if (!fs::exists(dir / "generation_config.json", ec)) return out;  // optional
+    const auto j = read_json_object((dir / "generation_config.json").string(), "generation settings");
+    if (j.contains("eos_token_id")) {
+        auto& e = j["eos_token_id"];
+        if (e.is_number_integer()) out.push_back(e.get<std::int64_t>());
+        else if (e.is_array())
+            for (auto& v : e) if (v.is_number_integer()) out.push_back(v.get<std::int64_t>());
     }
     return out;
 }
