@@ -500,20 +500,25 @@ QString MainWindow::viewGuide(int tab) const {
                   "its finished items, so it can be resumed.</p><p>The table lists every item; filter by failures, text or a "
                   "metric's range: the count and the aggregates (with 95% intervals) follow the filter. Double-click a row to "
                   "inspect it.</p>");
-    if (w == inspector_)
-        return tr("<p><b>Inspector</b> looks inside the model for a prompt and a target (a result row or typed). "
-                  "<b>Ctrl+1</b> attention (layer, head, mean, max, rollout; wheel zoom, drag, token range), <b>Ctrl+2</b> "
-                  "integrated gradients, <b>Ctrl+3</b> SHAP, <b>Ctrl+4</b> sampling (entropy per token with its alternatives, "
-                  "answers by probability mass), <b>Ctrl+5</b> the logit lens (each layer's top next token at each position; "
-                  "click a cell for its top tokens), <b>Ctrl+6</b> activation patching (Circuits tab: restore each clean "
-                  "component into the run on the corrupted prompt, or on noise; layer × position maps per site, layer × head), "
-                  "<b>Ctrl+7</b> direct logit attribution (each layer's and head's share of the target's logit), <b>Ctrl+8</b> "
-                  "attribution of generated text (hover a row to shade the tokens it owes). <b>Heads</b> shows every layer × head "
-                  "(after Ctrl+1; Head summaries finds induction and previous-token heads; click a head to open it); <b>Side by "
-                  "side</b> opens a second model as B and compares responses, per-token log-probabilities and IG by word. "
-                  "A result computed before the prompt, "
-                  "target or settings changed carries an "
-                  "amber <i>Stale</i> banner. Check IG's convergence delta: a large one asks for more steps.</p>");
+    if (w == inspector_) {
+        // The Run menu's methods as the registry describes them (attribution/include/lmwb/methods.h).
+        std::vector<const attr::MethodInfo*> listed;
+        for (const auto& m : attr::methods())
+            if (!m.shortcut.empty()) listed.push_back(&m);
+        std::stable_sort(listed.begin(), listed.end(), [](auto* x, auto* y) { return x->shortcut < y->shortcut; });
+        QString methods;
+        for (const auto* m : listed)
+            methods += tr("<li><b>%1</b> %2: %3</li>")
+                           .arg(QString::fromStdString(m->shortcut), QString::fromStdString(m->title), QString::fromStdString(m->summary).toHtmlEscaped());
+        return tr("<p><b>Inspector</b> looks inside the model for a prompt and a target (a result row or typed):</p><ul>%1</ul>"
+                  "<p>The attention view zooms with the wheel, drags, and picks a layer, head (mean, max) or rollout and a token "
+                  "range; a logit-lens cell lists its top tokens; patching maps are layer × position per site and layer × head. "
+                  "<b>Heads</b> shows every layer × head (after Attention; Head summaries finds induction and previous-token "
+                  "heads; click a head to open it); <b>Side by side</b> opens a second model as B and compares responses, "
+                  "per-token log-probabilities and IG by word. A result computed before the prompt, target or settings changed "
+                  "carries an amber <i>Stale</i> banner. Check IG's convergence delta: a large one asks for more steps.</p>")
+            .arg(methods);
+    }
     if (w == compare_view_)
         return tr("<p><b>Compare</b> sets two or more runs against the first (the baseline): every metric's delta with its "
                   "95% paired-bootstrap interval and test (McNemar for 0/1 metrics), bars per metric, and on the picked metric "

@@ -456,6 +456,10 @@ TEST_CASE("the Run menu holds the registry's methods with their shortcuts", "[gu
         ++found;
     }
     CHECK(found == 8);
+    // F1 on the inspector lists the same shortcuts with the registry's titles.
+    const QString guide = w.viewGuide(w.tabs()->indexOf(w.inspector()));
+    for (const auto& m : attr::methods())
+        if (!m.shortcut.empty()) CHECK(guide.contains(QStringLiteral("<b>%1</b> %2").arg(QString::fromStdString(m.shortcut), QString::fromStdString(m.title))));
 }
 
 TEST_CASE("a large run history fills in the background: the window answers at once and shows how far the index got", "[gui][history]") {
