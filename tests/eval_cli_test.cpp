@@ -258,6 +258,11 @@ TEST_CASE("Ctrl-C stops lmwb explain and lmwb uncertainty within a second, exit 
         }
         INFO("stderr so far: " << seen);
         int status = 0;
+        if (!under_way) {  // never leave the child running
+            ::kill(pid, SIGKILL);
+            ::waitpid(pid, &status, 0);
+            ::close(terminal);
+        }
         REQUIRE(under_way);
         REQUIRE(::waitpid(pid, &status, WNOHANG) == 0);  // still running
         const auto t0 = std::chrono::steady_clock::now();
@@ -269,8 +274,8 @@ TEST_CASE("Ctrl-C stops lmwb explain and lmwb uncertainty within a second, exit 
         });
         REQUIRE(::waitpid(pid, &status, 0) == pid);
         const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        drain.join();  // the child is gone: its terminal reads end
         ::close(terminal);
-        drain.join();
         WARN(args[0] << " stopped " << seconds << " s after SIGINT");
         CHECK(seconds < 1.0);
         REQUIRE(WIFEXITED(status));
@@ -374,7 +379,7 @@ TEST_CASE("the method registry: docs table, unknown names listed, options of ano
              {"-m ig --exact", "--exact does not apply to --method ig (it is read by shap)"},
              {"-m attention --steps 8", "--steps does not apply to --method attention (it is read by ig)"},
              {"-m shap --layer 1", "--layer does not apply to --method shap (it is read by attention)"},
-             {"-m heads --contrast ' red'", "--contrast does not apply to --method heads (it is read by ig, shap, grad, grad-x-input, dla)"},
+             {"-m heads --contrast ' red'", "--contrast does not apply to --method heads (it is read by ig, shap, grad, grad-x-input, patching, dla)"},
              {"-m dla --sites mlp", "--sites does not apply to --method dla (it is read by patching)"}}) {
         INFO(args);
         auto r = run_command(base + " " + args + " 2>&1");
@@ -402,6 +407,7 @@ TEST_CASE("runs in parallel keep every file's hash in the shared cache", "[cli][
                     d.file("r" + std::to_string(i) + ".json") + " & ";
     }
     REQUIRE(run_command("sh -c '" + commands + "wait'").exit_code == 0);
+    for (int i = 0; i < 6; ++i) REQUIRE(std::filesystem::exists(d.file("r" + std::to_string(i) + ".json")));  // every run finished
     const auto cache = nlohmann::json::parse(lmwb::test::read_text(d.file("cache/lmwb/sha256.json")));
     int weights = 0;
     for (const auto& [path, entry] : cache.items()) weights += path.find("model.safetensors") != std::string::npos;

@@ -37,7 +37,7 @@ for f in usr/share/doc/lmwb/copyright usr/share/doc/lmwb/changelog.gz usr/share/
   [ -s "$work/deb/$f" ] || fail "the package lacks $f"
 done
 # Each subcommand's help is in the manual page, as the program prints it.
-zcat "$work/deb/usr/share/man/man1/lmwb.1.gz" | grep -q '^\.SS "lmwb eval"' || fail "lmwb(1) lacks the eval subcommand"
+zgrep -q '^\.SS "lmwb eval"' "$work/deb/usr/share/man/man1/lmwb.1.gz" || fail "lmwb(1) lacks the eval subcommand"
 # Lintian: no errors, no warnings (informational tags are listed, not fatal). As root it only complains that it is.
 if ! lintian --fail-on error,warning "$deb" > "$work/lintian.log" 2>&1; then
   cat "$work/lintian.log"

@@ -36,7 +36,7 @@ std::vector<MethodInfo> make_methods() {
                  "attentions", {"repeat-length", "seed"}, false, false, MethodResult::HeadSummaries, "lmwb.heads", "",
                  "explain --method heads"});
     m.push_back({"patching", {}, "Activation patching", "restore each clean component into the corrupted run: the target's recovery",
-                 "", {"corrupted", "noise-positions", "noise-scale", "sites", "positions", "batch-size", "seed"}, false, false,
+                 "", {"contrast", "corrupted", "noise-positions", "noise-scale", "sites", "positions", "batch-size", "seed"}, false, false,
                  MethodResult::Patching, "lmwb.patching", "Ctrl+6", "explain --method patching"});
     m.push_back({"dla", {"direct-logit-attribution"}, "Direct logit attribution",
                  "each layer's, head's and MLP's output through the frozen final norm onto the target's unembedding", "",

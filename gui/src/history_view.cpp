@@ -161,6 +161,9 @@ HistoryView::HistoryView(Session& session, QWidget* parent) : QWidget(parent), s
     connect(&session_.jobs, &JobRunner::cancelled, this, [this](int, const QString& kind) {
         if (kind == QLatin1String("history")) applyFilter();
     });
+    connect(&session_.jobs, &JobRunner::failed, this, [this](int, const QString& kind) {
+        if (kind == QLatin1String("history")) applyFilter();
+    });
     refresh();
 }
 

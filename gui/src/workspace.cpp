@@ -41,6 +41,12 @@ QSqlQuery exec(const QSqlDatabase& db, const QString& sql) {
     return q;
 }
 
+// Write transactions take the write lock at once (BEGIN IMMEDIATE), so that a second connection (the background
+// index job, another program) makes them wait through the busy timeout; a deferred one that reads first would get
+// SQLITE_BUSY without waiting when it tries to write.
+void begin(const QSqlDatabase& db) { exec(db, QStringLiteral("BEGIN IMMEDIATE")); }
+void commit(const QSqlDatabase& db) { exec(db, QStringLiteral("COMMIT")); }
+
 void prepare(QSqlQuery& q, const QString& sql) {
     if (!q.prepare(sql)) fail(QStringLiteral("run index: %1: %2").arg(sql.left(60), sqlError(q.lastError())));
 }
@@ -99,6 +105,10 @@ QString Workspace::defaultFolder() {
 
 Workspace::Workspace(const QString& folder, Sync sync) : folder_(QDir(folder).absolutePath()) {
     if (!QDir().mkpath(folder_ + QStringLiteral("/runs"))) fail(folder_ + QStringLiteral(": the workspace folder cannot be created"));
+    if (sync == Sync::Job) {
+        openIndex();
+        return;
+    }
     try {
         openIndex();
         if (sync == Sync::Now) syncIndex();
@@ -112,16 +122,16 @@ Workspace::Workspace(const QString& folder, Sync sync) : folder_(QDir(folder).ab
 }
 
 int Workspace::syncFolder(const QString& folder, const lmwb::Control& control, bool rebuild) {
-    Workspace ws(folder, Sync::Later);
-    return ws.guarded<int>([&] {
-        if (rebuild) {
-            QSqlDatabase db = QSqlDatabase::database(ws.connection_);
-            db.transaction();
-            for (const char* t : {"DELETE FROM runs", "DELETE FROM aggregates", "DELETE FROM items"}) exec(db, QLatin1String(t));
-            db.commit();
-        }
-        return ws.syncIndex(&control);
-    });
+    // Errors go to the caller (the job reports them): the index file is never deleted here, since the GUI's own
+    // connection has it open; the GUI's Workspace heals a damaged file when it opens or queries it.
+    Workspace ws(folder, Sync::Job);
+    if (rebuild) {
+        QSqlDatabase db = QSqlDatabase::database(ws.connection_);
+        begin(db);
+        for (const char* t : {"DELETE FROM runs", "DELETE FROM aggregates", "DELETE FROM items"}) exec(db, QLatin1String(t));
+        commit(db);
+    }
+    return ws.syncIndex(&control);
 }
 
 bool Workspace::isBusy(const std::exception& e) {
@@ -149,6 +159,8 @@ void Workspace::openIndex() {
     db.setDatabaseName(folder_ + QStringLiteral("/index.sqlite"));
     db.setConnectOptions(QStringLiteral("QSQLITE_BUSY_TIMEOUT=5000"));  // a second program indexing: wait, then say so
     if (!db.open()) fail(folder_ + QStringLiteral("/index.sqlite: %1").arg(sqlError(db.lastError())));
+    // Write-ahead log: the History's reads never wait for the background index job's writes, nor it for them.
+    exec(db, QStringLiteral("PRAGMA journal_mode=WAL"));
     exec(db, QStringLiteral("PRAGMA synchronous=NORMAL"));
     exec(db, QStringLiteral("CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT)"));
     QSqlQuery v = exec(db, QStringLiteral("SELECT value FROM meta WHERE key='schema'"));
@@ -217,21 +229,22 @@ int Workspace::syncIndex(const lmwb::Control* control) {
         if (it != indexed.end()) indexed.erase(it);
     }
     int read = 0;
-    db.transaction();
+    begin(db);
     for (const QString& dir : stale) {
         if (control) {
             control->report(static_cast<std::size_t>(read), stale.size(), "runs", "run history");
             if (control->cancel.requested()) break;  // what was read stays; the next sync reads the rest
             if (read > 0 && read % kCommitRuns == 0) {  // others see the history fill
-                db.commit();
-                db.transaction();
+                commit(db);
+                begin(db);
             }
         }
+        if (!QFileInfo::exists(dir + QStringLiteral("/run.json"))) continue;  // deleted since it was listed
         index(dir);
         ++read;
     }
     if (control && control->cancel.requested()) {
-        db.commit();
+        commit(db);
         return read;
     }
     if (control) control->report(stale.size(), stale.size(), "runs", "run history");
@@ -249,16 +262,16 @@ int Workspace::syncIndex(const lmwb::Control* control) {
             execBound(d);
         }
     }
-    db.commit();
+    commit(db);
     return read;
 }
 
 void Workspace::rebuild() {
     guarded<int>([&] {
         QSqlDatabase db = QSqlDatabase::database(connection_);
-        db.transaction();
+        begin(db);
         for (const char* t : {"DELETE FROM runs", "DELETE FROM aggregates", "DELETE FROM items"}) exec(db, QLatin1String(t));
-        db.commit();
+        commit(db);
         return syncIndex();
     });
 }
@@ -491,9 +504,9 @@ void Workspace::setRunStatus(const QString& dir, const QString& status, const QS
 void Workspace::indexRun(const QString& dir) {
     guarded<int>([&] {
         QSqlDatabase db = QSqlDatabase::database(connection_);
-        db.transaction();
+        begin(db);
         index(dir);
-        db.commit();
+        commit(db);
         return 0;
     });
 }
@@ -504,7 +517,25 @@ bool Workspace::removeRun(const QString& dir) {
     std::error_code ec;
     std::filesystem::remove_all(std::filesystem::path(dir.toStdString()), ec);
     if (ec) return false;
-    sync();
+    guarded<int>([&] {  // only this run's rows: a sync here would read every unindexed run on the GUI thread
+        QSqlDatabase db = QSqlDatabase::database(connection_);
+        begin(db);
+        QSqlQuery q(db);
+        prepare(q, QStringLiteral("SELECT id FROM runs WHERE dir=?"));
+        q.addBindValue(dir);
+        execBound(q);
+        if (q.next()) {
+            const qint64 id = q.value(0).toLongLong();
+            for (const char* t : {"DELETE FROM aggregates WHERE run=?", "DELETE FROM items WHERE run=?", "DELETE FROM runs WHERE id=?"}) {
+                QSqlQuery d(db);
+                prepare(d, QLatin1String(t));
+                d.addBindValue(id);
+                execBound(d);
+            }
+        }
+        commit(db);
+        return 0;
+    });
     return true;
 }
 

@@ -55,7 +55,8 @@ public:
     // folder. Sync::Later opens at once with what the index holds (empty the first time): the GUI then runs
     // syncFolder as a background job, since reading thousands of reports takes tens of seconds. Throws
     // std::runtime_error naming the folder when it cannot be written or the index cannot be opened.
-    enum class Sync { Now, Later };
+    // Sync::Job (syncFolder's): opens only, and throws instead of rebuilding a damaged file another connection holds.
+    enum class Sync { Now, Later, Job };
     explicit Workspace(const QString& folder, Sync sync = Sync::Now);
     ~Workspace();
     Workspace(const Workspace&) = delete;

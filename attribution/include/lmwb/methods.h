@@ -39,7 +39,7 @@ const MethodInfo& method_named(std::string_view name, bool per_item = false);
 const std::vector<std::string>& common_explain_options();
 // "ig, shap, grad, …": the names `explain --method` (or eval, with per_item) accepts.
 std::string method_names(bool per_item = false);
-// The table of docs/interpretability.md (`lmwb explain --list-methods`).
+// The table of docs/interpretability.md (`lmwb methods`).
 std::string methods_markdown();
 
 }  // namespace lmwb::attr
