@@ -55,6 +55,22 @@ void execBound(QSqlQuery& q) {
     if (!q.exec()) fail(QStringLiteral("run index: %1").arg(sqlError(q.lastError())));
 }
 
+// Removes a run's rows (inside the caller's transaction); nothing when the run is not indexed.
+void dropRun(const QSqlDatabase& db, const QString& dir) {
+    QSqlQuery q(db);
+    prepare(q, QStringLiteral("SELECT id FROM runs WHERE dir=?"));
+    q.addBindValue(dir);
+    execBound(q);
+    if (!q.next()) return;
+    const qint64 id = q.value(0).toLongLong();
+    for (const char* t : {"DELETE FROM aggregates WHERE run=?", "DELETE FROM items WHERE run=?", "DELETE FROM runs WHERE id=?"}) {
+        QSqlQuery d(db);
+        prepare(d, QLatin1String(t));
+        d.addBindValue(id);
+        execBound(d);
+    }
+}
+
 // What says whether a run changed since it was indexed: the files' modification times and the report's size.
 QString stampOf(const QString& dir) {
     QFileInfo run(dir + QStringLiteral("/run.json")), report(dir + QStringLiteral("/report.json"));
@@ -248,20 +264,7 @@ int Workspace::syncIndex(const lmwb::Control* control) {
         return read;
     }
     if (control) control->report(stale.size(), stale.size(), "runs", "run history");
-    for (const auto& [dir, stamp] : indexed) {  // folders removed outside the program
-        QSqlQuery q(db);
-        prepare(q, QStringLiteral("SELECT id FROM runs WHERE dir=?"));
-        q.addBindValue(dir);
-        execBound(q);
-        if (!q.next()) continue;
-        const qint64 id = q.value(0).toLongLong();
-        for (const char* t : {"DELETE FROM aggregates WHERE run=?", "DELETE FROM items WHERE run=?", "DELETE FROM runs WHERE id=?"}) {
-            QSqlQuery d(db);
-            prepare(d, QLatin1String(t));
-            d.addBindValue(id);
-            execBound(d);
-        }
-    }
+    for (const auto& [dir, stamp] : indexed) dropRun(db, dir);  // folders removed outside the program
     commit(db);
     return read;
 }
@@ -313,19 +316,7 @@ void Workspace::index(const QString& dir) {
         r.model = QFileInfo(r.model_path).fileName();
     r.suites = suite_names.join(QStringLiteral(", "));
 
-    QSqlQuery old(db);
-    prepare(old, QStringLiteral("SELECT id FROM runs WHERE dir=?"));
-    old.addBindValue(dir);
-    execBound(old);
-    if (old.next()) {
-        const qint64 id = old.value(0).toLongLong();
-        for (const char* t : {"DELETE FROM aggregates WHERE run=?", "DELETE FROM items WHERE run=?", "DELETE FROM runs WHERE id=?"}) {
-            QSqlQuery d(db);
-            prepare(d, QLatin1String(t));
-            d.addBindValue(id);
-            execBound(d);
-        }
-    }
+    dropRun(db, dir);
     QSqlQuery ins(db);
     prepare(ins, QStringLiteral("INSERT INTO runs(dir, stamp, status, model, model_path, suites, started, error, items, items_total) "
                                "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
@@ -520,19 +511,7 @@ bool Workspace::removeRun(const QString& dir) {
     guarded<int>([&] {  // only this run's rows: a sync here would read every unindexed run on the GUI thread
         QSqlDatabase db = QSqlDatabase::database(connection_);
         begin(db);
-        QSqlQuery q(db);
-        prepare(q, QStringLiteral("SELECT id FROM runs WHERE dir=?"));
-        q.addBindValue(dir);
-        execBound(q);
-        if (q.next()) {
-            const qint64 id = q.value(0).toLongLong();
-            for (const char* t : {"DELETE FROM aggregates WHERE run=?", "DELETE FROM items WHERE run=?", "DELETE FROM runs WHERE id=?"}) {
-                QSqlQuery d(db);
-                prepare(d, QLatin1String(t));
-                d.addBindValue(id);
-                execBound(d);
-            }
-        }
+        dropRun(db, dir);
         commit(db);
         return 0;
     });
