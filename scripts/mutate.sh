@@ -2,6 +2,8 @@
 # Mutation check, on demand (not in CI: each mutation rebuilds and runs its tests): applies the mutations of
 # tests/mutations.txt one at a time to the working tree, rebuilds build/, runs the CTest tests named for it, and
 # reports which the tests kill and which survive. Every file is restored afterwards, and build/ rebuilt.
+# A line is FILE | SED EXPRESSION | TEST REGEX, the fields separated by " | " (a space on each side), so that an
+# expression may hold "||" or "\|".
 # Usage: scripts/mutate.sh [LIST]   (exit status 1 when a mutation survives or does not apply)
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -14,13 +16,16 @@ trap 'restore; rm -rf "$backup"' EXIT
 killed=0 survived=0 broken=0
 while IFS= read -r line; do
   [[ -z "${line// }" || "$line" == \#* ]] && continue
-  file="$(echo "${line%%|*}" | xargs)"
-  rest="${line#*|}"
-  expr="$(echo "${rest%%|*}" | sed 's/^ *//; s/ *$//')"
-  tests="$(echo "${rest#*|}" | sed 's/^ *//; s/ *$//')"
+  file="${line%% | *}"
+  rest="${line#* | }"
+  expr="${rest%% | *}"
+  tests="${rest#* | }"
   cp "$file" "$backup/file"
   current="$file"
-  sed -i "$expr" "$file"
+  if ! sed -i "$expr" "$file" 2>/dev/null; then
+    echo "BAD EXPRESSION  $file: $expr"
+    broken=$((broken + 1)); restore; continue
+  fi
   if cmp -s "$file" "$backup/file"; then
     echo "DOES NOT APPLY  $file: $expr"
     broken=$((broken + 1)); restore; continue

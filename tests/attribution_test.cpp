@@ -534,7 +534,7 @@ TEST_CASE("a cancel scope stops the engine's passes on its thread only while it 
     CHECK_NOTHROW(m->score_tokens({{ids, target}}));
 }
 
-TEST_CASE("logit lens: the last layer's lens is the model's own output; ranks, targets and divergence", "[attribution][lens]") {
+TEST_CASE("logit lens: the last layer's lens is the model's own output, ranks, targets and divergence", "[attribution][lens]") {
     auto model = LanguageModel::open(model_path("tiny-b"));
     auto lens = logit_lens(*model, kPrompt, " blue", 3);
     const int L = static_cast<int>(model->info().layers);
@@ -616,7 +616,7 @@ TEST_CASE("contrastive attribution: F = log p(target) - log p(foil), by linearit
     CHECK_THROWS_WITH(explain(*model, prompt, " Paris", o), Catch::Contains("--contrast applies to the gradient methods and SHAP"));
 }
 
-TEST_CASE("head summaries: entropy, first- and previous-token attention from the maps; induction on a repeated sequence", "[attribution][heads]") {
+TEST_CASE("head summaries: entropy, first- and previous-token attention from the maps, induction on a repeated sequence", "[attribution][heads]") {
     auto model = LanguageModel::open(model_path("tiny-b"));
     const std::string text = "the cat sat on the mat and the dog ran in the park";
     auto s = head_summaries(*model, text, 24, 3);

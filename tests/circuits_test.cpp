@@ -73,7 +73,7 @@ TEST_CASE("activation patching equals the reference on GPT-2 and Llama, with and
     }
 }
 
-TEST_CASE("patching the whole last layer recovers the clean run; patching nothing leaves the corrupted one", "[circuits][patching]") {
+TEST_CASE("patching the whole last layer recovers the clean run, patching nothing leaves the corrupted one", "[circuits][patching]") {
     auto model = open("llama");
     for (bool noise : {false, true}) {
         INFO((noise ? "noise" : "text") << " corruption");

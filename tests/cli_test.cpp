@@ -37,7 +37,7 @@ TEST_CASE("lmwb tokenize prints tokens with ids and offsets", "[cli]") {
     CHECK(doc["tokens"][1] == "Ġæ");
 }
 
-TEST_CASE("lmwb tokenize --jsonl and - read stdin; --special adds the template's tokens", "[cli]") {
+TEST_CASE("lmwb tokenize --jsonl and - read stdin, --special adds the template's tokens", "[cli]") {
     auto r = run_command("printf '%s\\n' '\"a b\"' '\"\"' '\"東\"' | " +
                          lmwb_cmd("tokenize --jsonl --tokenizer '" + fixture("tokenizers/llama2/tokenizer.json") + "' --special"));
     REQUIRE(r.exit_code == 0);
@@ -134,7 +134,7 @@ TEST_CASE("lmwb explain -m patching and -m dla print JSON and name bad options",
     CHECK_THAT(site.output, Contains("--sites: unknown site 'resid'"));
 }
 
-TEST_CASE("lmwb tokenize --jsonl keeps one output per input line; bad numeric options are named", "[cli]") {
+TEST_CASE("lmwb tokenize --jsonl keeps one output per input line, bad numeric options are named", "[cli]") {
     auto blank = run_command("printf '\"a\"\\n\\n\"b\"\\n' | " + lmwb_cmd("tokenize --jsonl --tokenizer " + gpt2() + " 2>&1"));
     CHECK(blank.exit_code != 0);
     CHECK_THAT(blank.output, Contains("stdin:2: a blank line"));

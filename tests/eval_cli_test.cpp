@@ -59,7 +59,7 @@ void interrupt_after(const std::string& args, const std::string& journal, std::s
 
 }  // namespace
 
-TEST_CASE("lmwb eval survives kill -9 and Ctrl-C; --resume gives the uninterrupted report", "[cli][evaluation][journal]") {
+TEST_CASE("lmwb eval survives kill -9 and Ctrl-C, --resume gives the uninterrupted report", "[cli][evaluation][journal]") {
     ScratchDir d;
     const std::string suites = " world-facts-qa world-stories-ppl --limit 30";
     auto whole = run_command(cli + " eval " + model + suites + " -q --out " + d.file("whole.json") + " 2>&1");
@@ -283,7 +283,7 @@ TEST_CASE("Ctrl-C stops lmwb explain and lmwb uncertainty within a second, exit 
     }
 }
 
-TEST_CASE("outputs never replace what is not theirs: FIFOs, folders and links are refused; a link's target only when asked",
+TEST_CASE("outputs never replace what is not theirs: FIFOs, folders and links are refused, a link's target only when asked",
           "[cli][evaluation][security]") {
     ScratchDir d;
     // Devices are checked by type alone (nothing is opened): the library says no before any write.

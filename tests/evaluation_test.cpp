@@ -466,7 +466,7 @@ TEST_CASE("suites ask only for metrics that exist for their kind", "[evaluation]
     CHECK_THROWS_WITH(eval::resolve_metrics(datasets::load_suite(d.file("s.json"))), Catch::Contains("unknown metric 'accuracy'"));
 }
 
-TEST_CASE("a judge model scores fluency and relevance; sampled generation follows the seed", "[evaluation]") {
+TEST_CASE("a judge model scores fluency and relevance, sampled generation follows the seed", "[evaluation]") {
     ScratchDir d;
     auto a = LanguageModel::open(model_path("tiny-a")), b = LanguageModel::open(model_path("tiny-b"));
     auto s = suites({"world-facts-qa"});

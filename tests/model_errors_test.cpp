@@ -224,7 +224,7 @@ TEST_CASE("truncated or corrupt safetensors files", "[model][errors]") {
     CHECK_THAT(open_error(m), Contains("overlap") || Contains("outside the data section"));
 }
 
-TEST_CASE("shards outside the model folder are refused; errors never quote a foreign file's bytes", "[model][errors][security]") {
+TEST_CASE("shards outside the model folder are refused, errors never quote a foreign file's bytes", "[model][errors][security]") {
     lmwb::test::ScratchDir dir;
     auto m = copy_model(dir, "gpt2");
     fs::rename(m + "/model.safetensors", m + "/model-00001-of-00001.safetensors");
@@ -256,7 +256,7 @@ TEST_CASE("shards outside the model folder are refused; errors never quote a for
     CHECK_THAT(open_error(m), Contains("fifo.safetensors") && Contains("not a regular file"));
 }
 
-TEST_CASE("CUDA on a CPU-only LibTorch fails clearly; NaN weights are reported", "[model][errors]") {
+TEST_CASE("CUDA on a CPU-only LibTorch fails clearly, NaN weights are reported", "[model][errors]") {
     lmwb::ModelOptions cuda;
     cuda.device = "cuda";
     CHECK_THAT(open_error(fixture("models/gpt2"), cuda), Contains("no CUDA support"));

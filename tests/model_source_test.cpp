@@ -137,7 +137,7 @@ TEST_CASE("sharded checkpoints: a missing shard and a tensor in two shards are c
     CHECK_THROWS_WITH(LanguageModel::open(d.path().string()), Catch::Contains("tensor 'x' is also in") && Catch::Contains("one shard"));
 }
 
-TEST_CASE("opened to describe only: the same facts as a full open, from the headers; computing is refused", "[model][describe]") {
+TEST_CASE("opened to describe only: the same facts as a full open, from the headers, computing is refused", "[model][describe]") {
     std::vector<std::string> folders = {kModel, std::string(LMWB_MODELS) + "/tiny-b"};
     for (const char* f : {"gpt2", "gpt2-noprefix-f16", "llama", "llama3-bf16", "mistral", "qwen2", "qwen3", "pythia", "phi3",
                           "gemma", "gemma2", "olmo2"})

@@ -40,7 +40,7 @@ eval::RatingsFile rater(const std::string& name, const std::vector<std::pair<std
 
 }  // namespace
 
-TEST_CASE("generation suites carry a default rubric; ratings are checked against the report", "[ratings]") {
+TEST_CASE("generation suites carry a default rubric, ratings are checked against the report", "[ratings]") {
     const auto& rep = qa_report();
     REQUIRE(rep.suites[0].rubric.size() == 3);
     CHECK(rep.suites[0].rubric[0].name == "fluency");
@@ -105,7 +105,7 @@ TEST_CASE("ratings summary: means over items, agreement of two and three raters 
     CHECK_THROWS_WITH(eval::summarize_ratings(rep, {ana, ana}), Catch::Contains("rater 'ana' has two ratings files"));
 }
 
-TEST_CASE("pairwise preference: win rate with ties, the order shown recorded; the report keeps the summary", "[ratings]") {
+TEST_CASE("pairwise preference: win rate with ties, the order shown recorded, the report keeps the summary", "[ratings]") {
     auto rep = qa_report();
     eval::RatingsFile f;
     f.rater = "ana";

@@ -40,7 +40,7 @@ TEST_CASE("alignment cuts where both tokenizations have a boundary", "[attributi
     CHECK(bytes[0].a_tokens == std::vector<int>{0, 1});
 }
 
-TEST_CASE("side by side: same tokenizer token by token, different tokenizers by spans; totals as scored", "[attribution][side-by-side]") {
+TEST_CASE("side by side: same tokenizer token by token, different tokenizers by spans, totals as scored", "[attribution][side-by-side]") {
     auto a = LanguageModel::open(std::string(LMWB_MODELS) + "/tiny-a");
     auto b = LanguageModel::open(std::string(LMWB_MODELS) + "/tiny-b");
     SideBySideOptions o;

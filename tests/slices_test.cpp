@@ -32,7 +32,7 @@ const eval::Aggregate& find(const std::vector<eval::Aggregate>& v, const std::st
 
 }  // namespace
 
-TEST_CASE("a suite's slice fields take strings, numbers and lists of tags; bad ones are named", "[evaluation][slices]") {
+TEST_CASE("a suite's slice fields take strings, numbers and lists of tags, bad ones are named", "[evaluation][slices]") {
     test::ScratchDir dir;
     dir.write("s.jsonl",
               "{\"id\": \"a\", \"question\": \"q1\", \"choices\": [\"x\", \"y\"], \"answer\": 0, \"topic\": \"geo\", \"level\": 2, \"tags\": [\"hard\", \"new\"]}\n"
@@ -52,7 +52,7 @@ TEST_CASE("a suite's slice fields take strings, numbers and lists of tags; bad o
                       Catch::Contains("'topic' is named twice"));
 }
 
-TEST_CASE("the report carries every aggregate per slice; a slice of one item has no interval", "[evaluation][slices]") {
+TEST_CASE("the report carries every aggregate per slice, a slice of one item has no interval", "[evaluation][slices]") {
     auto report = run("tiny-b", bundled("world-facts-qa"));
     const auto& s = report.suites[0];
     CHECK(s.slice_fields == std::vector<std::string>{"topic", "split"});

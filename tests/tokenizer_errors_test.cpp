@@ -88,7 +88,7 @@ TEST_CASE("unsupported components name themselves", "[tokenizer][errors]") {
                Contains("/model/dropout: BPE dropout is random"));
 }
 
-TEST_CASE("deeply nested Sequences are refused at once; a plausible nesting still loads", "[tokenizer][errors]") {
+TEST_CASE("deeply nested Sequences are refused at once, a plausible nesting still loads", "[tokenizer][errors]") {
     lmwb::test::ScratchDir dir;
     auto nested = [](const std::string& kind, const std::string& list, const std::string& leaf, int depth) {
         std::string open, close;

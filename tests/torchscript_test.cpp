@@ -152,7 +152,7 @@ TEST_CASE("broken bundles fail clearly", "[model][torchscript][errors]") {
     CHECK_THAT(error(), Contains("model.pt: not a loadable TorchScript file"));
 }
 
-TEST_CASE("a minimal manifest is enough; the bundle tells its own shapes", "[model][torchscript]") {
+TEST_CASE("a minimal manifest is enough, the bundle tells its own shapes", "[model][torchscript]") {
     lmwb::test::ScratchDir dir;
     fs::path b = dir.path() / "bundle";
     fs::create_directories(b);

@@ -521,7 +521,7 @@ TEST_CASE("restarting restores the model, suites, prompt and target, the open re
     CHECK(s.compared[1].path == QFileInfo(b).absoluteFilePath());
 }
 
-TEST_CASE("run view: filters count their rows and recompute the aggregates; CSV keeps every suite at full precision", "[gui][run]") {
+TEST_CASE("run view: filters count their rows and recompute the aggregates, CSV keeps every suite at full precision", "[gui][run]") {
     QTemporaryDir dir;
     MainWindow w;
     show(w);

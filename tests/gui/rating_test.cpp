@@ -29,7 +29,7 @@ void key(QWidget* w, int k, Qt::KeyboardModifiers mods = Qt::NoModifier) { QTest
 
 }  // namespace
 
-TEST_CASE("rating view: keys rate the rubric, skip and undo; the rater's file holds every rating; reopening continues", "[gui][rating]") {
+TEST_CASE("rating view: keys rate the rubric, skip and undo, the rater's file holds every rating, reopening continues", "[gui][rating]") {
     QTemporaryDir dir;
     const QString path = dir.filePath(QStringLiteral("qa.json"));
     eval::write_report(path.toStdString(), qa_report("tiny-b", 3));
