@@ -1,5 +1,7 @@
 #include "lmwb/methods.h"
 
+#include <algorithm>
+
 #include "lmwb/attribution.h"
 
 namespace lmwb::attr {
@@ -80,6 +82,14 @@ const MethodInfo& method_named(std::string_view name, bool per_item) {
     if (!m || (per_item && !m->per_item))
         throw AttributionError("unknown method '" + std::string(name) + "'" + (m ? " for an item's record" : "") + " (" + method_names(per_item) + ")");
     return *m;
+}
+
+std::vector<const MethodInfo*> menu_methods() {
+    std::vector<const MethodInfo*> out;
+    for (const auto& m : methods())
+        if (!m.shortcut.empty()) out.push_back(&m);
+    std::stable_sort(out.begin(), out.end(), [](const MethodInfo* x, const MethodInfo* y) { return x->shortcut < y->shortcut; });
+    return out;
 }
 
 const std::vector<std::string>& common_explain_options() {

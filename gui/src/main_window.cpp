@@ -255,11 +255,7 @@ void MainWindow::buildMenus() {
         {"dla", [this] { inspector_->runDirectLogit(); }},
         {"generation", [this] { inspector_->runGeneration(); }},
     };
-    std::vector<const attr::MethodInfo*> in_menu;
-    for (const auto& m : attr::methods())
-        if (!m.shortcut.empty()) in_menu.push_back(&m);
-    std::stable_sort(in_menu.begin(), in_menu.end(), [](auto* x, auto* y) { return x->shortcut < y->shortcut; });
-    for (const attr::MethodInfo* m : in_menu) {
+    for (const attr::MethodInfo* m : attr::menu_methods()) {
         const auto f = run_method.find(m->name);
         if (f == run_method.end()) continue;  // a method without an inspector page yet
         auto* action = run->addAction(QString::fromStdString(m->title), this, [this, go = f->second] {
@@ -502,12 +498,8 @@ QString MainWindow::viewGuide(int tab) const {
                   "inspect it.</p>");
     if (w == inspector_) {
         // The Run menu's methods as the registry describes them (attribution/include/lmwb/methods.h).
-        std::vector<const attr::MethodInfo*> listed;
-        for (const auto& m : attr::methods())
-            if (!m.shortcut.empty()) listed.push_back(&m);
-        std::stable_sort(listed.begin(), listed.end(), [](auto* x, auto* y) { return x->shortcut < y->shortcut; });
         QString methods;
-        for (const auto* m : listed)
+        for (const auto* m : attr::menu_methods())
             methods += tr("<li><b>%1</b> %2: %3</li>")
                            .arg(QString::fromStdString(m->shortcut), QString::fromStdString(m->title), QString::fromStdString(m->summary).toHtmlEscaped());
         return tr("<p><b>Inspector</b> looks inside the model for a prompt and a target (a result row or typed):</p><ul>%1</ul>"

@@ -35,6 +35,8 @@ const MethodInfo* find_method(std::string_view name);
 // By name or alias, among those `explain --method` takes (or, with per_item, those eval attaches); else an
 // AttributionError listing them all.
 const MethodInfo& method_named(std::string_view name, bool per_item = false);
+// Those with a GUI shortcut, in shortcut order: the Run menu and the inspector's guide.
+std::vector<const MethodInfo*> menu_methods();
 // Options every `explain` method takes.
 const std::vector<std::string>& common_explain_options();
 // "ig, shap, grad, …": the names `explain --method` (or eval, with per_item) accepts.
