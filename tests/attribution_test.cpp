@@ -646,7 +646,7 @@ TEST_CASE("head summaries: entropy, first- and previous-token attention from the
     const int L = 24;
     REQUIRE(s.induction_tokens.size() == 2 * static_cast<std::size_t>(L));
     CHECK(std::equal(s.induction_tokens.begin(), s.induction_tokens.begin() + L, s.induction_tokens.begin() + L));
-    model->stream_attentions(s.induction_tokens, [&](int layer, int heads, int length, const float* a) {
+    stream_attentions(*model, s.induction_tokens, [&](int layer, int heads, int length, const float* a) {
         for (int h = 0; h < heads; ++h) {
             double score = 0;
             for (int q = L; q < length; ++q) score += a[(h * length + q) * length + q - L + 1];

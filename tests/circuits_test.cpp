@@ -89,15 +89,15 @@ TEST_CASE("patching the whole last layer recovers the clean run, patching nothin
         // The whole residual stream of the last layer restored, through the engine: the clean output.
         std::vector<std::int32_t> seq;
         for (auto& t : r.tokens) seq.push_back(t.id);
-        auto clean = model->record_activations(seq, {Site::Residual});
+        auto clean = record_activations(*model, seq, {Site::Residual});
         std::vector<std::pair<int, std::int32_t>> at = {{4, 301}, {5, 13}};
         std::vector<std::int32_t> corrupted_seq = seq;
         std::vector<float> shifted = model->embeddings(seq);  // a corrupted input of our own for the noise case
         for (std::size_t d = 0; d < shifted.size() / seq.size(); ++d) shifted[shifted.size() / seq.size() + d] += 1.0f;
         if (!noise) corrupted_seq = {319, 310, 282, 307, 258, 301};
-        auto out = model->patched_readouts(corrupted_seq, noise ? &shifted : nullptr, clean,
+        auto out = patched_readouts(*model, corrupted_seq, noise ? &shifted : nullptr, clean,
                                            {{}, {Patch{Site::Residual, last, -1, -1}}}, at);
-        auto reference_clean = model->patched_readouts(seq, nullptr, clean, {{}}, at)[0];
+        auto reference_clean = patched_readouts(*model, seq, nullptr, clean, {{}}, at)[0];
         for (std::size_t k = 0; k < at.size(); ++k) CHECK(out[1].log_probs[k] == Approx(reference_clean.log_probs[k]).margin(1e-5));
         CHECK(std::abs(out[0].log_probs[0] - reference_clean.log_probs[0]) > 1e-4);
         if (!noise) CHECK(out[0].log_probs[0] + out[0].log_probs[1] == Approx(r.corrupted).margin(1e-5));
@@ -214,12 +214,12 @@ TEST_CASE("circuit inputs that cannot work are clear errors naming the option", 
     fails(o, kTarget, "--noise-scale must be a positive number");
     // Engine level: a patch outside the model
     std::vector<std::int32_t> seq = {319, 262, 276};
-    auto clean = model->record_activations(seq, {Site::Heads});
-    CHECK_THROWS_WITH(model->patched_readouts(seq, nullptr, clean, {{Patch{Site::Heads, 2, -1, 0}}}, {{2, 1}}),
+    auto clean = record_activations(*model, seq, {Site::Heads});
+    CHECK_THROWS_WITH(patched_readouts(*model, seq, nullptr, clean, {{Patch{Site::Heads, 2, -1, 0}}}, {{2, 1}}),
                       Catch::Contains("layer 2 is outside the model's 2 layers"));
-    CHECK_THROWS_WITH(model->patched_readouts(seq, nullptr, clean, {{Patch{Site::Heads, 1, -1, 4}}}, {{2, 1}}),
+    CHECK_THROWS_WITH(patched_readouts(*model, seq, nullptr, clean, {{Patch{Site::Heads, 1, -1, 4}}}, {{2, 1}}),
                       Catch::Contains("head 4 is outside the model's 4 heads"));
-    CHECK_THROWS_WITH(model->patched_readouts(seq, nullptr, clean, {{Patch{Site::Mlp, 1, 0, -1}}}, {{2, 1}}),
+    CHECK_THROWS_WITH(patched_readouts(*model, seq, nullptr, clean, {{Patch{Site::Mlp, 1, 0, -1}}}, {{2, 1}}),
                       Catch::Contains("did not record mlp of layer 1"));
     CHECK_THROWS_WITH(direct_logit_attribution(*model, kClean, kTarget, " mat"), Catch::Contains("--contrast"));
     // No target: the model's greedy next token
@@ -262,13 +262,13 @@ TEST_CASE("a patched run reuses the unpatched keys and values before its first p
     for (std::string name : {"mistral", "phi3", "gemma2", "pythia", "qwen3", "olmo2"}) {
         INFO(name);
         auto model = open(name);
-        auto clean = model->record_activations(clean_seq, {Site::Residual, Site::Attention, Site::Heads});
+        auto clean = record_activations(*model, clean_seq, {Site::Residual, Site::Attention, Site::Heads});
         for (Site site : {Site::Residual, Site::Attention, Site::Heads}) {
             INFO(to_string(site));
             const int last = static_cast<int>(model->info().layers) - 1;
             Patch p{site, 0, 3, site == Site::Heads ? 1 : -1};
             Patch noop{Site::Residual, last, 0, -1};
-            auto out = model->patched_readouts(corrupted_seq, nullptr, clean, {{p}, {p, noop}, {}}, at, 2);
+            auto out = patched_readouts(*model, corrupted_seq, nullptr, clean, {{p}, {p, noop}, {}}, at, 2);
             for (std::size_t k = 0; k < at.size(); ++k) {
                 CHECK(out[0].log_probs[k] == Approx(out[1].log_probs[k]).margin(1e-5));
                 CHECK(out[0].logits[k] == Approx(out[1].logits[k]).margin(1e-5));

@@ -55,7 +55,14 @@ TEST_CASE("attentions, greedy continuations and embedding gradients match the re
     auto ids = want["ids"].get<std::vector<std::int32_t>>();
     double worst = 0;
     int layers_seen = 0;
-    model->stream_attentions(ids, [&](int layer, int heads, int length, const float* data) {
+    // Readers of every layer's attn.hook_pattern: [heads][positions][keys].
+    std::vector<lmwb::Hook> hooks;
+    for (int l = 0; l < static_cast<int>(model->info().layers); ++l)
+        hooks.push_back({lmwb::HookPoint{l, lmwb::HookKind::Pattern}, [&, layer = l](lmwb::HookValue& v) {
+        REQUIRE(v.shape.size() == 3);
+        const int heads = static_cast<int>(v.shape[0]), length = static_cast<int>(v.shape[1]);
+        REQUIRE(v.shape[2] == length);
+        const float* data = v.data;
         const auto& w = want["attentions"][static_cast<std::size_t>(layer)];
         for (int h = 0; h < heads; ++h)
             for (int q = 0; q < length; ++q)
@@ -63,7 +70,8 @@ TEST_CASE("attentions, greedy continuations and embedding gradients match the re
                     worst = std::max(worst, std::abs(data[(h * length + q) * length + k] -
                                                      w[static_cast<std::size_t>(h)][static_cast<std::size_t>(q)][static_cast<std::size_t>(k)].get<double>()));
         ++layers_seen;
-    });
+    }});
+    model->run_hooked(ids, nullptr, {hooks}, {});
     CHECK(layers_seen == static_cast<int>(want["attentions"].size()));
     INFO("attention: largest difference " << worst);
     CHECK(worst < 1e-5);
@@ -204,12 +212,29 @@ TEST_CASE("the logit lens reads every residual stream as the reference does", "[
     auto ids = want["ids"].get<std::vector<std::int32_t>>();
     int rows = 0;
     double worst = 0;
-    model->stream_logit_lens(ids, [&](int row, int length, int vocab, const float* lp) {
+    // Row 0: hook_resid_pre of the first layer; row l + 1: hook_resid_post of layer l; each through the model's head.
+    auto lens = [&](int row) {
+        return [&, row](lmwb::HookValue& v) {
+            const int length = static_cast<int>(v.shape[0]);
+            auto lp = model->unembed_residual(std::vector<float>(v.data, v.data + v.shape[0] * v.shape[1]), length);
+            const int vocab = static_cast<int>(lp.size()) / length;
+            for (int p = 0; p < length; ++p) {
+                float* r = lp.data() + static_cast<std::size_t>(p) * static_cast<std::size_t>(vocab);
+                double m = r[0], sum = 0;
+                for (int t = 0; t < vocab; ++t) m = std::max(m, static_cast<double>(r[t]));
+                for (int t = 0; t < vocab; ++t) sum += std::exp(r[t] - m);
+                for (int t = 0; t < vocab; ++t) r[t] = static_cast<float>(r[t] - m - std::log(sum));
+            }
         for (int p = 0; p + 1 < length; ++p)
             worst = std::max(worst, std::abs(lp[static_cast<std::size_t>(p) * static_cast<std::size_t>(vocab) + static_cast<std::size_t>(ids[static_cast<std::size_t>(p + 1)])] -
                                              want["lens"][static_cast<std::size_t>(row)][static_cast<std::size_t>(p)].get<double>()));
         ++rows;
-    });
+        };
+    };
+    std::vector<lmwb::Hook> hooks = {{lmwb::HookPoint{0, lmwb::HookKind::ResidPre}, lens(0)}};
+    for (int l = 0; l < static_cast<int>(model->info().layers); ++l)
+        hooks.push_back({lmwb::HookPoint{l, lmwb::HookKind::ResidPost}, lens(l + 1)});
+    model->run_hooked(ids, nullptr, {hooks}, {});
     CHECK(rows == static_cast<int>(want["lens"].size()));  // the embeddings and each layer
     INFO("largest difference " << worst);
     CHECK(worst < 1e-4);
@@ -457,4 +482,131 @@ TEST_CASE("one model used from several threads at once gives each call what it g
         INFO("thread " << t);
         CHECK(wrong[static_cast<std::size_t>(t)] == 0);
     }
+}
+
+TEST_CASE("hook points are named as TransformerLens names them", "[model][hooks]") {
+    using lmwb::HookKind;
+    using lmwb::HookPoint;
+    for (auto kind : {HookKind::ResidPre, HookKind::AttnOut, HookKind::MlpOut, HookKind::ResidPost, HookKind::Z, HookKind::Pattern})
+        for (int layer : {0, 7, 31}) CHECK(HookPoint::parse(HookPoint{layer, kind}.name()) == HookPoint{layer, kind});
+    CHECK(HookPoint{3, HookKind::ResidPost}.name() == "blocks.3.hook_resid_post");
+    CHECK(HookPoint{0, HookKind::Z}.name() == "blocks.0.attn.hook_z");
+    CHECK(HookPoint{12, HookKind::Pattern}.name() == "blocks.12.attn.hook_pattern");
+    for (const char* bad : {"blocks..hook_z", "blocks.1.hook_z", "blocks.1.attn.hook_resid_pre", "block.1.hook_mlp_out", "blocks.1",
+                            "blocks.x.hook_mlp_out", "blocks.1234567.hook_mlp_out", ""})
+        CHECK_THROWS_WITH(HookPoint::parse(bad), Catch::Contains("unknown hook point"));
+}
+
+// The weight views and the model's head, read the way direct logit attribution reads them, give the model's logits;
+// the heads' outputs through W_O add up to the attention output.
+TEST_CASE("weight views, the model's head and hook values agree with the model's own outputs", "[model][hooks]") {
+    auto name = GENERATE(as<std::string>{}, "gpt2", "llama", "gemma", "qwen3", "olmo2");
+    INFO(name);
+    auto model = LanguageModel::open(fixture("models/" + name), {});
+    const auto& info = model->info();
+    const std::vector<std::int32_t> ids = {5, 17, 42, 9, 3, 28};
+    const auto T = ids.size(), D = static_cast<std::size_t>(info.hidden_size), L = static_cast<std::size_t>(info.layers);
+    std::vector<float> resid, z, attn_out;
+    int heads = 0, head_dim = 0;
+    auto copy = [](std::vector<float>& dst) {
+        return [&dst](lmwb::HookValue& v) {
+            std::size_t n = 1;
+            for (auto s : v.shape) n *= static_cast<std::size_t>(s);
+            dst.assign(v.data, v.data + n);
+        };
+    };
+    std::vector<lmwb::Hook> hooks = {{lmwb::HookPoint{static_cast<int>(L) - 1, lmwb::HookKind::ResidPost}, copy(resid)},
+                                     {lmwb::HookPoint{0, lmwb::HookKind::AttnOut}, copy(attn_out)},
+                                     {lmwb::HookPoint{0, lmwb::HookKind::Z}, [&](lmwb::HookValue& v) {
+                                          heads = static_cast<int>(v.shape[1]), head_dim = static_cast<int>(v.shape[2]);
+                                          copy(z)(v);
+                                      }}};
+    const auto last = static_cast<int>(T) - 1;
+    auto readout = model->run_hooked(ids, nullptr, {hooks}, {{last, 11}, {last, 4}});
+    REQUIRE(readout.size() == 1);
+    const auto logits = model->logits(ids);
+    const auto V = logits.size() / T;
+    CHECK(readout[0].logits[0] == Approx(logits[last * V + 11]).margin(1e-5));
+    CHECK(readout[0].logits[1] == Approx(logits[last * V + 4]).margin(1e-5));
+    REQUIRE(resid.size() == T * D);
+    const auto head = model->unembed_residual(resid, static_cast<int>(T));
+    REQUIRE(head.size() == logits.size());
+    double worst = 0;
+    for (std::size_t i = 0; i < head.size(); ++i) worst = std::max(worst, static_cast<double>(std::abs(head[i] - logits[i])));
+    CHECK(worst < 1e-5);
+    // The final norm from its views, then the unembedding rows (before any soft-cap).
+    const auto w = model->weights("ln_final.w"), b = model->weights("ln_final.b");
+    const auto u = model->weights("unembed.W_U", {11});
+    REQUIRE((w.size() == D && b.size() == D && u.size() == D));
+    const float* r = resid.data() + static_cast<std::size_t>(last) * D;
+    double mean = 0, square = 0;
+    if (info.final_norm == "layernorm")
+        for (std::size_t d = 0; d < D; ++d) mean += r[d] / static_cast<double>(D);
+    for (std::size_t d = 0; d < D; ++d) square += (r[d] - mean) * (r[d] - mean) / static_cast<double>(D);
+    double logit = 0;
+    for (std::size_t d = 0; d < D; ++d) logit += ((r[d] - mean) / std::sqrt(square + info.norm_eps) * w[d] + b[d]) * u[d];
+    if (info.final_logit_softcap > 0) logit = info.final_logit_softcap * std::tanh(logit / info.final_logit_softcap);
+    CHECK(logit == Approx(logits[last * V + 11]).margin(1e-4));
+    // Heads through their slices of the output projection add up to the attention output (plus the projection's bias,
+    // the same at every position), except where a norm follows the projection.
+    REQUIRE(z.size() == T * static_cast<std::size_t>(heads * head_dim));
+    if (name == "olmo2") {
+        CHECK_THROWS_WITH(model->weights("blocks.0.attn.W_O"), Catch::Contains("heads do not add up"));
+        return;
+    }
+    const auto w_o = model->weights("blocks.0.attn.W_O");
+    REQUIRE(w_o.size() == static_cast<std::size_t>(heads * head_dim) * D);
+    std::vector<double> offset(D);
+    double spread = 0;
+    for (std::size_t p = 0; p < T; ++p)
+        for (std::size_t d = 0; d < D; ++d) {
+            double sum = 0;
+            for (std::size_t k = 0; k < static_cast<std::size_t>(heads * head_dim); ++k) sum += z[p * heads * head_dim + k] * w_o[k * D + d];
+            const double diff = attn_out[p * D + d] - sum;
+            if (p == 0) offset[d] = diff;
+            spread = std::max(spread, std::abs(diff - offset[d]));
+        }
+    CHECK(spread < 1e-5);
+    if (name != "gpt2") CHECK(*std::max_element(offset.begin(), offset.end()) < 1e-5);  // no bias
+    CHECK_THROWS_WITH(model->weights("blocks.9.attn.W_O"), Catch::Contains("layers"));
+    CHECK_THROWS_WITH(model->weights("W_E"), Catch::Contains("unknown weight view"));
+}
+
+// A writing hook replaces its point's value for the rest of the pass: what a residual stream holds is all the rest
+// of the network reads. Also through a 16-bit compute dtype (the hook sees a float32 copy).
+TEST_CASE("a writing hook replaces the value the rest of the pass reads", "[model][hooks]") {
+    auto dtype = GENERATE(as<std::string>{}, "float32", "bfloat16");
+    INFO(dtype);
+    lmwb::ModelOptions o;
+    o.dtype = dtype;
+    auto model = LanguageModel::open(fixture("models/llama"), o);
+    const std::vector<std::int32_t> a = {5, 17, 42, 9, 3}, b = {8, 2, 33, 14, 21};
+    const int layers = static_cast<int>(model->info().layers);
+    std::vector<float> recorded;
+    model->run_hooked(b, nullptr, {{{lmwb::HookPoint{0, lmwb::HookKind::ResidPost}, [&](lmwb::HookValue& v) {
+                          recorded.assign(v.data, v.data + v.shape[0] * v.shape[1]);
+                      }}}},
+                      {});
+    // b's stream after layer 0 from position 2 on, into a's pass: positions 2.. then read what b's pass reads there,
+    // except through attention to a's first two tokens.
+    const std::size_t D = static_cast<std::size_t>(model->info().hidden_size);
+    auto transplant = [&](int from) {
+        return lmwb::Hook{lmwb::HookPoint{0, lmwb::HookKind::ResidPost}, [&, from](lmwb::HookValue& v) {
+                              for (int p = std::max(from, v.first_position); p < v.first_position + v.shape[0]; ++p)
+                                  std::copy_n(recorded.data() + static_cast<std::size_t>(p) * D, D,
+                                              v.data + static_cast<std::size_t>(p - v.first_position) * D);
+                          },
+                          true, from};
+    };
+    const std::vector<std::pair<int, std::int32_t>> at = {{4, 7}, {1, 7}};
+    auto out = model->run_hooked(a, nullptr, {{transplant(0)}, {transplant(2)}, {}}, at, 2);
+    const auto lb = model->logits(b), la = model->logits(a);
+    const auto V = lb.size() / b.size();
+    const double tol = dtype == "float32" ? 1e-5 : 2e-2;
+    CHECK(out[0].logits[0] == Approx(lb[4 * V + 7]).margin(tol));  // the whole stream: b's output
+    CHECK(out[0].logits[1] == Approx(lb[1 * V + 7]).margin(tol));
+    CHECK(out[1].logits[1] == Approx(la[1 * V + 7]).margin(tol));  // before the transplant: a's
+    CHECK(std::abs(out[1].logits[0] - lb[4 * V + 7]) > 1e-3);      // after it, a's first tokens still count
+    CHECK(out[2].logits[0] == Approx(la[4 * V + 7]).margin(tol));  // no hook: a's output
+    (void)layers;
 }

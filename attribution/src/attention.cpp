@@ -6,6 +6,18 @@
 
 namespace lmwb::attr {
 
+void stream_attentions(const LanguageModel& m, const std::vector<std::int32_t>& ids,
+                       const std::function<void(int layer, int heads, int length, const float* data)>& visit) {
+    const int layers = static_cast<int>(m.info().layers);
+    if (layers <= 0) throw ModelError(m.info().path + ": the model does not say how many layers it has (a bundle's lmwb.json \"layers\")");
+    std::vector<Hook> hooks;
+    for (int l = 0; l < layers; ++l)
+        hooks.push_back({HookPoint{l, HookKind::Pattern}, [&visit, l](HookValue& v) {
+                             visit(l, static_cast<int>(v.shape[0]), static_cast<int>(v.shape[1]), v.data);
+                         }});
+    m.run_hooked(ids, nullptr, {hooks}, {});
+}
+
 void Rollout::add(const double* a) {
     const std::size_t n = static_cast<std::size_t>(length_);
     if (r_.empty()) {
@@ -70,7 +82,7 @@ AttentionMaps attention_maps(const LanguageModel& m, std::string_view text, int 
     const auto L = static_cast<std::size_t>(m.info().layers);
     control.report(0, L, "layers");
     try {
-        m.stream_attentions(ids, [&](int l, int h, int len, const float* a) {
+        stream_attentions(m, ids, [&](int l, int h, int len, const float* a) {
             control.check();
             out.heads = h;
             const std::size_t TT = static_cast<std::size_t>(len) * static_cast<std::size_t>(len);

@@ -30,7 +30,7 @@ HeadSummaries head_summaries(const LanguageModel& m, std::string_view text, int 
         return out.heads[static_cast<std::size_t>(layer * out.heads_per_layer + head)];
     };
     control.report(0, 2, "passes");
-    m.stream_attentions(ids, [&](int layer, int heads, int T, const float* a) {
+    stream_attentions(m, ids, [&](int layer, int heads, int T, const float* a) {
         out.heads_per_layer = heads;
         for (int h = 0; h < heads; ++h) {
             HeadSummary& s = at(layer, h);
@@ -58,7 +58,7 @@ HeadSummaries head_summaries(const LanguageModel& m, std::string_view text, int 
     rep.insert(rep.end(), half.begin(), half.end());
     const int L = repeat_length;
     out.induction_tokens = rep;
-    m.stream_attentions(rep, [&](int layer, int heads, int T, const float* a) {
+    stream_attentions(m, rep, [&](int layer, int heads, int T, const float* a) {
         for (int h = 0; h < heads; ++h) {
             double score = 0;
             for (int q = L; q < T; ++q)  // the token after q's earlier occurrence is q − L + 1

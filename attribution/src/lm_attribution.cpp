@@ -422,7 +422,7 @@ void attention_method(const LanguageModel& m, Result& r, const std::vector<std::
     std::vector<double> chosen;
     int heads = 0;
     o.control.report(0, static_cast<std::size_t>(L), "layers");
-    m.stream_attentions(ids, [&](int layer, int h, int len, const float* a) {
+    stream_attentions(m, ids, [&](int layer, int h, int len, const float* a) {
         o.control.report(static_cast<std::size_t>(layer) + 1, static_cast<std::size_t>(L), "layers");
         heads = h;
         const std::size_t TT = static_cast<std::size_t>(len) * static_cast<std::size_t>(len);

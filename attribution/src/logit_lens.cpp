@@ -45,7 +45,7 @@ LogitLens logit_lens(const LanguageModel& m, std::string_view text, std::string_
     out.cells.resize(static_cast<std::size_t>(out.rows * T));
     const auto k = static_cast<std::size_t>(std::min<std::size_t>(static_cast<std::size_t>(top_k), V));
     control.report(0, static_cast<std::size_t>(out.rows), "layers");
-    m.stream_logit_lens(ids, [&](int row, int length, int vocab, const float* lp) {
+    auto visit = [&](int row, int length, int vocab, const float* lp) {
         std::vector<std::int32_t> order(static_cast<std::size_t>(vocab));
         for (int p = 0; p < length; ++p) {
             const float* r = lp + static_cast<std::size_t>(p) * static_cast<std::size_t>(vocab);
@@ -70,7 +70,28 @@ LogitLens logit_lens(const LanguageModel& m, std::string_view text, std::string_
             c.kl_to_final = std::max(0.0, kl);
         }
         control.report(static_cast<std::size_t>(row + 1), static_cast<std::size_t>(out.rows), "layers");
-    });
+    };
+    // Each residual stream through the model's head, as log-probabilities [T][V], one row at a time: row 0 is what
+    // the first layer reads, row l + 1 the output of layer l (the last row: the model's own output).
+    auto lens_row = [&](int row) {
+        return [&, row](HookValue& v) {
+            const int length = static_cast<int>(v.shape[0]);
+            std::vector<float> lp = m.unembed_residual(std::vector<float>(v.data, v.data + length * v.shape[1]), length);
+            const std::size_t vocab = lp.size() / static_cast<std::size_t>(length);
+            for (int p = 0; p < length; ++p) {
+                float* r = lp.data() + static_cast<std::size_t>(p) * vocab;
+                const double mx = *std::max_element(r, r + vocab);
+                double sum = 0;
+                for (std::size_t t = 0; t < vocab; ++t) sum += std::exp(static_cast<double>(r[t]) - mx);
+                const double lse = mx + std::log(sum);
+                for (std::size_t t = 0; t < vocab; ++t) r[t] = static_cast<float>(r[t] - lse);
+            }
+            visit(row, length, static_cast<int>(vocab), lp.data());
+        };
+    };
+    std::vector<Hook> hooks = {{HookPoint{0, HookKind::ResidPre}, lens_row(0)}};
+    for (int l = 0; l + 1 < out.rows; ++l) hooks.push_back({HookPoint{l, HookKind::ResidPost}, lens_row(l + 1)});
+    m.run_hooked(ids, nullptr, {hooks}, {});
     return out;
 }
 

@@ -153,7 +153,7 @@ PatchingResult activation_patching(const LanguageModel& m, std::string_view prom
     // the corrupted run's output a run with no patch: both come with the patched runs, from one unpatched pass.
     std::vector<Site> recorded = o.sites;
     if (std::find(recorded.begin(), recorded.end(), Site::Residual) == recorded.end()) recorded.push_back(Site::Residual);
-    Activations clean = m.record_activations(seq, recorded);
+    Activations clean = record_activations(m, seq, recorded);
     r.layers = clean.layers;
     r.heads = clean.heads;
     std::vector<std::vector<Patch>> runs = {{Patch{Site::Residual, r.layers - 1, -1, -1}}, {}};
@@ -170,7 +170,7 @@ PatchingResult activation_patching(const LanguageModel& m, std::string_view prom
     // Residual layers below the last stay only where asked for.
     if (std::find(o.sites.begin(), o.sites.end(), Site::Residual) == o.sites.end())
         for (int l = 0; l + 1 < r.layers; ++l) std::vector<float>().swap(clean.residual[static_cast<std::size_t>(l)]);
-    auto readouts = m.patched_readouts(corrupted_seq, input, clean, runs, at, o.batch_size, o.control);
+    auto readouts = patched_readouts(m, corrupted_seq, input, clean, runs, at, o.batch_size, o.control);
     r.runs = runs.size();
     r.clean = metric(readouts[0]);
     r.corrupted = metric(readouts[1]);

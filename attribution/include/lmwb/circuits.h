@@ -1,4 +1,4 @@
-// Circuit analysis over the engine's component hooks: activation patching (causal tracing) and direct logit
+// Circuit analysis over the engine's hook points: activation patching (causal tracing) and direct logit
 // attribution. Plain value types; JSON layout in docs/interpretability.md.
 #pragma once
 
@@ -11,7 +11,51 @@
 #include "lmwb/attribution.h"
 #include "lmwb/model.h"
 
+namespace lmwb {
+
+// The parts of a forward pass that activation patching and direct logit attribution read and replace, each one of the
+// engine's hook points: Residual a layer's output (hook_resid_post), Attention and Mlp what the layer's attention and
+// MLP branches add to the residual stream (hook_attn_out, hook_mlp_out), Heads each attention head's output before
+// the output projection (attn.hook_z).
+enum class Site { Residual, Attention, Mlp, Heads };
+std::string to_string(Site site);  // "residual", "attention", "mlp", "heads"
+Site site_from_name(const std::string& name);  // throws std::invalid_argument
+HookKind hook_kind(Site site);
+
+struct Activations {
+    int layers = 0, length = 0, hidden = 0, heads = 0, head_dim = 0;
+    std::vector<int> positions;      // the positions recorded, in order (rows of every array below)
+    std::vector<float> input;        // [positions][hidden]: the residual stream the first layer reads
+    // Per layer, empty where the site was not recorded: [positions][hidden]; head_outputs [positions][heads][head_dim].
+    std::vector<std::vector<float>> residual, attention, mlp, head_outputs;
+    const std::vector<std::vector<float>>& of(Site site) const;
+};
+
+// A component of one run replaced by its value in another (recorded) run.
+struct Patch {
+    Site site = Site::Residual;
+    int layer = 0;
+    int position = -1;  // -1: every position
+    int head = -1;      // Site::Heads: the head (-1: every head)
+};
+
+}  // namespace lmwb
+
 namespace lmwb::attr {
+
+// One pass over ids (its token embeddings replaced by `input` [T][hidden] when given), recording `sites` at
+// `positions` (empty: all). The residual sites of a whole sequence cost layers x T x hidden floats each.
+Activations record_activations(const LanguageModel& model, const std::vector<std::int32_t>& ids, const std::vector<Site>& sites,
+                               const std::vector<int>& positions = {}, const std::vector<float>* input = nullptr);
+// One pass per entry of `runs` over ids (embeddings replaced by `input` when given), each replacing its patches'
+// components by their values in `source` (recorded at every position for the patched sites); returns the readout of
+// `at` per run. Hooked passes (LanguageModel::run_hooked): each starts at its first patched layer and position.
+// Cancelled between layers; progress in runs.
+std::vector<TokenReadout> patched_readouts(const LanguageModel& model, const std::vector<std::int32_t>& ids,
+                                           const std::vector<float>* input, const Activations& source,
+                                           const std::vector<std::vector<Patch>>& runs,
+                                           const std::vector<std::pair<int, std::int32_t>>& at, int batch_size = 8,
+                                           const Control& control = {});
 
 // Activation patching (Meng et al. 2022; TransformerLens' patching module). The run is prompt + target[:-1]; the
 // metric is log p(target | prompt), or with a contrast (foil) logit(target[0]) − logit(foil[0]) at the last prompt

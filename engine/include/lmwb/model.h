@@ -68,6 +68,11 @@ struct ModelInfo {
     // What loaded but looks wrong, e.g. checkpoint tensors the configuration does not use (num_hidden_layers smaller
     // than the checkpoint's layers): shown by `lmwb info`, `lmwb eval` and the GUI's model view.
     std::vector<std::string> warnings;
+    // The final norm, for readings that freeze its scale (direct logit attribution): "layernorm" (centred, with bias),
+    // "rmsnorm", or empty where the network does not say (a TorchScript bundle).
+    std::string final_norm;
+    double norm_eps = 0;
+    double final_logit_softcap = 0;  // > 0: logits = cap * tanh(raw / cap)
 };
 
 struct ScoreRequest {
@@ -158,29 +163,38 @@ struct TokenScoreRequest {
     std::vector<std::int32_t> context, continuation;
 };
 
-// The parts of a forward pass that activation patching and direct logit attribution read and replace.
-// Residual: a layer's output (the residual stream after it); Attention and Mlp: what the layer's attention and MLP
-// branches add to the residual stream (after any norm applied to their outputs); Heads: each attention head's output
-// before the output projection.
-enum class Site { Residual, Attention, Mlp, Heads };
-std::string to_string(Site site);  // "residual", "attention", "mlp", "heads"
-Site site_from_name(const std::string& name);  // throws std::invalid_argument
-
-struct Activations {
-    int layers = 0, length = 0, hidden = 0, heads = 0, head_dim = 0;
-    std::vector<int> positions;      // the positions recorded, in order (rows of every array below)
-    std::vector<float> input;        // [positions][hidden]: the residual stream the first layer reads
-    // Per layer, empty where the site was not recorded: [positions][hidden]; head_outputs [positions][heads][head_dim].
-    std::vector<std::vector<float>> residual, attention, mlp, head_outputs;
-    const std::vector<std::vector<float>>& of(Site site) const;
+// Named hook points, TransformerLens's names: blocks.{l}.hook_resid_pre (the residual stream entering layer l; for
+// layer 0 the token and position embeddings), blocks.{l}.hook_attn_out and hook_mlp_out (what the layer's attention
+// and MLP branches add to the residual stream, after any norm applied to their outputs), blocks.{l}.hook_resid_post
+// (the stream after the layer), blocks.{l}.attn.hook_z (each head's output before the output projection) and
+// blocks.{l}.attn.hook_pattern (the attention probabilities).
+enum class HookKind { ResidPre, AttnOut, MlpOut, ResidPost, Z, Pattern };
+struct HookPoint {
+    int layer = 0;
+    HookKind kind = HookKind::ResidPost;
+    std::string name() const;
+    // "blocks.3.hook_resid_post", …; throws std::invalid_argument naming the forms it knows.
+    static HookPoint parse(std::string_view name);
+    friend bool operator==(const HookPoint& a, const HookPoint& b) { return a.layer == b.layer && a.kind == b.kind; }
+    friend bool operator<(const HookPoint& a, const HookPoint& b) {
+        return a.layer != b.layer ? a.layer < b.layer : static_cast<int>(a.kind) < static_cast<int>(b.kind);
+    }
 };
 
-// A component of one run replaced by its value in another (recorded) run.
-struct Patch {
-    Site site = Site::Residual;
-    int layer = 0;
-    int position = -1;  // -1: every position
-    int head = -1;      // Site::Heads: the head (-1: every head)
+// A hook point's value as a pass computes it, for one pass: float32, row-major, valid during the call only.
+// shape: [positions][hidden]; hook_z [positions][heads][head_dim]; hook_pattern [heads][positions][keys]. The
+// positions are first_position, first_position + 1, … of the sequence. A writing hook's changes to data replace it.
+struct HookValue {
+    HookPoint point;
+    int first_position = 0;
+    std::vector<std::int64_t> shape;
+    float* data = nullptr;
+};
+struct Hook {
+    HookPoint point;
+    std::function<void(HookValue&)> call;
+    bool writes = false;
+    int from = 0;  // the first position the hook reads or changes: a pass computes nothing before it anew
 };
 
 // Logits and log-probabilities of chosen tokens at chosen positions of a (patched) run.
@@ -238,43 +252,27 @@ public:
                                                                        const std::vector<std::int32_t>& continuation_ids,
                                                                        const std::vector<std::vector<float>>& points,
                                                                        bool per_token_gradients = true) const = 0;
-    // Attention probabilities of a token sequence, one layer at a time ([heads][T][T] per call, valid during the
-    // call only), so that long inputs never hold every layer at once.
-    virtual void stream_attentions(const std::vector<std::int32_t>& ids,
-                                   const std::function<void(int layer, int heads, int length, const float* data)>& visit) const = 0;
-    // The logit lens: each residual stream through the final norm and the unembedding, as log-probabilities [T][V],
-    // one row at a time (row 0: what the first layer reads; row l: the output of layer l - 1; the last row is the
-    // model's own output, computed the same way). Valid during the call only. Needs a network with layer observers.
-    virtual void stream_logit_lens(const std::vector<std::int32_t>& ids,
-                                   const std::function<void(int row, int length, int vocab, const float* log_probs)>& visit) const = 0;
-
-    // --- Components (activation patching, direct logit attribution); models with layer observers only ---
-    // One pass over ids (its token embeddings replaced by `input` [T][hidden] when given), recording `sites` at
-    // `positions` (empty: all). The residual sites of a whole sequence cost layers x T x hidden floats each.
-    virtual Activations record_activations(const std::vector<std::int32_t>& ids, const std::vector<Site>& sites,
-                                           const std::vector<int>& positions = {},
-                                           const std::vector<float>* input = nullptr) const = 0;
-    // One pass per entry of `runs` over ids (embeddings replaced by `input` when given), each replacing its patches'
-    // components by their values in `source` (recorded at every position for the patched sites); returns the readout
-    // of `at` per run. Passes start at the first patched layer from one unpatched pass's residual stream, batched by
-    // batch_size. Cancelled between layers; progress in runs.
-    virtual std::vector<TokenReadout> patched_readouts(const std::vector<std::int32_t>& ids, const std::vector<float>* input,
-                                                       const Activations& source, const std::vector<std::vector<Patch>>& runs,
-                                                       const std::vector<std::pair<int, std::int32_t>>& at, int batch_size = 8,
-                                                       const Control& control = {}) const = 0;
-    // Each head's output projected into the residual stream, [rows][heads][hidden], for head outputs z
-    // [rows][heads][head_dim] of `layer` (without the projection's bias). Throws ModelError where a norm follows the
-    // projection, so that heads do not add up to the attention output.
-    virtual std::vector<float> project_heads(int layer, const std::vector<float>& z, int rows) const = 0;
-    // The final norm as a linear map with its scale frozen at `residual` [hidden]: each of parts [rows][hidden]
-    // centred (LayerNorm) and divided by the residual's scale, times the norm's weight, without its bias. Applied
-    // to the residual itself plus final_norm_bias() it gives the final norm of the residual.
-    virtual std::vector<float> frozen_final_norm(const std::vector<float>& parts, int rows, const std::vector<float>& residual) const = 0;
-    virtual std::vector<float> final_norm_bias() const = 0;  // [hidden], zeros for norms without a bias
-    // Rows of the unembedding for these tokens, [ids][hidden]: a token's logit is its row's dot product with the final
-    // normed state, before any final soft-capping (final_logit_softcap() > 0: logit = cap * tanh(raw / cap)).
-    virtual std::vector<float> unembedding(const std::vector<std::int32_t>& ids) const = 0;
-    virtual double final_logit_softcap() const = 0;
+    // --- Hooks and weights: activation patching, direct logit attribution, the logit lens, attention (attribution/) ---
+    // One pass over ids per entry of `passes` (its token embeddings replaced by `input` [T][hidden] when given), each
+    // calling its hooks as the pass computes their points; returns each pass's readout of `at`. The passes share one
+    // pass without hooks: a pass starts at the layer of its first hook point (hook_resid_post of layer l: at l + 1) and
+    // at the earliest `from` of its hooks and of `at` — before that every value is what the pass without hooks
+    // computed — and passes that start at the same place run together, batch_size at a time. Cancelled between
+    // layers; progress in passes. A TorchScript bundle runs passes whose hooks only read hook_pattern.
+    virtual std::vector<TokenReadout> run_hooked(const std::vector<std::int32_t>& ids, const std::vector<float>* input,
+                                                 const std::vector<std::vector<Hook>>& passes,
+                                                 const std::vector<std::pair<int, std::int32_t>>& at, int batch_size = 8,
+                                                 const Control& control = {}) const = 0;
+    // The model's head on residual-stream states [rows][hidden]: final norm, unembedding and any final soft-cap, as
+    // logits [rows][vocab] (a hook_resid_post of the last layer gives the model's own logits).
+    virtual std::vector<float> unembed_residual(const std::vector<float>& residual, int rows) const = 0;
+    // Read-only weight views, float32, TransformerLens's names: "unembed.W_U" the unembedding's columns for the token
+    // ids `rows`, as [ids][hidden] (a token's logit is its row's dot product with the final normed state, before any
+    // soft-cap); "blocks.{l}.attn.W_O" the output projection per head [heads][head_dim][hidden] (refused where a norm
+    // follows the projection: heads do not add up to the attention output there); "ln_final.w" the final norm's
+    // effective scale [hidden] (Gemma's 1 + w), "ln_final.b" its bias (zeros where it has none). ModelError for any other
+    // name, and for a network whose layers we do not run (a TorchScript bundle).
+    virtual std::vector<float> weights(const std::string& name, const std::vector<std::int32_t>& rows = {}) const = 0;
 };
 
 // Measured speed of an n x n float32 matrix product on this machine (GFLOP/s, median of a few runs), the

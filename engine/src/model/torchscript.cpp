@@ -27,7 +27,7 @@ public:
     bool has_step() const { return has_step_; }
     bool has_attentions() const { return has_attentions_; }
     bool has_hidden_states() const { return has_hidden_states_; }
-    bool runs_observers() const override { return false; }
+    bool runs_hooks() const override { return false; }
     torch::Tensor traced_attentions(const torch::Tensor& ids, const torch::Tensor& mask) const override {
         if (!has_attentions_) throw ModelError("this TorchScript bundle exports no 'attentions' method (see docs/model-contract.md)");
         return module_.get_method("attentions")({ids, mask}).toTensor();
@@ -47,8 +47,8 @@ public:
     }
 
     torch::Tensor forward(const torch::Tensor& embeddings, const torch::Tensor& key_mask, const torch::Tensor&,
-                          KVCache*, const LayerObserver* observer) const override {
-        (void)observer;  // runs_observers() is false: callers use traced_attentions / traced_hidden_states
+                          KVCache*, const TensorHooks*) const override {
+        // runs_hooks() is false: callers use traced_attentions / traced_hidden_states
         if (!has_forward_embeddings_)
             throw ModelError("this TorchScript bundle exports no 'forward_embeddings' method (see docs/model-contract.md)");
         return module_.get_method("forward_embeddings")({embeddings, key_mask}).toTensor();

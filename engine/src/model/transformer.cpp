@@ -100,20 +100,17 @@ torch::Tensor Network::final_norm(const torch::Tensor&) const {
     throw ModelError("this network does not expose its final norm");
 }
 
-torch::Tensor Network::forward_components(const torch::Tensor&, int, const torch::Tensor&, const torch::Tensor&,
-                                          const ComponentHook&, KVCache*) const {
-    throw ModelError("this network does not expose its layers' components (a TorchScript bundle runs as a whole)");
+torch::Tensor Network::forward_from(const torch::Tensor&, int, const torch::Tensor&, const torch::Tensor&, const TensorHooks*,
+                                    KVCache*) const {
+    throw ModelError("this network does not expose its layers (a TorchScript bundle runs as a whole)");
 }
-torch::Tensor Network::project_heads(int, const torch::Tensor&) const { return forward_components({}, 0, {}, {}, {}); }
-torch::Tensor Network::frozen_final_norm(const torch::Tensor&, const torch::Tensor&) const { return forward_components({}, 0, {}, {}, {}); }
-torch::Tensor Network::final_norm_bias() const { return forward_components({}, 0, {}, {}, {}); }
-torch::Tensor Network::unembedding(const torch::Tensor&) const { return forward_components({}, 0, {}, {}, {}); }
+torch::Tensor Network::weights(const std::string&, const torch::Tensor&) const { return forward_from({}, 0, {}, {}, nullptr); }
 
 torch::Tensor Network::traced_attentions(const torch::Tensor&, const torch::Tensor&) const {
-    throw ModelError("this network gives attentions through its layer observer");
+    throw ModelError("this network gives attentions through its hooks");
 }
 torch::Tensor Network::traced_hidden_states(const torch::Tensor&, const torch::Tensor&) const {
-    throw ModelError("this network gives hidden states through its layer observer");
+    throw ModelError("this network gives hidden states through its hooks");
 }
 
 torch::Tensor Network::forward_ids(const torch::Tensor& ids, const torch::Tensor& key_mask, const torch::Tensor& positions,
@@ -537,62 +534,67 @@ KVCachePtr Transformer::new_cache(std::int64_t batch, std::int64_t capacity) con
 }
 
 torch::Tensor Transformer::forward(const torch::Tensor& embeddings, const torch::Tensor& key_mask,
-                                   const torch::Tensor& positions, KVCache* cache, const LayerObserver* observer) const {
-    return run(embeddings, key_mask, positions, cache, observer, nullptr);
+                                   const torch::Tensor& positions, KVCache* cache, const TensorHooks* hooks) const {
+    Pass p;
+    p.input = &embeddings, p.key_mask = &key_mask, p.positions = &positions, p.cache = cache, p.hooks = hooks;
+    return run(p);
 }
 
 torch::Tensor Transformer::forward_ids_rows(const torch::Tensor& ids, const torch::Tensor& key_mask,
                                             const torch::Tensor& positions, const torch::Tensor& rows) const {
-    return run(embed(ids), key_mask, positions, nullptr, nullptr, &rows);
+    const auto embeddings = embed(ids);
+    Pass p;
+    p.input = &embeddings, p.key_mask = &key_mask, p.positions = &positions, p.rows = &rows;
+    return run(p);
 }
 
-torch::Tensor Transformer::forward_components(const torch::Tensor& residual, int first_layer, const torch::Tensor& key_mask,
-                                              const torch::Tensor& positions, const ComponentHook& hook, KVCache* cache) const {
+torch::Tensor Transformer::forward_from(const torch::Tensor& residual, int first_layer, const torch::Tensor& key_mask,
+                                        const torch::Tensor& positions, const TensorHooks* hooks, KVCache* cache) const {
     if (first_layer < 0 || first_layer > impl_->cfg.layers) throw ModelError("layer " + std::to_string(first_layer) + " out of range");
-    return run(residual, key_mask, positions, cache, nullptr, nullptr, first_layer, &hook, true);
+    Pass p;
+    p.input = &residual, p.from_residual = true, p.first_layer = first_layer;
+    p.key_mask = &key_mask, p.positions = &positions, p.cache = cache, p.hooks = hooks;
+    return run(p);
 }
 
-torch::Tensor Transformer::project_heads(int layer, const torch::Tensor& z) const {
+std::string Transformer::final_norm_kind() const {
+    if (!impl_->final_norm.present()) return {};
+    return impl_->cfg.arch.norm == NormKind::LayerNorm ? "layernorm" : "rmsnorm";
+}
+
+torch::Tensor Transformer::weights(const std::string& name, const torch::Tensor& rows) const {
     const Impl& m = *impl_;
-    if (layer < 0 || layer >= m.cfg.layers) throw ModelError("layer " + std::to_string(layer) + " out of range");
-    const Layer& l = m.layers[static_cast<std::size_t>(layer)];
-    if (l.attn_out.present())
-        throw ModelError(m.cfg.model_type + " normalises the attention output after its projection: heads do not add up to it");
     const std::int64_t D = m.cfg.hidden_size, H = m.cfg.heads, hd = m.cfg.head_dim;
-    // o.w [D, H * hd]: head h owns columns h*hd .. (h+1)*hd
-    return torch::einsum("nhk,dhk->nhd", {z.to(m.dtype), l.o.w.view({D, H, hd})});
-}
-
-torch::Tensor Transformer::frozen_final_norm(const torch::Tensor& parts, const torch::Tensor& residual) const {
-    const Impl& m = *impl_;
-    const Norm& n = m.final_norm;
-    auto x = parts.to(torch::kFloat32), r = residual.to(torch::kFloat32);
-    torch::Tensor scaled;
-    if (m.cfg.arch.norm == NormKind::LayerNorm) {
-        auto var = (r - r.mean()).pow(2).mean();
-        scaled = (x - x.mean(-1, true)) * torch::rsqrt(var + m.cfg.norm_eps);
-    } else {
-        scaled = x * torch::rsqrt(r.pow(2).mean() + m.cfg.norm_eps);
+    if (name == "unembed.W_U") return m.lm_head.index_select(0, rows).to(torch::kFloat32);
+    if (name == "ln_final.w" || name == "ln_final.b") {
+        const Norm& n = m.final_norm;
+        if (!n.present()) throw ModelError(m.cfg.model_type + " has no final norm");
+        if (name == "ln_final.b") return n.b.defined() ? n.b.to(torch::kFloat32) : torch::zeros({D}, torch::TensorOptions().device(m.device));
+        auto w = n.w.to(torch::kFloat32);
+        return m.cfg.arch.norm == NormKind::RMSNormUnitOffset ? 1 + w : w;
     }
-    auto w = n.w.to(torch::kFloat32);
-    if (m.cfg.arch.norm == NormKind::RMSNormUnitOffset) w = 1 + w;
-    return scaled * w;
+    const std::string blocks = "blocks.", w_o = ".attn.W_O";
+    if (name.rfind(blocks, 0) == 0 && name.size() > blocks.size() + w_o.size() && name.compare(name.size() - w_o.size(), w_o.size(), w_o) == 0) {
+        const std::string number = name.substr(blocks.size(), name.size() - blocks.size() - w_o.size());
+        if (!number.empty() && number.size() < 6 && std::all_of(number.begin(), number.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+            const int layer = std::stoi(number);
+            if (layer >= m.cfg.layers) throw ModelError(name + ": the model has " + std::to_string(m.cfg.layers) + " layers");
+            const Layer& l = m.layers[static_cast<std::size_t>(layer)];
+            if (l.attn_out.present())
+                throw ModelError(m.cfg.model_type + " normalises the attention output after its projection: heads do not add up to it");
+            // o.w [D, H * hd] (possibly held transposed): head h owns columns h*hd .. (h+1)*hd
+            return l.o.w.to(torch::kFloat32).reshape({D, H, hd}).permute({1, 2, 0}).contiguous();
+        }
+    }
+    throw ModelError("unknown weight view '" + name + "' (unembed.W_U, blocks.{layer}.attn.W_O, ln_final.w, ln_final.b)");
 }
 
-torch::Tensor Transformer::final_norm_bias() const {
+torch::Tensor Transformer::run(const Pass& pass) const {
     const Impl& m = *impl_;
-    if (m.final_norm.b.defined()) return m.final_norm.b.to(torch::kFloat32);
-    return torch::zeros({m.cfg.hidden_size});
-}
-
-torch::Tensor Transformer::unembedding(const torch::Tensor& ids) const { return impl_->lm_head.index_select(0, ids).to(torch::kFloat32); }
-
-double Transformer::final_logit_softcap() const { return impl_->cfg.final_softcap; }
-
-torch::Tensor Transformer::run(const torch::Tensor& embeddings, const torch::Tensor& key_mask, const torch::Tensor& positions,
-                               KVCache* cache, const LayerObserver* observer, const torch::Tensor* rows, int first_layer,
-                               const ComponentHook* hook, bool from_residual) const {
-    const Impl& m = *impl_;
+    const torch::Tensor &embeddings = *pass.input, &key_mask = *pass.key_mask, &positions = *pass.positions;
+    KVCache* cache = pass.cache;
+    const torch::Tensor* rows = pass.rows;
+    const TensorHooks* hooks = pass.hooks;
     const ArchConfig& c = m.cfg;
     const std::int64_t B = embeddings.size(0), T = embeddings.size(1), hd = c.head_dim;
     const std::int64_t past = cache ? cache->length : 0, S = past + T;
@@ -601,8 +603,13 @@ torch::Tensor Transformer::run(const torch::Tensor& embeddings, const torch::Ten
         throw ModelError("position " + std::to_string(positions.max().item<std::int64_t>()) + " is beyond the model's " +
                          std::to_string(c.max_positions) + " learned positions");
 
-    // A component pass reads the residual stream entering first_layer instead of token embeddings.
-    torch::Tensor h = from_residual ? embeddings : input_states(embeddings, positions);
+    // A pass from the residual stream entering first_layer instead of token embeddings.
+    torch::Tensor h = pass.from_residual ? embeddings : input_states(embeddings, positions);
+    auto hook = [&](int layer, HookKind kind, torch::Tensor& value) {
+        const HookPoint point{layer, kind};
+        if (hooks && hooks->wants(point)) hooks->call(point, value);
+    };
+    if (pass.first_layer > 0) hook(pass.first_layer - 1, HookKind::ResidPost, h);
 
     // Additive masks [B, 1, T, S]: causal and padding, one per distinct sliding window among the layers.
     auto q_pos = torch::arange(past, S, torch::TensorOptions().dtype(torch::kLong).device(m.device)).view({T, 1});
@@ -626,12 +633,13 @@ torch::Tensor Transformer::run(const torch::Tensor& embeddings, const torch::Ten
     const CancelToken* cancel = CancelScope::current();
     const bool grad = at::GradMode::is_enabled();
     // Inference with one query position per row on the CPU in float32, nobody asking for the probabilities.
-    const bool decode_step = T == 1 && !grad && !observer && m.device.is_cpu() && m.dtype == torch::kFloat32;
+    const bool decode_step = T == 1 && !grad && !hooks && m.device.is_cpu() && m.dtype == torch::kFloat32;
 
-    for (auto li = static_cast<std::size_t>(first_layer); li < m.layers.size(); ++li) {
+    for (auto li = static_cast<std::size_t>(pass.first_layer); li < m.layers.size(); ++li) {
         const Layer& l = m.layers[li];
         const int layer = static_cast<int>(li);
         cancel_point(h, cancel);
+        hook(layer, HookKind::ResidPre, h);
         auto x = l.attn_in.present() ? m.norm(h, l.attn_in) : h;
         auto [q, k, v] = m.project(l, x);
         q = q.transpose(1, 2);
@@ -680,14 +688,15 @@ torch::Tensor Transformer::run(const torch::Tensor& embeddings, const torch::Ten
                 probs = at::_softmax_out(scores, scores, -1, false);
             }
             probs = probs.view({B, c.heads, T, S});
+            hook(layer, HookKind::Pattern, probs);
             attn = torch::matmul(probs.to(v.scalar_type()).view({B, c.kv_heads, groups * T, S}), v)
                        .view({B, c.heads, T, hd})
                        .transpose(1, 2)
                        .reshape({B, T, -1});
         }
-        if (hook) {
+        if (hooks && hooks->wants({layer, HookKind::Z})) {
             auto z = attn.view({B, T, c.heads, hd});
-            (*hook)(layer, Site::Heads, z);
+            hook(layer, HookKind::Z, z);
             attn = z.reshape({B, T, -1});
         }
         if (rows && li + 1 == m.layers.size()) {
@@ -697,21 +706,20 @@ torch::Tensor Transformer::run(const torch::Tensor& embeddings, const torch::Ten
         }
         auto a = l.o(attn);
         if (l.attn_out.present()) a = m.norm(a, l.attn_out);
-        if (hook) (*hook)(layer, Site::Attention, a);
+        hook(layer, HookKind::AttnOut, a);
         if (c.parallel_residual) {  // both branches read the layer's input
             auto f = m.mlp(l, m.norm(h, l.mlp_in));
-            if (hook) (*hook)(layer, Site::Mlp, f);
+            hook(layer, HookKind::MlpOut, f);
             h = h + a + f;
         } else {
             h = h + a;
             cancel_point(h, cancel);
             auto f = m.mlp(l, l.mlp_in.present() ? m.norm(h, l.mlp_in) : h);
             if (l.mlp_out.present()) f = m.norm(f, l.mlp_out);
-            if (hook) (*hook)(layer, Site::Mlp, f);
+            hook(layer, HookKind::MlpOut, f);
             h = h + f;
         }
-        if (hook) (*hook)(layer, Site::Residual, h);
-        if (observer) (*observer)(static_cast<int>(li), probs, h);
+        hook(layer, HookKind::ResidPost, h);
     }
     if (cache) cache->length = S;
     auto out = m.norm(h, m.final_norm);

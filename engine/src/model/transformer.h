@@ -25,11 +25,12 @@ using KVCachePtr = std::unique_ptr<KVCache, KVCacheDeleter>;
 // shared by several continuations.
 KVCachePtr repeat_cache(const KVCache& cache, std::int64_t rows, std::int64_t capacity);
 
-// Called after each layer with its attention probabilities [B, heads, T, S] and output hidden states [B, T, D].
-using LayerObserver = std::function<void(int layer, const at::Tensor& attention, const at::Tensor& hidden)>;
-// Reads or replaces a layer's components as a pass computes them (activation patching): value is
-// [B, T, heads, head_dim] for Site::Heads, [B, T, D] otherwise; assigning to it replaces the component.
-using ComponentHook = std::function<void(int layer, Site site, at::Tensor& value)>;
+// The hook points of a pass (lmwb/model.h), at the tensor level: `wants` says which points to stop at; `call` reads
+// value ([B, T, D]; hook_z [B, T, heads, head_dim]; hook_pattern [B, heads, T, S]) and may assign a replacement.
+struct TensorHooks {
+    std::function<bool(const HookPoint&)> wants;
+    std::function<void(const HookPoint&, at::Tensor& value)> call;
+};
 
 // The compute dtype ModelOptions::dtype names: "auto" is float32 on the CPU and bfloat16 on a GPU; float16 only on
 // a GPU (LibTorch 1.13's CPU kernels lack most half-precision ops). Throws ModelError for anything else.
@@ -44,8 +45,9 @@ public:
     virtual at::Tensor embed(const at::Tensor& ids) const = 0;
     // States [B, T, X] that logits() turns into logits. key_mask [B, S] marks real tokens (1) among all
     // S = cached + T positions; positions [B, T] are absolute. With a cache, keys and values are appended to it.
+    // Hooks only where runs_hooks().
     virtual at::Tensor forward(const at::Tensor& embeddings, const at::Tensor& key_mask, const at::Tensor& positions,
-                               KVCache* cache, const LayerObserver* observer = nullptr) const = 0;
+                               KVCache* cache, const TensorHooks* hooks = nullptr) const = 0;
     virtual at::Tensor forward_ids(const at::Tensor& ids, const at::Tensor& key_mask, const at::Tensor& positions,
                                    KVCache* cache) const;
     // States [N, X] at the flat positions rows (indices into B * T) only: what scoring reads.
@@ -60,23 +62,20 @@ public:
     virtual at::Tensor final_norm(const at::Tensor& residual) const;
     // Empty when the network keeps no cache (each step then recomputes the sequence).
     virtual KVCachePtr new_cache(std::int64_t batch, std::int64_t capacity) const = 0;
-    // Networks that cannot call a LayerObserver give the whole trace at once instead:
+    // Networks that cannot call hooks give the whole trace at once instead:
     // attention probabilities [layers, B, heads, T, T] and hidden states [layers + 1, B, T, D].
-    virtual bool runs_observers() const { return true; }
+    virtual bool runs_hooks() const { return true; }
     virtual at::Tensor traced_attentions(const at::Tensor& ids, const at::Tensor& key_mask) const;
     virtual at::Tensor traced_hidden_states(const at::Tensor& ids, const at::Tensor& key_mask) const;
 
-    // Components (networks whose layers we run; the defaults throw ModelError). A pass from layer first_layer, reading
-    // the residual stream [B, T, D] that enters it (for layer 0: input_states()), calling hook at every component;
-    // returns the final normed states.
-    // With a cache, residual holds the positions after the cached ones (as forward with a cache).
-    virtual at::Tensor forward_components(const at::Tensor& residual, int first_layer, const at::Tensor& key_mask,
-                                          const at::Tensor& positions, const ComponentHook& hook, KVCache* cache = nullptr) const;
-    virtual at::Tensor project_heads(int layer, const at::Tensor& z) const;  // [N, H, hd] -> [N, H, D], no bias
-    virtual at::Tensor frozen_final_norm(const at::Tensor& parts, const at::Tensor& residual) const;  // [N, D], [D]
-    virtual at::Tensor final_norm_bias() const;                                                     // [D]
-    virtual at::Tensor unembedding(const at::Tensor& ids) const;                                    // [k, D]
-    virtual double final_logit_softcap() const { return 0; }
+    // Networks whose layers we run (the defaults throw ModelError). A pass from layer first_layer, reading the
+    // residual stream [B, T, D] that enters it (for layer 0: input_states()) after calling the hooks of
+    // hook_resid_post of first_layer - 1 on it; returns the final normed states. With a cache, residual holds the
+    // positions after the cached ones (as forward with a cache).
+    virtual at::Tensor forward_from(const at::Tensor& residual, int first_layer, const at::Tensor& key_mask,
+                                    const at::Tensor& positions, const TensorHooks* hooks, KVCache* cache = nullptr) const;
+    // A weight view of LanguageModel::weights (float32 on the network's device).
+    virtual at::Tensor weights(const std::string& name, const at::Tensor& rows) const;
 };
 
 class Transformer : public Network {
@@ -87,7 +86,7 @@ public:
     std::int64_t parameter_count() const override;
     at::Tensor embed(const at::Tensor& ids) const override;
     at::Tensor forward(const at::Tensor& embeddings, const at::Tensor& key_mask, const at::Tensor& positions,
-                       KVCache* cache, const LayerObserver* observer = nullptr) const override;
+                       KVCache* cache, const TensorHooks* hooks = nullptr) const override;
     // The last layer's attention output projection and MLP run at the requested rows only.
     at::Tensor forward_ids_rows(const at::Tensor& ids, const at::Tensor& key_mask, const at::Tensor& positions,
                                 const at::Tensor& rows) const override;
@@ -95,20 +94,27 @@ public:
     at::Tensor logits(const at::Tensor& hidden) const override;
     at::Tensor final_norm(const at::Tensor& residual) const override;
     KVCachePtr new_cache(std::int64_t batch, std::int64_t capacity) const override;
-    at::Tensor forward_components(const at::Tensor& residual, int first_layer, const at::Tensor& key_mask,
-                                  const at::Tensor& positions, const ComponentHook& hook, KVCache* cache = nullptr) const override;
-    at::Tensor project_heads(int layer, const at::Tensor& z) const override;
-    at::Tensor frozen_final_norm(const at::Tensor& parts, const at::Tensor& residual) const override;
-    at::Tensor final_norm_bias() const override;
-    at::Tensor unembedding(const at::Tensor& ids) const override;
-    double final_logit_softcap() const override;
+    at::Tensor forward_from(const at::Tensor& residual, int first_layer, const at::Tensor& key_mask,
+                            const at::Tensor& positions, const TensorHooks* hooks, KVCache* cache = nullptr) const override;
+    at::Tensor weights(const std::string& name, const at::Tensor& rows) const override;
+    // The final norm's kind ("layernorm", "rmsnorm"), epsilon and the final logit soft-cap, for ModelInfo.
+    std::string final_norm_kind() const;
     // Checkpoint tensors the configuration left unread (beyond buffers exporters are known to save).
     const std::vector<std::string>& unused_tensors() const;
 
 private:
-    at::Tensor run(const at::Tensor& embeddings, const at::Tensor& key_mask, const at::Tensor& positions,
-                   KVCache* cache, const LayerObserver* observer, const at::Tensor* rows, int first_layer = 0,
-                   const ComponentHook* hook = nullptr, bool from_residual = false) const;
+    // One pass: `input` is token embeddings, or the residual stream entering first_layer when from_residual.
+    struct Pass {
+        const at::Tensor* input = nullptr;
+        bool from_residual = false;
+        int first_layer = 0;
+        const at::Tensor* key_mask = nullptr;
+        const at::Tensor* positions = nullptr;
+        KVCache* cache = nullptr;
+        const TensorHooks* hooks = nullptr;
+        const at::Tensor* rows = nullptr;  // finish the last layer at these flat rows only (scoring)
+    };
+    at::Tensor run(const Pass& pass) const;
     struct Impl;
     std::unique_ptr<Impl> impl_;
     std::vector<std::string> unused_;
