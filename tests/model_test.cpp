@@ -610,3 +610,33 @@ TEST_CASE("a writing hook replaces the value the rest of the pass reads", "[mode
     CHECK(out[2].logits[0] == Approx(la[4 * V + 7]).margin(tol));  // no hook: a's output
     (void)layers;
 }
+
+// The thread count is the model's: opening another model with another count changes nothing for the first.
+TEST_CASE("each model computes with its own thread count", "[model][threads]") {
+    lmwb::ModelOptions one, two;
+    one.threads = 1;
+    two.threads = 2;
+    auto a = LanguageModel::open(fixture("models/llama"), one);
+    auto b = LanguageModel::open(fixture("models/gpt2"), two);
+    CHECK(a->info().threads == 1);
+    CHECK(b->info().threads == 2);
+    auto threads_in_call = [](const LanguageModel& m) {
+        lmwb::ComputeThreads seen;
+        m.run_hooked({5, 6, 7}, nullptr, {{{lmwb::HookPoint{0, lmwb::HookKind::ResidPre}, [&](lmwb::HookValue&) { seen = lmwb::compute_threads_now(); }}}}, {});
+        return seen;
+    };
+    for (int round = 0; round < 2; ++round) {
+        auto sa = threads_in_call(*a), sb = threads_in_call(*b);
+        CHECK(sa.blas == 1);
+        CHECK(sa.few_rows == 1);
+        CHECK(sb.blas == 2);
+        CHECK(sb.few_rows == 2);
+    }
+    // Results do not depend on it.
+    const auto la = a->logits({5, 6, 7});
+    lmwb::ModelOptions many;
+    many.threads = 2;
+    auto a2 = LanguageModel::open(fixture("models/llama"), many);
+    CHECK(a2->logits({5, 6, 7}) == la);
+    CHECK_THROWS_WITH(LanguageModel::open(fixture("models/llama"), lmwb::ModelOptions{-1}), Catch::Contains("threads -1"));
+}

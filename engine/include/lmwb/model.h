@@ -34,7 +34,7 @@ public:
 };
 
 struct ModelOptions {
-    int threads = 0;                // 0: all cores; process-wide (OpenBLAS's pool, which runs the matrix products)
+    int threads = 0;                // compute threads of this model's calls; 0: all cores
     std::string device = "cpu";     // "cuda" or "cuda:N" where LibTorch was built with CUDA
     // Compute dtype: "auto" (float32 on the CPU, bfloat16 on a GPU), "float32", "bfloat16", or "float16" on a GPU.
     std::string dtype = "auto";
@@ -73,6 +73,7 @@ struct ModelInfo {
     std::string final_norm;
     double norm_eps = 0;
     double final_logit_softcap = 0;  // > 0: logits = cap * tanh(raw / cap)
+    int threads = 0;                 // the compute threads of its calls (ModelOptions::threads, 0 resolved)
 };
 
 struct ScoreRequest {
@@ -205,10 +206,11 @@ struct TokenReadout {
 
 // Threads: every const method may run on several threads at once on one model (the GUI runs an evaluation and
 // inspector jobs together); each call holds its own activations, KV cache and gradients, and gives what it gives
-// alone (tests/model_test.cpp, "[threads]"). A cancel scope is per thread (control.h). Not per model: the compute
-// thread count (ModelOptions::threads) sets OpenBLAS's and the few-row kernels' process-wide pools, so the last
-// model opened decides it for all; two calls at once share those pools (the few-row pool serves one at a time and
-// the other computes on its own thread).
+// alone (tests/model_test.cpp, "[threads]"). A cancel scope is per thread (control.h). The compute thread count is
+// the model's (ModelOptions::threads): each call computes with its own model's count, whatever other models were
+// opened with. OpenBLAS has one count for the process: a call sets it as it starts where it differs, so while two
+// models with different counts compute at the same moment the later call's count holds for OpenBLAS's products;
+// two calls at once share the pools (the few-row pool serves one at a time, the other computes on its own thread).
 class LanguageModel {
 public:
     // A Hugging Face checkpoint folder (config.json, model.safetensors or sharded, tokenizer.json), or a repository
@@ -275,8 +277,15 @@ public:
     virtual std::vector<float> weights(const std::string& name, const std::vector<std::int32_t>& rows = {}) const = 0;
 };
 
+// The compute threads in force on the calling thread now: OpenBLAS's process-wide count and the few-row kernels' share
+// of this thread (inside a model's call: that model's count). Diagnostics and tests.
+struct ComputeThreads {
+    int blas = 0, few_rows = 0;
+};
+ComputeThreads compute_threads_now();
+
 // Measured speed of an n x n float32 matrix product on this machine (GFLOP/s, median of a few runs), the
-// yardstick benchmarks quote model throughput against. Sets the process-wide thread count, as opening a model does.
+// yardstick benchmarks quote model throughput against. Sets the process-wide thread count of both pools.
 double matmul_gflops(int n = 1024, int threads = 0);
 
 }  // namespace lmwb

@@ -51,23 +51,26 @@ public:
 
     int threads() const { return threads_.load(std::memory_order_relaxed); }
 
-    // job() on the caller and on every helper that starts before the caller is done with it; job must take its work
-    // from shared state until none is left. A call made while another runs does it all itself.
-    void run(const std::function<void()>& job) {
+    // job() on the caller and on every one of the first `helpers` helpers that starts before the caller is done with
+    // it; job must take its work from shared state until none is left. A call made while another runs does it all
+    // itself.
+    void run(const std::function<void()>& job, int helpers) {
         std::unique_lock<std::mutex> busy(busy_, std::try_to_lock);
-        if (!busy.owns_lock() || helpers_.empty()) {
+        if (!busy.owns_lock() || helpers_.empty() || helpers < 1) {
             job();
             return;
         }
         job_ = &job;
-        for (auto& slot : slots_) slot.store(posted, std::memory_order_release);
+        const auto used = std::min(slots_.size(), static_cast<std::size_t>(helpers));
+        for (std::size_t i = 0; i < used; ++i) slots_[i].store(posted, std::memory_order_release);
         {
             std::lock_guard<std::mutex> lock(mutex_);
             generation_.fetch_add(1, std::memory_order_release);
         }
         wake_.notify_all();
         job();
-        for (auto& slot : slots_) {
+        for (std::size_t i = 0; i < used; ++i) {
+            auto& slot = slots_[i];
             int state = posted;
             if (slot.compare_exchange_strong(state, released, std::memory_order_acq_rel)) continue;  // never started
             while (slot.load(std::memory_order_acquire) != done) LMWB_PAUSE();
@@ -129,6 +132,11 @@ Pool& pool() {
     return p;
 }
 
+// The calling thread's share of the pool (0: all of it): the thread count of the model whose call runs here.
+thread_local int call_threads = 0;
+
+int active_threads(const Pool& p) { return call_threads > 0 ? std::min(call_threads, p.threads()) : p.threads(); }
+
 // Below this many weights a product takes microseconds: waking a helper would cost more than it saves.
 constexpr std::int64_t min_weights_to_split = std::int64_t{1} << 18;
 
@@ -158,20 +166,21 @@ void multiply(const float* x, std::int64_t rows, const Weight& w, const float* b
     const std::int64_t unit = isa == Isa::Avx512 ? detail::unit_avx512(w.layout) : detail::unit_avx2(w.layout);
     const std::int64_t N = w.outputs, units = N / unit;
     Pool& p = pool();
-    if (p.threads() == 1 || units < 2 || w.outputs * w.inputs < min_weights_to_split) {
+    const int threads = active_threads(p);
+    if (threads == 1 || units < 2 || w.outputs * w.inputs < min_weights_to_split) {
         columns(task, 0, N, -1);
         return;
     }
     // About 8 chunks per thread: small enough that a late helper still gets a share, large enough that the counter
     // is touched a few dozen times per product. Which thread does a column changes none of its bits.
-    Chunks chunks(units, units / (8 * p.threads()));
+    Chunks chunks(units, units / (8 * threads));
     p.run([&] {
         std::int64_t begin, end;
         while (chunks.next(begin, end)) {
             const std::int64_t then = chunks.peek();  // likely this thread's next chunk: its first rows are prefetched
             columns(task, begin * unit, end == units ? N : end * unit, then < units ? then * unit : -1);
         }
-    });
+    }, threads - 1);
 #else
     (void)x, (void)w, (void)bias, (void)y;
 #endif
@@ -180,20 +189,31 @@ void multiply(const float* x, std::int64_t rows, const Weight& w, const float* b
 void parallel(std::int64_t items, const std::function<void(std::int64_t, std::int64_t)>& body) {
     if (items <= 0) return;
     Pool& p = pool();
-    if (p.threads() == 1 || items == 1) {
+    const int threads = active_threads(p);
+    if (threads == 1 || items == 1) {
         body(0, items);
         return;
     }
-    Chunks chunks(items, items / (4 * p.threads()));
+    Chunks chunks(items, items / (4 * threads));
     p.run([&] {
         std::int64_t begin, end;
         while (chunks.next(begin, end)) body(begin, end);
-    });
+    }, threads - 1);
 }
 
 void set_threads(int threads) {
     threads = std::max(1, threads);
     if (pool().threads() != threads) pool().resize(threads);
 }
+
+void reserve_threads(int threads) {
+    static std::mutex growing;
+    std::lock_guard<std::mutex> lock(growing);
+    if (pool().threads() < threads) pool().resize(threads);
+}
+
+CallThreads::CallThreads(int threads) : previous_(call_threads) { call_threads = std::max(1, threads); }
+CallThreads::~CallThreads() { call_threads = previous_; }
+int CallThreads::current() { return active_threads(pool()); }
 
 }  // namespace lmwb::few_rows

@@ -34,8 +34,23 @@ constexpr std::int64_t max_rows = 16;
 // isa must be one the CPU runs (best_isa() or narrower); Isa::None is refused.
 void multiply(const float* x, std::int64_t rows, const Weight& w, const float* bias, float* y, Isa isa);
 
-// Threads the products split their columns over (1 = the calling thread only); lmwb's thread setting.
+// Threads the pool holds (1 = the calling thread only), exactly: benchmarks and tests.
 void set_threads(int threads);
+// Grows the pool to at least this many threads (models ask for theirs as they open; the pool serves the largest).
+void reserve_threads(int threads);
+// While alive, the products and parallel() called on this thread use at most `threads` threads of the pool: a model's
+// own thread count for its calls. Scopes nest.
+class CallThreads {
+public:
+    explicit CallThreads(int threads);
+    ~CallThreads();
+    CallThreads(const CallThreads&) = delete;
+    CallThreads& operator=(const CallThreads&) = delete;
+    static int current();  // threads a product on this thread would use now
+
+private:
+    int previous_;
+};
 
 // body(begin, end) over [0, items) split into at most that many ranges, one per thread of the same pool: for the
 // other kernels of a decode step (model/decode_attention.h).

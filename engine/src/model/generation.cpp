@@ -6,6 +6,7 @@
 #include "lmwb/prompt_encoding.h"
 #include "lmwb/text.h"
 #include "decode_math.h"
+#include "compute_threads.h"
 #include "hf_model.h"
 
 namespace lmwb {
@@ -160,6 +161,7 @@ HfModel::Row HfModel::start_row(std::string_view prompt, const GenerationOptions
 }
 
 GenerationResult HfModel::generate(std::string_view prompt, const GenerationOptions& opt) const {
+    const ModelThreads threads(threads_);
     torch::InferenceMode guard;
     Row row = start_row(prompt, opt);
     const auto n_prompt = static_cast<std::int64_t>(row.seq.size());
@@ -184,6 +186,7 @@ GenerationResult HfModel::generate(std::string_view prompt, const GenerationOpti
 }
 
 std::vector<GenerationResult> HfModel::generate_batch(const std::vector<std::string>& prompts, const std::vector<GenerationOptions>& options) const {
+    const ModelThreads threads(threads_);
     if (prompts.size() != options.size()) throw ModelError("generate_batch: one set of options per prompt");
     std::vector<GenerationResult> results;
     const auto B = static_cast<std::int64_t>(prompts.size());

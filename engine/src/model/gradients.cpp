@@ -1,5 +1,6 @@
 // Gradients of target log-probabilities with respect to input embeddings: integrated gradients, saliency and
 // generated-text attribution read them.
+#include "compute_threads.h"
 #include "hf_model.h"
 
 namespace lmwb {
@@ -16,6 +17,7 @@ std::vector<EmbeddingPoint> HfModel::continuation_logprob_gradients(const std::v
 // log p(target | prompt) with the first `free` input embeddings replaced by each point, and gradients with respect
 // to them: the prompt's (free = P), or every input position's (free = P + Tt - 1).
 std::vector<EmbeddingPoint> HfModel::logprob_gradients(const std::vector<std::int32_t>& prompt_ids, const std::vector<std::int32_t>& target_ids, const std::vector<std::vector<float>>& points, bool per_token, std::int64_t free) const {
+    const ModelThreads threads(threads_);
     const auto P = static_cast<std::int64_t>(prompt_ids.size()), Tt = static_cast<std::int64_t>(target_ids.size());
     const std::int64_t N = static_cast<std::int64_t>(points.size());
     if (P == 0 || Tt == 0) throw ModelError("attribution needs at least one prompt and one target token");

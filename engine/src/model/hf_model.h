@@ -102,6 +102,7 @@ private:
     torch::Tensor sequence_ids(const std::vector<std::int32_t>& ids32, const char* what) const;
 
     ModelOptions options_;
+    int threads_ = 1;  // compute threads of this model's calls
     torch::Device device_{torch::kCPU};
     std::unique_ptr<WeightStore> weights_;
     std::unique_ptr<Tokenizer> tokenizer_;

@@ -2,12 +2,14 @@
 #include <algorithm>
 
 #include "lmwb/prompt_encoding.h"
+#include "compute_threads.h"
 #include "hf_model.h"
 #include "hooked_passes.h"
 
 namespace lmwb {
 
 Trace HfModel::trace(std::string_view text, const TraceOptions& opt) const {
+    const ModelThreads threads(threads_);
     torch::InferenceMode guard;
     Trace tr;
     Encoding enc = encode_prompt(*tokenizer_, text);
@@ -76,6 +78,7 @@ Trace HfModel::trace(std::string_view text, const TraceOptions& opt) const {
 }
 
 std::vector<float> HfModel::pooled_hidden_state(std::string_view text) const {
+    const ModelThreads threads(threads_);
     torch::InferenceMode guard;
     auto ids32 = encode_prompt(*tokenizer_, text).ids;
     if (ids32.empty()) ids32.push_back(static_cast<std::int32_t>(prefix_));
@@ -120,6 +123,7 @@ std::vector<TokenReadout> HfModel::run_hooked(const std::vector<std::int32_t>& i
                                               const std::vector<std::vector<Hook>>& passes,
                                               const std::vector<std::pair<int, std::int32_t>>& at, int batch_size,
                                               const Control& control) const {
+    const ModelThreads threads(threads_);
     torch::InferenceMode guard;
     auto ids = sequence_ids(ids32, "a hooked pass");
     for (auto& [p, id] : at) ids_tensor({id}, 1);  // checks the id
@@ -166,6 +170,7 @@ std::vector<TokenReadout> HfModel::run_hooked(const std::vector<std::int32_t>& i
 }
 
 std::vector<float> HfModel::unembed_residual(const std::vector<float>& residual, int rows) const {
+    const ModelThreads threads(threads_);
     torch::InferenceMode guard;
     const auto D = info_.hidden_size;
     if (rows < 0 || residual.size() != static_cast<std::size_t>(rows) * static_cast<std::size_t>(D))

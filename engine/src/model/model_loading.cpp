@@ -1,4 +1,4 @@
-// Opening a model: a checkpoint folder or a TorchScript bundle, and the process-wide settings that come with it.
+// Opening a model: a checkpoint folder or a TorchScript bundle, its tokenizer, configuration and weights.
 #include <dlfcn.h>
 
 #include <algorithm>
@@ -9,7 +9,7 @@
 
 #include "lmwb/model_source.h"
 #include "config.h"
-#include "few_rows.h"
+#include "compute_threads.h"
 #include "hf_model.h"
 #include "host_memory.h"
 
@@ -18,20 +18,6 @@ namespace lmwb {
 namespace {
 
 namespace fs = std::filesystem;
-
-// Matrix products, nearly all the work, run in OpenBLAS's own pool with `threads` threads, or for a few rows in
-// the few-row kernels' pool of as many. LibTorch's OpenMP pool stays at one thread: its idle workers spin after
-// each parallel region and would take the cores OpenBLAS needs (measured: generation steps twice as slow once
-// element-wise ops on the KV cache went parallel).
-void set_threads(int threads) {
-    if (threads < 0 || threads > 1024) throw ModelError("threads " + std::to_string(threads) + ": expected 0 (all cores) to 1024");
-    int n = threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-    at::set_num_threads(1);
-    few_rows::set_threads(n);
-    using SetThreads = void (*)(int);
-    if (auto f = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) f(n);
-    else at::set_num_threads(n);  // another BLAS: let LibTorch parallelise instead
-}
 
 std::vector<std::int64_t> read_generation_eos(const fs::path& dir) {
     std::vector<std::int64_t> out;
@@ -83,7 +69,8 @@ HfModel::HfModel(const std::string& path, const ModelOptions& options) : options
     fs::path dir(path);
     std::error_code ec;
     if (!fs::is_directory(dir, ec)) throw ModelError(path + ": not a folder (expected a Hugging Face checkpoint folder)");
-    set_threads(options.threads);
+    threads_ = open_compute_threads(options.threads);
+    info_.threads = threads_;
     try {
         tokenizer_ = std::make_unique<Tokenizer>(Tokenizer::from_file(path));
     } catch (const TokenizerError& e) {
@@ -213,7 +200,7 @@ void HfModel::open_bundle(const fs::path& dir, const ModelOptions& options) {
 }
 
 double matmul_gflops(int n, int threads) {
-    set_threads(threads);  // process-wide, like opening a model
+    set_process_threads(threads);
     auto a = torch::randn({n, n}), b = torch::randn({n, n});
     std::vector<double> rates;
     torch::mm(a, b);  // warm-up

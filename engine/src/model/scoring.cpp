@@ -3,6 +3,7 @@
 #include <map>
 
 #include "lmwb/prompt_encoding.h"
+#include "compute_threads.h"
 #include "hf_model.h"
 
 namespace lmwb {
@@ -135,6 +136,7 @@ void HfModel::collect(const std::vector<Prepared>& prep, const std::vector<std::
 }
 
 std::vector<ScoreResult> HfModel::score_prepared(const std::vector<Prepared>& prep, int batch_size) const {
+    const ModelThreads threads(threads_);
     torch::InferenceMode guard;
     std::vector<ScoreResult> results(prep.size());
     std::vector<bool> grouped;
@@ -178,6 +180,7 @@ std::vector<ScoreResult> HfModel::score_prepared(const std::vector<Prepared>& pr
 }
 
 RollingResult HfModel::rolling_loglikelihood(std::string_view text) const {
+    const ModelThreads threads(threads_);
     torch::InferenceMode guard;
     auto ids32 = tokenizer_->encode(text, false).ids;
     std::vector<std::int64_t> tokens(ids32.begin(), ids32.end());
@@ -229,6 +232,7 @@ RollingResult HfModel::rolling_loglikelihood(std::string_view text) const {
 }
 
 std::vector<float> HfModel::logits(const std::vector<std::int32_t>& ids32) const {
+    const ModelThreads threads(threads_);
     torch::InferenceMode guard;
     auto T = static_cast<std::int64_t>(ids32.size());
     if (T == 0) return {};
@@ -243,6 +247,7 @@ std::vector<float> HfModel::logits(const std::vector<std::int32_t>& ids32) const
 }
 
 std::vector<float> HfModel::embeddings(const std::vector<std::int32_t>& ids32) const {
+    const ModelThreads threads(threads_);
     torch::InferenceMode guard;
     if (ids32.empty()) return {};
     std::vector<std::int64_t> ids(ids32.begin(), ids32.end());
