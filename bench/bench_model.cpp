@@ -203,7 +203,7 @@ int main(int argc, char** argv) {
     std::printf("%-46s %12.0f %12.0f %8.2f %10s\n", "peak RSS growth MB while scoring (vs weights)", static_cast<double>(rss) / 1e6, weights_mb,
                 static_cast<double>(rss) / 1e6 / weights_mb, "<= 1.5x");
     std::printf("\nmemory read GB/s before, between and after the batch-8 rounds:");
-    for (double g : probes) std::printf(" %.1f", g);
+    for (double probe : probes) std::printf(" %.1f", probe);
     std::printf("\n");
     if (!ref_score.empty())
         std::printf("\nsum of continuation log-probs: lmwb %.3f, reference %.3f\n", our_sum, ref_sum);

@@ -40,7 +40,7 @@ std::string make_corpus(std::size_t bytes, std::uint32_t seed) {
     out.reserve(bytes + 64);
     std::geometric_distribution<int> zipf(0.002);
     while (out.size() < bytes) {
-        unsigned r = rng() % 100;
+        const auto r = rng() % 100;
         if (r < 80) out += lexicon[static_cast<std::size_t>(zipf(rng)) % lexicon.size()];
         else if (r < 88) out += cjk[rng() % (sizeof cjk / sizeof *cjk)];
         else if (r < 92) out += code[rng() % (sizeof code / sizeof *code)];

@@ -4,7 +4,7 @@
 
 #include "config.h"
 #include "fuzz_support.h"
-#include "lmwb/model.h"
+#include "lmwb/model_error.h"
 
 using lmwb::fuzz::check;
 

@@ -6,7 +6,7 @@
 
 #include "fuzz_support.h"
 #include "lmwb/installation.h"
-#include "lmwb/model.h"
+#include "lmwb/model_error.h"
 #include "lmwb/model_source.h"
 
 namespace fs = std::filesystem;

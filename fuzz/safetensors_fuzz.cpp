@@ -4,7 +4,7 @@
 #include <cstdint>
 
 #include "fuzz_support.h"
-#include "lmwb/model.h"
+#include "lmwb/model_error.h"
 #include "safetensors.h"
 
 using lmwb::fuzz::check;

@@ -5,7 +5,7 @@
 #include <cstring>
 
 #include "fuzz_support.h"
-#include "lmwb/model.h"
+#include "lmwb/model_error.h"
 #include "safetensors.h"
 
 using lmwb::fuzz::check;

@@ -338,12 +338,12 @@ TEST_CASE("sampled uncertainty is seeded and its masses add up", "[attribution][
         for (const auto& s : a.samples) distinct[s.text] = {s.logprob, s.cluster}, counts[s.cluster] += 1;
         double z = 0;
         for (const auto& [text, v] : distinct) z += std::exp(v.first);
-        std::map<int, double> mass;
-        for (const auto& [text, v] : distinct) mass[v.second] += std::exp(v.first) / z;
+        std::map<int, double> cluster_mass;
+        for (const auto& [text, v] : distinct) cluster_mass[v.second] += std::exp(v.first) / z;
         double h = 0, discrete = 0;
-        for (const auto& [c, p] : mass) h -= p * std::log(p);
+        for (const auto& [c, p] : cluster_mass) h -= p * std::log(p);
         for (const auto& [c, n] : counts) discrete -= n / 12.0 * std::log(n / 12.0);
-        CHECK(a.clusters == mass.size());
+        CHECK(a.clusters == cluster_mass.size());
         CHECK(a.semantic_entropy == Approx(h).margin(1e-9));
         CHECK(a.discrete_semantic_entropy == Approx(discrete).margin(1e-12));
         CHECK(a.semantic_entropy > 0);  // the drawn answers differ: something to measure

@@ -97,11 +97,11 @@ TEST_CASE("the bundled models score differently on the bundled suites, neither p
     CHECK(agg(rb, "world-facts-mc", "acc").value == Approx(acc / static_cast<double>(mc.items.size())));
     CHECK(agg(rb, "world-facts-mc", "acc").method == "wilson");  // a proportion: never outside [0, 1]
     CHECK(agg(rb, "world-facts-mc", "ece").method == "bca bootstrap");
-    for (const auto& s : rb.suites)
-        for (const auto& a : s.aggregates) {
-            INFO(s.name << " " << a.metric << " [" << a.low << ", " << a.high << "] " << a.method);
-            CHECK(a.low <= a.high);
-            if (a.method == "wilson") CHECK((a.low >= 0 && a.high <= 1));
+    for (const auto& suite : rb.suites)
+        for (const auto& aggregate : suite.aggregates) {
+            INFO(suite.name << " " << aggregate.metric << " [" << aggregate.low << ", " << aggregate.high << "] " << aggregate.method);
+            CHECK(aggregate.low <= aggregate.high);
+            if (aggregate.method == "wilson") CHECK((aggregate.low >= 0 && aggregate.high <= 1));
         }
     CHECK(mc.reliability.size() == 10);
     const auto& ppl = rb.suites[2].items[0];

@@ -98,9 +98,9 @@ TEST_CASE("attentions, greedy continuations and embedding gradients match the re
     const auto D = static_cast<std::size_t>(model->info().hidden_size);
     for (std::size_t p = 0; p < gp.size(); ++p)
         for (std::size_t d = 0; d < D; ++d) {
-            double ref = gw["gradient"][p][d].get<double>();
-            grad_worst = std::max(grad_worst, std::abs(point.gradient[p * D + d] - ref));
-            grad_scale = std::max(grad_scale, std::abs(ref));
+            double reference = gw["gradient"][p][d].get<double>();
+            grad_worst = std::max(grad_worst, std::abs(point.gradient[p * D + d] - reference));
+            grad_scale = std::max(grad_scale, std::abs(reference));
         }
     INFO("gradient: largest difference " << grad_worst << " of largest " << grad_scale);
     CHECK(grad_worst < 1e-4 * std::max(1.0, grad_scale));
@@ -638,5 +638,7 @@ TEST_CASE("each model computes with its own thread count", "[model][threads]") {
     many.threads = 2;
     auto a2 = LanguageModel::open(fixture("models/llama"), many);
     CHECK(a2->logits({5, 6, 7}) == la);
-    CHECK_THROWS_WITH(LanguageModel::open(fixture("models/llama"), lmwb::ModelOptions{-1}), Catch::Contains("threads -1"));
+    lmwb::ModelOptions negative;
+    negative.threads = -1;
+    CHECK_THROWS_WITH(LanguageModel::open(fixture("models/llama"), negative), Catch::Contains("threads -1"));
 }

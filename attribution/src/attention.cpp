@@ -91,7 +91,7 @@ AttentionMaps attention_maps(const LanguageModel& m, std::string_view text, int 
             for (int k = 0; k < h; ++k)
                 for (std::size_t q = 0; q < TT; ++q) {
                     float v = a[static_cast<std::size_t>(k) * TT + q];
-                    mean[q] += v / h;
+                    mean[q] += v / static_cast<double>(h);
                     mx[q] = std::max(mx[q], v);
                 }
             out.head_mean.insert(out.head_mean.end(), mean.begin(), mean.end());

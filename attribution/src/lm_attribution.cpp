@@ -428,7 +428,7 @@ void attention_method(const LanguageModel& m, Result& r, const std::vector<std::
         const std::size_t TT = static_cast<std::size_t>(len) * static_cast<std::size_t>(len);
         std::vector<double> mean(TT, 0.0);
         for (int k = 0; k < h; ++k)
-            for (std::size_t q = 0; q < TT; ++q) mean[q] += a[static_cast<std::size_t>(k) * TT + q] / h;
+            for (std::size_t q = 0; q < TT; ++q) mean[q] += a[static_cast<std::size_t>(k) * TT + q] / static_cast<double>(h);
         if (layer == want && o.method == Method::Attention) {
             if (o.head >= h) throw AttributionError("head " + std::to_string(o.head) + " does not exist (the model has " + std::to_string(h) + ")");
             if (o.head >= 0) {

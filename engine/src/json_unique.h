@@ -13,7 +13,7 @@
 namespace lmwb {
 
 struct DuplicateKey : std::runtime_error {
-    explicit DuplicateKey(const std::string& key) : std::runtime_error("the key '" + key + "' appears twice in one object"), key(key) {}
+    explicit DuplicateKey(const std::string& name) : std::runtime_error("the key '" + name + "' appears twice in one object"), key(name) {}
     std::string key;
 };
 

@@ -7,7 +7,7 @@
 #include <fstream>
 
 #include "lmwb/installation.h"
-#include "lmwb/model.h"
+#include "lmwb/model_error.h"
 
 namespace lmwb {
 

@@ -164,7 +164,7 @@ GenerationView::GenerationView(QWidget* parent) : QWidget(parent) {
     v->addWidget(matrix_, 1);
     v->addWidget(tokens_);
     connect(button_, &QPushButton::clicked, this, &GenerationView::attributeRequested);
-    connect(matrix_, &Heatmap::cellHovered, this, [this](int row, int) { shadeRow(row); });
+    connect(matrix_, &Heatmap::cellHovered, this, [this](int output, int) { shadeRow(output); });
     clear();
 }
 

@@ -148,8 +148,8 @@ void CompareView::refresh() {
         return [self, result, suites] {
             if (!self) return;
             self->comparisons_ = *result;
-            const QStringList labels = self->runLabels();
-            self->metric_rows_->setComparisons(*result, labels.mid(1));
+            const QStringList run_labels = self->runLabels();
+            self->metric_rows_->setComparisons(*result, run_labels.mid(1));
             fitColumns(self->metric_table_);
             const QSignalBlocker block(self->suite_);
             for (const auto& s : suites) self->suite_->addItem(QString::fromStdString(s));

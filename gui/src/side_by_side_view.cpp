@@ -138,15 +138,15 @@ void SideBySideView::setResult(std::shared_ptr<const attr::SideBySide> r) {
                             .arg(s.a_total, 0, 'f', 4).arg(s.b_total, 0, 'f', 4)
                             .arg(s.same_tokens ? tr("the same tokens, aligned token by token") : tr("different tokenizations, aligned by character spans")));
     if (!s.attributed) return;
-    for (auto [chart, r, name] : {std::tuple{bars_a_, &s.a_attribution, "A"}, std::tuple{bars_b_, &s.b_attribution, "B"}}) {
+    for (auto [chart, words_of, name] : {std::tuple{bars_a_, &s.a_attribution, "A"}, std::tuple{bars_b_, &s.b_attribution, "B"}}) {
         QStringList labels;
         std::vector<double> values;
-        for (const auto& w : r->words) {
+        for (const auto& w : words_of->words) {
             labels << tokenText(w.text);
             values.push_back(w.score);
         }
-        chart->setTitle(tr("%1 · %2 by word").arg(QLatin1String(name), QString::fromStdString(r->method)));
-        chart->setBars(labels, values, tr("%1: %2").arg(QLatin1String(name), QString::fromStdString(r->method)));
+        chart->setTitle(tr("%1 · %2 by word").arg(QLatin1String(name), QString::fromStdString(words_of->method)));
+        chart->setBars(labels, values, tr("%1: %2").arg(QLatin1String(name), QString::fromStdString(words_of->method)));
     }
 }
 

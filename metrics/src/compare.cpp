@@ -90,11 +90,11 @@ Report merge_reports(const std::vector<Report>& shards, const std::vector<std::s
             }
         if (owner.size() != total) {
             std::string gaps;
-            std::size_t shown = 0, missing = total - owner.size();
+            std::size_t shown = 0, absent = total - owner.size();
             for (std::size_t i = 0; i < total && shown < 5; ++i)
                 if (!owner.count(i)) gaps += (shown++ ? ", " : "") + std::to_string(i);
             throw ReportError("merge: suite '" + suite + "' has " + std::to_string(owner.size()) + " of its " + std::to_string(total) +
-                              " items; missing " + std::to_string(missing) + " (index " + gaps + (missing > shown ? ", …" : "") +
+                              " items; missing " + std::to_string(absent) + " (index " + gaps + (absent > shown ? ", …" : "") +
                               "): a shard report lacks items");
         }
         finalize_suite(out.suites[s], out.settings);
@@ -204,10 +204,10 @@ std::vector<RunComparison> compare_reports(const std::vector<Report>& reports, c
         rc.baseline = names[0];
         rc.other = names[k];
         for (const SuiteReport& a : base.suites) {
-            auto it = std::find_if(other.suites.begin(), other.suites.end(), [&](const SuiteReport& s) { return s.name == a.name; });
-            if (it == other.suites.end())
+            auto match = std::find_if(other.suites.begin(), other.suites.end(), [&](const SuiteReport& s) { return s.name == a.name; });
+            if (match == other.suites.end())
                 throw ReportError(names[k] + " has no suite '" + a.name + "' (in " + names[0] + "): only runs of the same suites compare");
-            const SuiteReport& b = *it;
+            const SuiteReport& b = *match;
             check_comparable(a, names[0]);
             check_comparable(b, names[k]);
             if (a.sha256 != b.sha256)
@@ -289,7 +289,7 @@ std::vector<RunComparison> compare_reports(const std::vector<Report>& reports, c
             for (const auto& field : a.slice_fields) {
                 std::set<std::string> values;
                 for (const auto& r : pa.items)
-                    if (auto it = r.slices.find(field); it != r.slices.end()) values.insert(it->second.begin(), it->second.end());
+                    if (auto found = r.slices.find(field); found != r.slices.end()) values.insert(found->second.begin(), found->second.end());
                 for (const auto& value : values) {
                     SuiteReport xa = pa, xb = pb;
                     xa.items.clear();

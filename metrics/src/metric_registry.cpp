@@ -348,7 +348,7 @@ std::vector<MetricInfo> build() {
         m.corpus = [](const Items& items, const MetricSettings&) {
             return summed<metrics::TerStats>(
                 items, [](const ItemRecord& r) { return metrics::ter_stats(r.response, r.references); },
-                [](const metrics::TerStats& t) { return metrics::ter_score(t); });
+                [](const metrics::TerStats& stats) { return metrics::ter_score(stats); });
         };
         m.signature = [](const Items& items, const MetricSettings&) { return metrics::ter_signature(reference_count(items)); };
     }

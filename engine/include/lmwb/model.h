@@ -11,27 +11,14 @@
 #include <vector>
 
 #include "lmwb/control.h"
+#include "lmwb/model_error.h"
 #include "lmwb/tokenizer.h"
 
 namespace lmwb {
 
-// Load or run problem; what() names the file, tensor or setting at fault.
-class ModelError : public std::runtime_error {
-public:
-    using std::runtime_error::runtime_error;
-};
 // An allocation failed: std::bad_alloc, or LibTorch's allocator ("can't allocate memory" from posix_memalign on
 // Linux, "not enough memory" elsewhere). Front ends then name what to change instead of repeating the allocator.
 bool is_out_of_memory(const std::exception& e);
-// A scoring request that cannot be computed (an empty continuation, one longer than the context): `request` is its
-// index in the call, `problem` the reason without it, so that callers can name their own item.
-class RequestError : public ModelError {
-public:
-    RequestError(std::size_t request, const std::string& problem)
-        : ModelError("request " + std::to_string(request) + ": " + problem), request(request), problem(problem) {}
-    std::size_t request;
-    std::string problem;
-};
 
 struct ModelOptions {
     int threads = 0;                // compute threads of this model's calls; 0: all cores

@@ -9,7 +9,7 @@
 #include <cmath>
 #include <fstream>
 
-#include "lmwb/model.h"
+#include "lmwb/model_error.h"
 
 namespace lmwb {
 

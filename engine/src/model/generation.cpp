@@ -85,7 +85,7 @@ struct HfModel::Row {
         tok.id = static_cast<std::int32_t>(next);
         tok.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
         tok.logprob = static_cast<float>(static_cast<double>(x[next]) - log_norm);
-        int n_alt = std::min<std::int64_t>(std::max(0, opt.alternatives), logits.size(0));
+        const auto n_alt = std::min<std::int64_t>(std::max(0, opt.alternatives), logits.size(0));
         if (n_alt > 0) {
             auto best = logits.topk(n_alt);
             for (std::int64_t k = 0; k < n_alt; ++k) {

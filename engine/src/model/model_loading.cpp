@@ -139,9 +139,9 @@ void HfModel::open_hf_folder(const fs::path& dir, const ModelOptions& options) {
     info_.weight_files = weights_->files();
     std::string stored;
     for (auto& n : weights_->names()) {
-        const TensorView* t = weights_->find(n);
-        if (stored.empty()) stored = t->dtype_name;
-        else if (stored != t->dtype_name && stored.find("mixed") == std::string::npos) stored += " (mixed)";
+        const TensorView* view = weights_->find(n);
+        if (stored.empty()) stored = view->dtype_name;
+        else if (stored != view->dtype_name && stored.find("mixed") == std::string::npos) stored += " (mixed)";
     }
     info_.stored_dtype = stored;
     info_.capabilities = {"score", "generate", "kv_cache", "attentions", "hidden_states", "embeddings", "embedding_gradients"};

@@ -15,7 +15,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "lmwb/model.h"
+#include "lmwb/model_error.h"
 
 namespace lmwb {
 
@@ -149,8 +149,8 @@ WeightStore::WeightStore(const std::string& folder) : folder_(folder) {
         if (!j.contains("weight_map") || !j["weight_map"].is_object()) fail(index.string(), "/weight_map: missing or not an object");
         std::error_code ec;
         const fs::path root = fs::weakly_canonical(dir, ec);
-        auto inside = [](const fs::path& p, const fs::path& folder) {
-            const auto rel = p.lexically_relative(folder);
+        auto inside = [](const fs::path& p, const fs::path& base) {
+            const auto rel = p.lexically_relative(base);
             return !rel.empty() && *rel.begin() != ".." && rel.native().rfind("..", 0) != 0;
         };
         // A Hugging Face cache snapshot (models--org--name/snapshots/<commit>/) holds links into its repository's
