@@ -27,30 +27,30 @@ void RunsModel::setRuns(std::vector<RunRecord> runs) {
 }
 
 int RunsModel::rowCount(const QModelIndex& parent) const { return parent.isValid() ? 0 : static_cast<int>(runs_.size()); }
-int RunsModel::columnCount(const QModelIndex& parent) const { return parent.isValid() ? 0 : 6; }
+int RunsModel::columnCount(const QModelIndex& parent) const { return parent.isValid() ? 0 : ColumnCount; }
 
 QVariant RunsModel::data(const QModelIndex& index, int role) const {
     if (!index.isValid() || index.row() >= static_cast<int>(runs_.size())) return {};
     const RunRecord& r = runs_[static_cast<std::size_t>(index.row())];
     if (role == Qt::DisplayRole) {
         switch (index.column()) {
-        case 0: return QString(r.started).replace(QLatin1Char('T'), QLatin1Char(' ')).remove(QLatin1Char('Z'));
-        case 1: return r.model;
-        case 2: return r.suites;
-        case 3: return r.status;
-        case 4: return r.items_total > 0 ? QStringLiteral("%1 / %2").arg(r.items).arg(r.items_total) : QString::number(r.items);
-        case 5: return r.error;
+        case Started: return QString(r.started).replace(QLatin1Char('T'), QLatin1Char(' ')).remove(QLatin1Char('Z'));
+        case Model: return r.model;
+        case Suites: return r.suites;
+        case Status: return r.status;
+        case Items: return r.items_total > 0 ? QStringLiteral("%1 / %2").arg(r.items).arg(r.items_total) : QString::number(r.items);
+        case Error: return r.error;
         }
     }
-    if (role == Qt::ToolTipRole && index.column() == 5 && !r.error.isEmpty()) return r.error;
-    if (role == Qt::ToolTipRole && index.column() == 1) return r.model_path + QLatin1Char('\n') + r.dir;
+    if (role == Qt::ToolTipRole && index.column() == Error && !r.error.isEmpty()) return r.error;
+    if (role == Qt::ToolTipRole && index.column() == Model) return r.model_path + QLatin1Char('\n') + r.dir;
     return {};
 }
 
 QVariant RunsModel::headerData(int section, Qt::Orientation orientation, int role) const {
     if (orientation != Qt::Horizontal || role != Qt::DisplayRole) return QAbstractTableModel::headerData(section, orientation, role);
-    static const char* names[] = {"started (UTC)", "model", "suites", "status", "items", "error"};
-    return section < 6 ? QString::fromLatin1(names[section]) : QVariant();
+    static const char* names[ColumnCount] = {"started (UTC)", "model", "suites", "status", "items", "error"};
+    return section >= 0 && section < ColumnCount ? QString::fromLatin1(names[section]) : QVariant();
 }
 
 namespace {

@@ -26,6 +26,7 @@ class Session;
 class RunsModel : public QAbstractTableModel {
     Q_OBJECT
 public:
+    enum Column { Started, Model, Suites, Status, Items, Error, ColumnCount };
     using QAbstractTableModel::QAbstractTableModel;
     void setRuns(std::vector<RunRecord> runs);
     const RunRecord& run(int row) const { return runs_.at(static_cast<std::size_t>(row)); }

@@ -1,13 +1,17 @@
-// The item inspector and playground: a prompt and target (from a result row or typed), the tokens shaded by the
-// active attribution, the attention heatmap with layer / head / mean / max / rollout, integrated gradients and SHAP
-// as bars and as the [target × prompt] matrix with their delta, sampled uncertainty, and the suite's calibration.
+// The item inspector and playground: a prompt, target and contrast (from a result row or typed), the shared method
+// settings, the tokens shaded by the active attribution, a status line, and one tab per InspectorPage, built in order
+// from inspectorPages(): attention, attribution, uncertainty, calibration, logit lens, circuits, generated text,
+// heads, side by side.
 #pragma once
 
 #include <QWidget>
 
 #include <map>
 #include <memory>
+#include <string>
+#include <vector>
 
+#include "inspector_page.h"
 #include "jobs.h"
 #include "lmwb/attribution.h"
 
@@ -18,7 +22,6 @@ class QPlainTextEdit;
 class QPushButton;
 class QSpinBox;
 class QTabWidget;
-class QTableView;
 class QTextBrowser;
 
 namespace lmwb::gui {
@@ -27,66 +30,97 @@ class Session;
 class Heatmap;
 class BarChart;
 class Plot;
-class AnswersModel;
+class AlternativesModel;
 class LensView;
 class CircuitsView;
 class GenerationView;
 class HeadGridView;
 class SideBySideView;
-class AlternativesModel;
+class AttentionPage;
+class AttributionPage;
+class UncertaintyPage;
+class CalibrationPage;
+class LensPage;
+class CircuitsPage;
+class GenerationPage;
+class HeadsPage;
+class SideBySidePage;
+
+// The tabs in order: a key and how to make the page.
+struct PageEntry {
+    const char* key;
+    std::function<InspectorPage*(InspectorView&)> make;
+};
+const std::vector<PageEntry>& inspectorPages();
 
 class InspectorView : public QWidget {
     Q_OBJECT
 public:
     explicit InspectorView(Session& session, QWidget* parent = nullptr);
+    Session& session() const { return session_; }
+
+    // The window's inputs and the settings the methods share.
     void setPrompt(const QString& prompt, const QString& target);
     void setContrast(const QString& foil);
     QString prompt() const;
     QString target() const;
+    QString contrast() const;
+    int steps() const;            // IG steps
+    int baselineIndex() const;    // 0: the zero embedding, 1: the end-of-text token
+    std::int32_t baselineToken() const;  // IG's baseline: the end-of-text token's id when chosen, else -1 (zero)
+    int shapAlgorithm() const;    // attr::Options::ShapAlgorithm
+    int samples() const;
+
+    // Runs a registry method (attention, ig, shap, sample, logit-lens, patching, dla, generation, heads, side-by-side)
+    // on the page that shows it. false: no page runs it.
+    bool runMethod(const std::string& name);
+    InspectorPage* pageFor(const std::string& method) const;
+    const std::vector<InspectorPage*>& pages() const { return pages_; }
+
+    // Jobs of the pages: the status line follows them; the page comes forward.
+    void startJob(InspectorPage* page, const QString& kind, const QString& title, JobRunner::Work work);
+    void setDoneDetail(const QString& detail) { done_detail_ = detail; }
+    void updateStaleness();  // every page against the current inputs, and the shaded tokens
+    void refreshControls();
+
     void inspectItem(int suite, int row);  // from the current report
-    void runAttention();
-    void runAttribution(attr::Method method);
-    void runUncertainty();
-    void runLens();  // the logit lens of the prompt, the target's first token at the last position
-    // inspector_circuits.cpp: activation patching against the Circuits tab's corrupted prompt (or noise), direct
-    // logit attribution, and IG over generated text (the target, or the greedy output)
-    void runPatching();
-    void runDirectLogit();
-    void runGeneration();
-    void runHeadSummaries();
+    // Shortcuts to the pages (tests, the window).
+    void runAttention() { runMethod("attention"); }
+    void runAttribution(attr::Method method) { runMethod(method == attr::Method::Shap ? "shap" : "ig"); }
+    void runUncertainty() { runMethod("sample"); }
+    void runLens() { runMethod("logit-lens"); }
+    void runPatching() { runMethod("patching"); }
+    void runDirectLogit() { runMethod("dla"); }
+    void runGeneration() { runMethod("generation"); }
+    void runHeadSummaries() { runMethod("heads"); }
+    void runSideBySide() { runMethod("side-by-side"); }
     void openOtherModel(const QString& path);  // model B of Side by side
-    void runSideBySide();
-    SideBySideView* sideBySideView() const { return side_by_side_; }
-    HeadGridView* headGrid() const { return head_grid_; }
-    CircuitsView* circuitsView() const { return circuits_; }
-    GenerationView* generationView() const { return generation_; }
     void selectLayer(int layer);
     void selectHead(int index);  // 0 mean, 1 max, 2 rollout, 3 + k: head k
 
-    Heatmap* attentionMap() const { return attention_; }
-    Heatmap* attributionMatrix() const { return matrix_; }
-    BarChart* attributionBars() const { return bars_; }
-    BarChart* entropyPlot() const { return entropy_; }
-    AlternativesModel* alternatives() const { return alternatives_; }
-    Plot* reliabilityPlot() const { return reliability_; }
+    AttentionPage* attentionPage() const { return attention_; }
+    AttributionPage* attributionPage() const { return attribution_; }
+    UncertaintyPage* uncertaintyPage() const { return uncertainty_; }
+    SideBySideView* sideBySideView() const;
+    HeadGridView* headGrid() const;
+    CircuitsView* circuitsView() const;
+    GenerationView* generationView() const;
+    LensView* lensView() const;
+    Heatmap* attentionMap() const;
+    Heatmap* attributionMatrix() const;
+    BarChart* attributionBars() const;
+    BarChart* entropyPlot() const;
+    AlternativesModel* alternatives() const;
+    Plot* reliabilityPlot() const;
     QTabWidget* tabs() const { return tabs_; }
-    LensView* lensView() const { return lens_; }
-    const attr::Result* attribution() const { return attribution_.get(); }
-    const attr::AttentionMaps* attentionMaps() const { return maps_.get(); }
-    const attr::UncertaintyResult* uncertainty() const { return uncertainty_.get(); }
+    const attr::Result* attribution() const;
+    const attr::AttentionMaps* attentionMaps() const;
+    const attr::UncertaintyResult* uncertainty() const;
     QString tokenHtml() const;
-    QLabel* deltaLabel() const { return delta_; }
-
+    QLabel* deltaLabel() const;
     QLabel* statusLabel() const { return status_; }
 
-    // What a result was computed from; a view whose inputs no longer match the window's is marked stale.
-    struct Inputs {
-        QString model, prompt, target, settings;
-        bool operator==(const Inputs& o) const {
-            return model == o.model && prompt == o.prompt && target == o.target && settings == o.settings;
-        }
-        bool operator!=(const Inputs& o) const { return !(*this == o); }
-    };
+    using Inputs = PageInputs;
     enum class View { Attention, Attribution, Uncertainty, Patching, DirectLogit, Generation };
     Inputs currentInputs(View view) const;
     bool isStale(View view) const;
@@ -95,53 +129,26 @@ signals:
     void attentionShown();
 
 private:
-    // Starts a job whose status line ends in done / failed / cancelled, on the tab that shows its result.
-    void startJob(const QString& kind, const QString& title, int tab, JobRunner::Work work);
-    void updateStaleness();
     void clearResults();
-    void showAttention();
-    int attentionBlock() const;  // tokens per cell of the attention map on screen
-    void showAttribution();
-    void showUncertainty();
-    void showCalibration();
-    void refreshControls();
-    std::int32_t baselineToken() const;  // IG's baseline: the end-of-text token's id when chosen, else -1 (zero)
     Session& session_;
     QPlainTextEdit* prompt_;
     QLineEdit* target_;
     QLineEdit* contrast_;  // a foil: attribution of log p(target) − log p(foil)
-    QPushButton *attention_button_, *ig_button_, *shap_button_, *sample_button_, *lens_button_;
-    LensView* lens_;
-    CircuitsView* circuits_;
-    GenerationView* generation_;
-    HeadGridView* head_grid_;
-    SideBySideView* side_by_side_;
+    std::vector<QPushButton*> buttons_;
     QSpinBox *steps_, *samples_;
     QComboBox *baseline_, *shap_algorithm_;
     QTextBrowser* tokens_;
     QTabWidget* tabs_;
-    QComboBox *layer_, *head_;
-    QSpinBox *view_first_, *view_last_;  // the token range on screen
-    QLabel* block_note_;
-    Heatmap* attention_;
-    Heatmap* matrix_;
-    BarChart* bars_;
-    QLabel* delta_;
-    BarChart* entropy_;
-    AlternativesModel* alternatives_;
-    QTableView* alternatives_table_;
-    BarChart* mass_;
-    QTableView* answers_table_;
-    AnswersModel* answers_;
-    QLabel* uncertainty_numbers_;
-    BarChart* confidence_;
-    Plot* reliability_;
     QLabel* status_;
-    std::shared_ptr<const attr::AttentionMaps> maps_;
-    std::shared_ptr<const attr::Result> attribution_;
-    std::shared_ptr<const attr::UncertaintyResult> uncertainty_;
-    Inputs maps_for_, attribution_for_, uncertainty_for_, patching_for_, dla_for_, generation_for_;
-    bool has_patching_ = false, has_dla_ = false, has_generation_ = false;
+    std::vector<InspectorPage*> pages_;
+    AttentionPage* attention_ = nullptr;
+    AttributionPage* attribution_ = nullptr;
+    UncertaintyPage* uncertainty_ = nullptr;
+    CircuitsPage* circuits_ = nullptr;
+    GenerationPage* generation_ = nullptr;
+    HeadsPage* heads_ = nullptr;
+    SideBySidePage* side_by_side_ = nullptr;
+    LensPage* lens_ = nullptr;
     std::map<int, QString> jobs_;  // running job id -> its title, for the status line
     QString done_detail_;          // what the last finished job produced, for its status line
 };

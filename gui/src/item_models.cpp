@@ -39,14 +39,14 @@ int ResultsModel::rowCount(const QModelIndex& parent) const {
     return parent.isValid() || !suite_ ? 0 : static_cast<int>(suite_->items.size());
 }
 
-int ResultsModel::columnCount(const QModelIndex& parent) const { return parent.isValid() ? 0 : 5 + static_cast<int>(metrics_.size()); }
+int ResultsModel::columnCount(const QModelIndex& parent) const { return parent.isValid() ? 0 : FirstMetric + static_cast<int>(metrics_.size()); }
 
 QVariant ResultsModel::data(const QModelIndex& index, int role) const {
     const eval::ItemRecord* it = index.isValid() ? item(index.row()) : nullptr;
     if (!it) return {};
     const int c = index.column();
-    if (c >= 5) {
-        auto m = it->metrics.find(metrics_.at(c - 5).toStdString());
+    if (c >= FirstMetric) {
+        auto m = it->metrics.find(metrics_.at(c - FirstMetric).toStdString());
         double v = m == it->metrics.end() ? NAN : m->second;
         if (role == Qt::DisplayRole) return number(v);
         if (role == SortRole) return v;
@@ -55,18 +55,18 @@ QVariant ResultsModel::data(const QModelIndex& index, int role) const {
     }
     if (role == Qt::DisplayRole || role == SortRole) {
         switch (c) {
-        case 0: return role == SortRole ? QVariant(static_cast<qulonglong>(it->index)) : QVariant(QString::number(it->index));
-        case 1: return QString::fromStdString(it->id);
-        case 2: return elide(it->prompt);
-        case 3: return elide(it->target, 40);
-        case 4: return elide(it->response, 60);
+        case Index: return role == SortRole ? QVariant(static_cast<qulonglong>(it->index)) : QVariant(QString::number(it->index));
+        case Id: return QString::fromStdString(it->id);
+        case Prompt: return elide(it->prompt);
+        case Target: return elide(it->target, 40);
+        case Response: return elide(it->response, 60);
         }
     }
     if (role == Qt::ToolTipRole) {
         switch (c) {
-        case 2: return QString::fromStdString(it->prompt);
-        case 3: return QString::fromStdString(it->target);
-        case 4: return QString::fromStdString(it->response);
+        case Prompt: return QString::fromStdString(it->prompt);
+        case Target: return QString::fromStdString(it->target);
+        case Response: return QString::fromStdString(it->response);
         }
     }
     return {};
@@ -74,9 +74,9 @@ QVariant ResultsModel::data(const QModelIndex& index, int role) const {
 
 QVariant ResultsModel::headerData(int section, Qt::Orientation orientation, int role) const {
     if (orientation != Qt::Horizontal || role != Qt::DisplayRole) return QAbstractTableModel::headerData(section, orientation, role);
-    static const char* fixed[] = {"#", "id", "prompt", "target", "response"};
-    if (section < 5) return QString::fromLatin1(fixed[section]);
-    if (section - 5 < metrics_.size()) return metrics_.at(section - 5);
+    static const char* fixed[FirstMetric] = {"#", "id", "prompt", "target", "response"};
+    if (section < FirstMetric) return QString::fromLatin1(fixed[section]);
+    if (section - FirstMetric < metrics_.size()) return metrics_.at(section - FirstMetric);
     return {};
 }
 
@@ -140,7 +140,7 @@ void AggregateModel::setAggregates(const std::vector<eval::Aggregate>& aggregate
 }
 
 int AggregateModel::rowCount(const QModelIndex& parent) const { return parent.isValid() ? 0 : static_cast<int>(rows_.size()); }
-int AggregateModel::columnCount(const QModelIndex& parent) const { return parent.isValid() ? 0 : 6; }
+int AggregateModel::columnCount(const QModelIndex& parent) const { return parent.isValid() ? 0 : ColumnCount; }
 
 QVariant AggregateModel::data(const QModelIndex& index, int role) const {
     if (!index.isValid() || index.row() >= static_cast<int>(rows_.size())) return {};
@@ -148,23 +148,23 @@ QVariant AggregateModel::data(const QModelIndex& index, int role) const {
     const auto& a = row.a;
     if (role == Qt::DisplayRole) {
         switch (index.column()) {
-        case 0: return row.items;
-        case 1: return QString::fromStdString(a.metric) + (a.higher_is_better ? QStringLiteral(" ↑") : QStringLiteral(" ↓"));
-        case 2: return number(a.value);
-        case 3: return a.has_interval ? QStringLiteral("± ") + number(a.stderr_) : QStringLiteral("—");
-        case 4: return a.has_interval ? QStringLiteral("[%1, %2]").arg(number(a.low), number(a.high)) : tr("one item: none");
-        case 5: return QString::fromStdString(a.method);
+        case Items: return row.items;
+        case Metric: return QString::fromStdString(a.metric) + (a.higher_is_better ? QStringLiteral(" ↑") : QStringLiteral(" ↓"));
+        case Value: return number(a.value);
+        case Stderr: return a.has_interval ? QStringLiteral("± ") + number(a.stderr_) : QStringLiteral("—");
+        case Interval: return a.has_interval ? QStringLiteral("[%1, %2]").arg(number(a.low), number(a.high)) : tr("one item: none");
+        case Method: return QString::fromStdString(a.method);
         }
     }
     if (role == Qt::ToolTipRole && !a.signature.empty()) return QString::fromStdString(a.signature);
-    if (role == SortRole && index.column() == 2) return a.value;
+    if (role == SortRole && index.column() == Value) return a.value;
     return {};
 }
 
 QVariant AggregateModel::headerData(int section, Qt::Orientation orientation, int role) const {
     if (orientation != Qt::Horizontal || role != Qt::DisplayRole) return QAbstractTableModel::headerData(section, orientation, role);
-    static const char* names[] = {"items", "metric", "value", "stderr", "95% interval", "method"};
-    return section < 6 ? QString::fromLatin1(names[section]) : QVariant();
+    static const char* names[ColumnCount] = {"items", "metric", "value", "stderr", "95% interval", "method"};
+    return section >= 0 && section < ColumnCount ? QString::fromLatin1(names[section]) : QVariant();
 }
 
 void MetricComparisonModel::setComparisons(std::vector<eval::RunComparison> comparisons, QStringList run_labels) {
@@ -177,8 +177,7 @@ void MetricComparisonModel::setComparisons(std::vector<eval::RunComparison> comp
 }
 
 int MetricComparisonModel::rowCount(const QModelIndex& parent) const { return parent.isValid() ? 0 : static_cast<int>(rows_.size()); }
-int MetricComparisonModel::columnCount(const QModelIndex& parent) const { return parent.isValid() ? 0 : 10; }
-// Columns: run, suite, metric, better, baseline, run value, delta, interval, paired test, verdict.
+int MetricComparisonModel::columnCount(const QModelIndex& parent) const { return parent.isValid() ? 0 : ColumnCount; }
 
 QVariant MetricComparisonModel::data(const QModelIndex& index, int role) const {
     if (!index.isValid() || index.row() >= static_cast<int>(rows_.size())) return {};
@@ -187,26 +186,26 @@ QVariant MetricComparisonModel::data(const QModelIndex& index, int role) const {
     const double p = m.mcnemar ? m.mcnemar->p_value : m.test.p_value;
     if (role == Qt::DisplayRole) {
         switch (index.column()) {
-        case 0: return r.run;
-        case 1: return QString::fromStdString(m.slice.empty() ? m.suite : m.suite + " [" + m.slice + "]");
-        case 2: return QString::fromStdString(m.metric);
-        case 3: return m.higher_is_better ? QStringLiteral("↑ higher") : QStringLiteral("↓ lower");
-        case 4: return number(m.baseline);
-        case 5: return number(m.other);
-        case 6: return number(m.delta.delta);
-        case 7: return QStringLiteral("[%1, %2]").arg(number(m.delta.low), number(m.delta.high));
-        case 8: return QString::fromStdString(eval::describe_test(m));
-        case 9: return QString::fromStdString(eval::verdict(m));
+        case Run: return r.run;
+        case Suite: return QString::fromStdString(m.slice.empty() ? m.suite : m.suite + " [" + m.slice + "]");
+        case Metric: return QString::fromStdString(m.metric);
+        case Better: return m.higher_is_better ? QStringLiteral("↑ higher") : QStringLiteral("↓ lower");
+        case Baseline: return number(m.baseline);
+        case RunValue: return number(m.other);
+        case Delta: return number(m.delta.delta);
+        case DeltaInterval: return QStringLiteral("[%1, %2]").arg(number(m.delta.low), number(m.delta.high));
+        case PairedTest: return QString::fromStdString(eval::describe_test(m));
+        case Verdict: return QString::fromStdString(eval::verdict(m));
         }
     }
 
     if (role == SortRole) {
         switch (index.column()) {
-        case 4: return m.baseline;
-        case 5: return m.other;
-        case 6: return m.delta.delta;
-        case 7: return m.delta.low;
-        case 8: return p;
+        case Baseline: return m.baseline;
+        case RunValue: return m.other;
+        case Delta: return m.delta.delta;
+        case DeltaInterval: return m.delta.low;
+        case PairedTest: return p;
         }
         return data(index, Qt::DisplayRole);
     }
@@ -215,8 +214,8 @@ QVariant MetricComparisonModel::data(const QModelIndex& index, int role) const {
 
 QVariant MetricComparisonModel::headerData(int section, Qt::Orientation orientation, int role) const {
     if (orientation != Qt::Horizontal || role != Qt::DisplayRole) return QAbstractTableModel::headerData(section, orientation, role);
-    static const char* names[] = {"run", "suite", "metric", "better", "baseline", "run value", "delta", "delta 95% interval", "paired test", "verdict"};
-    return section < 10 ? QString::fromLatin1(names[section]) : QVariant();
+    static const char* names[ColumnCount] = {"run", "suite", "metric", "better", "baseline", "run value", "delta", "delta 95% interval", "paired test", "verdict"};
+    return section >= 0 && section < ColumnCount ? QString::fromLatin1(names[section]) : QVariant();
 }
 
 void CompareItemsModel::setRows(std::vector<Row> rows) {
@@ -226,7 +225,7 @@ void CompareItemsModel::setRows(std::vector<Row> rows) {
 }
 
 int CompareItemsModel::rowCount(const QModelIndex& parent) const { return parent.isValid() ? 0 : static_cast<int>(rows_.size()); }
-int CompareItemsModel::columnCount(const QModelIndex& parent) const { return parent.isValid() ? 0 : 7; }
+int CompareItemsModel::columnCount(const QModelIndex& parent) const { return parent.isValid() ? 0 : ColumnCount; }
 
 QVariant CompareItemsModel::data(const QModelIndex& index, int role) const {
     if (!index.isValid() || index.row() >= static_cast<int>(rows_.size())) return {};
@@ -234,20 +233,20 @@ QVariant CompareItemsModel::data(const QModelIndex& index, int role) const {
     auto value = [](const std::optional<double>& v) { return v ? number(*v) : QStringLiteral("—"); };
     if (role == Qt::DisplayRole) {
         switch (index.column()) {
-        case 0: return r.run;
-        case 1: return r.suite;
-        case 2: return QString::fromStdString(r.pair.id);
-        case 3: return r.metric;
-        case 4: return value(r.pair.baseline);
-        case 5: return value(r.pair.other);
-        case 6: return QString::fromLatin1(eval::to_string(r.pair.status));
+        case Run: return r.run;
+        case Suite: return r.suite;
+        case Id: return QString::fromStdString(r.pair.id);
+        case Metric: return r.metric;
+        case Baseline: return value(r.pair.baseline);
+        case RunValue: return value(r.pair.other);
+        case ItemStatus: return QString::fromLatin1(eval::to_string(r.pair.status));
         }
     }
     if (role == SortRole) {
         switch (index.column()) {
-        case 4: return r.pair.baseline ? QVariant(*r.pair.baseline) : QVariant();
-        case 5: return r.pair.other ? QVariant(*r.pair.other) : QVariant();
-        case 6: return static_cast<int>(r.pair.status);
+        case Baseline: return r.pair.baseline ? QVariant(*r.pair.baseline) : QVariant();
+        case RunValue: return r.pair.other ? QVariant(*r.pair.other) : QVariant();
+        case ItemStatus: return static_cast<int>(r.pair.status);
         }
         return data(index, Qt::DisplayRole);
     }
@@ -256,8 +255,8 @@ QVariant CompareItemsModel::data(const QModelIndex& index, int role) const {
 
 QVariant CompareItemsModel::headerData(int section, Qt::Orientation orientation, int role) const {
     if (orientation != Qt::Horizontal || role != Qt::DisplayRole) return QAbstractTableModel::headerData(section, orientation, role);
-    static const char* names[] = {"run", "suite", "id", "metric", "baseline", "run value", "status"};
-    return section < 7 ? QString::fromLatin1(names[section]) : QVariant();
+    static const char* names[ColumnCount] = {"run", "suite", "id", "metric", "baseline", "run value", "status"};
+    return section >= 0 && section < ColumnCount ? QString::fromLatin1(names[section]) : QVariant();
 }
 
 void StatusFilter::setStatus(std::optional<CompareItemsModel::Status> status) {
@@ -280,28 +279,28 @@ void AlternativesModel::setSteps(std::vector<attr::GreedyStep> steps) {
 }
 
 int AlternativesModel::rowCount(const QModelIndex& parent) const { return parent.isValid() ? 0 : static_cast<int>(steps_.size()); }
-int AlternativesModel::columnCount(const QModelIndex& parent) const { return parent.isValid() ? 0 : 4 + ranks_; }
+int AlternativesModel::columnCount(const QModelIndex& parent) const { return parent.isValid() ? 0 : FirstAlternative + ranks_; }
 
 QVariant AlternativesModel::data(const QModelIndex& index, int role) const {
     if (!index.isValid() || index.row() >= static_cast<int>(steps_.size()) || role != Qt::DisplayRole) return {};
     const auto& s = steps_[static_cast<std::size_t>(index.row())];
     auto token = [](const std::string& t) { return QString::fromStdString(t).replace(QLatin1Char('\n'), QStringLiteral("⏎")); };
     switch (index.column()) {
-    case 0: return index.row();
-    case 1: return token(s.text);
-    case 2: return QString::number(std::exp(s.logprob), 'f', 3);
-    case 3: return QString::number(s.entropy, 'f', 3);
+    case Step: return index.row();
+    case Token: return token(s.text);
+    case Probability: return QString::number(std::exp(s.logprob), 'f', 3);
+    case Entropy: return QString::number(s.entropy, 'f', 3);
     }
-    const auto k = static_cast<std::size_t>(index.column() - 4);
+    const auto k = static_cast<std::size_t>(index.column() - FirstAlternative);
     if (k >= s.alternatives.size()) return {};
     return QStringLiteral("%1  %2").arg(token(s.alternatives[k].first)).arg(std::exp(s.alternatives[k].second), 0, 'f', 3);
 }
 
 QVariant AlternativesModel::headerData(int section, Qt::Orientation orientation, int role) const {
     if (orientation != Qt::Horizontal || role != Qt::DisplayRole) return QAbstractTableModel::headerData(section, orientation, role);
-    static const char* names[] = {"#", "token", "p", "entropy (nats)"};
-    if (section < 4) return QString::fromLatin1(names[section]);
-    return section < 4 + ranks_ ? tr("alternative %1").arg(section - 3) : QVariant();
+    static const char* names[FirstAlternative] = {"#", "token", "p", "entropy (nats)"};
+    if (section < FirstAlternative) return QString::fromLatin1(names[section]);
+    return section < FirstAlternative + ranks_ ? tr("alternative %1").arg(section - FirstAlternative + 1) : QVariant();
 }
 
 void AnswersModel::setAnswers(std::vector<attr::AnswerMass> answers) {
@@ -311,23 +310,23 @@ void AnswersModel::setAnswers(std::vector<attr::AnswerMass> answers) {
 }
 
 int AnswersModel::rowCount(const QModelIndex& parent) const { return parent.isValid() ? 0 : static_cast<int>(rows_.size()); }
-int AnswersModel::columnCount(const QModelIndex& parent) const { return parent.isValid() ? 0 : 3; }
+int AnswersModel::columnCount(const QModelIndex& parent) const { return parent.isValid() ? 0 : ColumnCount; }
 
 QVariant AnswersModel::data(const QModelIndex& index, int role) const {
     if (!index.isValid() || index.row() >= static_cast<int>(rows_.size()) || role != Qt::DisplayRole) return {};
     const auto& a = rows_[static_cast<std::size_t>(index.row())];
     switch (index.column()) {
-    case 0: return QString::fromStdString(a.answer);
-    case 1: return static_cast<qulonglong>(a.count);
-    case 2: return QString::number(100 * a.probability, 'f', 1) + QStringLiteral("%");
+    case Answer: return QString::fromStdString(a.answer);
+    case Samples: return static_cast<qulonglong>(a.count);
+    case Mass: return QString::number(100 * a.probability, 'f', 1) + QStringLiteral("%");
     }
     return {};
 }
 
 QVariant AnswersModel::headerData(int section, Qt::Orientation orientation, int role) const {
     if (orientation != Qt::Horizontal || role != Qt::DisplayRole) return QAbstractTableModel::headerData(section, orientation, role);
-    static const char* names[] = {"answer", "samples", "probability mass"};
-    return section < 3 ? QString::fromLatin1(names[section]) : QVariant();
+    static const char* names[ColumnCount] = {"answer", "samples", "probability mass"};
+    return section >= 0 && section < ColumnCount ? QString::fromLatin1(names[section]) : QVariant();
 }
 
 QString csvCell(QString s) {

@@ -19,12 +19,13 @@ inline constexpr int SortRole = Qt::UserRole + 1;  // raw numbers for sorting an
 class ResultsModel : public QAbstractTableModel {
     Q_OBJECT
 public:
+    enum Column { Index, Id, Prompt, Target, Response, FirstMetric };  // then one column per metric
     using QAbstractTableModel::QAbstractTableModel;
     void setSuite(const eval::SuiteReport* suite);  // not owned; nullptr clears
     const eval::SuiteReport* suite() const { return suite_; }
     const eval::ItemRecord* item(int row) const;
     QStringList metricColumns() const { return metrics_; }
-    int firstMetricColumn() const { return 5; }
+    int firstMetricColumn() const { return FirstMetric; }
     // The suite's primary per-item metric (the first that has values), e.g. acc or exact_match.
     QString primaryMetric() const { return metrics_.isEmpty() ? QString() : metrics_.front(); }
 
@@ -62,6 +63,7 @@ private:
 class AggregateModel : public QAbstractTableModel {
     Q_OBJECT
 public:
+    enum Column { Items, Metric, Value, Stderr, Interval, Method, ColumnCount };
     using QAbstractTableModel::QAbstractTableModel;
     void setAggregates(const std::vector<eval::Aggregate>& aggregates, const std::vector<eval::SliceReport>& slices = {});
     int rowCount(const QModelIndex& parent = {}) const override;
@@ -81,6 +83,7 @@ private:
 class MetricComparisonModel : public QAbstractTableModel {
     Q_OBJECT
 public:
+    enum Column { Run, Suite, Metric, Better, Baseline, RunValue, Delta, DeltaInterval, PairedTest, Verdict, ColumnCount };
     using QAbstractTableModel::QAbstractTableModel;
     void setComparisons(std::vector<eval::RunComparison> comparisons, QStringList run_labels);
     int rowCount(const QModelIndex& parent = {}) const override;
@@ -100,6 +103,7 @@ private:
 class CompareItemsModel : public QAbstractTableModel {
     Q_OBJECT
 public:
+    enum Column { Run, Suite, Id, Metric, Baseline, RunValue, ItemStatus, ColumnCount };
     using Status = eval::ItemStatus;
     struct Row {
         QString run, suite, metric;
@@ -134,6 +138,7 @@ private:
 class AlternativesModel : public QAbstractTableModel {
     Q_OBJECT
 public:
+    enum Column { Step, Token, Probability, Entropy, FirstAlternative };  // then one column per alternative
     using QAbstractTableModel::QAbstractTableModel;
     void setSteps(std::vector<attr::GreedyStep> steps);
     int rowCount(const QModelIndex& parent = {}) const override;
@@ -149,6 +154,7 @@ private:
 class AnswersModel : public QAbstractTableModel {
     Q_OBJECT
 public:
+    enum Column { Answer, Samples, Mass, ColumnCount };
     using QAbstractTableModel::QAbstractTableModel;
     void setAnswers(std::vector<attr::AnswerMass> answers);
     int rowCount(const QModelIndex& parent = {}) const override;

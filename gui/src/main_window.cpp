@@ -51,8 +51,8 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent), session_(new Sess
     setObjectName(QStringLiteral("MainWindow"));
     QString workspace_error;
     try {
-        session_->workspace = std::make_unique<Workspace>(QSettings().value(QStringLiteral("workspace/folder"), Workspace::defaultFolder()).toString(),
-                                                          Workspace::Sync::Later);  // indexed below, off this thread
+        session_->setWorkspace(std::make_unique<Workspace>(QSettings().value(QStringLiteral("workspace/folder"), Workspace::defaultFolder()).toString(),
+                                                           Workspace::Sync::Later));  // indexed below, off this thread
     } catch (const std::exception& e) {
         workspace_error = QString::fromUtf8(e.what());
     }
@@ -245,22 +245,11 @@ void MainWindow::buildMenus() {
     cancel_action->setShortcut(QKeySequence(Qt::Key_Escape));
     // Each computes in the inspector and brings it forward on the tab that shows the result: the methods of the
     // registry (attribution/include/lmwb/methods.h) that carry a shortcut, in shortcut order.
-    const std::map<std::string, std::function<void()>> run_method = {
-        {"attention", [this] { inspector_->runAttention(); }},
-        {"ig", [this] { inspector_->runAttribution(attr::Method::IntegratedGradients); }},
-        {"shap", [this] { inspector_->runAttribution(attr::Method::Shap); }},
-        {"sample", [this] { inspector_->runUncertainty(); }},
-        {"logit-lens", [this] { inspector_->runLens(); }},
-        {"patching", [this] { inspector_->runPatching(); }},
-        {"dla", [this] { inspector_->runDirectLogit(); }},
-        {"generation", [this] { inspector_->runGeneration(); }},
-    };
     for (const attr::MethodInfo* m : attr::menu_methods()) {
-        const auto f = run_method.find(m->name);
-        if (f == run_method.end()) continue;  // a method without an inspector page yet
-        auto* action = run->addAction(QString::fromStdString(m->title), this, [this, go = f->second] {
+        if (!inspector_->pageFor(m->name)) continue;  // a method without an inspector page yet
+        auto* action = run->addAction(QString::fromStdString(m->title), this, [this, name = m->name] {
             tabs_->setCurrentWidget(inspector_);
-            go();
+            inspector_->runMethod(name);
         });
         action->setShortcut(QKeySequence(QString::fromStdString(m->shortcut)));
         action->setToolTip(QString::fromStdString(m->summary));
@@ -530,9 +519,8 @@ QString MainWindow::viewGuide(int tab) const {
 bool MainWindow::setWorkspaceFolder(const QString& folder) {
     try {
         auto ws = std::make_unique<Workspace>(folder, Workspace::Sync::Later);
-        session_->workspace = std::move(ws);
+        session_->setWorkspace(std::move(ws));
         QSettings().setValue(QStringLiteral("workspace/folder"), session_->workspace->folder());
-        emit session_->historyChanged();
         session_->syncHistory();
         return true;
     } catch (const std::exception& e) {

@@ -111,7 +111,7 @@ RunView::RunView(Session& session, QWidget* parent) : QWidget(parent), session_(
     table_ = new QTableView;
     table_->setModel(filter_);
     table_->setSortingEnabled(true);
-    table_->sortByColumn(0, Qt::AscendingOrder);
+    table_->sortByColumn(ResultsModel::Index, Qt::AscendingOrder);
     table_->setSelectionBehavior(QAbstractItemView::SelectRows);
     table_->setSelectionMode(QAbstractItemView::SingleSelection);
     table_->horizontalHeader()->setStretchLastSection(false);
@@ -357,7 +357,7 @@ void RunView::updateFiltered() {
     eval::SuiteReport subset = *s;
     subset.items.clear();
     for (int r = 0; r < shown; ++r)
-        if (const eval::ItemRecord* it = results_->item(filter_->mapToSource(filter_->index(r, 0)).row())) subset.items.push_back(*it);
+        if (const eval::ItemRecord* it = results_->item(filter_->mapToSource(filter_->index(r, ResultsModel::Index)).row())) subset.items.push_back(*it);
     filtered_->setText(tr("%1 of %2 items; aggregates over the filtered items").arg(shown).arg(total));
     if (subset.items.empty()) {
         aggregates_->setAggregates({});

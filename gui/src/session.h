@@ -1,5 +1,6 @@
 // What the window works on: the open model, the loaded suites, the current report, the reports being compared,
-// and the job runner. Views read it and listen to its signals.
+// and the job runner. Views read its members and listen to its signals; they change them only through the setters
+// below, each of which signals.
 #pragma once
 
 #include <QObject>
@@ -48,6 +49,15 @@ public:
         });
     }
 
+    void setOtherModel(std::shared_ptr<const LanguageModel> m, const QString& path) {
+        other_model = std::move(m);
+        other_model_path = path;
+        emit otherModelChanged();
+    }
+    void setWorkspace(std::unique_ptr<Workspace> ws) {
+        workspace = std::move(ws);
+        emit historyChanged();
+    }
     void setModel(std::shared_ptr<const LanguageModel> m, const QString& path) {
         model = std::move(m);
         model_path = path;
@@ -84,6 +94,7 @@ public:
 
 signals:
     void modelChanged();
+    void otherModelChanged();  // model B of the inspector's side-by-side comparison
     void suitesChanged();
     void reportChanged();
     void comparedChanged();

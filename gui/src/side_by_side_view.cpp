@@ -27,7 +27,7 @@ void SegmentsModel::setResult(std::shared_ptr<const attr::SideBySide> r) {
 }
 
 int SegmentsModel::rowCount(const QModelIndex& parent) const { return parent.isValid() || !r_ ? 0 : static_cast<int>(r_->segments.size()); }
-int SegmentsModel::columnCount(const QModelIndex& parent) const { return parent.isValid() ? 0 : 6; }
+int SegmentsModel::columnCount(const QModelIndex& parent) const { return parent.isValid() ? 0 : ColumnCount; }
 
 QVariant SegmentsModel::data(const QModelIndex& index, int role) const {
     if (!r_ || !index.isValid()) return {};
@@ -40,18 +40,18 @@ QVariant SegmentsModel::data(const QModelIndex& index, int role) const {
     };
     if (role == Qt::DisplayRole) {
         switch (index.column()) {
-        case 0: return tokenText(s.text);
-        case 1: return pieces(r_->a_tokens, s.a_tokens);
-        case 2: return QString::number(s.a_logprob, 'f', 4);
-        case 3: return pieces(r_->b_tokens, s.b_tokens);
-        case 4: return QString::number(s.b_logprob, 'f', 4);
-        case 5: return QString::number(diff, 'f', 4);
+        case Segment: return tokenText(s.text);
+        case ATokens: return pieces(r_->a_tokens, s.a_tokens);
+        case ALogProb: return QString::number(s.a_logprob, 'f', 4);
+        case BTokens: return pieces(r_->b_tokens, s.b_tokens);
+        case BLogProb: return QString::number(s.b_logprob, 'f', 4);
+        case Difference: return QString::number(diff, 'f', 4);
         default: return {};
         }
     }
-    if (role == Qt::BackgroundRole && index.column() == 5) return QBrush(divergingColor(scale_ > 0 ? diff / scale_ : 0));
-    if (role == Qt::ForegroundRole && index.column() == 5) return QBrush(scale_ > 0 && std::fabs(diff / scale_) > 0.6 ? Qt::white : Qt::black);
-    if (role == Qt::TextAlignmentRole && (index.column() == 2 || index.column() >= 4)) return int(Qt::AlignRight | Qt::AlignVCenter);
+    if (role == Qt::BackgroundRole && index.column() == Difference) return QBrush(divergingColor(scale_ > 0 ? diff / scale_ : 0));
+    if (role == Qt::ForegroundRole && index.column() == Difference) return QBrush(scale_ > 0 && std::fabs(diff / scale_) > 0.6 ? Qt::white : Qt::black);
+    if (role == Qt::TextAlignmentRole && (index.column() == ALogProb || index.column() >= BLogProb)) return int(Qt::AlignRight | Qt::AlignVCenter);
     if (role == Qt::ToolTipRole)
         return tr("“%1”: log p %2 under A (%3 tokens), %4 under B (%5 tokens)").arg(tokenText(s.text)).arg(s.a_logprob, 0, 'f', 4)
             .arg(s.a_tokens.size()).arg(s.b_logprob, 0, 'f', 4).arg(s.b_tokens.size());
@@ -60,8 +60,8 @@ QVariant SegmentsModel::data(const QModelIndex& index, int role) const {
 
 QVariant SegmentsModel::headerData(int section, Qt::Orientation orientation, int role) const {
     if (orientation != Qt::Horizontal || role != Qt::DisplayRole) return QAbstractTableModel::headerData(section, orientation, role);
-    static const char* names[] = {"segment", "A tokens", "A log p", "B tokens", "B log p", "B − A"};
-    return section >= 0 && section < 6 ? tr(names[section]) : QVariant();
+    static const char* names[ColumnCount] = {"segment", "A tokens", "A log p", "B tokens", "B log p", "B − A"};
+    return section >= 0 && section < ColumnCount ? tr(names[section]) : QVariant();
 }
 
 SideBySideView::SideBySideView(QWidget* parent) : QWidget(parent) {

@@ -23,6 +23,7 @@ class BarChart;
 class SegmentsModel : public QAbstractTableModel {
     Q_OBJECT
 public:
+    enum Column { Segment, ATokens, ALogProb, BTokens, BLogProb, Difference, ColumnCount };
     using QAbstractTableModel::QAbstractTableModel;
     void setResult(std::shared_ptr<const attr::SideBySide> r);
     int rowCount(const QModelIndex& parent = {}) const override;

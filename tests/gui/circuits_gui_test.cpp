@@ -33,7 +33,7 @@ TEST_CASE("circuits tab: patching maps per site, direct logit bars and heads, st
     c->setCorrupted(QStringLiteral("The capital of Italy is"));
     in->runPatching();
     REQUIRE(waitFor([&] { return c->patching() != nullptr; }, 60000));
-    CHECK(in->tabs()->currentWidget() == c);
+    CHECK(in->tabs()->currentWidget() == in->pageFor("patching"));  // the page that holds the view
     const auto* p = c->patching();
     CHECK_FALSE(c->patchingMap()->isEmpty());
     CHECK(c->patchingMap()->rows() == p->layers);

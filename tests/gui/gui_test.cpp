@@ -27,6 +27,7 @@
 #include "html_report.h"
 #include "gui_support.h"
 #include "inspector.h"
+#include "inspector_page.h"
 #include "item_models.h"
 #include "jobs.h"
 #include "json_compare.h"
@@ -460,6 +461,32 @@ TEST_CASE("the Run menu holds the registry's methods with their shortcuts", "[gu
     const QString guide = w.viewGuide(w.tabs()->indexOf(w.inspector()));
     for (const auto& m : attr::methods())
         if (!m.shortcut.empty()) CHECK(guide.contains(QStringLiteral("<b>%1</b> %2").arg(QString::fromStdString(m.shortcut), QString::fromStdString(m.title))));
+}
+
+// One table of pages drives the inspector's tabs; the menu's methods each land on the page that runs them, and the
+// pages' empty texts name the registry's shortcuts.
+TEST_CASE("the inspector's tabs are its page table, and each Run menu method has a page", "[gui][registry]") {
+    MainWindow w;
+    auto* in = w.inspector();
+    const auto& table = inspectorPages();
+    REQUIRE(in->tabs()->count() == static_cast<int>(table.size()));
+    for (int i = 0; i < in->tabs()->count(); ++i) {
+        auto* page = qobject_cast<InspectorPage*>(in->tabs()->widget(i));
+        REQUIRE(page);
+        CHECK(page->objectName() == QStringLiteral("page-") + QLatin1String(table[static_cast<std::size_t>(i)].key));
+        CHECK(in->tabs()->tabText(i) == page->title());
+    }
+    for (const auto* m : attr::menu_methods()) {
+        INFO(m->name);
+        InspectorPage* page = in->pageFor(m->name);
+        REQUIRE(page);
+        const auto names = page->methods();
+        CHECK(std::find(names.begin(), names.end(), m->name) != names.end());
+    }
+    CHECK_FALSE(in->runMethod("no-such-method"));
+    // Empty texts carry the registry's shortcut, not a copy of it.
+    CHECK(in->attentionMap()->emptyHint().contains(QString::fromStdString(attr::find_method("attention")->shortcut)));
+    CHECK(in->entropyPlot()->emptyHint().contains(QString::fromStdString(attr::find_method("sample")->shortcut)));
 }
 
 TEST_CASE("a large run history fills in the background: the window answers at once and shows how far the index got", "[gui][history]") {

@@ -37,7 +37,7 @@ TEST_CASE("logit lens view: layers by positions, shaded top tokens, details on c
     CHECK(lens->model()->data(lens->model()->index(last, end), Qt::DisplayRole).toString() == QStringLiteral(" blue"));
     CHECK(lens->model()->describe(last, end).contains(QStringLiteral("target rank 1")));
     CHECK(lens->model()->data(lens->model()->index(0, 0), Qt::BackgroundRole).isValid());
-    CHECK(w.inspector()->tabs()->currentWidget() == lens);
+    CHECK(w.inspector()->tabs()->currentWidget() == w.inspector()->pageFor("logit-lens"));  // the page that holds the lens
 }
 
 TEST_CASE("inspector: a contrast foil gives the target's rows and the foil's, and marks older results stale", "[gui][contrast]") {

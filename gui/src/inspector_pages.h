@@ -1,0 +1,210 @@
+// The inspector's pages (inspector_page.h): attention, attribution, uncertainty and calibration
+// (inspector_pages.cpp); logit lens, circuits, generated text, heads and side by side (inspector_circuits.cpp).
+#pragma once
+
+#include <memory>
+
+#include "inspector_page.h"
+#include "lmwb/attribution.h"
+#include "lmwb/circuits.h"
+
+class QComboBox;
+class QLabel;
+class QSpinBox;
+class QTableView;
+
+namespace lmwb::gui {
+
+class Heatmap;
+class BarChart;
+class Plot;
+class AlternativesModel;
+class AnswersModel;
+class LensView;
+class CircuitsView;
+class GenerationView;
+class HeadGridView;
+class SideBySideView;
+
+class AttentionPage : public InspectorPage {
+    Q_OBJECT
+public:
+    explicit AttentionPage(InspectorView& inspector);
+    QString title() const override { return tr("Attention"); }
+    std::vector<std::string> methods() const override { return {"attention"}; }
+    void run(const std::string& method) override;
+    void clear() override;
+    void updateStale() override;
+    PageInputs currentInputs() const { return inputs({}); }
+    bool isStale() const { return maps_ && maps_for_ != currentInputs(); }
+    void selectLayer(int layer);
+    void selectHead(int index);
+    Heatmap* map() const { return map_; }
+    const attr::AttentionMaps* maps() const { return maps_.get(); }
+
+private:
+    void show();
+    int block() const;  // tokens per cell of the map on screen
+    QComboBox *layer_, *head_;
+    QSpinBox *view_first_, *view_last_;  // the token range on screen
+    QLabel* block_note_;
+    Heatmap* map_;
+    std::shared_ptr<const attr::AttentionMaps> maps_;
+    PageInputs maps_for_;
+};
+
+class AttributionPage : public InspectorPage {
+    Q_OBJECT
+public:
+    explicit AttributionPage(InspectorView& inspector);
+    QString title() const override { return tr("Attribution"); }
+    std::vector<std::string> methods() const override { return {"ig", "shap"}; }
+    void run(const std::string& method) override;
+    void clear() override;
+    void updateStale() override;
+    PageInputs currentInputs() const;
+    bool isStale() const { return result_ && result_for_ != currentInputs(); }
+    QString staleNote() const;  // empty unless stale
+    QString tokenHtml() const;  // the prompt's tokens shaded by their scores
+    BarChart* bars() const { return bars_; }
+    Heatmap* matrix() const { return matrix_; }
+    QLabel* deltaLabel() const { return delta_; }
+    const attr::Result* result() const { return result_.get(); }
+
+private:
+    void show();
+    QLabel* delta_;
+    BarChart* bars_;
+    Heatmap* matrix_;
+    std::shared_ptr<const attr::Result> result_;
+    PageInputs result_for_;
+};
+
+class UncertaintyPage : public InspectorPage {
+    Q_OBJECT
+public:
+    explicit UncertaintyPage(InspectorView& inspector);
+    QString title() const override { return tr("Uncertainty"); }
+    std::vector<std::string> methods() const override { return {"sample"}; }
+    void run(const std::string& method) override;
+    void clear() override;
+    void updateStale() override;
+    PageInputs currentInputs() const;
+    bool isStale() const { return result_ && result_for_ != currentInputs(); }
+    BarChart* entropy() const { return entropy_; }
+    AlternativesModel* alternatives() const { return alternatives_; }
+    const attr::UncertaintyResult* result() const { return result_.get(); }
+
+private:
+    void show();
+    QLabel* numbers_;
+    BarChart* entropy_;
+    AlternativesModel* alternatives_;
+    QTableView* alternatives_table_;
+    BarChart* mass_;
+    QTableView* answers_table_;
+    AnswersModel* answers_;
+    std::shared_ptr<const attr::UncertaintyResult> result_;
+    PageInputs result_for_;
+};
+
+// The open report's multiple-choice calibration: nothing to run, it follows the session's report.
+class CalibrationPage : public InspectorPage {
+    Q_OBJECT
+public:
+    explicit CalibrationPage(InspectorView& inspector);
+    QString title() const override { return tr("Calibration"); }
+    void clear() override;
+    Plot* reliability() const { return reliability_; }
+
+private:
+    BarChart* confidence_;
+    Plot* reliability_;
+};
+
+class LensPage : public InspectorPage {
+    Q_OBJECT
+public:
+    explicit LensPage(InspectorView& inspector);
+    QString title() const override { return tr("Logit lens"); }
+    std::vector<std::string> methods() const override { return {"logit-lens"}; }
+    void run(const std::string& method) override;
+    void clear() override;
+    LensView* view() const { return view_; }
+
+private:
+    LensView* view_;
+};
+
+class CircuitsPage : public InspectorPage {
+    Q_OBJECT
+public:
+    explicit CircuitsPage(InspectorView& inspector);
+    QString title() const override { return tr("Circuits"); }
+    std::vector<std::string> methods() const override { return {"patching", "dla"}; }
+    void run(const std::string& method) override;
+    void clear() override;
+    void setModelOpen(bool open) override;
+    void updateStale() override;
+    PageInputs currentInputs(const std::string& method) const;
+    bool isStale(const std::string& method) const;
+    CircuitsView* view() const { return view_; }
+
+private:
+    CircuitsView* view_;
+    bool has_patching_ = false, has_dla_ = false;
+    PageInputs patching_for_, dla_for_;
+};
+
+class GenerationPage : public InspectorPage {
+    Q_OBJECT
+public:
+    explicit GenerationPage(InspectorView& inspector);
+    QString title() const override { return tr("Generated text"); }
+    std::vector<std::string> methods() const override { return {"generation"}; }
+    void run(const std::string& method) override;
+    void clear() override;
+    void setModelOpen(bool open) override;
+    void updateStale() override;
+    PageInputs currentInputs() const;
+    bool isStale() const { return has_result_ && result_for_ != currentInputs(); }
+    GenerationView* view() const { return view_; }
+
+private:
+    GenerationView* view_;
+    bool has_result_ = false;
+    PageInputs result_for_;
+};
+
+class HeadsPage : public InspectorPage {
+    Q_OBJECT
+public:
+    explicit HeadsPage(InspectorView& inspector);
+    QString title() const override { return tr("Heads"); }
+    std::vector<std::string> methods() const override { return {"heads"}; }
+    void run(const std::string& method) override;
+    void clear() override;
+    void setModelOpen(bool open) override;
+    HeadGridView* view() const { return view_; }
+
+private:
+    HeadGridView* view_;
+};
+
+class SideBySidePage : public InspectorPage {
+    Q_OBJECT
+public:
+    explicit SideBySidePage(InspectorView& inspector);
+    QString title() const override { return tr("Side by side"); }
+    std::vector<std::string> methods() const override { return {"side-by-side"}; }
+    void run(const std::string& method) override;
+    void clear() override;
+    void setModelOpen(bool open) override;
+    void openOtherModel(const QString& path);
+    SideBySideView* view() const { return view_; }
+
+private:
+    SideBySideView* view_;
+};
+
+}  // namespace lmwb::gui
