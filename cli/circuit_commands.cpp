@@ -99,10 +99,10 @@ int run_generation_attribution(const LanguageModel& model, const std::string& pr
     return 0;
 }
 
-int run_circuit_method(const std::string& method, const LanguageModel& model, const std::string& prompt, std::string target,
-                       const std::string& contrast, const CircuitArgs& a, std::uint64_t seed, int batch_size, bool json) {
-    if (method == "dla") {
-        auto r = attr::direct_logit_attribution(model, prompt, target, contrast, terminal_control(method, json));
+int run_direct_logit(const LanguageModel& model, const std::string& prompt, const std::string& target, const std::string& contrast,
+                     bool json) {
+    {
+        auto r = attr::direct_logit_attribution(model, prompt, target, contrast, terminal_control("dla", json));
         if (json) {
             std::cout << attr::to_json_text(r);
             return 0;
@@ -126,6 +126,10 @@ int run_circuit_method(const std::string& method, const LanguageModel& model, co
         if (r.head_values.empty()) std::printf("  no per-head values: %s\n", r.heads_note.c_str());
         return 0;
     }
+}
+
+int run_patching(const LanguageModel& model, const std::string& prompt, std::string target, const std::string& contrast,
+                 const CircuitArgs& a, std::uint64_t seed, int batch_size, bool json) {
     attr::PatchingOptions o;
     o.corrupted = a.corrupted;
     o.noise_positions = a.noise_positions;
@@ -135,7 +139,7 @@ int run_circuit_method(const std::string& method, const LanguageModel& model, co
     o.sites = parse_sites(a.sites);
     o.positions = a.positions;
     o.batch_size = batch_size;
-    o.control = terminal_control(method, json);
+    o.control = terminal_control("patching", json);
     auto r = attr::activation_patching(model, prompt, target, o);
     if (json) {
         std::cout << attr::to_json_text(r);

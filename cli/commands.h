@@ -59,7 +59,9 @@ void add_circuit_options(CLI::App* cmd, CircuitArgs& args);
 int run_generation_attribution(const LanguageModel& model, const std::string& prompt, const std::string& continuation,
                                const std::string& method, int steps, const std::string& quadrature, int internal_batch,
                                std::int32_t baseline_token, const CircuitArgs& args, bool json);
-int run_circuit_method(const std::string& method, const LanguageModel& model, const std::string& prompt, std::string target,
-                       const std::string& contrast, const CircuitArgs& args, std::uint64_t seed, int batch_size, bool json);
+int run_direct_logit(const LanguageModel& model, const std::string& prompt, const std::string& target, const std::string& contrast,
+                     bool json);
+int run_patching(const LanguageModel& model, const std::string& prompt, std::string target, const std::string& contrast,
+                 const CircuitArgs& args, std::uint64_t seed, int batch_size, bool json);
 
 }  // namespace lmwb::cli

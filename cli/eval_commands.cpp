@@ -128,9 +128,7 @@ struct EvalArgs {
 // delimiter, generation the model's response (its reference when the response is empty).
 void attach_attributions(const LanguageModel& model, const std::vector<datasets::Suite>& suites, eval::Report& report,
                          const EvalArgs& a) {
-    attr::Options o;
-    o.method = attr::method_from_name(attr::method_named(a.explain_method, true).name);
-    o.steps = a.explain_steps;
+    const attr::MethodInfo& method = attr::method_named(a.explain_method, true);
     std::size_t found = 0;
     for (std::size_t s = 0; s < report.suites.size(); ++s) {
         for (auto& item : report.suites[s].items) {
@@ -140,7 +138,7 @@ void attach_attributions(const LanguageModel& model, const std::vector<datasets:
             if (!item.choices.empty()) target = suites[s].target_delimiter + item.target;
             else if (!item.references.empty()) target = item.response.empty() ? item.references.front() : item.response;
             else throw std::runtime_error("--explain " + item.id + ": perplexity items have no target to explain");
-            item.attribution = attr::to_json_text(attr::explain(model, item.prompt, target, o), -1);
+            item.attribution = attr::explain_item(method, model, item.prompt, target, a.explain_steps);
         }
     }
     if (found == 0) throw std::runtime_error("--explain: none of the given item ids is in the evaluated items");

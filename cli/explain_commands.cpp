@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstdio>
 #include <iostream>
+#include <map>
 #include <memory>
 
 #include "commands.h"
@@ -23,18 +24,161 @@ std::string bar(double v, double scale) {
 
 }  // namespace
 
-Action add_explain_command(CLI::App& app) {
-    struct Args {
-        std::string model, prompt, target, contrast, method = "ig", quadrature = "gausslegendre", baseline_text, head_reduce = "mean", revision = "main";
-        int steps = 50, internal_batch = 16, threads = 0, layer = -1, head = -1, batch = 16, top_k = 5, repeat_length = 32;
-        std::int32_t baseline_token = -1;
-        bool json = false, exact = false, kernel = false, partition = false, words = false, del = false, no_matrix = false;
-        std::size_t budget = 4096;
-        std::uint64_t seed = 0;
-        std::vector<std::string> spans;
-        CircuitArgs circuits;
+namespace {
+
+struct ExplainArgs {
+    std::string model, prompt, target, contrast, method = "ig", quadrature = "gausslegendre", baseline_text, head_reduce = "mean", revision = "main";
+    int steps = 50, internal_batch = 16, threads = 0, layer = -1, head = -1, batch = 16, top_k = 5, repeat_length = 32;
+    std::int32_t baseline_token = -1;
+    bool json = false, exact = false, kernel = false, partition = false, words = false, del = false, no_matrix = false;
+    std::size_t budget = 4096;
+    std::uint64_t seed = 0;
+    std::vector<std::string> spans;
+    CircuitArgs circuits;
+    // Set as the command runs: whether --target / --batch-size were given.
+    bool target_given = false, batch_given = false;
+};
+
+std::unique_ptr<LanguageModel> open_model(const ExplainArgs& a) {
+    ModelOptions mo;
+    mo.threads = a.threads;
+    mo.revision = a.revision;
+    return LanguageModel::open(a.model, mo);
+}
+
+int run_token_scores(const ExplainArgs& a, const attr::MethodInfo& method) {
+    attr::Options o;
+    o.generated_target = !a.target_given;
+    o.contrast = a.contrast;
+    o.method = attr::method_from_name(method.name);
+    o.steps = a.steps;
+    o.quadrature = attr::quadrature_from_name(a.quadrature);
+    o.internal_batch = a.internal_batch;
+    o.baseline_token = a.baseline_token;
+    o.baseline_text = a.baseline_text;
+    o.matrix = !a.no_matrix;
+    if (a.exact + a.kernel + a.partition > 1) throw std::runtime_error("choose one of --exact, --kernel and --partition");
+    o.shap = a.exact ? attr::Options::ShapAlgorithm::Exact : a.kernel ? attr::Options::ShapAlgorithm::Kernel
+             : a.partition ? attr::Options::ShapAlgorithm::Partition : attr::Options::ShapAlgorithm::Auto;
+    o.shap_words = a.words;
+    o.shap_delete = a.del;
+    o.budget = a.budget;
+    o.batch_size = a.batch;
+    o.seed = a.seed;
+    o.layer = a.layer;
+    o.head = a.head;
+    if (a.head_reduce != "mean" && a.head_reduce != "max") throw std::runtime_error("--head-reduce is mean or max");
+    o.head_reduce = a.head_reduce;
+    for (const auto& s : a.spans) {
+        auto colon = s.find(':');
+        try {
+            if (colon == std::string::npos) throw std::invalid_argument(s);
+            o.spans.push_back({std::stoi(s.substr(0, colon)), std::stoi(s.substr(colon + 1))});
+        } catch (const std::exception&) {
+            throw std::runtime_error("--span '" + s + "': expected FIRST:LAST token indices, e.g. 2:5");
+        }
+    }
+    o.control = terminal_control(a.method, a.json);
+    auto model = open_model(a);
+    auto r = attr::explain(*model, a.prompt, a.target, o);
+    if (a.json) {
+        std::cout << attr::to_json_text(r);
+        return 0;
+    }
+    if (r.contrast.empty())
+        std::printf("%s: log p(\"%s\" | prompt) = %.4f  (%s)\n", r.method.c_str(), printable(r.target).c_str(), r.target_logprob, r.details.c_str());
+    else
+        std::printf("%s: log p(\"%s\" | prompt) - log p(\"%s\" | prompt) = %.4f  (%s)\n", r.method.c_str(), printable(r.target).c_str(),
+                    printable(r.contrast).c_str(), r.target_logprob, r.details.c_str());
+    double scale = 0;
+    for (double v : r.scores) scale = std::max(scale, std::fabs(v));
+    std::printf("\n  %-5s %-20s %12s\n", "token", "text", "score");
+    for (std::size_t i = 0; i < r.prompt_tokens.size(); ++i)
+        std::printf("  %-5zu %-20.20s %12.5f  %s\n", i, printable(r.prompt_tokens[i].text).c_str(), r.scores[i], bar(r.scores[i], scale).c_str());
+    for (const auto& s : r.spans) std::printf("\n  span [%d, %d) \"%s\": %.5f", s.first, s.last, printable(s.text).c_str(), s.score);
+    if (!r.spans.empty()) std::printf("\n");
+    if (!r.words.empty()) {
+        std::printf("\n  words:");
+        for (const auto& w : r.words) std::printf("  %s %.4f", w.text.c_str(), w.score);
+        std::printf("\n");
+    }
+    if (!std::isnan(r.delta)) {
+        double total = 0;
+        for (double v : r.scores) total += v;
+        std::printf("\n  sum of scores %.5f; F(input) - F(baseline) = %.5f; %s %.3g\n", total, r.target_logprob - r.baseline_logprob,
+                    r.method == "shap" ? "efficiency gap" : "convergence delta", r.delta);
+    }
+    std::printf("  %zu model evaluations\n", r.evaluations);
+    std::fflush(stdout);
+    for (const auto& w : r.warnings) std::fprintf(stderr, "lmwb: warning: %s\n", w.c_str());
+    return 0;
+}
+
+int run_head_summaries(const ExplainArgs& a, const attr::MethodInfo&) {
+    auto model = open_model(a);
+    auto s = attr::head_summaries(*model, a.prompt, a.repeat_length, a.seed, terminal_control(a.method, a.json));
+    if (a.json) {
+        std::cout << attr::to_json_text(s);
+        return 0;
+    }
+    std::printf("heads on %d tokens; induction on %d random tokens repeated twice (seed %llu)\n\n", s.length, a.repeat_length,
+                static_cast<unsigned long long>(a.seed));
+    std::printf("  %5s %4s %9s %12s %14s %10s\n", "layer", "head", "entropy", "first token", "previous token", "induction");
+    for (const auto& h : s.heads)
+        std::printf("  %5d %4d %9.3f %12.3f %14.3f %10.3f%s\n", h.layer, h.head, h.entropy, h.first_token, h.previous_token, h.induction,
+                    h.likely_induction() ? "  induction head?" : h.likely_previous_token() ? "  previous-token head?" : "");
+    return 0;
+}
+
+int run_logit_lens(const ExplainArgs& a, const attr::MethodInfo&) {
+    auto model = open_model(a);
+    auto lens = attr::logit_lens(*model, a.prompt, a.target, a.top_k, terminal_control(a.method, a.json));
+    if (a.json) {
+        std::cout << attr::to_json_text(lens);
+        return 0;
+    }
+    // The familiar picture: rows are layers, columns positions, each cell the top token and its probability.
+    std::printf("logit lens: top next token (probability) after each layer, at each position\n\n%-11s", "");
+    for (const auto& t : lens.tokens) std::printf(" %-14.14s", printable(t.text).c_str());
+    std::printf("\n");
+    for (int r = 0; r < lens.rows; ++r) {
+        std::printf("%-11s", r == 0 ? "embeddings" : ("layer " + std::to_string(r - 1)).c_str());
+        for (int p = 0; p < lens.length; ++p) {
+            const auto& c = lens.at(r, p);
+            char cell[64];
+            std::snprintf(cell, sizeof cell, "%.8s %.2f", printable(c.top_tokens.front()).c_str(), c.top_probs.front());
+            std::printf(" %-14s", cell);
+        }
+        std::printf("\n");
+    }
+    return 0;
+}
+
+int run_patching_method(const ExplainArgs& a, const attr::MethodInfo&) {
+    auto model = open_model(a);
+    return run_patching(*model, a.prompt, a.target, a.contrast, a.circuits, a.seed, a.batch_given ? a.batch : 8, a.json);
+}
+
+int run_direct_logit_method(const ExplainArgs& a, const attr::MethodInfo&) {
+    auto model = open_model(a);
+    return run_direct_logit(*model, a.prompt, a.target, a.contrast, a.json);
+}
+
+// How `explain` runs and prints each kind of result the registry names (attr::MethodResult): a new kind is one entry.
+using ExplainRunner = int (*)(const ExplainArgs&, const attr::MethodInfo&);
+const std::map<attr::MethodResult, ExplainRunner>& explain_runners() {
+    static const std::map<attr::MethodResult, ExplainRunner> runners = {
+        {attr::MethodResult::TokenScores, run_token_scores},   {attr::MethodResult::HeadSummaries, run_head_summaries},
+        {attr::MethodResult::LogitLens, run_logit_lens},       {attr::MethodResult::Patching, run_patching_method},
+        {attr::MethodResult::DirectLogit, run_direct_logit_method},
     };
-    auto a = std::make_shared<Args>();
+    return runners;
+}
+
+}  // namespace
+
+Action add_explain_command(CLI::App& app) {
+    auto a = std::make_shared<ExplainArgs>();
     auto* cmd = app.add_subcommand("explain", "Attribute log p(target | prompt) to the prompt's tokens, or show attention");
     cmd->add_option("model", a->model, "Model folder, or a repository name in the Hugging Face cache")->required();
     cmd->add_option("--revision", a->revision, "With a repository name: the branch, tag or commit in the cache (default: main)");
@@ -82,126 +226,17 @@ Action add_explain_command(CLI::App& app) {
             throw std::runtime_error("--" + name + " does not apply to --method " + method.name +
                                      (readers.empty() ? std::string() : " (it is read by " + readers + ")"));
         }
+        a->target_given = target_opt->count() > 0;
+        a->batch_given = batch_opt->count() > 0;
         InterruptGuard interrupts;
-        auto open_model = [&] {
-            ModelOptions mo;
-            mo.threads = a->threads;
-            mo.revision = a->revision;
-            return LanguageModel::open(a->model, mo);
-        };
-        if (method.result == attr::MethodResult::Patching || method.result == attr::MethodResult::DirectLogit) {
-            auto model = open_model();
-            return run_circuit_method(method.name, *model, a->prompt, a->target, a->contrast, a->circuits, a->seed,
-                                      batch_opt->count() ? a->batch : 8, a->json);
-        }
         if (a->circuits.generation) {
-            auto model = open_model();
+            auto model = open_model(*a);
             return run_generation_attribution(*model, a->prompt, a->target, method.name, a->steps, a->quadrature, a->internal_batch,
                                               a->baseline_token, a->circuits, a->json);
         }
-        if (method.result == attr::MethodResult::HeadSummaries) {
-            auto model = open_model();
-            auto s = attr::head_summaries(*model, a->prompt, a->repeat_length, a->seed, terminal_control(a->method, a->json));
-            if (a->json) {
-                std::cout << attr::to_json_text(s);
-                return 0;
-            }
-            std::printf("heads on %d tokens; induction on %d random tokens repeated twice (seed %llu)\n\n", s.length, a->repeat_length,
-                        static_cast<unsigned long long>(a->seed));
-            std::printf("  %5s %4s %9s %12s %14s %10s\n", "layer", "head", "entropy", "first token", "previous token", "induction");
-            for (const auto& h : s.heads)
-                std::printf("  %5d %4d %9.3f %12.3f %14.3f %10.3f%s\n", h.layer, h.head, h.entropy, h.first_token, h.previous_token, h.induction,
-                            h.likely_induction() ? "  induction head?" : h.likely_previous_token() ? "  previous-token head?" : "");
-            return 0;
-        }
-        if (method.result == attr::MethodResult::LogitLens) {
-            auto model = open_model();
-            auto lens = attr::logit_lens(*model, a->prompt, a->target, a->top_k, terminal_control(a->method, a->json));
-            if (a->json) {
-                std::cout << attr::to_json_text(lens);
-                return 0;
-            }
-            // The familiar picture: rows are layers, columns positions, each cell the top token and its probability.
-            std::printf("logit lens: top next token (probability) after each layer, at each position\n\n%-11s", "");
-            for (const auto& t : lens.tokens) std::printf(" %-14.14s", printable(t.text).c_str());
-            std::printf("\n");
-            for (int r = 0; r < lens.rows; ++r) {
-                std::printf("%-11s", r == 0 ? "embeddings" : ("layer " + std::to_string(r - 1)).c_str());
-                for (int p = 0; p < lens.length; ++p) {
-                    const auto& c = lens.at(r, p);
-                    char cell[64];
-                    std::snprintf(cell, sizeof cell, "%.8s %.2f", printable(c.top_tokens.front()).c_str(), c.top_probs.front());
-                    std::printf(" %-14s", cell);
-                }
-                std::printf("\n");
-            }
-            return 0;
-        }
-        attr::Options o;
-        o.generated_target = target_opt->count() == 0;
-        o.contrast = a->contrast;
-        o.method = attr::method_from_name(method.name);
-        o.steps = a->steps;
-        o.quadrature = attr::quadrature_from_name(a->quadrature);
-        o.internal_batch = a->internal_batch;
-        o.baseline_token = a->baseline_token;
-        o.baseline_text = a->baseline_text;
-        o.matrix = !a->no_matrix;
-        if (a->exact + a->kernel + a->partition > 1) throw std::runtime_error("choose one of --exact, --kernel and --partition");
-        o.shap = a->exact ? attr::Options::ShapAlgorithm::Exact : a->kernel ? attr::Options::ShapAlgorithm::Kernel
-                 : a->partition ? attr::Options::ShapAlgorithm::Partition : attr::Options::ShapAlgorithm::Auto;
-        o.shap_words = a->words;
-        o.shap_delete = a->del;
-        o.budget = a->budget;
-        o.batch_size = a->batch;
-        o.seed = a->seed;
-        o.layer = a->layer;
-        o.head = a->head;
-        if (a->head_reduce != "mean" && a->head_reduce != "max") throw std::runtime_error("--head-reduce is mean or max");
-        o.head_reduce = a->head_reduce;
-        for (const auto& s : a->spans) {
-            auto colon = s.find(':');
-            try {
-                if (colon == std::string::npos) throw std::invalid_argument(s);
-                o.spans.push_back({std::stoi(s.substr(0, colon)), std::stoi(s.substr(colon + 1))});
-            } catch (const std::exception&) {
-                throw std::runtime_error("--span '" + s + "': expected FIRST:LAST token indices, e.g. 2:5");
-            }
-        }
-        o.control = terminal_control(a->method, a->json);
-        auto model = open_model();
-        auto r = attr::explain(*model, a->prompt, a->target, o);
-        if (a->json) {
-            std::cout << attr::to_json_text(r);
-            return 0;
-        }
-        if (r.contrast.empty())
-            std::printf("%s: log p(\"%s\" | prompt) = %.4f  (%s)\n", r.method.c_str(), printable(r.target).c_str(), r.target_logprob, r.details.c_str());
-        else
-            std::printf("%s: log p(\"%s\" | prompt) - log p(\"%s\" | prompt) = %.4f  (%s)\n", r.method.c_str(), printable(r.target).c_str(),
-                        printable(r.contrast).c_str(), r.target_logprob, r.details.c_str());
-        double scale = 0;
-        for (double v : r.scores) scale = std::max(scale, std::fabs(v));
-        std::printf("\n  %-5s %-20s %12s\n", "token", "text", "score");
-        for (std::size_t i = 0; i < r.prompt_tokens.size(); ++i)
-            std::printf("  %-5zu %-20.20s %12.5f  %s\n", i, printable(r.prompt_tokens[i].text).c_str(), r.scores[i], bar(r.scores[i], scale).c_str());
-        for (const auto& s : r.spans) std::printf("\n  span [%d, %d) \"%s\": %.5f", s.first, s.last, printable(s.text).c_str(), s.score);
-        if (!r.spans.empty()) std::printf("\n");
-        if (!r.words.empty()) {
-            std::printf("\n  words:");
-            for (const auto& w : r.words) std::printf("  %s %.4f", w.text.c_str(), w.score);
-            std::printf("\n");
-        }
-        if (!std::isnan(r.delta)) {
-            double total = 0;
-            for (double v : r.scores) total += v;
-            std::printf("\n  sum of scores %.5f; F(input) - F(baseline) = %.5f; %s %.3g\n", total, r.target_logprob - r.baseline_logprob,
-                        r.method == "shap" ? "efficiency gap" : "convergence delta", r.delta);
-        }
-        std::printf("  %zu model evaluations\n", r.evaluations);
-        std::fflush(stdout);
-        for (const auto& w : r.warnings) std::fprintf(stderr, "lmwb: warning: %s\n", w.c_str());
-        return 0;
+        const auto runner = explain_runners().find(method.result);
+        if (runner == explain_runners().end()) throw std::runtime_error("--method " + method.name + " has no runner in explain");
+        return runner->second(*a, method);
     };
 }
 

@@ -388,11 +388,29 @@ TEST_CASE("the method registry: docs table, unknown names listed, options of ano
     }
     // eval attaches the per-item methods only.
     ScratchDir d;
-    auto dla = run_command(cli + " eval " + model + " world-facts-mc --limit 1 -q --explain color-the-sky --explain-method dla --out " +
-                           d.file("x.json") + " 2>&1");
-    CHECK(dla.exit_code == 1);
-    CHECK_THAT(dla.output, Catch::Contains("unknown method 'dla' for an item's record (ig, shap, grad, grad-x-input, attention, rollout)"));
+    auto lens = run_command(cli + " eval " + model + " world-facts-mc --limit 1 -q --explain color-the-sky --explain-method logit-lens --out " +
+                            d.file("x.json") + " 2>&1");
+    CHECK(lens.exit_code == 1);
+    CHECK_THAT(lens.output, Catch::Contains("unknown method 'logit-lens' for an item's record (ig, shap, grad, grad-x-input, attention, rollout, dla)"));
     CHECK_FALSE(std::filesystem::exists(d.file("x.json")));
+    // Direct logit attribution on an item: the record carries what `explain -m dla --json` prints for its prompt
+    // and gold answer.
+    auto dla = run_command(cli + " eval " + model + " world-facts-mc --limit 4 -q --explain color-the-sky --explain-method dla --out " +
+                           d.file("d.json") + " 2>&1");
+    REQUIRE(dla.exit_code == 0);
+    const auto report = lmwb::eval::read_report(d.file("d.json"));
+    const lmwb::eval::ItemRecord* item = nullptr;
+    for (const auto& it : report.suites[0].items)
+        if (it.id == "color-the-sky") item = &it;
+    REQUIRE(item);
+    const auto attached = nlohmann::json::parse(item->attribution);
+    CHECK(attached["schema"] == "lmwb.direct_logit");
+    const auto alone = run_command(cli + " explain " + model + " -m dla --json -p " + lmwb::test::shell_quote(item->prompt) + " -t " +
+                                   lmwb::test::shell_quote(" " + item->target));
+    REQUIRE(alone.exit_code == 0);
+    const auto direct = nlohmann::json::parse(alone.output);
+    CHECK(std::abs(attached["total"].get<double>() - direct["total"].get<double>()) < 1e-9);
+    CHECK(attached["target_token"] == direct["target_token"]);
 }
 
 TEST_CASE("runs in parallel keep every file's hash in the shared cache", "[cli][evaluation]") {

@@ -52,6 +52,13 @@ inline CommandResult run_command(const std::string& command) {
     return r;
 }
 
+// A word for /bin/sh: single-quoted, any ' inside closed, escaped and reopened.
+inline std::string shell_quote(const std::string& word) {
+    std::string out = "'";
+    for (char c : word) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    return out + "'";
+}
+
 inline std::string read_text(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
     return {std::istreambuf_iterator<char>(in), {}};

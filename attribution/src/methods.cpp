@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "lmwb/attribution.h"
+#include "lmwb/circuits.h"
 
 namespace lmwb::attr {
 
@@ -42,7 +43,7 @@ std::vector<MethodInfo> make_methods() {
                  MethodResult::Patching, "lmwb.patching", "Ctrl+6", "explain --method patching"});
     m.push_back({"dla", {"direct-logit-attribution"}, "Direct logit attribution",
                  "each layer's, head's and MLP's output through the frozen final norm onto the target's unembedding", "",
-                 {"contrast"}, false, false, MethodResult::DirectLogit, "lmwb.direct_logit", "Ctrl+7", "explain --method dla"});
+                 {"contrast"}, false, true, MethodResult::DirectLogit, "lmwb.direct_logit", "Ctrl+7", "explain --method dla"});
     // Actions of their own commands, in the GUI's Run menu beside the methods.
     m.push_back({"sample", {}, "Sample", "sampled answers: per-token entropy, self-consistency, semantic entropy", "", {}, false, false,
                  MethodResult::Uncertainty, "lmwb.uncertainty", "Ctrl+4", "uncertainty", false});
@@ -110,6 +111,23 @@ std::string methods_markdown() {
                (m.shortcut.empty() ? "—" : m.shortcut) + " |\n";
     }
     return out;
+}
+
+std::string explain_item(const MethodInfo& method, const LanguageModel& model, const std::string& prompt, const std::string& target,
+                         int steps, const Control& control) {
+    if (!method.per_item) throw AttributionError("method '" + method.name + "' is not attached to items (" + method_names(true) + ")");
+    switch (method.result) {
+    case MethodResult::TokenScores: {
+        Options o;
+        o.method = method_from_name(method.name);
+        o.steps = steps;
+        o.control = control;
+        return to_json_text(explain(model, prompt, target, o), -1);
+    }
+    case MethodResult::DirectLogit: return to_json_text(direct_logit_attribution(model, prompt, target, {}, control), -1);
+    default: break;
+    }
+    throw AttributionError("method '" + method.name + "' has no per-item writer");
 }
 
 }  // namespace lmwb::attr

@@ -11,6 +11,7 @@
 
 #include <cmath>
 
+#include "inspector_page.h"
 #include "plots.h"
 
 namespace lmwb::gui {
@@ -24,9 +25,9 @@ CircuitsView::CircuitsView(QWidget* parent) : QWidget(parent) {
     site_ = new QComboBox;
     for (Site s : {Site::Residual, Site::Attention, Site::Mlp, Site::Heads}) site_->addItem(QString::fromStdString(to_string(s)));
     patch_button_ = new QPushButton(tr("Patch"));
-    patch_button_->setToolTip(tr("Activation patching (Ctrl+6): restore each clean component into the corrupted run"));
+    patch_button_->setToolTip(tr("Activation patching (%1): restore each clean component into the corrupted run").arg(shortcutOf("patching")));
     dla_button_ = new QPushButton(tr("Direct logit"));
-    dla_button_->setToolTip(tr("Direct logit attribution (Ctrl+7): what each layer, head and MLP writes to the target's logit"));
+    dla_button_->setToolTip(tr("Direct logit attribution (%1): what each layer, head and MLP writes to the target's logit").arg(shortcutOf("dla")));
     row->addWidget(corrupted_, 1);
     row->addWidget(new QLabel(tr("Site:")));
     row->addWidget(site_);
@@ -69,8 +70,8 @@ void CircuitsView::clear() {
     dla_.reset();
     summary_->setText(tr("Patching needs a prompt, a target and a corrupted prompt (or noise); with a contrast it reads the "
                          "logit difference target − foil."));
-    grid_->setEmpty(tr("No patching yet.\nPress Patch (Ctrl+6): each cell restores one clean component into the corrupted run."));
-    bars_->setEmpty(tr("No direct logit attribution yet.\nPress Direct logit (Ctrl+7)."));
+    grid_->setEmpty(tr("No patching yet.\nPress Patch (%1): each cell restores one clean component into the corrupted run.").arg(shortcutOf("patching")));
+    bars_->setEmpty(tr("No direct logit attribution yet.\nPress Direct logit (%1).").arg(shortcutOf("dla")));
     heads_->setEmpty(tr("Each head's direct contribution appears here."));
 }
 
@@ -152,7 +153,7 @@ GenerationView::GenerationView(QWidget* parent) : QWidget(parent) {
     auto* v = new QVBoxLayout(this);
     auto* row = new QHBoxLayout;
     button_ = new QPushButton(tr("Attribute generation"));
-    button_->setToolTip(tr("Ctrl+8: IG of every generated token (the target, or the greedy output) over the prompt and the tokens before it"));
+    button_->setToolTip(tr("%1: IG of every generated token (the target, or the greedy output) over the prompt and the tokens before it").arg(shortcutOf("generation")));
     summary_ = new QLabel;
     summary_->setWordWrap(true);
     row->addWidget(button_);
@@ -174,8 +175,8 @@ void GenerationView::setStale(const QString& why) { matrix_->setStale(why); }
 void GenerationView::clear() {
     result_.reset();
     shaded_ = -1;
-    matrix_->setEmpty(tr("No attribution of generated text yet.\nPress Attribute generation (Ctrl+8): each generated token's row "
-                         "attributes it to the prompt and to the tokens generated before it."));
+    matrix_->setEmpty(tr("No attribution of generated text yet.\nPress Attribute generation (%1): each generated token's row "
+                         "attributes it to the prompt and to the tokens generated before it.").arg(shortcutOf("generation")));
     tokens_->setHtml(tr("<i>Hover a row of the matrix to shade the tokens by what that generated token owes them.</i>"));
     summary_->clear();
 }

@@ -1,5 +1,7 @@
 #include "head_grid.h"
 
+#include "inspector_page.h"
+
 #include <QHBoxLayout>
 #include <QHelpEvent>
 #include <QImage>
@@ -65,7 +67,7 @@ void HeadThumbnails::paintEvent(QPaintEvent*) {
     p.fillRect(rect(), palette().window());
     if (!maps_ || maps_->heads_display.empty()) {
         p.drawText(rect().adjusted(10, 10, -10, -10), Qt::AlignLeft | Qt::TextWordWrap,
-                   tr("Every head's attention map appears here after Attention (Ctrl+1); Head summaries adds each head's scores."));
+                   tr("Every head's attention map appears here after Attention (%1); Head summaries adds each head's scores.").arg(shortcutOf("attention")));
         return;
     }
     const int n = maps_->display;

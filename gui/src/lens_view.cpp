@@ -1,5 +1,7 @@
 #include "lens_view.h"
 
+#include "inspector_page.h"
+
 #include "plots.h"
 
 #include <QBrush>
@@ -68,7 +70,7 @@ LensView::LensView(QWidget* parent) : QWidget(parent) {
     v->addWidget(table_, 1);
     v->addWidget(detail_);
     connect(table_, &QTableView::clicked, this, [this](const QModelIndex& i) { detail_->setText(model_->describe(i.row(), i.column())); });
-    clear(tr("The logit lens appears here: press Logit lens (Ctrl+5) to read every layer through the final norm and the unembedding."));
+    clear(tr("The logit lens appears here: press Logit lens (%1) to read every layer through the final norm and the unembedding.").arg(shortcutOf("logit-lens")));
 }
 
 void LensView::setLens(std::shared_ptr<const attr::LogitLens> lens) {

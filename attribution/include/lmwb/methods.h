@@ -8,6 +8,12 @@
 #include <string_view>
 #include <vector>
 
+#include "lmwb/control.h"
+
+namespace lmwb {
+class LanguageModel;
+}
+
 namespace lmwb::attr {
 
 // What a method returns, and so which printer, JSON writer and view shows it.
@@ -43,5 +49,9 @@ const std::vector<std::string>& common_explain_options();
 std::string method_names(bool per_item = false);
 // The table of docs/interpretability.md (`lmwb methods`).
 std::string methods_markdown();
+// What `eval --explain-method` attaches to an item's record: a per-item method's result for (prompt, target) as
+// compact JSON (its schema names the kind: lmwb.attribution, lmwb.direct_logit). `steps` for integrated gradients.
+std::string explain_item(const MethodInfo& method, const LanguageModel& model, const std::string& prompt, const std::string& target,
+                         int steps, const Control& control = {});
 
 }  // namespace lmwb::attr
