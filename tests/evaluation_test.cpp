@@ -447,7 +447,7 @@ TEST_CASE("reports round-trip, are written atomically and refuse newer schemas",
     d.write("new.json", j.dump());
     CHECK_THROWS_WITH(eval::read_report(d.file("new.json")), Catch::Contains("newer than this lmwb reads"));
     d.write("bad.json", "{\"schema\": \"lmwb.report\", ");
-    CHECK_THROWS_WITH(eval::read_report(d.file("bad.json")), Catch::Contains("bad.json: not a JSON report"));
+    CHECK_THROWS_WITH(eval::read_report(d.file("bad.json")), Catch::Contains("bad.json: malformed JSON"));
     d.write("other.json", "{\"hello\": 1}");
     CHECK_THROWS_WITH(eval::read_report(d.file("other.json")), Catch::Contains("not an lmwb report"));
     j["schema_version"] = 1;
@@ -549,7 +549,7 @@ TEST_CASE("word counts for word perplexity split on Python's Unicode whitespace,
 TEST_CASE("a report or journal holding a number beyond double's range is a clean error naming the file", "[evaluation][errors]") {
     // nlohmann throws out_of_range, not parse_error, for "1e400" (found by fuzz/tokenizer; the readers share the rule).
     CHECK_THROWS_WITH(eval::report_from_json_text(R"({"schema": "lmwb.report", "schema_version": 1e400})", "big.json"),
-                      Catch::Contains("big.json: not a JSON report") && Catch::Contains("number overflow"));
+                      Catch::Contains("big.json: malformed JSON") && Catch::Contains("number overflow"));
     // A float where an integer belongs was cast unchecked, undefined past the integer's range (found by fuzz/journal,
     // fuzz/corpus/journal/crash-float-into-integer): a clean error naming the file now.
     auto report = nlohmann::json::parse(lmwb::test::read_text(std::string(LMWB_FIXTURES) + "/../../fuzz/corpus/report/seed-one"));

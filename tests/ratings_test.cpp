@@ -190,7 +190,7 @@ TEST_CASE("ratings files: every rater their own file, and the import's edge case
     CHECK_THAT(error("twice.csv", "suite,item,dimension,value,value\nworld-facts-qa," + id + ",fluency,4,5\n"),
                Catch::Contains("twice.csv:1: the header names column 'value' twice"));
     CHECK_THAT(error("twice.jsonl", R"({"suite": "world-facts-qa", "item": ")" + id + R"(", "dimension": "fluency", "value": "4", "value": "5"})" "\n"),
-               Catch::Contains("twice.jsonl:1: key 'value' is given twice"));
+               Catch::Contains("twice.jsonl:1: the key 'value' appears twice in one object"));
     CHECK_THAT(error("who.csv", "suite,item,dimension,value\nworld-facts-qa," + id + ",fluency,4\n", ""), Catch::Contains("the rater has no name"));
     // An ordinal rubric whose values are words: said by name, not "stod".
     eval::Report words = rep;

@@ -12,6 +12,8 @@
 #include <nlohmann/json.hpp>
 
 #include "lmwb/suite.h"
+#include "lmwb/files.h"
+#include "lmwb/json_file.h"
 #include "lmwb/text.h"
 
 namespace lmwb::datasets {
@@ -21,9 +23,14 @@ using nlohmann::json;
 
 namespace {
 
-std::string read_file(const std::string& path, const std::string& what) {
+[[noreturn]] void suite_error(const std::string& message) { throw SuiteError(message); }
+
+// A definition is a few kilobytes; items and few-shot files may be large, never unbounded.
+constexpr std::size_t kMaxDefinitionBytes = std::size_t{16} << 20, kMaxItemsBytes = std::size_t{2} << 30;
+
+std::string read_file(const std::string& path, const std::string& what, std::size_t max_bytes = kMaxItemsBytes) {
     std::string why;
-    auto content = text::read_file(path, &why);
+    auto content = files::read_regular(path, &why, max_bytes);
     if (!content) throw SuiteError(path + ": cannot open " + what + ": " + why);
     return *content;
 }
@@ -45,15 +52,8 @@ std::vector<Record> read_jsonl(const std::string& path, const std::string& conte
         ++line_no;
         if (!line.empty() && line.back() == '\r') line.pop_back();
         if (line.find_first_not_of(" \t") == std::string::npos) continue;
-        json v;
-        try {
-            v = json::parse(line);
-        } catch (const json::exception& e) {  // parse errors, and numbers beyond double's range ("1e400")
-            std::string why = e.what();
-            auto colon = why.find("] ");
-            throw SuiteError(path + ":" + std::to_string(line_no) + ": malformed JSON: " +
-                             (colon == std::string::npos ? why : why.substr(colon + 2)));
-        }
+        // The rules every file's JSON follows (lmwb/json_file.h): unique keys, a nesting limit.
+        json v = json_file::parse(line, path + ":" + std::to_string(line_no), suite_error);
         if (!v.is_object()) throw SuiteError(path + ":" + std::to_string(line_no) + ": expected a JSON object, found " + v.type_name());
         out.push_back({line_no, std::move(v)});
     }
@@ -143,13 +143,8 @@ Suite load_suite(const std::string& definition_path) {
     Suite s;
     s.path = definition_path;
     const std::string& P = definition_path;
-    std::string def_text = read_file(P, "the suite definition");
-    json j;
-    try {
-        j = json::parse(def_text);
-    } catch (const json::exception& e) {
-        throw SuiteError(P + ": malformed JSON: " + e.what());
-    }
+    std::string def_text = read_file(P, "the suite definition", kMaxDefinitionBytes);
+    const json j = json_file::parse(def_text, P, suite_error);
     if (!j.is_object()) throw SuiteError(P + ": a suite definition is a JSON object");
     check_keys(j, {"lmwb_suite", "name", "version", "description", "kind", "items", "fields", "prompt", "target_delimiter",
                    "choices", "few_shot", "generation", "normalization", "rouge_tokenizer", "rouge_stemmer", "bleu_tokenizer", "answer_convention", "metrics", "slices", "rubric"}, P, "");

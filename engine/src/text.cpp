@@ -1,5 +1,7 @@
 #include "lmwb/text.h"
 
+#include "lmwb/files.h"
+
 #include <utf8proc.h>
 
 #include <filesystem>
@@ -28,23 +30,6 @@ std::uint64_t splitmix64(std::uint64_t& state) {
     return z ^ (z >> 31);
 }
 
-std::optional<std::string> read_file(const std::string& path, std::string* why) {
-    auto fail = [&](const std::string& reason) -> std::optional<std::string> {
-        if (why) *why = reason;
-        return std::nullopt;
-    };
-    std::error_code ec;
-    const auto status = std::filesystem::status(path, ec);
-    if (status.type() == std::filesystem::file_type::not_found) return fail("no such file");
-    if (ec) return fail(ec.message());
-    if (std::filesystem::is_directory(status)) return fail("is a folder, not a file");
-    if (!std::filesystem::is_regular_file(status)) return fail("not a regular file (a FIFO or a device?)");
-    std::ifstream in(path, std::ios::binary);
-    if (!in) return fail("cannot open it");
-    std::ostringstream s;
-    s << in.rdbuf();
-    if (in.bad()) return fail("cannot read it");
-    return s.str();
-}
+std::optional<std::string> read_file(const std::string& path, std::string* why) { return files::read_regular(path, why); }
 
 }  // namespace lmwb::text

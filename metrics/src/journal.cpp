@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <vector>
 
+#include "lmwb/json_file.h"
 #include "lmwb/text.h"
 
 namespace lmwb::eval {
@@ -58,7 +59,16 @@ std::map<std::pair<std::size_t, std::size_t>, ItemRecord> read_journal(const std
         pos = end + 1;
     }
     if (lines.empty()) throw ReportError(path + ": the journal is empty");
-    json header = json::parse(lines[0], nullptr, false);
+    // The rules every file's JSON follows (lmwb/json_file.h); a line that breaks them is damaged (the last one may be
+    // cut short by a crash while it was written).
+    auto parse = [](const std::string& line) {
+        try {
+            return json_file::parse_strict(line);
+        } catch (const std::exception&) {
+            return json(json::value_t::discarded);
+        }
+    };
+    json header = parse(lines[0]);
     if (header.is_discarded() || !header.is_object() || !header.contains("lmwb_journal") || !header.contains("run"))
         throw ReportError(path + ":1: not an lmwb journal");
     if (header["run"] != run) {
@@ -71,7 +81,7 @@ std::map<std::pair<std::size_t, std::size_t>, ItemRecord> read_journal(const std
     std::map<std::pair<std::size_t, std::size_t>, ItemRecord> done;
     for (std::size_t i = 1; i < lines.size(); ++i) {
         bool last = i + 1 == lines.size();
-        json j = json::parse(lines[i], nullptr, false);
+        json j = parse(lines[i]);
         if (j.is_discarded()) {
             if (last && !last_complete) break;
             throw ReportError(path + ":" + std::to_string(i + 1) + ": damaged journal line");

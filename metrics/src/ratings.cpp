@@ -10,6 +10,7 @@
 #include "lmwb/agreement.h"
 #include "lmwb/evaluation.h"
 #include "lmwb/statistics.h"
+#include "lmwb/json_file.h"
 #include "lmwb/text.h"
 #include "unicode_text.h"
 
@@ -115,19 +116,9 @@ std::vector<CsvRecord> csv_records(const std::string& text, const std::string& p
     return out;
 }
 
-// A JSON object of one line whose keys are each given once (a key twice would silently keep the last).
+// One line's JSON under the rules every file follows (lmwb/json_file.h): a key twice would silently keep the last.
 json parse_unique(const std::string& text, const std::string& where) {
-    std::vector<std::set<std::string>> keys;
-    std::string duplicate;
-    json j = json::parse(text, [&](int depth, json::parse_event_t event, json& parsed) {
-        if (event == json::parse_event_t::object_start) keys.resize(static_cast<std::size_t>(depth) + 1), keys[static_cast<std::size_t>(depth)].clear();
-        else if (event == json::parse_event_t::key && depth > 0 && !keys[static_cast<std::size_t>(depth) - 1].insert(parsed.get<std::string>()).second)
-            duplicate = parsed.get<std::string>();
-        return true;
-    }, false);
-    if (j.is_discarded()) throw ReportError(where + ": malformed JSON");
-    if (!duplicate.empty()) throw ReportError(where + ": key '" + duplicate + "' is given twice");
-    return j;
+    return json_file::parse(text, where, [](const std::string& message) { throw ReportError(message); });
 }
 
 // A value of an ordinal or interval rubric as a number; anything else says which.

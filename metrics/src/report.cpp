@@ -18,6 +18,8 @@
 #include <nlohmann/json.hpp>
 
 #include "lmwb/evaluation.h"
+#include "lmwb/files.h"
+#include "lmwb/json_file.h"
 #include "lmwb/text.h"
 
 namespace lmwb::eval {
@@ -355,12 +357,8 @@ std::string to_json_text(const Report& r, int indent) { return report_json(r, tr
 std::string deterministic_json(const Report& r) { return report_json(r, false).dump(); }
 
 Report report_from_json_text(const std::string& text, const std::string& source) {
-    json j;
-    try {
-        j = json::parse(text);
-    } catch (const json::exception& e) {  // parse errors, and numbers beyond double's range ("1e400")
-        throw ReportError(source + ": not a JSON report (" + std::string(e.what()) + ")");
-    }
+    // The rules every file's JSON follows (lmwb/json_file.h): unique keys, a nesting limit.
+    const json j = json_file::parse(text, source, [](const std::string& message) { throw ReportError(message); });
     if (!j.is_object() || j.value("schema", "") != "lmwb.report")
         throw ReportError(source + ": not an lmwb report (no \"schema\": \"lmwb.report\")");
     Report r;
@@ -399,7 +397,8 @@ Report report_from_json_text(const std::string& text, const std::string& source)
 
 Report read_report(const std::string& path) {
     std::string why;
-    const auto content = text::read_file(path, &why);  // regular files only: never a FIFO, /dev/zero or a folder
+    // Regular files only (never a FIFO, /dev/zero or a folder), of at most 4 GiB.
+    const auto content = files::read_regular(path, &why, std::size_t{4} << 30);
     if (!content) throw ReportError(path + ": cannot open the report (" + why + ")");
     return report_from_json_text(*content, path);
 }

@@ -1,6 +1,6 @@
 #include "config.h"
 
-#include "json_unique.h"
+#include "lmwb/json_file.h"
 #include "lmwb/text.h"
 
 #include <nlohmann/json.hpp>
@@ -15,34 +15,14 @@ namespace lmwb {
 
 namespace {
 
-struct Reader {
+[[noreturn]] void model_error(const std::string& message) { throw ModelError(message); }
+
+// config.json's fields, typed (lmwb/json_file.h): errors read "config.json: /rope_scaling/factor: expected a number".
+struct Reader : json_file::Object {
+    Reader(const nlohmann::json& value, const std::string& file) : json_file::Object(value, file, model_error), j(value), path(file) {}
     const nlohmann::json& j;
     const std::string& path;
-    [[noreturn]] void fail(const std::string& field, const std::string& what) const {
-        throw ModelError(path + ": /" + field + ": " + what);
-    }
-    bool has(const std::string& k) const { return j.contains(k) && !j[k].is_null(); }
-    std::int64_t integer(const std::string& k) const {
-        if (!has(k)) fail(k, "missing field");
-        if (!j[k].is_number_integer()) fail(k, "expected an integer, found " + std::string(j[k].type_name()));
-        return j[k].get<std::int64_t>();
-    }
-    std::int64_t integer(const std::string& k, std::int64_t fallback) const { return has(k) ? integer(k) : fallback; }
-    double number(const std::string& k, double fallback) const {
-        if (!has(k)) return fallback;
-        if (!j[k].is_number()) fail(k, "expected a number, found " + std::string(j[k].type_name()));
-        return j[k].get<double>();
-    }
-    bool boolean(const std::string& k, bool fallback) const {
-        if (!has(k)) return fallback;
-        if (!j[k].is_boolean()) fail(k, "expected true or false");
-        return j[k].get<bool>();
-    }
-    std::string str(const std::string& k, const std::string& fallback) const {
-        if (!has(k)) return fallback;
-        if (!j[k].is_string()) fail(k, "expected a string");
-        return j[k].get<std::string>();
-    }
+    std::string str(const std::string& k, const std::string& fallback) const { return string(k, fallback); }
     std::vector<std::int64_t> ids(const std::string& k) const {
         std::vector<std::int64_t> out;
         if (!has(k)) return out;
@@ -72,7 +52,7 @@ void read_rope_scaling(const Reader& r, ArchConfig& c) {
     if (!r.has("rope_scaling")) return;
     const auto& s = r.j["rope_scaling"];
     if (!s.is_object()) r.fail("rope_scaling", "expected an object");
-    Reader rs{s, r.path};
+    Reader rs(s, r.path);
     RopeScaling& out = c.rope_scaling;
     out.type = rs.str("rope_type", rs.str("type", ""));
     out.factor = rs.number("factor", 1.0);
@@ -151,24 +131,12 @@ void read_windows(const Reader& r, ArchConfig& c) {
 }  // namespace
 
 nlohmann::json read_json_object(const std::string& path, const std::string& needed_by) {
-    std::string why;
-    const auto content = text::read_file(path, &why);  // regular files only: never a FIFO, a device or a folder
-    if (!content) throw ModelError(path + ": cannot open: " + why + " (" + needed_by + ")");
-    nlohmann::json j;
-    try {
-        j = parse_unique_keys(*content);
-    } catch (const DuplicateKey& e) {
-        throw ModelError(path + ": " + e.what());
-    } catch (const nlohmann::json::exception& e) {  // parse errors, and numbers beyond double's range ("1e400")
-        throw ModelError(path + ": malformed JSON: " + e.what());
-    }
-    if (!j.is_object()) throw ModelError(path + ": expected a JSON object");
-    return j;
+    return json_file::read_object(path, needed_by, model_error, {std::size_t{16} << 20, 64});
 }
 
 ArchConfig read_config(const std::string& path) {
     const nlohmann::json j = read_json_object(path, "a Hugging Face model folder needs config.json");
-    Reader r{j, path};
+    Reader r(j, path);
     ArchConfig c;
     c.model_type = r.str("model_type", "");
     if (c.model_type.empty()) r.fail("model_type", "missing field");

@@ -7,6 +7,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "lmwb/json_file.h"
+
 #include "lmwb/model_source.h"
 #include "config.h"
 #include "compute_threads.h"
@@ -149,22 +151,14 @@ void HfModel::open_hf_folder(const fs::path& dir, const ModelOptions& options) {
 
 void HfModel::open_bundle(const fs::path& dir, const ModelOptions& options) {
     std::string mpath = (dir / "lmwb.json").string();
-    nlohmann::json m = read_json_object(mpath, "a TorchScript bundle needs lmwb.json");
+    const nlohmann::json m = read_json_object(mpath, "a TorchScript bundle needs lmwb.json");
+    const json_file::Object manifest(m, mpath, [](const std::string& message) { throw ModelError(message); });
     auto integer = [&](const char* key, bool required) -> std::int64_t {
-        if (!m.contains(key) || m[key].is_null()) {
-            if (required) throw ModelError(mpath + ": /" + key + ": missing field");
-            return -1;
-        }
-        if (!m[key].is_number_integer()) throw ModelError(mpath + ": /" + key + ": expected an integer");
-        return m[key].get<std::int64_t>();
+        if (!required && !manifest.has(key)) return -1;
+        return manifest.integer(key);
     };
-    auto text = [&](const char* key, const std::string& fallback) {
-        if (!m.contains(key) || m[key].is_null()) return fallback;
-        if (!m[key].is_string()) throw ModelError(mpath + ": /" + key + ": expected a string");
-        return m[key].get<std::string>();
-    };
-    if (text("format", "") != "lmwb-torchscript")
-        throw ModelError(mpath + ": /format: expected \"lmwb-torchscript\"");
+    auto text = [&](const char* key, const std::string& fallback) { return manifest.string(key, fallback); };
+    if (text("format", "") != "lmwb-torchscript") throw ModelError(mpath + ": /format: expected \"lmwb-torchscript\"");
     BundleManifest bm;
     bm.vocab_size = integer("vocab_size", true);
     bm.context_length = integer("context_length", true);

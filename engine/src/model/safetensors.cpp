@@ -1,6 +1,6 @@
 #include "safetensors.h"
 
-#include "json_unique.h"
+#include "lmwb/json_file.h"
 #include "lmwb/text.h"
 
 #include <fcntl.h>
@@ -32,6 +32,7 @@ constexpr DTypeInfo kDTypes[] = {{"F32", DType::F32, 4}, {"F16", DType::F16, 2},
                                  {"BOOL", DType::Bool, 1}};
 
 [[noreturn]] void fail(const std::string& path, const std::string& what) { throw ModelError(path + ": " + what); }
+[[noreturn]] void model_error(const std::string& message) { throw ModelError(message); }
 
 }  // namespace
 
@@ -74,9 +75,11 @@ SafetensorsFile::SafetensorsFile(const std::string& path) {
                        std::to_string(size_) + " bytes");
     nlohmann::json header;
     try {
-        header = parse_unique_keys(std::string_view(reinterpret_cast<const char*>(bytes) + 8, header_len));
-    } catch (const DuplicateKey& e) {
+        header = json_file::parse_strict(std::string_view(reinterpret_cast<const char*>(bytes) + 8, header_len));
+    } catch (const json_file::DuplicateKey& e) {
         fail(path, "corrupt safetensors header: tensor or key '" + e.key + "' appears twice");
+    } catch (const json_file::TooDeep& e) {
+        fail(path, std::string("corrupt safetensors header: ") + e.what());
     } catch (const nlohmann::json::parse_error& e) {
         fail(path, "corrupt safetensors header: not valid JSON at byte " + std::to_string(8 + (e.byte > 0 ? e.byte - 1 : 0)));
     } catch (const nlohmann::json::exception&) {  // a number beyond double's range ("1e400")
@@ -137,15 +140,7 @@ WeightStore::WeightStore(const std::string& folder) : folder_(folder) {
     if (fs::exists(single)) {
         shard_names.push_back("model.safetensors");
     } else if (fs::exists(index)) {
-        nlohmann::json j;
-        std::string why;
-        const auto content = text::read_file(index.string(), &why);
-        if (!content) fail(index.string(), why);
-        try {
-            j = nlohmann::json::parse(*content);
-        } catch (const nlohmann::json::exception& e) {
-            fail(index.string(), std::string("malformed JSON: ") + e.what());
-        }
+        const nlohmann::json j = json_file::read_object(index.string(), "the index of a sharded checkpoint", model_error, {std::size_t{64} << 20, 64});
         if (!j.contains("weight_map") || !j["weight_map"].is_object()) fail(index.string(), "/weight_map: missing or not an object");
         std::error_code ec;
         const fs::path root = fs::weakly_canonical(dir, ec);
