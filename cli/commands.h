@@ -41,6 +41,7 @@ Action add_merge_command(CLI::App& app);
 Action add_compare_command(CLI::App& app);
 Action add_metrics_command(CLI::App& app);
 Action add_methods_command(CLI::App& app);  // eval_commands.cpp
+Action add_formats_command(CLI::App& app);  // eval_commands.cpp
 Action add_ratings_command(CLI::App& app);
 Action add_explain_command(CLI::App& app);
 Action add_uncertainty_command(CLI::App& app);

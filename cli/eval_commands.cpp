@@ -274,6 +274,16 @@ Action add_methods_command(CLI::App& app) {
     };
 }
 
+Action add_formats_command(CLI::App& app) {
+    auto which = std::make_shared<std::string>();
+    auto* cmd = app.add_subcommand("formats", "The fields of the files lmwb reads and writes, as Markdown tables (docs/suite-format.md)");
+    cmd->add_option("format", *which, "suite")->required()->check(CLI::IsMember({"suite"}));
+    return [which]() -> int {
+        std::cout << datasets::suite_fields_markdown();
+        return 0;
+    };
+}
+
 Action add_metrics_command(CLI::App& app) {
     auto markdown = std::make_shared<bool>(false);
     auto* cmd = app.add_subcommand("metrics", "List the metrics a suite may ask for, by kind");

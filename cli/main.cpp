@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
         {"compare", lmwb::cli::add_compare_command(app)},
         {"metrics", lmwb::cli::add_metrics_command(app)},
         {"methods", lmwb::cli::add_methods_command(app)},
+        {"formats", lmwb::cli::add_formats_command(app)},
         {"ratings", lmwb::cli::add_ratings_command(app)},
         {"explain", lmwb::cli::add_explain_command(app)},
         {"uncertainty", lmwb::cli::add_uncertainty_command(app)},

@@ -354,14 +354,10 @@ TEST_CASE("readers take regular files only, and resampling counts are bounded", 
 }
 
 TEST_CASE("the method registry: docs table, unknown names listed, options of another method refused", "[cli][attribution][registry]") {
-    const std::string doc = lmwb::test::read_text(std::string(LMWB_SOURCE_DIR) + "/docs/interpretability.md");
-    const std::string begin = "<!-- methods table: `lmwb methods` -->\n", end = "<!-- end of methods table -->";
-    const auto a = doc.find(begin), b = doc.find(end);
-    REQUIRE(a != std::string::npos);
-    REQUIRE(b != std::string::npos);
     auto listed = run_command(cli + " methods");
     REQUIRE(listed.exit_code == 0);
-    CHECK(doc.substr(a + begin.size(), b - a - begin.size()) == listed.output);
+    CHECK(lmwb::test::doc_section(std::string(LMWB_SOURCE_DIR) + "/docs/interpretability.md", "<!-- methods table: `lmwb methods` -->\n",
+                                  "<!-- end of methods table -->") == listed.output);
 
     const std::string base = cli + " explain " + model + " -p 'Question: What color is the sky?' -t ' blue'";
     auto bogus = run_command(base + " -m bogus 2>&1");

@@ -8,6 +8,7 @@
 #include <set>
 
 #include "lmwb/evaluation.h"
+#include "test_support.h"
 
 using namespace lmwb;
 using datasets::TaskKind;
@@ -169,11 +170,41 @@ TEST_CASE("defaults name one convention: rouge_score's tokenizer, SQuAD's normal
 }
 
 TEST_CASE("docs/suite-format.md lists the registry's metrics as the registry describes them", "[evaluation][registry][docs]") {
-    std::ifstream in(std::string(LMWB_SOURCE_DIR) + "/docs/suite-format.md");
-    const std::string doc((std::istreambuf_iterator<char>(in)), {});
-    const std::string begin = "<!-- metrics table: `lmwb metrics --markdown` -->\n", end = "<!-- end of metrics table -->";
-    auto a = doc.find(begin), b = doc.find(end);
-    REQUIRE(a != std::string::npos);
-    REQUIRE(b != std::string::npos);
-    CHECK(doc.substr(a + begin.size(), b - a - begin.size()) == eval::metrics_markdown());
+    CHECK(lmwb::test::doc_section(std::string(LMWB_SOURCE_DIR) + "/docs/suite-format.md", "<!-- metrics table: `lmwb metrics --markdown` -->\n",
+                                  "<!-- end of metrics table -->") == eval::metrics_markdown());
+}
+
+// The definition's fields are declared once (datasets::suite_fields): the loader accepts exactly those, and the docs'
+// table is generated from them.
+TEST_CASE("docs/suite-format.md's field table is the loader's, and the loader accepts exactly those fields", "[evaluation][suite][docs]") {
+    CHECK(lmwb::test::doc_section(std::string(LMWB_SOURCE_DIR) + "/docs/suite-format.md", "<!-- suite fields table: `lmwb formats suite` -->\n",
+                                  "<!-- end of suite fields table -->") == datasets::suite_fields_markdown());
+    // Every declared field (and every key of an object field) loads; one more is an unknown field.
+    lmwb::test::ScratchDir d;
+    d.write("items.jsonl", R"({"id": "a", "question": "Q?", "choices": ["x", "y"], "answer": 0})" "\n");
+    const std::string base = R"({"name": "t", "kind": "multiple_choice", "items": "items.jsonl")";
+    auto loads = [&](const std::string& extra) {
+        try {
+            datasets::load_suite(d.write("s.json", base + ", " + extra + "}"));
+            return std::string("loaded");
+        } catch (const std::exception& e) {
+            return std::string(e.what());
+        }
+    };
+    std::size_t checked = 0;
+    for (const auto& f : datasets::suite_fields())
+        for (const auto& name : f.names) {
+            INFO(name);
+            CHECK_THAT(loads("\"" + name + "\": null"), !Catch::Contains("unknown field"));
+            ++checked;
+        }
+    CHECK(checked >= 20);
+    CHECK_THAT(loads(R"("promt": "x")"), Catch::Contains("unknown field 'promt'"));
+    for (const auto& f : datasets::suite_fields()) {
+        if (f.keys.empty()) continue;
+        std::string all;
+        for (const auto& k : f.keys) all += (all.empty() ? "" : ", ") + ("\"" + k + "\": null");
+        CHECK(loads("\"" + f.names.front() + "\": {" + all + "}") == "loaded");
+        CHECK_THAT(loads("\"" + f.names.front() + "\": {\"bogus\": 1}"), Catch::Contains("unknown field '" + f.names.front() + "/bogus'"));
+    }
 }

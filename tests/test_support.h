@@ -64,6 +64,14 @@ inline std::string read_text(const std::string& path) {
     return {std::istreambuf_iterator<char>(in), {}};
 }
 
+// The text of a docs file between a generated table's markers (empty when either is missing).
+inline std::string doc_section(const std::string& file, const std::string& begin, const std::string& end) {
+    const std::string doc = read_text(file);
+    const auto a = doc.find(begin), b = doc.find(end);
+    if (a == std::string::npos || b == std::string::npos || b < a) return {};
+    return doc.substr(a + begin.size(), b - a - begin.size());
+}
+
 inline std::string fixture(const std::string& relative) { return std::string(LMWB_FIXTURES) + "/" + relative; }
 
 }  // namespace lmwb::test

@@ -97,6 +97,18 @@ void check_keys(const json& obj, const std::set<std::string>& allowed, const std
         if (!allowed.count(it.key())) throw SuiteError(path + ": unknown field '" + where + it.key() + "'");
 }
 
+std::set<std::string> field_names() {
+    std::set<std::string> out;
+    for (const auto& f : suite_fields()) out.insert(f.names.begin(), f.names.end());
+    return out;
+}
+
+std::set<std::string> keys_of(const std::string& field) {
+    for (const auto& f : suite_fields())
+        if (f.names.front() == field) return {f.keys.begin(), f.keys.end()};
+    return {};
+}
+
 struct Mapped {
     std::map<std::string, std::string> fields;  // template values
     const json* choices = nullptr;
@@ -107,6 +119,39 @@ struct Mapped {
 };
 
 }  // namespace
+
+const std::vector<SuiteField>& suite_fields() {
+    static const std::vector<SuiteField> fields = {
+        {{"lmwb_suite"}, "format version, 1 (optional)", {}},
+        {{"name", "version", "description"}, "identity; reports carry name, version and the SHA-256 of all files", {}},
+        {{"kind"}, "`multiple_choice`, `generation` or `perplexity`", {}},
+        {{"items"}, "the JSONL file, relative to the definition", {}},
+        {{"fields"}, "maps the canonical item keys `id`, `choices`, `answer`, `references`, `text` to the keys your items use", {}},
+        {{"prompt"}, "template with `{field}` substitution from the item's top-level string or number fields; `{{` and `}}` are literal braces. Not used by `perplexity`", {}},
+        {{"target_delimiter"}, "put between the context and a choice (multiple choice) or a few-shot example's target; default `\" \"`", {}},
+        {{"choices"}, "fixed choices for every item (e.g. yes/no tasks); otherwise each item's `choices`", {}},
+        {{"few_shot"}, "`count` examples before each prompt, each `prompt + target_delimiter + target`, joined by `separator` (default `\"\\n\\n\"`); drawn per item with `seed` from `items` (a JSONL file of the same shape) or, when absent, from the suite's other items (never the item itself): for item i (0-based), a SplitMix64 stream started at seed · 0x9E3779B97F4A7C15 + i + 1 (mod 2⁶⁴) drives a partial Fisher–Yates shuffle of the pool in file order, and the first `count` are the examples, in draw order (independent of sharding, `--limit` and run order; pinned by `scripts/reference/few_shot_reference.py`)", {"count", "seed", "separator", "items"}},
+        {{"generation"}, "decoding for `generation` suites; `temperature` 0 is greedy. Sampled runs draw with a seed derived from `--seed` and the item id, so shards, resumes and item order do not change the output", {"max_new_tokens", "temperature", "top_k", "top_p", "stop"}},
+        {{"normalization"}, "applied to response and references before `exact_match` and `contains`. Without the field: the SQuAD v1.1 script's `normalize_answer` (lowercase, punctuation per `answer_convention`, articles, whitespace), so `exact_match` is SQuAD's `exact_match_score`. With it: the steps named `true`; a step left out is off, except `collapse_whitespace`", {"lowercase", "strip_punctuation", "strip_articles", "collapse_whitespace"}},
+        {{"answer_convention"}, "how `exact_match`, `contains` and `f1` treat punctuation and empty answers: `squad-v1.1` (default: the SQuAD v1.1 evaluation script — Python's `string.punctuation`, ASCII only, is what `strip_punctuation` removes, and `f1` is 0 when no token is left on both sides) or `unicode` (every Unicode punctuation character is removed, e.g. `。`, `«»`, `¿`, and `f1` is 1 when both sides are empty). Exact match of two empty answers is 1 in both, as in the SQuAD script", {}},
+        {{"rouge_tokenizer"}, "`ascii` (default: `rouge_score`'s tokenizer: the text lowercased as Python does, then only `[a-z0-9]` runs, so Chinese text has no words) or `unicode` (lowercased runs of letters, marks and digits; each CJK ideograph, kana or Hangul syllable is a word). `distinct_*` and `seq_rep_*` always count Unicode words", {}},
+        {{"metrics"}, "which metrics to compute; absent: the defaults of the kind (below). Unknown names, or metrics of another kind, are errors", {}},
+        {{"slices"}, "item fields to slice by, e.g. `[\"topic\", \"difficulty\", \"tags\"]`: a string or number puts the item in that value's slice, a list of strings (tags) in each; an item without the field is in none of its slices. The report carries every aggregate per slice, `lmwb compare` pairs each slice too", {}},
+        {{"bleu_tokenizer", "rouge_stemmer"}, "BLEU's tokenizer and ROUGE's stemmer (see the metrics below)", {}},
+        {{"rubric"}, "what human raters judge of each item: `[{\"name\": \"fluency\", \"scale\": \"ordinal\", \"values\": [1, 2, 3, 4, 5]}, …]` ([human-evaluation.md](human-evaluation.md)); generation suites default to fluency, relevance (1–5) and correct (yes/no)", {}},
+    };
+    return fields;
+}
+
+std::string suite_fields_markdown() {
+    std::string out = "| field | meaning |\n|---|---|\n";
+    for (const auto& f : suite_fields()) {
+        std::string names;
+        for (const auto& n : f.names) names += (names.empty() ? "`" : ", `") + n + "`";
+        out += "| " + names + " | " + f.meaning + " |\n";
+    }
+    return out;
+}
 
 std::string to_string(TaskKind kind) {
     switch (kind) {
@@ -146,8 +191,7 @@ Suite load_suite(const std::string& definition_path) {
     std::string def_text = read_file(P, "the suite definition", kMaxDefinitionBytes);
     const json j = json_file::parse(def_text, P, suite_error);
     if (!j.is_object()) throw SuiteError(P + ": a suite definition is a JSON object");
-    check_keys(j, {"lmwb_suite", "name", "version", "description", "kind", "items", "fields", "prompt", "target_delimiter",
-                   "choices", "few_shot", "generation", "normalization", "rouge_tokenizer", "rouge_stemmer", "bleu_tokenizer", "answer_convention", "metrics", "slices", "rubric"}, P, "");
+    check_keys(j, field_names(), P, "");
     Def d{j, P};
     if (d.get<int>(j, "lmwb_suite", 1, "") != 1)
         throw SuiteError(P + ": field 'lmwb_suite' is " + j["lmwb_suite"].dump() + "; this version reads format 1");
@@ -176,7 +220,7 @@ Suite load_suite(const std::string& definition_path) {
     if (j.contains("few_shot")) {
         const auto& f = j["few_shot"];
         if (!f.is_object()) throw SuiteError(P + ": field 'few_shot' must be an object");
-        check_keys(f, {"count", "seed", "separator", "items"}, P, "few_shot/");
+        check_keys(f, keys_of("few_shot"), P, "few_shot/");
         s.few_shot.count = d.get<int>(f, "count", 0, "few_shot/");
         s.few_shot.seed = d.get<std::uint64_t>(f, "seed", 1234, "few_shot/");
         s.few_shot.separator = d.get<std::string>(f, "separator", "\n\n", "few_shot/");
@@ -187,7 +231,7 @@ Suite load_suite(const std::string& definition_path) {
     if (j.contains("generation")) {
         const auto& g = j["generation"];
         if (!g.is_object()) throw SuiteError(P + ": field 'generation' must be an object");
-        check_keys(g, {"max_new_tokens", "temperature", "top_k", "top_p", "stop"}, P, "generation/");
+        check_keys(g, keys_of("generation"), P, "generation/");
         s.generation.max_new_tokens = d.get<int>(g, "max_new_tokens", 32, "generation/");
         s.generation.temperature = d.get<double>(g, "temperature", 0.0, "generation/");
         s.generation.top_k = d.get<int>(g, "top_k", 0, "generation/");
@@ -206,7 +250,7 @@ Suite load_suite(const std::string& definition_path) {
     if (j.contains("normalization")) {
         const auto& n = j["normalization"];
         if (!n.is_object()) throw SuiteError(P + ": field 'normalization' must be an object");
-        check_keys(n, {"lowercase", "strip_punctuation", "strip_articles", "collapse_whitespace"}, P, "normalization/");
+        check_keys(n, keys_of("normalization"), P, "normalization/");
         s.normalization.lowercase = d.get<bool>(n, "lowercase", false, "normalization/");
         s.normalization.strip_punctuation = d.get<bool>(n, "strip_punctuation", false, "normalization/");
         s.normalization.strip_articles = d.get<bool>(n, "strip_articles", false, "normalization/");

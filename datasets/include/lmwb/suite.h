@@ -84,6 +84,17 @@ struct Suite {
     std::vector<SuiteItem> items;
 };
 
+// The fields of a suite definition, declared once: the loader accepts these and no others ("unknown field"), with
+// the keys each object field holds; docs/suite-format.md's table is suite_fields_markdown() (`lmwb formats suite`,
+// kept equal by a test).
+struct SuiteField {
+    std::vector<std::string> names;  // fields documented together ("name", "version", "description")
+    std::string meaning;             // Markdown
+    std::vector<std::string> keys;   // an object field's own keys (few_shot, generation, normalization)
+};
+const std::vector<SuiteField>& suite_fields();
+std::string suite_fields_markdown();
+
 Suite load_suite(const std::string& definition_path);
 
 // `{field}` substitution ("{{" and "}}" are literal braces); values are strings or numbers.
