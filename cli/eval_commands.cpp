@@ -276,10 +276,11 @@ Action add_methods_command(CLI::App& app) {
 
 Action add_formats_command(CLI::App& app) {
     auto which = std::make_shared<std::string>();
-    auto* cmd = app.add_subcommand("formats", "The fields of the files lmwb reads and writes, as Markdown tables (docs/suite-format.md)");
-    cmd->add_option("format", *which, "suite")->required()->check(CLI::IsMember({"suite"}));
+    auto* cmd = app.add_subcommand("formats", "The fields of the files lmwb reads and writes, as the Markdown tables of docs/suite-format.md "
+                                              "and docs/report-schema.md");
+    cmd->add_option("format", *which, "suite or report")->required()->check(CLI::IsMember({"suite", "report"}));
     return [which]() -> int {
-        std::cout << datasets::suite_fields_markdown();
+        std::cout << (*which == "suite" ? datasets::suite_fields_markdown() : eval::report_fields_markdown());
         return 0;
     };
 }

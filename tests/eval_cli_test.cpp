@@ -5,6 +5,8 @@
 #include <chrono>
 #include <csignal>
 #include <filesystem>
+#include <functional>
+#include <set>
 #include <fstream>
 #include <thread>
 
@@ -426,4 +428,40 @@ TEST_CASE("runs in parallel keep every file's hash in the shared cache", "[cli][
     int weights = 0;
     for (const auto& [path, entry] : cache.items()) weights += path.find("model.safetensors") != std::string::npos;
     CHECK(weights == 6);  // each run read, added and replaced the file under a lock: none dropped another's entry
+}
+
+// The report's fields are declared once (eval::report_fields): the docs' table is generated from the list, and every
+// field of reports the program writes — every kind of suite, an attribution, a judge, merged shards — is on it.
+TEST_CASE("every field of a written report is a declared one, and docs/report-schema.md lists them", "[cli][evaluation][docs]") {
+    CHECK(lmwb::test::doc_section(std::string(LMWB_SOURCE_DIR) + "/docs/report-schema.md", "<!-- report fields table: `lmwb formats report` -->\n",
+                                  "<!-- end of report fields table -->") == lmwb::eval::report_fields_markdown());
+    ScratchDir d;
+    const std::string suites = " world-facts-mc world-facts-qa world-stories-continue world-stories-ppl --limit 3 -q";
+    REQUIRE(run_command(cli + " eval " + model + suites + " --explain color-the-sky --judge " + model + " --out " + d.file("a.json") + " 2>&1").exit_code == 0);
+    for (const char* k : {"1", "2"})
+        REQUIRE(run_command(cli + " eval " + model + suites + " --shard " + k + "/2 --out " + d.file(std::string("s") + k + ".json") + " 2>&1").exit_code == 0);
+    REQUIRE(run_command(cli + " merge " + d.file("s1.json") + " " + d.file("s2.json") + " --out " + d.file("m.json") + " 2>&1").exit_code == 0);
+    std::set<std::string> seen;
+    std::function<void(const nlohmann::json&, const std::string&)> walk = [&](const nlohmann::json& v, const std::string& path) {
+        if (v.is_object())
+            for (auto it = v.begin(); it != v.end(); ++it) {
+                const bool keyed = path.size() >= 8 && (path.compare(path.size() - 8, 8, "/metrics") == 0 || path.compare(path.size() - 7, 7, "/slices") == 0) &&
+                                   path.find("/items/*") != std::string::npos;  // maps: metric names, slice fields
+                const std::string p = path + "/" + (keyed ? std::string("*") : it.key());
+                seen.insert(p);
+                walk(it.value(), p);
+            }
+        else if (v.is_array())
+            for (const auto& x : v) walk(x, path + "/*");
+    };
+    for (const char* f : {"a.json", "m.json"}) walk(nlohmann::json::parse(lmwb::test::read_text(d.file(f))), "");
+    CHECK(seen.size() > 80);
+    for (const auto& p : seen) {
+        INFO(p);
+        CHECK(lmwb::eval::find_report_field(p) != nullptr);
+    }
+    CHECK(seen.count("/execution/merged_from"));
+    CHECK(seen.count("/judge/weights_sha256"));
+    CHECK(seen.count("/suites/*/items/*/attribution/schema"));
+    CHECK(lmwb::eval::find_report_field("/suites/*/items/*/colour") == nullptr);
 }

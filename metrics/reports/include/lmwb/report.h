@@ -170,4 +170,16 @@ void write_report(const std::string& path, const Report& r, bool through_symlink
 // The report without its execution block, for equality checks across batch sizes, threads and resumes.
 std::string deterministic_json(const Report& r);
 
+// The report's fields, declared once (report_fields.cpp): docs/report-schema.md's table is report_fields_markdown()
+// (`lmwb formats report`), and a test checks every field of written reports against the list. Paths are JSON
+// pointers with `*` for a list's elements and a map's keys.
+struct ReportField {
+    std::string path, type, meaning;
+};
+const std::vector<ReportField>& report_fields();
+std::string report_fields_markdown();
+// The declared field a report's path falls under (a slice's aggregates as the suite's; anything under `ratings` or an
+// item's `attribution`, documented elsewhere); nullptr when none.
+const ReportField* find_report_field(const std::string& path);
+
 }  // namespace lmwb::eval
