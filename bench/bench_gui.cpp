@@ -61,7 +61,7 @@ int main(int argc, char** argv) {
     w.resize(1500, 950);
     w.openModel(QStringLiteral(LMWB_SOURCE_DIR "/models/tiny-b"));
     w.show();
-    if (!waitFor([&] { return static_cast<bool>(w.session().model); }, 30000)) return 1;
+    if (!waitFor([&] { return static_cast<bool>(w.session().model()); }, 30000)) return 1;
     QCoreApplication::processEvents();
     double startup = static_cast<double>(start.elapsed()) / 1000.0, from_exec = process_age();
 
@@ -71,7 +71,7 @@ int main(int argc, char** argv) {
     int tokens = 0;
     if (big) {
         w.openModel(QString::fromStdString(dir));
-        if (!waitFor([&] { return w.session().model_path.endsWith(QStringLiteral("gpt2-small")); }, 60000)) return 1;
+        if (!waitFor([&] { return w.session().model_path().endsWith(QStringLiteral("gpt2-small")); }, 60000)) return 1;
         std::mt19937 rng(1);
         QString prompt;
         for (int i = 0; i < 511; ++i) prompt += (i ? QStringLiteral(" w") : QStringLiteral("w")) + QString::number(rng() % 50000);

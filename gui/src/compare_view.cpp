@@ -105,15 +105,15 @@ CompareView::CompareView(Session& session, QWidget* parent) : QWidget(parent), s
 
 QStringList CompareView::runLabels() const {
     QStringList labels;
-    for (const auto& c : session_.compared) labels << runLabel(*c.report);
+    for (const auto& c : session_.compared()) labels << runLabel(*c.report);
     // Two runs of one model started in the same second: tell them apart by their names.
     for (int i = 0; i < labels.size(); ++i)
-        if (labels.count(labels[i]) > 1) labels[i] += QStringLiteral(" (%1)").arg(session_.compared[static_cast<std::size_t>(i)].name);
+        if (labels.count(labels[i]) > 1) labels[i] += QStringLiteral(" (%1)").arg(session_.compared()[static_cast<std::size_t>(i)].name);
     return labels;
 }
 
 const eval::SuiteReport* CompareView::suiteOf(std::size_t run, const std::string& suite) const {
-    for (const auto& s : session_.compared[run].report->suites)
+    for (const auto& s : session_.compared()[run].report->suites)
         if (s.name == suite) return &s;
     return nullptr;
 }
@@ -123,7 +123,7 @@ void CompareView::refresh() {
     const QStringList labels = runLabels();
     for (int i = 0; i < labels.size(); ++i) {
         reports_->addItem((i == 0 ? tr("baseline: ") : QString()) + labels[i]);
-        reports_->item(i)->setToolTip(session_.compared[static_cast<std::size_t>(i)].name);
+        reports_->item(i)->setToolTip(session_.compared()[static_cast<std::size_t>(i)].name);
     }
     comparisons_.clear();
     metric_rows_->setComparisons({}, {});
@@ -132,13 +132,13 @@ void CompareView::refresh() {
         suite_->clear();
     }
     showSuite();
-    if (session_.compared.size() < 2) {
+    if (session_.compared().size() < 2) {
         summary_->setText(tr("Add two or more runs (from Workspace ▸ Reports, or File ▸ Add report to comparison…); the first is the baseline."));
         return;
     }
     std::vector<eval::Report> reports;
     std::vector<std::string> names;
-    for (const auto& c : session_.compared) reports.push_back(*c.report), names.push_back(c.name.toStdString());
+    for (const auto& c : session_.compared()) reports.push_back(*c.report), names.push_back(c.name.toStdString());
     summary_->setText(tr("Comparing…"));
     QPointer<CompareView> self(this);
     job_ = session_.jobs.start(QStringLiteral("compare"), tr("Comparison"), [reports = std::move(reports), names, self](JobContext& ctx) -> JobRunner::Apply {
@@ -186,14 +186,14 @@ void CompareView::showSuite() {
     auto* group = new QCPBarsGroup(bars_);
     const QStringList labels = runLabels();
     double hi = 0;
-    for (std::size_t r = 0; r < session_.compared.size(); ++r) {
+    for (std::size_t r = 0; r < session_.compared().size(); ++r) {
         const eval::SuiteReport* s = suiteOf(r, suite);
         if (!s) continue;
         auto* bars = new QCPBars(bars_->xAxis, bars_->yAxis);
         bars->setName(labels[static_cast<int>(r)]);
         bars->setBrush(kSeries[r % 5]);
         bars->setPen(Qt::NoPen);
-        bars->setWidth(0.8 / static_cast<double>(session_.compared.size()));
+        bars->setWidth(0.8 / static_cast<double>(session_.compared().size()));
         bars->setBarsGroup(group);
         auto* err = new QCPErrorBars(bars_->xAxis, bars_->yAxis);
         err->removeFromLegend();
@@ -214,7 +214,7 @@ void CompareView::showSuite() {
         bars->setData(keys, values);
         err->setData(lo, up);
     }
-    bars_->setTitle(tr("%1 · %2 runs against %3").arg(QString::fromStdString(suite), QString::number(session_.compared.size() - 1), labels[0]));
+    bars_->setTitle(tr("%1 · %2 runs against %3").arg(QString::fromStdString(suite), QString::number(session_.compared().size() - 1), labels[0]));
     bars_->setCategoryAxis(names);
     bars_->xAxis->setRange(-0.6, static_cast<double>(metrics.size()) - 0.4);
     bars_->yAxis->setRange(0, std::max(1.0, hi * 1.1));
@@ -240,7 +240,7 @@ void CompareView::showMetric() {
     const QStringList labels = runLabels();
     std::vector<CompareItemsModel::Row> rows;
     QStringList summary;
-    for (std::size_t r = 1; r < session_.compared.size(); ++r) {
+    for (std::size_t r = 1; r < session_.compared().size(); ++r) {
         const eval::SuiteReport* other = suiteOf(r, suite);
         if (!other) continue;
         auto pairs = eval::pair_items(*base, *other, metric);

@@ -168,7 +168,7 @@ HistoryView::HistoryView(Session& session, QWidget* parent) : QWidget(parent), s
 }
 
 void HistoryView::refresh() {
-    if (!session_.workspace) {
+    if (!session_.workspace()) {
         runs_->setRuns({});
         count_->setText(tr("No workspace: choose its folder in File ▸ Workspace folder…"));
         return;
@@ -181,8 +181,8 @@ void HistoryView::refresh() {
         box->addItems(items);
         box->setCurrentIndex(std::max(0, box->findText(current)));
     };
-    refill(suite_, tr("any suite"), session_.workspace->suites());
-    refill(metric_, tr("any metric"), session_.workspace->metrics());
+    refill(suite_, tr("any suite"), session_.workspace()->suites());
+    refill(metric_, tr("any metric"), session_.workspace()->metrics());
     applyFilter();
 }
 
@@ -203,11 +203,11 @@ RunFilter HistoryView::filter() const {
 }
 
 void HistoryView::applyFilter() {
-    if (!session_.workspace) return;
-    auto rows = session_.workspace->runs(filter());
+    if (!session_.workspace()) return;
+    auto rows = session_.workspace()->runs(filter());
     const std::size_t shown = rows.size();
     runs_->setRuns(std::move(rows));
-    const std::size_t total = session_.workspace->runCount();
+    const std::size_t total = session_.workspace()->runCount();
     QString count = shown == total ? (total == 1 ? tr("1 run") : tr("%1 runs").arg(total)) : tr("%1 of %2 runs").arg(shown).arg(total);
     if (session_.jobs.running(QStringLiteral("history"))) count += tr(" so far: reading the run folders…");
     count_->setText(count);
@@ -258,13 +258,13 @@ bool HistoryView::compareRuns(const std::vector<RunRecord>& runs) {
 }
 
 bool HistoryView::deleteRun(const RunRecord& run) {
-    if (!session_.workspace) return false;
+    if (!session_.workspace()) return false;
     const QString question = tr("Delete the run of %1 started %2 (%3)? Its folder and report are removed for good.")
                                  .arg(run.model, run.started, run.status);
     const bool yes = confirm_ ? confirm_(question)
                               : QMessageBox::question(this, tr("Delete run"), question, QMessageBox::Yes | QMessageBox::No, QMessageBox::No) == QMessageBox::Yes;
     if (!yes) return false;
-    if (!session_.workspace->removeRun(run.dir)) {
+    if (!session_.workspace()->removeRun(run.dir)) {
         emit session_.errorOccurred(tr("Cannot delete the run"), run.dir);
         return false;
     }

@@ -146,7 +146,7 @@ InspectorPage* InspectorView::pageFor(const std::string& method) const {
 bool InspectorView::runMethod(const std::string& name) {
     InspectorPage* page = pageFor(name);
     if (!page) return false;
-    if (session_.model) page->run(name);
+    if (session_.model()) page->run(name);
     return true;
 }
 
@@ -200,7 +200,7 @@ void InspectorView::clearResults() {
 }
 
 void InspectorView::refreshControls() {
-    const bool on = static_cast<bool>(session_.model);
+    const bool on = static_cast<bool>(session_.model());
     for (auto* b : buttons_) b->setEnabled(on);
     for (InspectorPage* p : pages_) p->setModelOpen(on);
 }
@@ -220,15 +220,15 @@ int InspectorView::shapAlgorithm() const { return shap_algorithm_->currentIndex(
 int InspectorView::samples() const { return samples_->value(); }
 
 std::int32_t InspectorView::baselineToken() const {
-    if (baseline_->currentIndex() != 1 || !session_.model) return -1;  // the zero embedding
+    if (baseline_->currentIndex() != 1 || !session_.model()) return -1;  // the zero embedding
     for (const char* t : {"<|endoftext|>", "<|end_of_text|>", "</s>", "<eos>"})
-        if (auto id = session_.model->tokenizer().token_to_id(t)) return *id;
+        if (auto id = session_.model()->tokenizer().token_to_id(t)) return *id;
     return -1;
 }
 
 void InspectorView::inspectItem(int suite, int row) {
-    if (!session_.report || suite < 0 || suite >= static_cast<int>(session_.report->suites.size())) return;
-    const auto& s = session_.report->suites[static_cast<std::size_t>(suite)];
+    if (!session_.report() || suite < 0 || suite >= static_cast<int>(session_.report()->suites.size())) return;
+    const auto& s = session_.report()->suites[static_cast<std::size_t>(suite)];
     if (row < 0 || row >= static_cast<int>(s.items.size())) return;
     const auto& it = s.items[static_cast<std::size_t>(row)];
     QString target = QString::fromStdString(it.choices.empty() ? (it.response.empty() ? it.target : it.response) : " " + it.target);

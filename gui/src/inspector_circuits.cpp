@@ -38,7 +38,7 @@ void LensPage::clear() {
 }
 
 void LensPage::run(const std::string&) {
-    auto model = session().model;
+    auto model = session().model();
     const std::string prompt = inspector_.prompt().toStdString(), target = inspector_.target().toStdString();
     startJob(QStringLiteral("lens"), tr("Logit lens"), [this, model, prompt, target](JobContext& ctx) -> JobRunner::Apply {
         auto lens = std::make_shared<const attr::LogitLens>(attr::logit_lens(*model, prompt, target, 5, ctx.control));
@@ -81,7 +81,7 @@ void CircuitsPage::updateStale() {
 }
 
 void CircuitsPage::run(const std::string& method) {
-    auto model = session().model;
+    auto model = session().model();
     const std::string prompt = inspector_.prompt().toStdString(), target = inspector_.target().toStdString(),
                       contrast = inspector_.contrast().toStdString();
     const PageInputs in = currentInputs(method);
@@ -135,7 +135,7 @@ PageInputs GenerationPage::currentInputs() const {
 void GenerationPage::updateStale() { view_->setStale(isStale() ? staleText(result_for_, currentInputs(), "generation") : QString()); }
 
 void GenerationPage::run(const std::string&) {
-    auto model = session().model;
+    auto model = session().model();
     const std::string prompt = inspector_.prompt().toStdString(), target = inspector_.target().toStdString();
     attr::GenerationAttributionOptions o;
     o.steps = inspector_.steps();
@@ -170,7 +170,7 @@ void HeadsPage::clear() { view_->clear(); }
 void HeadsPage::setModelOpen(bool open) { view_->setButtonEnabled(open); }
 
 void HeadsPage::run(const std::string&) {
-    auto model = session().model;
+    auto model = session().model();
     const std::string text = (inspector_.prompt() + inspector_.target()).toStdString();
     startJob(QStringLiteral("heads"), tr("Head summaries"), [this, model, text](JobContext& ctx) -> JobRunner::Apply {
         auto s = std::make_shared<const attr::HeadSummaries>(attr::head_summaries(*model, text, 32, 0, ctx.control));
@@ -190,7 +190,7 @@ SideBySidePage::SideBySidePage(InspectorView& inspector) : InspectorPage(inspect
 }
 
 void SideBySidePage::clear() { view_->clear(); }
-void SideBySidePage::setModelOpen(bool open) { view_->setButtonsEnabled(open, static_cast<bool>(session().other_model)); }
+void SideBySidePage::setModelOpen(bool open) { view_->setButtonsEnabled(open, static_cast<bool>(session().other_model())); }
 
 void SideBySidePage::openOtherModel(const QString& path) {
     if (path.isEmpty()) return;
@@ -203,17 +203,17 @@ void SideBySidePage::openOtherModel(const QString& path) {
         return [self, m] {
             if (!self) return;
             self->session().setOtherModel(m, QString::fromStdString(m->info().path));
-            self->view_->setOtherModelPath(self->session().other_model_path);
-            self->view_->setOtherModelName(QFileInfo(self->session().other_model_path).fileName());
-            self->inspector_.setDoneDetail(QFileInfo(self->session().other_model_path).fileName());
+            self->view_->setOtherModelPath(self->session().other_model_path());
+            self->view_->setOtherModelName(QFileInfo(self->session().other_model_path()).fileName());
+            self->inspector_.setDoneDetail(QFileInfo(self->session().other_model_path()).fileName());
             self->inspector_.refreshControls();
         };
     });
 }
 
 void SideBySidePage::run(const std::string&) {
-    if (!session().other_model) return;
-    auto a = session().model, b = session().other_model;
+    if (!session().other_model()) return;
+    auto a = session().model(), b = session().other_model();
     const std::string prompt = inspector_.prompt().toStdString(), target = inspector_.target().toStdString();
     attr::SideBySideOptions o;
     o.attribution.steps = inspector_.steps();

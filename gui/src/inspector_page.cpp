@@ -27,16 +27,16 @@ InspectorPage::InspectorPage(InspectorView& inspector) : inspector_(inspector) {
 Session& InspectorPage::session() const { return inspector_.session(); }
 
 PageInputs InspectorPage::inputs(const QString& settings) const {
-    return {session().model_path, inspector_.prompt(), inspector_.target(), settings};
+    return {session().model_path(), inspector_.prompt(), inspector_.target(), settings};
 }
 
 void InspectorPage::startJob(const QString& kind, const QString& title, JobRunner::Work work) {
     QPointer<InspectorPage> self(this);
-    const QString model = session().model_path;
+    const QString model = session().model_path();
     inspector_.startJob(this, kind, title, [work = std::move(work), self, model](JobContext& ctx) -> JobRunner::Apply {
         auto apply = work(ctx);
         return [apply = std::move(apply), self, model] {
-            if (!self || model != self->session().model_path) return;  // the page is gone, or another model opened
+            if (!self || model != self->session().model_path()) return;  // the page is gone, or another model opened
             if (apply) apply();
         };
     });

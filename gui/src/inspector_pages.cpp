@@ -88,7 +88,7 @@ void AttentionPage::clear() {
 void AttentionPage::updateStale() { map_->setStale(isStale() ? staleText(maps_for_, currentInputs(), "attention") : QString()); }
 
 void AttentionPage::run(const std::string&) {
-    auto model = session().model;
+    auto model = session().model();
     const std::string text = (inspector_.prompt() + inspector_.target()).toStdString();
     const PageInputs in = currentInputs();
     startJob(QStringLiteral("attention"), tr("Attention"), [this, model, text, in](JobContext& ctx) -> JobRunner::Apply {
@@ -149,7 +149,7 @@ void AttentionPage::show() {
         view_last_->setRange(0, T - 1);
     }
     const QString head = mode == kMean ? tr("mean of heads") : mode == kMax ? tr("max of heads") : mode == kRollout ? tr("rollout") : tr("head %1").arg(mode - kFirstHead);
-    map_->setTitle(tr("Attention · layer %1 · %2 · %3").arg(L).arg(head, QFileInfo(session().model_path).fileName()));
+    map_->setTitle(tr("Attention · layer %1 · %2 · %3").arg(L).arg(head, QFileInfo(session().model_path()).fileName()));
     map_->setMatrix(D, D, values, labels, labels, false, tr("query"), tr("key"));
     emit inspector_.attentionShown();
 }
@@ -201,7 +201,7 @@ void AttributionPage::run(const std::string& method) {
     o.baseline_token = inspector_.baselineToken();
     o.shap = static_cast<attr::Options::ShapAlgorithm>(inspector_.shapAlgorithm());
     o.contrast = inspector_.contrast().toStdString();
-    auto model = session().model;
+    auto model = session().model();
     const std::string prompt = inspector_.prompt().toStdString(), target = inspector_.target().toStdString();
     const PageInputs in = inputs((o.method == attr::Method::Shap ? QStringLiteral("shap %1").arg(inspector_.shapAlgorithm())
                                                                  : QStringLiteral("steps %1, baseline %2").arg(inspector_.steps()).arg(inspector_.baselineIndex())) +
@@ -243,7 +243,7 @@ void AttributionPage::show() {
     for (const auto& t : r.contrast_tokens) target_labels << QStringLiteral("−") + tokenText(t.text);  // the foil's rows, negated
     const QString objective = r.contrast.empty() ? tr("log p(“%1” | prompt)").arg(tokenText(r.target))
                                                  : tr("log p(“%1”) − log p(“%2”)").arg(tokenText(r.target), tokenText(r.contrast));
-    const QString what = tr("%1 · %2 · %3").arg(QString::fromStdString(r.method), objective, QFileInfo(session().model_path).fileName());
+    const QString what = tr("%1 · %2 · %3").arg(QString::fromStdString(r.method), objective, QFileInfo(session().model_path()).fileName());
     bars_->setTitle(what);
     matrix_->setTitle(what);
     bars_->setBars(prompt_labels, r.scores, QString::fromStdString(r.method) + tr(" score"));
@@ -318,7 +318,7 @@ void UncertaintyPage::run(const std::string&) {
     attr::UncertaintyOptions o;
     o.samples = inspector_.samples();
     o.max_new_tokens = 16;
-    auto model = session().model;
+    auto model = session().model();
     const std::string prompt = inspector_.prompt().toStdString();
     const PageInputs in = currentInputs();
     startJob(QStringLiteral("uncertainty"), tr("Sampling"), [this, model, prompt, o, in](JobContext& ctx) mutable -> JobRunner::Apply {
@@ -343,7 +343,7 @@ void UncertaintyPage::show() {
         for (const auto& [text, lp] : step.alternatives) tip += QStringLiteral("<br>%1  %2").arg(tokenText(text).toHtmlEscaped()).arg(std::exp(lp), 0, 'f', 3);
         tips << tip;
     }
-    entropy_->setTitle(tr("Entropy of each greedy token · %1").arg(QFileInfo(session().model_path).fileName()));
+    entropy_->setTitle(tr("Entropy of each greedy token · %1").arg(QFileInfo(session().model_path()).fileName()));
     mass_->setTitle(tr("Sampled answers · %1 samples").arg(r.samples.size()));
     entropy_->setBars(tokens, entropy, tr("entropy (nats)"));
     entropy_->setBarTips(tips);
@@ -381,12 +381,12 @@ CalibrationPage::CalibrationPage(InspectorView& inspector) : InspectorPage(inspe
 
 // The open report's calibration (there is nothing to clear it to).
 void CalibrationPage::clear() {
-    const QString none = session().report ? tr("The open report (%1) has no multiple-choice suite: calibration needs per-item confidences.").arg(session().report_name)
+    const QString none = session().report() ? tr("The open report (%1) has no multiple-choice suite: calibration needs per-item confidences.").arg(session().report_name())
                                          : tr("No report is open.\nRun a multiple-choice suite (Run tab, Ctrl+R) or open a report to see its calibration.");
     confidence_->setEmpty(none);
     reliability_->setEmpty(tr("The reliability diagram appears here."));
-    if (!session().report) return;
-    for (const auto& s : session().report->suites) {
+    if (!session().report()) return;
+    for (const auto& s : session().report()->suites) {
         if (s.kind != "multiple_choice" || s.reliability.empty()) continue;
         // Confidence histogram in tenths, and the reliability diagram (accuracy per equal-mass bin).
         std::vector<double> hist(10, 0.0);
@@ -397,8 +397,8 @@ void CalibrationPage::clear() {
             if (c != it.metrics.end()) hist[static_cast<std::size_t>(std::min(9, static_cast<int>(c->second * 10)))] += 1;
         }
         confidence_->setBars(hl, hist, tr("items by confidence (%1)").arg(QString::fromStdString(s.name)));
-        reliability_->setTitle(tr("Reliability · %1 · %2").arg(QString::fromStdString(s.name), session().report_name));
-        confidence_->setTitle(tr("Confidence · %1 · %2").arg(QString::fromStdString(s.name), session().report_name));
+        reliability_->setTitle(tr("Reliability · %1 · %2").arg(QString::fromStdString(s.name), session().report_name()));
+        confidence_->setTitle(tr("Confidence · %1 · %2").arg(QString::fromStdString(s.name), session().report_name()));
         // The classic diagram: ten equal-width bins inside [0, 1], each bar its accuracy, labelled with its item
         // count, the bin's mean confidence as a dot (its gap to the diagonal is the miscalibration). The report's own
         // equal-mass bins (behind ECE) crowd near 1 for a strong model: they are listed in the tooltip.

@@ -75,7 +75,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent), session_(new Sess
         run_view_->resume(dir);
     });
     connect(session_, &Session::comparedChanged, this, [this] {
-        if (session_->compared.size() >= 2) tabs_->setCurrentWidget(compare_view_);
+        if (session_->compared().size() >= 2) tabs_->setCurrentWidget(compare_view_);
     });
 
     auto* ws = new QDockWidget(tr("Workspace"), this);
@@ -118,7 +118,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent), session_(new Sess
     };
     // A model that did not open leaves the label on the model that is open (or none), not on "loading…".
     auto model_job_ended = [this](int id) {
-        if (id == model_job_) model_label_->setText(session_->model ? model_view_->summary() : tr("no model"));
+        if (id == model_job_) model_label_->setText(session_->model() ? model_view_->summary() : tr("no model"));
     };
     connect(&runner, &JobRunner::finished, this, [this, idle](int, const QString& kind) {
         job_progress_->setValue(1000);
@@ -205,14 +205,14 @@ void MainWindow::buildMenus() {
     });
     export_report->setShortcut(QKeySequence(QStringLiteral("Ctrl+E")));
     export_report->setEnabled(false);  // until a report is open
-    connect(session_, &Session::reportChanged, export_report, [this, export_report] { export_report->setEnabled(session_->report != nullptr); });
+    connect(session_, &Session::reportChanged, export_report, [this, export_report] { export_report->setEnabled(session_->report() != nullptr); });
     auto* export_html = file->addAction(tr("Export &HTML report…"), this, [this] {
         QString f = QFileDialog::getSaveFileName(this, tr("Export a shareable report"), QStringLiteral("report.html"), tr("HTML (*.html)"));
         if (!f.isEmpty()) exportHtml(f);
     });
     export_html->setShortcut(QKeySequence(QStringLiteral("Ctrl+Shift+E")));
     export_html->setEnabled(false);
-    auto html_ready = [this, export_html] { export_html->setEnabled(session_->report != nullptr || session_->compared.size() >= 2); };
+    auto html_ready = [this, export_html] { export_html->setEnabled(session_->report() != nullptr || session_->compared().size() >= 2); };
     connect(session_, &Session::reportChanged, export_html, html_ready);
     connect(session_, &Session::comparedChanged, export_html, html_ready);
     file->addAction(tr("Export results as &CSV…"), this, [this] {
@@ -228,7 +228,7 @@ void MainWindow::buildMenus() {
     })->setShortcut(QKeySequence(QStringLiteral("Ctrl+Shift+C")));
     file->addSeparator();
     file->addAction(tr("&Workspace folder…"), this, [this] {
-        const QString current = session_->workspace ? session_->workspace->folder() : Workspace::defaultFolder();
+        const QString current = session_->workspace() ? session_->workspace()->folder() : Workspace::defaultFolder();
         QString d = QFileDialog::getExistingDirectory(this, tr("Keep the run history in"), current);
         if (!d.isEmpty()) setWorkspaceFolder(d);
     });
@@ -371,12 +371,12 @@ bool MainWindow::openReports(const QStringList& paths, bool add_to_comparison) {
 }
 
 bool MainWindow::exportReport(const QString& path) {
-    if (!session_->report) {
+    if (!session_->report()) {
         showError(tr("Nothing to export"), tr("Run suites or open a report first."));
         return false;
     }
     try {
-        eval::write_report(path.toStdString(), *session_->report);
+        eval::write_report(path.toStdString(), *session_->report());
         statusBar()->showMessage(tr("Report written to %1").arg(path), 5000);
         return true;
     } catch (const std::exception& e) {
@@ -386,13 +386,13 @@ bool MainWindow::exportReport(const QString& path) {
 }
 
 bool MainWindow::exportHtml(const QString& path) {
-    if (!session_->report && compare_view_->comparisons().empty()) {
+    if (!session_->report() && compare_view_->comparisons().empty()) {
         showError(tr("Nothing to export"), tr("Open a run, or compare two or more runs, first."));
         return false;
     }
     HtmlReportInput in;
-    in.report = session_->report.get();
-    in.report_label = session_->report ? runLabel(*session_->report) : QString();
+    in.report = session_->report().get();
+    in.report_label = session_->report() ? runLabel(*session_->report()) : QString();
     in.comparisons = compare_view_->comparisons();
     in.run_labels = compare_view_->runLabels();
     in.software_version = QString::fromUtf8(lmwb::version());
@@ -400,7 +400,7 @@ bool MainWindow::exportHtml(const QString& path) {
         if (!p->isEmpty()) in.plots.emplace_back(p->title(), p->svg(QSize(900, 560)));
     };
     if (!in.comparisons.empty()) add(compare_view_->barsPlot()), add(compare_view_->scatterPlot());
-    if (session_->report) add(inspector_->reliabilityPlot());
+    if (session_->report()) add(inspector_->reliabilityPlot());
     if (!writablePath(path, tr("Cannot write the HTML report"))) return false;
     QSaveFile f(path);
     if (!f.open(QIODevice::WriteOnly | QIODevice::Text) || f.write(htmlReport(in).toUtf8()) < 0 || !f.commit()) {
@@ -412,13 +412,13 @@ bool MainWindow::exportHtml(const QString& path) {
 }
 
 bool MainWindow::exportResults(const QString& path) {
-    if (!session_->report) {
+    if (!session_->report()) {
         showError(tr("Nothing to export"), tr("Run suites or open a report first."));
         return false;
     }
     if (!writablePath(path, tr("Cannot write the results"))) return false;
     QSaveFile f(path);
-    if (!f.open(QIODevice::WriteOnly | QIODevice::Text) || f.write(resultsCsv(*session_->report).toUtf8()) < 0 || !f.commit()) {
+    if (!f.open(QIODevice::WriteOnly | QIODevice::Text) || f.write(resultsCsv(*session_->report()).toUtf8()) < 0 || !f.commit()) {
         showError(tr("Cannot write the results"), path + QStringLiteral(": ") + f.errorString());
         return false;
     }
@@ -458,18 +458,18 @@ void MainWindow::openPaths(const QStringList& paths) {
         (head.find("\"lmwb.report\"") != std::string::npos ? reports : suites) << path;
     }
     if (!suites.isEmpty()) openSuites(suites);
-    if (!reports.isEmpty()) openReports(reports, session_->report != nullptr);
+    if (!reports.isEmpty()) openReports(reports, session_->report() != nullptr);
 }
 
 void MainWindow::refreshWorkspace() {
     workspace_->clear();
     auto* models = new QTreeWidgetItem(workspace_, {tr("Models")});
-    if (session_->model) new QTreeWidgetItem(models, {QFileInfo(session_->model_path).fileName()});
+    if (session_->model()) new QTreeWidgetItem(models, {QFileInfo(session_->model_path()).fileName()});
     auto* suites = new QTreeWidgetItem(workspace_, {tr("Suites")});
-    for (const auto& s : session_->suites) new QTreeWidgetItem(suites, {QString::fromStdString(s.name)});
+    for (const auto& s : session_->suites()) new QTreeWidgetItem(suites, {QString::fromStdString(s.name)});
     auto* runs = new QTreeWidgetItem(workspace_, {tr("Reports")});
-    if (session_->report) new QTreeWidgetItem(runs, {session_->report_name});
-    for (const auto& c : session_->compared) new QTreeWidgetItem(runs, {c.name + tr(" (compared)")});
+    if (session_->report()) new QTreeWidgetItem(runs, {session_->report_name()});
+    for (const auto& c : session_->compared()) new QTreeWidgetItem(runs, {c.name + tr(" (compared)")});
     workspace_->expandAll();
 }
 
@@ -520,7 +520,7 @@ bool MainWindow::setWorkspaceFolder(const QString& folder) {
     try {
         auto ws = std::make_unique<Workspace>(folder, Workspace::Sync::Later);
         session_->setWorkspace(std::move(ws));
-        QSettings().setValue(QStringLiteral("workspace/folder"), session_->workspace->folder());
+        QSettings().setValue(QStringLiteral("workspace/folder"), session_->workspace()->folder());
         session_->syncHistory();
         return true;
     } catch (const std::exception& e) {
@@ -533,15 +533,15 @@ void MainWindow::saveSession() const {
     QSettings s;
     s.beginGroup(QStringLiteral("session"));
     s.setValue(QStringLiteral("saved"), true);
-    s.setValue(QStringLiteral("model"), session_->model_path);
+    s.setValue(QStringLiteral("model"), session_->model_path());
     QStringList suites;
-    for (const auto& x : session_->suites) suites << QString::fromStdString(x.path);
+    for (const auto& x : session_->suites()) suites << QString::fromStdString(x.path);
     s.setValue(QStringLiteral("suites"), suites);
     s.setValue(QStringLiteral("prompt"), inspector_->prompt());
     s.setValue(QStringLiteral("target"), inspector_->target());
-    s.setValue(QStringLiteral("report"), session_->report_path);
+    s.setValue(QStringLiteral("report"), session_->report_path());
     QStringList compared;
-    for (const auto& c : session_->compared)
+    for (const auto& c : session_->compared())
         if (!c.path.isEmpty()) compared << c.path;
     s.setValue(QStringLiteral("compared"), compared);
     s.setValue(QStringLiteral("tab"), tabs_->currentIndex());

@@ -16,21 +16,21 @@ ModelView::ModelView(Session& session, QWidget* parent) : QWidget(parent), sessi
 }
 
 QString ModelView::summary() const {
-    if (!session_.model) return tr("no model");
-    const auto& i = session_.model->info();
+    if (!session_.model()) return tr("no model");
+    const auto& i = session_.model()->info();
     return QStringLiteral("%1 (%2, %3M params, ctx %4)")
-        .arg(QFileInfo(session_.model_path).fileName(), QString::fromStdString(i.architecture))
+        .arg(QFileInfo(session_.model_path()).fileName(), QString::fromStdString(i.architecture))
         .arg(static_cast<double>(i.parameters) / 1e6, 0, 'f', 2)
         .arg(i.context_length);
 }
 
 void ModelView::refresh() {
     while (form_->rowCount()) form_->removeRow(0);
-    if (!session_.model) {
+    if (!session_.model()) {
         form_->addRow(new QLabel(tr("Open a model folder (File ▸ Open model…, or drop it on the window).")));
         return;
     }
-    const auto& i = session_.model->info();
+    const auto& i = session_.model()->info();
     auto row = [&](const QString& k, const QString& v) {
         auto* l = new QLabel(v);
         l->setTextInteractionFlags(Qt::TextSelectableByMouse);
@@ -38,7 +38,7 @@ void ModelView::refresh() {
     };
     QStringList caps;
     for (const auto& c : i.capabilities) caps << QString::fromStdString(c);
-    row(tr("Path"), session_.model_path);
+    row(tr("Path"), session_.model_path());
     for (const auto& w : i.warnings) row(tr("Warning"), QString::fromStdString(w));
     row(tr("Format"), QString::fromStdString(i.format));
     row(tr("Architecture"), QString::fromStdString(i.architecture));

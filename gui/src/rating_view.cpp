@@ -99,21 +99,21 @@ void RatingView::setMode(Mode mode) {
 }
 
 const eval::Report* RatingView::rated() const {
-    if (mode_ == Mode::Rubric) return session_.report.get();
-    return session_.compared.size() >= 2 ? session_.compared[0].report.get() : nullptr;
+    if (mode_ == Mode::Rubric) return session_.report().get();
+    return session_.compared().size() >= 2 ? session_.compared()[0].report.get() : nullptr;
 }
 
 QString RatingView::ratingsPath() const {
-    const QString base = mode_ == Mode::Rubric ? session_.report_path : session_.compared.size() >= 2 ? session_.compared[0].path : QString();
+    const QString base = mode_ == Mode::Rubric ? session_.report_path() : session_.compared().size() >= 2 ? session_.compared()[0].path : QString();
     const QString rater = rater_->text().trimmed();
     if (base.isEmpty() || rater.isEmpty() || !rated()) return {};
     return QString::fromStdString(eval::ratings_file_for(base.toStdString(), rater.toStdString()));
 }
 
 const eval::ItemRecord* RatingView::otherItem(const Task& t) const {
-    if (session_.compared.size() < 2) return nullptr;
+    if (session_.compared().size() < 2) return nullptr;
     const auto& base = rated()->suites[t.suite];
-    for (const auto& s : session_.compared[1].report->suites)
+    for (const auto& s : session_.compared()[1].report->suites)
         if (s.name == base.name)
             for (const auto& it : s.items)
                 if (it.id == base.items[t.item].id) return &it;
@@ -142,7 +142,7 @@ void RatingView::rebuild() {
     const QString path = ratingsPath();
     if (report && !path.isEmpty()) {
         file_.rater = rater_->text().trimmed().toStdString();
-        file_.report = QFileInfo(mode_ == Mode::Rubric ? session_.report_path : session_.compared[0].path).fileName().toStdString();
+        file_.report = QFileInfo(mode_ == Mode::Rubric ? session_.report_path() : session_.compared()[0].path).fileName().toStdString();
         if (QFileInfo::exists(path)) {
             try {
                 file_ = eval::read_ratings(path.toStdString());
@@ -261,8 +261,8 @@ bool RatingView::rate(const QString& value) {
         // The rater judged sides; the file names runs: a = the baseline (compared first), b = the other.
         const bool swap = bFirst(t);
         r.value = value == QStringLiteral("tie") ? "tie" : ((value == QStringLiteral("A")) != swap ? "A" : "B");
-        r.a = session_.compared[0].name.toStdString();
-        r.b = session_.compared[1].name.toStdString();
+        r.a = session_.compared()[0].name.toStdString();
+        r.b = session_.compared()[1].name.toStdString();
         r.first = swap ? "B" : "A";
     } else {
         const auto* d = dimension_of(s, t.dimension);

@@ -168,9 +168,9 @@ RunView::RunView(Session& session, QWidget* parent) : QWidget(parent), session_(
         if (id != job_) return;
         run_->setEnabled(true);
         cancel_->setEnabled(false);
-        if (session_.workspace && !run_dir_.isEmpty()) {
+        if (session_.workspace() && !run_dir_.isEmpty()) {
             try {
-                session_.workspace->indexRun(run_dir_);
+                session_.workspace()->indexRun(run_dir_);
             } catch (const std::exception& e) {
                 emit session_.errorOccurred(tr("Run index"), QString::fromStdString(e.what()));
             }
@@ -183,7 +183,7 @@ RunView::RunView(Session& session, QWidget* parent) : QWidget(parent), session_(
     });
     connect(&session_.jobs, &JobRunner::cancelled, this, [this, ended](int id, const QString&) {
         if (id == job_)
-            progress_text_->setText(session_.workspace ? tr("Cancelled: the finished items are kept in the history (History ▸ Resume continues the run).")
+            progress_text_->setText(session_.workspace() ? tr("Cancelled: the finished items are kept in the history (History ▸ Resume continues the run).")
                                                        : tr("Cancelled."));
         ended(id);
     });
@@ -199,7 +199,7 @@ void RunView::setLimit(int n) { limit_->setValue(n); }
 
 void RunView::refreshSuites() {
     suites_->clear();
-    for (const auto& s : session_.suites) {
+    for (const auto& s : session_.suites()) {
         auto* it = new QListWidgetItem(QStringLiteral("%1  (%2, %3 items)").arg(QString::fromStdString(s.name), QString::fromStdString(datasets::to_string(s.kind))).arg(s.items.size()));
         it->setFlags(it->flags() | Qt::ItemIsUserCheckable);
         it->setCheckState(Qt::Checked);
@@ -209,19 +209,19 @@ void RunView::refreshSuites() {
 }
 
 void RunView::run() {
-    if (!session_.model) {
+    if (!session_.model()) {
         emit session_.errorOccurred(tr("No model"), tr("Open a model before running suites."));
         return;
     }
     std::vector<datasets::Suite> chosen;
-    for (int i = 0; i < suites_->count() && i < static_cast<int>(session_.suites.size()); ++i)
-        if (suites_->item(i)->checkState() == Qt::Checked) chosen.push_back(session_.suites[static_cast<std::size_t>(i)]);
+    for (int i = 0; i < suites_->count() && i < static_cast<int>(session_.suites().size()); ++i)
+        if (suites_->item(i)->checkState() == Qt::Checked) chosen.push_back(session_.suites()[static_cast<std::size_t>(i)]);
     if (chosen.empty()) {
         emit session_.errorOccurred(tr("No suite"), tr("Check at least one suite to run."));
         return;
     }
     RunSetup setup;
-    setup.model_path = session_.model_path;
+    setup.model_path = session_.model_path();
     for (const auto& s : chosen) {
         setup.suite_paths << QString::fromStdString(s.path);
         setup.items_total += limit_->value() > 0 ? std::min<std::size_t>(s.items.size(), static_cast<std::size_t>(limit_->value())) : s.items.size();
@@ -233,10 +233,10 @@ void RunView::run() {
 }
 
 void RunView::resume(const QString& dir) {
-    if (!session_.workspace) return;
+    if (!session_.workspace()) return;
     RunSetup setup;
     try {
-        setup = session_.workspace->setupOf(dir);
+        setup = session_.workspace()->setupOf(dir);
     } catch (const std::exception& e) {
         emit session_.errorOccurred(tr("Cannot resume the run"), QString::fromStdString(e.what()));
         return;
@@ -258,11 +258,11 @@ void RunView::startRun(const RunSetup& setup, std::vector<datasets::Suite> suite
     opt.threads = 0;
     opt.software_version = lmwb::version();
     opt.resume = resume;
-    if (session_.workspace) {
+    if (session_.workspace()) {
         try {
-            if (dir.isEmpty()) dir = session_.workspace->createRun(setup);
+            if (dir.isEmpty()) dir = session_.workspace()->createRun(setup);
             else Workspace::setRunStatus(dir, QStringLiteral("running"), {});
-            session_.workspace->indexRun(dir);
+            session_.workspace()->indexRun(dir);
         } catch (const std::exception& e) {
             emit session_.errorOccurred(tr("The workspace cannot keep this run"), QString::fromStdString(e.what()));
             return;
@@ -272,7 +272,7 @@ void RunView::startRun(const RunSetup& setup, std::vector<datasets::Suite> suite
     }
     run_dir_ = dir;
     // The open model serves a resumed run when it is the run's model; otherwise the job opens that one.
-    std::shared_ptr<const LanguageModel> model = session_.model_path == setup.model_path ? session_.model : nullptr;
+    std::shared_ptr<const LanguageModel> model = session_.model_path() == setup.model_path ? session_.model() : nullptr;
     run_->setEnabled(false);
     cancel_->setEnabled(true);
     progress_->setValue(0);
@@ -315,16 +315,16 @@ void RunView::cancel() { session_.jobs.cancel(job_); }
 void RunView::refreshReport() {
     suite_select_->blockSignals(true);
     suite_select_->clear();
-    if (session_.report)
-        for (const auto& s : session_.report->suites) suite_select_->addItem(QString::fromStdString(s.name));
+    if (session_.report())
+        for (const auto& s : session_.report()->suites) suite_select_->addItem(QString::fromStdString(s.name));
     suite_select_->blockSignals(false);
-    showSuite(session_.report && !session_.report->suites.empty() ? 0 : -1);
+    showSuite(session_.report() && !session_.report()->suites.empty() ? 0 : -1);
 }
 
 void RunView::showSuite(int index) {
     const eval::SuiteReport* s = nullptr;
-    if (session_.report && index >= 0 && index < static_cast<int>(session_.report->suites.size()))
-        s = &session_.report->suites[static_cast<std::size_t>(index)];
+    if (session_.report() && index >= 0 && index < static_cast<int>(session_.report()->suites.size()))
+        s = &session_.report()->suites[static_cast<std::size_t>(index)];
     results_->setSuite(s);
     if (s) aggregates_->setAggregates(s->aggregates, s->slices);
     else aggregates_->setAggregates({});
@@ -342,7 +342,7 @@ void RunView::updateFiltered() {
     filtered_pending_ = false;
     const eval::SuiteReport* s = results_->suite();
     if (!s) {
-        filtered_->setText(session_.report ? QString() : tr("No results yet: check suites on the left and press Run (Ctrl+R), or open a run from History."));
+        filtered_->setText(session_.report() ? QString() : tr("No results yet: check suites on the left and press Run (Ctrl+R), or open a run from History."));
         aggregates_->setAggregates({});
         return;
     }
@@ -362,7 +362,7 @@ void RunView::updateFiltered() {
     if (subset.items.empty()) {
         aggregates_->setAggregates({});
     } else {
-        const auto& st = session_.report->settings;
+        const auto& st = session_.report()->settings;
         aggregates_->setAggregates(eval::aggregate(subset, st.bootstrap_iterations, st.seed),
                                    eval::slice_aggregates(subset, st.bootstrap_iterations, st.seed));
     }

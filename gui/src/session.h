@@ -22,27 +22,29 @@ class Session : public QObject {
 public:
     explicit Session(QObject* parent = nullptr) : QObject(parent), jobs(this) {}
 
-    std::shared_ptr<const LanguageModel> model;
-    QString model_path;
-    std::shared_ptr<const LanguageModel> other_model;  // model B of the inspector's side-by-side comparison
-    QString other_model_path;
-    std::vector<datasets::Suite> suites;
-    std::shared_ptr<const eval::Report> report;  // the last run, or an opened report
-    QString report_name, report_path;            // report_path: its file ("" when it has none)
     struct Named {
         QString name;
         std::shared_ptr<const eval::Report> report;
         QString path;
     };
-    std::vector<Named> compared;  // the first is the baseline
-    std::unique_ptr<Workspace> workspace;  // the run history; null when its folder cannot be used
+    // Read here; changed only through the setters below, each of which signals.
+    const std::shared_ptr<const LanguageModel>& model() const { return model_; }
+    const QString& model_path() const { return model_path_; }
+    const std::shared_ptr<const LanguageModel>& other_model() const { return other_model_; }  // model B of side by side
+    const QString& other_model_path() const { return other_model_path_; }
+    const std::vector<datasets::Suite>& suites() const { return suites_; }
+    const std::shared_ptr<const eval::Report>& report() const { return report_; }  // the last run, or an opened report
+    const QString& report_name() const { return report_name_; }
+    const QString& report_path() const { return report_path_; }  // its file ("" when it has none)
+    const std::vector<Named>& compared() const { return compared_; }  // the first is the baseline
+    Workspace* workspace() const { return workspace_.get(); }  // the run history; null when its folder cannot be used
     JobRunner jobs;
 
     // Brings the history's index up to date as a background job (Workspace::syncFolder, its own connection): the
     // window answers while thousands of reports are read. The History refreshes as the index fills and at the end.
     void syncHistory(bool rebuild = false) {
-        if (!workspace) return;
-        const QString folder = workspace->folder();
+        if (!workspace_) return;
+        const QString folder = workspace_->folder();
         jobs.start(QStringLiteral("history"), tr("Indexing the run history"), [this, folder, rebuild](JobContext& c) -> JobRunner::Apply {
             Workspace::syncFolder(folder, c.control, rebuild);
             return [this] { emit historyChanged(); };
@@ -50,47 +52,58 @@ public:
     }
 
     void setOtherModel(std::shared_ptr<const LanguageModel> m, const QString& path) {
-        other_model = std::move(m);
-        other_model_path = path;
+        other_model_ = std::move(m);
+        other_model_path_ = path;
         emit otherModelChanged();
     }
     void setWorkspace(std::unique_ptr<Workspace> ws) {
-        workspace = std::move(ws);
+        workspace_ = std::move(ws);
         emit historyChanged();
     }
     void setModel(std::shared_ptr<const LanguageModel> m, const QString& path) {
-        model = std::move(m);
-        model_path = path;
+        model_ = std::move(m);
+        model_path_ = path;
         emit modelChanged();
     }
     void addSuite(datasets::Suite s) {
-        for (auto& old : suites)
+        for (auto& old : suites_)
             if (old.name == s.name) {
                 old = std::move(s);
                 emit suitesChanged();
                 return;
             }
-        suites.push_back(std::move(s));
+        suites_.push_back(std::move(s));
         emit suitesChanged();
     }
     void setReport(std::shared_ptr<const eval::Report> r, const QString& name, const QString& path = {}) {
-        report = std::move(r);
-        report_name = name;
-        report_path = path;
+        report_ = std::move(r);
+        report_name_ = name;
+        report_path_ = path;
         emit reportChanged();
     }
     void addCompared(std::shared_ptr<const eval::Report> r, const QString& name, const QString& path = {}) {
-        compared.push_back({name, std::move(r), path});
+        compared_.push_back({name, std::move(r), path});
         emit comparedChanged();
     }
     void setCompared(std::vector<Named> runs) {
-        compared = std::move(runs);
+        compared_ = std::move(runs);
         emit comparedChanged();
     }
     void clearCompared() {
-        compared.clear();
+        compared_.clear();
         emit comparedChanged();
     }
+
+private:
+    std::shared_ptr<const LanguageModel> model_;
+    QString model_path_;
+    std::shared_ptr<const LanguageModel> other_model_;
+    QString other_model_path_;
+    std::vector<datasets::Suite> suites_;
+    std::shared_ptr<const eval::Report> report_;
+    QString report_name_, report_path_;
+    std::vector<Named> compared_;
+    std::unique_ptr<Workspace> workspace_;
 
 signals:
     void modelChanged();

@@ -25,7 +25,7 @@ TEST_CASE("circuits tab: patching maps per site, direct logit bars and heads, st
     MainWindow w;
     w.setQuiet(true);
     REQUIRE(w.openModel(QStringLiteral(LMWB_MODELS "/tiny-b")));
-    REQUIRE(waitFor([&] { return static_cast<bool>(w.session().model); }, 20000));
+    REQUIRE(waitFor([&] { return static_cast<bool>(w.session().model()); }, 20000));
     auto* in = w.inspector();
     auto* c = in->circuitsView();
     CHECK(c->patchingMap()->isEmpty());
@@ -52,7 +52,7 @@ TEST_CASE("circuits tab: patching maps per site, direct logit bars and heads, st
     in->setContrast(QStringLiteral(" Rome"));
     in->runDirectLogit();
     REQUIRE(waitFor([&] { return !c->directLogitBars()->isEmpty(); }, 60000));
-    CHECK(c->directLogitHeads()->rows() == static_cast<int>(w.session().model->info().layers));
+    CHECK(c->directLogitHeads()->rows() == static_cast<int>(w.session().model()->info().layers));
     CHECK(c->summary()->text().contains(QStringLiteral("gap")));
     CHECK(c->directLogitBars()->staleText().isEmpty());  // the patching map is stale, the direct logit views are not
     CHECK_FALSE(c->patchingMap()->staleText().isEmpty());
@@ -62,7 +62,7 @@ TEST_CASE("generated text tab: the matrix over prompt and generated tokens, rows
     MainWindow w;
     w.setQuiet(true);
     REQUIRE(w.openModel(QStringLiteral(LMWB_MODELS "/tiny-b")));
-    REQUIRE(waitFor([&] { return static_cast<bool>(w.session().model); }, 20000));
+    REQUIRE(waitFor([&] { return static_cast<bool>(w.session().model()); }, 20000));
     auto* in = w.inspector();
     auto* g = in->generationView();
     in->setPrompt(QStringLiteral("On Monday, Ana went to the park with Ben."), QStringLiteral(" Ana read a book."));
@@ -84,14 +84,14 @@ TEST_CASE("heads tab: every layer x head as a thumbnail, summaries as captions, 
     MainWindow w;
     w.setQuiet(true);
     REQUIRE(w.openModel(QStringLiteral(LMWB_MODELS "/tiny-b")));
-    REQUIRE(waitFor([&] { return static_cast<bool>(w.session().model); }, 20000));
+    REQUIRE(waitFor([&] { return static_cast<bool>(w.session().model()); }, 20000));
     auto* in = w.inspector();
     auto* grid = in->headGrid()->thumbnails();
     CHECK(grid->headAt(grid->cellRect(0, 0).center()) == std::make_pair(-1, -1));  // nothing before Attention
     in->setPrompt(QStringLiteral("On Monday, Ana went to the park with Ben. On Monday, Ana went to the park"), QString());
     in->runAttention();
     REQUIRE(waitFor([&] { return in->attentionMaps() != nullptr; }, 20000));
-    const auto& info = w.session().model->info();
+    const auto& info = w.session().model()->info();
     const int L = static_cast<int>(info.layers), H = static_cast<int>(info.heads);
     CHECK(grid->headAt(grid->cellRect(L - 1, H - 1).center()) == std::make_pair(L - 1, H - 1));
     CHECK(grid->sizeHint().width() >= grid->cellRect(0, H - 1).right());
@@ -107,12 +107,12 @@ TEST_CASE("side by side tab: model B beside A, aligned segments shaded by B - A,
     MainWindow w;
     w.setQuiet(true);
     REQUIRE(w.openModel(QStringLiteral(LMWB_MODELS "/tiny-b")));
-    REQUIRE(waitFor([&] { return static_cast<bool>(w.session().model); }, 20000));
+    REQUIRE(waitFor([&] { return static_cast<bool>(w.session().model()); }, 20000));
     auto* in = w.inspector();
     auto* v = in->sideBySideView();
     QAbstractItemModelTester tester(v->segments(), QAbstractItemModelTester::FailureReportingMode::Fatal);
     in->openOtherModel(QStringLiteral(LMWB_MODELS "/tiny-a"));
-    REQUIRE(waitFor([&] { return static_cast<bool>(w.session().other_model); }, 20000));
+    REQUIRE(waitFor([&] { return static_cast<bool>(w.session().other_model()); }, 20000));
     in->setPrompt(QStringLiteral("Question: What is the capital of France?\nAnswer:"), QStringLiteral(" Paris"));
     in->runSideBySide();
     REQUIRE(waitFor([&] { return v->result() != nullptr; }, 60000));

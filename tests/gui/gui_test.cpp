@@ -189,14 +189,14 @@ TEST_CASE("end to end: open, run, inspect, switch layer and head, IG, export equ
     show(w);
     Session& s = w.session();
     REQUIRE(w.openModel(QString::fromStdString(model_path("tiny-b"))));
-    REQUIRE(waitFor([&] { return static_cast<bool>(s.model); }, 20000));
+    REQUIRE(waitFor([&] { return static_cast<bool>(s.model()); }, 20000));
     lmwb::test::StallProbe probe;  // loading the suite, the run, the inspector: the window never blocks
     REQUIRE(w.openSuite(QString::fromStdString(suite_path("world-facts-mc"))));
-    REQUIRE(waitFor([&] { return s.suites.size() == 1; }, 20000));
+    REQUIRE(waitFor([&] { return s.suites().size() == 1; }, 20000));
     w.runView()->setLimit(24);
 
     w.runView()->run();
-    REQUIRE(waitFor([&] { return static_cast<bool>(s.report); }, 60000));
+    REQUIRE(waitFor([&] { return static_cast<bool>(s.report()); }, 60000));
     qint64 worst = probe.worstMs();
     WARN("worst event-loop stall during the run: " << worst << " ms");
     // A run on the GUI thread would stall it for the whole run (seconds). Not tighter: with other tests' matrix
@@ -245,7 +245,7 @@ TEST_CASE("end to end: open, run, inspect, switch layer and head, IG, export equ
         QMimeData mime;
         mime.setUrls({QUrl::fromLocalFile(cli_report)});
         CHECK(w.openDropped(mime) == 1);
-        CHECK(waitFor([&] { return s.compared.size() == 1; }, 20000));
+        CHECK(waitFor([&] { return s.compared().size() == 1; }, 20000));
     }
 
     // Bad input is a dialog's message naming the file and line, never a crash.
@@ -277,7 +277,7 @@ TEST_CASE("inspector views know their inputs: empty hints, stale marks, cleared 
     CHECK(in->reliabilityPlot()->isEmpty());
 
     REQUIRE(w.openModel(QString::fromStdString(model_path("tiny-b"))));
-    REQUIRE(waitFor([&] { return static_cast<bool>(s.model); }, 20000));
+    REQUIRE(waitFor([&] { return static_cast<bool>(s.model()); }, 20000));
     in->setPrompt(QStringLiteral("Question: What color is the sky?\nAnswer:"), QStringLiteral(" blue"));
     in->tabs()->setCurrentIndex(3);
     in->runAttribution(attr::Method::Shap);
@@ -308,7 +308,7 @@ TEST_CASE("inspector views know their inputs: empty hints, stale marks, cleared 
 
     // Another model: every result of the old one is cleared.
     REQUIRE(w.openModel(QString::fromStdString(model_path("tiny-a"))));
-    REQUIRE(waitFor([&] { return s.model_path.endsWith(QStringLiteral("tiny-a")); }, 20000));
+    REQUIRE(waitFor([&] { return s.model_path().endsWith(QStringLiteral("tiny-a")); }, 20000));
     CHECK(in->attentionMaps() == nullptr);
     CHECK(in->attribution() == nullptr);
     CHECK(in->attentionMap()->isEmpty());
@@ -375,9 +375,9 @@ TEST_CASE("history: a cancelled run keeps its items and resumes from the GUI int
     Session& s = w.session();
     REQUIRE(w.setWorkspaceFolder(dir.filePath(QStringLiteral("ws"))));
     REQUIRE(w.openModel(QString::fromStdString(model_path("tiny-b"))));
-    REQUIRE(waitFor([&] { return static_cast<bool>(s.model); }, 20000));
+    REQUIRE(waitFor([&] { return static_cast<bool>(s.model()); }, 20000));
     REQUIRE(w.openSuites({QString::fromStdString(suite_path("world-facts-mc")), QString::fromStdString(suite_path("world-facts-qa"))}));
-    REQUIRE(waitFor([&] { return s.suites.size() == 2; }, 20000));
+    REQUIRE(waitFor([&] { return s.suites().size() == 2; }, 20000));
 
     // Cancel once a fifth of the items are done.
     QSignalSpy cancelled(&s.jobs, &JobRunner::cancelled);
@@ -387,7 +387,7 @@ TEST_CASE("history: a cancelled run keeps its items and resumes from the GUI int
     w.runView()->run();
     REQUIRE(waitFor([&] { return cancelled.count() == 1; }, 60000));
     QObject::disconnect(cancel_early);
-    CHECK(s.report == nullptr);
+    CHECK(s.report() == nullptr);
     HistoryView* h = w.historyView();
     REQUIRE(h->runs()->rowCount() == 1);
     const RunRecord stopped = h->runs()->run(0);
@@ -400,13 +400,13 @@ TEST_CASE("history: a cancelled run keeps its items and resumes from the GUI int
     // Resume from the history: the finished report equals an uninterrupted run of the same settings.
     h->table()->selectRow(0);
     emit h->resumeRequested(stopped.dir);
-    REQUIRE(waitFor([&] { return s.report != nullptr; }, 60000));
+    REQUIRE(waitFor([&] { return s.report() != nullptr; }, 60000));
     REQUIRE(waitFor([&] { return s.jobs.runningCount() == 0; }, 10000));
     REQUIRE(h->runs()->rowCount() == 1);
     CHECK(h->runs()->run(0).status == QStringLiteral("finished"));
     CHECK(h->runs()->run(0).items == 150);
     CHECK_FALSE(QFile::exists(stopped.journalPath()));
-    CHECK(s.report_path == stopped.reportPath());
+    CHECK(s.report_path() == stopped.reportPath());
     const QString cli_report = dir.filePath(QStringLiteral("cli.json"));
     auto cli = lmwb::test::run_command(std::string(LMWB_CLI) + " eval " + model_path("tiny-b") + " world-facts-mc world-facts-qa -q --out " +
                                        cli_report.toStdString() + " 2>&1");
@@ -432,7 +432,7 @@ TEST_CASE("history: a cancelled run keeps its items and resumes from the GUI int
 
     // Compare the two straight from the history; delete one only when the user confirms.
     REQUIRE(h->compareRuns({h->runs()->run(0), h->runs()->run(1)}));
-    REQUIRE(waitFor([&] { return s.compared.size() == 2; }, 20000));
+    REQUIRE(waitFor([&] { return s.compared().size() == 2; }, 20000));
     CHECK(w.tabs()->currentWidget() == w.compareView());
     h->setConfirm([](const QString&) { return false; });
     CHECK_FALSE(h->deleteRun(h->runs()->run(0)));
@@ -525,27 +525,27 @@ TEST_CASE("restarting restores the model, suites, prompt and target, the open re
         MainWindow w;
         w.setQuiet(true);
         REQUIRE(w.openModel(QString::fromStdString(model_path("tiny-b"))));
-        REQUIRE(waitFor([&] { return static_cast<bool>(w.session().model); }, 20000));
+        REQUIRE(waitFor([&] { return static_cast<bool>(w.session().model()); }, 20000));
         REQUIRE(w.openSuite(QString::fromStdString(suite_path("world-facts-qa"))));
         w.inspector()->setPrompt(QStringLiteral("Question: What color is snow?\nAnswer:"), QStringLiteral(" white"));
         REQUIRE(w.openReport(a, false));
-        REQUIRE(waitFor([&] { return w.session().report != nullptr; }, 20000));
+        REQUIRE(waitFor([&] { return w.session().report() != nullptr; }, 20000));
         REQUIRE(w.openReports({a, b}, true));
-        REQUIRE(waitFor([&] { return w.session().compared.size() == 2 && w.session().suites.size() == 1; }, 20000));
+        REQUIRE(waitFor([&] { return w.session().compared().size() == 2 && w.session().suites().size() == 1; }, 20000));
         w.close();  // saves the session
     }
     MainWindow w;
     w.setQuiet(true);
     REQUIRE(w.restoreSession());
     Session& s = w.session();
-    REQUIRE(waitFor([&] { return s.model && s.suites.size() == 1 && s.report && s.compared.size() == 2; }, 20000));
-    CHECK(s.model_path.endsWith(QStringLiteral("tiny-b")));
-    CHECK(s.suites[0].name == "world-facts-qa");
+    REQUIRE(waitFor([&] { return s.model() && s.suites().size() == 1 && s.report() && s.compared().size() == 2; }, 20000));
+    CHECK(s.model_path().endsWith(QStringLiteral("tiny-b")));
+    CHECK(s.suites()[0].name == "world-facts-qa");
     CHECK(w.inspector()->prompt() == QStringLiteral("Question: What color is snow?\nAnswer:"));
     CHECK(w.inspector()->target() == QStringLiteral(" white"));
-    CHECK(s.report_path == QFileInfo(a).absoluteFilePath());
-    REQUIRE(s.compared.size() == 2);
-    CHECK(s.compared[1].path == QFileInfo(b).absoluteFilePath());
+    CHECK(s.report_path() == QFileInfo(a).absoluteFilePath());
+    REQUIRE(s.compared().size() == 2);
+    CHECK(s.compared()[1].path == QFileInfo(b).absoluteFilePath());
 }
 
 TEST_CASE("run view: filters count their rows and recompute the aggregates, CSV keeps every suite at full precision", "[gui][run]") {
@@ -653,8 +653,8 @@ TEST_CASE("the window opens a model by its Hugging Face cache name", "[gui][cach
     MainWindow w;
     show(w);
     REQUIRE(w.openModel(QStringLiteral("acme/tiny")));
-    REQUIRE(waitFor([&] { return static_cast<bool>(w.session().model); }, 20000));
-    CHECK(w.session().model_path == snap);  // the snapshot folder: what runs and reports record
+    REQUIRE(waitFor([&] { return static_cast<bool>(w.session().model()); }, 20000));
+    CHECK(w.session().model_path() == snap);  // the snapshot folder: what runs and reports record
     qunsetenv("HF_HUB_CACHE");
 }
 

@@ -20,7 +20,7 @@ TEST_CASE("logit lens view: layers by positions, shaded top tokens, details on c
     MainWindow w;
     w.setQuiet(true);
     REQUIRE(w.openModel(QStringLiteral(LMWB_MODELS "/tiny-b")));
-    REQUIRE(waitFor([&] { return static_cast<bool>(w.session().model); }, 20000));
+    REQUIRE(waitFor([&] { return static_cast<bool>(w.session().model()); }, 20000));
     auto* lens = w.inspector()->lensView();
     QAbstractItemModelTester tester(lens->model(), QAbstractItemModelTester::FailureReportingMode::Fatal);
     CHECK(lens->model()->rowCount() == 0);
@@ -29,7 +29,7 @@ TEST_CASE("logit lens view: layers by positions, shaded top tokens, details on c
     w.inspector()->runLens();
     REQUIRE(waitFor([&] { return lens->model()->rowCount() > 0; }, 20000));
     const auto* l = lens->model()->lens();
-    CHECK(lens->model()->rowCount() == static_cast<int>(w.session().model->info().layers) + 1);
+    CHECK(lens->model()->rowCount() == static_cast<int>(w.session().model()->info().layers) + 1);
     CHECK(lens->model()->columnCount() == l->length);
     CHECK(lens->model()->headerData(0, Qt::Vertical, Qt::DisplayRole).toString() == QStringLiteral("embeddings"));
     // The last row: the model's own prediction, " blue" at the last position.
@@ -44,7 +44,7 @@ TEST_CASE("inspector: a contrast foil gives the target's rows and the foil's, an
     MainWindow w;
     w.setQuiet(true);
     REQUIRE(w.openModel(QStringLiteral(LMWB_MODELS "/tiny-b")));
-    REQUIRE(waitFor([&] { return static_cast<bool>(w.session().model); }, 20000));
+    REQUIRE(waitFor([&] { return static_cast<bool>(w.session().model()); }, 20000));
     auto* in = w.inspector();
     in->setPrompt(QStringLiteral("Question: What is the capital of France?\nAnswer:"), QStringLiteral(" Paris"));
     in->setContrast(QStringLiteral(" Rome"));

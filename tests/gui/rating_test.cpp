@@ -36,7 +36,7 @@ TEST_CASE("rating view: keys rate the rubric, skip and undo, the rater's file ho
     MainWindow w;
     w.setQuiet(true);
     REQUIRE(w.openReport(path, false));
-    REQUIRE(waitFor([&] { return w.session().report != nullptr; }, 20000));
+    REQUIRE(waitFor([&] { return w.session().report() != nullptr; }, 20000));
     RatingView* v = w.ratingView();
     v->setRater(QStringLiteral("ana"));
     const QString file = dir.filePath(QStringLiteral("qa.ratings.ana.jsonl"));
@@ -68,7 +68,7 @@ TEST_CASE("rating view: keys rate the rubric, skip and undo, the rater's file ho
     MainWindow w2;
     w2.setQuiet(true);
     REQUIRE(w2.openReport(path, false));
-    REQUIRE(waitFor([&] { return w2.session().report != nullptr; }, 20000));
+    REQUIRE(waitFor([&] { return w2.session().report() != nullptr; }, 20000));
     w2.ratingView()->setRater(QStringLiteral("ana"));
     CHECK(w2.ratingView()->progressLabel()->text().startsWith(QStringLiteral("4 of 9 ratings done")));
     CHECK(w2.ratingView()->taskLabel()->text().startsWith(QStringLiteral("relevance")));
@@ -85,12 +85,12 @@ TEST_CASE("rating view: pairwise preference between two compared runs records ru
     MainWindow w;
     w.setQuiet(true);
     REQUIRE(w.openReports({a, b}, true));
-    REQUIRE(waitFor([&] { return w.session().compared.size() == 2; }, 20000));
+    REQUIRE(waitFor([&] { return w.session().compared().size() == 2; }, 20000));
     RatingView* v = w.ratingView();
     v->setMode(RatingView::Mode::Pairwise);
     v->setRater(QStringLiteral("ben"));
-    const auto& ra = *w.session().compared[0].report;
-    const auto& rb = *w.session().compared[1].report;
+    const auto& ra = *w.session().compared()[0].report;
+    const auto& rb = *w.session().compared()[1].report;
     for (int i = 0; i < 4; ++i) {
         // Which run is on the left: find the baseline's response among the two sides.
         const QString left = v->shownResponse(0);
@@ -99,7 +99,7 @@ TEST_CASE("rating view: pairwise preference between two compared runs records ru
         key(v, i == 3 ? Qt::Key_T : Qt::Key_A);  // the left one is better, then a tie
         auto r = eval::read_ratings(dir.filePath(QStringLiteral("a.ratings.ben.jsonl")).toStdString()).ratings.back();
         CHECK(r.dimension == "preference");
-        CHECK(r.a == w.session().compared[0].name.toStdString());
+        CHECK(r.a == w.session().compared()[0].name.toStdString());
         if (i == 3) {
             CHECK(r.value == "tie");
         } else if (baseline_left) {

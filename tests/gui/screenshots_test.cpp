@@ -36,11 +36,11 @@ TEST_CASE("screenshots of the main views", "[screenshots]") {
     Session& s = w.session();
     const QString models = QStringLiteral(LMWB_MODELS), suites = QStringLiteral(LMWB_SUITES);
     w.openModel(models + QStringLiteral("/tiny-b"));
-    REQUIRE(waitFor([&] { return static_cast<bool>(s.model); }, 20000));
+    REQUIRE(waitFor([&] { return static_cast<bool>(s.model()); }, 20000));
     QStringList suite_files;
     for (const char* n : {"world-facts-mc", "world-facts-qa", "world-stories-ppl"}) suite_files << suites + QStringLiteral("/") + QLatin1String(n) + QStringLiteral(".json");
     REQUIRE(w.openSuites(suite_files));
-    REQUIRE(waitFor([&] { return s.suites.size() == 3; }, 20000));
+    REQUIRE(waitFor([&] { return s.suites().size() == 3; }, 20000));
     auto shot = [&](QWidget* view, const char* name) {
         w.tabs()->setCurrentWidget(view);
         waitFor([] { return false; }, 300);  // let queued replots run
@@ -51,7 +51,7 @@ TEST_CASE("screenshots of the main views", "[screenshots]") {
     shot(w.modelView(), "model");
     w.runView()->setLimit(0);
     w.runView()->run();
-    REQUIRE(waitFor([&] { return static_cast<bool>(s.report); }, 120000));
+    REQUIRE(waitFor([&] { return static_cast<bool>(s.report()); }, 120000));
     w.runView()->table()->selectRow(2);
     shot(w.runView(), "run");
 
@@ -91,7 +91,7 @@ TEST_CASE("screenshots of the main views", "[screenshots]") {
     REQUIRE(waitFor([&] { return w.inspector()->headGrid()->thumbnails()->describe(0, 0).contains(QStringLiteral("induction")); }, 30000));
     shot(w.inspector(), "inspector-heads");
     w.inspector()->openOtherModel(models + QStringLiteral("/tiny-a"));
-    REQUIRE(waitFor([&] { return static_cast<bool>(s.other_model); }, 20000));
+    REQUIRE(waitFor([&] { return static_cast<bool>(s.other_model()); }, 20000));
     w.inspector()->setPrompt(QStringLiteral("Question: What is the capital of France?\nAnswer:"), QStringLiteral(" Paris"));
     w.inspector()->runSideBySide();
     REQUIRE(waitFor([&] { return w.inspector()->sideBySideView()->result() != nullptr; }, 60000));
@@ -110,17 +110,17 @@ TEST_CASE("screenshots of the main views", "[screenshots]") {
         REQUIRE(out_cfg.open(QIODevice::WriteOnly));
         out_cfg.write(in.readAll().replace("\"max_position_embeddings\": 64", "\"max_position_embeddings\": 2048"));
         out_cfg.close();
-        auto b_report = s.report;
+        auto b_report = s.report();
         w.openModel(model);
-        REQUIRE(waitFor([&] { return s.model_path == model && s.model; }, 20000));
+        REQUIRE(waitFor([&] { return s.model_path() == model && s.model(); }, 20000));
         QString text;
         const char* words[] = {"the", "cat", "sat", "on", "a", "mat", "and", "looked", "at", "stars", "under", "blue", "sky"};
-        for (unsigned k = 1; static_cast<int>(s.model->tokenizer().encode(text.toStdString(), false).ids.size()) < 1024; k = k * 7 % 101)
+        for (unsigned k = 1; static_cast<int>(s.model()->tokenizer().encode(text.toStdString(), false).ids.size()) < 1024; k = k * 7 % 101)
             text += QLatin1String(words[k % 13]) + QStringLiteral(" ");
-        auto ids = s.model->tokenizer().encode(text.toStdString(), false).ids;
+        auto ids = s.model()->tokenizer().encode(text.toStdString(), false).ids;
         while (ids.size() > 1024) {
             text.chop(1);
-            ids = s.model->tokenizer().encode(text.toStdString(), false).ids;
+            ids = s.model()->tokenizer().encode(text.toStdString(), false).ids;
         }
         w.inspector()->setPrompt(text, QString());
         w.inspector()->runAttention();
@@ -139,17 +139,17 @@ TEST_CASE("screenshots of the main views", "[screenshots]") {
         CHECK(lmwb::test::tickLabelProblem(map->xAxis, map) == QString());
         CHECK(lmwb::test::tickLabelProblem(map->yAxis, map) == QString());
         w.openModel(models + QStringLiteral("/tiny-b"));
-        REQUIRE(waitFor([&] { return s.model_path.endsWith(QStringLiteral("tiny-b")) && s.model; }, 20000));
+        REQUIRE(waitFor([&] { return s.model_path().endsWith(QStringLiteral("tiny-b")) && s.model(); }, 20000));
         s.setReport(b_report, QStringLiteral("tiny-b"));
     }
 
     // Compare tiny-a with tiny-b on the same items.
-    auto b = s.report;
+    auto b = s.report();
     w.openModel(models + QStringLiteral("/tiny-a"));
-    REQUIRE(waitFor([&] { return s.model_path.endsWith(QStringLiteral("tiny-a")); }, 20000));
+    REQUIRE(waitFor([&] { return s.model_path().endsWith(QStringLiteral("tiny-a")); }, 20000));
     w.runView()->run();
-    REQUIRE(waitFor([&] { return s.report != b; }, 120000));
-    s.addCompared(s.report, QStringLiteral("tiny-a"));
+    REQUIRE(waitFor([&] { return s.report() != b; }, 120000));
+    s.addCompared(s.report(), QStringLiteral("tiny-a"));
     s.addCompared(b, QStringLiteral("tiny-b"));
     REQUIRE(waitFor([&] { return !w.compareView()->comparisons().empty(); }, 60000));
     shot(w.compareView(), "compare");
