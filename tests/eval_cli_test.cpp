@@ -140,7 +140,7 @@ TEST_CASE("lmwb eval refuses a bad suite or --out before the run and leaves no j
     std::filesystem::copy_file(suites + "world-facts-qa.jsonl", d.file("world-facts-qa.jsonl"));
     auto bad = run_command(cli + " eval " + model + " " + d.file("bad.json") + " -q --out " + d.file("r.json") + " 2>&1");
     CHECK(bad.exit_code != 0);
-    CHECK_THAT(bad.output, Catch::Contains("bad.json: field 'bleu_tokenizer' is 'moses'"));
+    CHECK_THAT(bad.output, Catch::Contains("bad.json: /bleu_tokenizer: is 'moses'"));
     CHECK_FALSE(std::filesystem::exists(d.file("r.json.journal.jsonl")));
     // A run that fails on its first item (a choice longer than the model's context) leaves no journal to block the
     // corrected re-run.

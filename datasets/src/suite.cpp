@@ -66,6 +66,17 @@ std::string scalar_text(const json& v) {
     return {};
 }
 
+// What a typed field expects, as json_file's errors word it.
+template <class T>
+std::string expected_type() {
+    if constexpr (std::is_same_v<T, bool>) return "true or false";
+    else if constexpr (std::is_integral_v<T>) return "an integer";
+    else if constexpr (std::is_floating_point_v<T>) return "a number";
+    else if constexpr (std::is_same_v<T, std::string>) return "a string";
+    else if constexpr (std::is_same_v<T, std::vector<std::string>>) return "a list of strings";
+    else return "an object of strings";
+}
+
 // Reads the definition's typed fields, naming the field on a type mismatch.
 struct Def {
     const json& j;
@@ -80,21 +91,21 @@ struct Def {
             if (it->is_number_float()) {
                 const double x = it->get<double>(), top = std::ldexp(1.0, std::numeric_limits<T>::digits);
                 if (!(x >= (std::is_signed_v<T> ? -top : 0.0) && x < top))
-                    throw SuiteError(path + ": field '" + where + key + "' is " + it->dump() + ", out of range");
+                    throw SuiteError(path + ": /" + where + key + ": is " + it->dump() + ", out of range");
                 return static_cast<T>(x);
             }
         }
         try {
             return it->get<T>();
         } catch (const json::exception&) {
-            throw SuiteError(path + ": field '" + where + key + "' has the wrong type (" + it->type_name() + ")");
+            throw SuiteError(path + ": /" + where + key + ": expected " + expected_type<T>() + ", found " + it->type_name());
         }
     }
 };
 
 void check_keys(const json& obj, const std::set<std::string>& allowed, const std::string& path, const std::string& where) {
     for (auto it = obj.begin(); it != obj.end(); ++it)
-        if (!allowed.count(it.key())) throw SuiteError(path + ": unknown field '" + where + it.key() + "'");
+        if (!allowed.count(it.key())) throw SuiteError(path + ": unknown field '/" + where + it.key() + "'");
 }
 
 std::set<std::string> field_names() {
@@ -194,18 +205,18 @@ Suite load_suite(const std::string& definition_path) {
     check_keys(j, field_names(), P, "");
     Def d{j, P};
     if (d.get<int>(j, "lmwb_suite", 1, "") != 1)
-        throw SuiteError(P + ": field 'lmwb_suite' is " + j["lmwb_suite"].dump() + "; this version reads format 1");
+        throw SuiteError(P + ": /lmwb_suite: is " + j["lmwb_suite"].dump() + "; this version reads format 1");
     s.name = d.get<std::string>(j, "name", "", "");
-    if (s.name.empty()) throw SuiteError(P + ": field 'name' is missing");
+    if (s.name.empty()) throw SuiteError(P + ": /name: missing field");
     s.version = d.get<std::string>(j, "version", "1", "");
     s.description = d.get<std::string>(j, "description", "", "");
     std::string kind = d.get<std::string>(j, "kind", "", "");
     if (kind == "multiple_choice") s.kind = TaskKind::MultipleChoice;
     else if (kind == "generation") s.kind = TaskKind::Generation;
     else if (kind == "perplexity") s.kind = TaskKind::Perplexity;
-    else throw SuiteError(P + ": field 'kind' is '" + kind + "'; expected multiple_choice, generation or perplexity");
+    else throw SuiteError(P + ": /kind: is '" + kind + "'; expected multiple_choice, generation or perplexity");
     std::string items_name = d.get<std::string>(j, "items", "", "");
-    if (items_name.empty()) throw SuiteError(P + ": field 'items' (the JSONL file of items) is missing");
+    if (items_name.empty()) throw SuiteError(P + ": /items: missing field (the JSONL file of items)");
     auto base = fs::path(P).parent_path();
     auto resolve = [&](const std::string& f) { return fs::path(f).is_absolute() ? f : (base / f).string(); };
     std::string items_path = resolve(items_name);
@@ -215,22 +226,22 @@ Suite load_suite(const std::string& definition_path) {
     auto mapping = d.get<std::map<std::string, std::string>>(j, "fields", {}, "");
     for (auto& [k, v] : mapping)
         if (k != "id" && k != "choices" && k != "answer" && k != "references" && k != "text")
-            throw SuiteError(P + ": unknown field 'fields/" + k + "'; maps id, choices, answer, references or text to the items' keys");
+            throw SuiteError(P + ": unknown field '/fields/" + k + "'; maps id, choices, answer, references or text to the items' keys");
     auto fixed_choices = d.get<std::vector<std::string>>(j, "choices", {}, "");
     if (j.contains("few_shot")) {
         const auto& f = j["few_shot"];
-        if (!f.is_object()) throw SuiteError(P + ": field 'few_shot' must be an object");
+        if (!f.is_object()) throw SuiteError(P + ": /few_shot: must be an object");
         check_keys(f, keys_of("few_shot"), P, "few_shot/");
         s.few_shot.count = d.get<int>(f, "count", 0, "few_shot/");
         s.few_shot.seed = d.get<std::uint64_t>(f, "seed", 1234, "few_shot/");
         s.few_shot.separator = d.get<std::string>(f, "separator", "\n\n", "few_shot/");
         std::string src = d.get<std::string>(f, "items", "", "few_shot/");
         if (!src.empty()) s.few_shot.source = resolve(src);
-        if (s.few_shot.count < 0) throw SuiteError(P + ": field 'few_shot/count' must not be negative");
+        if (s.few_shot.count < 0) throw SuiteError(P + ": /few_shot/count: must not be negative");
     }
     if (j.contains("generation")) {
         const auto& g = j["generation"];
-        if (!g.is_object()) throw SuiteError(P + ": field 'generation' must be an object");
+        if (!g.is_object()) throw SuiteError(P + ": /generation: must be an object");
         check_keys(g, keys_of("generation"), P, "generation/");
         s.generation.max_new_tokens = d.get<int>(g, "max_new_tokens", 32, "generation/");
         s.generation.temperature = d.get<double>(g, "temperature", 0.0, "generation/");
@@ -240,16 +251,16 @@ Suite load_suite(const std::string& definition_path) {
         // Checked here, so that a bad setting fails when the suite opens, not after a run has started.
         const auto& gen = s.generation;
         if (gen.max_new_tokens <= 0 || gen.max_new_tokens > (1 << 20))
-            throw SuiteError(P + ": field 'generation/max_new_tokens' is " + std::to_string(gen.max_new_tokens) + "; expected 1 to 1048576");
+            throw SuiteError(P + ": /generation/max_new_tokens: is " + std::to_string(gen.max_new_tokens) + "; expected 1 to 1048576");
         if (!(gen.temperature >= 0) || !std::isfinite(gen.temperature))
-            throw SuiteError(P + ": field 'generation/temperature' is " + std::to_string(gen.temperature) + "; expected 0 (greedy) or more");
+            throw SuiteError(P + ": /generation/temperature: is " + std::to_string(gen.temperature) + "; expected 0 (greedy) or more");
         if (!(gen.top_p > 0 && gen.top_p <= 1))
-            throw SuiteError(P + ": field 'generation/top_p' is " + std::to_string(gen.top_p) + "; expected more than 0 and at most 1");
-        if (gen.top_k < 0) throw SuiteError(P + ": field 'generation/top_k' is " + std::to_string(gen.top_k) + "; expected 0 (off) or more");
+            throw SuiteError(P + ": /generation/top_p: is " + std::to_string(gen.top_p) + "; expected more than 0 and at most 1");
+        if (gen.top_k < 0) throw SuiteError(P + ": /generation/top_k: is " + std::to_string(gen.top_k) + "; expected 0 (off) or more");
     }
     if (j.contains("normalization")) {
         const auto& n = j["normalization"];
-        if (!n.is_object()) throw SuiteError(P + ": field 'normalization' must be an object");
+        if (!n.is_object()) throw SuiteError(P + ": /normalization: must be an object");
         check_keys(n, keys_of("normalization"), P, "normalization/");
         s.normalization.lowercase = d.get<bool>(n, "lowercase", false, "normalization/");
         s.normalization.strip_punctuation = d.get<bool>(n, "strip_punctuation", false, "normalization/");
@@ -258,10 +269,10 @@ Suite load_suite(const std::string& definition_path) {
     }
     std::string ac = d.get<std::string>(j, "answer_convention", "squad-v1.1", "");
     if (ac != "squad-v1.1" && ac != "unicode")
-        throw SuiteError(P + ": field 'answer_convention' is '" + ac + "'; expected squad-v1.1 or unicode");
+        throw SuiteError(P + ": /answer_convention: is '" + ac + "'; expected squad-v1.1 or unicode");
     s.unicode_answers = ac == "unicode";
     std::string rt = d.get<std::string>(j, "rouge_tokenizer", "ascii", "");
-    if (rt != "unicode" && rt != "ascii") throw SuiteError(P + ": field 'rouge_tokenizer' is '" + rt + "'; expected unicode or ascii");
+    if (rt != "unicode" && rt != "ascii") throw SuiteError(P + ": /rouge_tokenizer: is '" + rt + "'; expected unicode or ascii");
     s.ascii_words = rt == "ascii";
     s.rouge_stemmer = d.get<bool>(j, "rouge_stemmer", false, "");
     s.bleu_tokenizer = d.get<std::string>(j, "bleu_tokenizer", "13a", "");  // checked against the metrics' list when run
@@ -269,9 +280,9 @@ Suite load_suite(const std::string& definition_path) {
     s.slices = d.get<std::vector<std::string>>(j, "slices", {}, "");
     if (j.contains("rubric")) {
         const json& rb = j["rubric"];
-        if (!rb.is_array()) throw SuiteError(P + ": field 'rubric' must be a list of dimensions");
+        if (!rb.is_array()) throw SuiteError(P + ": /rubric: must be a list of dimensions");
         for (std::size_t i = 0; i < rb.size(); ++i) {
-            const std::string at = P + ": field 'rubric/" + std::to_string(i) + "'";
+            const std::string at = P + ": /rubric/" + std::to_string(i) + ":";
             if (!rb[i].is_object() || !rb[i].contains("name") || !rb[i]["name"].is_string() || !rb[i].contains("values") || !rb[i]["values"].is_array())
                 throw SuiteError(at + " needs a 'name' and a list of 'values'");
             RubricDimension dim;
@@ -296,9 +307,9 @@ Suite load_suite(const std::string& definition_path) {
                     {"correct", "nominal", {"yes", "no"}}};
     }
     for (std::size_t i = 0; i < s.slices.size(); ++i) {
-        if (s.slices[i].empty()) throw SuiteError(P + ": field 'slices': entry " + std::to_string(i) + " is empty");
+        if (s.slices[i].empty()) throw SuiteError(P + ": /slices: entry " + std::to_string(i) + " is empty");
         if (std::count(s.slices.begin(), s.slices.end(), s.slices[i]) > 1)
-            throw SuiteError(P + ": field 'slices': '" + s.slices[i] + "' is named twice");
+            throw SuiteError(P + ": /slices: '" + s.slices[i] + "' is named twice");
     }
 
     auto key = [&](const std::string& canonical) {
@@ -353,57 +364,57 @@ Suite load_suite(const std::string& definition_path) {
         }
         if (m.id) {
             if (!m.id->is_string() && !m.id->is_number_integer())
-                throw SuiteError(where(file, r) + "field '" + key("id") + "' must be a string or an integer");
+                throw SuiteError(where(file, r) + "/" + key("id") + ": must be a string or an integer");
             item.id = scalar_text(*m.id);
         }
         if (s.kind == TaskKind::MultipleChoice) {
             if (!fixed_choices.empty()) {
                 item.choices = fixed_choices;
             } else {
-                if (!m.choices) throw SuiteError(where(file, r) + "field '" + key("choices") + "' is missing");
+                if (!m.choices) throw SuiteError(where(file, r) + "/" + key("choices") + ": missing field");
                 if (!m.choices->is_array() || m.choices->empty())
-                    throw SuiteError(where(file, r) + "field '" + key("choices") + "' must be a non-empty array of strings");
+                    throw SuiteError(where(file, r) + "/" + key("choices") + ": must be a non-empty array of strings");
                 for (const auto& c : *m.choices) {
-                    if (!c.is_string() && !c.is_number()) throw SuiteError(where(file, r) + "field '" + key("choices") + "' must hold strings");
+                    if (!c.is_string() && !c.is_number()) throw SuiteError(where(file, r) + "/" + key("choices") + ": must hold strings");
                     item.choices.push_back(scalar_text(c));
                 }
             }
-            if (!m.answer) throw SuiteError(where(file, r) + "field '" + key("answer") + "' is missing");
+            if (!m.answer) throw SuiteError(where(file, r) + "/" + key("answer") + ": missing field");
             if (m.answer->is_number_unsigned() && m.answer->get<unsigned long long>() > static_cast<unsigned long long>(INT32_MAX)) {
-                throw SuiteError(where(file, r) + "field '" + key("answer") + "' is " + std::to_string(m.answer->get<unsigned long long>()) +
+                throw SuiteError(where(file, r) + "/" + key("answer") + ": is " + std::to_string(m.answer->get<unsigned long long>()) +
                                  ", out of range for " + std::to_string(item.choices.size()) + " choices");
             } else if (m.answer->is_number_integer()) {
                 auto a = m.answer->get<long long>();
                 if (a < 0 || a >= static_cast<long long>(item.choices.size()))
-                    throw SuiteError(where(file, r) + "field '" + key("answer") + "' is " + std::to_string(a) + ", out of range for " +
+                    throw SuiteError(where(file, r) + "/" + key("answer") + ": is " + std::to_string(a) + ", out of range for " +
                                      std::to_string(item.choices.size()) + " choices");
                 item.answer = static_cast<int>(a);
             } else if (m.answer->is_string()) {
                 auto a = m.answer->get<std::string>();
                 auto it = std::find(item.choices.begin(), item.choices.end(), a);
-                if (it == item.choices.end()) throw SuiteError(where(file, r) + "field '" + key("answer") + "' is '" + a + "', which is not one of the choices");
+                if (it == item.choices.end()) throw SuiteError(where(file, r) + "/" + key("answer") + ": is '" + a + "', which is not one of the choices");
                 item.answer = static_cast<int>(it - item.choices.begin());
             } else {
-                throw SuiteError(where(file, r) + "field '" + key("answer") + "' must be a choice index or the choice's text");
+                throw SuiteError(where(file, r) + "/" + key("answer") + ": must be a choice index or the choice's text");
             }
             ex.target = item.choices[static_cast<std::size_t>(item.answer)];
         } else if (s.kind == TaskKind::Generation) {
-            if (!m.references) throw SuiteError(where(file, r) + "field '" + key("references") + "' is missing");
+            if (!m.references) throw SuiteError(where(file, r) + "/" + key("references") + ": missing field");
             if (m.references->is_string()) {
                 item.references.push_back(m.references->get<std::string>());
             } else if (m.references->is_array() && !m.references->empty()) {
                 for (const auto& x : *m.references) {
-                    if (!x.is_string()) throw SuiteError(where(file, r) + "field '" + key("references") + "' must hold strings");
+                    if (!x.is_string()) throw SuiteError(where(file, r) + "/" + key("references") + ": must hold strings");
                     item.references.push_back(x.get<std::string>());
                 }
             } else {
-                throw SuiteError(where(file, r) + "field '" + key("references") + "' must be a string or a non-empty array of strings");
+                throw SuiteError(where(file, r) + "/" + key("references") + ": must be a string or a non-empty array of strings");
             }
             ex.target = item.references.front();
         } else {
-            if (!m.text || !m.text->is_string()) throw SuiteError(where(file, r) + "field '" + key("text") + "' must be a string");
+            if (!m.text || !m.text->is_string()) throw SuiteError(where(file, r) + "/" + key("text") + ": must be a string");
             item.text = m.text->get<std::string>();
-            if (item.text.empty()) throw SuiteError(where(file, r) + "field '" + key("text") + "' is empty");
+            if (item.text.empty()) throw SuiteError(where(file, r) + "/" + key("text") + ": is empty");
         }
         return ex;
     };
@@ -431,7 +442,7 @@ Suite load_suite(const std::string& definition_path) {
     std::vector<Example> pool;
     bool own_pool = s.few_shot.source.empty();
     if (s.few_shot.count > 0) {
-        if (s.kind == TaskKind::Perplexity) throw SuiteError(P + ": field 'few_shot' does not apply to perplexity suites");
+        if (s.kind == TaskKind::Perplexity) throw SuiteError(P + ": /few_shot: does not apply to perplexity suites");
         if (own_pool) {
             pool = examples;
         } else {
@@ -444,7 +455,7 @@ Suite load_suite(const std::string& definition_path) {
         }
         std::size_t available = pool.size() - (own_pool ? 1 : 0);
         if (static_cast<std::size_t>(s.few_shot.count) > available)
-            throw SuiteError(P + ": field 'few_shot/count' is " + std::to_string(s.few_shot.count) + " but only " +
+            throw SuiteError(P + ": /few_shot/count: is " + std::to_string(s.few_shot.count) + " but only " +
                              std::to_string(available) + " examples are available");
     }
     for (std::size_t i = 0; i < s.items.size(); ++i) {

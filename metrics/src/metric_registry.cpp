@@ -518,7 +518,7 @@ MetricSettings metric_settings(const SuiteReport& s) {
 
 std::vector<std::string> resolve_metrics(const datasets::Suite& suite) {
     if (!metrics::is_bleu_tokenizer(suite.bleu_tokenizer))
-        throw datasets::SuiteError(suite.path + ": field 'bleu_tokenizer' is '" + suite.bleu_tokenizer + "'; expected 13a, intl, zh, char or none");
+        throw datasets::SuiteError(suite.path + ": /bleu_tokenizer: is '" + suite.bleu_tokenizer + "'; expected 13a, intl, zh, char or none");
     std::vector<std::string> out;
     if (suite.metrics.empty()) {
         for (const auto& m : metric_catalog())
