@@ -72,18 +72,16 @@ Activations record_activations(const LanguageModel& m, const std::vector<std::in
         out.positions = positions;
     }
     // Rows at the recorded positions into dst (every hook of the pass sees all positions: from 0).
-    auto keep = [&](std::vector<float>& dst) {
-        return [&](HookValue& v) {
-            const std::size_t w = row_width(v);
-            dst.resize(out.positions.size() * w);
-            for (std::size_t i = 0; i < out.positions.size(); ++i)
-                std::memcpy(dst.data() + i * w, v.data + static_cast<std::size_t>(out.positions[i]) * w, w * sizeof(float));
-        };
+    auto keep = [&](std::vector<float>& dst, const HookValue& v) {
+        const std::size_t w = row_width(v);
+        dst.resize(out.positions.size() * w);
+        for (std::size_t i = 0; i < out.positions.size(); ++i)
+            std::memcpy(dst.data() + i * w, v.data + static_cast<std::size_t>(out.positions[i]) * w, w * sizeof(float));
     };
     std::vector<Hook> hooks;
     hooks.push_back({HookPoint{0, HookKind::ResidPre}, [&](HookValue& v) {
                          out.hidden = static_cast<int>(v.shape[1]);
-                         keep(out.input)(v);
+                         keep(out.input, v);
                      }});
     const bool heads = std::find(sites.begin(), sites.end(), Site::Heads) != sites.end();
     if (!heads && out.layers > 0)  // the head shape, whatever is recorded
@@ -95,7 +93,7 @@ Activations record_activations(const LanguageModel& m, const std::vector<std::in
         for (int l = 0; l < out.layers; ++l)
             hooks.push_back({HookPoint{l, hook_kind(s)}, [&, s, l](HookValue& v) {
                                  if (s == Site::Heads) out.heads = static_cast<int>(v.shape[1]), out.head_dim = static_cast<int>(v.shape[2]);
-                                 keep(per_layer[static_cast<std::size_t>(l)])(v);
+                                 keep(per_layer[static_cast<std::size_t>(l)], v);
                              }});
     }
     m.run_hooked(ids, input, {hooks}, {});

@@ -8,6 +8,22 @@
 
 namespace lmwb::attr {
 
+namespace {
+
+// Logits [rows][vocab] into log-probabilities, in place.
+void log_softmax_rows(float* x, std::size_t rows, std::size_t vocab) {
+    for (std::size_t p = 0; p < rows; ++p) {
+        float* r = x + p * vocab;
+        const double mx = *std::max_element(r, r + vocab);
+        double sum = 0;
+        for (std::size_t t = 0; t < vocab; ++t) sum += std::exp(static_cast<double>(r[t]) - mx);
+        const double lse = mx + std::log(sum);
+        for (std::size_t t = 0; t < vocab; ++t) r[t] = static_cast<float>(r[t] - lse);
+    }
+}
+
+}  // namespace
+
 LogitLens logit_lens(const LanguageModel& m, std::string_view text, std::string_view target, int top_k, const Control& control) {
     CancelScope cancel_scope(control.cancel);
     if (top_k < 1) throw AttributionError("--top-k must be at least 1");
@@ -30,18 +46,9 @@ LogitLens logit_lens(const LanguageModel& m, std::string_view text, std::string_
     // Log-probabilities in place of the logits, and the probabilities once (every row's KL weighs by them).
     std::vector<float> final_lp = m.logits(ids);
     const auto V = final_lp.size() / static_cast<std::size_t>(T);
+    log_softmax_rows(final_lp.data(), static_cast<std::size_t>(T), V);
     std::vector<float> final_p(final_lp.size());
-    for (std::size_t p = 0; p < static_cast<std::size_t>(T); ++p) {
-        float* row = final_lp.data() + p * V;
-        const double mx = *std::max_element(row, row + V);
-        double sum = 0;
-        for (std::size_t v = 0; v < V; ++v) sum += std::exp(row[v] - mx);
-        const double lse = mx + std::log(sum);
-        for (std::size_t v = 0; v < V; ++v) {
-            row[v] = static_cast<float>(row[v] - lse);
-            final_p[p * V + v] = std::exp(row[v]);
-        }
-    }
+    for (std::size_t i = 0; i < final_lp.size(); ++i) final_p[i] = std::exp(final_lp[i]);
     out.cells.resize(static_cast<std::size_t>(out.rows * T));
     const auto k = static_cast<std::size_t>(std::min<std::size_t>(static_cast<std::size_t>(top_k), V));
     control.report(0, static_cast<std::size_t>(out.rows), "layers");
@@ -78,14 +85,7 @@ LogitLens logit_lens(const LanguageModel& m, std::string_view text, std::string_
             const int length = static_cast<int>(v.shape[0]);
             std::vector<float> lp = m.unembed_residual(std::vector<float>(v.data, v.data + length * v.shape[1]), length);
             const std::size_t vocab = lp.size() / static_cast<std::size_t>(length);
-            for (int p = 0; p < length; ++p) {
-                float* r = lp.data() + static_cast<std::size_t>(p) * vocab;
-                const double mx = *std::max_element(r, r + vocab);
-                double sum = 0;
-                for (std::size_t t = 0; t < vocab; ++t) sum += std::exp(static_cast<double>(r[t]) - mx);
-                const double lse = mx + std::log(sum);
-                for (std::size_t t = 0; t < vocab; ++t) r[t] = static_cast<float>(r[t] - lse);
-            }
+            log_softmax_rows(lp.data(), static_cast<std::size_t>(length), vocab);
             visit(row, length, static_cast<int>(vocab), lp.data());
         };
     };

@@ -17,8 +17,7 @@ json parse_strict(std::string_view text, int max_depth) {
         case json::parse_event_t::object_start:
         case json::parse_event_t::array_start:
             if (depth >= max_depth) throw TooDeep(max_depth);
-            if (event == json::parse_event_t::object_start) open.emplace_back();
-            else open.emplace_back();  // arrays hold no keys; a level all the same
+            open.emplace_back();  // an array's level holds no keys, but pops as an object's does
             break;
         case json::parse_event_t::object_end:
         case json::parse_event_t::array_end: open.pop_back(); break;

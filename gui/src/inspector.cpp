@@ -79,6 +79,7 @@ InspectorView::InspectorView(Session& session, QWidget* parent) : QWidget(parent
         if (auto* p = qobject_cast<AttributionPage*>(page)) attribution_ = p;
         if (auto* p = qobject_cast<UncertaintyPage*>(page)) uncertainty_ = p;
         if (auto* p = qobject_cast<LensPage*>(page)) lens_ = p;
+        if (auto* p = qobject_cast<CalibrationPage*>(page)) calibration_ = p;
         if (auto* p = qobject_cast<CircuitsPage*>(page)) circuits_ = p;
         if (auto* p = qobject_cast<GenerationPage*>(page)) generation_ = p;
         if (auto* p = qobject_cast<HeadsPage*>(page)) heads_ = p;
@@ -252,11 +253,7 @@ Heatmap* InspectorView::attributionMatrix() const { return attribution_->matrix(
 BarChart* InspectorView::attributionBars() const { return attribution_->bars(); }
 BarChart* InspectorView::entropyPlot() const { return uncertainty_->entropy(); }
 AlternativesModel* InspectorView::alternatives() const { return uncertainty_->alternatives(); }
-Plot* InspectorView::reliabilityPlot() const {
-    for (InspectorPage* p : pages_)
-        if (auto* c = qobject_cast<CalibrationPage*>(p)) return c->reliability();
-    return nullptr;
-}
+Plot* InspectorView::reliabilityPlot() const { return calibration_->reliability(); }
 const attr::Result* InspectorView::attribution() const { return attribution_->result(); }
 const attr::AttentionMaps* InspectorView::attentionMaps() const { return attention_->maps(); }
 const attr::UncertaintyResult* InspectorView::uncertainty() const { return uncertainty_->result(); }

@@ -149,6 +149,7 @@ private:
     HeadsPage* heads_ = nullptr;
     SideBySidePage* side_by_side_ = nullptr;
     LensPage* lens_ = nullptr;
+    CalibrationPage* calibration_ = nullptr;
     std::map<int, QString> jobs_;  // running job id -> its title, for the status line
     QString done_detail_;          // what the last finished job produced, for its status line
 };

@@ -2,6 +2,9 @@
 // report`), and a test checks that every field a report holds is one of these.
 #include "lmwb/report.h"
 
+#include <string>
+#include <utility>
+
 namespace lmwb::eval {
 
 const std::vector<ReportField>& report_fields() {
@@ -115,17 +118,18 @@ std::string report_fields_markdown() {
 }
 
 const ReportField* find_report_field(const std::string& path) {
-    // A slice's aggregates are the suite's aggregates' fields; `ratings` and `attribution` are documented elsewhere.
+    // Paths whose fields are another's (a slice's aggregates are the suite's, the judge is a model), and subtrees
+    // documented elsewhere (`ratings`, an item's `attribution`), each read as the path that declares them.
+    static const std::pair<std::string, std::string> as[] = {{"/suites/*/slices/*/aggregates/*", "/suites/*/aggregates/*"},
+                                                             {"/judge/", "/model/"}};
+    static const std::string elsewhere[] = {"/ratings", "/suites/*/items/*/attribution"};
     std::string p = path;
-    const std::string slice = "/suites/*/slices/*/aggregates/*";
-    if (p.rfind(slice, 0) == 0) p = "/suites/*/aggregates/*" + p.substr(slice.size());
+    for (const auto& [prefix, declared] : as)
+        if (p.rfind(prefix, 0) == 0) p = declared + p.substr(prefix.size());
+    for (const auto& subtree : elsewhere)
+        if (p.rfind(subtree + "/", 0) == 0) p = subtree;
     for (const auto& f : report_fields())
         if (f.path == p) return &f;
-    for (const char* open : {"/ratings/", "/suites/*/items/*/attribution/", "/judge/"})
-        if (p.rfind(open, 0) == 0) {
-            if (std::string(open) == "/judge/") return find_report_field("/model/" + p.substr(7));
-            return find_report_field(std::string(open).substr(0, std::string(open).size() - 1));
-        }
     return nullptr;
 }
 

@@ -1,4 +1,6 @@
 // Generation: greedy and sampled decoding, one prompt or several left-padded rows with a KV cache.
+#include <torch/torch.h>
+
 #include <algorithm>
 #include <chrono>
 #include <random>

@@ -1,5 +1,7 @@
 // Gradients of target log-probabilities with respect to input embeddings: integrated gradients, saliency and
 // generated-text attribution read them.
+#include <torch/torch.h>
+
 #include "compute_threads.h"
 #include "hf_model.h"
 
@@ -45,13 +47,13 @@ std::vector<EmbeddingPoint> HfModel::logprob_gradients(const std::vector<std::in
             throw ModelError("an embedding point has " + std::to_string(p.size()) + " values, expected " + std::to_string(free * D));
         flat.insert(flat.end(), p.begin(), p.end());
     }
-    auto prompt = torch::from_blob(flat.data(), {N, free, D}, torch::kFloat32).to(device_).clone().set_requires_grad(true);
+    auto prompt = torch::from_blob(flat.data(), {N, free, D}, torch::kFloat32).to(device()).clone().set_requires_grad(true);
     auto input = torch::cat({prompt, fixed_emb}, 1);
-    auto pos = torch::arange(T, torch::TensorOptions().dtype(torch::kLong).device(device_)).expand({N, T});
-    auto hidden = net().forward(input, torch::ones({N, T}, torch::kLong).to(device_), pos, nullptr);
+    auto pos = torch::arange(T, torch::TensorOptions().dtype(torch::kLong).device(device())).expand({N, T});
+    auto hidden = net().forward(input, torch::ones({N, T}, torch::kLong).to(device()), pos, nullptr);
     // Position P-1+k predicts target k.
     auto logp = torch::log_softmax(net().logits(hidden.narrow(1, P - 1, Tt)), -1);
-    auto tgt = long_tensor(std::vector<std::int64_t>(target_ids.begin(), target_ids.end())).to(device_).view({1, Tt, 1}).expand({N, Tt, 1});
+    auto tgt = long_tensor(std::vector<std::int64_t>(target_ids.begin(), target_ids.end())).to(device()).view({1, Tt, 1}).expand({N, Tt, 1});
     auto token_lp = logp.gather(2, tgt).squeeze(-1);  // [N, Tt]
     auto value = token_lp.sum(1);                       // [N]
     check_finite(value.detach(), "attributing");

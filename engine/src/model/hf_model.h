@@ -1,10 +1,8 @@
 // LanguageModel on a Hugging Face checkpoint folder or a TorchScript bundle: tokenization conventions, batching and
 // decoding around a Network. One class, its members in one file per concern: loading (model_loading.cpp), scoring
 // (scoring.cpp), gradients (gradients.cpp), generation (generation.cpp), tracing and hooks (inspection.cpp).
-// Internal to the engine: includes torch.
+// Internal to the engine, and torch-free like transformer.h: the .cpp files that implement it include torch.
 #pragma once
-
-#include <torch/torch.h>
 
 #include <filesystem>
 #include <memory>
@@ -15,17 +13,22 @@
 #include "safetensors.h"
 #include "transformer.h"
 
+namespace c10 {
+struct Device;
+}
+
 namespace lmwb {
 
 // Between batches and decode steps; networks that check per layer (ours) also stop inside a pass.
 void check_cancelled();
-torch::Tensor long_tensor(const std::vector<std::int64_t>& v);
-void check_finite(const torch::Tensor& logits, const std::string& what);
-void check_finite_gradients(const torch::Tensor& g);
+at::Tensor long_tensor(const std::vector<std::int64_t>& v);
+void check_finite(const at::Tensor& logits, const std::string& what);
+void check_finite_gradients(const at::Tensor& g);
 
 class HfModel : public LanguageModel {
 public:
     HfModel(const std::string& path, const ModelOptions& options);
+    ~HfModel() override;
 
     void name_source(const std::string& repository, const std::string& revision) {
         info_.repository = repository;
@@ -62,9 +65,9 @@ public:
     std::vector<float> unembed_residual(const std::vector<float>& residual, int rows) const override;
     std::vector<float> weights(const std::string& name, const std::vector<std::int32_t>& rows) const override;
 
-    const torch::Device& device() const { return device_; }
+    const c10::Device& device() const { return *device_; }
     // Token ids as a [rows, -1] tensor on the model's device, checked against the embedding table.
-    torch::Tensor ids_tensor(const std::vector<std::int64_t>& ids, std::int64_t rows) const;
+    at::Tensor ids_tensor(const std::vector<std::int64_t>& ids, std::int64_t rows) const;
     const Network& net() const {
         if (!model_) throw ModelError(info_.path + ": opened without its weights, to describe it only; open it again to compute");
         return *model_;
@@ -90,7 +93,7 @@ private:
     std::vector<std::vector<std::size_t>> shared_prefix_groups(const std::vector<Prepared>& prep, std::vector<bool>& grouped) const;
     void score_shared_prefix(const std::vector<Prepared>& prep, const std::vector<std::size_t>& members, std::vector<ScoreResult>& results) const;
     // Log-probabilities of the targets at the picked states, back into each request's result (members in row order).
-    void collect(const std::vector<Prepared>& prep, const std::vector<std::size_t>& members, const torch::Tensor& picked,
+    void collect(const std::vector<Prepared>& prep, const std::vector<std::size_t>& members, const at::Tensor& picked,
                  const std::vector<std::int64_t>& targets, std::vector<ScoreResult>& results) const;
     std::vector<ScoreResult> score_prepared(const std::vector<Prepared>& prep, int batch_size) const;
     // log p(target | prompt) with the first `free` input embeddings replaced by each point, and gradients with respect
@@ -99,11 +102,11 @@ private:
                                                   const std::vector<std::vector<float>>& points, bool per_token, std::int64_t free) const;
     Row start_row(std::string_view prompt, const GenerationOptions& opt) const;
     // ids for a pass over every layer, checked: not empty, within the context.
-    torch::Tensor sequence_ids(const std::vector<std::int32_t>& ids32, const char* what) const;
+    at::Tensor sequence_ids(const std::vector<std::int32_t>& ids32, const char* what) const;
 
     ModelOptions options_;
     int threads_ = 1;  // compute threads of this model's calls
-    torch::Device device_{torch::kCPU};
+    std::unique_ptr<c10::Device> device_;  // set as the network is opened (validated by it)
     std::unique_ptr<WeightStore> weights_;
     std::unique_ptr<Tokenizer> tokenizer_;
     std::unique_ptr<Network> model_;  // null when opened to describe only (ModelOptions::load_weights false)

@@ -1,4 +1,6 @@
 // Inspection: traces, pooled states, hooked passes, the model's head on residual states and weight views.
+#include <torch/torch.h>
+
 #include <algorithm>
 
 #include "lmwb/prompt_encoding.h"
@@ -177,9 +179,7 @@ std::vector<float> HfModel::unembed_residual(const std::vector<float>& residual,
         throw ModelError("residual states of " + std::to_string(residual.size()) + " values are not " + std::to_string(rows) +
                          " rows of the hidden size " + std::to_string(D));
     if (rows == 0) return {};
-    auto r = torch::from_blob(const_cast<float*>(residual.data()), {rows, D}, torch::kFloat32).to(device());
-    const auto& d = info_.compute_dtype;
-    r = r.to(d == "bfloat16" ? torch::kBFloat16 : d == "float16" ? torch::kFloat16 : torch::kFloat32);
+    const auto r = torch::from_blob(const_cast<float*>(residual.data()), {rows, D}, torch::kFloat32).to(device());
     auto out = net().logits(net().final_norm(r)).to(torch::kFloat32).cpu().contiguous();
     return {out.data_ptr<float>(), out.data_ptr<float>() + out.numel()};
 }

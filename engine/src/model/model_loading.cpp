@@ -1,4 +1,6 @@
 // Opening a model: a checkpoint folder or a TorchScript bundle, its tokenizer, configuration and weights.
+#include <torch/torch.h>
+
 #include <dlfcn.h>
 
 #include <algorithm>
@@ -63,10 +65,13 @@ torch::Tensor HfModel::ids_tensor(const std::vector<std::int64_t>& ids, std::int
         if (id < 0 || id >= info_.vocab_size)
             throw ModelError("token id " + std::to_string(id) + " is outside the model's vocabulary of " +
                              std::to_string(info_.vocab_size) + " (tokenizer.json and config.json disagree)");
-    return long_tensor(ids).view({rows, -1}).to(device_);
+    return long_tensor(ids).view({rows, -1}).to(device());
 }
 
-HfModel::HfModel(const std::string& path, const ModelOptions& options) : options_(options) {
+HfModel::~HfModel() = default;
+
+HfModel::HfModel(const std::string& path, const ModelOptions& options)
+    : options_(options), device_(std::make_unique<torch::Device>(torch::kCPU)) {
     options_.control = {};  // the opener's hooks serve the opening only
     fs::path dir(path);
     std::error_code ec;
@@ -88,7 +93,7 @@ HfModel::HfModel(const std::string& path, const ModelOptions& options) : options
         info_.compute_dtype = compute_dtype(options);
         open_hf_folder(dir, options);
     }
-    device_ = torch::Device(options.device);  // validated by the network
+    device_ = std::make_unique<torch::Device>(options.device);  // validated by the network
     kv_cache_ = model_ && model_->new_cache(1, 1) != nullptr;  // TorchScript bundles without a step method keep none
     // Prefix for an empty context and for rolling windows: BOS, else end-of-text, as lm-eval does.
     if (prefix_ < 0 || prefix_ >= info_.vocab_size) prefix_ = eos_.empty() ? 0 : eos_.front();

@@ -1,4 +1,6 @@
 // Scoring: log-likelihoods of continuations (lm-eval's conventions), batched, with shared prefixes computed once.
+#include <torch/torch.h>
+
 #include <algorithm>
 #include <map>
 

@@ -104,7 +104,9 @@ torch::Tensor Network::forward_from(const torch::Tensor&, int, const torch::Tens
                                     KVCache*) const {
     throw ModelError("this network does not expose its layers (a TorchScript bundle runs as a whole)");
 }
-torch::Tensor Network::weights(const std::string&, const torch::Tensor&) const { return forward_from({}, 0, {}, {}, nullptr); }
+torch::Tensor Network::weights(const std::string&, const torch::Tensor&) const {
+    throw ModelError("this network does not expose its weights (a TorchScript bundle runs as a whole)");
+}
 
 torch::Tensor Network::traced_attentions(const torch::Tensor&, const torch::Tensor&) const {
     throw ModelError("this network gives attentions through its hooks");
@@ -519,7 +521,9 @@ torch::Tensor Transformer::logits(const torch::Tensor& hidden) const {
     return out;
 }
 
-torch::Tensor Transformer::final_norm(const torch::Tensor& residual) const { return impl_->norm(residual, impl_->final_norm); }
+torch::Tensor Transformer::final_norm(const torch::Tensor& residual) const {
+    return impl_->norm(residual.to(impl_->dtype), impl_->final_norm);
+}
 
 KVCachePtr Transformer::new_cache(std::int64_t batch, std::int64_t capacity) const {
     const Impl& m = *impl_;

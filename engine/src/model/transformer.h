@@ -57,8 +57,8 @@ public:
     virtual at::Tensor input_states(const at::Tensor& embeddings, const at::Tensor& positions) const = 0;
     // Logits [.., V] for states [.., X]: only the positions someone asked for.
     virtual at::Tensor logits(const at::Tensor& states) const = 0;
-    // The final norm of residual states [.., D] (what forward applies after the last layer): the logit lens reads
-    // every layer through it.
+    // The final norm of residual states [.., D] in any dtype (what forward applies after the last layer), in the
+    // compute dtype: the model's head on any layer's residual stream (LanguageModel::unembed_residual).
     virtual at::Tensor final_norm(const at::Tensor& residual) const;
     // Empty when the network keeps no cache (each step then recomputes the sequence).
     virtual KVCachePtr new_cache(std::int64_t batch, std::int64_t capacity) const = 0;
