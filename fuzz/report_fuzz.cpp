@@ -4,7 +4,7 @@
 #include <cstdint>
 
 #include "fuzz_support.h"
-#include "lmwb/evaluation.h"
+#include "lmwb/report_analysis.h"
 #include "lmwb/report.h"
 
 using lmwb::fuzz::check;

@@ -5,7 +5,7 @@
 #include <cstdint>
 
 #include "fuzz_support.h"
-#include "lmwb/evaluation.h"
+#include "lmwb/report_analysis.h"
 #include "lmwb/suite.h"
 
 using lmwb::fuzz::check;

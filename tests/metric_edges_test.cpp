@@ -8,7 +8,7 @@
 
 #include <fstream>
 
-#include "lmwb/evaluation.h"
+#include "lmwb/report_analysis.h"
 #include "lmwb/text_metrics.h"
 #include "unicode_text.h"
 

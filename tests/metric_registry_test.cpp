@@ -7,7 +7,7 @@
 #include <map>
 #include <set>
 
-#include "lmwb/evaluation.h"
+#include "lmwb/report_analysis.h"
 #include "test_support.h"
 
 using namespace lmwb;

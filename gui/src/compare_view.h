@@ -5,7 +5,7 @@
 
 #include <QWidget>
 
-#include "lmwb/evaluation.h"
+#include "lmwb/report_analysis.h"
 
 class QComboBox;
 class QLabel;

@@ -10,7 +10,7 @@
 #include <utility>
 #include <vector>
 
-#include "lmwb/evaluation.h"
+#include "lmwb/report_analysis.h"
 
 namespace lmwb::gui {
 

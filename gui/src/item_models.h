@@ -8,7 +8,7 @@
 #include <optional>
 
 #include "lmwb/attribution.h"
-#include "lmwb/evaluation.h"
+#include "lmwb/report_analysis.h"
 
 class QTableView;
 

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "jobs.h"
-#include "lmwb/evaluation.h"
+#include "lmwb/report_analysis.h"
 #include "lmwb/model.h"
 #include "lmwb/suite.h"
 #include "workspace.h"

@@ -1,7 +1,7 @@
 // Shared between the evaluator, merge and compare.
 #pragma once
 
-#include "lmwb/evaluation.h"
+#include "lmwb/report_analysis.h"
 
 namespace lmwb::eval {
 

@@ -15,6 +15,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "lmwb/evaluation.h"
 #include "evaluation_internal.h"
 #include "journal.h"
 #include "unicode_text.h"

@@ -10,7 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "lmwb/evaluation.h"
+#include "lmwb/report_analysis.h"
 
 namespace lmwb::eval {
 

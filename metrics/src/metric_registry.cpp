@@ -9,7 +9,7 @@
 #include <numeric>
 #include <unordered_set>
 
-#include "lmwb/evaluation.h"
+#include "lmwb/report_analysis.h"
 #include "lmwb/text_metrics.h"
 #include "unicode_text.h"
 

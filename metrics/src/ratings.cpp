@@ -8,7 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "lmwb/agreement.h"
-#include "lmwb/evaluation.h"
+#include "lmwb/report_analysis.h"
 #include "lmwb/statistics.h"
 #include "lmwb/json_file.h"
 #include "lmwb/text.h"

@@ -17,7 +17,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "lmwb/evaluation.h"
+#include "lmwb/report_analysis.h"
 #include "lmwb/files.h"
 #include "lmwb/json_file.h"
 #include "lmwb/text.h"

@@ -23,6 +23,7 @@
 
 #include "compare_view.h"
 #include "history_view.h"
+#include "lmwb/evaluation.h"
 #include "lmwb/methods.h"
 #include "html_report.h"
 #include "gui_support.h"

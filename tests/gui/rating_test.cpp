@@ -8,6 +8,7 @@
 #include <QTest>
 
 #include "gui_support.h"
+#include "lmwb/evaluation.h"
 #include "main_window.h"
 #include "rating_view.h"
 #include "session.h"
