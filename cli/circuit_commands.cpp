@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "commands.h"
+#include "model_flags.h"
 #include "interrupt.h"
 #include "lmwb/attribution.h"
 #include "lmwb/circuits.h"
@@ -160,7 +161,8 @@ int run_patching(const LanguageModel& model, const std::string& prompt, std::str
 Action add_side_by_side_command(CLI::App& app) {
     struct Args {
         std::string a, b, prompt, target, method = "ig";
-        int steps = 50, max_new_tokens = 32, threads = 0;
+        int steps = 50, max_new_tokens = 32;
+        ModelFlags flags;
         bool json = false, no_attribution = false;
     };
     auto x = std::make_shared<Args>();
@@ -173,12 +175,11 @@ Action add_side_by_side_command(CLI::App& app) {
     cmd->add_option("--steps", x->steps, "Integrated gradients: steps");
     cmd->add_option("--max-new-tokens", x->max_new_tokens, "Response length at most (stops at a newline)");
     cmd->add_flag("--no-attribution", x->no_attribution, "Only responses and log-probabilities");
-    cmd->add_option("--threads", x->threads, "Compute threads");
+    add_model_flags(cmd, x->flags);  // both models
     cmd->add_flag("--json", x->json, "Print JSON");
     return [x]() -> int {
         InterruptGuard interrupts;
-        ModelOptions mo;
-        mo.threads = x->threads;
+        const ModelOptions mo = model_options(x->flags);
         auto a = LanguageModel::open(x->a, mo), b = LanguageModel::open(x->b, mo);
         attr::SideBySideOptions o;
         o.max_new_tokens = x->max_new_tokens;

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "model_flags.h"
 #include "interrupt.h"
 #include "lmwb/attribution.h"
 #include "lmwb/methods.h"
@@ -116,8 +117,8 @@ struct EvalArgs {
     std::vector<std::string> suites;
     std::size_t limit = 0;
     std::uint64_t seed = 0;
-    int threads = 0, batch_size = 8, bootstrap = 1000;
-    std::string device = "cpu", dtype = "auto", revision = "main";
+    int batch_size = 8, bootstrap = 1000;
+    ModelFlags flags;
     bool resume = false, quiet = false, through_symlink = false;
     std::vector<std::string> explain;  // item ids whose records carry an attribution
     std::string explain_method = "ig";
@@ -150,19 +151,16 @@ Action add_eval_command(CLI::App& app) {
     auto a = std::make_shared<EvalArgs>();
     auto* cmd = app.add_subcommand("eval", "Run evaluation suites on a model and write a JSON report");
     cmd->add_option("model", a->model, "Model folder (Hugging Face checkpoint or TorchScript bundle), or a repository name in the Hugging Face cache")->required();
-    cmd->add_option("--revision", a->revision, "With a repository name: the branch, tag or commit in the cache (default: main)");
+    add_model_flags(cmd, a->flags);
     cmd->add_option("suites", a->suites, "Suite definition files, or names of bundled suites")->required();
     auto* out_option = cmd->add_option("--out,-o", a->out, "Report file (default: lmwb-report.json in the current folder; written atomically; its journal is OUT.journal.jsonl)");
     cmd->add_flag("--through-symlink", a->through_symlink, "When --out is a symbolic link, write the report to its target (else refused)");
     cmd->add_option("--limit", a->limit, "Only the first N items of each suite");
     cmd->add_option("--seed", a->seed, "Seed for sampling and bootstraps");
-    cmd->add_option("--threads", a->threads, "Compute threads (default: all cores)");
     cmd->add_option("--batch-size", a->batch_size, "Items per block and requests per forward pass (shards and resumes run whole blocks: shards of one run share it)");
     cmd->add_option("--judge", a->judge, "A separate scoring model for fluency and relevance");
     cmd->add_option("--shard", a->shard, "Run slice K of N (blocks of --batch-size items, block b in slice b mod N + 1); combine with lmwb merge");
     cmd->add_option("--bootstrap", a->bootstrap, "Bootstrap iterations for non-mean metrics");
-    cmd->add_option("--device", a->device, "cpu, or cuda[:N] where LibTorch has CUDA");
-    cmd->add_option("--dtype", a->dtype, "Compute dtype: auto (float32 on the CPU, bfloat16 on a GPU), float32, bfloat16, or float16 on a GPU");
     cmd->add_flag("--resume", a->resume, "Continue an interrupted run from its journal");
     cmd->add_flag("--quiet,-q", a->quiet, "No progress output");
     cmd->add_option("--explain", a->explain, "Item ids whose records carry an attribution (comma separated)")->delimiter(',');
@@ -179,7 +177,7 @@ Action add_eval_command(CLI::App& app) {
             throw std::runtime_error("--batch-size must be 1 to " + std::to_string(eval::kMaxBatchSize));
         if (a->bootstrap < 0 || a->bootstrap > eval::kMaxResamples)
             throw std::runtime_error("--bootstrap must be 0 (no intervals) to " + std::to_string(eval::kMaxResamples));
-        if (a->threads < 0 || a->threads > 1024) throw std::runtime_error("--threads must be 0 (all cores) to 1024");
+        ModelOptions mo = model_options(a->flags);  // checked before anything is written
         {  // the report's place is usable before hours of work go into it
             std::error_code ec;
             const std::filesystem::path out(a->out);
@@ -196,11 +194,6 @@ Action add_eval_command(CLI::App& app) {
         for (const auto& s : a->suites) suites.push_back(datasets::load_suite(resolve_suite(s)));
         for (const auto& s : suites) eval::resolve_metrics(s);  // unknown metrics fail before the model loads
         if (!a->explain.empty()) attr::method_named(a->explain_method, true);  // before the model loads
-        ModelOptions mo;
-        mo.threads = a->threads;
-        mo.device = a->device;
-        mo.dtype = a->dtype;
-        mo.revision = a->revision;
         auto model = LanguageModel::open(a->model, mo);
         for (const auto& w : model->info().warnings) std::fprintf(stderr, "lmwb: warning: %s: %s\n", a->model.c_str(), w.c_str());
         std::unique_ptr<LanguageModel> judge;
@@ -210,7 +203,7 @@ Action add_eval_command(CLI::App& app) {
             judge = LanguageModel::open(a->judge, jo);
         }
         opt.settings.batch_size = a->batch_size;
-        opt.threads = a->threads ? a->threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+        opt.threads = a->flags.threads ? a->flags.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
         opt.journal_path = a->out + ".journal.jsonl";
         opt.resume = a->resume;
         opt.cancel = interrupt_token();

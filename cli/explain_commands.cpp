@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "commands.h"
+#include "model_flags.h"
 #include "interrupt.h"
 #include "lmwb/attribution.h"
 #include "lmwb/methods.h"
@@ -27,8 +28,9 @@ std::string bar(double v, double scale) {
 namespace {
 
 struct ExplainArgs {
-    std::string model, prompt, target, contrast, method = "ig", quadrature = "gausslegendre", baseline_text, head_reduce = "mean", revision = "main";
-    int steps = 50, internal_batch = 16, threads = 0, layer = -1, head = -1, batch = 16, top_k = 5, repeat_length = 32;
+    std::string model, prompt, target, contrast, method = "ig", quadrature = "gausslegendre", baseline_text, head_reduce = "mean";
+    ModelFlags flags;
+    int steps = 50, internal_batch = 16, layer = -1, head = -1, batch = 16, top_k = 5, repeat_length = 32;
     std::int32_t baseline_token = -1;
     bool json = false, exact = false, kernel = false, partition = false, words = false, del = false, no_matrix = false;
     std::size_t budget = 4096;
@@ -40,10 +42,7 @@ struct ExplainArgs {
 };
 
 std::unique_ptr<LanguageModel> open_model(const ExplainArgs& a) {
-    ModelOptions mo;
-    mo.threads = a.threads;
-    mo.revision = a.revision;
-    return LanguageModel::open(a.model, mo);
+    return LanguageModel::open(a.model, model_options(a.flags));
 }
 
 int run_token_scores(const ExplainArgs& a, const attr::MethodInfo& method) {
@@ -181,7 +180,7 @@ Action add_explain_command(CLI::App& app) {
     auto a = std::make_shared<ExplainArgs>();
     auto* cmd = app.add_subcommand("explain", "Attribute log p(target | prompt) to the prompt's tokens, or show attention");
     cmd->add_option("model", a->model, "Model folder, or a repository name in the Hugging Face cache")->required();
-    cmd->add_option("--revision", a->revision, "With a repository name: the branch, tag or commit in the cache (default: main)");
+    add_model_flags(cmd, a->flags);
     cmd->add_option("--prompt,-p", a->prompt, "The prompt")->required();
     auto* target_opt = cmd->add_option("--target,-t", a->target, "The continuation to explain (default: the model's greedy output)");
     cmd->add_option("--method,-m", a->method, attr::method_names() + " (lmwb methods describes each and the options it reads)");
@@ -207,7 +206,6 @@ Action add_explain_command(CLI::App& app) {
     cmd->add_option("--head", a->head, "Attention: head (default: reduce over heads)");
     cmd->add_option("--head-reduce", a->head_reduce, "Attention: mean or max over heads");
     cmd->add_option("--span", a->spans, "Also sum scores over prompt tokens FIRST:LAST (end exclusive), repeatable");
-    cmd->add_option("--threads", a->threads, "Compute threads");
     cmd->add_flag("--json", a->json, "Print JSON (docs/interpretability.md)");
     return [a, cmd, target_opt, batch_opt]() -> int {
         const attr::MethodInfo& method = attr::method_named(a->method);
@@ -242,15 +240,15 @@ Action add_explain_command(CLI::App& app) {
 
 Action add_uncertainty_command(CLI::App& app) {
     struct Args {
-        std::string model, prompt, clustering = "exact", revision = "main";
+        std::string model, prompt, clustering = "exact";
+        ModelFlags flags;
         attr::UncertaintyOptions o;
         bool json = false;
-        int threads = 0;
     };
     auto a = std::make_shared<Args>();
     auto* cmd = app.add_subcommand("uncertainty", "Sample a prompt's answers: entropy, self-consistency, semantic entropy");
     cmd->add_option("model", a->model, "Model folder, or a repository name in the Hugging Face cache")->required();
-    cmd->add_option("--revision", a->revision, "With a repository name: the branch, tag or commit in the cache (default: main)");
+    add_model_flags(cmd, a->flags);
     cmd->add_option("--prompt,-p", a->prompt, "The prompt")->required();
     cmd->add_option("-n,--samples", a->o.samples, "Samples to draw");
     cmd->add_option("--temperature", a->o.temperature, "Sampling temperature");
@@ -259,12 +257,9 @@ Action add_uncertainty_command(CLI::App& app) {
     cmd->add_option("--seed", a->o.seed, "Seed of the first sample (sample i uses seed + i)");
     cmd->add_option("--clustering", a->o.clustering, "exact (normalised answers) or embedding (hidden-state cosine)");
     cmd->add_option("--threshold", a->o.threshold, "Cosine threshold for embedding clustering");
-    cmd->add_option("--threads", a->threads, "Compute threads");
     cmd->add_flag("--json", a->json, "Print JSON");
     return [a]() -> int {
-        ModelOptions mo;
-        mo.threads = a->threads;
-        mo.revision = a->revision;
+        const ModelOptions mo = model_options(a->flags);
         InterruptGuard interrupts;
         a->o.control = terminal_control("sampling", a->json);
         auto model = LanguageModel::open(a->model, mo);

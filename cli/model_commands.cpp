@@ -5,34 +5,47 @@
 
 #include "commands.h"
 #include "lmwb/model.h"
+#include "model_flags.h"
 
 namespace lmwb::cli {
+
+void add_model_flags(CLI::App* cmd, ModelFlags& flags) {
+    cmd->add_option("--revision", flags.revision, "With a repository name: the branch, tag or commit in the cache (default: main)");
+    cmd->add_option("--threads", flags.threads, "Compute threads (default: all cores)");
+    cmd->add_option("--device", flags.device, "cpu, or cuda[:N] where LibTorch has CUDA");
+    cmd->add_option("--dtype", flags.dtype,
+                    "auto (on the CPU: float32 compute, a 16-bit checkpoint's matrices kept in 16 bits; on a GPU: bfloat16), "
+                    "float32 (a float32 copy of the weights), bfloat16, or float16 on a GPU");
+}
+
+ModelOptions model_options(const ModelFlags& flags) {
+    if (flags.threads < 0 || flags.threads > 1024)
+        throw std::runtime_error("--threads " + std::to_string(flags.threads) + ": expected 0 (all cores) to 1024");
+    ModelOptions o;
+    o.threads = flags.threads;
+    o.device = flags.device;
+    o.dtype = flags.dtype;
+    o.revision = flags.revision;
+    return o;
+}
 
 namespace {
 
 struct ModelArgs {
     std::string path;
-    int threads = 0;
-    std::string device = "cpu", dtype = "auto", revision = "main";
+    ModelFlags flags;
     bool json = false;
 };
 
 void add_model_options(CLI::App* cmd, ModelArgs& a) {
     cmd->add_option("model", a.path, "Hugging Face checkpoint folder, or a repository name (org/name) in the local Hugging Face cache")->required();
-    cmd->add_option("--revision", a.revision, "With a repository name: the branch, tag or commit in the cache (default: main)");
-    cmd->add_option("--threads", a.threads, "Compute threads (default: all cores)");
-    cmd->add_option("--device", a.device, "cpu, or cuda[:N] where LibTorch has CUDA");
-    cmd->add_option("--dtype", a.dtype, "Compute dtype: auto (float32 on the CPU, bfloat16 on a GPU), float32, bfloat16, or float16 on a GPU");
+    add_model_flags(cmd, a.flags);
     cmd->add_flag("--json", a.json, "Print JSON");
 }
 
 std::unique_ptr<LanguageModel> open_model(const ModelArgs& a, bool load_weights = true) {
-    ModelOptions o;
+    ModelOptions o = model_options(a.flags);
     o.load_weights = load_weights;
-    o.threads = a.threads;
-    o.device = a.device;
-    o.dtype = a.dtype;
-    o.revision = a.revision;
     return LanguageModel::open(a.path, o);
 }
 
@@ -49,7 +62,8 @@ Action add_info_command(CLI::App& app) {
         nlohmann::json j = {{"path", i.path}, {"format", i.format}, {"architecture", i.architecture},
                             {"parameters", i.parameters}, {"vocab_size", i.vocab_size}, {"context_length", i.context_length},
                             {"hidden_size", i.hidden_size}, {"layers", i.layers}, {"heads", i.heads}, {"kv_heads", i.kv_heads},
-                            {"stored_dtype", i.stored_dtype}, {"compute_dtype", i.compute_dtype}, {"device", i.device},
+                            {"stored_dtype", i.stored_dtype}, {"compute_dtype", i.compute_dtype}, {"held_dtype", i.held_dtype},
+                            {"device", i.device},
                             {"weight_bytes", i.weight_bytes}, {"capabilities", i.capabilities}, {"warnings", i.warnings},
                             {"tokenizer", m->tokenizer().describe()}};
         if (!i.repository.empty()) j["repository"] = i.repository, j["revision"] = i.revision;
@@ -57,11 +71,11 @@ Action add_info_command(CLI::App& app) {
             std::cout << dump(j) << "\n";
             return 0;
         }
-        std::printf("%s\n  architecture   %s (%s)\n  parameters     %lld (%.1f MB of weights, stored %s, computed in %s on %s)\n"
+        std::printf("%s\n  architecture   %s (%s)\n  parameters     %lld (%.1f MB of weights, stored %s, held %s, computed in %s on %s)\n"
                     "  vocabulary     %lld\n  context        %lld tokens\n  shape          %lld layers, hidden %lld, %lld heads (%lld key/value)\n"
                     "  tokenizer      %s\n  capabilities  ",
                     i.path.c_str(), i.architecture.c_str(), i.format.c_str(), static_cast<long long>(i.parameters),
-                    static_cast<double>(i.weight_bytes) / 1e6, i.stored_dtype.c_str(), i.compute_dtype.c_str(), i.device.c_str(),
+                    static_cast<double>(i.weight_bytes) / 1e6, i.stored_dtype.c_str(), i.held_dtype.c_str(), i.compute_dtype.c_str(), i.device.c_str(),
                     static_cast<long long>(i.vocab_size), static_cast<long long>(i.context_length), static_cast<long long>(i.layers),
                     static_cast<long long>(i.hidden_size), static_cast<long long>(i.heads), static_cast<long long>(i.kv_heads),
                     m->tokenizer().describe().c_str());

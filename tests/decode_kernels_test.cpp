@@ -131,6 +131,47 @@ TEST_CASE("a row's few-row product does not depend on the rows or threads beside
         }
 }
 
+TEST_CASE("16-bit weights give bit for bit the product of their float32 values", "[decode_kernels]") {
+    // bfloat16: the high half of a float. float16: sign, 5 exponent bits (bias 15), 10 mantissa bits, subnormals
+    // below exponent 1; here built from random fields and valued by that definition, not by the kernels' widening.
+    std::mt19937 rng(11);
+    std::uniform_int_distribution<int> bits16(0, 0xffff), exponent(0, 20), mantissa(0, 1023), sign(0, 1);
+    auto half_value = [](int s, int e, int m) {
+        const double v = e == 0 ? std::ldexp(m, -24) : std::ldexp(1.0 + m / 1024.0, e - 15);
+        return static_cast<float>(s ? -v : v);
+    };
+    for (fr::Isa isa : isas())
+        for (fr::Layout layout : {fr::Layout::InOut, fr::Layout::OutIn})
+            for (fr::Element element : {fr::Element::BF16, fr::Element::F16}) {
+                const Case c{7, 131, 70, 3, layout, true};
+                Data d = make(c, 5);
+                std::vector<std::uint16_t> stored(d.w.size());
+                for (std::size_t i = 0; i < stored.size(); ++i) {
+                    if (element == fr::Element::BF16) {
+                        std::uint32_t b = static_cast<std::uint32_t>(bits16(rng)) & 0xbfffu;  // exponent below 128: finite
+                        stored[i] = static_cast<std::uint16_t>(b);
+                        b <<= 16;
+                        std::memcpy(&d.w[i], &b, sizeof b);
+                    } else {
+                        const int s = sign(rng), e = exponent(rng), m = mantissa(rng);
+                        stored[i] = static_cast<std::uint16_t>(s << 15 | e << 10 | m);
+                        d.w[i] = half_value(s, e, m);
+                    }
+                }
+                Data h = d;
+                h.weight.data = stored.data();
+                h.weight.element = element;
+                for (int threads : {1, 2}) {
+                    fr::set_threads(threads);
+                    const auto want = run(d, c.rows, isa), got = run(h, c.rows, isa);
+                    INFO((element == fr::Element::BF16 ? "bfloat16" : "float16") << (layout == fr::Layout::InOut ? ", in-out" : ", out-in")
+                                                                                 << ", " << threads << " threads");
+                    REQUIRE(std::memcmp(want.data(), got.data(), want.size() * sizeof(float)) == 0);
+                }
+            }
+    fr::set_threads(1);
+}
+
 TEST_CASE("few-row products refuse what they cannot do", "[decode_kernels]") {
     std::vector<float> x(17 * 4, 1.0f), w(16, 1.0f), y(17 * 4);
     const fr::Weight weight{w.data(), 4, 4, 4, fr::Layout::OutIn};

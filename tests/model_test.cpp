@@ -252,6 +252,83 @@ TEST_CASE("model info describes the checkpoint", "[model]") {
     CHECK(i.parameters > 30000);
 }
 
+TEST_CASE("16-bit checkpoints held in 16 bits compute what a float32 copy computes", "[model][dtype]") {
+    // --dtype auto keeps a bfloat16/float16 checkpoint's matrices as stored and widens them as each product reads
+    // them: few rows through the decode kernels, longer inputs and gradients a block of rows at a time.
+    auto name = GENERATE(as<std::string>{}, "llama3-bf16", "gpt2-noprefix-f16");
+    INFO(name);
+    auto held = LanguageModel::open(fixture("models/" + name), {});
+    lmwb::ModelOptions f32;
+    f32.dtype = "float32";
+    auto copied = LanguageModel::open(fixture("models/" + name), f32);
+    CHECK(held->info().held_dtype == (name == "llama3-bf16" ? "bfloat16" : "float16"));
+    CHECK(copied->info().held_dtype == "float32");
+    CHECK(held->info().compute_dtype == "float32");
+    auto close = [](double a, double b) { return std::abs(a - b) <= 1e-5 * std::max(1.0, std::abs(b)); };
+    const auto V = static_cast<std::size_t>(held->info().vocab_size);
+    for (std::size_t length : {std::size_t{5}, std::size_t{40}}) {  // the few-row kernels, then the blocked products
+        std::vector<std::int32_t> ids;
+        for (std::size_t i = 0; i < length; ++i) ids.push_back(static_cast<std::int32_t>((i * 37 + 11) % V));
+        const auto a = held->logits(ids), b = copied->logits(ids);
+        REQUIRE(a.size() == b.size());
+        double worst = 0;
+        for (std::size_t i = 0; i < a.size(); ++i) worst = std::max(worst, std::abs(static_cast<double>(a[i]) - b[i]) / std::max(1.0, std::abs(static_cast<double>(b[i]))));
+        INFO(length << " tokens: largest relative difference " << worst);
+        CHECK(worst <= 1e-5);
+    }
+    lmwb::GenerationOptions g;
+    g.max_new_tokens = 8;
+    const auto ga = held->generate("the cat", g), gb = copied->generate("the cat", g);
+    REQUIRE(ga.tokens.size() == gb.tokens.size());
+    for (std::size_t i = 0; i < ga.tokens.size(); ++i) {
+        CHECK(ga.tokens[i].id == gb.tokens[i].id);
+        CHECK(close(ga.tokens[i].logprob, gb.tokens[i].logprob));
+    }
+    const std::vector<std::int32_t> prompt = {17, 52, 99, 3, 250}, target = {71, 8};
+    const auto pa = held->target_logprob_gradients(prompt, target, {held->embeddings(prompt)});
+    const auto pb = copied->target_logprob_gradients(prompt, target, {copied->embeddings(prompt)});
+    CHECK(close(pa[0].logprob, pb[0].logprob));
+    REQUIRE(pa[0].gradient.size() == pb[0].gradient.size());
+    double scale = 0, worst = 0;
+    for (std::size_t i = 0; i < pb[0].gradient.size(); ++i) {
+        scale = std::max(scale, std::abs(static_cast<double>(pb[0].gradient[i])));
+        worst = std::max(worst, std::abs(static_cast<double>(pa[0].gradient[i]) - pb[0].gradient[i]));
+    }
+    INFO("gradient: largest difference " << worst << " of a largest entry " << scale);
+    CHECK(scale > 0);
+    CHECK(worst <= 1e-5 * scale);
+}
+
+TEST_CASE("attention a block of query positions at a time equals the whole-matrix attention", "[model][dtype]") {
+    // Every architecture: sliding windows and soft-capping (gemma2), grouped-query heads, every RoPE variant. Blocks
+    // of 16 positions (the smallest) over 40 tokens: three blocks, the last one ragged.
+    auto name = GENERATE(from_range(model_names()));
+    INFO(name);
+    auto whole = LanguageModel::open(fixture("models/" + name), {});
+    lmwb::ModelOptions small;
+    small.attention_block_bytes = 1;
+    auto blocked = LanguageModel::open(fixture("models/" + name), small);
+    const auto V = static_cast<std::size_t>(whole->info().vocab_size);
+    std::vector<std::int32_t> ids;
+    for (std::size_t i = 0; i < 40; ++i) ids.push_back(static_cast<std::int32_t>((i * 53 + 7) % V));
+    const auto a = blocked->logits(ids), b = whole->logits(ids);
+    REQUIRE(a.size() == b.size());
+    double worst = 0;
+    for (std::size_t i = 0; i < a.size(); ++i) worst = std::max(worst, std::abs(static_cast<double>(a[i]) - b[i]) / std::max(1.0, std::abs(static_cast<double>(b[i]))));
+    INFO("largest relative difference " << worst);
+    CHECK(worst <= 1e-5);
+    // Scoring in a padded batch (rows of different lengths) and generation's prefill through the cache.
+    std::vector<lmwb::ScoreRequest> requests = {{"the cat sat on the mat and then the dog came in to see what", " it was"}, {"a b", " c"}};
+    const auto sa = blocked->score(requests, 2), sb = whole->score(requests, 2);
+    for (std::size_t i = 0; i < sa.size(); ++i) CHECK(std::abs(sa[i].logprob - sb[i].logprob) <= 1e-5 * std::max(1.0, std::abs(sb[i].logprob)));
+    lmwb::GenerationOptions g;
+    g.max_new_tokens = 4;
+    const auto ga = blocked->generate("the cat sat on the mat and then the dog came in to see what it", g);
+    const auto gb = whole->generate("the cat sat on the mat and then the dog came in to see what it", g);
+    REQUIRE(ga.tokens.size() == gb.tokens.size());
+    for (std::size_t i = 0; i < ga.tokens.size(); ++i) CHECK(ga.tokens[i].id == gb.tokens[i].id);
+}
+
 TEST_CASE("scores equal the log-softmax of the logits, for any batch size", "[model]") {
     auto name = GENERATE(as<std::string>{}, "gpt2", "qwen2");
     auto model = LanguageModel::open(fixture("models/" + name), {});

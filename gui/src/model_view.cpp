@@ -43,7 +43,9 @@ void ModelView::refresh() {
     row(tr("Format"), QString::fromStdString(i.format));
     row(tr("Architecture"), QString::fromStdString(i.architecture));
     row(tr("Parameters"), QLocale().toString(static_cast<qlonglong>(i.parameters)));
-    row(tr("Weights"), QStringLiteral("%1 MB, stored %2").arg(static_cast<double>(i.weight_bytes) / 1e6, 0, 'f', 1).arg(QString::fromStdString(i.stored_dtype)));
+    row(tr("Weights"), tr("%1 MB, stored %2, held %3")
+                           .arg(static_cast<double>(i.weight_bytes) / 1e6, 0, 'f', 1)
+                           .arg(QString::fromStdString(i.stored_dtype), QString::fromStdString(i.held_dtype)));
     row(tr("Compute"), QStringLiteral("%1 on %2").arg(QString::fromStdString(i.compute_dtype), QString::fromStdString(i.device)));
     row(tr("Vocabulary"), QLocale().toString(static_cast<qlonglong>(i.vocab_size)));
     row(tr("Context"), tr("%1 tokens").arg(i.context_length));

@@ -24,6 +24,8 @@ struct ModelOptions {
     int threads = 0;                // compute threads of this model's calls; 0: all cores
     std::string device = "cpu";     // "cuda" or "cuda:N" where LibTorch was built with CUDA
     // Compute dtype: "auto" (float32 on the CPU, bfloat16 on a GPU), "float32", "bfloat16", or "float16" on a GPU.
+    // "auto" on the CPU keeps a 16-bit checkpoint's matrices in 16 bits (half the memory) and computes in float32
+    // from them; "float32" holds a float32 copy.
     std::string dtype = "auto";
     // Prompts longer than the context: keep the last tokens (and say so in the result) or fail.
     bool truncate_left = true;
@@ -36,6 +38,10 @@ struct ModelOptions {
     // Scoring: requests that share a context of 32+ tokens (multiple-choice items) compute it once. Off only to
     // measure it.
     bool share_prefixes = true;
+    // Attention without weights asked for runs a block of query positions at a time, each block's float32 scores
+    // [heads, block, keys] about this many bytes (0: 32 MiB; at least 16 positions a block): memory linear in the
+    // input. Smaller only to test the blocks.
+    std::size_t attention_block_bytes = 0;
     Control control;  // opening only: cancelled between tensors, progress in bytes of weights read
 };
 
@@ -46,6 +52,9 @@ struct ModelInfo {
     std::int64_t parameters = 0;
     std::int64_t vocab_size = 0, context_length = 0, hidden_size = 0, layers = 0, heads = 0, kv_heads = 0;
     std::string stored_dtype, compute_dtype, device;
+    // What the weight matrices are held as in memory: compute_dtype, or (`--dtype auto` on the CPU) a 16-bit checkpoint's
+    // own bfloat16/float16, widened to float32 as each product reads it.
+    std::string held_dtype;
     std::size_t weight_bytes = 0;
     std::vector<std::string> capabilities;  // "score", "generate", "attentions", "hidden_states", "embeddings", "embedding_gradients"
     std::vector<std::string> weight_files;  // what identifies the weights (reports hash them)

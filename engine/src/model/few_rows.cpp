@@ -148,8 +148,10 @@ Isa best_isa() {
         return Isa::None;
 #else
         __builtin_cpu_init();
-        if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("fma")) return Isa::Avx512;
-        if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return Isa::Avx2;
+        // F16C converts float16 weights (every CPU with AVX2 has it).
+        const bool f16c = __builtin_cpu_supports("f16c");
+        if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("fma") && f16c) return Isa::Avx512;
+        if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && f16c) return Isa::Avx2;
         return Isa::None;
 #endif
     }();

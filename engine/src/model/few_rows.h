@@ -22,10 +22,15 @@ enum class Layout {
     InOut,  // w[k * ld + n]: row k holds input k's weights to every output (GPT-2's Conv1D)
 };
 
+// How the weight's numbers are stored. 16-bit ones are widened to float32 as they are read (half the bytes of a
+// float32 copy per product, for the same float32 arithmetic): bfloat16 by a shift, float16 by F16C's conversion.
+enum class Element { F32, BF16, F16 };
+
 struct Weight {
-    const float* data = nullptr;
-    std::int64_t outputs = 0, inputs = 0, ld = 0;  // N, K, and the stride of the stored rows
+    const void* data = nullptr;
+    std::int64_t outputs = 0, inputs = 0, ld = 0;  // N, K, and the stride of the stored rows, in elements
     Layout layout = Layout::OutIn;
+    Element element = Element::F32;
 };
 
 constexpr std::int64_t max_rows = 16;

@@ -5,6 +5,9 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <type_traits>
+
+#include <immintrin.h>
 
 #include "decode_attention.h"
 #include "decode_math.h"
@@ -44,10 +47,10 @@ template <class V>
 constexpr int lanes = static_cast<int>(sizeof(V) / sizeof(float));
 
 // How far ahead the weight is prefetched. In-out: rows of the weight (each load jumps a whole row, which the
-// hardware prefetchers do not follow well); out-in: floats along the streamed rows, 8 KiB, which for a matrix of
-// short rows such as GPT-2's head reaches blocks of rows further on. Tuned on a Zen 5 EPYC (docs/performance.md).
+// hardware prefetchers do not follow well); out-in: 8 KiB along the streamed rows, which for a matrix of short
+// rows such as GPT-2's head reaches blocks of rows further on. Tuned on a Zen 5 EPYC (docs/performance.md).
 constexpr std::int64_t prefetch_rows = 32;
-constexpr std::int64_t prefetch_floats = 2048;
+constexpr std::int64_t prefetch_bytes = 8192;
 
 template <class V>
 inline V load(const float* p) {
@@ -62,6 +65,78 @@ inline void store(float* p, V v) {
 template <class V>
 inline void prefetch(const float* p) {
     for (int i = 0; i < lanes<V>; i += 16) __builtin_prefetch(p + i);  // one per 64-byte line
+}
+
+// A weight's stored numbers (few_rows.h's Element): float, or the bits of a bfloat16 or float16.
+struct BF16 {
+    std::uint16_t bits;
+};
+struct F16 {
+    std::uint16_t bits;
+};
+inline float to_float(float w) { return w; }
+inline float to_float(BF16 w) {
+    const std::uint32_t bits = std::uint32_t{w.bits} << 16;
+    float f;
+    std::memcpy(&f, &bits, sizeof f);
+    return f;
+}
+inline float to_float(F16 w) {  // exact: every float16 is a float
+    const std::uint32_t sign = std::uint32_t{w.bits & 0x8000u} << 16, exponent = (w.bits >> 10) & 0x1fu, mantissa = w.bits & 0x3ffu;
+    float f;
+    if (exponent == 0) {
+        f = std::ldexp(static_cast<float>(mantissa), -24);  // zero or subnormal
+        return sign ? -f : f;
+    }
+    const std::uint32_t bits = sign | (exponent == 31 ? 0x7f800000u | (mantissa << 13) : ((exponent + 112) << 23) | (mantissa << 13));
+    std::memcpy(&f, &bits, sizeof f);
+    return f;
+}
+// lanes<V> weights from p, as floats.
+template <class V>
+inline V load_weight(const float* p) {
+    return load<V>(p);
+}
+using u16x16 = std::uint16_t __attribute__((vector_size(32)));
+using u16x8 = std::uint16_t __attribute__((vector_size(16)));
+using u32x16 = std::uint32_t __attribute__((vector_size(64)));
+using u32x8 = std::uint32_t __attribute__((vector_size(32)));
+template <class V>
+inline V load_weight(const BF16* p) {
+    using Half = std::conditional_t<lanes<V> == 16, u16x16, u16x8>;
+    using Word = std::conditional_t<lanes<V> == 16, u32x16, u32x8>;
+    Half h;
+    std::memcpy(&h, p, sizeof h);
+    const Word w = __builtin_convertvector(h, Word) << 16;
+    V v;
+    std::memcpy(&v, &w, sizeof v);
+    return v;
+}
+template <class V>
+inline V load_weight(const F16* p) {
+    V v;
+    if constexpr (lanes<V> == 16) {
+#ifdef __AVX512F__
+        // (the masked form: GCC 12 warns about the undefined source of the plain one)
+        const __m512 f = _mm512_maskz_cvtph_ps(0xffff, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+        std::memcpy(&v, &f, sizeof v);
+#else
+        for (int i = 0; i < 16; ++i) v[i] = to_float(p[i]);
+#endif
+    } else {
+#ifdef __F16C__
+        const __m256 f = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+        std::memcpy(&v, &f, sizeof v);
+#else
+        for (int i = 0; i < 8; ++i) v[i] = to_float(p[i]);
+#endif
+    }
+    return v;
+}
+// One prefetch per 64-byte line of the lanes<V> weights from p.
+template <class V, class E>
+inline void prefetch_weight(const E* p) {
+    for (std::size_t i = 0; i < lanes<V> * sizeof(E); i += 64) __builtin_prefetch(reinterpret_cast<const char*>(p) + i);
 }
 // Lanes added as a tree in a fixed order: lane i + lane i + L/2, then the same on the first half, down to one.
 template <class V>
@@ -102,14 +177,19 @@ inline V sum_lanes_of(V* v) {
     else return sum_lanes_of<V, H / 2>(v);
 }
 
+template <class E>
+inline const E* weight_data(const Task& t) {
+    return static_cast<const E*>(t.w.data);
+}
+
 // In-out layout: R rows times C vectors of consecutive output columns starting at n, over all K inputs. The weight
 // is read once per block, a C-vector strip of each of its rows.
-template <class V, int R, int C>
-inline void in_out_block(const Task& t, std::int64_t r0, std::int64_t n, const float* next) {
+template <class V, class E, int R, int C>
+inline void in_out_block(const Task& t, std::int64_t r0, std::int64_t n, const E* next) {
     constexpr int L = lanes<V>;
     const std::int64_t K = t.w.inputs, ld = t.w.ld;
     const float* x = t.x + r0 * K;
-    const float* w = t.w.data + n;
+    const E* w = weight_data<E>(t) + n;
     V acc[R][C];
 #pragma GCC unroll 8
     for (int r = 0; r < R; ++r)
@@ -117,12 +197,12 @@ inline void in_out_block(const Task& t, std::int64_t r0, std::int64_t n, const f
         for (int c = 0; c < C; ++c) acc[r][c] = V{};
     // The last prefetch_rows rows prefetch the first rows of the strip read next (`next`, when there is one).
     const std::int64_t ahead = next ? std::max<std::int64_t>(0, K - prefetch_rows) : K;
-    auto step = [&](std::int64_t k, const float* pf) {
+    auto step = [&](std::int64_t k, const E* pf) {
         V wv[C];
 #pragma GCC unroll 4
         for (int c = 0; c < C; ++c) {
-            prefetch<V>(pf + c * L);
-            wv[c] = load<V>(w + c * L);
+            prefetch_weight<V>(pf + c * L);
+            wv[c] = load_weight<V>(w + c * L);
         }
         // A strip that does not start on a cache line (safetensors aligns data to 8 bytes) ends in one more line.
         __builtin_prefetch(pf + C * L - 1);
@@ -147,12 +227,13 @@ inline void in_out_block(const Task& t, std::int64_t r0, std::int64_t n, const f
 }
 
 // Out-in layout: R rows times J weight rows (outputs n .. n+J), each a dot product over K streamed in vectors.
-template <class V, int R, int J>
+template <class V, class E, int R, int J>
 inline void out_in_block(const Task& t, std::int64_t r0, std::int64_t n) {
     constexpr int L = lanes<V>;
+    constexpr std::int64_t ahead = prefetch_bytes / static_cast<std::int64_t>(sizeof(E));
     const std::int64_t K = t.w.inputs, ld = t.w.ld;
     const float* x = t.x + r0 * K;
-    const float* w = t.w.data + n * ld;
+    const E* w = weight_data<E>(t) + n * ld;
     V acc[R * J];
 #pragma GCC unroll 16
     for (int i = 0; i < R * J; ++i) acc[i] = V{};
@@ -161,8 +242,8 @@ inline void out_in_block(const Task& t, std::int64_t r0, std::int64_t n) {
         V wv[J];
 #pragma GCC unroll 4
         for (int j = 0; j < J; ++j) {
-            prefetch<V>(w + j * ld + k + prefetch_floats);
-            wv[j] = load<V>(w + j * ld + k);
+            prefetch_weight<V>(w + j * ld + k + ahead);
+            wv[j] = load_weight<V>(w + j * ld + k);
         }
 #pragma GCC unroll 8
         for (int r = 0; r < R; ++r) {
@@ -181,7 +262,8 @@ inline void out_in_block(const Task& t, std::int64_t r0, std::int64_t n) {
     for (int r = 0; r < R; ++r)
         for (int j = 0; j < J; ++j) {
             float s = sums[r * J + j];
-            for (std::int64_t kk = k; kk < K; ++kk) s += x[r * K + kk] * w[j * ld + kk];
+            // fma written out: a contraction the compiler may or may not make would differ between weight types
+            for (std::int64_t kk = k; kk < K; ++kk) s = std::fma(x[r * K + kk], to_float(w[j * ld + kk]), s);
             if (t.bias) s += t.bias[n + j];
             t.y[(r0 + r) * t.w.outputs + n + j] = s;
         }
@@ -189,23 +271,23 @@ inline void out_in_block(const Task& t, std::int64_t r0, std::int64_t n) {
 
 // Rows in groups of at most G, the last group's size chosen at run time among compiled ones.
 // In-out: `next` is where the strip read after this one starts (nullptr: none known).
-template <class V, int G, int C, bool InOut>
-inline void row_groups(const Task& t, std::int64_t n, const float* next = nullptr) {
+template <class V, class E, int G, int C, bool InOut>
+inline void row_groups(const Task& t, std::int64_t n, const E* next = nullptr) {
     for (std::int64_t r0 = 0; r0 < t.rows; r0 += G) {
         const std::int64_t left = t.rows - r0;
         // A later group of rows reads the same strip again.
-        const float* after = left > G ? t.w.data + n : next;
+        const E* after = left > G ? weight_data<E>(t) + n : next;
         if (left >= G) {
-            if constexpr (InOut) in_out_block<V, G, C>(t, r0, n, after);
-            else out_in_block<V, G, C>(t, r0, n);
+            if constexpr (InOut) in_out_block<V, E, G, C>(t, r0, n, after);
+            else out_in_block<V, E, G, C>(t, r0, n);
             continue;
         }
         switch (left) {
 #define LMWB_FEW_ROWS_CASE(R)                                      \
     case R:                                                        \
         if constexpr (R < G) {                                     \
-            if constexpr (InOut) in_out_block<V, R, C>(t, r0, n, next);  \
-            else out_in_block<V, R, C>(t, r0, n);                  \
+            if constexpr (InOut) in_out_block<V, E, R, C>(t, r0, n, next); \
+            else out_in_block<V, E, R, C>(t, r0, n);               \
         }                                                          \
         break;
             LMWB_FEW_ROWS_CASE(1)
@@ -236,27 +318,36 @@ constexpr std::int64_t unit(Layout layout) {
 // Output columns [n0, n1) for every row. n0 is a multiple of unit<V, G>(layout); only the last part has a ragged end.
 // then: the column the caller's next call probably starts at (-1: none). An in-out strip's last rows prefetch the
 // first rows of the strip read after it, which nothing would prefetch otherwise.
-template <class V, int G>
-inline void columns(const Task& t, std::int64_t n0, std::int64_t n1, std::int64_t then) {
+template <class V, int G, class E>
+inline void columns_of(const Task& t, std::int64_t n0, std::int64_t n1, std::int64_t then) {
     constexpr int L = lanes<V>;
+    const E* const data = weight_data<E>(t);
     std::int64_t n = n0;
     if (t.w.layout == Layout::InOut) {
         constexpr std::int64_t W = in_out_vectors * L;
-        const float* const after = then >= 0 ? t.w.data + then : nullptr;
-        for (; n + W <= n1; n += W) row_groups<V, G, in_out_vectors, true>(t, n, n + W < n1 ? t.w.data + n + W : after);
-        for (; n + L <= n1; n += L) row_groups<V, G, 1, true>(t, n, n + L < n1 ? t.w.data + n + L : after);
+        const E* const after = then >= 0 ? data + then : nullptr;
+        for (; n + W <= n1; n += W) row_groups<V, E, G, in_out_vectors, true>(t, n, n + W < n1 ? data + n + W : after);
+        for (; n + L <= n1; n += L) row_groups<V, E, G, 1, true>(t, n, n + L < n1 ? data + n + L : after);
         const std::int64_t K = t.w.inputs;
         for (; n < n1; ++n)
             for (std::int64_t r = 0; r < t.rows; ++r) {
                 float s = 0;
-                for (std::int64_t k = 0; k < K; ++k) s += t.x[r * K + k] * t.w.data[k * t.w.ld + n];
+                for (std::int64_t k = 0; k < K; ++k) s = std::fma(t.x[r * K + k], to_float(data[k * t.w.ld + n]), s);
                 if (t.bias) s += t.bias[n];
                 t.y[r * t.w.outputs + n] = s;
             }
     } else {
         constexpr int J = out_in_rows<V, G>;
-        for (; n + J <= n1; n += J) row_groups<V, G, J, false>(t, n);
-        for (; n < n1; ++n) row_groups<V, G, 1, false>(t, n);
+        for (; n + J <= n1; n += J) row_groups<V, E, G, J, false>(t, n);
+        for (; n < n1; ++n) row_groups<V, E, G, 1, false>(t, n);
+    }
+}
+template <class V, int G>
+inline void columns(const Task& t, std::int64_t n0, std::int64_t n1, std::int64_t then) {
+    switch (t.w.element) {
+        case Element::F32: return columns_of<V, G, float>(t, n0, n1, then);
+        case Element::BF16: return columns_of<V, G, BF16>(t, n0, n1, then);
+        case Element::F16: return columns_of<V, G, F16>(t, n0, n1, then);
     }
 }
 

@@ -88,7 +88,7 @@ HfModel::HfModel(const std::string& path, const ModelOptions& options)
     info_.device = options.device;
     if (fs::exists(dir / "lmwb.json")) {
         open_bundle(dir, options);
-        info_.compute_dtype = "float32";  // as exported (load_torchscript refuses any other)
+        info_.compute_dtype = info_.held_dtype = "float32";  // as exported (load_torchscript refuses any other)
     } else {
         info_.compute_dtype = compute_dtype(options);
         open_hf_folder(dir, options);
@@ -126,6 +126,7 @@ void HfModel::open_hf_folder(const fs::path& dir, const ModelOptions& options) {
                                  (unused.size() > 1 ? ", …" : "") + "): does num_hidden_layers (" + std::to_string(cfg.layers) +
                                  ") or the architecture match the weights?");
     info_.parameters = t->parameter_count();
+    info_.held_dtype = t->held_dtype();
     info_.final_norm = t->final_norm_kind();
     info_.norm_eps = cfg.norm_eps;
     info_.final_logit_softcap = cfg.final_softcap;

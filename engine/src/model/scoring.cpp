@@ -114,12 +114,25 @@ void HfModel::score_shared_prefix(const std::vector<Prepared>& prep, const std::
 }
 
 // Log-probabilities of the targets at the picked states, back into each request's result (members in row order).
+// Logits for a block of rows at a time (about 32 MB of them), keeping per row only the target's log-probability
+// (logit - logsumexp) and whether it is the argmax: a 1,000-token continuation at a 128k vocabulary never holds its
+// 0.5 GB of logits, let alone the copies a log-softmax makes.
 void HfModel::collect(const std::vector<Prepared>& prep, const std::vector<std::size_t>& members, const torch::Tensor& picked, const std::vector<std::int64_t>& targets, std::vector<ScoreResult>& results) const {
-    auto logp = torch::log_softmax(net().logits(picked), -1).cpu();
-    check_finite(logp, "scoring");
-    auto tgt = long_tensor(targets);
-    auto tok_lp = logp.gather(1, tgt.view({-1, 1})).view({-1});
-    auto greedy = logp.argmax(1).eq(tgt);
+    const std::int64_t rows = picked.size(0);
+    const std::int64_t block = std::max<std::int64_t>(1, (std::int64_t{32} << 20) / 4 / std::max<std::int64_t>(1, info_.vocab_size));
+    const auto tgt_all = long_tensor(targets).to(device());
+    auto tok_lp = torch::empty({rows}, torch::kFloat32);
+    auto greedy = torch::empty({rows}, torch::kBool);
+    for (std::int64_t s = 0; s < rows; s += block) {
+        const std::int64_t c = std::min(block, rows - s);
+        const auto lg = net().logits(picked.narrow(0, s, c)).to(torch::kFloat32);
+        const auto tgt = tgt_all.narrow(0, s, c);
+        const auto lse = lg.logsumexp(-1);
+        check_finite(lse, "scoring");
+        tok_lp.narrow(0, s, c).copy_(lg.gather(1, tgt.view({-1, 1})).view({-1}) - lse);
+        greedy.narrow(0, s, c).copy_(lg.argmax(1).eq(tgt));
+    }
+    check_finite(tok_lp, "scoring");
     auto lp = tok_lp.accessor<float, 1>();
     auto gr = greedy.accessor<bool, 1>();
     std::size_t k = 0;

@@ -16,6 +16,7 @@
 #include "host_memory.h"
 #include "kv_cache.h"
 #include "lmwb/control.h"
+#include "widened_linear.h"
 
 namespace lmwb {
 
@@ -149,6 +150,10 @@ struct Loader {
 
     std::set<std::string> used;  // names of the tensors read
     bool meta = false;           // describing only: names, shapes and dtypes checked, no byte read (meta tensors)
+    // Matrices stored in 16 bits stay so (mapped in place), computed in float32 as they are read (widened_linear.h);
+    // vectors (norms, biases) are widened once.
+    bool keep_16_bit = false;
+    std::string held_16_bit;  // "bfloat16" or "float16" once a matrix is kept so
 
     const TensorView* find_any(const std::vector<std::string>& names) {
         for (auto& n : names)
@@ -171,6 +176,8 @@ struct Loader {
                              shape_str(shape));
         if (t->dtype != DType::F32 && t->dtype != DType::F16 && t->dtype != DType::BF16 && t->dtype != DType::F64)
             throw ModelError(t->file + ": tensor '" + t->name + "' has dtype " + t->dtype_name + "; weights must be floating point");
+        const bool stays_16_bit = keep_16_bit && shape.size() == 2 && (t->dtype == DType::BF16 || t->dtype == DType::F16);
+        if (stays_16_bit) held_16_bit = t->dtype == DType::BF16 ? "bfloat16" : "float16";
         if (meta) {
             params += t->numel();
             return torch::empty(shape, torch::TensorOptions().dtype(dtype).device(torch::kMeta));
@@ -187,6 +194,7 @@ struct Loader {
         params += t->numel();
         bytes_done += t->nbytes;
         control.report(bytes_done, std::max(bytes_done, store.total_bytes()), "bytes", "weights");
+        if (stays_16_bit) return raw;
         torch::Tensor out;
         const auto bytes = static_cast<std::size_t>(t->numel()) * c10::elementSize(dtype);
         if (device.is_cpu() && dtype == torch::kFloat32 && bytes >= weight_memory_from) {
@@ -226,15 +234,18 @@ std::vector<std::string> names(const std::vector<std::string>& prefixes, const s
 // x [.., in] times w [out, in] transposed. A few float32 rows on the CPU (decode steps, short prompts) go through
 // the few-row kernels, which read the weight in place in its stored layout (model/few_rows.h); anything else, and
 // any product autograd must see, through LibTorch.
+// A weight held in 16 bits is widened as it is read, by the kernels or a block at a time (widened_linear.h).
 torch::Tensor times_transposed(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b = {}) {
     const std::int64_t in = x.size(-1), rows = in > 0 ? x.numel() / in : 0;
     const few_rows::Isa isa = few_rows::best_isa();
-    const bool plain = x.device().is_cpu() && x.scalar_type() == torch::kFloat32 && w.scalar_type() == torch::kFloat32 &&
+    const bool held16 = held_in_16_bits(w) && x.scalar_type() == torch::kFloat32;
+    const bool plain = x.device().is_cpu() && x.scalar_type() == torch::kFloat32 &&
+                       (w.scalar_type() == torch::kFloat32 || held16) &&
                        (!b.defined() || (b.scalar_type() == torch::kFloat32 && b.dim() == 1 && b.stride(0) == 1)) &&
                        w.dim() == 2 && (w.stride(1) == 1 || w.stride(0) == 1);
     const bool tracked = at::GradMode::is_enabled() && (x.requires_grad() || w.requires_grad() || (b.defined() && b.requires_grad()));
-    if (!plain || tracked || rows < 1 || rows > few_rows::max_rows || (isa == few_rows::Isa::None && rows > 1))
-        return torch::linear(x, w, b);
+    if (!plain || tracked || rows < 1 || rows > few_rows::max_rows || (isa == few_rows::Isa::None && (rows > 1 || held16)))
+        return held16 ? widened_linear(x, w, b) : torch::linear(x, w, b);
     auto sizes = x.sizes().vec();
     sizes.back() = w.size(0);
     if (isa == few_rows::Isa::None) {  // no kernels for this CPU: one row still streams the weight (docs/performance.md)
@@ -244,7 +255,9 @@ torch::Tensor times_transposed(const torch::Tensor& x, const torch::Tensor& w, c
     }
     const auto xc = x.contiguous();
     few_rows::Weight weight;
-    weight.data = w.data_ptr<float>();
+    weight.data = w.data_ptr();
+    weight.element = w.scalar_type() == torch::kBFloat16 ? few_rows::Element::BF16
+                     : w.scalar_type() == torch::kFloat16 ? few_rows::Element::F16 : few_rows::Element::F32;
     weight.outputs = w.size(0);
     weight.inputs = w.size(1);
     weight.layout = w.stride(1) == 1 ? few_rows::Layout::OutIn : few_rows::Layout::InOut;
@@ -370,6 +383,45 @@ struct Transformer::Impl {
         return rd == x.size(-1) ? out : torch::cat({out, x.narrow(-1, rd, x.size(-1) - rd)}, -1);
     }
 
+    // Query positions per block of blocked_attention: a block's float32 scores [heads, rows, S] stay near 32 MiB.
+    std::int64_t query_block(std::int64_t S) const {
+        return std::max<std::int64_t>(16, block_bytes / 4 / std::max<std::int64_t>(1, cfg.heads * S));
+    }
+    std::int64_t block_bytes = std::int64_t{32} << 20;
+
+    // Attention of queries q [B, heads, T, hd] over keys and values [B, kv_heads, S, hd] (S = past + T, the last T
+    // being the queries' own positions), a block of `rows` query positions at a time, each against only the keys it
+    // may see (causal, within `window` when > 0, key_mask [B, S] for padding): the scores never exceed one block's
+    // [heads, rows, S], so memory grows linearly with the input, and the masked future is not computed at all. What
+    // the whole-matrix path computes, row for row (a masked key's weight is exactly 0 there). Inference only: the
+    // gradient would keep every block's probabilities. Returns [B, T, heads * hd].
+    torch::Tensor blocked_attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v, const torch::Tensor& key_mask,
+                                    std::int64_t past, std::int64_t window, std::int64_t rows) const {
+        const std::int64_t B = q.size(0), H = cfg.heads, KV = cfg.kv_heads, groups = H / KV, T = q.size(2), hd = cfg.head_dim;
+        auto out = torch::empty({B, T, H * hd}, q.options());
+        const auto long_opts = torch::TensorOptions().dtype(torch::kLong).device(device);
+        const auto padding = key_mask.to(torch::kBool);
+        for (std::int64_t q0 = 0; q0 < T; q0 += rows) {
+            const std::int64_t n = std::min(rows, T - q0);
+            const std::int64_t hi = past + q0 + n, lo = window > 0 ? std::max<std::int64_t>(0, past + q0 - window + 1) : 0, keys = hi - lo;
+            auto qg = q.narrow(2, q0, n).reshape({B, KV, groups * n, hd});
+            auto scores = torch::matmul(qg, k.narrow(2, lo, keys).transpose(-1, -2)).to(torch::kFloat32);
+            scores.mul_(cfg.attention_scale);
+            if (cfg.attn_softcap > 0) scores.div_(cfg.attn_softcap).tanh_().mul_(cfg.attn_softcap);
+            const auto q_pos = torch::arange(past + q0, past + q0 + n, long_opts).view({n, 1});
+            const auto k_pos = torch::arange(lo, hi, long_opts).view({1, keys});
+            auto allowed = k_pos <= q_pos;
+            if (window > 0) allowed = allowed.logical_and(q_pos - k_pos < window);
+            allowed = allowed.view({1, 1, 1, n, keys}).logical_and(padding.narrow(1, lo, keys).view({B, 1, 1, 1, keys}));
+            scores = scores.view({B, KV, groups, n, keys});
+            scores.masked_fill_(allowed.logical_not(), -1e9);
+            at::_softmax_out(scores, scores, -1, false);
+            auto o = torch::matmul(scores.to(v.scalar_type()).view({B, KV, groups * n, keys}), v.narrow(2, lo, keys));
+            out.narrow(1, q0, n).copy_(o.view({B, H, n, hd}).transpose(1, 2).reshape({B, n, H * hd}));
+        }
+        return out;
+    }
+
     torch::Tensor rope_inverse_frequencies(const std::vector<double>* divisors) const {
         const std::int64_t rd = cfg.rotary_dims;
         auto inv = 1.0 / torch::pow(cfg.rope_theta, torch::arange(0, rd, 2, torch::kFloat64) / static_cast<double>(rd));
@@ -407,6 +459,7 @@ Transformer::Transformer(const ArchConfig& cfg, const WeightStore& store, const 
     : impl_(std::make_unique<Impl>()) {
     Impl& m = *impl_;
     m.cfg = cfg;
+    if (options.attention_block_bytes > 0) m.block_bytes = static_cast<std::int64_t>(options.attention_block_bytes);
     const std::string dtype = compute_dtype(options);
     m.dtype = dtype == "bfloat16" ? torch::kBFloat16 : dtype == "float16" ? torch::kFloat16 : torch::kFloat32;
     if (options.device != "cpu") {
@@ -420,7 +473,8 @@ Transformer::Transformer(const ArchConfig& cfg, const WeightStore& store, const 
             throw ModelError("device '" + options.device + "' requested, but this LibTorch has no CUDA support (or no GPU is visible)");
     }
     const Architecture& a = cfg.arch;
-    Loader L{store, m.dtype, m.device, options.control, 0, 0, {}, !options.load_weights};
+    Loader L{store, m.dtype, m.device, options.control, 0, 0, {}, !options.load_weights, false, {}};
+    L.keep_16_bit = m.device.is_cpu() && m.dtype == torch::kFloat32 && options.dtype == "auto";
     const std::int64_t D = cfg.hidden_size, V = cfg.vocab_size, F = cfg.intermediate_size;
     const std::int64_t hd = cfg.head_dim, Hq = cfg.heads * hd, Hkv = cfg.kv_heads * hd;
     auto get = [&](const std::string& name, std::vector<std::int64_t> shape, bool columns_first = false) {
@@ -484,6 +538,7 @@ Transformer::Transformer(const ArchConfig& cfg, const WeightStore& store, const 
         if (longrope) m.inv_freq_long = m.rope_inverse_frequencies(&rs.long_factor);
     }
     m.params = L.params;
+    held_dtype_ = L.held_16_bit.empty() ? dtype : L.held_16_bit;
     // Tensors nothing reads: buffers some exporters save (GPT-2's causal masks, rotary tables) are expected; anything
     // else means the configuration and the weights disagree (e.g. num_hidden_layers below the checkpoint's layers).
     for (const auto& name : store.names()) {
@@ -498,12 +553,15 @@ Transformer::Transformer(const ArchConfig& cfg, const WeightStore& store, const 
 }
 
 const std::vector<std::string>& Transformer::unused_tensors() const { return unused_; }
+const std::string& Transformer::held_dtype() const { return held_dtype_; }
 
 Transformer::~Transformer() = default;
 
 std::int64_t Transformer::parameter_count() const { return impl_->params; }
 
-torch::Tensor Transformer::embed(const torch::Tensor& ids) const { return impl_->wte.index_select(0, ids.reshape(-1)).view({ids.size(0), ids.size(1), -1}); }
+torch::Tensor Transformer::embed(const torch::Tensor& ids) const {
+    return impl_->wte.index_select(0, ids.reshape(-1)).view({ids.size(0), ids.size(1), -1}).to(impl_->dtype);
+}
 
 torch::Tensor Transformer::input_states(const torch::Tensor& embeddings, const torch::Tensor& positions) const {
     const Impl& m = *impl_;
@@ -662,7 +720,11 @@ torch::Tensor Transformer::run(const Pass& pass) const {
             v = cache->v[li].narrow(2, 0, S);
         }
         torch::Tensor probs, attn;
-        if (decode_step && k.stride(3) == 1 && v.stride(3) == 1) {
+        const std::int64_t query_rows = m.query_block(S);
+        const bool blocked = !grad && !decode_step && query_rows < T && !(hooks && hooks->wants({layer, HookKind::Pattern}));
+        if (blocked) {
+            attn = m.blocked_attention(q, k, v, key_mask, past, c.layer_window[li], query_rows);
+        } else if (decode_step && k.stride(3) == 1 && v.stride(3) == 1) {
             // One query position per row: scores, softmax and values in one kernel (model/decode_attention.h).
             const auto qc = q.contiguous();
             const auto& mask = mask_for(c.layer_window[li]);

@@ -32,7 +32,8 @@ struct TensorHooks {
     std::function<void(const HookPoint&, at::Tensor& value)> call;
 };
 
-// The compute dtype ModelOptions::dtype names: "auto" is float32 on the CPU and bfloat16 on a GPU; float16 only on
+// The compute dtype ModelOptions::dtype names: "auto" is float32 on the CPU (16-bit matrices held as stored) and
+// bfloat16 on a GPU; float16 only on
 // a GPU (LibTorch 1.13's CPU kernels lack most half-precision ops). Throws ModelError for anything else.
 std::string compute_dtype(const ModelOptions& options);
 
@@ -101,6 +102,8 @@ public:
     std::string final_norm_kind() const;
     // Checkpoint tensors the configuration left unread (beyond buffers exporters are known to save).
     const std::vector<std::string>& unused_tensors() const;
+    // What the weight matrices are held as: the compute dtype, or the checkpoint's 16-bit dtype widened as it is read.
+    const std::string& held_dtype() const;
 
 private:
     // One pass: `input` is token embeddings, or the residual stream entering first_layer when from_residual.
@@ -118,6 +121,7 @@ private:
     struct Impl;
     std::unique_ptr<Impl> impl_;
     std::vector<std::string> unused_;
+    std::string held_dtype_;
 };
 
 // A TorchScript bundle (docs/model-contract.md): model.pt with forward(input_ids, attention_mask) -> logits and
