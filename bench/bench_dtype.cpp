@@ -6,7 +6,9 @@
 //   - one score pass of a long text (the full-sequence products, a block of weights widened at a time): >= 0.8x the
 //     copy's speed;
 //   - peak RSS: <= 1.1x the file + what the copy needs beyond its weights (activations).
-//   bench_dtype [--dir DIR] [--rounds N] [--tokens N] [--words N]
+// With --contexts N,N,...: instead, time and peak RSS of scoring the last token of an N-token input (held bfloat16),
+// one fresh process per length: the curve against context (target at 32,768 tokens: the file + 2 GB).
+//   bench_dtype [--dir DIR] [--rounds N] [--tokens N] [--words N] [--contexts N,N,...]
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
@@ -45,6 +47,20 @@ double decode_rate(const std::vector<lmwb::GenerationResult>& rows) {
         tokens += r.tokens.size() - 1;
     }
     return last > first ? static_cast<double>(tokens) / (last - first) : 0;
+}
+
+// Scores the last of `length` tokens (ids spread over the vocabulary) with the weights held as stored.
+int context_child(const fs::path& dir, std::int64_t length) {
+    auto m = lmwb::LanguageModel::open(dir.string(), {});
+    lmwb::TokenScoreRequest r;
+    for (std::int64_t i = 0; i + 1 < length; ++i) r.context.push_back(static_cast<std::int32_t>((i * 7919 + 13) % 120000));
+    r.continuation = {42};
+    const double t0 = now();
+    const auto s = m->score_tokens({r}, 1);
+    nlohmann::json j = {{"seconds", now() - t0}, {"logprob", s.front().logprob},
+                        {"peak_mb", static_cast<double>(lmwb::bench::status_kb("VmHWM:")) / 1024.0}};
+    std::printf("%s\n", j.dump().c_str());
+    return 0;
 }
 
 int child(const fs::path& dir, const std::string& dtype, int tokens, int text_words) {
@@ -86,7 +102,7 @@ int main(int argc, char** argv) {
     std::setvbuf(stdout, nullptr, _IOLBF, 0);
     fs::path dir = fs::temp_directory_path() / "lmwb-bench-llama-1b";
     int rounds = 3, tokens = 32, text_words = 512;
-    std::string mode;
+    std::string mode, contexts;
     for (int i = 1; i < argc; ++i) {
         const std::string a = argv[i];
         if (a == "--dir" && i + 1 < argc) dir = argv[++i];
@@ -94,13 +110,33 @@ int main(int argc, char** argv) {
         else if (a == "--tokens" && i + 1 < argc) tokens = std::max(2, std::stoi(argv[++i]));
         else if (a == "--words" && i + 1 < argc) text_words = std::max(1, std::stoi(argv[++i]));
         else if (a == "--child" && i + 1 < argc) mode = argv[++i];
+        else if (a == "--contexts" && i + 1 < argc) contexts = argv[++i];
     }
+    if (mode.rfind("context:", 0) == 0) return context_child(dir, std::stoll(mode.substr(8)));
     if (!mode.empty()) return child(dir, mode, tokens, text_words);
     if (!fs::exists(dir / "model.safetensors")) {
         std::printf("writing a Llama-3.2-1B-shaped bfloat16 checkpoint to %s ...\n", dir.c_str());
         lmwb::bench::write_llama_1b(dir, LMWB_SOURCE_DIR);
     }
     const std::string self = fs::canonical("/proc/self/exe").string();
+    const double file_mb = static_cast<double>(fs::file_size(dir / "model.safetensors")) / (1 << 20);
+    if (!contexts.empty()) {
+        std::printf("%s: %.0f MB of bfloat16 weights, held as stored; one fresh process per length\n", dir.c_str(), file_mb);
+        std::printf("%10s %10s %10s %16s\n", "tokens", "seconds", "peak MB", "peak - file MB");
+        for (std::size_t at = 0; at < contexts.size();) {
+            const std::size_t comma = std::min(contexts.find(',', at), contexts.size());
+            const std::string length = contexts.substr(at, comma - at);
+            at = comma + 1;
+            const auto j = run(self, dir, "context:" + length, tokens, text_words);
+            if (j.is_null() || j.is_discarded()) {
+                std::printf("%10s   failed (killed for memory?)\n", length.c_str());
+                continue;
+            }
+            std::printf("%10s %10.1f %10.0f %16.0f\n", length.c_str(), j["seconds"].get<double>(), j["peak_mb"].get<double>(),
+                        j["peak_mb"].get<double>() - file_mb);
+        }
+        return 0;
+    }
     std::vector<double> b1[2], b8[2], score[2], peak[2];
     double gap = 0;
     const char* modes[2] = {"float32", "auto"};
@@ -117,7 +153,6 @@ int main(int argc, char** argv) {
         }
         gap = std::max(gap, std::abs(logprob[1] - logprob[0]) / std::max(1.0, std::abs(logprob[0])));
     }
-    const double file_mb = static_cast<double>(fs::file_size(dir / "model.safetensors")) / (1 << 20);
     const double f32_weights_mb = 2 * file_mb;
     std::printf("\n%s: %.0f MB of bfloat16 weights; medians of %d rounds, fresh processes; %d new tokens, a %d-word score\n",
                 dir.c_str(), file_mb, rounds, tokens, text_words);

@@ -39,8 +39,8 @@ struct ModelOptions {
     // measure it.
     bool share_prefixes = true;
     // Attention without weights asked for runs a block of query positions at a time, each block's float32 scores
-    // [heads, block, keys] about this many bytes (0: 32 MiB; at least 16 positions a block): memory linear in the
-    // input. Smaller only to test the blocks.
+    // [heads, block, keys] about this many bytes (0: 32 MiB; at least 16 positions a block), and the MLP of a long
+    // input a block of positions at a time alike: memory linear in the input. Smaller only to test the blocks.
     std::size_t attention_block_bytes = 0;
     Control control;  // opening only: cancelled between tensors, progress in bytes of weights read
 };

@@ -336,6 +336,25 @@ struct Transformer::Impl {
         return x;
     }
 
+    // The MLP of a long input for inference, a block of positions at a time (it reads each position alone): its
+    // [positions, intermediate] activations, the largest of a pass, stay near block_bytes however long the input.
+    torch::Tensor mlp_in_blocks(const Layer& l, const torch::Tensor& x, bool grad) const {
+        const std::int64_t D = x.size(-1), positions = D > 0 ? x.numel() / D : 0;
+        const std::int64_t rows = std::max<std::int64_t>(16, block_bytes / 4 / std::max<std::int64_t>(1, 2 * cfg.intermediate_size));
+        if (grad || positions <= rows) return mlp(l, x);
+        const auto flat = x.reshape({positions, D});
+        torch::Tensor out;
+        for (std::int64_t r0 = 0; r0 < positions; r0 += rows) {
+            const std::int64_t n = std::min(rows, positions - r0);
+            auto part = mlp(l, flat.narrow(0, r0, n));
+            if (!out.defined()) out = torch::empty({positions, part.size(-1)}, part.options());
+            out.narrow(0, r0, n).copy_(part);
+        }
+        auto sizes = x.sizes().vec();
+        sizes.back() = out.size(-1);
+        return out.view(sizes);
+    }
+
     // Queries [B, T, H, hd], keys and values [B, T, KV, hd] of the normed input x [B, T, D].
     std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> project(const Layer& l, const torch::Tensor& x) const {
         const std::int64_t B = x.size(0), T = x.size(1), H = cfg.heads, KV = cfg.kv_heads, hd = cfg.head_dim;
@@ -604,9 +623,9 @@ torch::Tensor Transformer::forward(const torch::Tensor& embeddings, const torch:
 
 torch::Tensor Transformer::forward_ids_rows(const torch::Tensor& ids, const torch::Tensor& key_mask,
                                             const torch::Tensor& positions, const torch::Tensor& rows) const {
-    const auto embeddings = embed(ids);
+    auto embeddings = embed(ids);
     Pass p;
-    p.input = &embeddings, p.key_mask = &key_mask, p.positions = &positions, p.rows = &rows;
+    p.input = &embeddings, p.key_mask = &key_mask, p.positions = &positions, p.rows = &rows, p.consumed = &embeddings;
     return run(p);
 }
 
@@ -667,6 +686,7 @@ torch::Tensor Transformer::run(const Pass& pass) const {
 
     // A pass from the residual stream entering first_layer instead of token embeddings.
     torch::Tensor h = pass.from_residual ? embeddings : input_states(embeddings, positions);
+    if (pass.consumed) *pass.consumed = torch::Tensor();  // `embeddings` refers to it: not read below
     auto hook = [&](int layer, HookKind kind, torch::Tensor& value) {
         const HookPoint point{layer, kind};
         if (hooks && hooks->wants(point)) hooks->call(point, value);
@@ -704,6 +724,8 @@ torch::Tensor Transformer::run(const Pass& pass) const {
         hook(layer, HookKind::ResidPre, h);
         auto x = l.attn_in.present() ? m.norm(h, l.attn_in) : h;
         auto [q, k, v] = m.project(l, x);
+        // Each [B, T, ..] activation is let go as soon as nothing reads it: a long input's peak is a few of them.
+        x = torch::Tensor();
         q = q.transpose(1, 2);
         k = k.transpose(1, 2);
         v = v.transpose(1, 2);
@@ -760,6 +782,7 @@ torch::Tensor Transformer::run(const Pass& pass) const {
                        .transpose(1, 2)
                        .reshape({B, T, -1});
         }
+        q = k = v = probs = torch::Tensor();
         if (hooks && hooks->wants({layer, HookKind::Z})) {
             auto z = attn.view({B, T, c.heads, hd});
             hook(layer, HookKind::Z, z);
@@ -771,16 +794,18 @@ torch::Tensor Transformer::run(const Pass& pass) const {
             h = h.reshape({B * T, -1}).index_select(0, *rows).unsqueeze(0);
         }
         auto a = l.o(attn);
+        attn = torch::Tensor();
         if (l.attn_out.present()) a = m.norm(a, l.attn_out);
         hook(layer, HookKind::AttnOut, a);
         if (c.parallel_residual) {  // both branches read the layer's input
-            auto f = m.mlp(l, m.norm(h, l.mlp_in));
+            auto f = m.mlp_in_blocks(l, m.norm(h, l.mlp_in), grad);
             hook(layer, HookKind::MlpOut, f);
             h = h + a + f;
         } else {
             h = h + a;
+            a = torch::Tensor();
             cancel_point(h, cancel);
-            auto f = m.mlp(l, l.mlp_in.present() ? m.norm(h, l.mlp_in) : h);
+            auto f = m.mlp_in_blocks(l, l.mlp_in.present() ? m.norm(h, l.mlp_in) : h, grad);
             if (l.mlp_out.present()) f = m.norm(f, l.mlp_out);
             hook(layer, HookKind::MlpOut, f);
             h = h + f;

@@ -116,6 +116,7 @@ private:
         KVCache* cache = nullptr;
         const TensorHooks* hooks = nullptr;
         const at::Tensor* rows = nullptr;  // finish the last layer at these flat rows only (scoring)
+        at::Tensor* consumed = nullptr;    // the input again, the pass's own: let go once read (a long input's copy)
     };
     at::Tensor run(const Pass& pass) const;
     struct Impl;
