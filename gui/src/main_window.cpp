@@ -29,6 +29,7 @@
 #include <functional>
 #include <map>
 
+#include "open_model_dialog.h"
 #include "compare_view.h"
 #include "lmwb/installation.h"
 #include "lmwb/model_source.h"
@@ -163,8 +164,18 @@ MainWindow::~MainWindow() {
 void MainWindow::buildMenus() {
     auto* file = menuBar()->addMenu(tr("&File"));
     auto* open_model = file->addAction(tr("Open &model…"), this, [this] {
-        QString d = QFileDialog::getExistingDirectory(this, tr("Open a model folder"));
-        if (!d.isEmpty()) openModel(d);
+        const QString d = QFileDialog::getExistingDirectory(this, tr("Open a model folder"));
+        if (d.isEmpty()) return;
+        QSettings s;
+        ModelOptions last;
+        last.dtype = s.value(QStringLiteral("model/dtype"), QStringLiteral("auto")).toString().toStdString();
+        last.threads = s.value(QStringLiteral("model/threads"), 0).toInt();
+        OpenModelDialog dialog(d, last, this);
+        if (dialog.exec() != QDialog::Accepted) return;
+        const ModelOptions chosen = dialog.options();
+        s.setValue(QStringLiteral("model/dtype"), QString::fromStdString(chosen.dtype));
+        s.setValue(QStringLiteral("model/threads"), chosen.threads);
+        openModel(d, chosen);
     });
     open_model->setShortcut(QKeySequence::Open);
     file->addAction(tr("Open &suite…"), this, [this] {
@@ -300,14 +311,14 @@ void MainWindow::addRecent(const QString& key, const QString& path) {
     s.setValue(key, l);
 }
 
-bool MainWindow::openModel(const QString& path) {
+bool MainWindow::openModel(const QString& path, const ModelOptions& chosen) {
     // A folder, or a repository name of the Hugging Face cache (the engine resolves it to its snapshot folder).
     const QString source = QFileInfo(path).isDir() ? QFileInfo(path).absoluteFilePath() : path;
     model_label_->setText(tr("loading %1…").arg(QFileInfo(source).fileName()));
     Session* session = session_;
     QPointer<MainWindow> self(this);
-    model_job_ = session_->jobs.start(QStringLiteral("model"), tr("Opening %1").arg(source), [source, session, self](JobContext& ctx) -> JobRunner::Apply {
-        ModelOptions options;
+    model_job_ = session_->jobs.start(QStringLiteral("model"), tr("Opening %1").arg(source), [source, session, self, chosen](JobContext& ctx) -> JobRunner::Apply {
+        ModelOptions options = chosen;
         options.control = ctx.control;
         std::shared_ptr<const LanguageModel> m = LanguageModel::open(source.toStdString(), options);
         const QString dir = QString::fromStdString(m->info().path);

@@ -4,6 +4,8 @@
 
 #include <QMainWindow>
 
+#include "lmwb/model.h"
+
 class QAbstractItemModel;
 class QLabel;
 class QMimeData;
@@ -29,7 +31,8 @@ public:
     ~MainWindow() override;
 
     // Each reports a failure in a dialog (unless quiet) and returns false; the message names the file and field.
-    bool openModel(const QString& path);        // loads on a background job; true when the job started
+    // Loads on a background job; true when the job started. File ▸ Open model asks for the options first.
+    bool openModel(const QString& path, const ModelOptions& options = {});
     // Suites and reports load on a job: true when it started; errors arrive as a dialog (or lastError()).
     bool openSuite(const QString& path);
     bool openReport(const QString& path, bool add_to_comparison);

@@ -21,7 +21,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include <QComboBox>
+#include <QDialogButtonBox>
+#include <QPushButton>
+
 #include "compare_view.h"
+#include "open_model_dialog.h"
 #include "history_view.h"
 #include "lmwb/evaluation.h"
 #include "lmwb/methods.h"
@@ -683,4 +688,32 @@ TEST_CASE("HTML export: names with %N and control characters come out as written
     CHECK(html.contains(shown + QStringLiteral(" <span class=\"note\">(multiple_choice, 4 items, version %4)</span>")));
     CHECK(html.contains(QStringLiteral("float32 %1 \u2402")));
     CHECK_FALSE(html.contains(QChar(0x1b)));
+}
+
+TEST_CASE("the open-model dialog describes the model and offers dtype and threads with the weights' memory", "[gui][open]") {
+    const QString bf16 = QStringLiteral(LMWB_FIXTURES "/models/llama3-bf16");
+    ModelOptions last;
+    last.dtype = "float32";
+    last.threads = 3;
+    gui::OpenModelDialog dialog(bf16, last);
+    CHECK(dialog.description().contains(QStringLiteral("llama")));
+    CHECK(dialog.description().contains(QStringLiteral("BF16")));
+    CHECK(dialog.options().dtype == "float32");  // the last choice comes back
+    CHECK(dialog.options().threads == 3);
+    auto* dtype = dialog.findChild<QComboBox*>();
+    REQUIRE(dtype);
+    const QString as_float32 = dialog.estimate();
+    dtype->setCurrentIndex(dtype->findData(QStringLiteral("auto")));
+    CHECK(dialog.options().dtype == "auto");
+    CHECK(dialog.estimate() != as_float32);  // 16-bit weights held as stored take half
+    auto info = LanguageModel::open(bf16.toStdString(), {})->info();
+    CHECK(gui::held_weight_bytes(info, "auto") == static_cast<double>(info.weight_bytes));
+    CHECK(gui::held_weight_bytes(info, "float32") == 2.0 * static_cast<double>(info.weight_bytes));
+    // A folder that is no model: why, and no Open button.
+    QTemporaryDir empty;
+    gui::OpenModelDialog bad(empty.path(), {});
+    CHECK(bad.description().contains(QStringLiteral("tokenizer.json")));
+    auto* box = bad.findChild<QDialogButtonBox*>();
+    REQUIRE(box);
+    CHECK_FALSE(box->button(QDialogButtonBox::Open)->isEnabled());
 }
