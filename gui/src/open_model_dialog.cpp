@@ -4,6 +4,7 @@
 #include <QDialogButtonBox>
 #include <QFormLayout>
 #include <QLabel>
+#include <QLocale>
 #include <QPushButton>
 #include <QSpinBox>
 #include <QThread>
@@ -62,14 +63,6 @@ OpenModelDialog::OpenModelDialog(const QString& source, const ModelOptions& init
     update();
 }
 
-namespace {
-QString bytes_text(double bytes) {
-    if (bytes >= 1e9) return QStringLiteral("%1 GB").arg(bytes / 1e9, 0, 'f', 2);
-    if (bytes >= 1e6) return QStringLiteral("%1 MB").arg(bytes / 1e6, 0, 'f', 1);
-    return QStringLiteral("%1 kB").arg(bytes / 1e3, 0, 'f', 1);
-}
-}  // namespace
-
 void OpenModelDialog::update() {
     if (!described_) {
         estimate_->clear();
@@ -77,7 +70,8 @@ void OpenModelDialog::update() {
     }
     const std::string dtype = dtype_->currentData().toString().toStdString();
     estimate_->setText(tr("weights %1 in memory (%2 stored), plus the activations of what runs")
-                           .arg(bytes_text(held_weight_bytes(info_, dtype)), bytes_text(static_cast<double>(info_.weight_bytes))));
+                           .arg(QLocale().formattedDataSize(static_cast<qint64>(held_weight_bytes(info_, dtype)), 1, QLocale::DataSizeSIFormat),
+                                QLocale().formattedDataSize(static_cast<qint64>(info_.weight_bytes), 1, QLocale::DataSizeSIFormat)));
 }
 
 ModelOptions OpenModelDialog::options() const {
