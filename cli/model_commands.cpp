@@ -57,7 +57,7 @@ Action add_info_command(CLI::App& app) {
     auto a = std::make_shared<ModelArgs>();
     add_model_options(app.add_subcommand("info", "Describe a model: architecture, size, context, dtype, capabilities"), *a);
     return [a]() -> int {
-        auto m = open_model(*a, false);  // config, tokenizer and headers: no weight is read or converted
+        auto m = open_model(*a, false);  // config, tokenizer's description and headers: no weight is read or converted
         const ModelInfo& i = m->info();
         nlohmann::json j = {{"path", i.path}, {"format", i.format}, {"architecture", i.architecture},
                             {"parameters", i.parameters}, {"vocab_size", i.vocab_size}, {"context_length", i.context_length},
@@ -65,7 +65,7 @@ Action add_info_command(CLI::App& app) {
                             {"stored_dtype", i.stored_dtype}, {"compute_dtype", i.compute_dtype}, {"held_dtype", i.held_dtype},
                             {"device", i.device},
                             {"weight_bytes", i.weight_bytes}, {"capabilities", i.capabilities}, {"warnings", i.warnings},
-                            {"tokenizer", m->tokenizer().describe()}};
+                            {"tokenizer", i.tokenizer}};
         if (!i.repository.empty()) j["repository"] = i.repository, j["revision"] = i.revision;
         if (a->json) {
             std::cout << dump(j) << "\n";
@@ -78,7 +78,7 @@ Action add_info_command(CLI::App& app) {
                     static_cast<double>(i.weight_bytes) / 1e6, i.stored_dtype.c_str(), i.held_dtype.c_str(), i.compute_dtype.c_str(), i.device.c_str(),
                     static_cast<long long>(i.vocab_size), static_cast<long long>(i.context_length), static_cast<long long>(i.layers),
                     static_cast<long long>(i.hidden_size), static_cast<long long>(i.heads), static_cast<long long>(i.kv_heads),
-                    m->tokenizer().describe().c_str());
+                    i.tokenizer.c_str());
         for (auto& c : i.capabilities) std::printf(" %s", c.c_str());
         std::printf("\n");
         if (!i.repository.empty()) std::printf("  repository     %s at %s (Hugging Face cache)\n", i.repository.c_str(), i.revision.c_str());

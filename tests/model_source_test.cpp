@@ -157,6 +157,7 @@ TEST_CASE("opened to describe only: the same facts as a full open, from the head
         CHECK(a.stored_dtype == b.stored_dtype);
         CHECK(a.weight_bytes == b.weight_bytes);
         CHECK(a.weight_files == b.weight_files);
+        CHECK(a.tokenizer == b.tokenizer);  // described from the file, built on first use
         CHECK(d->tokenizer().encode("Hello world", false).ids == m->tokenizer().encode("Hello world", false).ids);
         CHECK_THROWS_WITH(d->score({{"Hello", " world"}}), Catch::Contains("to describe it only"));
     }

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "lmwb/tokenizer.h"
+#include "test_support.h"
 
 namespace fs = std::filesystem;
 
@@ -73,4 +74,22 @@ TEST_CASE("encode and decode match the reference library on every fixture", "[to
     INFO(dir << ": " << failures << " of " << cases << " cases differ");
     CHECK(cases > 0);
     CHECK(failures == 0);
+}
+
+TEST_CASE("a tokenizer described without its vocabulary is described as the loaded one", "[tokenizer][describe]") {
+    for (const auto& dir : fixture_dirs()) {
+        fs::path base = fs::path(LMWB_FIXTURES) / "tokenizers" / dir;
+        INFO(base);
+        CHECK(lmwb::Tokenizer::describe_file(base.string()) == lmwb::Tokenizer::from_file(base.string()).describe());
+    }
+    // A type-less model (older files) is inferred from the fields the quick read drops.
+    lmwb::test::ScratchDir scratch;
+    std::ifstream in(fs::path(LMWB_FIXTURES) / "tokenizers" / "gpt2" / "tokenizer.json");
+    nlohmann::json j = nlohmann::json::parse(in);
+    j["model"].erase("type");
+    const fs::path typeless = scratch.write("typeless.json", j.dump());
+    CHECK(lmwb::Tokenizer::describe_file(typeless.string()) == lmwb::Tokenizer::from_file(typeless.string()).describe());
+    CHECK_THAT(lmwb::Tokenizer::describe_file(typeless.string()), Catch::Matchers::StartsWith("BPE"));
+    const std::string truncated = scratch.write("truncated.json", "{\"model\": {\"type\": \"BPE\",\n \"vocab\": {}");
+    CHECK_THROWS_WITH(lmwb::Tokenizer::describe_file(truncated), Catch::Matchers::Contains("truncated.json:2:"));
 }

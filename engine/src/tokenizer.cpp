@@ -176,6 +176,43 @@ Tokenizer Tokenizer::from_gpt2_files(const std::string& vocab_json, const std::s
     return from_json(doc.dump(), vocab_json);
 }
 
+std::string Tokenizer::describe_file(const std::string& path) {
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    fs::path file(path);
+    if (fs::is_directory(file, ec)) {
+        if (fs::exists(file / "tokenizer.json")) {
+            file /= "tokenizer.json";
+        } else if (fs::exists(file / "vocab.json") && fs::exists(file / "merges.txt")) {
+            return "BPE, pre-tokenizer ByteLevel, post-processor ByteLevel, decoder ByteLevel";  // as from_gpt2_files builds it
+        } else {
+            throw TokenizerError(path + ": no tokenizer.json (nor vocab.json + merges.txt) in this folder");
+        }
+    }
+    if (!fs::exists(file, ec)) throw TokenizerError(file.string() + ": no such file");
+    const std::string text = read_file(file.string()), source = file.string();
+    check_depth(text, source);
+    // The model's vocabulary and merges are most of the file and none of the description: dropped as parsed.
+    nlohmann::json::parser_callback_t skip = [](int depth, nlohmann::json::parse_event_t event, nlohmann::json& parsed) {
+        return !(depth == 2 && event == nlohmann::json::parse_event_t::key && (parsed == "vocab" || parsed == "merges"));
+    };
+    nlohmann::json doc;
+    try {
+        doc = nlohmann::json::parse(text, skip);
+    } catch (const nlohmann::json::exception&) {
+        parse_json(text, source);  // throws with the line and column
+        throw;
+    }
+    JsonNode root(doc, "", source);
+    if (!root.is_object()) root.fail("expected a tokenizer.json object, found " + root.type_name());
+    if (!root.at("model").has("type")) return from_json(text, source).describe();  // older files: inferred from the fields
+    std::string out = type_of(root.at("model"));
+    for (const auto& [key, label] : {std::pair<const char*, const char*>{"normalizer", "normalizer "}, {"pre_tokenizer", "pre-tokenizer "},
+                                     {"post_processor", "post-processor "}, {"decoder", "decoder "}})
+        if (root.has(key)) out += std::string(", ") + label + type_of(root.at(key));
+    return out;
+}
+
 Tokenizer Tokenizer::from_file(const std::string& path) {
     namespace fs = std::filesystem;
     std::error_code ec;

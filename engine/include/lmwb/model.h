@@ -59,6 +59,7 @@ struct ModelInfo {
     std::vector<std::string> capabilities;  // "score", "generate", "attentions", "hidden_states", "embeddings", "embedding_gradients"
     std::vector<std::string> weight_files;  // what identifies the weights (reports hash them)
     std::string tokenizer_file;
+    std::string tokenizer;  // its pipeline, e.g. "BPE, pre-tokenizer ByteLevel, decoder ByteLevel"
     // Opened by a Hugging Face repository name (its snapshot is `path`): that name and the revision asked for.
     std::string repository, revision;
     // What loaded but looks wrong, e.g. checkpoint tensors the configuration does not use (num_hidden_layers smaller

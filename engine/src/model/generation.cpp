@@ -92,7 +92,7 @@ struct HfModel::Row {
             auto best = logits.topk(n_alt);
             for (std::int64_t k = 0; k < n_alt; ++k) {
                 auto id = std::get<1>(best)[k].item<std::int64_t>();
-                tok.top.push_back({static_cast<std::int32_t>(id), m.tokenizer_->decode({static_cast<std::int32_t>(id)}),
+                tok.top.push_back({static_cast<std::int32_t>(id), m.tokenizer().decode({static_cast<std::int32_t>(id)}),
                                    static_cast<float>(std::get<0>(best)[k].item<double>() - log_norm)});
             }
         }
@@ -100,7 +100,7 @@ struct HfModel::Row {
         generated.push_back(tok.id);
         // Text of this token: what it adds to the decoded continuation. A character split over several tokens
         // decodes to U+FFFD until its last byte arrives; the pieces before that show nothing.
-        std::string text = m.tokenizer_->decode(generated, true);
+        std::string text = m.tokenizer().decode(generated, true);
         if (text.size() >= 3 && text.compare(text.size() - 3, 3, "\xEF\xBF\xBD") == 0) {
             tok.text.clear();
         } else {
@@ -128,7 +128,7 @@ struct HfModel::Row {
     }
 
     void finish(const HfModel& m) {
-        out.text = out.stop_reason == "stop" ? prev_text : m.tokenizer_->decode(generated, true);
+        out.text = out.stop_reason == "stop" ? prev_text : m.tokenizer().decode(generated, true);
         // Bytes of a character still incomplete at the end decode to U+FFFD: they belong to the last token.
         if (!out.tokens.empty() && out.text.compare(0, prev_text.size(), prev_text) == 0)
             out.tokens.back().text += out.text.substr(prev_text.size());
@@ -143,7 +143,7 @@ HfModel::Row HfModel::start_row(std::string_view prompt, const GenerationOptions
     Row row;
     row.opt = opt;
     row.sampler = Sampler{std::mt19937_64(opt.seed)};
-    auto enc = encode_prompt(*tokenizer_, prompt).ids;
+    auto enc = encode_prompt(tokenizer(), prompt).ids;
     if (enc.empty()) enc.push_back(static_cast<std::int32_t>(prefix_));
     const std::int64_t ctx = info_.context_length;
     std::int64_t room = ctx - opt.max_new_tokens;

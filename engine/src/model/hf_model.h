@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -35,7 +36,7 @@ public:
         info_.revision = revision;
     }
     const ModelInfo& info() const override { return info_; }
-    const Tokenizer& tokenizer() const override { return *tokenizer_; }
+    const Tokenizer& tokenizer() const override;
 
     // Scoring (scoring.cpp)
     std::vector<ScoreResult> score(const std::vector<ScoreRequest>& requests, int batch_size) const override;
@@ -108,7 +109,9 @@ private:
     int threads_ = 1;  // compute threads of this model's calls
     std::unique_ptr<c10::Device> device_;  // set as the network is opened (validated by it)
     std::unique_ptr<WeightStore> weights_;
-    std::unique_ptr<Tokenizer> tokenizer_;
+    // Built as the model opens; opened to describe only, on first use (info() has its description without it).
+    mutable std::unique_ptr<Tokenizer> tokenizer_;
+    mutable std::once_flag tokenizer_built_;
     std::unique_ptr<Network> model_;  // null when opened to describe only (ModelOptions::load_weights false)
     bool kv_cache_ = false;           // the network keeps a KV cache (shared prefixes, batched decoding)
     // LongRoPE picks its factors by the length of what one call sees: sequences longer than this run whole, so that a

@@ -14,10 +14,10 @@ Trace HfModel::trace(std::string_view text, const TraceOptions& opt) const {
     const ModelThreads threads(threads_);
     torch::InferenceMode guard;
     Trace tr;
-    Encoding enc = encode_prompt(*tokenizer_, text);
+    Encoding enc = encode_prompt(tokenizer(), text);
     if (enc.ids.empty()) {
         enc.ids.push_back(static_cast<std::int32_t>(prefix_));
-        enc.tokens.push_back(tokenizer_->id_to_token(static_cast<std::int32_t>(prefix_)).value_or(""));
+        enc.tokens.push_back(tokenizer().id_to_token(static_cast<std::int32_t>(prefix_)).value_or(""));
         enc.char_offsets.push_back({0, 0});
     }
     const std::int64_t T = static_cast<std::int64_t>(enc.ids.size());
@@ -82,7 +82,7 @@ Trace HfModel::trace(std::string_view text, const TraceOptions& opt) const {
 std::vector<float> HfModel::pooled_hidden_state(std::string_view text) const {
     const ModelThreads threads(threads_);
     torch::InferenceMode guard;
-    auto ids32 = encode_prompt(*tokenizer_, text).ids;
+    auto ids32 = encode_prompt(tokenizer(), text).ids;
     if (ids32.empty()) ids32.push_back(static_cast<std::int32_t>(prefix_));
     if (static_cast<std::int64_t>(ids32.size()) > info_.context_length)
         ids32.erase(ids32.begin(), ids32.end() - info_.context_length);

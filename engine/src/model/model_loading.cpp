@@ -70,6 +70,17 @@ torch::Tensor HfModel::ids_tensor(const std::vector<std::int64_t>& ids, std::int
 
 HfModel::~HfModel() = default;
 
+const Tokenizer& HfModel::tokenizer() const {
+    std::call_once(tokenizer_built_, [this] {
+        try {
+            tokenizer_ = std::make_unique<Tokenizer>(Tokenizer::from_file(info_.path));
+        } catch (const TokenizerError& e) {
+            throw ModelError(e.what());
+        }
+    });
+    return *tokenizer_;
+}
+
 HfModel::HfModel(const std::string& path, const ModelOptions& options)
     : options_(options), device_(std::make_unique<torch::Device>(torch::kCPU)) {
     options_.control = {};  // the opener's hooks serve the opening only
@@ -78,12 +89,17 @@ HfModel::HfModel(const std::string& path, const ModelOptions& options)
     if (!fs::is_directory(dir, ec)) throw ModelError(path + ": not a folder (expected a Hugging Face checkpoint folder)");
     threads_ = open_compute_threads(options.threads);
     info_.threads = threads_;
+    info_.path = path;
     try {
-        tokenizer_ = std::make_unique<Tokenizer>(Tokenizer::from_file(path));
+        if (options.load_weights) {
+            tokenizer();
+            info_.tokenizer = tokenizer_->describe();
+        } else {
+            info_.tokenizer = Tokenizer::describe_file(path);  // a 128k vocabulary's merges take longer than the rest of `info`
+        }
     } catch (const TokenizerError& e) {
         throw ModelError(e.what());
     }
-    info_.path = path;
     info_.tokenizer_file = (dir / (fs::exists(dir / "tokenizer.json") ? "tokenizer.json" : "vocab.json")).string();
     info_.device = options.device;
     if (fs::exists(dir / "lmwb.json")) {

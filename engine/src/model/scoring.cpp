@@ -35,7 +35,7 @@ std::vector<ScoreResult> HfModel::score(const std::vector<ScoreRequest>& request
         auto [context, continuation] = move_trailing_space(requests[i].context, requests[i].continuation);
         std::vector<std::int32_t> ctx, whole;
         if (!context.empty()) {
-            auto pc = encode_with_continuation(*tokenizer_, context, continuation);
+            auto pc = encode_with_continuation(tokenizer(), context, continuation);
             ctx = std::move(pc.prompt.ids);
             whole = ctx;
             whole.insert(whole.end(), pc.continuation.ids.begin(), pc.continuation.ids.end());
@@ -43,7 +43,7 @@ std::vector<ScoreResult> HfModel::score(const std::vector<ScoreRequest>& request
         if (ctx.empty()) {  // empty, or nothing the tokenizer keeps: condition on the prefix token
             ctx = {static_cast<std::int32_t>(prefix_)};
             whole = ctx;
-            auto c = tokenizer_->encode(continuation, false).ids;
+            auto c = tokenizer().encode(continuation, false).ids;
             whole.insert(whole.end(), c.begin(), c.end());
         }
         prep[i] = prepare(i, std::move(ctx), std::move(whole));
@@ -197,7 +197,7 @@ std::vector<ScoreResult> HfModel::score_prepared(const std::vector<Prepared>& pr
 RollingResult HfModel::rolling_loglikelihood(std::string_view text) const {
     const ModelThreads threads(threads_);
     torch::InferenceMode guard;
-    auto ids32 = tokenizer_->encode(text, false).ids;
+    auto ids32 = tokenizer().encode(text, false).ids;
     std::vector<std::int64_t> tokens(ids32.begin(), ids32.end());
     RollingResult out;
     out.tokens = tokens.size();
