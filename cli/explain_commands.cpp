@@ -30,7 +30,7 @@ namespace {
 struct ExplainArgs {
     std::string model, prompt, target, contrast, method = "ig", quadrature = "gausslegendre", baseline_text, head_reduce = "mean";
     ModelFlags flags;
-    int steps = 50, internal_batch = 16, layer = -1, head = -1, batch = 16, top_k = 5, repeat_length = 32;
+    int steps = 50, internal_batch = 0, layer = -1, head = -1, batch = 0, top_k = 5, repeat_length = 32;
     std::int32_t baseline_token = -1;
     bool json = false, exact = false, kernel = false, partition = false, words = false, del = false, no_matrix = false;
     std::size_t budget = 4096;
@@ -38,7 +38,7 @@ struct ExplainArgs {
     std::vector<std::string> spans;
     CircuitArgs circuits;
     // Set as the command runs: whether --target / --batch-size were given.
-    bool target_given = false, batch_given = false;
+    bool target_given = false;
 };
 
 std::unique_ptr<LanguageModel> open_model(const ExplainArgs& a) {
@@ -155,7 +155,7 @@ int run_logit_lens(const ExplainArgs& a, const attr::MethodInfo&) {
 
 int run_patching_method(const ExplainArgs& a, const attr::MethodInfo&) {
     auto model = open_model(a);
-    return run_patching(*model, a.prompt, a.target, a.contrast, a.circuits, a.seed, a.batch_given ? a.batch : 8, a.json);
+    return run_patching(*model, a.prompt, a.target, a.contrast, a.circuits, a.seed, a.batch, a.json);
 }
 
 int run_direct_logit_method(const ExplainArgs& a, const attr::MethodInfo&) {
@@ -189,7 +189,7 @@ Action add_explain_command(CLI::App& app) {
     cmd->add_option("--contrast", a->contrast, "Contrastive: explain log p(target) - log p(this foil), e.g. \" Berlin\"");
     cmd->add_option("--steps", a->steps, "Integrated gradients: integration steps");
     cmd->add_option("--quadrature", a->quadrature, "gausslegendre, riemann_left, riemann_right, riemann_middle, riemann_trapezoid");
-    cmd->add_option("--internal-batch", a->internal_batch, "Integrated gradients: points per forward and backward pass");
+    cmd->add_option("--internal-batch", a->internal_batch, "IG and gradients: points per forward and backward pass (default: as many as fit --max-memory or the free memory)");
     cmd->add_option("--baseline-token", a->baseline_token, "IG: baseline embedding of this token id; SHAP: the token absent features become");
     cmd->add_option("--baseline-text", a->baseline_text, "IG: baseline embeddings of this text (same token count)");
     cmd->add_flag("--no-matrix", a->no_matrix, "IG and gradients: only the summed target (one backward pass per point)");
@@ -199,7 +199,7 @@ Action add_explain_command(CLI::App& app) {
     cmd->add_flag("--words", a->words, "SHAP: words are the features, not tokens");
     cmd->add_flag("--delete", a->del, "SHAP: delete absent features instead of replacing them");
     cmd->add_option("--budget", a->budget, "SHAP: model evaluations at most");
-    auto* batch_opt = cmd->add_option("--batch-size", a->batch, "SHAP: coalitions per forward pass; patching: runs per pass (8)");
+    cmd->add_option("--batch-size", a->batch, "SHAP: coalitions per forward pass; patching: runs per pass (default: as many as fit in memory)");
     add_circuit_options(cmd, a->circuits);
     cmd->add_option("--seed", a->seed, "SHAP: sampling seed");
     cmd->add_option("--layer", a->layer, "Attention: layer (default: the last)");
@@ -207,7 +207,7 @@ Action add_explain_command(CLI::App& app) {
     cmd->add_option("--head-reduce", a->head_reduce, "Attention: mean or max over heads");
     cmd->add_option("--span", a->spans, "Also sum scores over prompt tokens FIRST:LAST (end exclusive), repeatable");
     cmd->add_flag("--json", a->json, "Print JSON (docs/interpretability.md)");
-    return [a, cmd, target_opt, batch_opt]() -> int {
+    return [a, cmd, target_opt]() -> int {
         const attr::MethodInfo& method = attr::method_named(a->method);
         // An option meant for another method is refused, never silently ignored (-m ig --exact).
         for (const CLI::Option* opt : cmd->get_options()) {
@@ -225,7 +225,6 @@ Action add_explain_command(CLI::App& app) {
                                      (readers.empty() ? std::string() : " (it is read by " + readers + ")"));
         }
         a->target_given = target_opt->count() > 0;
-        a->batch_given = batch_opt->count() > 0;
         InterruptGuard interrupts;
         if (a->circuits.generation) {
             auto model = open_model(*a);

@@ -16,6 +16,10 @@ void add_model_flags(CLI::App* cmd, ModelFlags& flags) {
     cmd->add_option("--dtype", flags.dtype,
                     "auto (on the CPU: float32 compute, a 16-bit checkpoint's matrices kept in 16 bits; on a GPU: bfloat16), "
                     "float32 (a float32 copy of the weights), bfloat16, or float16 on a GPU");
+    cmd->add_option("--max-memory", flags.max_memory,
+                    "Memory the model may use, weights and activations, e.g. 12GB (default: what the machine has available); "
+                    "what does not fit is refused before it starts, attribution batches are sized to fit")
+        ->transform(CLI::AsSizeValue(true));
 }
 
 ModelOptions model_options(const ModelFlags& flags) {
@@ -26,6 +30,7 @@ ModelOptions model_options(const ModelFlags& flags) {
     o.device = flags.device;
     o.dtype = flags.dtype;
     o.revision = flags.revision;
+    o.max_memory = static_cast<std::size_t>(flags.max_memory);
     return o;
 }
 

@@ -3,6 +3,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include <cstdint>
 #include <string>
 
 #include "lmwb/model.h"
@@ -12,9 +13,10 @@ namespace lmwb::cli {
 struct ModelFlags {
     int threads = 0;
     std::string device = "cpu", dtype = "auto", revision = "main";
+    std::uint64_t max_memory = 0;  // bytes; 0: what the machine has available
 };
 
-// --revision, --threads, --device, --dtype.
+// --revision, --threads, --device, --dtype, --max-memory.
 void add_model_flags(CLI::App* cmd, ModelFlags& flags);
 // Throws std::runtime_error naming the option for a thread count out of range.
 ModelOptions model_options(const ModelFlags& flags);

@@ -327,6 +327,28 @@ TEST_CASE("attention a block of query positions at a time equals the whole-matri
     const auto gb = whole->generate("the cat sat on the mat and then the dog came in to see what it", g);
     REQUIRE(ga.tokens.size() == gb.tokens.size());
     for (std::size_t i = 0; i < ga.tokens.size(); ++i) CHECK(ga.tokens[i].id == gb.tokens[i].id);
+    // Gradients (attribution): the backward recomputes each block's probabilities. Every input position free, two
+    // points, a row per target token: gradients reach queries, keys and values of every block.
+    const std::vector<std::int32_t> prompt(ids.begin(), ids.begin() + 36), target(ids.begin() + 36, ids.end());
+    auto point = whole->embeddings(ids);
+    point.resize(point.size() - point.size() / ids.size());  // the last token's embedding is not an input
+    auto halved = point;
+    for (auto& x : halved) x *= 0.5f;
+    const auto da = blocked->continuation_logprob_gradients(prompt, target, {point, halved}, true);
+    const auto db = whole->continuation_logprob_gradients(prompt, target, {point, halved}, true);
+    REQUIRE(da.size() == 2);
+    for (std::size_t n = 0; n < 2; ++n) {
+        CHECK(std::abs(da[n].logprob - db[n].logprob) <= 1e-5 * std::max(1.0, std::abs(db[n].logprob)));
+        REQUIRE(da[n].token_gradients.size() == db[n].token_gradients.size());
+        double scale = 0, diff = 0;
+        for (std::size_t i = 0; i < db[n].token_gradients.size(); ++i) {
+            scale = std::max(scale, std::abs(static_cast<double>(db[n].token_gradients[i])));
+            diff = std::max(diff, std::abs(static_cast<double>(da[n].token_gradients[i]) - db[n].token_gradients[i]));
+        }
+        INFO("point " << n << ": gradient difference " << diff << " of a largest entry " << scale);
+        CHECK(scale > 0);
+        CHECK(diff <= 1e-5 * scale);
+    }
 }
 
 TEST_CASE("scores equal the log-softmax of the logits, for any batch size", "[model]") {

@@ -4,6 +4,7 @@
 
 #include "lmwb/attribution.h"
 #include "lmwb/model.h"
+#include "pass_size.h"
 #include "utf8.h"
 
 namespace lmwb::attr {
@@ -53,7 +54,7 @@ GenerationAttribution explain_generation(const LanguageModel& m, std::string_vie
     }
     Rule rule{{1.0}, {1.0}};
     if (o.method == Method::IntegratedGradients) {
-        if (o.internal_batch < 1) throw AttributionError("--internal-batch must be at least 1");
+        if (o.internal_batch < 0) throw AttributionError("--internal-batch must be 0 (as many points as fit in memory) or more");
         rule = quadrature_rule(o.quadrature, o.steps);
         r.details = std::to_string(o.steps) + " steps, " + to_string(o.quadrature) + ", baseline: " + base_desc + " at every input";
     } else {
@@ -62,8 +63,12 @@ GenerationAttribution explain_generation(const LanguageModel& m, std::string_vie
     std::vector<double> alphas = rule.alphas;
     const std::size_t n_rule = alphas.size();
     if (o.method == Method::IntegratedGradients) alphas.insert(alphas.end(), {1.0, 0.0});  // F(x) and F(baseline)
-    constexpr std::size_t kPassTokens = 2048;
-    const std::size_t batch = std::max<std::size_t>(1, std::min<std::size_t>(static_cast<std::size_t>(std::max(1, o.internal_batch)), kPassTokens / C));
+    // Points per pass: --internal-batch, or as many as fit the memory the model may use (at most 64).
+    PassShape pass;
+    pass.tokens = static_cast<std::int64_t>(C);
+    pass.gradients = true;
+    pass.logit_positions = static_cast<std::int64_t>(N);
+    const std::size_t batch = rows_per_pass(m, o.internal_batch, pass, std::min<std::size_t>(64, alphas.size()));
     std::vector<double> avg(N * F * D, 0.0);
     for (std::size_t s = 0, e = 0; s < alphas.size(); s = e) {
         o.control.report(s, alphas.size(), "points");

@@ -6,6 +6,7 @@
 #include "lmwb/attribution.h"
 #include "lmwb/model.h"
 #include "lmwb/prompt_encoding.h"
+#include "pass_size.h"
 #include "utf8.h"
 
 namespace lmwb::attr {
@@ -164,7 +165,7 @@ void gradient_methods(const LanguageModel& m, Result& r, const std::vector<std::
     Rule rule;
     std::vector<std::vector<float>> points;
     if (o.method == Method::IntegratedGradients) {
-        if (o.internal_batch < 1) throw AttributionError("the internal batch size must be at least 1");
+        if (o.internal_batch < 0) throw AttributionError("--internal-batch must be 0 (as many points as fit in memory) or more");
         rule = quadrature_rule(o.quadrature, o.steps);
         for (std::size_t k = 0; k < P * D; ++k) coeff[k] = xd[k] - base[k];
         r.details = std::to_string(o.steps) + " steps, " + to_string(o.quadrature) + ", baseline: " + base_desc;
@@ -182,20 +183,21 @@ void gradient_methods(const LanguageModel& m, Result& r, const std::vector<std::
         for (std::size_t k = 0; k < P * D; ++k) p[k] = static_cast<float>(base[k] + a * (xd[k] - base[k]));
         return p;
     };
-    // Points per pass: at most internal_batch, and at most kPassTokens tokens, so that memory stays bounded and a
-    // long prompt's pass between two cancellation points stays short.
-    constexpr std::size_t kPassTokens = 2048;
-    const std::size_t batch = std::max<std::size_t>(1, std::min<std::size_t>(static_cast<std::size_t>(std::max(1, o.internal_batch)),
-                                                                                kPassTokens / (P + Tt)));
-    // IG also needs F at the input (α = 1) and at the baseline (α = 0) for the delta: two more points, carried in the
-    // last batch rather than in a pass of their own.
+    // IG also needs F at the input (α = 1) and at the baseline (α = 0) for the delta: two more points, after the
+    // rule's in the same batches.
     std::vector<double> alphas = rule.alphas;
     const std::size_t n_rule = alphas.size();
     if (o.method == Method::IntegratedGradients) alphas.insert(alphas.end(), {1.0, 0.0});
+    // Points per pass: --internal-batch, or as many as fit the memory the model may use (at most 64: past that a
+    // pass is no faster per point, and progress moves less often).
+    PassShape pass;
+    pass.tokens = static_cast<std::int64_t>(P + Tt);
+    pass.gradients = true;
+    pass.logit_positions = static_cast<std::int64_t>(Tt);
+    const std::size_t batch = rows_per_pass(m, o.internal_batch, pass, std::min<std::size_t>(64, alphas.size()));
     for (std::size_t s = 0, e = 0; s < alphas.size(); s = e) {
         o.control.report(s, alphas.size(), "points");
         e = std::min(alphas.size(), s + batch);
-        if (alphas.size() - e <= 2 && alphas.size() > n_rule) e = alphas.size();
         std::vector<std::vector<float>> pts;
         for (std::size_t k = s; k < e; ++k) pts.push_back(point_at(alphas[k]));
         auto res = objective(m, pid, tid, fid, pts, rows);
@@ -299,9 +301,13 @@ void shap(const LanguageModel& m, Result& r, const std::vector<std::int32_t>& pi
         for (int t : feature_tokens[static_cast<std::size_t>(f)]) feature_of[static_cast<std::size_t>(t)] = f;
     // Progress counts evaluated coalitions against what the algorithm may use: all 2^n (exact) or the budget.
     std::size_t evaluated = 0, planned = o.budget;
+    // Coalitions per forward pass: --batch-size, or as many as fit the memory the model may use (at most 64).
+    PassShape pass;
+    pass.tokens = static_cast<std::int64_t>(P + Tt);
+    const int rows = static_cast<int>(rows_per_pass(m, o.batch_size, pass, 64));
     CoalitionValues value = [&](const std::vector<std::uint64_t>& coalitions) {
         // In chunks, so that progress moves within a call (cancellation is checked inside every pass).
-        const std::size_t chunk = static_cast<std::size_t>(std::max(1, o.batch_size)) * 4;
+        const std::size_t chunk = static_cast<std::size_t>(rows) * 4;
         if (coalitions.size() > chunk) {
             std::vector<std::vector<double>> all;
             for (std::size_t s = 0; s < coalitions.size(); s += chunk) {
@@ -327,7 +333,7 @@ void shap(const LanguageModel& m, Result& r, const std::vector<std::int32_t>& pi
                 reqs.push_back(std::move(q));
             }
         }
-        auto res = m.score_tokens(reqs, o.batch_size);
+        auto res = m.score_tokens(reqs, rows);
         evaluated += coalitions.size();
         o.control.report(evaluated, std::max(evaluated, planned), "coalitions");
         std::vector<std::vector<double>> out;
@@ -547,7 +553,7 @@ Result explain(const LanguageModel& m, std::string_view prompt, std::string_view
     if (o.layer < -1) throw AttributionError("--layer " + std::to_string(o.layer) + ": a layer from 0, or -1 for the last");
     if (o.head < -1) throw AttributionError("--head " + std::to_string(o.head) + ": a head from 0, or -1 for all");
     if (o.baseline_token < -1) throw AttributionError("--baseline-token " + std::to_string(o.baseline_token) + ": a token id from 0, or -1 for none");
-    if (o.batch_size < 1) throw AttributionError("--batch-size must be at least 1");
+    if (o.batch_size < 0) throw AttributionError("--batch-size must be 0 (as many as fit in memory) or more");
     if (o.steps < 1) throw AttributionError("--steps must be at least 1");
     auto need = [&](const char* cap, const char* why) {
         const auto& c = m.info().capabilities;

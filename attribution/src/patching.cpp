@@ -5,6 +5,7 @@
 #include "lmwb/circuits.h"
 #include "lmwb/model.h"
 #include "circuit_inputs.h"
+#include "pass_size.h"
 #include "utf8.h"
 
 namespace lmwb::attr {
@@ -91,7 +92,7 @@ PatchingResult activation_patching(const LanguageModel& m, std::string_view prom
     r.contrast_tokens = in.foil_tokens;
     const auto &pid = in.pid, &tid = in.tid, &fid = in.fid;
     std::vector<std::int32_t> cid;
-    if (o.batch_size < 1) throw AttributionError("--batch-size must be at least 1");
+    if (o.batch_size < 0) throw AttributionError("--batch-size must be 0 (as many runs as fit in memory) or more");
     const int P = static_cast<int>(pid.size());
     std::vector<std::int32_t> seq = pid;
     seq.insert(seq.end(), tid.begin(), tid.end() - 1);
@@ -170,7 +171,9 @@ PatchingResult activation_patching(const LanguageModel& m, std::string_view prom
     // Residual layers below the last stay only where asked for.
     if (std::find(o.sites.begin(), o.sites.end(), Site::Residual) == o.sites.end())
         for (int l = 0; l + 1 < r.layers; ++l) std::vector<float>().swap(clean.residual[static_cast<std::size_t>(l)]);
-    auto readouts = patched_readouts(m, corrupted_seq, input, clean, runs, at, o.batch_size, o.control);
+    // Patched runs per pass: --batch-size, or as many as fit the memory the model may use (at most 64).
+    const int batch = static_cast<int>(rows_per_pass(m, o.batch_size, PassShape{1, T}, 64));
+    auto readouts = patched_readouts(m, corrupted_seq, input, clean, runs, at, batch, o.control);
     r.runs = runs.size();
     r.clean = metric(readouts[0]);
     r.corrupted = metric(readouts[1]);

@@ -9,15 +9,11 @@
 #include <QSpinBox>
 #include <QThread>
 
-namespace lmwb::gui {
+#include <algorithm>
 
-double held_weight_bytes(const ModelInfo& info, const std::string& dtype) {
-    const auto stored = static_cast<double>(info.weight_bytes);
-    const bool sixteen = info.stored_dtype.rfind("BF16", 0) == 0 || info.stored_dtype.rfind("F16", 0) == 0;
-    if (dtype == "float32") return sixteen ? 2 * stored : stored;
-    if (dtype == "bfloat16") return sixteen ? stored : stored / 2;
-    return stored;  // auto on the CPU: as stored
-}
+#include "lmwb/memory_estimate.h"
+
+namespace lmwb::gui {
 
 OpenModelDialog::OpenModelDialog(const QString& source, const ModelOptions& initial, QWidget* parent) : QDialog(parent) {
     setWindowTitle(tr("Open model"));
@@ -41,6 +37,7 @@ OpenModelDialog::OpenModelDialog(const QString& source, const ModelOptions& init
     estimate_->setWordWrap(true);
     form->addRow(tr("Memory"), estimate_);
     auto* buttons = new QDialogButtonBox(QDialogButtonBox::Open | QDialogButtonBox::Cancel, this);
+    open_ = buttons->button(QDialogButtonBox::Open);
     connect(buttons, &QDialogButtonBox::accepted, this, &QDialog::accept);
     connect(buttons, &QDialogButtonBox::rejected, this, &QDialog::reject);
     form->addRow(buttons);
@@ -69,9 +66,20 @@ void OpenModelDialog::update() {
         return;
     }
     const std::string dtype = dtype_->currentData().toString().toStdString();
-    estimate_->setText(tr("weights %1 in memory (%2 stored), plus the activations of what runs")
-                           .arg(QLocale().formattedDataSize(static_cast<qint64>(held_weight_bytes(info_, dtype)), 1, QLocale::DataSizeSIFormat),
-                                QLocale().formattedDataSize(static_cast<qint64>(info_.weight_bytes), 1, QLocale::DataSizeSIFormat)));
+    const auto size = [](std::size_t bytes) { return QLocale().formattedDataSize(static_cast<qint64>(bytes), 1, QLocale::DataSizeSIFormat); };
+    const std::size_t weights = held_weight_bytes(info_, dtype), available = available_memory_bytes();
+    // What a typical job adds: one pass over a full window (at most 2,048 tokens), as scoring and the inspector run.
+    PassShape pass;
+    pass.tokens = std::min<std::int64_t>(std::max<std::int64_t>(1, info_.context_length), 2048);
+    const std::size_t activations = estimate_activation_bytes(info_, pass);
+    QString text = tr("weights %1 in memory (%2 stored); a pass over %3 tokens adds about %4; %5 available now")
+                       .arg(size(weights), size(info_.weight_bytes), QLocale().toString(static_cast<qlonglong>(pass.tokens)), size(activations),
+                            available ? size(available) : tr("unknown"));
+    fits_ = available == 0 || weights <= available;
+    if (!fits_) text += tr(" — the weights do not fit: a 16-bit dtype, or a machine with more memory");
+    else if (weights + activations > available) text += tr(" — long inputs will be refused: a 16-bit dtype leaves more room");
+    estimate_->setText(text);
+    open_->setEnabled(described_ && fits_);
 }
 
 ModelOptions OpenModelDialog::options() const {

@@ -8,6 +8,7 @@
 
 class QComboBox;
 class QLabel;
+class QPushButton;
 class QSpinBox;
 
 namespace lmwb::gui {
@@ -20,20 +21,18 @@ public:
     OpenModelDialog(const QString& source, const ModelOptions& initial, QWidget* parent = nullptr);
     ModelOptions options() const;  // dtype and threads as chosen
     QString description() const;   // the model's line, or why it cannot be opened
-    QString estimate() const;      // the weights' memory in the chosen dtype
+    // The weights' memory in the chosen dtype, what a pass over a full window adds, and what the machine has.
+    QString estimate() const;
 
 private:
     void update();
     ModelInfo info_;
-    bool described_ = false;
+    bool described_ = false, fits_ = true;
+    QPushButton* open_;
     QComboBox* dtype_;
     QSpinBox* threads_;
     QLabel* description_;
     QLabel* estimate_;
 };
-
-// Bytes the weights take in memory when a model of `info` is opened with `dtype` on the CPU: a 16-bit checkpoint under
-// "auto" or "bfloat16" keeps its bytes, "float32" doubles them; a float32 checkpoint stays float32 under "auto".
-double held_weight_bytes(const ModelInfo& info, const std::string& dtype);
 
 }  // namespace lmwb::gui

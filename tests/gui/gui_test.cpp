@@ -29,6 +29,7 @@
 #include "open_model_dialog.h"
 #include "history_view.h"
 #include "lmwb/evaluation.h"
+#include "lmwb/memory_estimate.h"
 #include "lmwb/methods.h"
 #include "html_report.h"
 #include "gui_support.h"
@@ -707,8 +708,10 @@ TEST_CASE("the open-model dialog describes the model and offers dtype and thread
     CHECK(dialog.options().dtype == "auto");
     CHECK(dialog.estimate() != as_float32);  // 16-bit weights held as stored take half
     auto info = LanguageModel::open(bf16.toStdString(), {})->info();
-    CHECK(gui::held_weight_bytes(info, "auto") == static_cast<double>(info.weight_bytes));
-    CHECK(gui::held_weight_bytes(info, "float32") == 2.0 * static_cast<double>(info.weight_bytes));
+    CHECK(held_weight_bytes(info, "auto") == info.weight_bytes);
+    CHECK(held_weight_bytes(info, "float32") == 2 * info.weight_bytes);
+    CHECK(dialog.estimate().contains(QStringLiteral("available now")));  // the machine's memory beside the need
+    CHECK(dialog.findChild<QDialogButtonBox*>()->button(QDialogButtonBox::Open)->isEnabled());
     // A folder that is no model: why, and no Open button.
     QTemporaryDir empty;
     gui::OpenModelDialog bad(empty.path(), {});

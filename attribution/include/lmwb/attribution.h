@@ -91,7 +91,7 @@ struct Options {
     // Integrated gradients
     int steps = 50;
     Quadrature quadrature = Quadrature::GaussLegendre;
-    int internal_batch = 16;        // points per forward + backward pass, at most 2048 tokens' worth: bounds memory
+    int internal_batch = 0;         // points per forward + backward pass; 0: as many as fit the model's memory budget
     std::int32_t baseline_token = -1;  // IG: embedding of this token at every prompt position (-1: zero embedding)
     std::string baseline_text;         // IG: embeddings of this text (same token count as the prompt)
     bool matrix = true;                // per-target-token rows (one backward pass per target token)
@@ -101,7 +101,7 @@ struct Options {
     bool shap_delete = false;          // absent features are deleted, not replaced by the baseline token
     std::size_t budget = 4096;         // model evaluations
     std::uint64_t seed = 0;
-    int batch_size = 16;
+    int batch_size = 0;                // SHAP: coalitions per forward pass; 0: as many as fit the memory budget
     // Attention
     int layer = -1;                    // -1: last layer
     int head = -1;                     // -1: reduce over heads
@@ -153,7 +153,7 @@ struct GenerationAttributionOptions {
     Method method = Method::IntegratedGradients;
     int steps = 50;
     Quadrature quadrature = Quadrature::GaussLegendre;
-    int internal_batch = 16;
+    int internal_batch = 0;            // points per pass; 0: as many as fit the model's memory budget
     std::int32_t baseline_token = -1;  // -1: zero embedding
     int max_new_tokens = 16;           // generating: stops earlier at the end-of-text token
     Control control;                   // progress in points

@@ -69,7 +69,7 @@ struct PatchingOptions {
     std::string contrast;
     std::vector<Site> sites = {Site::Residual, Site::Attention, Site::Mlp, Site::Heads};
     std::vector<int> positions;        // sequence positions to patch (empty: all); the heads grid patches all at once
-    int batch_size = 8;                // patched runs per pass
+    int batch_size = 0;                // patched runs per pass; 0: as many as fit the model's memory budget
     Control control;                   // cancelled between layers; progress in patched runs
 };
 

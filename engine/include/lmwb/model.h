@@ -42,6 +42,10 @@ struct ModelOptions {
     // [heads, block, keys] about this many bytes (0: 32 MiB; at least 16 positions a block), and the MLP of a long
     // input a block of positions at a time alike: memory linear in the input. Smaller only to test the blocks.
     std::size_t attention_block_bytes = 0;
+    // Memory this model may use, weights and activations together (`--max-memory`); 0: what the machine has available.
+    // Opening refuses weights that do not fit, every call a pass whose estimated activations do not fit what is
+    // left (lmwb/memory_estimate.h), naming the numbers and what to change; attribution sizes its batches to fit.
+    std::size_t max_memory = 0;
     Control control;  // opening only: cancelled between tensors, progress in bytes of weights read
 };
 
@@ -51,6 +55,7 @@ struct ModelInfo {
     std::string architecture;  // config.json model_type
     std::int64_t parameters = 0;
     std::int64_t vocab_size = 0, context_length = 0, hidden_size = 0, layers = 0, heads = 0, kv_heads = 0;
+    std::int64_t head_dim = 0, intermediate_size = 0;  // 0 where the network does not say (a TorchScript bundle)
     std::string stored_dtype, compute_dtype, device;
     // What the weight matrices are held as in memory: compute_dtype, or (`--dtype auto` on the CPU) a 16-bit checkpoint's
     // own bfloat16/float16, widened to float32 as each product reads it.
@@ -217,6 +222,9 @@ public:
 
     virtual const ModelInfo& info() const = 0;
     virtual const Tokenizer& tokenizer() const = 0;
+    // Bytes a call may use for its activations now: ModelOptions::max_memory less the weights, or what the machine has
+    // available less the weights still mapped from the file (the kernel counts their pages as reclaimable) and a margin.
+    virtual std::size_t activation_budget() const = 0;
 
     // lm-evaluation-harness conventions: context and continuation tokenized together; trailing spaces of the
     // context move to the continuation; an empty context is replaced by the BOS / end-of-text token.

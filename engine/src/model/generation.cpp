@@ -167,6 +167,9 @@ GenerationResult HfModel::generate(std::string_view prompt, const GenerationOpti
     torch::InferenceMode guard;
     Row row = start_row(prompt, opt);
     const auto n_prompt = static_cast<std::int64_t>(row.seq.size());
+    PassShape pass = pass_of(1, n_prompt);
+    pass.cached_tokens = n_prompt + opt.max_new_tokens;
+    check_memory(pass, "generating from " + std::to_string(n_prompt) + " prompt tokens", "a shorter prompt or fewer --max-new-tokens");
     auto cache = opt.use_cache ? net().new_cache(1, n_prompt + opt.max_new_tokens) : nullptr;
     auto opts_long = torch::TensorOptions().dtype(torch::kLong).device(device());
     while (!row.done) {
@@ -210,6 +213,10 @@ std::vector<GenerationResult> HfModel::generate_batch(const std::vector<std::str
     // Prompts left-padded to the longest: every row's last prompt token sits in the same column, and each row's own
     // positions count from its first real token. Pads are masked out as keys throughout.
     const std::int64_t S = longest + steps;
+    PassShape pass = pass_of(B, longest);
+    pass.cached_tokens = S;
+    check_memory(pass, "generating " + std::to_string(B) + " rows of up to " + std::to_string(longest) + " prompt tokens",
+                 "fewer prompts at once (--batch-size), shorter prompts or fewer --max-new-tokens");
     auto cache = net().new_cache(B, S);
     std::vector<std::int64_t> ids(static_cast<std::size_t>(B * longest), 0), pos(static_cast<std::size_t>(B * longest), 0);
     std::vector<std::int64_t> keys(static_cast<std::size_t>(B * S), 0);  // which cache columns hold a real token, per row

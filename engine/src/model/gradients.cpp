@@ -26,6 +26,11 @@ std::vector<EmbeddingPoint> HfModel::logprob_gradients(const std::vector<std::in
     if (P + Tt > info_.context_length)
         throw ModelError(std::to_string(P + Tt) + " tokens exceed the model's context of " + std::to_string(info_.context_length));
     if (N == 0) return {};
+    PassShape pass = pass_of(N, P + Tt);
+    pass.gradients = true;
+    pass.logit_positions = Tt;
+    check_memory(pass, "gradients of " + std::to_string(N) + " points × " + std::to_string(P + Tt) + " tokens",
+                 "a smaller --internal-batch (by default it is sized to fit), a shorter prompt, or --dtype auto for a 16-bit checkpoint");
     // Grad mode on whatever the caller's thread had (the weights never require gradients).
     c10::InferenceMode no_inference(false);
     torch::AutoGradMode grad_mode(true);

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "lmwb/memory_estimate.h"
 #include "lmwb/model.h"
 #include "safetensors.h"
 #include "transformer.h"
@@ -37,6 +38,17 @@ public:
     }
     const ModelInfo& info() const override { return info_; }
     const Tokenizer& tokenizer() const override;
+    std::size_t activation_budget() const override;
+    // A pass of `rows` sequences of `tokens` positions (lmwb/memory_estimate.h).
+    static PassShape pass_of(std::int64_t rows, std::int64_t tokens) {
+        PassShape p;
+        p.rows = rows;
+        p.tokens = tokens;
+        return p;
+    }
+    // Refuses (ModelError) a pass whose estimated activations exceed activation_budget(): "`what` needs about X
+    // beyond the weights; Y is available for it: `advice`".
+    void check_memory(const PassShape& pass, const std::string& what, const std::string& advice) const;
 
     // Scoring (scoring.cpp)
     std::vector<ScoreResult> score(const std::vector<ScoreRequest>& requests, int batch_size) const override;
@@ -77,6 +89,7 @@ public:
     struct Row;  // one row of a generation (generation.cpp)
 
 private:
+    void refuse_weights_beyond_memory(const std::string& where, const ModelOptions& options) const;
     void open_hf_folder(const std::filesystem::path& dir, const ModelOptions& options);
     void open_bundle(const std::filesystem::path& dir, const ModelOptions& options);
 
@@ -119,6 +132,8 @@ private:
     std::int64_t length_switched_rope_ = 0;
     std::vector<std::int64_t> eos_;
     std::int64_t prefix_ = 0;
+    std::size_t held_bytes_ = 0;    // the weights in memory as held
+    bool weights_mapped_ = false;   // held as the file's pages (16-bit kept): counted by the kernel as available
     ModelInfo info_;
 };
 

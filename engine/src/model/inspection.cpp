@@ -24,6 +24,9 @@ Trace HfModel::trace(std::string_view text, const TraceOptions& opt) const {
     if (T > info_.context_length)
         throw ModelError("the text has " + std::to_string(T) + " tokens, more than the model's context of " +
                          std::to_string(info_.context_length) + "; trace a shorter text");
+    PassShape pass = pass_of(1, T);
+    pass.attention_maps = opt.attentions;
+    check_memory(pass, "tracing " + std::to_string(T) + " tokens", "a shorter text, or fewer layers (--layers)");
     tr.ids = enc.ids;
     tr.tokens = enc.tokens;
     tr.offsets = enc.char_offsets;

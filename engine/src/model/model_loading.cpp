@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <limits>
 #include <thread>
 
 #include <nlohmann/json.hpp>
@@ -116,9 +117,50 @@ HfModel::HfModel(const std::string& path, const ModelOptions& options)
     if (prefix_ < 0 || prefix_ >= info_.vocab_size) prefix_ = 0;
 }
 
+void HfModel::refuse_weights_beyond_memory(const std::string& where, const ModelOptions& options) const {
+    const std::size_t budget = options.max_memory ? options.max_memory : available_memory_bytes();
+    if (budget == 0 || held_bytes_ <= budget) return;
+    std::string advice = "a machine with more memory";
+    const std::size_t as_stored = held_weight_bytes(info_, "auto");
+    if (options.dtype == "float32" && as_stored < held_bytes_)
+        advice = "--dtype auto keeps the " + info_.stored_dtype + " weights as stored (" + format_bytes(as_stored) + ")";
+    throw ModelError(where + ": the weights take " + format_bytes(held_bytes_) + " held as " + info_.compute_dtype + ", and " +
+                     (options.max_memory ? "--max-memory allows " : "the machine has ") + format_bytes(budget) +
+                     (options.max_memory ? "" : " available") + ": " + advice);
+}
+
+std::size_t HfModel::activation_budget() const {
+    if (options_.max_memory) return options_.max_memory > held_bytes_ ? options_.max_memory - held_bytes_ : 0;
+    std::size_t available = available_memory_bytes();
+    if (available == 0) return std::numeric_limits<std::size_t>::max();  // not known: nothing refused
+    // Mapped weights are page cache the kernel counts as available, but each pass needs them resident.
+    if (weights_mapped_) available = available > held_bytes_ ? available - held_bytes_ : 0;
+    const std::size_t margin = (std::size_t{256} << 20) + available / 20;
+    return available > margin ? available - margin : 0;
+}
+
+void HfModel::check_memory(const PassShape& pass, const std::string& what, const std::string& advice) const {
+    const std::size_t need = estimate_activation_bytes(info_, pass), budget = activation_budget();
+    if (need <= budget) return;
+    throw ModelError(what + " needs about " + format_bytes(need) + " of memory beyond the weights (" + format_bytes(held_bytes_) +
+                     "), and " + format_bytes(budget) + (options_.max_memory ? " is left under --max-memory" : " is available") +
+                     ": " + advice);
+}
+
 void HfModel::open_hf_folder(const fs::path& dir, const ModelOptions& options) {
     ArchConfig cfg = read_config((dir / "config.json").string());
     weights_ = std::make_unique<WeightStore>(dir.string());  // headers only: the data stays mapped, unread
+    info_.weight_bytes = weights_->total_bytes();
+    info_.weight_files = weights_->files();
+    std::string stored;
+    for (auto& n : weights_->names()) {
+        const TensorView* view = weights_->find(n);
+        if (stored.empty()) stored = view->dtype_name;
+        else if (stored != view->dtype_name && stored.find("mixed") == std::string::npos) stored += " (mixed)";
+    }
+    info_.stored_dtype = stored;
+    held_bytes_ = held_weight_bytes(info_, options.dtype, options.device);
+    if (options.load_weights) refuse_weights_beyond_memory(dir.string(), options);
     // Without load_weights the network is built of meta tensors: every name, shape and dtype is checked against the
     // headers as a load would, and nothing is read (a checkpoint `score` refuses is not described as fine).
     std::unique_ptr<Transformer> t;
@@ -143,6 +185,7 @@ void HfModel::open_hf_folder(const fs::path& dir, const ModelOptions& options) {
                                  ") or the architecture match the weights?");
     info_.parameters = t->parameter_count();
     info_.held_dtype = t->held_dtype();
+    weights_mapped_ = info_.held_dtype != info_.compute_dtype && options.device == "cpu";  // 16-bit matrices kept as mapped
     info_.final_norm = t->final_norm_kind();
     info_.norm_eps = cfg.norm_eps;
     info_.final_logit_softcap = cfg.final_softcap;
@@ -159,15 +202,8 @@ void HfModel::open_hf_folder(const fs::path& dir, const ModelOptions& options) {
     info_.layers = cfg.layers;
     info_.heads = cfg.heads;
     info_.kv_heads = cfg.kv_heads;
-    info_.weight_bytes = weights_->total_bytes();
-    info_.weight_files = weights_->files();
-    std::string stored;
-    for (auto& n : weights_->names()) {
-        const TensorView* view = weights_->find(n);
-        if (stored.empty()) stored = view->dtype_name;
-        else if (stored != view->dtype_name && stored.find("mixed") == std::string::npos) stored += " (mixed)";
-    }
-    info_.stored_dtype = stored;
+    info_.head_dim = cfg.head_dim;
+    info_.intermediate_size = cfg.intermediate_size;
     info_.capabilities = {"score", "generate", "kv_cache", "attentions", "hidden_states", "embeddings", "embedding_gradients"};
 }
 

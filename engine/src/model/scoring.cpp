@@ -154,6 +154,13 @@ std::vector<ScoreResult> HfModel::score_prepared(const std::vector<Prepared>& pr
     const ModelThreads threads(threads_);
     torch::InferenceMode guard;
     std::vector<ScoreResult> results(prep.size());
+    if (!prep.empty()) {
+        std::int64_t longest = 0;
+        for (const auto& p : prep) longest = std::max<std::int64_t>(longest, static_cast<std::int64_t>(p.input.size()));
+        const auto rows = static_cast<std::int64_t>(std::min(static_cast<std::size_t>(std::max(1, batch_size)), prep.size()));
+        check_memory(pass_of(rows, longest), "scoring " + std::to_string(rows) + " × " + std::to_string(longest) + " tokens at once",
+                     "a smaller --batch-size, shorter inputs, or --dtype auto for a 16-bit checkpoint");
+    }
     std::vector<bool> grouped;
     for (const auto& members : shared_prefix_groups(prep, grouped)) {
         check_cancelled();
@@ -220,6 +227,7 @@ RollingResult HfModel::rolling_loglikelihood(std::string_view text) const {
             input.assign(tokens.begin() + static_cast<std::ptrdiff_t>(begin), tokens.begin() + static_cast<std::ptrdiff_t>(end - 1));
         }
         auto T = static_cast<std::int64_t>(input.size());
+        check_memory(pass_of(1, T), "a window of " + std::to_string(T) + " tokens", "a shorter text, or --dtype auto for a 16-bit checkpoint");
         auto id_t = ids_tensor(input, 1);
         auto pos = torch::arange(T, torch::TensorOptions().dtype(torch::kLong).device(device())).view({1, T});
         auto hidden = net().forward_ids(id_t, torch::ones({1, T}, torch::kLong).to(device()), pos, nullptr);
@@ -253,6 +261,9 @@ std::vector<float> HfModel::logits(const std::vector<std::int32_t>& ids32) const
     if (T == 0) return {};
     if (T > info_.context_length)
         throw ModelError(std::to_string(T) + " tokens exceed the model's context of " + std::to_string(info_.context_length));
+    PassShape pass = pass_of(1, T);
+    pass.logit_positions = T;
+    check_memory(pass, "the logits of " + std::to_string(T) + " tokens", "fewer tokens");
     std::vector<std::int64_t> ids(ids32.begin(), ids32.end());
     auto id_t = ids_tensor(ids, 1);
     auto pos = torch::arange(T, torch::TensorOptions().dtype(torch::kLong).device(device())).view({1, T});

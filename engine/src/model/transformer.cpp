@@ -10,6 +10,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "blocked_attention.h"
 #include "decode_attention.h"
 #include "decode_math.h"
 #include "few_rows.h"
@@ -408,39 +409,6 @@ struct Transformer::Impl {
     }
     std::int64_t block_bytes = std::int64_t{32} << 20;
 
-    // Attention of queries q [B, heads, T, hd] over keys and values [B, kv_heads, S, hd] (S = past + T, the last T
-    // being the queries' own positions), a block of `rows` query positions at a time, each against only the keys it
-    // may see (causal, within `window` when > 0, key_mask [B, S] for padding): the scores never exceed one block's
-    // [heads, rows, S], so memory grows linearly with the input, and the masked future is not computed at all. What
-    // the whole-matrix path computes, row for row (a masked key's weight is exactly 0 there). Inference only: the
-    // gradient would keep every block's probabilities. Returns [B, T, heads * hd].
-    torch::Tensor blocked_attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v, const torch::Tensor& key_mask,
-                                    std::int64_t past, std::int64_t window, std::int64_t rows) const {
-        const std::int64_t B = q.size(0), H = cfg.heads, KV = cfg.kv_heads, groups = H / KV, T = q.size(2), hd = cfg.head_dim;
-        auto out = torch::empty({B, T, H * hd}, q.options());
-        const auto long_opts = torch::TensorOptions().dtype(torch::kLong).device(device);
-        const auto padding = key_mask.to(torch::kBool);
-        for (std::int64_t q0 = 0; q0 < T; q0 += rows) {
-            const std::int64_t n = std::min(rows, T - q0);
-            const std::int64_t hi = past + q0 + n, lo = window > 0 ? std::max<std::int64_t>(0, past + q0 - window + 1) : 0, keys = hi - lo;
-            auto qg = q.narrow(2, q0, n).reshape({B, KV, groups * n, hd});
-            auto scores = torch::matmul(qg, k.narrow(2, lo, keys).transpose(-1, -2)).to(torch::kFloat32);
-            scores.mul_(cfg.attention_scale);
-            if (cfg.attn_softcap > 0) scores.div_(cfg.attn_softcap).tanh_().mul_(cfg.attn_softcap);
-            const auto q_pos = torch::arange(past + q0, past + q0 + n, long_opts).view({n, 1});
-            const auto k_pos = torch::arange(lo, hi, long_opts).view({1, keys});
-            auto allowed = k_pos <= q_pos;
-            if (window > 0) allowed = allowed.logical_and(q_pos - k_pos < window);
-            allowed = allowed.view({1, 1, 1, n, keys}).logical_and(padding.narrow(1, lo, keys).view({B, 1, 1, 1, keys}));
-            scores = scores.view({B, KV, groups, n, keys});
-            scores.masked_fill_(allowed.logical_not(), -1e9);
-            at::_softmax_out(scores, scores, -1, false);
-            auto o = torch::matmul(scores.to(v.scalar_type()).view({B, KV, groups * n, keys}), v.narrow(2, lo, keys));
-            out.narrow(1, q0, n).copy_(o.view({B, H, n, hd}).transpose(1, 2).reshape({B, n, H * hd}));
-        }
-        return out;
-    }
-
     torch::Tensor rope_inverse_frequencies(const std::vector<double>* divisors) const {
         const std::int64_t rd = cfg.rotary_dims;
         auto inv = 1.0 / torch::pow(cfg.rope_theta, torch::arange(0, rd, 2, torch::kFloat64) / static_cast<double>(rd));
@@ -743,9 +711,10 @@ torch::Tensor Transformer::run(const Pass& pass) const {
         }
         torch::Tensor probs, attn;
         const std::int64_t query_rows = m.query_block(S);
-        const bool blocked = !grad && !decode_step && query_rows < T && !(hooks && hooks->wants({layer, HookKind::Pattern}));
+        const bool blocked = !decode_step && query_rows < T && !(hooks && hooks->wants({layer, HookKind::Pattern}));
         if (blocked) {
-            attn = m.blocked_attention(q, k, v, key_mask, past, c.layer_window[li], query_rows);
+            attn = blocked_attention(q, k, v, key_mask, past, c.layer_window[li], query_rows,
+                                     {c.heads, c.kv_heads, hd, c.attention_scale, c.attn_softcap});
         } else if (decode_step && k.stride(3) == 1 && v.stride(3) == 1) {
             // One query position per row: scores, softmax and values in one kernel (model/decode_attention.h).
             const auto qc = q.contiguous();
