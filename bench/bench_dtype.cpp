@@ -7,7 +7,8 @@
 //     copy's speed;
 //   - peak RSS: <= 1.1x the file + what the copy needs beyond its weights (activations).
 // With --contexts N,N,...: instead, time and peak RSS of scoring the last token of an N-token input (held bfloat16),
-// one fresh process per length: the curve against context (target at 32,768 tokens: the file + 2 GB).
+// one fresh process per length: the curve against context (target at 32,768 tokens: the file + 2 GB), beside the
+// activations lmwb/memory_estimate.h predicts (what commands refuse by).
 //   bench_dtype [--dir DIR] [--rounds N] [--tokens N] [--words N] [--contexts N,N,...]
 #include <algorithm>
 #include <cstdio>
@@ -22,6 +23,7 @@
 
 #include "bench_support.h"
 #include "llama_1b.h"
+#include "lmwb/memory_estimate.h"
 #include "lmwb/model.h"
 
 namespace fs = std::filesystem;
@@ -57,8 +59,11 @@ int context_child(const fs::path& dir, std::int64_t length) {
     r.continuation = {42};
     const double t0 = now();
     const auto s = m->score_tokens({r}, 1);
+    lmwb::PassShape pass;
+    pass.tokens = length;
     nlohmann::json j = {{"seconds", now() - t0}, {"logprob", s.front().logprob},
-                        {"peak_mb", static_cast<double>(lmwb::bench::status_kb("VmHWM:")) / 1024.0}};
+                        {"peak_mb", static_cast<double>(lmwb::bench::status_kb("VmHWM:")) / 1024.0},
+                        {"estimate_mb", static_cast<double>(lmwb::estimate_activation_bytes(m->info(), pass)) / (1 << 20)}};
     std::printf("%s\n", j.dump().c_str());
     return 0;
 }
@@ -114,15 +119,17 @@ int main(int argc, char** argv) {
     }
     if (mode.rfind("context:", 0) == 0) return context_child(dir, std::stoll(mode.substr(8)));
     if (!mode.empty()) return child(dir, mode, tokens, text_words);
-    if (!fs::exists(dir / "model.safetensors")) {
+    if (!fs::exists(dir / "model.safetensors") && !fs::exists(dir / "model.safetensors.index.json")) {
         std::printf("writing a Llama-3.2-1B-shaped bfloat16 checkpoint to %s ...\n", dir.c_str());
         lmwb::bench::write_llama_1b(dir, LMWB_SOURCE_DIR);
     }
     const std::string self = fs::canonical("/proc/self/exe").string();
-    const double file_mb = static_cast<double>(fs::file_size(dir / "model.safetensors")) / (1 << 20);
+    double file_mb = 0;  // one file or shards
+    for (const auto& e : fs::directory_iterator(dir))
+        if (e.path().extension() == ".safetensors") file_mb += static_cast<double>(e.file_size()) / (1 << 20);
     if (!contexts.empty()) {
         std::printf("%s: %.0f MB of bfloat16 weights, held as stored; one fresh process per length\n", dir.c_str(), file_mb);
-        std::printf("%10s %10s %10s %16s\n", "tokens", "seconds", "peak MB", "peak - file MB");
+        std::printf("%10s %10s %10s %16s %14s\n", "tokens", "seconds", "peak MB", "peak - file MB", "estimate MB");
         for (std::size_t at = 0; at < contexts.size();) {
             const std::size_t comma = std::min(contexts.find(',', at), contexts.size());
             const std::string length = contexts.substr(at, comma - at);
@@ -132,8 +139,8 @@ int main(int argc, char** argv) {
                 std::printf("%10s   failed (killed for memory?)\n", length.c_str());
                 continue;
             }
-            std::printf("%10s %10.1f %10.0f %16.0f\n", length.c_str(), j["seconds"].get<double>(), j["peak_mb"].get<double>(),
-                        j["peak_mb"].get<double>() - file_mb);
+            std::printf("%10s %10.1f %10.0f %16.0f %14.0f\n", length.c_str(), j["seconds"].get<double>(), j["peak_mb"].get<double>(),
+                        j["peak_mb"].get<double>() - file_mb, j["estimate_mb"].get<double>());
         }
         return 0;
     }

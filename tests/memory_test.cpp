@@ -2,6 +2,7 @@
 // the budget is refused before it runs, naming the numbers; attribution sizes its batches to what fits.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
 
 #include "lmwb/attribution.h"
@@ -113,5 +114,45 @@ TEST_CASE("integrated gradients sizes its batches of points to the memory budget
         CHECK(starts[1] - starts[0] == static_cast<std::size_t>(fits));
         REQUIRE(r.scores.size() == expected.scores.size());
         for (std::size_t i = 0; i < r.scores.size(); ++i) CHECK(std::abs(r.scores[i] - expected.scores[i]) <= 1e-6 * (1 + std::abs(expected.scores[i])));
+    }
+}
+
+TEST_CASE("attention, rollout, maps and head summaries from blocks of positions equal the single-block ones", "[memory][attention]") {
+    // 16-position blocks over 40+ tokens: the maps are assembled from three blocks; explain -m attention reads its one
+    // layer only.
+    ModelOptions small;
+    small.attention_block_bytes = 1;
+    auto blocked = LanguageModel::open(fixture_model("llama"), small);
+    auto whole = LanguageModel::open(fixture_model("llama"), {});
+    std::string prompt;
+    for (int i = 0; i < 40; ++i) prompt += (i % 3 ? " cat" : " the");
+    auto close = [](const auto& a, const auto& b) {
+        REQUIRE(a.size() == b.size());
+        double worst = 0;
+        for (std::size_t i = 0; i < a.size(); ++i) worst = std::max(worst, std::abs(static_cast<double>(a[i]) - static_cast<double>(b[i])));
+        CHECK(worst <= 1e-5);
+    };
+    for (auto method : {attr::Method::Attention, attr::Method::Rollout}) {
+        for (int head : {-1, 1}) {
+            attr::Options o;
+            o.method = method;
+            o.layer = 0;
+            o.head = method == attr::Method::Attention ? head : -1;
+            const auto a = attr::explain(*blocked, prompt, " mat", o), b = attr::explain(*whole, prompt, " mat", o);
+            close(a.attention, b.attention);
+            close(a.scores, b.scores);
+        }
+    }
+    const auto ma = attr::attention_maps(*blocked, prompt, -1, -1, 8), mb = attr::attention_maps(*whole, prompt, -1, -1, 8);
+    close(ma.head_mean, mb.head_mean);
+    close(ma.head_max, mb.head_max);
+    close(ma.rollout, mb.rollout);
+    close(ma.heads_display, mb.heads_display);
+    const auto sa = attr::head_summaries(*blocked, prompt, 24), sb = attr::head_summaries(*whole, prompt, 24);
+    REQUIRE(sa.heads.size() == sb.heads.size());
+    for (std::size_t i = 0; i < sa.heads.size(); ++i) {
+        CHECK(std::abs(sa.heads[i].entropy - sb.heads[i].entropy) <= 1e-5);
+        CHECK(std::abs(sa.heads[i].induction - sb.heads[i].induction) <= 1e-5);
+        CHECK(std::abs(sa.heads[i].previous_token - sb.heads[i].previous_token) <= 1e-5);
     }
 }

@@ -7,14 +7,23 @@
 namespace lmwb::attr {
 
 void stream_attentions(const LanguageModel& m, const std::vector<std::int32_t>& ids,
-                       const std::function<void(int layer, int heads, int length, const float* data)>& visit) {
+                       const std::function<void(int layer, int heads, int length, const float* data)>& visit, const std::vector<int>& only) {
     const int layers = static_cast<int>(m.info().layers);
     if (layers <= 0) throw ModelError(m.info().path + ": the model does not say how many layers it has (a bundle's lmwb.json \"layers\")");
+    std::vector<float> map;  // the layer being assembled from blocks of query positions: [heads][T][T]
     std::vector<Hook> hooks;
-    for (int l = 0; l < layers; ++l)
-        hooks.push_back({HookPoint{l, HookKind::Pattern}, [&visit, l](HookValue& v) {
-                             visit(l, static_cast<int>(v.shape[0]), static_cast<int>(v.shape[1]), v.data);
+    for (int l = 0; l < layers; ++l) {
+        if (!only.empty() && std::find(only.begin(), only.end(), l) == only.end()) continue;
+        hooks.push_back({HookPoint{l, HookKind::Pattern}, [&visit, &map, l](HookValue& v) {
+                             const auto H = static_cast<std::size_t>(v.shape[0]), n = static_cast<std::size_t>(v.shape[1]),
+                                        T = static_cast<std::size_t>(v.shape[2]), first = static_cast<std::size_t>(v.first_position);
+                             if (first == 0 && n == T) return visit(l, static_cast<int>(H), static_cast<int>(T), v.data);  // whole
+                             if (first == 0) map.assign(H * T * T, 0.0f);
+                             for (std::size_t h = 0; h < H; ++h)
+                                 std::copy(v.data + h * n * T, v.data + (h + 1) * n * T, map.begin() + static_cast<std::ptrdiff_t>(h * T * T + first * T));
+                             if (first + n == T) visit(l, static_cast<int>(H), static_cast<int>(T), map.data());
                          }});
+    }
     m.run_hooked(ids, nullptr, {hooks}, {});
 }
 

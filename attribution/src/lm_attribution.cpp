@@ -448,7 +448,8 @@ void attention_method(const LanguageModel& m, Result& r, const std::vector<std::
             }
         }
         if (o.method == Method::Rollout) rollout.add(mean.data()), ++rolled;
-    });
+    }, o.method == Method::Attention ? std::vector<int>{want} : std::vector<int>{});  // one layer's maps, or every layer's
+    o.control.report(static_cast<std::size_t>(L), static_cast<std::size_t>(L), "layers");
     r.evaluations = 1;
     if (o.method == Method::Rollout) {
         r.attention = rollout.result();

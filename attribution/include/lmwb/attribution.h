@@ -175,9 +175,11 @@ GenerationAttribution explain_generation(const LanguageModel& model, std::string
 std::string to_json_text(const GenerationAttribution& r, int indent = 2);
 
 // The attention probabilities of a token sequence, one layer at a time ([heads][T][T] per call, valid during the call
-// only), so that long inputs never hold every layer at once: readers of the engine's attn.hook_pattern points.
+// only), so that long inputs never hold every layer at once: readers of the engine's attn.hook_pattern points. Only
+// `layers` when given (the others run the blocked attention, and every map is assembled from blocks of positions).
 void stream_attentions(const LanguageModel& model, const std::vector<std::int32_t>& ids,
-                       const std::function<void(int layer, int heads, int length, const float* data)>& visit);
+                       const std::function<void(int layer, int heads, int length, const float* data)>& visit,
+                       const std::vector<int>& layers = {});
 
 // Attention maps: [layer][head][T][T] reduced as asked, and rollout (Abnar & Zuidema): Â_l = (mean_h A_l + I)
 // normalised by rows, R = Â_L ⋯ Â_1.

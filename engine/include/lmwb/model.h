@@ -187,6 +187,8 @@ struct HookPoint {
 // A hook point's value as a pass computes it, for one pass: float32, row-major, valid during the call only.
 // shape: [positions][hidden]; hook_z [positions][heads][head_dim]; hook_pattern [heads][positions][keys]. The
 // positions are first_position, first_position + 1, … of the sequence. A writing hook's changes to data replace it.
+// hook_pattern where no hook of the pass writes it arrives a block of query positions at a time (several calls per
+// layer, first_position rising), so that no [heads, T, T] matrix is ever held; writing hooks get the whole matrix.
 struct HookValue {
     HookPoint point;
     int first_position = 0;
@@ -223,7 +225,8 @@ public:
     virtual const ModelInfo& info() const = 0;
     virtual const Tokenizer& tokenizer() const = 0;
     // Bytes a call may use for its activations now: ModelOptions::max_memory less the weights, or what the machine has
-    // available less the weights still mapped from the file (the kernel counts their pages as reclaimable) and a margin.
+    // available and the heap holds free, less the weights mapped from the file (the kernel counts their pages as
+    // reclaimable) and a margin.
     virtual std::size_t activation_budget() const = 0;
 
     // lm-evaluation-harness conventions: context and continuation tokenized together; trailing spaces of the

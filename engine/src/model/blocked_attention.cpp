@@ -131,7 +131,8 @@ public:
 }  // namespace
 
 torch::Tensor blocked_attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v, const torch::Tensor& key_mask,
-                                std::int64_t past, std::int64_t window, std::int64_t rows, const AttentionShape& s) {
+                                std::int64_t past, std::int64_t window, std::int64_t rows, const AttentionShape& s,
+                                const AttentionVisitor* probabilities) {
     if (at::GradMode::is_enabled() && (q.requires_grad() || k.requires_grad() || v.requires_grad()))
         return BlockedAttention::apply(q, k, v, key_mask, past, window, rows, s);
     const std::int64_t B = q.size(0), T = q.size(2), groups = s.heads / s.kv_heads;
@@ -141,6 +142,11 @@ torch::Tensor blocked_attention(const torch::Tensor& q, const torch::Tensor& k, 
         const Block b = block_at(q0, std::min(rows, T - q0), past, window);
         auto scores = block_scores(grouped_queries(q, b, s), k, b, allowed_keys(b, padding, past, window), s);
         at::_softmax_out(scores, scores, -1, false);  // in place: one block's scores at a time
+        if (probabilities) {  // over every key, as the whole-matrix path gives them
+            auto full = torch::zeros({B, s.heads, b.n, k.size(2)}, scores.options());
+            full.narrow(3, b.lo, b.keys()).copy_(scores.view({B, s.heads, b.n, b.keys()}));
+            (*probabilities)(q0, full);
+        }
         write_block(out, torch::matmul(scores.to(v.scalar_type()).view({B, s.kv_heads, groups * b.n, b.keys()}), v.narrow(2, b.lo, b.keys())),
                     b, s);
     }

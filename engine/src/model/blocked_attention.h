@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 
 namespace at {
 class Tensor;
@@ -21,8 +22,11 @@ struct AttentionShape {
 // positions at a time, each against only the keys it may see: causal, within `window` when > 0, key_mask [B, S]
 // (long, 1 = a real token) for padding. Row for row what the whole-matrix softmax computes (a masked key's weight is
 // exactly 0 there too). Returns [B, T, heads * hd]. With gradients enabled and any input requiring one, the backward
-// pass is blockwise as well.
+// pass is blockwise as well. Without gradients, `probabilities` (when given) sees each block's attention weights as
+// [B, heads, rows, S] float32 (0 for the keys a query may not see), for query positions first_row onwards.
+using AttentionVisitor = std::function<void(std::int64_t first_row, const at::Tensor& probabilities)>;
 at::Tensor blocked_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& key_mask,
-                             std::int64_t past, std::int64_t window, std::int64_t rows, const AttentionShape& shape);
+                             std::int64_t past, std::int64_t window, std::int64_t rows, const AttentionShape& shape,
+                             const AttentionVisitor* probabilities = nullptr);
 
 }  // namespace lmwb

@@ -81,7 +81,8 @@ std::vector<TokenReadout> run_hooked_passes(const Network& net, const torch::Ten
     std::vector<torch::Tensor> entering(static_cast<std::size_t>(layers + 1));
     entering[0] = net.input_states(embeddings, positions);
     TensorHooks keep{[&](const HookPoint& p) { return p.kind == HookKind::ResidPost && needed[static_cast<std::size_t>(p.layer + 1)]; },
-                     [&](const HookPoint& p, torch::Tensor& value) { entering[static_cast<std::size_t>(p.layer + 1)] = value.clone(); }};
+                     [&](const HookPoint& p, torch::Tensor& value) { entering[static_cast<std::size_t>(p.layer + 1)] = value.clone(); },
+                     {}};
     // Passes that start at the first layer and position (readers) need nothing of it.
     bool shared = false;
     for (auto& pass : passes) shared = shared || start_of(pass) > 0 || from_of(pass) > 0;
@@ -159,7 +160,20 @@ std::vector<TokenReadout> run_hooked_passes(const Network& net, const torch::Ten
                               for (std::int64_t b = 0; b < B; ++b)
                                   if (!per_row[static_cast<std::size_t>(b)].empty())
                                       call_hooks_on_row(per_row[static_cast<std::size_t>(b)], value, b, from);
-                          }};
+                          },
+                          {}};
+        // Attention probabilities nobody changes arrive a block of positions at a time (memory linear in the input).
+        bool pattern_writes = false;
+        for (const auto& [point, per_row] : at_point)
+            for (const auto& hs : per_row)
+                for (const Hook* h : hs) pattern_writes = pattern_writes || (point.kind == HookKind::Pattern && h->writes);
+        if (!pattern_writes)
+            hooks.pattern_block = [&](int layer, std::int64_t first_row, const torch::Tensor& block) {
+                const auto& per_row = at_point.at(HookPoint{layer, HookKind::Pattern});
+                for (std::int64_t b = 0; b < B; ++b)
+                    if (!per_row[static_cast<std::size_t>(b)].empty())
+                        call_hooks_on_row(per_row[static_cast<std::size_t>(b)], block, b, from + static_cast<int>(first_row));
+            };
         auto residual = entering[static_cast<std::size_t>(start)].narrow(1, from, T - from).expand({B, -1, -1}).contiguous();
         auto pass_mask = mask.expand({B, -1}), pos = positions.narrow(1, from, T - from).expand({B, -1});
         auto states = net.forward_from(residual, start, pass_mask, pos, &hooks, from > 0 ? &cache : nullptr);

@@ -23,6 +23,14 @@ void keep_tensor_buffers_in_heap() {
 #endif
 }
 
+std::size_t heap_free_bytes() {
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 33))
+    return mallinfo2().fordblks;
+#else
+    return 0;
+#endif
+}
+
 namespace {
 constexpr std::size_t huge_page = std::size_t{2} << 20;
 }  // namespace

@@ -13,6 +13,10 @@ namespace lmwb {
 // MALLOC_TRIM_THRESHOLD_ in the environment wins. No effect without glibc.
 void keep_tensor_buffers_in_heap();
 
+// Bytes the heap holds free for this process's next allocations (freed by earlier passes, not returned to the
+// system: the kernel counts them as used). 0 where the allocator does not say.
+std::size_t heap_free_bytes();
+
 // Memory of its own for one weight tensor of `bytes` (anonymous, returned to the system when the tensor goes). The
 // decode kernels stream every weight once per step: from the pages of a memory-mapped checkpoint they read at 17-24
 // GB/s, from such a copy at 31-34 GB/s on the same machine (docs/performance.md). It starts on a 2 MiB boundary and

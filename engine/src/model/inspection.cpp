@@ -2,6 +2,7 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <cstring>
 
 #include "lmwb/prompt_encoding.h"
 #include "compute_threads.h"
@@ -51,6 +52,18 @@ Trace HfModel::trace(std::string_view text, const TraceOptions& opt) const {
                       },
                       [&](const HookPoint& p, torch::Tensor& value) {
                           append(p.kind == HookKind::Pattern ? tr.attentions : tr.hidden_states, value[0]);
+                      },
+                      // A block of query positions at a time into the layer's [heads, T, T] (only the maps asked for
+                      // are ever whole).
+                      [&](int, std::int64_t first_row, const torch::Tensor& block) {
+                          const std::size_t H = static_cast<std::size_t>(block.size(1)), n = static_cast<std::size_t>(block.size(2)),
+                                            TT = static_cast<std::size_t>(T) * static_cast<std::size_t>(T);
+                          if (first_row == 0) tr.attentions.resize(tr.attentions.size() + H * TT, 0.0f);
+                          float* layer_map = tr.attentions.data() + tr.attentions.size() - H * TT;
+                          const auto c = block[0].to(torch::kFloat32).cpu().contiguous();
+                          for (std::size_t h = 0; h < H; ++h)
+                              std::memcpy(layer_map + h * TT + static_cast<std::size_t>(first_row) * static_cast<std::size_t>(T),
+                                          c.data_ptr<float>() + h * n * static_cast<std::size_t>(T), n * static_cast<std::size_t>(T) * sizeof(float));
                       }};
     if (!net().runs_hooks()) {  // e.g. a TorchScript bundle: whole traces from its own methods
         auto mask = torch::ones({1, T}, torch::kLong).to(device());

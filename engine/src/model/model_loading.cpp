@@ -133,6 +133,8 @@ std::size_t HfModel::activation_budget() const {
     if (options_.max_memory) return options_.max_memory > held_bytes_ ? options_.max_memory - held_bytes_ : 0;
     std::size_t available = available_memory_bytes();
     if (available == 0) return std::numeric_limits<std::size_t>::max();  // not known: nothing refused
+    // What earlier passes freed into the heap is ours to use again, though the kernel counts it as taken.
+    available += heap_free_bytes();
     // Mapped weights are page cache the kernel counts as available, but each pass needs them resident.
     if (weights_mapped_) available = available > held_bytes_ ? available - held_bytes_ : 0;
     const std::size_t margin = (std::size_t{256} << 20) + available / 20;

@@ -711,10 +711,14 @@ torch::Tensor Transformer::run(const Pass& pass) const {
         }
         torch::Tensor probs, attn;
         const std::int64_t query_rows = m.query_block(S);
-        const bool blocked = !decode_step && query_rows < T && !(hooks && hooks->wants({layer, HookKind::Pattern}));
+        const bool pattern_wanted = hooks && hooks->wants({layer, HookKind::Pattern});
+        // Probabilities read a block at a time need no whole matrix either.
+        const bool pattern_in_blocks = pattern_wanted && hooks->pattern_block && !grad;
+        const bool blocked = !decode_step && ((query_rows < T && !pattern_wanted) || pattern_in_blocks);
         if (blocked) {
+            const AttentionVisitor visit = [&](std::int64_t first_row, const torch::Tensor& block) { hooks->pattern_block(layer, first_row, block); };
             attn = blocked_attention(q, k, v, key_mask, past, c.layer_window[li], query_rows,
-                                     {c.heads, c.kv_heads, hd, c.attention_scale, c.attn_softcap});
+                                     {c.heads, c.kv_heads, hd, c.attention_scale, c.attn_softcap}, pattern_in_blocks ? &visit : nullptr);
         } else if (decode_step && k.stride(3) == 1 && v.stride(3) == 1) {
             // One query position per row: scores, softmax and values in one kernel (model/decode_attention.h).
             const auto qc = q.contiguous();

@@ -30,6 +30,10 @@ KVCachePtr repeat_cache(const KVCache& cache, std::int64_t rows, std::int64_t ca
 struct TensorHooks {
     std::function<bool(const HookPoint&)> wants;
     std::function<void(const HookPoint&, at::Tensor& value)> call;
+    // Set: hook_pattern is read only and arrives a block of query positions at a time, block [B, heads, rows, S] for
+    // the pass's positions first_row, first_row + 1, … (several calls per layer, in order), and the layer runs the
+    // blocked attention: no [heads, T, S] matrix exists. Unset: `call` gets the whole matrix and may replace it.
+    std::function<void(int layer, std::int64_t first_row, const at::Tensor& block)> pattern_block;
 };
 
 // The compute dtype ModelOptions::dtype names: "auto" is float32 on the CPU (16-bit matrices held as stored) and
