@@ -24,6 +24,13 @@ std::vector<std::string> model_names() {
             "pythia", "neox-sequential", "phi3", "gemma", "gemma2", "olmo2"};
 }
 
+// Attention a block of 16 query positions at a time (the smallest), to compare with one block.
+std::unique_ptr<LanguageModel> open_in_small_blocks(const std::string& name) {
+    lmwb::ModelOptions small;
+    small.attention_block_bytes = 1;
+    return LanguageModel::open(fixture("models/" + name), small);
+}
+
 nlohmann::json expected(const std::string& name) {
     std::ifstream in(fixture("models/" + name + "/expected.json"));
     return nlohmann::json::parse(in);
@@ -306,9 +313,7 @@ TEST_CASE("attention a block of query positions at a time equals the whole-matri
     auto name = GENERATE(from_range(model_names()));
     INFO(name);
     auto whole = LanguageModel::open(fixture("models/" + name), {});
-    lmwb::ModelOptions small;
-    small.attention_block_bytes = 1;
-    auto blocked = LanguageModel::open(fixture("models/" + name), small);
+    auto blocked = open_in_small_blocks(name);
     const auto V = static_cast<std::size_t>(whole->info().vocab_size);
     std::vector<std::int32_t> ids;
     for (std::size_t i = 0; i < 40; ++i) ids.push_back(static_cast<std::int32_t>((i * 53 + 7) % V));
@@ -761,9 +766,7 @@ TEST_CASE("attention maps read a block of query positions at a time equal the wh
     auto name = GENERATE(from_range(model_names()));
     INFO(name);
     auto whole = LanguageModel::open(fixture("models/" + name), {});
-    lmwb::ModelOptions small;
-    small.attention_block_bytes = 1;
-    auto blocked = LanguageModel::open(fixture("models/" + name), small);
+    auto blocked = open_in_small_blocks(name);
     std::string text;
     for (int i = 0; i < 40; ++i) text += (i % 3 ? " cat" : " the");
     for (const std::vector<int>& layers : {std::vector<int>{}, std::vector<int>{1}}) {
