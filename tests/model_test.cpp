@@ -782,3 +782,27 @@ TEST_CASE("attention maps read a block of query positions at a time equal the wh
         CHECK(worst <= 1e-5);
     }
 }
+
+TEST_CASE("points past gradient_points give their log-probabilities without gradients", "[model]") {
+    // An IG's two ends need values only: at a zero baseline every norm of a deep model reads a zero residual, whose
+    // gradient overflows float32 (the 8 B-shaped benchmark's 32 layers did), and that must not fail the attribution.
+    auto m = LanguageModel::open(fixture("models/llama"), {});
+    const std::vector<std::int32_t> prompt = {17, 52, 99, 3, 40}, target = {71, 8};
+    const auto x = m->embeddings(prompt);
+    const std::vector<std::vector<float>> points = {x, std::vector<float>(x.size(), 0.0f), x};
+    for (bool per_token : {false, true}) {
+        const auto all = m->target_logprob_gradients(prompt, target, points, per_token);
+        const auto first = m->target_logprob_gradients(prompt, target, points, per_token, 1);
+        REQUIRE(first.size() == 3);
+        CHECK(first[0].gradient == all[0].gradient);
+        CHECK(first[0].token_gradients == all[0].token_gradients);
+        for (std::size_t k = 1; k < 3; ++k) {
+            CHECK(first[k].gradient.empty());
+            CHECK(first[k].token_gradients.empty());
+            CHECK(first[k].logprob == Approx(all[k].logprob).epsilon(1e-6));
+            CHECK(first[k].token_logprobs.size() == target.size());
+        }
+        const auto none = m->target_logprob_gradients(prompt, target, points, per_token, 0);
+        CHECK(none[1].logprob == Approx(all[1].logprob).epsilon(1e-6));
+    }
+}

@@ -79,7 +79,8 @@ GenerationAttribution explain_generation(const LanguageModel& m, std::string_vie
             for (std::size_t q = 0; q < F * D; ++q) p[q] = static_cast<float>(base[q] + alphas[k] * (x[q] - base[q]));
             pts.push_back(std::move(p));
         }
-        auto res = m.continuation_logprob_gradients(pid, gid, pts, true);
+        // The ends (α = 1 and 0) are values only: their gradients are never read.
+        auto res = m.continuation_logprob_gradients(pid, gid, pts, true, e <= n_rule ? pts.size() : (s < n_rule ? n_rule - s : 0));
         r.evaluations += pts.size();
         for (std::size_t k = s; k < e; ++k) {
             const auto& pt = res[k - s];

@@ -122,10 +122,11 @@ std::int32_t default_absent_token(const Tokenizer& tok) {
 // log p(target) and its gradient at each point, minus log p(foil) and its gradient when there is a foil: per-token
 // values and gradients of the foil follow the target's, negated, so that their sums are F and its gradient.
 std::vector<EmbeddingPoint> objective(const LanguageModel& m, const std::vector<std::int32_t>& pid, const std::vector<std::int32_t>& tid,
-                                      const std::vector<std::int32_t>& fid, const std::vector<std::vector<float>>& points, bool rows) {
-    auto res = m.target_logprob_gradients(pid, tid, points, rows);
+                                      const std::vector<std::int32_t>& fid, const std::vector<std::vector<float>>& points, bool rows,
+                                      std::size_t gradient_points) {
+    auto res = m.target_logprob_gradients(pid, tid, points, rows, gradient_points);
     if (fid.empty()) return res;
-    auto foil = m.target_logprob_gradients(pid, fid, points, rows);
+    auto foil = m.target_logprob_gradients(pid, fid, points, rows, gradient_points);
     for (std::size_t k = 0; k < res.size(); ++k) {
         res[k].logprob -= foil[k].logprob;
         for (std::size_t q = 0; q < res[k].gradient.size(); ++q) res[k].gradient[q] -= foil[k].gradient[q];
@@ -200,7 +201,8 @@ void gradient_methods(const LanguageModel& m, Result& r, const std::vector<std::
         e = std::min(alphas.size(), s + batch);
         std::vector<std::vector<float>> pts;
         for (std::size_t k = s; k < e; ++k) pts.push_back(point_at(alphas[k]));
-        auto res = objective(m, pid, tid, fid, pts, rows);
+        // The ends (α = 1 and 0) are values only: their gradients are never read.
+        auto res = objective(m, pid, tid, fid, pts, rows, e <= n_rule ? pts.size() : (s < n_rule ? n_rule - s : 0));
         r.evaluations += pts.size();
         for (std::size_t k = s; k < e; ++k) {
             const auto& pt = res[k - s];

@@ -250,18 +250,24 @@ public:
     // Input token embeddings [T][hidden] (without position embeddings), the space attributions work in.
     virtual std::vector<float> embeddings(const std::vector<std::int32_t>& ids) const = 0;
     // For each of `points` ([P][hidden] each, P = prompt_ids.size()): log p(target_ids | prompt) with the prompt's
-    // embeddings replaced by the point (targets and positions unchanged), and its gradient. Autograd, batched.
+    // embeddings replaced by the point (targets and positions unchanged), and its gradient. Autograd, batched. Only the
+    // first `gradient_points` points need their gradients; the rest (an IG's ends) give log-probabilities and empty
+    // gradients, and theirs may be non-finite without an error (at a zero baseline every norm reads a zero residual,
+    // whose gradient overflows float32 in deep models). ModelError for a non-finite gradient that is needed.
+    static constexpr std::size_t kAllPoints = static_cast<std::size_t>(-1);
     virtual std::vector<EmbeddingPoint> target_logprob_gradients(const std::vector<std::int32_t>& prompt_ids,
                                                                  const std::vector<std::int32_t>& target_ids,
                                                                  const std::vector<std::vector<float>>& points,
-                                                                 bool per_token_gradients = false) const = 0;
+                                                                 bool per_token_gradients = false,
+                                                                 std::size_t gradient_points = kAllPoints) const = 0;
     // The same for a continuation, with every input position free: points are [P + N - 1][hidden] (the prompt and the
     // continuation but its last token), gradients [P + N - 1][hidden] and per token [N][P + N - 1][hidden] (a token's
     // gradient is zero at and after its own position). Attribution of generated text.
     virtual std::vector<EmbeddingPoint> continuation_logprob_gradients(const std::vector<std::int32_t>& prompt_ids,
                                                                        const std::vector<std::int32_t>& continuation_ids,
                                                                        const std::vector<std::vector<float>>& points,
-                                                                       bool per_token_gradients = true) const = 0;
+                                                                       bool per_token_gradients = true,
+                                                                       std::size_t gradient_points = kAllPoints) const = 0;
     // --- Hooks and weights: activation patching, direct logit attribution, the logit lens, attention (attribution/) ---
     // One pass over ids per entry of `passes` (its token embeddings replaced by `input` [T][hidden] when given), each
     // calling its hooks as the pass computes their points; returns each pass's readout of `at`. The passes share one

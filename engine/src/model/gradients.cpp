@@ -7,18 +7,18 @@
 
 namespace lmwb {
 
-std::vector<EmbeddingPoint> HfModel::target_logprob_gradients(const std::vector<std::int32_t>& prompt_ids, const std::vector<std::int32_t>& target_ids, const std::vector<std::vector<float>>& points, bool per_token) const {
-    return logprob_gradients(prompt_ids, target_ids, points, per_token, static_cast<std::int64_t>(prompt_ids.size()));
+std::vector<EmbeddingPoint> HfModel::target_logprob_gradients(const std::vector<std::int32_t>& prompt_ids, const std::vector<std::int32_t>& target_ids, const std::vector<std::vector<float>>& points, bool per_token, std::size_t gradient_points) const {
+    return logprob_gradients(prompt_ids, target_ids, points, per_token, static_cast<std::int64_t>(prompt_ids.size()), gradient_points);
 }
 
-std::vector<EmbeddingPoint> HfModel::continuation_logprob_gradients(const std::vector<std::int32_t>& prompt_ids, const std::vector<std::int32_t>& continuation_ids, const std::vector<std::vector<float>>& points, bool per_token) const {
+std::vector<EmbeddingPoint> HfModel::continuation_logprob_gradients(const std::vector<std::int32_t>& prompt_ids, const std::vector<std::int32_t>& continuation_ids, const std::vector<std::vector<float>>& points, bool per_token, std::size_t gradient_points) const {
     return logprob_gradients(prompt_ids, continuation_ids, points, per_token,
-                             static_cast<std::int64_t>(prompt_ids.size() + continuation_ids.size()) - 1);
+                             static_cast<std::int64_t>(prompt_ids.size() + continuation_ids.size()) - 1, gradient_points);
 }
 
 // log p(target | prompt) with the first `free` input embeddings replaced by each point, and gradients with respect
 // to them: the prompt's (free = P), or every input position's (free = P + Tt - 1).
-std::vector<EmbeddingPoint> HfModel::logprob_gradients(const std::vector<std::int32_t>& prompt_ids, const std::vector<std::int32_t>& target_ids, const std::vector<std::vector<float>>& points, bool per_token, std::int64_t free) const {
+std::vector<EmbeddingPoint> HfModel::logprob_gradients(const std::vector<std::int32_t>& prompt_ids, const std::vector<std::int32_t>& target_ids, const std::vector<std::vector<float>>& points, bool per_token, std::int64_t free, std::size_t gradient_points) const {
     const ModelThreads threads(threads_);
     const auto P = static_cast<std::int64_t>(prompt_ids.size()), Tt = static_cast<std::int64_t>(target_ids.size());
     const std::int64_t N = static_cast<std::int64_t>(points.size());
@@ -63,16 +63,17 @@ std::vector<EmbeddingPoint> HfModel::logprob_gradients(const std::vector<std::in
     auto value = token_lp.sum(1);                       // [N]
     check_finite(value.detach(), "attributing");
     std::vector<EmbeddingPoint> out(static_cast<std::size_t>(N));
+    const std::int64_t G = static_cast<std::int64_t>(std::min<std::size_t>(gradient_points, static_cast<std::size_t>(N)));
     auto tok_vals = token_lp.detach().to(torch::kFloat64).cpu().contiguous();
-    if (per_token) {
+    if (G > 0 && per_token) {
         // One forward, a backward per target token (the rows of the attribution matrix).
         std::vector<torch::Tensor> grads;
         for (std::int64_t j = 0; j < Tt; ++j)
             grads.push_back(torch::autograd::grad({token_lp.select(1, j).sum()}, {prompt}, {}, j + 1 < Tt)[0].to(torch::kFloat32));
         auto g = torch::stack(grads, 1).cpu().contiguous();  // [N, Tt, free, D]
-        check_finite_gradients(g);
+        check_finite_gradients(g.narrow(0, 0, G));
         const std::int64_t F = free * D;
-        for (std::int64_t n = 0; n < N; ++n) {
+        for (std::int64_t n = 0; n < G; ++n) {
             auto& o = out[static_cast<std::size_t>(n)];
             const float* p = g.data_ptr<float>() + n * Tt * F;
             o.token_gradients.assign(p, p + Tt * F);
@@ -80,11 +81,11 @@ std::vector<EmbeddingPoint> HfModel::logprob_gradients(const std::vector<std::in
             for (std::int64_t j = 0; j < Tt; ++j)
                 for (std::int64_t k = 0; k < F; ++k) o.gradient[static_cast<std::size_t>(k)] += p[j * F + k];
         }
-    } else {
+    } else if (G > 0) {
         value.sum().backward();
         auto grad = prompt.grad().to(torch::kFloat32).cpu().contiguous();
-        check_finite_gradients(grad);
-        for (std::int64_t n = 0; n < N; ++n) {
+        check_finite_gradients(grad.narrow(0, 0, G));
+        for (std::int64_t n = 0; n < G; ++n) {
             const float* g = grad.data_ptr<float>() + n * free * D;
             out[static_cast<std::size_t>(n)].gradient.assign(g, g + free * D);
         }

@@ -59,10 +59,12 @@ public:
 
     // Gradients (gradients.cpp)
     std::vector<EmbeddingPoint> target_logprob_gradients(const std::vector<std::int32_t>& prompt_ids, const std::vector<std::int32_t>& target_ids,
-                                                         const std::vector<std::vector<float>>& points, bool per_token) const override;
+                                                         const std::vector<std::vector<float>>& points, bool per_token,
+                                                         std::size_t gradient_points) const override;
     std::vector<EmbeddingPoint> continuation_logprob_gradients(const std::vector<std::int32_t>& prompt_ids,
                                                                const std::vector<std::int32_t>& continuation_ids,
-                                                               const std::vector<std::vector<float>>& points, bool per_token) const override;
+                                                               const std::vector<std::vector<float>>& points, bool per_token,
+                                                               std::size_t gradient_points) const override;
 
     // Generation (generation.cpp)
     GenerationResult generate(std::string_view prompt, const GenerationOptions& opt) const override;
@@ -113,7 +115,8 @@ private:
     // log p(target | prompt) with the first `free` input embeddings replaced by each point, and gradients with respect
     // to them: the prompt's (free = P), or every input position's (free = P + Tt - 1).
     std::vector<EmbeddingPoint> logprob_gradients(const std::vector<std::int32_t>& prompt_ids, const std::vector<std::int32_t>& target_ids,
-                                                  const std::vector<std::vector<float>>& points, bool per_token, std::int64_t free) const;
+                                                  const std::vector<std::vector<float>>& points, bool per_token, std::int64_t free,
+                                                  std::size_t gradient_points) const;
     Row start_row(std::string_view prompt, const GenerationOptions& opt) const;
     // ids for a pass over every layer, checked: not empty, within the context.
     at::Tensor sequence_ids(const std::vector<std::int32_t>& ids32, const char* what) const;
