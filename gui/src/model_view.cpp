@@ -3,6 +3,7 @@
 #include <QFileInfo>
 #include <QFormLayout>
 #include <QLabel>
+#include <QLocale>
 
 #include "session.h"
 
@@ -18,10 +19,11 @@ ModelView::ModelView(Session& session, QWidget* parent) : QWidget(parent), sessi
 QString ModelView::summary() const {
     if (!session_.model()) return tr("no model");
     const auto& i = session_.model()->info();
-    return QStringLiteral("%1 (%2, %3M params, ctx %4)")
-        .arg(QFileInfo(session_.model_path()).fileName(), QString::fromStdString(i.architecture))
-        .arg(static_cast<double>(i.parameters) / 1e6, 0, 'f', 2)
-        .arg(i.context_length);
+    const double p = static_cast<double>(i.parameters);
+    return QStringLiteral("%1 (%2, %3 params, ctx %4)")
+        .arg(QFileInfo(session_.model_path()).fileName(), QString::fromStdString(i.architecture),
+             p >= 1e9 ? QStringLiteral("%1B").arg(p / 1e9, 0, 'f', 2) : QStringLiteral("%1M").arg(p / 1e6, 0, 'f', 2),
+             QLocale().toString(static_cast<qlonglong>(i.context_length)));
 }
 
 void ModelView::refresh() {
@@ -43,12 +45,12 @@ void ModelView::refresh() {
     row(tr("Format"), QString::fromStdString(i.format));
     row(tr("Architecture"), QString::fromStdString(i.architecture));
     row(tr("Parameters"), QLocale().toString(static_cast<qlonglong>(i.parameters)));
-    row(tr("Weights"), tr("%1 MB, stored %2, held %3")
-                           .arg(static_cast<double>(i.weight_bytes) / 1e6, 0, 'f', 1)
-                           .arg(QString::fromStdString(i.stored_dtype), QString::fromStdString(i.held_dtype)));
+    row(tr("Weights"), tr("%1, stored %2, held %3")
+                           .arg(QLocale().formattedDataSize(static_cast<qint64>(i.weight_bytes), 1, QLocale::DataSizeSIFormat),
+                                QString::fromStdString(i.stored_dtype), QString::fromStdString(i.held_dtype)));
     row(tr("Compute"), QStringLiteral("%1 on %2").arg(QString::fromStdString(i.compute_dtype), QString::fromStdString(i.device)));
     row(tr("Vocabulary"), QLocale().toString(static_cast<qlonglong>(i.vocab_size)));
-    row(tr("Context"), tr("%1 tokens").arg(i.context_length));
+    row(tr("Context"), tr("%1 tokens").arg(QLocale().toString(static_cast<qlonglong>(i.context_length))));
     row(tr("Shape"), tr("%1 layers, hidden %2, %3 heads (%4 key/value)").arg(i.layers).arg(i.hidden_size).arg(i.heads).arg(i.kv_heads));
     row(tr("Capabilities"), caps.join(QStringLiteral(", ")));
 }

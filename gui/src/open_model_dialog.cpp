@@ -17,6 +17,7 @@ namespace lmwb::gui {
 
 OpenModelDialog::OpenModelDialog(const QString& source, const ModelOptions& initial, QWidget* parent) : QDialog(parent) {
     setWindowTitle(tr("Open model"));
+    setMinimumWidth(560);
     auto* form = new QFormLayout(this);
     description_ = new QLabel(this);
     description_->setWordWrap(true);
@@ -51,7 +52,7 @@ OpenModelDialog::OpenModelDialog(const QString& source, const ModelOptions& init
                                   .arg(QLocale().toString(static_cast<qlonglong>(info_.parameters)))
                                   .arg(info_.layers)
                                   .arg(QString::fromStdString(info_.stored_dtype))
-                                  .arg(info_.context_length));
+                                  .arg(QLocale().toString(static_cast<qlonglong>(info_.context_length))));
     } catch (const std::exception& e) {
         description_->setText(QString::fromStdString(e.what()));
         buttons->button(QDialogButtonBox::Open)->setEnabled(false);
@@ -80,6 +81,7 @@ void OpenModelDialog::update() {
     else if (weights + activations > available) text += tr(" — long inputs will be refused: a 16-bit dtype leaves more room");
     estimate_->setText(text);
     open_->setEnabled(described_ && fits_);
+    adjustSize();  // the estimate's lines vary with the dtype: the dialog grows to show them whole
 }
 
 ModelOptions OpenModelDialog::options() const {
