@@ -148,3 +148,20 @@ TEST_CASE("lmwb tokenize --jsonl keeps one output per input line, bad numeric op
         CHECK_THAT(r.output, Contains(message));
     }
 }
+
+TEST_CASE("generation gives the same tokens whichever decode kernels run (LMWB_FEW_ROWS_ISA)", "[cli]") {
+    // The knob that measures an AVX2-only machine's kernels on a wider CPU (docs/performance.md): every set must
+    // decode as the widest does. A bfloat16 checkpoint, whose weights the kernels widen as they read them.
+    const std::string model = "'" + fixture("models/llama3-bf16") + "'";
+    const std::string args = "generate " + model + " 'the cat sat' --max-new-tokens 12 --json 2>&1";
+    const auto widest = run_command(lmwb_cmd(args));
+    REQUIRE(widest.exit_code == 0);
+    const auto ids = nlohmann::json::parse(widest.output)["token_ids"];
+    CHECK(ids.size() == 12);
+    for (const char* isa : {"avx2", "none"}) {
+        INFO(isa);
+        const auto r = run_command(std::string("LMWB_FEW_ROWS_ISA=") + isa + " " + lmwb_cmd(args));
+        REQUIRE(r.exit_code == 0);
+        CHECK(nlohmann::json::parse(r.output)["token_ids"] == ids);
+    }
+}

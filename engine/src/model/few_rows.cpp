@@ -6,7 +6,9 @@
 #include <condition_variable>
 #include <functional>
 #include <mutex>
+#include <cstdlib>
 #include <stdexcept>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -150,7 +152,12 @@ Isa best_isa() {
         __builtin_cpu_init();
         // F16C converts float16 weights (every CPU with AVX2 has it).
         const bool f16c = __builtin_cpu_supports("f16c");
-        if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("fma") && f16c) return Isa::Avx512;
+        // LMWB_FEW_ROWS_ISA=avx2 (or none) runs a narrower set than the CPU has: how an AVX2-only machine's kernels do,
+        // measured on this one (docs/performance.md).
+        const char* cap = std::getenv("LMWB_FEW_ROWS_ISA");
+        if (cap && std::string_view(cap) == "none") return Isa::None;
+        const bool wide = !(cap && std::string_view(cap) == "avx2");
+        if (wide && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("fma") && f16c) return Isa::Avx512;
         if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && f16c) return Isa::Avx2;
         return Isa::None;
 #endif
