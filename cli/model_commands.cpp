@@ -1,5 +1,7 @@
 #include <nlohmann/json.hpp>
 
+#include <cctype>
+#include <cmath>
 #include <iostream>
 #include <memory>
 
@@ -8,6 +10,30 @@
 #include "model_flags.h"
 
 namespace lmwb::cli {
+
+namespace {
+
+// "12GB", "800MB", "2.5GiB", "16g", "1000000": bytes (k/M/G/T are powers of 1000, Ki/Mi/Gi/Ti of 1024).
+std::string parse_size(const std::string& text) {
+    std::size_t used = 0;
+    double number = -1;
+    try {
+        number = std::stod(text, &used);
+    } catch (const std::exception&) {
+    }
+    std::string unit;
+    for (char c : text.substr(used)) if (c != ' ') unit += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (!unit.empty() && unit.back() == 'b') unit.pop_back();
+    const bool binary = !unit.empty() && unit.back() == 'i';
+    if (binary) unit.pop_back();
+    const std::string units = "kmgt";
+    const auto power = unit.empty() ? 0 : units.find(unit) + 1;
+    if (!(number >= 0) || unit.size() > 1 || power == std::string::npos + 1 || (binary && power == 0))
+        throw CLI::ValidationError("--max-memory " + text + ": expected a size such as 12GB, 800MB or 2.5GiB");
+    return std::to_string(static_cast<std::uint64_t>(number * std::pow(binary ? 1024.0 : 1000.0, static_cast<double>(power))));
+}
+
+}  // namespace
 
 void add_model_flags(CLI::App* cmd, ModelFlags& flags) {
     cmd->add_option("--revision", flags.revision, "With a repository name: the branch, tag or commit in the cache (default: main)");
@@ -19,7 +45,7 @@ void add_model_flags(CLI::App* cmd, ModelFlags& flags) {
     cmd->add_option("--max-memory", flags.max_memory,
                     "Memory the model may use, weights and activations, e.g. 12GB (default: what the machine has available); "
                     "what does not fit is refused before it starts, attribution batches are sized to fit")
-        ->transform(CLI::AsSizeValue(true));
+        ->transform(parse_size, "SIZE");
 }
 
 ModelOptions model_options(const ModelFlags& flags) {

@@ -140,7 +140,7 @@ TEST_CASE("lmwb tokenize --jsonl keeps one output per input line, bad numeric op
     CHECK_THAT(blank.output, Contains("stdin:2: a blank line"));
     const std::string model = "'" + fixture("models/gpt2") + "'";
     for (auto [args, message] : {std::pair{"-m attention --layer -7", "--layer -7"}, std::pair{"--baseline-token -2", "--baseline-token -2"},
-                                 std::pair{"-m shap --batch-size -1", "--batch-size must be 0"}, std::pair{"--max-memory 1kB", "--max-memory allows"}, std::pair{"--threads -1", "threads -1"},
+                                 std::pair{"-m shap --batch-size -1", "--batch-size must be 0"}, std::pair{"--max-memory 1kB", "--max-memory allows"}, std::pair{"--max-memory 2.5XB", "expected a size such as 12GB"}, std::pair{"--max-memory 0.5KiB", "--max-memory allows 512 B"}, std::pair{"--threads -1", "threads -1"},
                                  std::pair{"--threads 1000000", "threads 1000000"}}) {
         INFO(args);
         auto r = run_command(lmwb_cmd("explain " + model + " -p 'the cat' -t ' sat' " + args + " 2>&1"));

@@ -27,11 +27,13 @@ std::size_t estimate_activation_bytes(const ModelInfo& info, const PassShape& pa
     const double V = static_cast<double>(info.vocab_size), rows = static_cast<double>(std::max<std::int64_t>(1, pass.rows));
     const double T = static_cast<double>(std::max<std::int64_t>(0, pass.tokens)), f = 4;  // float32 compute
     const double positions = rows * T;
-    // The engine's fixed buffers: a block of attention scores, of MLP activations and of logits (32 MiB each, with a
-    // temporary beside each), a widened block of 16-bit weights, and the heap the allocator keeps (host_memory.h).
-    double bytes = 256e6;
+    // The engine's blocks, each at most 32 MiB with a temporary beside it, smaller for short inputs: attention scores,
+    // MLP activations, logits; a widened block of 16-bit weights; and what the process and its heap keep besides.
+    const double block = 64.0 * (1 << 20);
+    double bytes = 64e6 + 32.0 * (1 << 20);
+    bytes += std::min(block, rows * heads * T * T * f * 2) + std::min(block, positions * I * f * 3) + std::min(block, positions * V * f * 2);
     // Inference: the residual stream, a layer's normed input, queries, keys and values, its outputs, alive together.
-    bytes += positions * (7 * H + 3 * kvd) * f;
+    bytes += positions * (6 * H + 3 * kvd) * f;
     if (pass.gradients) {
         // Autograd keeps per layer and position the norms' inputs and outputs, queries, keys and values (before and
         // after rotation), the attention output and projection, the residual sums, and the MLP's gate, up, activation
@@ -93,7 +95,8 @@ std::string format_bytes(std::size_t bytes) {
     const double b = static_cast<double>(bytes);
     if (b >= 1e9) std::snprintf(text, sizeof text, "%.1f GB", b / 1e9);
     else if (b >= 1e6) std::snprintf(text, sizeof text, "%.0f MB", b / 1e6);
-    else std::snprintf(text, sizeof text, "%.0f kB", b / 1e3);
+    else if (b >= 1e3) std::snprintf(text, sizeof text, "%.0f kB", b / 1e3);
+    else std::snprintf(text, sizeof text, "%zu B", bytes);
     return text;
 }
 

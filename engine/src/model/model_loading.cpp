@@ -124,7 +124,8 @@ void HfModel::refuse_weights_beyond_memory(const std::string& where, const Model
     const std::size_t as_stored = held_weight_bytes(info_, "auto");
     if (options.dtype == "float32" && as_stored < held_bytes_)
         advice = "--dtype auto keeps the " + info_.stored_dtype + " weights as stored (" + format_bytes(as_stored) + ")";
-    throw ModelError(where + ": the weights take " + format_bytes(held_bytes_) + " held as " + info_.compute_dtype + ", and " +
+    throw ModelError(where + ": the weights take " + format_bytes(held_bytes_) + " held as " +
+                     (held_bytes_ == info_.weight_bytes ? "stored (" + info_.stored_dtype + ")" : info_.compute_dtype) + ", and " +
                      (options.max_memory ? "--max-memory allows " : "the machine has ") + format_bytes(budget) +
                      (options.max_memory ? "" : " available") + ": " + advice);
 }
