@@ -396,7 +396,20 @@ struct Transformer::Impl {
     }
     // Rotates the first rotary_dims of each head of x [B, heads, T, hd] (rotate-half within them).
     torch::Tensor rope(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin) const {
-        const std::int64_t rd = cfg.rotary_dims, half = rd / 2;
+        const std::int64_t rd = cfg.rotary_dims, half = rd / 2, hd = x.size(-1);
+        if (!at::GradMode::is_enabled()) {
+            // Inference: each half written straight into the output, without the rotated copy and the two products
+            // the expression below holds at once (each as large as the queries: 268 MB at 32k tokens on a 1 B model).
+            auto out = torch::empty_like(x);
+            const auto x1 = x.narrow(-1, 0, half), x2 = x.narrow(-1, half, half);
+            auto o1 = out.narrow(-1, 0, half), o2 = out.narrow(-1, half, half);
+            at::mul_out(o1, x1, cos.narrow(-1, 0, half));
+            o1.addcmul_(x2, sin.narrow(-1, 0, half), -1);
+            at::mul_out(o2, x2, cos.narrow(-1, half, half));
+            o2.addcmul_(x1, sin.narrow(-1, half, half));
+            if (rd < hd) out.narrow(-1, rd, hd - rd).copy_(x.narrow(-1, rd, hd - rd));
+            return out;
+        }
         auto rot = rd == x.size(-1) ? x : x.narrow(-1, 0, rd);
         auto turned = torch::cat({-rot.narrow(-1, half, half), rot.narrow(-1, 0, half)}, -1);
         auto out = rot * cos + turned * sin;
