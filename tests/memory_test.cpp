@@ -49,6 +49,11 @@ TEST_CASE("memory estimates grow with what a pass keeps", "[memory]") {
     CHECK(more(cached));
     CHECK(more(maps));
     CHECK(more(gradient_pass(1, 100, 1)));
+    // Gradients keep every layer's activations: at least a hidden-wide float32 per layer and position more.
+    PassShape forward_only = gradient_pass(1, 100, 1);
+    forward_only.gradients = false;
+    CHECK(estimate_activation_bytes(info, gradient_pass(1, 100, 1)) >
+          estimate_activation_bytes(info, forward_only) + static_cast<std::size_t>(info.layers * 100 * info.hidden_size * 4));
     CHECK(estimate_activation_bytes(info, gradient_pass(2, 100, 1)) > estimate_activation_bytes(info, gradient_pass(1, 100, 1)));
     // A 16-bit checkpoint keeps its bytes under auto and doubles them as a float32 copy.
     const auto bf16 = LanguageModel::open(fixture_model("llama3-bf16"), {})->info();
