@@ -17,8 +17,8 @@ namespace lmwb::gui {
 
 OpenModelDialog::OpenModelDialog(const QString& source, const ModelOptions& initial, QWidget* parent) : QDialog(parent) {
     setWindowTitle(tr("Open model"));
-    setMinimumWidth(560);
     auto* form = new QFormLayout(this);
+    form->setSizeConstraint(QLayout::SetFixedSize);  // exactly its contents, as the estimate's lines come and go
     description_ = new QLabel(this);
     description_->setWordWrap(true);
     description_->setTextInteractionFlags(Qt::TextSelectableByMouse);
@@ -81,7 +81,6 @@ void OpenModelDialog::update() {
     else if (weights + activations > available) text += tr(" — long inputs will be refused: a 16-bit dtype leaves more room");
     estimate_->setText(text);
     open_->setEnabled(described_ && fits_);
-    adjustSize();  // the estimate's lines vary with the dtype: the dialog grows to show them whole
 }
 
 ModelOptions OpenModelDialog::options() const {
