@@ -751,6 +751,10 @@ TEST_CASE("each model computes with its own thread count", "[model][threads]") {
 TEST_CASE("memory a pass freed into the heap is counted as the next pass's", "[model][memory]") {
     // The budget adds what the heap holds free (the kernel counts it as taken): without it, the second batch of an
     // attribution was refused after the first one's activations went back to the heap (8 B checkpoint, IG).
+#if defined(__SANITIZE_ADDRESS__)
+    SUCCEED("AddressSanitizer's allocator has no glibc heap to report (heap_free_bytes() is 0: the budget adds nothing)");
+    return;
+#endif
     auto m = LanguageModel::open(fixture("models/llama"), {});  // keeps blocks up to 256 MB in the heap
     {
         std::vector<char> block(std::size_t{200} << 20);
