@@ -665,6 +665,95 @@ TEST_CASE("head summaries: entropy, first- and previous-token attention from the
     CHECK_THROWS_WITH(head_summaries(*model, text, 200), Catch::Contains("exceeds the model's context"));
 }
 
+TEST_CASE("display cells average unmasked positions only, and a window equals the full maps at token resolution", "[attribution][attention]") {
+    // Reference: the trace's full [layer][head][T][T] maps (another path through the engine). Mistral's window of 5
+    // masks positions below the diagonal too; 7 cells over ~30 tokens leave a shorter last block.
+    for (const char* name : {"models/mistral", "models/gpt2"}) {
+        INFO(name);
+        auto model = LanguageModel::open(lmwb::test::fixture(name));
+        const std::string text = "the cat sat on the mat and the dog ran in the park while the bird sang on the tree by the lake";
+        const auto tr = model->trace(text, {true, false, {}});
+        const auto T = static_cast<std::size_t>(tr.length), H = static_cast<std::size_t>(tr.heads);
+        const std::size_t L = static_cast<std::size_t>(model->info().layers);
+        auto full = [&](std::size_t l, std::size_t h, std::size_t q, std::size_t k) { return tr.attentions[((l * H + h) * T + q) * T + k]; };
+        auto masked = [&](std::size_t l, std::size_t q, std::size_t k) {
+            for (std::size_t h = 0; h < H; ++h)
+                if (full(l, h, q, k) != 0.0f) return false;
+            return true;
+        };
+        const auto maps = attention_maps(*model, text, -1, -1, 7);
+        REQUIRE(static_cast<std::size_t>(maps.length) == T);
+        const auto b = static_cast<std::size_t>(maps.block), D = static_cast<std::size_t>(maps.display);
+        REQUIRE(b == (T + 6) / 7);
+        REQUIRE(D == (T + b - 1) / b);
+        CHECK(maps.head_mean.empty());
+        REQUIRE(maps.heads_display.size() == L * H * D * D);
+        REQUIRE(maps.mean_display.size() == L * D * D);
+        std::size_t nan_cells = 0;
+        for (std::size_t l = 0; l < L; ++l)
+            for (std::size_t ci = 0; ci < D; ++ci)
+                for (std::size_t cj = 0; cj < D; ++cj) {
+                    double mean = 0, mx = 0;
+                    std::vector<double> sums(H, 0.0);
+                    std::size_t n = 0;
+                    for (std::size_t q = ci * b; q < std::min(T, (ci + 1) * b); ++q)
+                        for (std::size_t k = cj * b; k < std::min(T, (cj + 1) * b); ++k) {
+                            if (masked(l, q, k)) continue;
+                            ++n;
+                            double m = 0;
+                            for (std::size_t h = 0; h < H; ++h) {
+                                sums[h] += full(l, h, q, k);
+                                m += full(l, h, q, k) / static_cast<double>(H);
+                                mx = std::max(mx, static_cast<double>(full(l, h, q, k)));
+                            }
+                            mean += m;
+                        }
+                    const std::size_t cell = (l * D + ci) * D + cj;
+                    INFO("layer " << l << " cell " << ci << "," << cj);
+                    if (n == 0) {
+                        ++nan_cells;
+                        CHECK(std::isnan(maps.mean_display[cell]));
+                        CHECK(std::isnan(maps.max_display[cell]));
+                        CHECK(std::isnan(maps.heads_display[(l * H * D + ci) * D + cj]));
+                        continue;
+                    }
+                    CHECK(maps.mean_display[cell] == Approx(mean / static_cast<double>(n)).margin(1e-6));
+                    CHECK(maps.max_display[cell] == Approx(mx).margin(1e-6));
+                    for (std::size_t h = 0; h < H; ++h)
+                        CHECK(maps.heads_display[((l * H + h) * D + ci) * D + cj] == Approx(sums[h] / static_cast<double>(n)).margin(1e-6));
+                }
+        CHECK(nan_cells >= L * D * (D - 1) / 2);  // at least the cells above the diagonal
+        CHECK(maps.rollout.size() == T * T);
+
+        // A window of tokens 5..23 of layer 1: the full maps' values, NaN where every head gives 0.
+        const auto w = attention_window(*model, text, 1, 5, 23);
+        REQUIRE(w.width() == 19);
+        REQUIRE(static_cast<std::size_t>(w.heads) == H);
+        std::size_t window_masked = 0;
+        for (std::size_t q = 0; q < 19; ++q)
+            for (std::size_t k = 0; k < 19; ++k) {
+                const std::size_t tq = q + 5, tk = k + 5;
+                if (masked(1, tq, tk)) {
+                    ++window_masked;
+                    CHECK(std::isnan(w.mean[q * 19 + k]));
+                    continue;
+                }
+                double m = 0, mx = 0;
+                for (std::size_t h = 0; h < H; ++h) {
+                    CHECK(w.head_values[(h * 19 + q) * 19 + k] == Approx(full(1, h, tq, tk)).margin(1e-6));
+                    m += full(1, h, tq, tk) / static_cast<double>(H);
+                    mx = std::max(mx, static_cast<double>(full(1, h, tq, tk)));
+                }
+                CHECK(w.mean[q * 19 + k] == Approx(m).margin(1e-6));
+                CHECK(w.max[q * 19 + k] == Approx(mx).margin(1e-6));
+            }
+        CHECK(window_masked >= 19 * 18 / 2);
+        if (std::string(name) == "models/mistral") CHECK(window_masked > 19 * 18 / 2);  // the sliding window's too
+        CHECK_THROWS_WITH(attention_window(*model, text, static_cast<int>(L), 0, 3), Catch::Contains("does not exist"));
+        CHECK_THROWS_WITH(attention_window(*model, text, 0, 3, static_cast<int>(T)), Catch::Contains("not within"));
+    }
+}
+
 TEST_CASE("exact SHAP over too many features says why, whatever the budget", "[attribution][errors][model]") {
     auto m = LanguageModel::open(model_path("tiny-b"));
     std::string prompt;

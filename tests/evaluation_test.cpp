@@ -639,3 +639,36 @@ TEST_CASE("a report's reading errors name the field: /suites/i/items/k (id), /se
     j["settings"]["shard"]["index"] = -1;
     CHECK_THROWS_WITH(eval::report_from_json_text(j.dump(), "r.json"), Catch::Contains("r.json: /settings/shard: index -1 of 1"));
 }
+
+TEST_CASE("a run whose longest item would not fit in memory is refused before its first item, naming that item", "[evaluation][memory]") {
+    ScratchDir d;
+    d.write("m.json", R"({"lmwb_suite": 1, "name": "m", "version": "1", "kind": "multiple_choice", "prompt": "{question}", "items": "m.jsonl"})");
+    std::string items, long_prompt = "Question:";
+    for (int i = 0; i < 40; ++i) long_prompt += " the sky over the sea is";
+    for (int i = 0; i < 5; ++i) items += "{\"id\": \"short" + std::to_string(i) + "\", \"question\": \"The sky is\", \"choices\": [\"blue\", \"green\"], \"answer\": 0}\n";
+    items += "{\"id\": \"long\", \"question\": \"" + long_prompt + "\", \"choices\": [\"blue\", \"green\"], \"answer\": 0}\n";
+    d.write("m.jsonl", items);
+    const auto suite = datasets::load_suite(d.file("m.json"));
+    const auto info = LanguageModel::open(model_path("tiny-a"))->info();
+    auto plain = LanguageModel::open(model_path("tiny-a"));
+    auto n = static_cast<std::int64_t>(plain->tokenizer().encode(long_prompt + " green", true).ids.size());
+    n = std::min<std::int64_t>(n, info.context_length);
+    REQUIRE(n > 30);
+    // Room for one row of everything but the long item: its pass needs one byte more than there is.
+    PassShape pass;
+    pass.tokens = n;
+    ModelOptions o;
+    o.max_memory = held_weight_bytes(info, "auto") + estimate_activation_bytes(info, pass) - 1;
+    auto m = LanguageModel::open(model_path("tiny-a"), o);
+    eval::EvalOptions e;
+    e.settings.batch_size = 1;
+    e.journal_path = d.file("run.journal");
+    CHECK_THROWS_WITH(eval::evaluate(*m, nullptr, {suite}, e),
+                      Catch::Contains("this run's largest pass (suite 'm', item 'long'") && Catch::Contains("nothing was evaluated"));
+    CHECK_FALSE(std::filesystem::exists(e.journal_path));
+    // Without the long item the same model runs the suite.
+    e.settings.limit = 5;
+    const auto r = eval::evaluate(*m, nullptr, {suite}, e);
+    CHECK(r.complete);
+    CHECK(r.report.suites[0].items.size() == 5);
+}

@@ -134,7 +134,13 @@ TEST_CASE("attention, rollout, maps and head summaries from blocks of positions 
     auto close = [](const auto& a, const auto& b) {
         REQUIRE(a.size() == b.size());
         double worst = 0;
-        for (std::size_t i = 0; i < a.size(); ++i) worst = std::max(worst, std::abs(static_cast<double>(a[i]) - static_cast<double>(b[i])));
+        std::size_t masked = 0;
+        for (std::size_t i = 0; i < a.size(); ++i) {
+            REQUIRE(std::isnan(static_cast<double>(a[i])) == std::isnan(static_cast<double>(b[i])));  // the same cells masked
+            if (std::isnan(static_cast<double>(a[i]))) ++masked;
+            else worst = std::max(worst, std::abs(static_cast<double>(a[i]) - static_cast<double>(b[i])));
+        }
+        CHECK((a.empty() || masked < a.size()));
         CHECK(worst <= 1e-5);
     };
     for (auto method : {attr::Method::Attention, attr::Method::Rollout}) {
@@ -148,11 +154,19 @@ TEST_CASE("attention, rollout, maps and head summaries from blocks of positions 
             close(a.scores, b.scores);
         }
     }
-    const auto ma = attr::attention_maps(*blocked, prompt, -1, -1, 8), mb = attr::attention_maps(*whole, prompt, -1, -1, 8);
-    close(ma.head_mean, mb.head_mean);
-    close(ma.head_max, mb.head_max);
-    close(ma.rollout, mb.rollout);
-    close(ma.heads_display, mb.heads_display);
+    for (int display : {0, 8}) {
+        const auto ma = attr::attention_maps(*blocked, prompt, 1, 2, display), mb = attr::attention_maps(*whole, prompt, 1, 2, display);
+        close(ma.head_mean, mb.head_mean);
+        close(ma.head_max, mb.head_max);
+        close(ma.selected, mb.selected);
+        close(ma.rollout, mb.rollout);
+        close(ma.heads_display, mb.heads_display);
+        close(ma.mean_display, mb.mean_display);
+        close(ma.max_display, mb.max_display);
+    }
+    const auto wa = attr::attention_window(*blocked, prompt, 1, 3, 20), wb = attr::attention_window(*whole, prompt, 1, 3, 20);
+    close(wa.head_values, wb.head_values);
+    close(wa.mean, wb.mean);
     const auto sa = attr::head_summaries(*blocked, prompt, 24), sb = attr::head_summaries(*whole, prompt, 24);
     REQUIRE(sa.heads.size() == sb.heads.size());
     for (std::size_t i = 0; i < sa.heads.size(); ++i) {

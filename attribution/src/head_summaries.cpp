@@ -30,22 +30,23 @@ HeadSummaries head_summaries(const LanguageModel& m, std::string_view text, int 
         return out.heads[static_cast<std::size_t>(layer * out.heads_per_layer + head)];
     };
     control.report(0, 2, "passes");
-    stream_attentions(m, ids, [&](int layer, int heads, int T, const float* a) {
+    stream_attention_blocks(m, ids, [&](int layer, int heads, int first, int rows, int T, const float* a) {
         out.heads_per_layer = heads;
         for (int h = 0; h < heads; ++h) {
             HeadSummary& s = at(layer, h);
             s.layer = layer, s.head = h;
-            double entropy = 0, first = 0, previous = 0;
-            for (int q = 0; q < T; ++q) {
-                const float* row = a + (static_cast<std::size_t>(h) * static_cast<std::size_t>(T) + static_cast<std::size_t>(q)) * static_cast<std::size_t>(T);
+            for (int r = 0; r < rows; ++r) {
+                const int q = first + r;
+                const float* row = a + (static_cast<std::size_t>(h) * static_cast<std::size_t>(rows) + static_cast<std::size_t>(r)) * static_cast<std::size_t>(T);
                 for (int k = 0; k <= q; ++k)
-                    if (row[k] > 0) entropy -= row[k] * std::log(static_cast<double>(row[k]));
-                first += row[0];
-                if (q > 0) previous += row[q - 1];
+                    if (row[k] > 0) s.entropy -= row[k] * std::log(static_cast<double>(row[k]));
+                s.first_token += row[0];
+                if (q > 0) s.previous_token += row[q - 1];
             }
-            s.entropy = entropy / T;
-            s.first_token = first / T;
-            s.previous_token = previous / (T - 1);
+            if (first + rows < T) continue;  // sums so far; the layer's last block turns them into means
+            s.entropy /= T;
+            s.first_token /= T;
+            s.previous_token /= T - 1;
         }
     });
     control.report(1, 2, "passes");
@@ -58,13 +59,13 @@ HeadSummaries head_summaries(const LanguageModel& m, std::string_view text, int 
     rep.insert(rep.end(), half.begin(), half.end());
     const int L = repeat_length;
     out.induction_tokens = rep;
-    stream_attentions(m, rep, [&](int layer, int heads, int T, const float* a) {
+    stream_attention_blocks(m, rep, [&](int layer, int heads, int first, int rows, int T, const float* a) {
         for (int h = 0; h < heads; ++h) {
-            double score = 0;
-            for (int q = L; q < T; ++q)  // the token after q's earlier occurrence is q − L + 1
-                score += a[(static_cast<std::size_t>(h) * static_cast<std::size_t>(T) + static_cast<std::size_t>(q)) * static_cast<std::size_t>(T) +
+            double& score = at(layer, h).induction;
+            for (int q = std::max(L, first); q < first + rows; ++q)  // the token after q's earlier occurrence is q − L + 1
+                score += a[(static_cast<std::size_t>(h) * static_cast<std::size_t>(rows) + static_cast<std::size_t>(q - first)) * static_cast<std::size_t>(T) +
                            static_cast<std::size_t>(q - L + 1)];
-            at(layer, h).induction = score / L;
+            if (first + rows == T) score /= L;
         }
     });
     control.report(2, 2, "passes");

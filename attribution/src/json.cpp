@@ -59,17 +59,20 @@ std::string to_json_text(const Result& r, int indent) {
 }
 
 std::string to_json_text(const AttentionMaps& m, int indent) {
-    const std::size_t T = static_cast<std::size_t>(m.length), TT = T * T;
+    const bool full = m.display == 0;  // else the maps come in display cells of `block` tokens
+    const std::size_t N = full ? static_cast<std::size_t>(m.length) : static_cast<std::size_t>(m.display), NN = N * N;
     json layers = json::array();
     for (int l = 0; l < m.layers; ++l) {
         auto slice = [&](const std::vector<float>& v) {
-            return rows(std::vector<double>(v.begin() + static_cast<std::ptrdiff_t>(l * TT), v.begin() + static_cast<std::ptrdiff_t>((l + 1) * TT)), T);
+            const auto at = v.begin() + static_cast<std::ptrdiff_t>(static_cast<std::size_t>(l) * NN);
+            return rows(std::vector<double>(at, at + static_cast<std::ptrdiff_t>(NN)), N);
         };
-        layers.push_back({{"layer", l}, {"head_mean", slice(m.head_mean)}, {"head_max", slice(m.head_max)}});
+        layers.push_back({{"layer", l}, {"head_mean", slice(full ? m.head_mean : m.mean_display)}, {"head_max", slice(full ? m.head_max : m.max_display)}});
     }
-    json j = {{"schema", "lmwb.attention"}, {"schema_version", 1}, {"tokens", tokens_json(m.tokens)}, {"layers", layers},
-              {"heads", m.heads}, {"rollout", rows(m.rollout, T)}};
-    if (!m.selected.empty()) j["selected"] = rows(std::vector<double>(m.selected.begin(), m.selected.end()), T);
+    json j = {{"schema", "lmwb.attention"}, {"schema_version", 1}, {"tokens", tokens_json(m.tokens)}, {"layers", layers}, {"heads", m.heads}};
+    if (!full) j["block"] = m.block;
+    if (!m.rollout.empty()) j["rollout"] = rows(m.rollout, static_cast<std::size_t>(m.length));
+    if (!m.selected.empty()) j["selected"] = rows(std::vector<double>(m.selected.begin(), m.selected.end()), static_cast<std::size_t>(m.length));
     return dump(j, indent);
 }
 

@@ -82,9 +82,15 @@ void HeadThumbnails::paintEvent(QPaintEvent*) {
             QImage img(n, n, QImage::Format_RGB32);
             for (int r = 0; r < n; ++r) {
                 float mx = 0;
-                for (int c = 0; c < n; ++c) mx = std::max(mx, m[r * n + c]);
+                for (int c = 0; c < n; ++c)
+                    if (m[r * n + c] > mx) mx = m[r * n + c];  // masked cells are NaN
                 for (int c = 0; c < n; ++c) {
-                    const double v = mx > 0 ? m[r * n + c] / mx : 0;
+                    const float x = m[r * n + c];
+                    if (std::isnan(x)) {
+                        img.setPixel(c, r, qRgb(238, 238, 238));
+                        continue;
+                    }
+                    const double v = mx > 0 ? x / mx : 0;
                     img.setPixel(c, r, qRgb(static_cast<int>(255 - 200 * v), static_cast<int>(255 - 150 * v), 255 - static_cast<int>(60 * v)));
                 }
             }

@@ -7,12 +7,15 @@
 #include <QHeaderView>
 #include <QLabel>
 #include <QPushButton>
+#include <QScopedValueRollback>
 #include <QSpinBox>
 #include <QSplitter>
 #include <QTabWidget>
 #include <QTableView>
+#include <QTimer>
 #include <QVBoxLayout>
 
+#include <algorithm>
 #include <cmath>
 
 #include "head_grid.h"
@@ -26,7 +29,9 @@ namespace lmwb::gui {
 
 namespace {
 
-constexpr int kDisplayCells = 256;  // per-head maps of longer inputs are kept in blocks of tokens (memory)
+// Long inputs: every map is kept in at most kDisplayCells x kDisplayCells cells of tokens (memory), and a view of
+// at most kDisplayCells tokens is computed at token resolution for the layer on screen.
+constexpr int kDisplayCells = 256;
 enum HeadChoice { kMean = 0, kMax = 1, kRollout = 2, kFirstHead = 3 };  // the head combo: then one entry per head
 
 }  // namespace
@@ -52,36 +57,38 @@ AttentionPage::AttentionPage(InspectorView& inspector) : InspectorPage(inspector
     auto* reset = new QPushButton(tr("Reset view"));
     ah->addWidget(reset);
     block_note_ = new QLabel;
-    ah->addWidget(block_note_);
-    ah->addStretch();
+    ah->addWidget(block_note_, 1);
     av->addLayout(ah);
     map_ = new Heatmap;
     map_->setToolTip(tr("Wheel: zoom; drag: pan; right-click: reset view or export"));
     av->addWidget(map_, 1);
+    zoom_timer_ = new QTimer(this);
+    zoom_timer_->setSingleShot(true);
+    zoom_timer_->setInterval(300);
+    connect(zoom_timer_, &QTimer::timeout, this, [this] {
+        const auto [a, z] = visibleTokens();
+        if (maps_ && !showing_window_ && z - a + 1 <= kDisplayCells) showTokens(a, z);
+    });
     // The token-range selector and the map's own zoom follow each other.
-    auto apply_range = [this] {
-        const int b = block();
-        map_->setView(view_first_->value() / b, view_last_->value() / b);
-    };
+    auto apply_range = [this] { showTokens(view_first_->value(), view_last_->value()); };
     connect(view_first_, &QSpinBox::editingFinished, this, apply_range);
     connect(view_last_, &QSpinBox::editingFinished, this, apply_range);
-    connect(reset, &QPushButton::clicked, map_, &Heatmap::resetView);
-    connect(map_, &Heatmap::viewChanged, this, [this] {
-        if (!maps_) return;
-        const auto [a, z] = map_->visibleColumns();
-        const int b = block();
-        const QSignalBlocker b1(view_first_), b2(view_last_);
-        view_first_->setValue(a * b);
-        view_last_->setValue(std::min(maps_->length - 1, (z + 1) * b - 1));
+    connect(reset, &QPushButton::clicked, this, [this] {
+        want_window_ = false;
+        show();
     });
+    connect(map_, &Heatmap::viewChanged, this, &AttentionPage::viewMoved);
     connect(layer_, &QComboBox::currentIndexChanged, this, &AttentionPage::show);
     connect(head_, &QComboBox::currentIndexChanged, this, &AttentionPage::show);
 }
 
 void AttentionPage::clear() {
     maps_.reset();
+    window_.reset();
+    want_window_ = showing_window_ = false;
     layer_->clear();
     head_->clear();
+    block_note_->clear();
     map_->setEmpty(tr("No attention map yet.\nType a prompt (or open a result row in Run) and press Attention (%1).").arg(shortcutOf("attention")));
 }
 
@@ -93,9 +100,12 @@ void AttentionPage::run(const std::string&) {
     const PageInputs in = currentInputs();
     startJob(QStringLiteral("attention"), tr("Attention"), [this, model, text, in](JobContext& ctx) -> JobRunner::Apply {
         auto maps = std::make_shared<const attr::AttentionMaps>(attr::attention_maps(*model, text, -1, -1, kDisplayCells, ctx.control));
-        return [this, maps, in] {
+        return [this, maps, in, text] {
             maps_ = maps;
+            maps_text_ = text;
             maps_for_ = in;
+            window_.reset();
+            want_window_ = showing_window_ = false;
             {
                 const QSignalBlocker b1(layer_), b2(head_);
                 layer_->clear();
@@ -116,33 +126,71 @@ void AttentionPage::run(const std::string&) {
 void AttentionPage::selectLayer(int layer) { layer_->setCurrentIndex(layer); }
 void AttentionPage::selectHead(int index) { head_->setCurrentIndex(index); }
 
-int AttentionPage::block() const { return maps_ && head_->currentIndex() >= kFirstHead ? std::max(1, maps_->block) : 1; }
+int AttentionPage::block() const { return maps_ ? std::max(1, maps_->block) : 1; }
+
+std::pair<int, int> AttentionPage::visibleTokens() const {
+    if (!maps_) return {0, -1};
+    const auto [a, z] = map_->visibleColumns();
+    if (showing_window_) return {window_->first + a, window_->first + z};
+    if (head_->currentIndex() == kRollout) return {a, z};  // rollout is at token resolution
+    const int b = block();
+    return {a * b, std::min(maps_->length - 1, (z + 1) * b - 1)};
+}
+
+void AttentionPage::viewMoved() {
+    if (!maps_ || redrawing_) return;
+    const auto [a, z] = visibleTokens();
+    {
+        const QSignalBlocker b1(view_first_), b2(view_last_);
+        view_first_->setValue(a);
+        view_last_->setValue(z);
+    }
+    if (showing_window_) {
+        want_first_ = a, want_last_ = z;
+    } else if (block() > 1 && head_->currentIndex() != kRollout) {
+        zoom_timer_->start();  // zooming into the cells: token resolution once the wheel rests
+    }
+}
+
+void AttentionPage::showTokens(int first, int last) {
+    if (!maps_) return;
+    first = std::clamp(first, 0, maps_->length - 1);
+    last = std::clamp(last, first, maps_->length - 1);
+    want_first_ = first, want_last_ = last;
+    want_window_ = block() > 1 && head_->currentIndex() != kRollout && last - first + 1 <= kDisplayCells;
+    if (want_window_) return show();
+    if (showing_window_) show();  // back to the cells, then zoom them
+    const int b = head_->currentIndex() == kRollout ? 1 : block();
+    map_->setView(first / b, last / b);
+}
+
+void AttentionPage::requestWindow() {
+    const int L = std::max(0, layer_->currentIndex()), T = maps_->length;
+    // kDisplayCells tokens around what is asked, so that panning stays at token resolution.
+    int first = std::max(0, (want_first_ + want_last_) / 2 - kDisplayCells / 2);
+    const int last = std::min(T - 1, first + kDisplayCells - 1);
+    first = std::max(0, std::min(first, last - kDisplayCells + 1));
+    if (pending_ == std::make_tuple(L, first, last)) return;
+    pending_ = {L, first, last};
+    auto model = session().model();
+    auto maps = maps_;
+    const std::string text = maps_text_;
+    startJob(QStringLiteral("attention-window"), tr("Attention at token resolution"),
+             [this, model, maps, text, L, first, last](JobContext& ctx) -> JobRunner::Apply {
+                 auto window = std::make_shared<const attr::AttentionWindow>(attr::attention_window(*model, text, L, first, last, ctx.control));
+                 return [this, maps, window] {
+                     if (pending_ == std::make_tuple(window->layer, window->first, window->last)) pending_ = {-1, -1, -1};
+                     if (maps != maps_) return;  // another text since
+                     window_ = window;
+                     inspector_.setDoneDetail(tr("layer %1, tokens %2–%3").arg(window->layer).arg(window->first).arg(window->last));
+                     show();
+                 };
+             });
+}
 
 void AttentionPage::show() {
     if (!maps_ || maps_->length == 0) return;
     const int T = maps_->length, L = std::max(0, layer_->currentIndex()), mode = std::max(0, head_->currentIndex());
-    const std::size_t TT = static_cast<std::size_t>(T) * static_cast<std::size_t>(T);
-    std::vector<double> values;
-    QStringList labels;
-    if (mode < kFirstHead) {  // mean, max and rollout at full resolution
-        const float* src = mode == kMean ? maps_->head_mean.data() + static_cast<std::size_t>(L) * TT
-                         : mode == kMax  ? maps_->head_max.data() + static_cast<std::size_t>(L) * TT : nullptr;
-        if (src) values.assign(src, src + TT);
-        else values = maps_->rollout;
-        for (const auto& t : maps_->tokens) labels << tokenText(t.text);
-        block_note_->clear();
-    } else {  // one head: kept in blocks of tokens for long inputs
-        const int h = mode - kFirstHead, d = maps_->display, b = maps_->block;
-        const float* p = maps_->heads_display.data() + (static_cast<std::size_t>(L) * static_cast<std::size_t>(maps_->heads) + static_cast<std::size_t>(h)) *
-                                                           static_cast<std::size_t>(d) * static_cast<std::size_t>(d);
-        values.assign(p, p + static_cast<std::size_t>(d) * static_cast<std::size_t>(d));
-        for (int i = 0; i < d; ++i) {
-            const int first = i * b, last = std::min(T, (i + 1) * b) - 1;
-            labels << (b == 1 ? tokenText(maps_->tokens[static_cast<std::size_t>(first)].text) : tr("%1–%2").arg(first).arg(last));
-        }
-        block_note_->setText(b > 1 ? tr("single heads of %1 tokens: blocks of %2").arg(T).arg(b) : QString());
-    }
-    const int D = static_cast<int>(labels.size());
     {
         const QSignalBlocker b1(view_first_), b2(view_last_);
         view_first_->setRange(0, T - 1);
@@ -150,7 +198,60 @@ void AttentionPage::show() {
     }
     const QString head = mode == kMean ? tr("mean of heads") : mode == kMax ? tr("max of heads") : mode == kRollout ? tr("rollout") : tr("head %1").arg(mode - kFirstHead);
     map_->setTitle(tr("Attention · layer %1 · %2 · %3").arg(L).arg(head, QFileInfo(session().model_path()).fileName()));
-    map_->setMatrix(D, D, values, labels, labels, false, tr("query"), tr("key"));
+    std::vector<double> values;
+    QStringList labels;
+    const QScopedValueRollback<bool> guard(redrawing_, true);
+    showing_window_ = false;
+    if (mode == kRollout) {
+        block_note_->clear();
+        if (maps_->rollout.empty()) {
+            map_->setEmpty(tr("Rollout multiplies every layer's whole map: inputs of up to %L1 tokens (this one has %L2).")
+                               .arg(attr::AttentionMaps::kRolloutTokens).arg(T));
+            emit inspector_.attentionShown();
+            return;
+        }
+        values = maps_->rollout;
+        for (const auto& t : maps_->tokens) labels << tokenText(t.text);
+        map_->setMatrix(T, T, values, labels, labels, false, tr("query"), tr("key"), {0, true, true});
+    } else if (want_window_ && window_ && window_->layer == L && window_->first <= want_first_ && want_last_ <= window_->last) {
+        const auto W = static_cast<std::size_t>(window_->width());
+        const float* src = mode == kMean ? window_->mean.data() : mode == kMax ? window_->max.data()
+                                                                              : window_->head_values.data() + static_cast<std::size_t>(mode - kFirstHead) * W * W;
+        values.assign(src, src + W * W);
+        for (int i = window_->first; i <= window_->last; ++i) labels << tokenText(maps_->tokens[static_cast<std::size_t>(i)].text);
+        map_->setMatrix(static_cast<int>(W), static_cast<int>(W), values, labels, labels, false, tr("query"), tr("key"), {window_->first, true, true});
+        showing_window_ = true;
+        map_->setView(want_first_ - window_->first, want_last_ - window_->first);
+        block_note_->setText(tr("tokens %1–%2 at token resolution · Reset view: all %3").arg(window_->first).arg(window_->last).arg(T));
+    } else {
+        const int d = maps_->display, b = maps_->block;
+        const std::size_t DD = static_cast<std::size_t>(d) * static_cast<std::size_t>(d);
+        const float* src = mode == kMean ? maps_->mean_display.data() + static_cast<std::size_t>(L) * DD
+                         : mode == kMax  ? maps_->max_display.data() + static_cast<std::size_t>(L) * DD
+                                         : maps_->heads_display.data() + (static_cast<std::size_t>(L) * static_cast<std::size_t>(maps_->heads) +
+                                                                          static_cast<std::size_t>(mode - kFirstHead)) * DD;
+        values.assign(src, src + DD);
+        for (int i = 0; i < d; ++i) {
+            const int first = i * b, last = std::min(T, (i + 1) * b) - 1;
+            labels << (b == 1 ? tokenText(maps_->tokens[static_cast<std::size_t>(first)].text) : tr("%1–%2").arg(first).arg(last));
+        }
+        map_->setMatrix(d, d, values, labels, labels, false, tr("query"), tr("key"), {0, b == 1, b == 1});  // else labels are ranges
+        if (want_window_) {
+            map_->setView(want_first_ / b, want_last_ / b);
+            block_note_->setText(tr("computing tokens %1–%2 of layer %3 at token resolution…").arg(want_first_).arg(want_last_).arg(L));
+            requestWindow();
+        } else {
+            block_note_->setText(b > 1 ? tr("%1 tokens in cells of %2 (means over unmasked positions): zoom to %3 tokens or fewer for token resolution")
+                                             .arg(T).arg(b).arg(kDisplayCells)
+                                       : QString());
+        }
+    }
+    const auto [a, z] = visibleTokens();
+    {
+        const QSignalBlocker b1(view_first_), b2(view_last_);
+        view_first_->setValue(a);
+        view_last_->setValue(z);
+    }
     emit inspector_.attentionShown();
 }
 

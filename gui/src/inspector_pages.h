@@ -3,6 +3,8 @@
 #pragma once
 
 #include <memory>
+#include <tuple>
+#include <utility>
 
 #include "inspector_page.h"
 #include "lmwb/attribution.h"
@@ -12,6 +14,7 @@ class QComboBox;
 class QLabel;
 class QSpinBox;
 class QTableView;
+class QTimer;
 
 namespace lmwb::gui {
 
@@ -41,16 +44,29 @@ public:
     void selectHead(int index);
     Heatmap* map() const { return map_; }
     const attr::AttentionMaps* maps() const { return maps_.get(); }
+    // Shows tokens [first, last] (queries and keys): at token resolution when they are few enough (computed for the
+    // layer on screen, a job), else the map's cells that cover them.
+    void showTokens(int first, int last);
+    std::pair<int, int> visibleTokens() const;
+    const attr::AttentionWindow* window() const { return showing_window_ ? window_.get() : nullptr; }  // on screen
 
 private:
     void show();
-    int block() const;  // tokens per cell of the map on screen
+    void viewMoved();
+    void requestWindow();  // the token-resolution window around want_first_..want_last_ of the layer on screen
+    int block() const;     // tokens per cell of the overview
     QComboBox *layer_, *head_;
     QSpinBox *view_first_, *view_last_;  // the token range on screen
     QLabel* block_note_;
     Heatmap* map_;
+    QTimer* zoom_timer_;  // a pause in zooming asks for token resolution
     std::shared_ptr<const attr::AttentionMaps> maps_;
+    std::string maps_text_;
     PageInputs maps_for_;
+    std::shared_ptr<const attr::AttentionWindow> window_;
+    bool want_window_ = false, showing_window_ = false, redrawing_ = false;
+    int want_first_ = 0, want_last_ = 0;
+    std::tuple<int, int, int> pending_{-1, -1, -1};  // (layer, first, last) of the window job running
 };
 
 class AttributionPage : public InspectorPage {

@@ -47,8 +47,8 @@ QString shortLabel(QString l, int limit = 12) {
 // labels `spacing` pixels apart at the axis's current length and range: re-thinned on every zoom and resize.
 class CellTicker : public QCPAxisTicker {
 public:
-    CellTicker(QCPAxis* axis, QStringList labels, double spacing, int limit)
-        : axis_(axis), labels_(std::move(labels)), spacing_(spacing), limit_(limit) {}
+    CellTicker(QCPAxis* axis, QStringList labels, double spacing, int limit, CellPositions positions = {})
+        : axis_(axis), labels_(std::move(labels)), spacing_(spacing), limit_(limit), positions_(positions) {}
     int stepFor(const QCPRange& range) const {
         const double px = axis_->orientation() == Qt::Horizontal ? axis_->axisRect()->width() : axis_->axisRect()->height();
         const double per_cell = px / std::max(1e-9, range.size());
@@ -74,7 +74,9 @@ protected:
         // Thinned labels carry their position, so that a reader knows where in a long input a label sits.
         for (int i = (first + step - 1) / step * step; i <= last; i += step) {
             ticks << i;
-            if (tickLabels) *tickLabels << (step > 1 ? QStringLiteral("%1 %2").arg(i).arg(shortLabel(labels_[i], limit_)) : shortLabel(labels_[i], limit_));
+            if (tickLabels)
+                *tickLabels << (step > 1 && positions_.in_labels ? QStringLiteral("%1 %2").arg(positions_.first + i).arg(shortLabel(labels_[i], limit_))
+                                                                 : shortLabel(labels_[i], limit_));
         }
     }
 
@@ -83,16 +85,17 @@ private:
     QStringList labels_;
     double spacing_;
     int limit_;  // characters per label
+    CellPositions positions_;
 };
 
 namespace {
 
 // Labels rotated by r need their height / sin(r) of axis length each; upright ones their height.
-void setCellLabels(QCPAxis* axis, const QStringList& labels, int limit = 12) {
+void setCellLabels(QCPAxis* axis, const QStringList& labels, int limit = 12, CellPositions positions = {}) {
     const QFontMetrics fm(axis->tickLabelFont());
     const double rot = std::fabs(axis->tickLabelRotation()) * M_PI / 180.0;
     const double spacing = rot > 0.01 ? fm.height() / std::sin(rot) + 2 : fm.height() + 2;
-    axis->setTicker(QSharedPointer<QCPAxisTicker>(new CellTicker(axis, labels, spacing, limit)));
+    axis->setTicker(QSharedPointer<QCPAxisTicker>(new CellTicker(axis, labels, spacing, limit, positions)));
 }
 
 
@@ -340,8 +343,10 @@ int Heatmap::labelStep(Qt::Orientation o) const {
 }
 
 void Heatmap::setMatrix(int rows, int cols, const std::vector<double>& values, const QStringList& row_labels,
-                        const QStringList& col_labels, bool diverging_palette, const QString& row_title, const QString& col_title) {
+                        const QStringList& col_labels, bool diverging_palette, const QString& row_title, const QString& col_title,
+                        CellPositions positions) {
     markFilled();
+    positions_ = positions;
     rows_ = rows;
     cols_ = cols;
     values_ = values;
@@ -361,8 +366,8 @@ void Heatmap::setMatrix(int rows, int cols, const std::vector<double>& values, c
     auto g = diverging_palette ? diverging() : sequential();  // signed scores centred on 0; attention from 0
     g.setNanHandling(QCPColorGradient::nhTransparent);
     map_->setGradient(g);
-    setCellLabels(xAxis, col_labels);
-    setCellLabels(yAxis, row_labels);
+    setCellLabels(xAxis, col_labels, 12, positions);
+    setCellLabels(yAxis, row_labels, 12, positions);
     xAxis->setLabel(col_title);
     yAxis->setLabel(row_title);
     resetView();
@@ -371,7 +376,10 @@ void Heatmap::setMatrix(int rows, int cols, const std::vector<double>& values, c
 
 QString Heatmap::cellText(int r, int c) const {
     if (r < 0 || c < 0 || r >= rows_ || c >= cols_) return {};
-    auto label = [](const QStringList& l, int i) { return i < l.size() ? l[i] : QString::number(i); };
+    auto label = [this](const QStringList& l, int i) {
+        const QString text = i < l.size() ? l[i] : QString::number(i);
+        return positions_.in_tooltip ? QStringLiteral("%1 %2").arg(positions_.first + i).arg(text) : text;
+    };
     return QStringLiteral("%1 %2 → %3 %4: %5")
         .arg(row_title_, label(row_labels_, r).toHtmlEscaped(), col_title_, label(col_labels_, c).toHtmlEscaped())
         .arg(value(r, c), 0, 'g', 4);

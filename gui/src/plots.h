@@ -44,6 +44,13 @@ private:
     QString hint_, stale_, title_;
 };
 
+// Where a heatmap's cells sit in a longer sequence: thinned tick labels carry first + index when in_labels, the
+// hover text names the position when in_tooltip (cells that are tokens).
+struct CellPositions {
+    int first = 0;
+    bool in_labels = true, in_tooltip = false;
+};
+
 class Heatmap : public Plot {
     Q_OBJECT
 public:
@@ -51,7 +58,8 @@ public:
     // values: rows x cols, row-major. Labels per row and column (shown thinned when many). Diverging: a symmetric
     // range around 0 with a blue-white-orange palette; else 0..max with a sequential palette.
     void setMatrix(int rows, int cols, const std::vector<double>& values, const QStringList& row_labels,
-                   const QStringList& col_labels, bool diverging, const QString& row_title, const QString& col_title);
+                   const QStringList& col_labels, bool diverging, const QString& row_title, const QString& col_title,
+                   CellPositions positions = {});
     QString cellText(int row, int col) const;  // what the hover tooltip shows
     int rows() const { return rows_; }
     int cols() const { return cols_; }
@@ -79,6 +87,7 @@ private:
     std::vector<double> values_;
     QStringList row_labels_, col_labels_;
     QString row_title_, col_title_;
+    CellPositions positions_;
 };
 
 class BarChart : public Plot {

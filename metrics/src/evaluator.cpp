@@ -18,6 +18,7 @@
 #include "lmwb/evaluation.h"
 #include "evaluation_internal.h"
 #include "journal.h"
+#include "run_memory.h"
 #include "unicode_text.h"
 #include "lmwb/model.h"
 #include "lmwb/text.h"
@@ -424,15 +425,21 @@ EvalOutcome evaluate(const LanguageModel& model, const LanguageModel* judge, con
             done = read_journal(opt.journal_path, key);
             run.journal.reopen(opt.journal_path);
             rep.execution.resumed = true;
-        } else {
-            if (fs::exists(opt.journal_path))
-                throw ReportError(opt.journal_path + ": a journal of an unfinished run is here; continue it with --resume, or "
-                                  "delete it to start over");
-            run.journal.create(opt.journal_path, key);
+        } else if (fs::exists(opt.journal_path)) {
+            throw ReportError(opt.journal_path + ": a journal of an unfinished run is here; continue it with --resume, or "
+                              "delete it to start over");
         }
     } else if (opt.resume) {
         throw ReportError("--resume needs a journal");
     }
+    {
+        std::vector<std::vector<const SuiteItem*>> to_do(suites.size());
+        for (std::size_t si = 0; si < suites.size(); ++si)
+            for (const SuiteItem* it : selected[si])
+                if (!done.count({si, it->index})) to_do[si].push_back(it);
+        check_run_memory(model, judge ? *judge : model, suites, to_do, opt.settings);
+    }
+    if (!opt.journal_path.empty() && !opt.resume) run.journal.create(opt.journal_path, key);
     for (auto& v : selected) run.progress.items_total += v.size();
     for (std::size_t si = 0; si < suites.size(); ++si) {
         std::vector<const SuiteItem*> pending;

@@ -2,6 +2,8 @@
 // person can look at what a user sees: build/screenshots/*.png.
 #include <catch2/catch.hpp>
 
+#include <cmath>
+
 #include <QDir>
 #include <QFile>
 #include <QTabWidget>
@@ -17,6 +19,7 @@
 #include <QTableView>
 #include "gui_support.h"
 #include "inspector.h"
+#include "inspector_pages.h"
 #include "main_window.h"
 #include "plots.h"
 #include "run_view.h"
@@ -125,19 +128,46 @@ TEST_CASE("screenshots of the main views", "[screenshots]") {
         w.inspector()->setPrompt(text, QString());
         w.inspector()->runAttention();
         REQUIRE(waitFor([&] { return w.inspector()->attentionMaps() != nullptr && w.inspector()->attentionMaps()->length >= 1000; }, 60000));
-        w.inspector()->selectHead(0);
+        // Head 0 of the last layer: cells of 4 tokens (means over the unmasked positions only; the future is blank).
+        const attr::AttentionMaps* maps = w.inspector()->attentionMaps();
+        AttentionPage* page = w.inspector()->attentionPage();
+        w.inspector()->selectHead(3);
         shot(w.inspector(), "inspector-attention-1024");
         Heatmap* map = w.inspector()->attentionMap();
-        CHECK(map->rows() == w.inspector()->attentionMaps()->length);
+        CHECK(maps->block == 4);
+        CHECK(map->rows() == maps->display);
+        CHECK(std::isnan(map->value(0, 1)));
         CHECK(map->labelStep(Qt::Horizontal) > 1);
         CHECK(lmwb::test::tickLabelProblem(map->xAxis, map) == QString());
         CHECK(lmwb::test::tickLabelProblem(map->yAxis, map) == QString());
-        map->setView(500, 539);
+        // Zoomed to 40 tokens: that part of the layer is computed at token resolution, every token labelled, the
+        // values those of the whole-map computation.
+        page->showTokens(500, 539);
+        REQUIRE(waitFor([&] { return page->window() != nullptr; }, 60000));
         shot(w.inspector(), "inspector-attention-1024-zoomed");
+        CHECK(page->visibleTokens() == std::make_pair(500, 539));
         CHECK(map->labelStep(Qt::Horizontal) == 1);
-        CHECK(map->visibleColumns() == std::make_pair(500, 539));
         CHECK(lmwb::test::tickLabelProblem(map->xAxis, map) == QString());
         CHECK(lmwb::test::tickLabelProblem(map->yAxis, map) == QString());
+        const attr::AttentionWindow* window = page->window();
+        CHECK(window->layer == maps->layers - 1);
+        const auto [c0, c1] = map->visibleColumns();
+        CHECK(c1 - c0 == 39);
+        const auto whole = attr::attention_maps(*s.model(), text.toStdString(), window->layer, 0);
+        const auto T = static_cast<std::size_t>(whole.length);
+        for (int q = 500; q <= 539; q += 13)
+            for (int k = 480; k <= q; k += 7)
+                CHECK(map->value(q - window->first, k - window->first) ==
+                      Approx(whole.selected[static_cast<std::size_t>(q) * T + static_cast<std::size_t>(k)]).margin(1e-6));
+        CHECK(map->cellText(539 - window->first, 500 - window->first).startsWith(QStringLiteral("query 539 ")));
+        CHECK(map->cellText(539 - window->first, 500 - window->first).contains(QStringLiteral("→ key 500 ")));
+        // Another layer keeps the tokens and computes them again; Reset view returns to the cells.
+        w.inspector()->selectLayer(0);
+        REQUIRE(waitFor([&] { return page->window() != nullptr && page->window()->layer == 0; }, 60000));
+        CHECK(page->visibleTokens() == std::make_pair(500, 539));
+        page->showTokens(0, 1023);
+        CHECK(page->window() == nullptr);
+        CHECK(map->rows() == maps->display);
         w.openModel(models + QStringLiteral("/tiny-b"));
         REQUIRE(waitFor([&] { return s.model_path().endsWith(QStringLiteral("tiny-b")) && s.model(); }, 20000));
         s.setReport(b_report, QStringLiteral("tiny-b"));

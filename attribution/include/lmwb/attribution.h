@@ -174,27 +174,52 @@ GenerationAttribution explain_generation(const LanguageModel& model, std::string
                                          const GenerationAttributionOptions& options);
 std::string to_json_text(const GenerationAttribution& r, int indent = 2);
 
-// The attention probabilities of a token sequence, one layer at a time ([heads][T][T] per call, valid during the call
-// only), so that long inputs never hold every layer at once: readers of the engine's attn.hook_pattern points. Only
-// `layers` when given (the others run the blocked attention, and every map is assembled from blocks of positions).
+// The attention probabilities of a token sequence as the engine's attn.hook_pattern readers get them: a block of
+// query positions at a time, data [heads][rows][T] for positions [first, first + rows), valid during the call only,
+// blocks of a layer in order. Only `layers` when given. Throwing from `visit` ends the pass (a reader that has what
+// it needs stops the later layers).
+using AttentionBlockVisitor = std::function<void(int layer, int heads, int first, int rows, int length, const float* data)>;
+void stream_attention_blocks(const LanguageModel& model, const std::vector<std::int32_t>& ids, const AttentionBlockVisitor& visit,
+                             const std::vector<int>& layers = {});
+// The same assembled one layer at a time ([heads][T][T] per call): for readers that need a whole layer's map.
 void stream_attentions(const LanguageModel& model, const std::vector<std::int32_t>& ids,
                        const std::function<void(int layer, int heads, int length, const float* data)>& visit,
                        const std::vector<int>& layers = {});
 
 // Attention maps: [layer][head][T][T] reduced as asked, and rollout (Abnar & Zuidema): Â_l = (mean_h A_l + I)
 // normalised by rows, R = Â_L ⋯ Â_1.
+//
+// With display_limit 0, head_mean and head_max at full resolution. With a display limit (the GUI), no [T][T] map
+// of any layer is kept: every head of every layer, the head mean and the head max come reduced to display x display
+// cells of `block` = ceil(T / display_limit) tokens each (the last may be shorter; cell i covers tokens
+// [i*block, min(T, (i+1)*block)), display = ceil(T / block)). A cell holds the mean (max: the maximum) over the
+// block's unmasked positions — a position is masked when every head gives it exactly 0 (causal future, outside a
+// sliding window) — and NaN where all are masked; with block 1 the cells are the tokens, masked ones NaN. Rollout
+// needs every layer's whole head mean: with a display limit it is computed up to kRolloutTokens only.
 struct AttentionMaps {
+    static constexpr int kRolloutTokens = 2048;
     std::vector<Token> tokens;
     int layers = 0, heads = 0, length = 0;
-    std::vector<float> head_mean, head_max;  // [layer][T][T]
+    std::vector<float> head_mean, head_max;  // [layer][T][T], display_limit 0 only
     std::vector<float> selected;             // [T][T] for (layer, head) when a head was asked for
-    std::vector<double> rollout;             // [T][T], rows sum to 1
-    // Every head of every layer, block-averaged to display x display cells: [layer][head][display][display]. Blocks
-    // are `block` = ceil(T / display_limit) tokens each (the last may be shorter): cell i covers tokens
-    // [i*block, min(T, (i+1)*block)); display = ceil(T / block).
+    std::vector<double> rollout;             // [T][T], rows sum to 1; empty past kRolloutTokens with a display limit
     int display = 0, block = 1;
-    std::vector<float> heads_display;
+    std::vector<float> heads_display;              // [layer][head][display][display]
+    std::vector<float> mean_display, max_display;  // [layer][display][display]
 };
+
+// One layer's attention at token resolution over the tokens [first, last] (queries and keys alike): what the GUI
+// computes for the part of a long map on screen. Masked positions (every head exactly 0) are NaN. The pass stops
+// after `layer`.
+struct AttentionWindow {
+    int layer = 0, heads = 0, length = 0, first = 0, last = -1;
+    std::vector<Token> tokens;                // the whole text's
+    std::vector<float> head_values;           // [head][W][W], W = last - first + 1
+    std::vector<float> mean, max;             // [W][W]
+    int width() const { return last - first + 1; }
+};
+AttentionWindow attention_window(const LanguageModel& model, std::string_view text, int layer, int first, int last,
+                                 const Control& control = {});
 // The logit lens (nostalgebraist 2020; TransformerLens' accumulated_resid with apply_ln): every layer's residual
 // stream read through the final norm and the unembedding. Rows: 0 = the embeddings the first layer reads, l = after
 // layer l - 1; the last row is the model's own output. Per (row, position): the top-k next tokens with probabilities,

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "lmwb/control.h"
+#include "lmwb/memory_estimate.h"
 #include "lmwb/model_error.h"
 #include "lmwb/tokenizer.h"
 
@@ -228,6 +229,10 @@ public:
     // available and the heap holds free, less the weights mapped from the file (the kernel counts their pages as
     // reclaimable) and a margin.
     virtual std::size_t activation_budget() const = 0;
+    // Refuses (ModelError) a pass whose estimated activations (lmwb/memory_estimate.h) exceed activation_budget():
+    // "`what` needs about X beyond the weights; Y is available: `advice`". Every call checks its own pass; a long run
+    // checks its largest before it starts.
+    virtual void check_memory(const PassShape& pass, const std::string& what, const std::string& advice) const = 0;
 
     // lm-evaluation-harness conventions: context and continuation tokenized together; trailing spaces of the
     // context move to the continuation; an empty context is replaced by the BOS / end-of-text token.

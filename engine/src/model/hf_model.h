@@ -46,9 +46,7 @@ public:
         p.tokens = tokens;
         return p;
     }
-    // Refuses (ModelError) a pass whose estimated activations exceed activation_budget(): "`what` needs about X
-    // beyond the weights; Y is available for it: `advice`".
-    void check_memory(const PassShape& pass, const std::string& what, const std::string& advice) const;
+    void check_memory(const PassShape& pass, const std::string& what, const std::string& advice) const override;
 
     // Scoring (scoring.cpp)
     std::vector<ScoreResult> score(const std::vector<ScoreRequest>& requests, int batch_size) const override;
