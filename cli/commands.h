@@ -46,6 +46,7 @@ Action add_ratings_command(CLI::App& app);
 Action add_explain_command(CLI::App& app);
 Action add_uncertainty_command(CLI::App& app);
 Action add_side_by_side_command(CLI::App& app);  // circuit_commands.cpp
+Action add_chat_command(CLI::App& app);          // chat_command.cpp
 
 // explain -m patching | dla (circuit_commands.cpp)
 struct CircuitArgs {

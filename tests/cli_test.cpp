@@ -2,6 +2,10 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <filesystem>
+
+#include "lmwb/tokenizer.h"
 #include "test_support.h"
 
 using lmwb::test::fixture;
@@ -164,4 +168,36 @@ TEST_CASE("generation gives the same tokens whichever decode kernels run (LMWB_F
         REQUIRE(r.exit_code == 0);
         CHECK(nlohmann::json::parse(r.output)["token_ids"] == ids);
     }
+}
+
+TEST_CASE("lmwb chat renders a folder's chat template, and with --json its ids without a second BOS", "[cli][chat]") {
+    // A folder holding only tokenizer.json (the Llama-3 fixture tokenizer) and Llama-3.1's tokenizer_config.json.
+    lmwb::test::ScratchDir d;
+    std::filesystem::create_directories(d.file("m"));
+    std::filesystem::copy_file(fixture("tokenizers/llama3/tokenizer.json"), d.file("m/tokenizer.json"));
+    std::filesystem::copy_file(fixture("chat/llama3_1/tokenizer_config.json"), d.file("m/tokenizer_config.json"));
+    d.write("msgs.json", R"([{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi there "}])");
+    const std::string expected = "<|begin_of_text|><|start_header_id|>system<|end_header_id|>\n\nBe brief.<|eot_id|>"
+                                 "<|start_header_id|>user<|end_header_id|>\n\nHi there<|eot_id|>";
+    auto plain = run_command(lmwb_cmd("chat " + d.file("m") + " --messages " + d.file("msgs.json")));
+    CHECK(plain.exit_code == 0);
+    CHECK(plain.output == expected);
+    auto gen = run_command(lmwb_cmd("chat " + d.file("m") + " --messages " + d.file("msgs.json") + " --add-generation-prompt --json"));
+    REQUIRE(gen.exit_code == 0);
+    const auto j = nlohmann::json::parse(gen.output);
+    const std::string text = j["text"];
+    CHECK(text == expected + "<|start_header_id|>assistant<|end_header_id|>\n\n");
+    const auto ids = j["ids"].get<std::vector<int>>();
+    CHECK(ids == lmwb::Tokenizer::from_file(d.file("m")).encode(text, false).ids);
+    CHECK(std::count(ids.begin(), ids.end(), 128000) == 1);  // <|begin_of_text|> from the template only
+    CHECK(ids.front() == 128000);
+    // Bad input names its place.
+    d.write("bad.json", R"([{"role": "user", "content": "a"}, {"content": "b"}])");
+    auto bad = run_command(lmwb_cmd("chat " + d.file("m") + " --messages " + d.file("bad.json") + " 2>&1"));
+    CHECK(bad.exit_code == 1);
+    CHECK_THAT(bad.output, Contains(d.file("bad.json") + ": message 2: 'role' is missing"));
+    std::filesystem::remove(d.file("m/tokenizer_config.json"));
+    auto none = run_command(lmwb_cmd("chat " + d.file("m") + " --messages " + d.file("msgs.json") + " 2>&1"));
+    CHECK(none.exit_code == 1);
+    CHECK_THAT(none.output, Contains("no chat template"));
 }
