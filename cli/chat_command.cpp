@@ -51,6 +51,25 @@ nlohmann::ordered_json parse_template_vars(const std::vector<std::string>& assig
     return vars;
 }
 
+void add_chat_flags(CLI::App* cmd, ChatFlags& flags) {
+    cmd->add_flag("--chat", flags.chat, "Apply the model's chat template: the prompt as a user message, then the generation prompt");
+    cmd->add_option("--system", flags.system, "With --chat: a system message before the prompt");
+}
+
+std::string chat_prompt(const std::string& model, const std::string& revision, const ChatFlags& flags, const std::string& prompt) {
+    if (!flags.chat) {
+        if (!flags.system.empty()) throw std::runtime_error("--system applies with --chat");
+        return prompt;
+    }
+    const std::string dir = resolve_model(model, revision);
+    auto tpl = ChatTemplate::from_folder(dir);
+    if (!tpl) throw std::runtime_error(dir + ": no chat template (no chat_template in tokenizer_config.json, no chat_template.jinja) for --chat");
+    nlohmann::ordered_json messages = nlohmann::ordered_json::array();
+    if (!flags.system.empty()) messages.push_back({{"role", "system"}, {"content", flags.system}});
+    messages.push_back({{"role", "user"}, {"content", prompt}});
+    return tpl->render(messages, true);
+}
+
 Action add_chat_command(CLI::App& app) {
     struct Opts {
         std::string model, messages, name;

@@ -48,6 +48,15 @@ Action add_uncertainty_command(CLI::App& app);
 Action add_side_by_side_command(CLI::App& app);  // circuit_commands.cpp
 Action add_chat_command(CLI::App& app);          // chat_command.cpp
 
+// --chat and --system on the commands that take a prompt (chat_command.cpp): the prompt as the user message of the
+// model's chat template, after the generation prompt; unchanged without --chat.
+struct ChatFlags {
+    bool chat = false;
+    std::string system;
+};
+void add_chat_flags(CLI::App* cmd, ChatFlags& flags);
+std::string chat_prompt(const std::string& model, const std::string& revision, const ChatFlags& flags, const std::string& prompt);
+
 // explain -m patching | dla (circuit_commands.cpp)
 struct CircuitArgs {
     std::string corrupted, sites = "residual,attention,mlp,heads";

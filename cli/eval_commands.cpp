@@ -120,6 +120,8 @@ struct EvalArgs {
     int batch_size = 8, bootstrap = 1000;
     ModelFlags flags;
     bool resume = false, quiet = false, through_symlink = false;
+    bool chat = false, multiturn = false;  // --apply-chat-template, --fewshot-as-multiturn
+    std::string system;
     std::vector<std::string> explain;  // item ids whose records carry an attribution
     std::string explain_method = "ig";
     int explain_steps = 50;
@@ -136,7 +138,7 @@ void attach_attributions(const LanguageModel& model, const std::vector<datasets:
             if (std::find(a.explain.begin(), a.explain.end(), item.id) == a.explain.end()) continue;
             ++found;
             std::string target;
-            if (!item.choices.empty()) target = suites[s].target_delimiter + item.target;
+            if (!item.choices.empty()) target = (report.suites[s].chat ? "" : suites[s].target_delimiter) + item.target;
             else if (!item.references.empty()) target = item.response.empty() ? item.references.front() : item.response;
             else throw std::runtime_error("--explain " + item.id + ": perplexity items have no target to explain");
             item.attribution = attr::explain_item(method, model, item.prompt, target, a.explain_steps);
@@ -159,6 +161,9 @@ Action add_eval_command(CLI::App& app) {
     cmd->add_option("--seed", a->seed, "Seed for sampling and bootstraps");
     cmd->add_option("--batch-size", a->batch_size, "Items per block and requests per forward pass (shards and resumes run whole blocks: shards of one run share it)");
     cmd->add_option("--judge", a->judge, "A separate scoring model for fluency and relevance");
+    cmd->add_flag("--apply-chat-template", a->chat, "Prompts of multiple-choice and generation suites through the model's chat template (lm-eval's --apply_chat_template)");
+    cmd->add_flag("--fewshot-as-multiturn", a->multiturn, "With a chat template: few-shot examples as alternating user/assistant turns");
+    cmd->add_option("--system", a->system, "With a chat template: a system message before the prompt (lm-eval's --system_instruction)");
     cmd->add_option("--shard", a->shard, "Run slice K of N (blocks of --batch-size items, block b in slice b mod N + 1); combine with lmwb merge");
     cmd->add_option("--bootstrap", a->bootstrap, "Bootstrap iterations for non-mean metrics");
     cmd->add_flag("--resume", a->resume, "Continue an interrupted run from its journal");
@@ -203,6 +208,9 @@ Action add_eval_command(CLI::App& app) {
             judge = LanguageModel::open(a->judge, jo);
         }
         opt.settings.batch_size = a->batch_size;
+        opt.settings.apply_chat_template = a->chat;
+        opt.settings.fewshot_as_multiturn = a->multiturn;
+        opt.settings.system_instruction = a->system;
         opt.threads = a->flags.threads ? a->flags.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
         opt.journal_path = a->out + ".journal.jsonl";
         opt.resume = a->resume;

@@ -37,6 +37,7 @@ struct ExplainArgs {
     std::uint64_t seed = 0;
     std::vector<std::string> spans;
     CircuitArgs circuits;
+    ChatFlags chat;
     // Set as the command runs: whether --target / --batch-size were given.
     bool target_given = false;
 };
@@ -182,6 +183,7 @@ Action add_explain_command(CLI::App& app) {
     cmd->add_option("model", a->model, "Model folder, or a repository name in the Hugging Face cache")->required();
     add_model_flags(cmd, a->flags);
     cmd->add_option("--prompt,-p", a->prompt, "The prompt")->required();
+    add_chat_flags(cmd, a->chat);
     auto* target_opt = cmd->add_option("--target,-t", a->target, "The continuation to explain (default: the model's greedy output)");
     cmd->add_option("--method,-m", a->method, attr::method_names() + " (lmwb methods describes each and the options it reads)");
     cmd->add_option("--top-k", a->top_k, "Logit lens: tokens listed per layer and position");
@@ -225,6 +227,7 @@ Action add_explain_command(CLI::App& app) {
                                      (readers.empty() ? std::string() : " (it is read by " + readers + ")"));
         }
         a->target_given = target_opt->count() > 0;
+        a->prompt = chat_prompt(a->model, a->flags.revision, a->chat, a->prompt);
         InterruptGuard interrupts;
         if (a->circuits.generation) {
             auto model = open_model(*a);
@@ -242,6 +245,7 @@ Action add_uncertainty_command(CLI::App& app) {
         std::string model, prompt, clustering = "exact";
         ModelFlags flags;
         attr::UncertaintyOptions o;
+        ChatFlags chat;
         bool json = false;
     };
     auto a = std::make_shared<Args>();
@@ -249,6 +253,7 @@ Action add_uncertainty_command(CLI::App& app) {
     cmd->add_option("model", a->model, "Model folder, or a repository name in the Hugging Face cache")->required();
     add_model_flags(cmd, a->flags);
     cmd->add_option("--prompt,-p", a->prompt, "The prompt")->required();
+    add_chat_flags(cmd, a->chat);
     cmd->add_option("-n,--samples", a->o.samples, "Samples to draw");
     cmd->add_option("--temperature", a->o.temperature, "Sampling temperature");
     cmd->add_option("--top-p", a->o.top_p, "Nucleus sampling");
@@ -261,6 +266,7 @@ Action add_uncertainty_command(CLI::App& app) {
         const ModelOptions mo = model_options(a->flags);
         InterruptGuard interrupts;
         a->o.control = terminal_control("sampling", a->json);
+        a->prompt = chat_prompt(a->model, a->flags.revision, a->chat, a->prompt);
         auto model = LanguageModel::open(a->model, mo);
         auto r = attr::sample_uncertainty(*model, a->prompt, a->o);
         if (a->json) {

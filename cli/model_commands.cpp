@@ -122,6 +122,7 @@ Action add_generate_command(CLI::App& app) {
     struct Args : ModelArgs {
         std::string prompt;
         GenerationOptions g;
+        ChatFlags chat;
     };
     auto a = std::make_shared<Args>();
     CLI::App* cmd = app.add_subcommand("generate", "Continue a prompt (temperature 0 is greedy)");
@@ -134,8 +135,10 @@ Action add_generate_command(CLI::App& app) {
     cmd->add_option("--repetition-penalty", a->g.repetition_penalty, "Penalty for tokens already present (1: off)");
     cmd->add_option("--stop", a->g.stop, "Stop before this string (repeatable)");
     cmd->add_option("--seed", a->g.seed, "Sampling seed");
+    add_chat_flags(cmd, a->chat);
     return [a]() -> int {
         if (a->prompt == "-") a->prompt.assign(std::istreambuf_iterator<char>(std::cin), {});
+        a->prompt = chat_prompt(a->path, a->flags.revision, a->chat, a->prompt);
         auto m = open_model(*a);
         GenerationResult r = m->generate(a->prompt, a->g);
         if (!a->json) {
@@ -163,13 +166,16 @@ Action add_generate_command(CLI::App& app) {
 Action add_score_command(CLI::App& app) {
     struct Args : ModelArgs {
         std::string context, continuation;
+        ChatFlags chat;
     };
     auto a = std::make_shared<Args>();
     CLI::App* cmd = app.add_subcommand("score", "Log-probability of a continuation given a context");
     add_model_options(cmd, *a);
     cmd->add_option("--context", a->context, "Context text")->required();
     cmd->add_option("--continuation", a->continuation, "Continuation text")->required();
+    add_chat_flags(cmd, a->chat);
     return [a]() -> int {
+        a->context = chat_prompt(a->path, a->flags.revision, a->chat, a->context);
         auto m = open_model(*a);
         ScoreResult r = m->score({{a->context, a->continuation}}, 1).front();
         if (!a->json) {

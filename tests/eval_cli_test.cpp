@@ -465,3 +465,38 @@ TEST_CASE("every field of a written report is a declared one, and docs/report-sc
     CHECK(seen.count("/suites/*/items/*/attribution/schema"));
     CHECK(lmwb::eval::find_report_field("/suites/*/items/*/colour") == nullptr);
 }
+
+TEST_CASE("the command line applies chat templates: --chat in generate, score and explain, eval --apply-chat-template", "[cli][chat]") {
+    ScratchDir d;
+    std::filesystem::create_directories(d.file("m"));
+    for (const auto& f : std::filesystem::directory_iterator(model)) std::filesystem::copy_file(f.path(), d.file("m/" + f.path().filename().string()));
+    d.write("m/tokenizer_config.json", R"({"chat_template": "{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"})");
+    const std::string m = d.file("m");
+    const std::string wrapped = "<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nThe sky is<|im_end|>\n<|im_start|>assistant\n";
+    auto score = run_command(cli + " score " + m + " --context 'The sky is' --continuation blue --chat --system 'Be brief.' --json");
+    REQUIRE(score.exit_code == 0);
+    const auto s = nlohmann::json::parse(score.output);
+    CHECK(s["context"] == wrapped);
+    auto direct = run_command(cli + " score " + m + " --context '" + wrapped + "' --continuation blue --json");
+    CHECK(nlohmann::json::parse(direct.output)["logprob"] == s["logprob"]);
+    auto gen = run_command(cli + " generate " + m + " 'The sky is' --chat --max-new-tokens 3 --json");
+    REQUIRE(gen.exit_code == 0);
+    CHECK(nlohmann::json::parse(gen.output)["prompt"] == "<|im_start|>user\nThe sky is<|im_end|>\n<|im_start|>assistant\n");
+    auto ex = run_command(cli + " explain " + m + " -p 'The sky is' -t blue -m attention --chat --json");
+    REQUIRE(ex.exit_code == 0);
+    CHECK(nlohmann::json::parse(ex.output)["prompt_tokens"].size() > 8);
+    auto no_chat = run_command(cli + " score " + model + " --context 'x' --continuation y --chat 2>&1");
+    CHECK(no_chat.exit_code == 1);
+    CHECK_THAT(no_chat.output, Catch::Contains("no chat template"));
+    auto lone_system = run_command(cli + " score " + m + " --context 'x' --continuation y --system hi 2>&1");
+    CHECK(lone_system.exit_code == 1);
+    CHECK_THAT(lone_system.output, Catch::Contains("--system applies with --chat"));
+    // eval: the flag on a bundled suite; the report says so.
+    REQUIRE(run_command(cli + " eval " + m + " world-facts-mc --limit 2 -q --apply-chat-template --system 'Be brief.' --out " + d.file("r.json")).exit_code == 0);
+    const auto r = nlohmann::json::parse(lmwb::test::read_text(d.file("r.json")));
+    CHECK(r["settings"]["chat"]["apply_chat_template"] == true);
+    CHECK(r["settings"]["chat"]["system_instruction"] == "Be brief.");
+    CHECK(r["settings"]["chat"]["template_sha256"].get<std::string>().size() == 64);
+    CHECK(r["suites"][0]["chat"] == true);
+    CHECK(r["suites"][0]["items"][0]["prompt"].get<std::string>().rfind("<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\n", 0) == 0);
+}

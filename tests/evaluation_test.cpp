@@ -672,3 +672,57 @@ TEST_CASE("a run whose longest item would not fit in memory is refused before it
     CHECK(r.complete);
     CHECK(r.report.suites[0].items.size() == 5);
 }
+
+TEST_CASE("chat templates shape prompts as lm-evaluation-harness does: one user message or turns, a system message, none when refused", "[evaluation][chat]") {
+    // Expected prompts: tests/fixtures/chat/make_lm_eval_prompts.py, with lm-eval's own Message and
+    // multiturn_to_singleturn, python3-jinja2 in transformers' environment, and the reference few-shot draws.
+    const auto expected = nlohmann::json::parse(lmwb::test::read_text(lmwb::test::fixture("chat/lm_eval_prompts.json")));
+    const auto suite = datasets::load_suite(lmwb::test::fixture("chat/suite/chatqa.json"));
+    REQUIRE(suite.chat);
+    ScratchDir d;
+    for (const auto& [key, e] : expected.items()) {
+        INFO(key);
+        const std::string folder = d.file(key.substr(0, key.find('|')));
+        if (!std::filesystem::exists(folder)) {
+            std::filesystem::create_directories(folder);
+            for (const auto& f : std::filesystem::directory_iterator(model_path("tiny-b"))) std::filesystem::copy_file(f.path(), folder + "/" + f.path().filename().string());
+            d.write(key.substr(0, key.find('|')) + "/tokenizer_config.json", nlohmann::json{{"chat_template", e["template"]}}.dump());
+        }
+        auto m = LanguageModel::open(folder);
+        eval::EvalOptions o;
+        o.settings.system_instruction = e["system"];
+        o.settings.fewshot_as_multiturn = e["fewshot_as_multiturn"];
+        o.settings.bootstrap_iterations = 0;
+        const auto r = eval::evaluate(*m, nullptr, {suite}, o).report;
+        CHECK(r.suites[0].chat);
+        CHECK(r.settings.chat_template == datasets::sha256_hex(e["template"].get<std::string>()));
+        REQUIRE(r.suites[0].items.size() == 5);
+        for (std::size_t i = 0; i < 5; ++i) {
+            const auto& item = r.suites[0].items[i];
+            CHECK(item.prompt == e["prompts"][i].get<std::string>());
+            // A choice is scored right after the generation prompt, without the suite's target delimiter.
+            for (const auto& c : item.choices)
+                CHECK(c.logprob == Approx(m->score({{item.prompt, c.text}}, 1).front().logprob).margin(1e-6));
+        }
+    }
+    // The flag on a suite without "chat", the system message and multiturn without any template use, no template.
+    auto plain = LanguageModel::open(model_path("tiny-b"));
+    eval::EvalOptions o;
+    o.settings.apply_chat_template = true;
+    CHECK_THROWS_WITH(eval::evaluate(*plain, nullptr, suites({"world-facts-mc"}), o), Catch::Contains("has no chat template") && Catch::Contains("--apply-chat-template"));
+    o.settings.apply_chat_template = false;
+    o.settings.system_instruction = "Be brief.";
+    CHECK_THROWS_WITH(eval::evaluate(*plain, nullptr, suites({"world-facts-mc"}), o), Catch::Contains("--system shapes prompts that go through a chat template"));
+    auto chatml = LanguageModel::open(d.file("chatml"));
+    o = {};
+    o.settings.apply_chat_template = true;
+    o.settings.limit = 3;
+    const auto r = eval::evaluate(*chatml, nullptr, suites({"world-facts-mc", "world-stories-ppl"}), o).report;
+    CHECK(r.suites[0].chat);
+    CHECK(r.suites[0].items[0].prompt.rfind("<|im_start|>user\n", 0) == 0);
+    CHECK_FALSE(r.suites[1].chat);  // perplexity texts are scored as they are
+    const auto back = eval::report_from_json_text(eval::to_json_text(r), "r.json");
+    CHECK(back.settings.apply_chat_template);
+    CHECK(back.settings.chat_template == r.settings.chat_template);
+    CHECK(back.suites[0].chat);
+}

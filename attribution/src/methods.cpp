@@ -94,7 +94,7 @@ std::vector<const MethodInfo*> menu_methods() {
 }
 
 const std::vector<std::string>& common_explain_options() {
-    static const std::vector<std::string> common = {"revision", "threads", "device", "dtype", "max-memory", "prompt", "target", "method", "json"};
+    static const std::vector<std::string> common = {"revision", "threads", "device", "dtype", "max-memory", "prompt", "chat", "system", "target", "method", "json"};
     return common;
 }
 

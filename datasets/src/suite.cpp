@@ -141,6 +141,7 @@ const std::vector<SuiteField>& suite_fields() {
         {{"prompt"}, "template with `{field}` substitution from the item's top-level string or number fields; `{{` and `}}` are literal braces. Not used by `perplexity`", {}},
         {{"target_delimiter"}, "put between the context and a choice (multiple choice) or a few-shot example's target; default `\" \"`", {}},
         {{"choices"}, "fixed choices for every item (e.g. yes/no tasks); otherwise each item's `choices`", {}},
+        {{"chat"}, "`true`: prompts reach the model through its chat template, as `lmwb eval --apply-chat-template` (lm-evaluation-harness's semantics: the few-shot examples and the prompt as one user message, or alternating user/assistant turns with `--fewshot-as-multiturn`; a choice is scored right after the generation prompt). Not for `perplexity`", {}},
         {{"few_shot"}, "`count` examples before each prompt, each `prompt + target_delimiter + target`, joined by `separator` (default `\"\\n\\n\"`); drawn per item with `seed` from `items` (a JSONL file of the same shape) or, when absent, from the suite's other items (never the item itself): for item i (0-based), a SplitMix64 stream started at seed · 0x9E3779B97F4A7C15 + i + 1 (mod 2⁶⁴) drives a partial Fisher–Yates shuffle of the pool in file order, and the first `count` are the examples, in draw order (independent of sharding, `--limit` and run order; pinned by `scripts/reference/few_shot_reference.py`)", {"count", "seed", "separator", "items"}},
         {{"generation"}, "decoding for `generation` suites; `temperature` 0 is greedy. Sampled runs draw with a seed derived from `--seed` and the item id, so shards, resumes and item order do not change the output", {"max_new_tokens", "temperature", "top_k", "top_p", "stop"}},
         {{"normalization"}, "applied to response and references before `exact_match` and `contains`. Without the field: the SQuAD v1.1 script's `normalize_answer` (lowercase, punctuation per `answer_convention`, articles, whitespace), so `exact_match` is SQuAD's `exact_match_score`. With it: the steps named `true`; a step left out is off, except `collapse_whitespace`", {"lowercase", "strip_punctuation", "strip_articles", "collapse_whitespace"}},
@@ -223,6 +224,8 @@ Suite load_suite(const std::string& definition_path) {
 
     s.prompt_template = d.get<std::string>(j, "prompt", s.kind == TaskKind::Perplexity ? "" : "{question}", "");
     s.target_delimiter = d.get<std::string>(j, "target_delimiter", " ", "");
+    s.chat = d.get<bool>(j, "chat", false, "");
+    if (s.chat && s.kind == TaskKind::Perplexity) throw SuiteError(P + ": /chat: perplexity suites score their texts as they are");
     auto mapping = d.get<std::map<std::string, std::string>>(j, "fields", {}, "");
     for (auto& [k, v] : mapping)
         if (k != "id" && k != "choices" && k != "answer" && k != "references" && k != "text")
@@ -474,8 +477,10 @@ Suite load_suite(const std::string& definition_path) {
                 std::swap(order[static_cast<std::size_t>(k)], order[pick]);
                 const auto& ex = pool[order[static_cast<std::size_t>(k)]];
                 prefix += ex.prompt + s.target_delimiter + ex.target + s.few_shot.separator;
+                item.shots.push_back({ex.prompt, ex.target});
             }
         }
+        item.question = examples[i].prompt;
         item.prompt = prefix + examples[i].prompt;
         json content = {{"id", item.id}, {"prompt", item.prompt}, {"choices", item.choices}, {"answer", item.answer},
                         {"references", item.references}, {"text", item.text}, {"delimiter", s.target_delimiter}};

@@ -42,8 +42,10 @@ Report merge_reports(const std::vector<Report>& shards, const std::vector<std::s
             throw ReportError(name + ": a different judge model than " + names[0]);
         if (r.settings.seed != first.settings.seed || r.settings.limit != first.settings.limit ||
             r.settings.bootstrap_iterations != first.settings.bootstrap_iterations || r.settings.shard_count != n ||
-            r.settings.batch_size != first.settings.batch_size)
-            throw ReportError(name + ": settings (seed, limit, bootstrap iterations, shard count or batch size) differ from " + names[0]);
+            r.settings.batch_size != first.settings.batch_size || r.settings.apply_chat_template != first.settings.apply_chat_template ||
+            r.settings.fewshot_as_multiturn != first.settings.fewshot_as_multiturn ||
+            r.settings.system_instruction != first.settings.system_instruction || r.settings.chat_template != first.settings.chat_template)
+            throw ReportError(name + ": settings (seed, limit, bootstrap iterations, shard count, batch size or chat template) differ from " + names[0]);
         int idx = r.settings.shard_index;
         if (idx < 1 || idx > n) throw ReportError(name + ": shard " + std::to_string(idx) + "/" + std::to_string(n) + " is out of range");
         if (seen[static_cast<std::size_t>(idx)] >= 0)

@@ -18,6 +18,7 @@
 #include "lmwb/evaluation.h"
 #include "evaluation_internal.h"
 #include "journal.h"
+#include "chat_prompts.h"
 #include "run_memory.h"
 #include "unicode_text.h"
 #include "lmwb/model.h"
@@ -373,7 +374,7 @@ ModelIdentity identify(const LanguageModel& model) {
     return id;
 }
 
-EvalOutcome evaluate(const LanguageModel& model, const LanguageModel* judge, const std::vector<Suite>& suites, const EvalOptions& opt) {
+EvalOutcome evaluate(const LanguageModel& model, const LanguageModel* judge, const std::vector<Suite>& given, const EvalOptions& opt) {
     if (opt.settings.bootstrap_iterations < 0 || opt.settings.bootstrap_iterations > kMaxResamples)
         throw ReportError("bootstrap iterations " + std::to_string(opt.settings.bootstrap_iterations) + ": expected 0 (no intervals) to " +
                           std::to_string(kMaxResamples));
@@ -391,9 +392,10 @@ EvalOutcome evaluate(const LanguageModel& model, const LanguageModel* judge, con
     rep.execution.started = utc_now();
     rep.execution.threads = opt.threads;
 
-    std::vector<std::vector<const SuiteItem*>> selected(suites.size());
-    for (std::size_t si = 0; si < suites.size(); ++si) {
-        const Suite& s = suites[si];
+    std::vector<Suite> chat_suites;  // the suites with prompts through the chat template, when a suite uses it
+    std::vector<std::vector<const SuiteItem*>> selected(given.size());
+    for (std::size_t si = 0; si < given.size(); ++si) {
+        const Suite& s = given[si];
         SuiteReport sr;
         sr.name = s.name;
         sr.version = s.version;
@@ -407,12 +409,19 @@ EvalOutcome evaluate(const LanguageModel& model, const LanguageModel* judge, con
         sr.bleu_tokenizer = s.bleu_tokenizer;
         sr.slice_fields = s.slices;
         sr.rubric = s.rubric;
-        for (std::size_t i = 0; i < s.items.size(); ++i) {
-            if (opt.settings.limit && i >= opt.settings.limit) break;
-            if (shard_of(i, opt.settings) == opt.settings.shard_index) selected[si].push_back(&s.items[i]);
-        }
         rep.suites.push_back(std::move(sr));
     }
+    if (opt.settings.apply_chat_template || opt.settings.fewshot_as_multiturn || !opt.settings.system_instruction.empty() ||
+        std::any_of(given.begin(), given.end(), [](const Suite& s) { return s.chat; })) {
+        chat_suites = given;
+        if (!apply_chat_templates(model, chat_suites, rep.settings, rep.suites)) chat_suites.clear();
+    }
+    const std::vector<Suite>& suites = chat_suites.empty() ? given : chat_suites;
+    for (std::size_t si = 0; si < suites.size(); ++si)
+        for (std::size_t i = 0; i < suites[si].items.size(); ++i) {
+            if (opt.settings.limit && i >= opt.settings.limit) break;
+            if (shard_of(i, opt.settings) == opt.settings.shard_index) selected[si].push_back(&suites[si].items[i]);
+        }
     for (std::size_t a = 0; a < suites.size(); ++a)
         for (std::size_t b = a + 1; b < suites.size(); ++b)
             if (suites[a].name == suites[b].name) throw ReportError("suite '" + suites[a].name + "' is given twice");

@@ -263,6 +263,7 @@ void to_json(json& j, const SuiteReport& s) {
          {"suite_items", s.suite_items}, {"metrics", s.metrics}, {"rouge_tokenizer", s.ascii_words ? "ascii" : "unicode"},
          {"aggregates", s.aggregates}, {"items", s.items}};
     if (s.rouge_stemmer) j["rouge_stemmer"] = true;
+    if (s.chat) j["chat"] = true;
     if (s.bleu_tokenizer != "13a") j["bleu_tokenizer"] = s.bleu_tokenizer;
     if (!s.reliability.empty()) j["reliability"] = s.reliability;
     if (!s.slice_fields.empty()) {
@@ -283,6 +284,7 @@ void from_json(const json& j, SuiteReport& s) {
     opt_get(j, "rouge_tokenizer", rt);
     s.ascii_words = rt == "ascii";
     opt_get(j, "rouge_stemmer", s.rouge_stemmer);
+    opt_get(j, "chat", s.chat);
     opt_get(j, "bleu_tokenizer", s.bleu_tokenizer);
     get_value(j.at("aggregates"), s.aggregates);
     opt_get(j, "reliability", s.reliability);
@@ -306,6 +308,9 @@ void from_json(const json& j, SuiteReport& s) {
 void to_json(json& j, const RunSettings& s) {
     j = {{"seed", s.seed}, {"limit", s.limit}, {"shard", {{"index", s.shard_index}, {"count", s.shard_count}}},
          {"bootstrap_iterations", s.bootstrap_iterations}, {"batch_size", s.batch_size}};
+    if (s.apply_chat_template || s.fewshot_as_multiturn || !s.system_instruction.empty() || !s.chat_template.empty())
+        j["chat"] = {{"apply_chat_template", s.apply_chat_template}, {"fewshot_as_multiturn", s.fewshot_as_multiturn},
+                     {"system_instruction", s.system_instruction}, {"template_sha256", s.chat_template}};
 }
 void from_json(const json& j, RunSettings& s) {
     get_value(j.at("seed"), s.seed);
@@ -319,6 +324,13 @@ void from_json(const json& j, RunSettings& s) {
     if (s.shard_count < 1 || s.shard_index < 1 || s.shard_index > s.shard_count)
         throw AtPath("/settings/shard: index " + std::to_string(s.shard_index) + " of " + std::to_string(s.shard_count) + "; expected 1 <= index <= count");
     if (s.bootstrap_iterations < 0) throw AtPath("/settings/bootstrap_iterations: must not be negative");
+    if (j.contains("chat")) {
+        const json& c = j.at("chat");
+        get_value(c.at("apply_chat_template"), s.apply_chat_template);
+        get_value(c.at("fewshot_as_multiturn"), s.fewshot_as_multiturn);
+        get_value(c.at("system_instruction"), s.system_instruction);
+        get_value(c.at("template_sha256"), s.chat_template);
+    }
 }
 
 void to_json(json& j, const Execution& e) {

@@ -58,6 +58,13 @@ struct SuiteItem {
     std::vector<std::string> references;  // generation
     std::string text;                     // perplexity: the document
     std::string content_hash;             // SHA-256 of what is scored (prompt, choices, answer, references, text)
+    // The prompt's parts, for chat templates: the few-shot examples (their prompt and target, in order) and the
+    // item's own prompt. prompt = each shot's prompt + target_delimiter + target + separator, then question.
+    struct Shot {
+        std::string prompt, target;
+    };
+    std::vector<Shot> shots;
+    std::string question;
     // Values of the suite's slice fields: a string or number gives one, a list of strings (tags) several, absent none.
     std::map<std::string, std::vector<std::string>> slices;
 };
@@ -68,6 +75,7 @@ struct Suite {
     TaskKind kind = TaskKind::MultipleChoice;
     std::string sha256;  // of the definition, items and few-shot files
     std::string prompt_template, target_delimiter = " ";
+    bool chat = false;  // prompts go through the model's chat template (as eval --apply-chat-template)
     FewShot few_shot;
     GenerationSettings generation;
     AnswerNormalization normalization;

@@ -111,6 +111,7 @@ struct SuiteReport {
     bool ascii_words = true;    // rouge_tokenizer "ascii" (rouge_score's) or "unicode"
     bool rouge_stemmer = false;
     std::string bleu_tokenizer = "13a";
+    bool chat = false;  // its prompts went through the model's chat template
     std::vector<Aggregate> aggregates;
     std::vector<std::string> slice_fields;  // the suite's "slices"
     std::vector<SliceReport> slices;        // per field, per value (sorted)
@@ -129,6 +130,10 @@ struct RunSettings {
     // unfinished block whole, and both equal an uninterrupted run bit for bit. Reports without it (before blocks) took
     // items one by one: read as 1.
     int batch_size = 8;
+    // lm-evaluation-harness's --apply_chat_template, --fewshot_as_multiturn and --system_instruction; chat_template
+    // is the SHA-256 of the template a run used (with the flag or a suite's "chat": true), empty when none did.
+    bool apply_chat_template = false, fewshot_as_multiturn = false;
+    std::string system_instruction, chat_template;
 };
 
 // Facts about how and when the run happened: excluded when two reports are compared for equality.
