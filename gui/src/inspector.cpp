@@ -1,5 +1,7 @@
 #include "inspector.h"
 
+#include <QCheckBox>
+
 #include <QComboBox>
 #include <QFormLayout>
 #include <QHBoxLayout>
@@ -13,6 +15,7 @@
 #include <QVBoxLayout>
 
 #include "inspector_pages.h"
+#include "lmwb/chat_template.h"
 #include "lmwb/methods.h"
 #include "session.h"
 
@@ -50,6 +53,13 @@ InspectorView::InspectorView(Session& session, QWidget* parent) : QWidget(parent
     controls->addRow(tr("IG baseline"), baseline_);
     controls->addRow(tr("SHAP"), shap_algorithm_);
     controls->addRow(tr("Samples"), samples_);
+    chat_ = new QCheckBox(tr("chat template"));
+    chat_->setToolTip(tr("The prompt as a user message of the model's chat template, then the generation prompt (as lmwb --chat)"));
+    system_ = new QLineEdit;
+    system_->setPlaceholderText(tr("system message"));
+    system_->setEnabled(false);
+    controls->addRow(tr("Chat"), chat_);
+    controls->addRow(tr("System"), system_);
     top->addLayout(controls);
     // The first methods of the Run menu as buttons, titled by the registry.
     auto* buttons = new QVBoxLayout;
@@ -100,6 +110,11 @@ InspectorView::InspectorView(Session& session, QWidget* parent) : QWidget(parent
     connect(samples_, &QSpinBox::valueChanged, this, &InspectorView::updateStaleness);
     connect(baseline_, &QComboBox::currentIndexChanged, this, &InspectorView::updateStaleness);
     connect(shap_algorithm_, &QComboBox::currentIndexChanged, this, &InspectorView::updateStaleness);
+    connect(chat_, &QCheckBox::toggled, this, [this](bool on) {
+        system_->setEnabled(on);
+        updateStaleness();
+    });
+    connect(system_, &QLineEdit::textChanged, this, &InspectorView::updateStaleness);
 
     // The status line follows this view's jobs to their end.
     auto& runner = session_.jobs;
@@ -202,6 +217,19 @@ void InspectorView::clearResults() {
 
 void InspectorView::refreshControls() {
     const bool on = static_cast<bool>(session_.model());
+    // The open model's chat template: Chat is offered only with one.
+    chat_template_.reset();
+    QString why = tr("The model has no chat template (tokenizer_config.json's chat_template or chat_template.jinja)");
+    if (on) {
+        try {
+            if (auto t = ChatTemplate::from_folder(session_.model_path().toStdString())) chat_template_ = std::make_shared<const ChatTemplate>(std::move(*t));
+        } catch (const std::exception& e) {
+            why = tr("The model's chat template cannot be used: %1").arg(QString::fromStdString(e.what()));
+        }
+    }
+    chat_->setEnabled(static_cast<bool>(chat_template_));
+    if (!chat_template_) chat_->setChecked(false);
+    chat_->setToolTip(chat_template_ ? tr("The prompt as a user message of the model's chat template, then the generation prompt (as lmwb --chat)") : why);
     for (auto* b : buttons_) b->setEnabled(on);
     for (InspectorPage* p : pages_) p->setModelOpen(on);
 }
@@ -211,7 +239,19 @@ void InspectorView::setPrompt(const QString& prompt, const QString& target) {
     target_->setText(target);
 }
 
-QString InspectorView::prompt() const { return prompt_->toPlainText(); }
+QString InspectorView::promptText() const { return prompt_->toPlainText(); }
+
+QString InspectorView::prompt() const {
+    if (!chat_->isChecked() || !chat_template_) return promptText();
+    nlohmann::ordered_json messages = nlohmann::ordered_json::array();
+    if (!system_->text().isEmpty()) messages.push_back({{"role", "system"}, {"content", system_->text().toStdString()}});
+    messages.push_back({{"role", "user"}, {"content", promptText().toStdString()}});
+    try {
+        return QString::fromStdString(chat_template_->render(messages, true));
+    } catch (const std::exception&) {  // a template that refuses the conversation: the text as typed (the status says why)
+        return promptText();
+    }
+}
 void InspectorView::setContrast(const QString& foil) { contrast_->setText(foil); }
 QString InspectorView::target() const { return target_->text(); }
 QString InspectorView::contrast() const { return contrast_->text(); }

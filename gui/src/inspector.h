@@ -15,6 +15,7 @@
 #include "jobs.h"
 #include "lmwb/attribution.h"
 
+class QCheckBox;
 class QComboBox;
 class QLabel;
 class QLineEdit;
@@ -23,6 +24,10 @@ class QPushButton;
 class QSpinBox;
 class QTabWidget;
 class QTextBrowser;
+
+namespace lmwb {
+class ChatTemplate;
+}
 
 namespace lmwb::gui {
 
@@ -62,7 +67,12 @@ public:
     // The window's inputs and the settings the methods share.
     void setPrompt(const QString& prompt, const QString& target);
     void setContrast(const QString& foil);
+    // What the methods see: the prompt through the model's chat template when Chat is on (after the system message),
+    // else promptText(), the text as typed.
     QString prompt() const;
+    QString promptText() const;
+    QCheckBox* chatBox() const { return chat_; }
+    QLineEdit* systemEdit() const { return system_; }
     QString target() const;
     QString contrast() const;
     int steps() const;            // IG steps
@@ -136,6 +146,9 @@ private:
     QLineEdit* contrast_;  // a foil: attribution of log p(target) − log p(foil)
     std::vector<QPushButton*> buttons_;
     QSpinBox *steps_, *samples_;
+    QCheckBox* chat_;
+    QLineEdit* system_;
+    std::shared_ptr<const ChatTemplate> chat_template_;  // the open model's, when it has one
     QComboBox *baseline_, *shap_algorithm_;
     QTextBrowser* tokens_;
     QTabWidget* tabs_;

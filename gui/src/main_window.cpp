@@ -548,7 +548,7 @@ void MainWindow::saveSession() const {
     QStringList suites;
     for (const auto& x : session_->suites()) suites << QString::fromStdString(x.path);
     s.setValue(QStringLiteral("suites"), suites);
-    s.setValue(QStringLiteral("prompt"), inspector_->prompt());
+    s.setValue(QStringLiteral("prompt"), inspector_->promptText());
     s.setValue(QStringLiteral("target"), inspector_->target());
     s.setValue(QStringLiteral("report"), session_->report_path());
     QStringList compared;

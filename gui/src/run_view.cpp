@@ -64,6 +64,14 @@ RunView::RunView(Session& session, QWidget* parent) : QWidget(parent), session_(
     form->addRow(tr("Limit"), limit_);
     form->addRow(tr("Seed"), seed_);
     form->addRow(tr("Batch size"), batch_);
+    chat_ = new QCheckBox(tr("through the model's chat template"));
+    chat_->setToolTip(tr("lm-evaluation-harness's --apply_chat_template: each prompt (few-shot examples included) as a user message, then the generation prompt"));
+    system_ = new QLineEdit;
+    system_->setPlaceholderText(tr("system message (optional)"));
+    system_->setEnabled(false);
+    connect(chat_, &QCheckBox::toggled, system_, &QWidget::setEnabled);
+    form->addRow(tr("Chat"), chat_);
+    form->addRow(tr("System"), system_);
     lv->addLayout(form);
     auto* buttons = new QHBoxLayout;
     run_ = new QPushButton(tr("Run"));
@@ -229,6 +237,8 @@ void RunView::run() {
     setup.limit = static_cast<std::size_t>(limit_->value());
     setup.seed = static_cast<std::uint64_t>(seed_->value());
     setup.batch_size = batch_->value();
+    setup.chat = chat_->isChecked();
+    setup.system = setup.chat ? system_->text() : QString();
     startRun(setup, std::move(chosen), {}, false);
 }
 
@@ -255,6 +265,8 @@ void RunView::startRun(const RunSetup& setup, std::vector<datasets::Suite> suite
     opt.settings.limit = setup.limit;
     opt.settings.seed = setup.seed;
     opt.settings.batch_size = setup.batch_size;
+    opt.settings.apply_chat_template = setup.chat;
+    opt.settings.system_instruction = setup.system.toStdString();
     opt.threads = 0;
     opt.software_version = lmwb::version();
     opt.resume = resume;

@@ -41,6 +41,8 @@ class RunView : public QWidget {
 public:
     explicit RunView(Session& session, QWidget* parent = nullptr);
     void run();     // the checked suites with the current settings
+    QCheckBox* chatBox() const { return chat_; }
+    QLineEdit* systemEdit() const { return system_; }
     void resume(const QString& run_dir);  // a cancelled, failed or interrupted run of the workspace, as `lmwb eval --resume`
     void cancel();
     void setLimit(int n);
@@ -63,6 +65,8 @@ private:
     Session& session_;
     QListWidget* suites_;
     QSpinBox *limit_, *seed_, *batch_;
+    QCheckBox* chat_;   // eval --apply-chat-template
+    QLineEdit* system_;  // its --system
     QPushButton *run_, *cancel_;
     QProgressBar* progress_;
     QLabel* progress_text_;

@@ -449,7 +449,7 @@ QString Workspace::createRun(const RunSetup& setup) {
     writeJson(dir + QStringLiteral("/run.json"), json{{"schema", "lmwb.run"}, {"schema_version", 1}, {"status", "running"}, {"error", ""},
                                                       {"model_path", setup.model_path.toStdString()}, {"suites", suites},
                                                       {"limit", setup.limit}, {"seed", setup.seed}, {"batch_size", setup.batch_size},
-                                                      {"items_total", setup.items_total},
+                                                      {"items_total", setup.items_total}, {"chat", setup.chat}, {"system", setup.system.toStdString()},
                                                       {"created", now.toString(Qt::ISODate).toStdString()}, {"pid", static_cast<qint64>(::getpid())}, {"pid_started", processStart(::getpid())}});
     indexRun(dir);
     return dir;
@@ -463,6 +463,8 @@ RunSetup Workspace::setupOf(const QString& dir) const {
     s.limit = j.value("limit", std::size_t{0});
     s.seed = j.value("seed", std::uint64_t{0});
     s.batch_size = j.value("batch_size", 8);
+    s.chat = j.value("chat", false);
+    s.system = QString::fromStdString(j.value("system", ""));
     return s;
 }
 

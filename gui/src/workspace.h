@@ -29,6 +29,8 @@ struct RunSetup {
     std::uint64_t seed = 0;
     int batch_size = 8;
     std::size_t items_total = 0;  // items the run will score
+    bool chat = false;     // prompts through the model's chat template (eval --apply-chat-template)
+    QString system;        // its system message
 };
 
 struct RunRecord {  // a row of the index

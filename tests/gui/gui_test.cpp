@@ -31,6 +31,7 @@
 #include "lmwb/evaluation.h"
 #include "lmwb/memory_estimate.h"
 #include "lmwb/methods.h"
+#include "lmwb/prompt_encoding.h"
 #include "html_report.h"
 #include "gui_support.h"
 #include "inspector.h"
@@ -719,4 +720,52 @@ TEST_CASE("the open-model dialog describes the model and offers dtype and thread
     auto* box = bad.findChild<QDialogButtonBox*>();
     REQUIRE(box);
     CHECK_FALSE(box->button(QDialogButtonBox::Open)->isEnabled());
+}
+
+TEST_CASE("chat templates in the inspector and the run view: offered with a template, prompts go through it", "[gui][chat]") {
+    QTemporaryDir dir;
+    const QString chatty = dir.filePath(QStringLiteral("chatty"));
+    QDir().mkpath(chatty);
+    for (const auto& f : QDir(QString::fromStdString(model_path("tiny-b"))).entryInfoList(QDir::Files))
+        REQUIRE(QFile::copy(f.filePath(), chatty + QStringLiteral("/") + f.fileName()));
+    QFile config(chatty + QStringLiteral("/tokenizer_config.json"));
+    REQUIRE(config.open(QIODevice::WriteOnly));
+    config.write(R"({"chat_template": "{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"})");
+    config.close();
+    MainWindow w;
+    show(w);
+    Session& s = w.session();
+    InspectorView* in = w.inspector();
+    REQUIRE(w.openModel(QString::fromStdString(model_path("tiny-b"))));
+    REQUIRE(waitFor([&] { return static_cast<bool>(s.model()); }, 20000));
+    CHECK_FALSE(in->chatBox()->isEnabled());  // no template: not offered, and the tooltip says why
+    CHECK(in->chatBox()->toolTip().contains(QStringLiteral("no chat template")));
+    REQUIRE(w.openModel(chatty));
+    REQUIRE(waitFor([&] { return s.model() && s.model_path() == chatty; }, 20000));
+    REQUIRE(in->chatBox()->isEnabled());
+    in->setPrompt(QStringLiteral("The sky is"), QStringLiteral(" blue"));
+    CHECK(in->prompt() == QStringLiteral("The sky is"));
+    in->chatBox()->setChecked(true);
+    in->systemEdit()->setText(QStringLiteral("Be brief."));
+    const QString wrapped = QStringLiteral("<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nThe sky is<|im_end|>\n<|im_start|>assistant\n");
+    CHECK(in->prompt() == wrapped);
+    CHECK(in->promptText() == QStringLiteral("The sky is"));
+    in->runAttention();
+    REQUIRE(waitFor([&] { return in->attentionMaps() != nullptr; }, 20000));
+    CHECK(in->attentionMaps()->length == static_cast<int>(encode_prompt(s.model()->tokenizer(), (wrapped + QStringLiteral(" blue")).toStdString()).ids.size()));
+    in->systemEdit()->setText(QStringLiteral("Be long."));
+    CHECK(in->isStale(InspectorView::View::Attention));
+
+    // The run view: the suite's prompts through the template, the report saying so.
+    REQUIRE(w.openSuite(QString::fromStdString(suite_path("world-facts-mc"))));
+    REQUIRE(waitFor([&] { return s.suites().size() == 1; }, 20000));
+    w.runView()->setLimit(3);
+    w.runView()->chatBox()->setChecked(true);
+    w.runView()->systemEdit()->setText(QStringLiteral("Answer briefly."));
+    w.runView()->run();
+    REQUIRE(waitFor([&] { return static_cast<bool>(s.report()); }, 60000));
+    CHECK(s.report()->settings.apply_chat_template);
+    CHECK(s.report()->settings.system_instruction == "Answer briefly.");
+    CHECK(s.report()->suites[0].chat);
+    CHECK(QString::fromStdString(s.report()->suites[0].items[0].prompt).startsWith(QStringLiteral("<|im_start|>system\nAnswer briefly.<|im_end|>\n")));
 }

@@ -905,7 +905,8 @@ Value Renderer::filter(const std::string& name, const Value& v, Args& a) {
 }
 
 void install_globals(std::map<std::string, Value>& g, const Environment& env) {
-    const std::int64_t max_range = env.sandboxed ? kMaxRange : 50'000'000;
+    // Outside the sandbox a range is bounded by what a render may do anyway (its steps).
+    const std::int64_t max_range = env.sandboxed ? kMaxRange : static_cast<std::int64_t>(std::min<std::size_t>(env.max_steps, 50'000'000));
     g["range"] = Value::function([max_range](Args& a) -> Value {
         std::int64_t start = 0, stop, step = 1;
         if (a.positional.size() == 1) stop = as_int(a.positional[0], "range");

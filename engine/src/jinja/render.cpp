@@ -155,6 +155,7 @@ Renderer::Flow Renderer::exec(const Node& n, std::string& out) {
         const auto len = static_cast<std::int64_t>(items.size());
         const Value outer_loop = lookup("loop");
         for (std::int64_t k = 0; k < len; ++k) {
+            step();  // an empty body still counts
             Dict loop;
             loop.set(Value::string("index"), Value::integer(k + 1));
             loop.set(Value::string("index0"), Value::integer(k));
