@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "lmwb/lm_eval_task.h"
 #include "model_flags.h"
 #include "interrupt.h"
 #include "lmwb/attribution.h"
@@ -154,7 +155,7 @@ Action add_eval_command(CLI::App& app) {
     auto* cmd = app.add_subcommand("eval", "Run evaluation suites on a model and write a JSON report");
     cmd->add_option("model", a->model, "Model folder (Hugging Face checkpoint or TorchScript bundle), or a repository name in the Hugging Face cache")->required();
     add_model_flags(cmd, a->flags);
-    cmd->add_option("suites", a->suites, "Suite definition files, or names of bundled suites")->required();
+    cmd->add_option("suites", a->suites, "Suite definition files, names of bundled suites, or lm-evaluation-harness task YAMLs (a file, a group, a folder)")->required();
     auto* out_option = cmd->add_option("--out,-o", a->out, "Report file (default: lmwb-report.json in the current folder; written atomically; its journal is OUT.journal.jsonl)");
     cmd->add_flag("--through-symlink", a->through_symlink, "When --out is a symbolic link, write the report to its target (else refused)");
     cmd->add_option("--limit", a->limit, "Only the first N items of each suite");
@@ -196,7 +197,13 @@ Action add_eval_command(CLI::App& app) {
             eval::output_path(a->out + ".journal.jsonl");
         }
         std::vector<datasets::Suite> suites;
-        for (const auto& s : a->suites) suites.push_back(datasets::load_suite(resolve_suite(s)));
+        for (const auto& s : a->suites) {
+            if (datasets::is_lm_eval_path(s)) {  // lm-evaluation-harness task YAMLs: a file, a group, a folder
+                for (auto& t : datasets::load_lm_eval_tasks(s)) suites.push_back(std::move(t));
+                continue;
+            }
+            suites.push_back(datasets::load_suite(resolve_suite(s)));
+        }
         for (const auto& s : suites) eval::resolve_metrics(s);  // unknown metrics fail before the model loads
         if (!a->explain.empty()) attr::method_named(a->explain_method, true);  // before the model loads
         auto model = LanguageModel::open(a->model, mo);

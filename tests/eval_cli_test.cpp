@@ -500,3 +500,22 @@ TEST_CASE("the command line applies chat templates: --chat in generate, score an
     CHECK(r["suites"][0]["chat"] == true);
     CHECK(r["suites"][0]["items"][0]["prompt"].get<std::string>().rfind("<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\n", 0) == 0);
 }
+
+TEST_CASE("lmwb eval runs lm-eval task YAMLs, the report names the task, version and n-shot, and compare pairs two runs", "[cli][lm_eval]") {
+    ScratchDir d;
+    const std::string group = lmwb::test::fixture("lm_eval/style_group.yaml");
+    REQUIRE(run_command(cli + " eval " + model + " " + group + " -q --out " + d.file("a.json")).exit_code == 0);
+    REQUIRE(run_command(cli + " eval " + std::string(LMWB_MODELS) + "/tiny-b " + group + " -q --out " + d.file("b.json")).exit_code == 0);
+    const auto r = nlohmann::json::parse(lmwb::test::read_text(d.file("a.json")));
+    REQUIRE(r["suites"].size() == 2);
+    CHECK(r["suites"][0]["name"] == "arc_style");
+    CHECK(r["suites"][0]["lm_eval"]["task"] == "arc_style");
+    CHECK(r["suites"][0]["lm_eval"]["version"] == "1.0");
+    CHECK(r["suites"][0]["lm_eval"]["num_fewshot"] == 2);
+    CHECK(r["suites"][1]["lm_eval"]["num_fewshot"] == 1);
+    CHECK(r["suites"][0]["items"].size() == 4);
+    auto cmp = run_command(cli + " compare " + d.file("a.json") + " " + d.file("b.json") + " --json");
+    REQUIRE(cmp.exit_code == 0);
+    CHECK(cmp.output.find("arc_style") != std::string::npos);
+    CHECK(cmp.output.find("mmlu_style") != std::string::npos);
+}

@@ -28,7 +28,7 @@ cpack --config "$build/CPackConfig.cmake" -B "$work/pkg" >/dev/null
 deb="$(ls "$work"/pkg/lmwb_*.deb)"
 depends="$(dpkg-deb -f "$deb" Depends)"
 echo "Depends: $depends"
-for p in libtorch1.13 libopenblas0-pthread libqt6widgets6 libqcustomplot2.1-qt6 libqt6sql6-sqlite qt6-qpa-plugins libutf8proc2; do
+for p in libtorch1.13 libopenblas0-pthread libqt6widgets6 libqcustomplot2.1-qt6 libqt6sql6-sqlite qt6-qpa-plugins libutf8proc2 libyaml-cpp0.7; do
   [[ ", $depends," == *", $p"[\ ,]* ]] || fail "the package does not depend on $p"
 done
 dpkg-deb -x "$deb" "$work/deb"

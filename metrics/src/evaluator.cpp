@@ -409,6 +409,7 @@ EvalOutcome evaluate(const LanguageModel& model, const LanguageModel* judge, con
         sr.bleu_tokenizer = s.bleu_tokenizer;
         sr.slice_fields = s.slices;
         sr.rubric = s.rubric;
+        sr.lm_eval = s.lm_eval;
         rep.suites.push_back(std::move(sr));
     }
     if (opt.settings.apply_chat_template || opt.settings.fewshot_as_multiturn || !opt.settings.system_instruction.empty() ||

@@ -264,6 +264,7 @@ void to_json(json& j, const SuiteReport& s) {
          {"aggregates", s.aggregates}, {"items", s.items}};
     if (s.rouge_stemmer) j["rouge_stemmer"] = true;
     if (s.chat) j["chat"] = true;
+    if (s.lm_eval) j["lm_eval"] = {{"task", s.lm_eval->task}, {"version", s.lm_eval->version}, {"num_fewshot", s.lm_eval->num_fewshot}};
     if (s.bleu_tokenizer != "13a") j["bleu_tokenizer"] = s.bleu_tokenizer;
     if (!s.reliability.empty()) j["reliability"] = s.reliability;
     if (!s.slice_fields.empty()) {
@@ -285,6 +286,13 @@ void from_json(const json& j, SuiteReport& s) {
     s.ascii_words = rt == "ascii";
     opt_get(j, "rouge_stemmer", s.rouge_stemmer);
     opt_get(j, "chat", s.chat);
+    if (j.contains("lm_eval")) {
+        datasets::Suite::LmEvalTask t;
+        get_value(j.at("lm_eval").at("task"), t.task);
+        get_value(j.at("lm_eval").at("version"), t.version);
+        get_value(j.at("lm_eval").at("num_fewshot"), t.num_fewshot);
+        s.lm_eval = t;
+    }
     opt_get(j, "bleu_tokenizer", s.bleu_tokenizer);
     get_value(j.at("aggregates"), s.aggregates);
     opt_get(j, "reliability", s.reliability);

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -90,6 +91,12 @@ struct Suite {
     // Human rating dimensions; absent: generation suites get fluency 1-5, relevance 1-5 and correct yes/no.
     std::vector<RubricDimension> rubric;
     std::vector<SuiteItem> items;
+    // An lm-evaluation-harness task (lmwb/lm_eval_task.h): its name, version and few-shot count, for the report.
+    struct LmEvalTask {
+        std::string task, version;
+        int num_fewshot = 0;
+    };
+    std::optional<LmEvalTask> lm_eval;
 };
 
 // The fields of a suite definition, declared once: the loader accepts these and no others ("unknown field"), with

@@ -112,6 +112,7 @@ struct SuiteReport {
     bool rouge_stemmer = false;
     std::string bleu_tokenizer = "13a";
     bool chat = false;  // its prompts went through the model's chat template
+    std::optional<datasets::Suite::LmEvalTask> lm_eval;  // an lm-evaluation-harness task: its name, version, n-shot
     std::vector<Aggregate> aggregates;
     std::vector<std::string> slice_fields;  // the suite's "slices"
     std::vector<SliceReport> slices;        // per field, per value (sorted)

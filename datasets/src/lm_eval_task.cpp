@@ -1,0 +1,682 @@
+// lm-evaluation-harness task YAMLs (lm_eval/api/task.py ConfigurableTask, lm_eval/utils.py apply_template) on local
+// JSON, JSON Lines and CSV files, as Suites whose prompts are the contexts lm-eval builds.
+#include "lmwb/lm_eval_task.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+#include <yaml-cpp/yaml.h>
+
+#include "lmwb/jinja.h"
+
+namespace lmwb::datasets {
+
+namespace fs = std::filesystem;
+using ojson = nlohmann::ordered_json;
+
+namespace {
+
+// The keys this reader understands; any other is refused by name (lm-eval has many more: a task using them would
+// not be the task lm-eval runs).
+const std::vector<std::string> kTaskKeys = {"task", "tag", "include", "dataset_path", "dataset_name", "dataset_kwargs", "test_split",
+                                            "validation_split", "fewshot_split", "training_split", "output_type", "doc_to_text",
+                                            "doc_to_target", "doc_to_choice", "target_delimiter", "fewshot_delimiter", "num_fewshot",
+                                            "fewshot_config", "description", "metric_list", "metadata", "should_decontaminate",
+                                            "doc_to_decontamination_query"};
+
+std::string read_text(const fs::path& p, const std::string& needed_by) {
+    std::ifstream in(p, std::ios::binary);
+    if (!in) throw SuiteError(p.string() + ": cannot read (" + needed_by + ")");
+    std::ostringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+// A YAML document as JSON with the lines of its top-level keys. Plain scalars resolve as PyYAML's loader does for
+// the values tasks use (null, booleans, integers, floats); quoted ones stay strings; a tag such as !function (a
+// Python hook) is refused with its line.
+struct YamlDoc {
+    ojson value;
+    std::map<std::string, int> lines;
+    std::string file;
+    int line_of(const std::string& key) const {
+        auto it = lines.find(key);
+        return it == lines.end() ? 0 : it->second;
+    }
+    [[noreturn]] void fail(const std::string& key, const std::string& message) const {
+        const int line = line_of(key);
+        throw SuiteError(file + (line ? ":" + std::to_string(line) : std::string()) + ": " + key + ": " + message);
+    }
+};
+
+ojson scalar(const YAML::Node& n, const std::string& file) {
+    const std::string& tag = n.Tag();
+    const std::string& s = n.Scalar();
+    if (tag == "!") return s;  // quoted
+    if (tag != "?" && tag != "tag:yaml.org,2002:str")
+        throw SuiteError(file + ":" + std::to_string(n.Mark().line + 1) + ": the tag " + tag + " (" + s +
+                         ") needs Python (lm-eval's !function hooks cannot run here); write the template in Jinja instead");
+    if (tag == "tag:yaml.org,2002:str") return s;
+    if (s.empty() || s == "~" || s == "null" || s == "Null" || s == "NULL") return nullptr;
+    if (s == "true" || s == "True" || s == "TRUE" || s == "yes" || s == "Yes" || s == "on" || s == "On") return true;
+    if (s == "false" || s == "False" || s == "FALSE" || s == "no" || s == "No" || s == "off" || s == "Off") return false;
+    try {
+        std::size_t used = 0;
+        const long long i = std::stoll(s, &used, 10);
+        if (used == s.size()) return i;
+    } catch (const std::exception&) {
+    }
+    try {
+        std::size_t used = 0;
+        const double d = std::stod(s, &used);
+        if (used == s.size() && s.find_first_of(".eE") != std::string::npos) return d;
+    } catch (const std::exception&) {
+    }
+    return s;
+}
+
+ojson to_json(const YAML::Node& n, const std::string& file) {
+    switch (n.Type()) {
+    case YAML::NodeType::Null: return nullptr;
+    case YAML::NodeType::Scalar: return scalar(n, file);
+    case YAML::NodeType::Sequence: {
+        ojson a = ojson::array();
+        for (const auto& e : n) a.push_back(to_json(e, file));
+        return a;
+    }
+    case YAML::NodeType::Map: {
+        if (n.Tag() != "?" && n.Tag() != "tag:yaml.org,2002:map" && !n.Tag().empty())
+            throw SuiteError(file + ":" + std::to_string(n.Mark().line + 1) + ": the tag " + n.Tag() + " needs Python");
+        ojson o = ojson::object();
+        for (const auto& kv : n) o[kv.first.as<std::string>()] = to_json(kv.second, file);
+        return o;
+    }
+    default: return nullptr;
+    }
+}
+
+YamlDoc read_yaml(const fs::path& path) {
+    YamlDoc d;
+    d.file = path.string();
+    YAML::Node root;
+    try {
+        root = YAML::Load(read_text(path, "a task YAML"));
+    } catch (const YAML::Exception& e) {
+        throw SuiteError(d.file + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg);
+    }
+    if (!root.IsMap()) throw SuiteError(d.file + ": a task YAML is a mapping of keys (task, dataset_path, doc_to_text, …)");
+    for (const auto& kv : root) d.lines[kv.first.as<std::string>()] = kv.first.Mark().line + 1;
+    d.value = to_json(root, d.file);
+    return d;
+}
+
+// include: the base's keys, then the task's own (lm-eval's shallow merge), resolved relative to each file.
+YamlDoc read_task_yaml(const fs::path& path, int depth = 0) {
+    if (depth > 8) throw SuiteError(path.string() + ": include: nested more than 8 deep (a cycle?)");
+    YamlDoc d = read_yaml(path);
+    if (!d.value.contains("include")) return d;
+    if (!d.value["include"].is_string()) d.fail("include", "expected a file name");
+    const fs::path base_path = path.parent_path() / d.value["include"].get<std::string>();
+    if (!fs::exists(base_path)) d.fail("include", base_path.string() + " does not exist");
+    YamlDoc base = read_task_yaml(base_path, depth + 1);
+    ojson merged = base.value;
+    for (const auto& [k, v] : d.value.items())
+        if (k != "include") merged[k] = v;
+    for (const auto& [k, line] : base.lines)
+        if (!d.lines.count(k)) d.lines[k] = line;  // (the base's line, in its own file)
+    d.value = std::move(merged);
+    return d;
+}
+
+// --- data files ---------------------------------------------------------------------------------------------------
+
+std::vector<std::string> csv_row(const std::string& text, std::size_t& pos, const std::string& file, std::size_t line) {
+    std::vector<std::string> cells(1);
+    bool quoted = false;
+    while (pos < text.size()) {
+        const char c = text[pos++];
+        if (quoted) {
+            if (c == '"') {
+                if (pos < text.size() && text[pos] == '"') cells.back() += '"', ++pos;
+                else quoted = false;
+            } else {
+                cells.back() += c;
+            }
+        } else if (c == '"') {
+            quoted = true;
+        } else if (c == ',') {
+            cells.emplace_back();
+        } else if (c == '\n' || c == '\r') {
+            if (c == '\r' && pos < text.size() && text[pos] == '\n') ++pos;
+            return cells;
+        } else {
+            cells.back() += c;
+        }
+    }
+    if (quoted) throw SuiteError(file + ":" + std::to_string(line) + ": a quoted CSV field does not end");
+    return cells;
+}
+
+// CSV as the datasets library reads it with pandas: a header row, and columns of integers or numbers typed so.
+std::vector<ojson> read_csv(const fs::path& p) {
+    const std::string text = read_text(p, "the task's data");
+    std::size_t pos = 0, line = 1;
+    const auto header = csv_row(text, pos, p.string(), line);
+    std::vector<std::vector<std::string>> rows;
+    while (pos < text.size()) {
+        ++line;
+        auto r = csv_row(text, pos, p.string(), line);
+        if (r.size() == 1 && r[0].empty()) continue;
+        if (r.size() != header.size())
+            throw SuiteError(p.string() + ":" + std::to_string(line) + ": " + std::to_string(r.size()) + " fields; the header has " + std::to_string(header.size()));
+        rows.push_back(std::move(r));
+    }
+    std::vector<int> type(header.size(), 0);  // 0 integer, 1 number, 2 string
+    for (const auto& r : rows)
+        for (std::size_t c = 0; c < r.size(); ++c) {
+            std::size_t used = 0;
+            try {
+                (void)std::stoll(r[c], &used);
+                if (used == r[c].size() && !r[c].empty()) continue;
+            } catch (const std::exception&) {
+            }
+            try {
+                (void)std::stod(r[c], &used);
+                if (used == r[c].size() && !r[c].empty()) {
+                    type[c] = std::max(type[c], 1);
+                    continue;
+                }
+            } catch (const std::exception&) {
+            }
+            type[c] = 2;
+        }
+    std::vector<ojson> docs;
+    for (const auto& r : rows) {
+        ojson d = ojson::object();
+        for (std::size_t c = 0; c < r.size(); ++c) d[header[c]] = type[c] == 0 ? ojson(std::stoll(r[c])) : type[c] == 1 ? ojson(std::stod(r[c])) : ojson(r[c]);
+        docs.push_back(std::move(d));
+    }
+    return docs;
+}
+
+// JSON Lines, or one JSON array of objects.
+std::vector<ojson> read_json_docs(const fs::path& p) {
+    const std::string text = read_text(p, "the task's data");
+    std::vector<ojson> docs;
+    const auto first = text.find_first_not_of(" \t\r\n");
+    if (first != std::string::npos && text[first] == '[') {
+        ojson a;
+        try {
+            a = ojson::parse(text);
+        } catch (const nlohmann::json::exception& e) {
+            throw SuiteError(p.string() + ": malformed JSON: " + e.what());
+        }
+        for (auto& d : a) {
+            if (!d.is_object()) throw SuiteError(p.string() + ": expected a list of objects");
+            docs.push_back(std::move(d));
+        }
+        return docs;
+    }
+    std::istringstream in(text);
+    std::string l;
+    for (std::size_t line = 1; std::getline(in, l); ++line) {
+        if (l.find_first_not_of(" \t\r") == std::string::npos) continue;
+        try {
+            docs.push_back(ojson::parse(l));
+        } catch (const nlohmann::json::exception& e) {
+            throw SuiteError(p.string() + ":" + std::to_string(line) + ": malformed JSON: " + e.what());
+        }
+        if (!docs.back().is_object()) throw SuiteError(p.string() + ":" + std::to_string(line) + ": expected an object");
+    }
+    return docs;
+}
+
+std::vector<ojson> read_docs(const fs::path& p, const std::string& format) {
+    const std::string ext = p.extension().string();
+    if (format == "csv" || (format.empty() && ext == ".csv")) return read_csv(p);
+    return read_json_docs(p);
+}
+
+struct Data {
+    std::map<std::string, std::vector<ojson>> splits;
+    std::string hash_input;
+};
+
+Data load_data(const YamlDoc& y) {
+    const ojson& t = y.value;
+    const fs::path here = fs::path(y.file).parent_path();
+    if (t.contains("dataset_name") && !t["dataset_name"].is_null())
+        y.fail("dataset_name", "a Hugging Face dataset configuration: lmwb reads local files only (dataset_path: json or csv with data_files)");
+    if (!t.contains("dataset_path") || !t["dataset_path"].is_string()) y.fail("dataset_path", "needed: json, csv, or a local file or folder");
+    const std::string path = t["dataset_path"];
+    std::map<std::string, std::vector<fs::path>> files;
+    std::string format;
+    auto add = [&](const std::string& split, const ojson& v) {
+        if (v.is_string()) files[split].push_back(here / v.get<std::string>());
+        else if (v.is_array())
+            for (const auto& f : v) {
+                if (!f.is_string()) y.fail("dataset_kwargs", "data_files entries are file names");
+                files[split].push_back(here / f.get<std::string>());
+            }
+        else y.fail("dataset_kwargs", "data_files: a file, a list of files, or one per split");
+    };
+    if (t.contains("dataset_kwargs")) {
+        const ojson& k = t["dataset_kwargs"];
+        for (const auto& [key, v] : k.items())
+            if (key != "data_files") y.fail("dataset_kwargs", "'" + key + "' is not supported (only data_files)");
+        if (k.contains("data_files")) {
+            const ojson& df = k["data_files"];
+            if (df.is_object()) for (const auto& [split, v] : df.items()) add(split, v);
+            else add("train", df);  // the datasets library's name for files given without a split
+        }
+    }
+    if (path == "json" || path == "csv") {
+        format = path;
+        if (files.empty()) y.fail("dataset_path", path + " needs dataset_kwargs.data_files");
+    } else if (files.empty()) {
+        const fs::path local = here / path;
+        if (fs::is_regular_file(local)) files["train"].push_back(local);
+        else if (fs::is_directory(local)) {
+            for (const auto& e : fs::directory_iterator(local)) {
+                const std::string ext = e.path().extension().string();
+                if (ext == ".json" || ext == ".jsonl" || ext == ".csv") files[e.path().stem().string()].push_back(e.path());
+            }
+            for (auto& [split, list] : files) std::sort(list.begin(), list.end());
+        } else {
+            y.fail("dataset_path", "'" + path + "' is not a local file or folder: lmwb reads no dataset hub (dataset_path: json or csv with data_files)");
+        }
+    }
+    Data d;
+    for (const auto& [split, list] : files)
+        for (const auto& f : list) {
+            if (!fs::exists(f)) y.fail("dataset_kwargs", f.string() + " does not exist");
+            auto docs = read_docs(f, format);
+            d.hash_input += '\0' + read_text(f, "the task's data");
+            auto& out = d.splits[split];
+            out.insert(out.end(), std::make_move_iterator(docs.begin()), std::make_move_iterator(docs.end()));
+        }
+    return d;
+}
+
+// --- Python literals (ast.literal_eval of a rendered choice list) --------------------------------------------------
+
+class Literal {
+public:
+    explicit Literal(const std::string& s) : s_(s) {}
+    ojson parse() {
+        ojson v = value();
+        skip();
+        if (p_ != s_.size()) fail();
+        return v;
+    }
+
+private:
+    [[noreturn]] void fail() const { throw SuiteError("not a Python literal: " + s_.substr(0, 200)); }
+    void skip() {
+        while (p_ < s_.size() && std::isspace(static_cast<unsigned char>(s_[p_]))) ++p_;
+    }
+    ojson value() {
+        skip();
+        if (p_ >= s_.size()) fail();
+        const char c = s_[p_];
+        if (c == '[' || c == '(') {
+            const char close = c == '[' ? ']' : ')';
+            ++p_;
+            ojson a = ojson::array();
+            skip();
+            while (p_ < s_.size() && s_[p_] != close) {
+                a.push_back(value());
+                skip();
+                if (p_ < s_.size() && s_[p_] == ',') ++p_, skip();
+                else if (p_ < s_.size() && s_[p_] != close) fail();
+            }
+            if (p_ >= s_.size()) fail();
+            ++p_;
+            return a;
+        }
+        if (c == '\'' || c == '"') return string();
+        if (s_.compare(p_, 4, "None") == 0) return p_ += 4, ojson(nullptr);
+        if (s_.compare(p_, 4, "True") == 0) return p_ += 4, ojson(true);
+        if (s_.compare(p_, 5, "False") == 0) return p_ += 5, ojson(false);
+        std::size_t used = 0;
+        try {
+            const std::string rest = s_.substr(p_);
+            const double d = std::stod(rest, &used);
+            const std::string num = rest.substr(0, used);
+            p_ += used;
+            if (num.find_first_of(".eE") == std::string::npos) return ojson(std::stoll(num));
+            return ojson(d);
+        } catch (const std::exception&) {
+            fail();
+        }
+    }
+    ojson string() {
+        const char q = s_[p_++];
+        std::string out;
+        while (p_ < s_.size() && s_[p_] != q) {
+            char c = s_[p_++];
+            if (c != '\\') { out += c; continue; }
+            if (p_ >= s_.size()) fail();
+            const char e = s_[p_++];
+            switch (e) {
+            case 'n': out += '\n'; break;
+            case 't': out += '\t'; break;
+            case 'r': out += '\r'; break;
+            case '\\': case '\'': case '"': out += e; break;
+            default: out += '\\', out += e;
+            }
+        }
+        if (p_ >= s_.size()) fail();
+        ++p_;
+        return out;
+    }
+    const std::string& s_;
+    std::size_t p_ = 0;
+};
+
+// --- the task ------------------------------------------------------------------------------------------------------
+
+class Task {
+public:
+    explicit Task(YamlDoc y) : y_(std::move(y)) {}
+
+    Suite build() {
+        const ojson& t = y_.value;
+        for (const auto& [k, v] : t.items())
+            if (std::find(kTaskKeys.begin(), kTaskKeys.end(), k) == kTaskKeys.end())
+                y_.fail(k, "not supported by lmwb (supported: " + join(kTaskKeys) + ")");
+        if (!t.contains("task") || !t["task"].is_string()) y_.fail("task", "the task's name is needed");
+        const std::string output_type = t.value("output_type", std::string("generate_until"));
+        if (output_type != "multiple_choice")
+            y_.fail("output_type", "'" + output_type + "': lmwb runs multiple_choice tasks from YAML so far");
+        for (const char* k : {"doc_to_text", "doc_to_target", "doc_to_choice"})
+            if (!t.contains(k)) y_.fail(k, "needed by a multiple_choice task");
+        if (t.contains("fewshot_config")) {
+            for (const auto& [k, v] : t["fewshot_config"].items())
+                if (k != "sampler") y_.fail("fewshot_config", "'" + k + "' is not supported (only sampler: first_n)");
+            if (t["fewshot_config"].value("sampler", std::string()) != "first_n")
+                y_.fail("fewshot_config", "only sampler: first_n (the default sampler draws with Python's random)");
+        }
+        if (t.contains("should_decontaminate") && t["should_decontaminate"] == true) y_.fail("should_decontaminate", "decontamination is not supported");
+        Data data = load_data(y_);
+        auto split_named = [&](const char* key) -> const std::vector<ojson>* {
+            if (!t.contains(key) || t[key].is_null()) return nullptr;
+            const std::string name = t[key];
+            auto it = data.splits.find(name);
+            if (it == data.splits.end()) y_.fail(key, "no split '" + name + "' in the data (it has: " + split_names(data) + ")");
+            return &it->second;
+        };
+        const std::vector<ojson>* eval_docs = split_named("test_split");
+        std::string eval_split = eval_docs ? t["test_split"].get<std::string>() : "";
+        if (!eval_docs) {
+            eval_docs = split_named("validation_split");
+            if (eval_docs) eval_split = t["validation_split"];
+        }
+        if (!eval_docs) y_.fail("test_split", "neither test_split nor validation_split names a split to evaluate");
+        const std::vector<ojson>* shots = split_named("fewshot_split");
+        std::string shot_split = shots ? t["fewshot_split"].get<std::string>() : "";
+        if (!shots) {
+            for (const char* k : {"training_split", "validation_split"})
+                if ((shots = split_named(k))) {
+                    shot_split = t[k];
+                    break;
+                }
+        }
+        const int n_shot = t.value("num_fewshot", 0);
+        if (n_shot > 0 && !shots) y_.fail("num_fewshot", "needs a fewshot_split (or training/validation split) for its examples");
+        if (n_shot > 0 && !t.contains("fewshot_config"))
+            y_.fail("num_fewshot", "lm-eval's default sampler draws with Python's random; add fewshot_config: {sampler: first_n}");
+        const std::string target_delimiter = t.value("target_delimiter", std::string(" ")), fewshot_delimiter = t.value("fewshot_delimiter", std::string("\n\n"));
+
+        Suite s;
+        s.path = y_.file;
+        s.name = t["task"];
+        s.kind = TaskKind::MultipleChoice;
+        s.target_delimiter = target_delimiter;
+        if (t.contains("metadata") && t["metadata"].contains("version")) {
+            const ojson& v = t["metadata"]["version"];
+            s.version = v.is_string() ? v.get<std::string>() : v.dump();
+        }
+        s.lm_eval = Suite::LmEvalTask{s.name, s.version, n_shot};
+        s.metrics = metrics();
+        s.description = "lm-evaluation-harness task " + s.name;
+        std::string description;
+        if (t.contains("description") && !t["description"].is_null()) {
+            if (!t["description"].is_string()) y_.fail("description", "expected a string");
+            description = t["description"];
+        }
+        for (std::size_t i = 0; i < eval_docs->size(); ++i) {
+            const ojson& doc = (*eval_docs)[i];
+            SuiteItem item;
+            item.index = i;
+            item.line = i + 1;
+            item.id = std::to_string(i);
+            std::string prefix = description.empty() ? "" : render("description", description, doc);
+            // first_n: the split's first examples, without the document itself when both come from one split
+            std::size_t taken = 0;
+            for (std::size_t k = 0; shots && taken < static_cast<std::size_t>(n_shot) && k < shots->size(); ++k) {
+                if (shot_split == eval_split && k == i) continue;
+                const ojson& fs_doc = (*shots)[k];
+                const std::string q = text(fs_doc), a = answer_text(fs_doc);
+                prefix += q + target_delimiter + a + fewshot_delimiter;
+                item.shots.push_back({q, a});
+                ++taken;
+            }
+            if (taken < static_cast<std::size_t>(n_shot))
+                y_.fail("num_fewshot", std::to_string(n_shot) + " examples asked, " + std::to_string(taken) + " available");
+            item.question = text(doc);
+            item.prompt = prefix + item.question;
+            item.choices = choices(doc);
+            item.answer = gold(doc, item.choices);
+            const nlohmann::json content = {{"id", item.id}, {"prompt", item.prompt}, {"choices", item.choices}, {"answer", item.answer},
+                                            {"delimiter", target_delimiter}};
+            item.content_hash = sha256_hex(content.dump());
+            s.items.push_back(std::move(item));
+        }
+        if (s.items.empty()) y_.fail("test_split", "the split '" + eval_split + "' has no documents");
+        s.sha256 = sha256_hex(read_text(y_.file, "the task") + data.hash_input);
+        return s;
+    }
+
+private:
+    static std::string join(const std::vector<std::string>& v) {
+        std::string out;
+        for (const auto& x : v) out += (out.empty() ? "" : ", ") + x;
+        return out;
+    }
+    static std::string split_names(const Data& d) {
+        std::string out;
+        for (const auto& [k, v] : d.splits) out += (out.empty() ? "" : ", ") + k;
+        return out.empty() ? "none" : out;
+    }
+
+    std::vector<std::string> metrics() const {
+        const ojson& t = y_.value;
+        if (!t.contains("metric_list")) return {"acc", "acc_norm"};
+        std::vector<std::string> out;
+        for (const auto& m : t["metric_list"]) {
+            const std::string name = m.is_object() ? m.value("metric", std::string()) : "";
+            if (name != "acc" && name != "acc_norm") y_.fail("metric_list", "metric '" + name + "' is not supported for multiple_choice here (acc, acc_norm)");
+            for (const auto& [k, v] : m.items())
+                if (k != "metric" && k != "aggregation" && k != "higher_is_better")
+                    y_.fail("metric_list", "'" + k + "' of metric " + name + " is not supported");
+            if (m.contains("aggregation") && m["aggregation"] != "mean") y_.fail("metric_list", "only aggregation: mean");
+            out.push_back(name);
+        }
+        return out;
+    }
+
+    std::string render(const std::string& key, const std::string& source, const ojson& doc) {
+        auto it = templates_.find(source);
+        if (it == templates_.end()) {
+            try {
+                it = templates_.emplace(source, std::make_unique<jinja::Template>(source, y_.file + ": " + key, jinja::Environment::lm_eval())).first;
+            } catch (const jinja::Error& e) {
+                y_.fail(key, e.message + " (line " + std::to_string(e.line) + " of the template)");
+            }
+        }
+        try {
+            return it->second->render(doc);
+        } catch (const jinja::Error& e) {
+            y_.fail(key, e.message);
+        }
+    }
+
+    // doc_to_text / doc_to_target / doc_to_choice as lm-eval resolves them: a field of the document, else a template.
+    ojson field_or_render(const char* key, const ojson& doc) {
+        const ojson& spec = y_.value[key];
+        if (spec.is_string()) {
+            const std::string s = spec;
+            if (doc.contains(s)) return doc[s];
+            return render(key, s, doc);
+        }
+        return spec;
+    }
+
+    std::string text(const ojson& doc) {
+        const ojson v = field_or_render("doc_to_text", doc);
+        if (!v.is_string()) y_.fail("doc_to_text", "gives " + std::string(v.type_name()) + ", not text (multiple inputs, as Winogrande's, are not supported)");
+        const std::string s = v;
+        if (!s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); }))
+            y_.fail("doc_to_text", "renders a number, which lm-eval reads as a choice index (multiple inputs): not supported");
+        return s;
+    }
+
+    std::vector<std::string> choices(const ojson& doc) {
+        const ojson& spec = y_.value["doc_to_choice"];
+        ojson list;
+        if (spec.is_string()) {
+            const std::string s = spec;
+            if (doc.contains(s)) list = doc[s];
+            else {
+                const std::string rendered = render("doc_to_choice", s, doc);
+                try {
+                    list = Literal(rendered).parse();
+                } catch (const SuiteError& e) {
+                    y_.fail("doc_to_choice", std::string(e.what()) + " (lm-eval reads the rendered text with ast.literal_eval)");
+                }
+            }
+        } else if (spec.is_array()) {
+            list = spec;
+        } else if (spec.is_object()) {
+            list = ojson::array();
+            for (const auto& [k, v] : spec.items()) list.push_back(v);
+        } else {
+            y_.fail("doc_to_choice", "expected a field name, a template or a list");
+        }
+        if (!list.is_array() || list.empty()) y_.fail("doc_to_choice", "gives no list of choices");
+        std::vector<std::string> out;
+        for (const auto& c : list) {
+            if (c.is_string()) out.push_back(c);
+            else if (c.is_number_integer()) out.push_back(std::to_string(c.get<long long>()));
+            else y_.fail("doc_to_choice", "a choice that is not text: " + c.dump());
+        }
+        return out;
+    }
+
+    // doc_to_target: an index, or a choice's text; a rendered number is an index (lm-eval's isdigit rule).
+    ojson target(const ojson& doc) {
+        ojson v = field_or_render("doc_to_target", doc);
+        if (v.is_string()) {
+            const std::string s = v;
+            if (!s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); })) return std::stoll(s);
+        }
+        return v;
+    }
+
+    int gold(const ojson& doc, const std::vector<std::string>& options) {
+        const ojson t = target(doc);
+        if (t.is_number_integer()) {
+            const long long g = t;
+            if (g < 0 || g >= static_cast<long long>(options.size()))
+                y_.fail("doc_to_target", "index " + std::to_string(g) + " is not one of the " + std::to_string(options.size()) + " choices");
+            return static_cast<int>(g);
+        }
+        if (t.is_string()) {
+            auto it = std::find(options.begin(), options.end(), t.get<std::string>());
+            if (it == options.end()) y_.fail("doc_to_target", "'" + t.get<std::string>() + "' is not one of the choices");
+            return static_cast<int>(it - options.begin());
+        }
+        y_.fail("doc_to_target", "gives " + std::string(t.type_name()) + " (several gold answers are not supported)");
+    }
+
+    std::string answer_text(const ojson& doc) {
+        const ojson t = target(doc);
+        if (t.is_number_integer()) {
+            const auto c = choices(doc);
+            const long long g = t;
+            if (g < 0 || g >= static_cast<long long>(c.size())) y_.fail("doc_to_target", "index " + std::to_string(g) + " out of the choices");
+            return c[static_cast<std::size_t>(g)];
+        }
+        if (t.is_string()) return t;
+        if (t.is_array() && !t.empty() && t[0].is_string()) return t[0];
+        y_.fail("doc_to_target", "gives " + std::string(t.type_name()));
+    }
+
+    YamlDoc y_;
+    std::map<std::string, std::unique_ptr<jinja::Template>> templates_;
+};
+
+bool is_yaml(const fs::path& p) { return p.extension() == ".yaml" || p.extension() == ".yml"; }
+
+}  // namespace
+
+bool is_lm_eval_path(const std::string& path) {
+    const fs::path p(path);
+    if (fs::is_regular_file(p)) return is_yaml(p);
+    if (!fs::is_directory(p)) return false;
+    for (const auto& e : fs::directory_iterator(p))
+        if (is_yaml(e.path())) return true;
+    return false;
+}
+
+std::vector<Suite> load_lm_eval_tasks(const std::string& path) {
+    const fs::path p(path);
+    std::vector<fs::path> files;
+    if (fs::is_directory(p)) {
+        for (const auto& e : fs::directory_iterator(p))
+            if (is_yaml(e.path())) files.push_back(e.path());
+        std::sort(files.begin(), files.end());
+    } else {
+        files.push_back(p);
+    }
+    std::vector<Suite> out;
+    std::vector<std::string> seen;
+    for (const auto& f : files) {
+        YamlDoc y = read_task_yaml(f);
+        if (y.value.contains("group") && y.value.contains("task") && y.value["task"].is_array()) {
+            // A group: its tasks by name (a YAML next to it whose `task` is that name) or by file.
+            for (const auto& entry : y.value["task"]) {
+                if (!entry.is_string()) y.fail("task", "group entries are task names or files (inline configurations are not supported)");
+                const std::string name = entry;
+                fs::path found;
+                if (is_yaml(name) && fs::exists(f.parent_path() / name)) found = f.parent_path() / name;
+                for (const auto& e : fs::directory_iterator(f.parent_path())) {
+                    if (!found.empty()) break;
+                    if (!is_yaml(e.path()) || e.path() == f) continue;
+                    YamlDoc other = read_yaml(e.path());
+                    if (other.value.contains("task") && other.value["task"] == name) found = e.path();
+                }
+                if (found.empty()) y.fail("task", "no task named '" + name + "' next to the group");
+                if (std::find(seen.begin(), seen.end(), found.string()) != seen.end()) continue;
+                seen.push_back(found.string());
+                out.push_back(Task(read_task_yaml(found)).build());
+            }
+            continue;
+        }
+        if (y.value.contains("group") && !y.value.contains("task")) y.fail("group", "a group lists its tasks under `task`");
+        if (fs::is_directory(p) && (!y.value.contains("task") || !y.value["task"].is_string())) continue;  // a base file for include
+        if (std::find(seen.begin(), seen.end(), f.string()) != seen.end()) continue;
+        seen.push_back(f.string());
+        out.push_back(Task(std::move(y)).build());
+    }
+    if (out.empty()) throw SuiteError(path + ": no lm-eval task YAML here");
+    return out;
+}
+
+}  // namespace lmwb::datasets

@@ -1,0 +1,68 @@
+// lm-evaluation-harness task YAMLs against the requests lm-eval builds: tests/fixtures/lm_eval/make_expected.py (its
+// own Message and messages_to_text, its doc_to_* rules, python3-jinja2 in its environment, PyYAML).
+#include <catch2/catch.hpp>
+
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
+#include "lmwb/lm_eval_task.h"
+#include "test_support.h"
+
+using namespace lmwb;
+
+TEST_CASE("lm-eval task YAMLs give the contexts, continuations and gold answers lm-eval builds", "[lm_eval]") {
+    std::ifstream in(lmwb::test::fixture("lm_eval/expected.json"));
+    const auto expected = nlohmann::json::parse(in);
+    // The group lists both tasks by name; the folder holds them, the group and the include base.
+    for (const char* path : {"lm_eval/style_group.yaml", "lm_eval"}) {
+        INFO(path);
+        const auto suites = datasets::load_lm_eval_tasks(lmwb::test::fixture(path));
+        REQUIRE(suites.size() == 2);
+        for (const auto& s : suites) {
+            INFO(s.name);
+            REQUIRE(expected.contains(s.name));
+            const auto& e = expected[s.name];
+            REQUIRE(s.lm_eval.has_value());
+            CHECK(s.lm_eval->task == s.name);
+            CHECK(s.lm_eval->version == e["version"].get<std::string>());
+            CHECK(s.lm_eval->num_fewshot == e["num_fewshot"].get<int>());
+            CHECK(s.kind == datasets::TaskKind::MultipleChoice);
+            REQUIRE(s.items.size() == e["requests"].size());
+            for (std::size_t i = 0; i < s.items.size(); ++i) {
+                const auto& item = s.items[i];
+                const auto& r = e["requests"][i];
+                CHECK(item.prompt == r["context"].get<std::string>());
+                REQUIRE(item.choices.size() == r["continuations"].size());
+                for (std::size_t c = 0; c < item.choices.size(); ++c) CHECK(s.target_delimiter + item.choices[c] == r["continuations"][c].get<std::string>());
+                CHECK(item.answer == r["gold"].get<int>());
+                CHECK(item.shots.size() == static_cast<std::size_t>(s.lm_eval->num_fewshot));
+            }
+        }
+        CHECK(suites[0].metrics == std::vector<std::string>{"acc", "acc_norm"});
+        CHECK(suites[1].metrics == std::vector<std::string>{"acc"});
+    }
+}
+
+TEST_CASE("what a task YAML asks that lmwb cannot do is refused with the file, line and key", "[lm_eval][errors]") {
+    lmwb::test::ScratchDir d;
+    d.write("data.jsonl", "{\"q\": \"x\", \"c\": [\"a\", \"b\"], \"a\": 0}\n");
+    const std::string head = "task: t\ndataset_path: json\ndataset_kwargs:\n  data_files: data.jsonl\ntest_split: train\noutput_type: multiple_choice\n";
+    d.write("ok.yaml", head + "doc_to_text: q\ndoc_to_choice: c\ndoc_to_target: a\n");
+    CHECK(datasets::load_lm_eval_tasks(d.file("ok.yaml")).front().items.front().prompt == "x");
+    d.write("hook.yaml", head + "doc_to_text: q\ndoc_to_choice: c\ndoc_to_target: a\nprocess_docs: !function utils.process_docs\n");
+    CHECK_THROWS_WITH(datasets::load_lm_eval_tasks(d.file("hook.yaml")), Catch::Contains("hook.yaml:10") && Catch::Contains("!function"));
+    d.write("key.yaml", head + "doc_to_text: q\ndoc_to_choice: c\ndoc_to_target: a\nrepeats: 4\n");
+    CHECK_THROWS_WITH(datasets::load_lm_eval_tasks(d.file("key.yaml")), Catch::Contains("key.yaml:10: repeats: not supported"));
+    d.write("split.yaml", "task: t\ndataset_path: json\ndataset_kwargs:\n  data_files: data.jsonl\ntest_split: test\noutput_type: multiple_choice\n"
+                          "doc_to_text: q\ndoc_to_choice: c\ndoc_to_target: a\n");
+    CHECK_THROWS_WITH(datasets::load_lm_eval_tasks(d.file("split.yaml")), Catch::Contains("test_split: no split 'test'") && Catch::Contains("train"));
+    d.write("hub.yaml", "task: t\ndataset_path: allenai/ai2_arc\ntest_split: test\noutput_type: multiple_choice\ndoc_to_text: q\ndoc_to_choice: c\ndoc_to_target: a\n");
+    CHECK_THROWS_WITH(datasets::load_lm_eval_tasks(d.file("hub.yaml")), Catch::Contains("no dataset hub"));
+    d.write("tpl.yaml", head + "doc_to_text: \"{{ missing }}\"\ndoc_to_choice: c\ndoc_to_target: a\n");
+    CHECK_THROWS_WITH(datasets::load_lm_eval_tasks(d.file("tpl.yaml")), Catch::Contains("tpl.yaml:7: doc_to_text: 'missing' is undefined"));
+    d.write("gen.yaml", "task: t\ndataset_path: json\ndataset_kwargs:\n  data_files: data.jsonl\ntest_split: train\noutput_type: generate_until\ndoc_to_text: q\ndoc_to_target: a\n");
+    CHECK_THROWS_WITH(datasets::load_lm_eval_tasks(d.file("gen.yaml")), Catch::Contains("output_type: 'generate_until'"));
+    d.write("shots.yaml", head + "doc_to_text: q\ndoc_to_choice: c\ndoc_to_target: a\nnum_fewshot: 1\nfewshot_split: train\n");
+    CHECK_THROWS_WITH(datasets::load_lm_eval_tasks(d.file("shots.yaml")), Catch::Contains("first_n"));
+}
