@@ -514,6 +514,23 @@ TEST_CASE("lmwb eval runs lm-eval task YAMLs, the report names the task, version
     CHECK(r["suites"][0]["lm_eval"]["num_fewshot"] == 2);
     CHECK(r["suites"][1]["lm_eval"]["num_fewshot"] == 1);
     CHECK(r["suites"][0]["items"].size() == 4);
+    // loglikelihood_rolling: the words and bytes lm-eval counts (expected.json), and the perplexities from them.
+    const auto expected = nlohmann::json::parse(lmwb::test::read_text(lmwb::test::fixture("lm_eval/expected.json")));
+    REQUIRE(run_command(cli + " eval " + model + " " + lmwb::test::fixture("lm_eval/wikitext_style.yaml") + " " +
+                        lmwb::test::fixture("lm_eval/lambada_style.yaml") + " -q --out " + d.file("p.json")).exit_code == 0);
+    const auto p = nlohmann::json::parse(lmwb::test::read_text(d.file("p.json")));
+    double ll = 0, words = 0;
+    for (std::size_t i = 0; i < 2; ++i) {
+        const auto& item = p["suites"][0]["items"][i];
+        CHECK(item["words"] == expected["wikitext_style"]["requests"][i]["words"]);
+        CHECK(item["bytes"] == expected["wikitext_style"]["requests"][i]["bytes"]);
+        ll += item["logprob"].get<double>();
+        words += item["words"].get<double>();
+    }
+    for (const auto& a : p["suites"][0]["aggregates"])
+        if (a["metric"] == "word_perplexity") CHECK(a["value"].get<double>() == Approx(std::exp(-ll / words)).epsilon(1e-9));
+    CHECK(p["suites"][1]["lm_eval"]["task"] == "lambada_style");
+    CHECK(p["suites"][1]["items"][0]["prompt"] == expected["lambada_style"]["requests"][0]["context"]);
     auto cmp = run_command(cli + " compare " + d.file("a.json") + " " + d.file("b.json") + " --json");
     REQUIRE(cmp.exit_code == 0);
     CHECK(cmp.output.find("arc_style") != std::string::npos);

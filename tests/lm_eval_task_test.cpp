@@ -18,7 +18,7 @@ TEST_CASE("lm-eval task YAMLs give the contexts, continuations and gold answers 
     for (const char* path : {"lm_eval/style_group.yaml", "lm_eval"}) {
         INFO(path);
         const auto suites = datasets::load_lm_eval_tasks(lmwb::test::fixture(path));
-        REQUIRE(suites.size() == 2);
+        REQUIRE(suites.size() == (std::string(path) == "lm_eval" ? 4u : 2u));
         for (const auto& s : suites) {
             INFO(s.name);
             REQUIRE(expected.contains(s.name));
@@ -27,8 +27,14 @@ TEST_CASE("lm-eval task YAMLs give the contexts, continuations and gold answers 
             CHECK(s.lm_eval->task == s.name);
             CHECK(s.lm_eval->version == e["version"].get<std::string>());
             CHECK(s.lm_eval->num_fewshot == e["num_fewshot"].get<int>());
-            CHECK(s.kind == datasets::TaskKind::MultipleChoice);
             REQUIRE(s.items.size() == e["requests"].size());
+            if (s.name == "wikitext_style") {  // loglikelihood_rolling: the document is what is scored
+                CHECK(s.kind == datasets::TaskKind::Perplexity);
+                for (std::size_t i = 0; i < s.items.size(); ++i) CHECK(s.items[i].text == e["requests"][i]["text"].get<std::string>());
+                CHECK(s.metrics == std::vector<std::string>{"word_perplexity", "byte_perplexity", "bits_per_byte"});
+                continue;
+            }
+            CHECK(s.kind == datasets::TaskKind::MultipleChoice);
             for (std::size_t i = 0; i < s.items.size(); ++i) {
                 const auto& item = s.items[i];
                 const auto& r = e["requests"][i];
@@ -39,8 +45,11 @@ TEST_CASE("lm-eval task YAMLs give the contexts, continuations and gold answers 
                 CHECK(item.shots.size() == static_cast<std::size_t>(s.lm_eval->num_fewshot));
             }
         }
-        CHECK(suites[0].metrics == std::vector<std::string>{"acc", "acc_norm"});
-        CHECK(suites[1].metrics == std::vector<std::string>{"acc"});
+        for (const auto& s : suites) {
+            if (s.name == "arc_style") CHECK(s.metrics == std::vector<std::string>{"acc", "acc_norm"});
+            if (s.name == "mmlu_style") CHECK(s.metrics == std::vector<std::string>{"acc"});
+            if (s.name == "lambada_style") CHECK(s.metrics == std::vector<std::string>{"exact_match"});  // lm-eval's acc: is_greedy
+        }
     }
 }
 
@@ -62,6 +71,8 @@ TEST_CASE("what a task YAML asks that lmwb cannot do is refused with the file, l
     d.write("tpl.yaml", head + "doc_to_text: \"{{ missing }}\"\ndoc_to_choice: c\ndoc_to_target: a\n");
     CHECK_THROWS_WITH(datasets::load_lm_eval_tasks(d.file("tpl.yaml")), Catch::Contains("tpl.yaml:7: doc_to_text: 'missing' is undefined"));
     d.write("gen.yaml", "task: t\ndataset_path: json\ndataset_kwargs:\n  data_files: data.jsonl\ntest_split: train\noutput_type: generate_until\ndoc_to_text: q\ndoc_to_target: a\n");
+    d.write("ppl.yaml", "task: t\ndataset_path: json\ndataset_kwargs:\n  data_files: data.jsonl\ntest_split: train\noutput_type: loglikelihood_rolling\ndoc_to_target: q\nnum_fewshot: 2\n");
+    CHECK_THROWS_WITH(datasets::load_lm_eval_tasks(d.file("ppl.yaml")), Catch::Contains("must be 0 for perplexity"));
     CHECK_THROWS_WITH(datasets::load_lm_eval_tasks(d.file("gen.yaml")), Catch::Contains("output_type: 'generate_until'"));
     d.write("shots.yaml", head + "doc_to_text: q\ndoc_to_choice: c\ndoc_to_target: a\nnum_fewshot: 1\nfewshot_split: train\n");
     CHECK_THROWS_WITH(datasets::load_lm_eval_tasks(d.file("shots.yaml")), Catch::Contains("first_n"));

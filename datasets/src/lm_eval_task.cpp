@@ -391,11 +391,18 @@ public:
             if (std::find(kTaskKeys.begin(), kTaskKeys.end(), k) == kTaskKeys.end())
                 y_.fail(k, "not supported by lmwb (supported: " + join(kTaskKeys) + ")");
         if (!t.contains("task") || !t["task"].is_string()) y_.fail("task", "the task's name is needed");
-        const std::string output_type = t.value("output_type", std::string("generate_until"));
-        if (output_type != "multiple_choice")
-            y_.fail("output_type", "'" + output_type + "': lmwb runs multiple_choice tasks from YAML so far");
-        for (const char* k : {"doc_to_text", "doc_to_target", "doc_to_choice"})
-            if (!t.contains(k)) y_.fail(k, "needed by a multiple_choice task");
+        output_type_ = t.value("output_type", std::string("generate_until"));
+        if (output_type_ != "multiple_choice" && output_type_ != "loglikelihood" && output_type_ != "loglikelihood_rolling")
+            y_.fail("output_type", "'" + output_type_ + "': lmwb runs multiple_choice, loglikelihood and loglikelihood_rolling tasks from YAML so far");
+        const bool mc = output_type_ == "multiple_choice", rolling = output_type_ == "loglikelihood_rolling";
+        for (const char* k : {"doc_to_text", "doc_to_target", "doc_to_choice"}) {
+            if (!mc && std::string(k) == "doc_to_choice") {
+                if (t.contains(k)) y_.fail(k, "applies to multiple_choice tasks");
+                continue;
+            }
+            if (rolling && std::string(k) == "doc_to_text") continue;
+            if (!t.contains(k)) y_.fail(k, "needed by a " + output_type_ + " task");
+        }
         if (t.contains("fewshot_config")) {
             for (const auto& [k, v] : t["fewshot_config"].items())
                 if (k != "sampler") y_.fail("fewshot_config", "'" + k + "' is not supported (only sampler: first_n)");
@@ -428,6 +435,7 @@ public:
                 }
         }
         const int n_shot = t.value("num_fewshot", 0);
+        if (rolling && n_shot > 0) y_.fail("num_fewshot", "must be 0 for perplexity (loglikelihood_rolling) tasks, as in lm-eval");
         if (n_shot > 0 && !shots) y_.fail("num_fewshot", "needs a fewshot_split (or training/validation split) for its examples");
         if (n_shot > 0 && !t.contains("fewshot_config"))
             y_.fail("num_fewshot", "lm-eval's default sampler draws with Python's random; add fewshot_config: {sampler: first_n}");
@@ -436,8 +444,9 @@ public:
         Suite s;
         s.path = y_.file;
         s.name = t["task"];
-        s.kind = TaskKind::MultipleChoice;
-        s.target_delimiter = target_delimiter;
+        s.kind = rolling ? TaskKind::Perplexity : TaskKind::MultipleChoice;
+        // loglikelihood: the continuation is doc_to_target as it is (construct_requests adds no delimiter)
+        s.target_delimiter = mc ? target_delimiter : "";
         if (t.contains("metadata") && t["metadata"].contains("version")) {
             const ojson& v = t["metadata"]["version"];
             s.version = v.is_string() ? v.get<std::string>() : v.dump();
@@ -469,12 +478,25 @@ public:
             }
             if (taken < static_cast<std::size_t>(n_shot))
                 y_.fail("num_fewshot", std::to_string(n_shot) + " examples asked, " + std::to_string(taken) + " available");
-            item.question = text(doc);
-            item.prompt = prefix + item.question;
-            item.choices = choices(doc);
-            item.answer = gold(doc, item.choices);
+            if (rolling) {  // the document is doc_to_target, scored in rolling windows
+                const ojson v = field_or_render("doc_to_target", doc);
+                if (!v.is_string()) y_.fail("doc_to_target", "gives " + std::string(v.type_name()) + ", not the text to score");
+                item.text = v;
+            } else {
+                item.question = text(doc);
+                item.prompt = prefix + item.question;
+                if (mc) {
+                    item.choices = choices(doc);
+                    item.answer = gold(doc, item.choices);
+                } else {  // loglikelihood: one continuation; lm-eval's acc is whether it is the greedy one
+                    const ojson v = field_or_render("doc_to_target", doc);
+                    if (!v.is_string()) y_.fail("doc_to_target", "gives " + std::string(v.type_name()) + ", not the continuation");
+                    item.choices = {v.get<std::string>()};
+                    item.answer = 0;
+                }
+            }
             const nlohmann::json content = {{"id", item.id}, {"prompt", item.prompt}, {"choices", item.choices}, {"answer", item.answer},
-                                            {"delimiter", target_delimiter}};
+                                            {"text", item.text}, {"delimiter", s.target_delimiter}};
             item.content_hash = sha256_hex(content.dump());
             s.items.push_back(std::move(item));
         }
@@ -495,18 +517,35 @@ private:
         return out.empty() ? "none" : out;
     }
 
+    // lm-eval's metric names to lmwb's: the same for multiple_choice and perplexity; a loglikelihood task's acc
+    // (is_greedy) is lmwb's exact_match of its one continuation.
     std::vector<std::string> metrics() const {
         const ojson& t = y_.value;
-        if (!t.contains("metric_list")) return {"acc", "acc_norm"};
+        const std::map<std::string, std::map<std::string, std::string>> known = {
+            {"multiple_choice", {{"acc", "acc"}, {"acc_norm", "acc_norm"}}},
+            {"loglikelihood", {{"acc", "exact_match"}}},
+            {"loglikelihood_rolling", {{"word_perplexity", "word_perplexity"}, {"byte_perplexity", "byte_perplexity"}, {"bits_per_byte", "bits_per_byte"}}}};
+        const auto& names = known.at(output_type_);
+        if (!t.contains("metric_list")) {
+            if (output_type_ == "multiple_choice") return {"acc", "acc_norm"};
+            if (output_type_ == "loglikelihood") return {"exact_match"};
+            return {"word_perplexity", "byte_perplexity", "bits_per_byte"};
+        }
         std::vector<std::string> out;
         for (const auto& m : t["metric_list"]) {
             const std::string name = m.is_object() ? m.value("metric", std::string()) : "";
-            if (name != "acc" && name != "acc_norm") y_.fail("metric_list", "metric '" + name + "' is not supported for multiple_choice here (acc, acc_norm)");
+            if (!names.count(name)) {
+                std::string supported;
+                for (const auto& [k, v] : names) supported += (supported.empty() ? "" : ", ") + k;
+                y_.fail("metric_list", "metric '" + name + "' is not supported for " + output_type_ + " here (" + supported + ")");
+            }
             for (const auto& [k, v] : m.items())
                 if (k != "metric" && k != "aggregation" && k != "higher_is_better")
                     y_.fail("metric_list", "'" + k + "' of metric " + name + " is not supported");
-            if (m.contains("aggregation") && m["aggregation"] != "mean") y_.fail("metric_list", "only aggregation: mean");
-            out.push_back(name);
+            const std::string aggregation = m.value("aggregation", std::string());
+            if (!aggregation.empty() && aggregation != "mean" && aggregation != name && !(aggregation == "weighted_perplexity" && name != "bits_per_byte"))
+                y_.fail("metric_list", "aggregation '" + aggregation + "' of " + name + " is not lm-eval's own");
+            out.push_back(names.at(name));
         }
         return out;
     }
@@ -619,6 +658,7 @@ private:
     }
 
     YamlDoc y_;
+    std::string output_type_;
     std::map<std::string, std::unique_ptr<jinja::Template>> templates_;
 };
 
