@@ -59,6 +59,13 @@ TEST_CASE("what a task YAML asks that lmwb cannot do is refused with the file, l
     const std::string head = "task: t\ndataset_path: json\ndataset_kwargs:\n  data_files: data.jsonl\ntest_split: train\noutput_type: multiple_choice\n";
     d.write("ok.yaml", head + "doc_to_text: q\ndoc_to_choice: c\ndoc_to_target: a\n");
     CHECK(datasets::load_lm_eval_tasks(d.file("ok.yaml")).front().items.front().prompt == "x");
+    // first_n from the evaluated split itself leaves the document out (samplers.py FirstNSampler.rm_eval_doc).
+    d.write("two.jsonl", "{\"q\": \"x\", \"c\": [\"a\", \"b\"], \"a\": 0}\n{\"q\": \"y\", \"c\": [\"a\", \"b\"], \"a\": 1}\n");
+    d.write("self.yaml", "task: t\ndataset_path: json\ndataset_kwargs:\n  data_files: two.jsonl\ntest_split: train\nfewshot_split: train\n"
+                         "num_fewshot: 1\nfewshot_config:\n  sampler: first_n\noutput_type: multiple_choice\ndoc_to_text: q\ndoc_to_choice: c\ndoc_to_target: a\n");
+    const auto self = datasets::load_lm_eval_tasks(d.file("self.yaml")).front();
+    CHECK(self.items[0].prompt == "y b\n\nx");
+    CHECK(self.items[1].prompt == "x a\n\ny");
     d.write("hook.yaml", head + "doc_to_text: q\ndoc_to_choice: c\ndoc_to_target: a\nprocess_docs: !function utils.process_docs\n");
     CHECK_THROWS_WITH(datasets::load_lm_eval_tasks(d.file("hook.yaml")), Catch::Contains("hook.yaml:10") && Catch::Contains("!function"));
     d.write("key.yaml", head + "doc_to_text: q\ndoc_to_choice: c\ndoc_to_target: a\nrepeats: 4\n");
