@@ -739,10 +739,12 @@ TEST_CASE("chat templates in the inspector and the run view: offered with a temp
     REQUIRE(w.openModel(QString::fromStdString(model_path("tiny-b"))));
     REQUIRE(waitFor([&] { return static_cast<bool>(s.model()); }, 20000));
     CHECK_FALSE(in->chatBox()->isEnabled());  // no template: not offered, and the tooltip says why
+    CHECK_FALSE(w.runView()->chatBox()->isEnabled());
     CHECK(in->chatBox()->toolTip().contains(QStringLiteral("no chat template")));
     REQUIRE(w.openModel(chatty));
     REQUIRE(waitFor([&] { return s.model() && s.model_path() == chatty; }, 20000));
     REQUIRE(in->chatBox()->isEnabled());
+    CHECK(w.runView()->chatBox()->isEnabled());
     in->setPrompt(QStringLiteral("The sky is"), QStringLiteral(" blue"));
     CHECK(in->prompt() == QStringLiteral("The sky is"));
     in->chatBox()->setChecked(true);
