@@ -531,6 +531,16 @@ TEST_CASE("lmwb eval runs lm-eval task YAMLs, the report names the task, version
         if (a["metric"] == "word_perplexity") CHECK(a["value"].get<double>() == Approx(std::exp(-ll / words)).epsilon(1e-9));
     CHECK(p["suites"][1]["lm_eval"]["task"] == "lambada_style");
     CHECK(p["suites"][1]["items"][0]["prompt"] == expected["lambada_style"]["requests"][0]["context"]);
+    // generate_until: greedy text cut at `until`, exact_match over the references.
+    REQUIRE(run_command(cli + " eval " + model + " " + lmwb::test::fixture("lm_eval/gen_style.yaml") + " -q --out " + d.file("g.json")).exit_code == 0);
+    const auto g = nlohmann::json::parse(lmwb::test::read_text(d.file("g.json")));
+    REQUIRE(g["suites"][0]["items"].size() == 3);
+    for (const auto& item : g["suites"][0]["items"]) {
+        CHECK(item["response"].get<std::string>().find('\n') == std::string::npos);
+        CHECK(item["response"].get<std::string>().find("Q:") == std::string::npos);
+        CHECK(item["metrics"].contains("exact_match"));
+    }
+    CHECK(g["suites"][0]["items"][2]["references"].size() == 3);
     auto cmp = run_command(cli + " compare " + d.file("a.json") + " " + d.file("b.json") + " --json");
     REQUIRE(cmp.exit_code == 0);
     CHECK(cmp.output.find("arc_style") != std::string::npos);

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "lmwb/lm_eval_task.h"
+#include "lmwb/text_metrics.h"
 #include "test_support.h"
 
 using namespace lmwb;
@@ -18,7 +19,7 @@ TEST_CASE("lm-eval task YAMLs give the contexts, continuations and gold answers 
     for (const char* path : {"lm_eval/style_group.yaml", "lm_eval"}) {
         INFO(path);
         const auto suites = datasets::load_lm_eval_tasks(lmwb::test::fixture(path));
-        REQUIRE(suites.size() == (std::string(path) == "lm_eval" ? 4u : 2u));
+        REQUIRE(suites.size() == (std::string(path) == "lm_eval" ? 5u : 2u));
         for (const auto& s : suites) {
             INFO(s.name);
             REQUIRE(expected.contains(s.name));
@@ -28,6 +29,21 @@ TEST_CASE("lm-eval task YAMLs give the contexts, continuations and gold answers 
             CHECK(s.lm_eval->version == e["version"].get<std::string>());
             CHECK(s.lm_eval->num_fewshot == e["num_fewshot"].get<int>());
             REQUIRE(s.items.size() == e["requests"].size());
+            if (s.name == "gen_style") {  // generate_until: the context, the references, until and max_gen_toks
+                CHECK(s.kind == datasets::TaskKind::Generation);
+                for (std::size_t i = 0; i < s.items.size(); ++i) {
+                    const auto& r = e["requests"][i];
+                    CHECK(s.items[i].prompt == r["context"].get<std::string>());
+                    CHECK(s.items[i].references == r["references"].get<std::vector<std::string>>());
+                    CHECK(s.generation.stop == r["until"].get<std::vector<std::string>>());
+                    CHECK(s.generation.max_new_tokens == r["max_gen_toks"].get<int>());
+                }
+                CHECK(s.generation.temperature == 0);
+                CHECK(s.metrics == std::vector<std::string>{"exact_match"});
+                CHECK((s.normalization.lowercase && s.normalization.strip_punctuation && !s.normalization.strip_articles &&
+                       !s.normalization.collapse_whitespace));
+                continue;
+            }
             if (s.name == "wikitext_style") {  // loglikelihood_rolling: the document is what is scored
                 CHECK(s.kind == datasets::TaskKind::Perplexity);
                 for (std::size_t i = 0; i < s.items.size(); ++i) CHECK(s.items[i].text == e["requests"][i]["text"].get<std::string>());
@@ -77,10 +93,24 @@ TEST_CASE("what a task YAML asks that lmwb cannot do is refused with the file, l
     CHECK_THROWS_WITH(datasets::load_lm_eval_tasks(d.file("hub.yaml")), Catch::Contains("no dataset hub"));
     d.write("tpl.yaml", head + "doc_to_text: \"{{ missing }}\"\ndoc_to_choice: c\ndoc_to_target: a\n");
     CHECK_THROWS_WITH(datasets::load_lm_eval_tasks(d.file("tpl.yaml")), Catch::Contains("tpl.yaml:7: doc_to_text: 'missing' is undefined"));
-    d.write("gen.yaml", "task: t\ndataset_path: json\ndataset_kwargs:\n  data_files: data.jsonl\ntest_split: train\noutput_type: generate_until\ndoc_to_text: q\ndoc_to_target: a\n");
+    d.write("gen.yaml", "task: t\ndataset_path: json\ndataset_kwargs:\n  data_files: data.jsonl\ntest_split: train\noutput_type: generate_until\ndoc_to_text: q\ndoc_to_target: a\n"
+                        "filter_list:\n  - name: strict\n    filter:\n      - function: regex\n        regex_pattern: \"#### (\\\\d+)\"\n      - function: take_first\n");
     d.write("ppl.yaml", "task: t\ndataset_path: json\ndataset_kwargs:\n  data_files: data.jsonl\ntest_split: train\noutput_type: loglikelihood_rolling\ndoc_to_target: q\nnum_fewshot: 2\n");
     CHECK_THROWS_WITH(datasets::load_lm_eval_tasks(d.file("ppl.yaml")), Catch::Contains("must be 0 for perplexity"));
-    CHECK_THROWS_WITH(datasets::load_lm_eval_tasks(d.file("gen.yaml")), Catch::Contains("output_type: 'generate_until'"));
+    CHECK_THROWS_WITH(datasets::load_lm_eval_tasks(d.file("gen.yaml")), Catch::Contains("gen.yaml:9: filter_list: only take_first"));
     d.write("shots.yaml", head + "doc_to_text: q\ndoc_to_choice: c\ndoc_to_target: a\nnum_fewshot: 1\nfewshot_split: train\n");
     CHECK_THROWS_WITH(datasets::load_lm_eval_tasks(d.file("shots.yaml")), Catch::Contains("first_n"));
+}
+
+TEST_CASE("exact_match with ignore_case and ignore_punctuation is HF evaluate's exact_match", "[lm_eval][metrics]") {
+    std::ifstream in(lmwb::test::fixture("lm_eval/expected.json"));
+    const auto expected = nlohmann::json::parse(in);
+    std::size_t n = 0;
+    for (const auto& c : expected["exact_match_cases"]) {
+        INFO(c.dump());
+        const metrics::Normalization norm{c["ignore_case"].get<bool>(), c["ignore_punctuation"].get<bool>(), metrics::AnswerConvention::SquadV11, false, false};
+        CHECK(metrics::exact_match(c["prediction"].get<std::string>(), {c["reference"].get<std::string>()}, norm) == c["exact_match"].get<double>());
+        ++n;
+    }
+    CHECK(n == 40);
 }

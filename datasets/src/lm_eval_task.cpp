@@ -27,14 +27,36 @@ const std::vector<std::string> kTaskKeys = {"task", "tag", "include", "dataset_p
                                             "validation_split", "fewshot_split", "training_split", "output_type", "doc_to_text",
                                             "doc_to_target", "doc_to_choice", "target_delimiter", "fewshot_delimiter", "num_fewshot",
                                             "fewshot_config", "description", "metric_list", "metadata", "should_decontaminate",
-                                            "doc_to_decontamination_query"};
+                                            "doc_to_decontamination_query", "generation_kwargs", "filter_list"};
+
+// Python reads these files as UTF-8 and fails on anything else; so does this reader, naming the byte.
+void require_utf8(const std::string& text, const fs::path& p) {
+    for (std::size_t i = 0; i < text.size();) {
+        const auto c = static_cast<unsigned char>(text[i]);
+        const std::size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+        bool ok = n > 0 && i + n <= text.size() && !(n == 2 && c < 0xC2) && !(n == 4 && c > 0xF4);
+        for (std::size_t k = 1; ok && k < n; ++k) ok = (static_cast<unsigned char>(text[i + k]) & 0xC0) == 0x80;
+        if (ok && n == 3) {
+            const auto c1 = static_cast<unsigned char>(text[i + 1]);
+            ok = !(c == 0xE0 && c1 < 0xA0) && !(c == 0xED && c1 >= 0xA0);  // overlong, surrogates
+        }
+        if (ok && n == 4) {
+            const auto c1 = static_cast<unsigned char>(text[i + 1]);
+            ok = !(c == 0xF0 && c1 < 0x90) && !(c == 0xF4 && c1 >= 0x90);
+        }
+        if (!ok) throw SuiteError(p.string() + ": not UTF-8 (byte " + std::to_string(i) + ")");
+        i += n;
+    }
+}
 
 std::string read_text(const fs::path& p, const std::string& needed_by) {
     std::ifstream in(p, std::ios::binary);
     if (!in) throw SuiteError(p.string() + ": cannot read (" + needed_by + ")");
     std::ostringstream s;
     s << in.rdbuf();
-    return s.str();
+    std::string text = s.str();
+    require_utf8(text, p);
+    return text;
 }
 
 // A YAML document as JSON with the lines of its top-level keys. Plain scalars resolve as PyYAML's loader does for
@@ -110,8 +132,12 @@ YamlDoc read_yaml(const fs::path& path) {
         throw SuiteError(d.file + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg);
     }
     if (!root.IsMap()) throw SuiteError(d.file + ": a task YAML is a mapping of keys (task, dataset_path, doc_to_text, …)");
-    for (const auto& kv : root) d.lines[kv.first.as<std::string>()] = kv.first.Mark().line + 1;
-    d.value = to_json(root, d.file);
+    try {
+        for (const auto& kv : root) d.lines[kv.first.as<std::string>()] = kv.first.Mark().line + 1;
+        d.value = to_json(root, d.file);
+    } catch (const YAML::Exception& e) {  // a key that is not text, an alias to nothing
+        throw SuiteError(d.file + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg);
+    }
     return d;
 }
 
@@ -392,11 +418,17 @@ public:
                 y_.fail(k, "not supported by lmwb (supported: " + join(kTaskKeys) + ")");
         if (!t.contains("task") || !t["task"].is_string()) y_.fail("task", "the task's name is needed");
         output_type_ = t.value("output_type", std::string("generate_until"));
-        if (output_type_ != "multiple_choice" && output_type_ != "loglikelihood" && output_type_ != "loglikelihood_rolling")
-            y_.fail("output_type", "'" + output_type_ + "': lmwb runs multiple_choice, loglikelihood and loglikelihood_rolling tasks from YAML so far");
-        const bool mc = output_type_ == "multiple_choice", rolling = output_type_ == "loglikelihood_rolling";
+        if (output_type_ != "multiple_choice" && output_type_ != "loglikelihood" && output_type_ != "loglikelihood_rolling" &&
+            output_type_ != "generate_until")
+            y_.fail("output_type", "'" + output_type_ + "': expected multiple_choice, loglikelihood, loglikelihood_rolling or generate_until");
+        const bool mc = output_type_ == "multiple_choice", rolling = output_type_ == "loglikelihood_rolling",
+                   generate = output_type_ == "generate_until";
+        if (!generate)
+            for (const char* k : {"generation_kwargs", "filter_list"})
+                if (t.contains(k)) y_.fail(k, "applies to generate_until tasks");
         for (const char* k : {"doc_to_text", "doc_to_target", "doc_to_choice"}) {
             if (!mc && std::string(k) == "doc_to_choice") {
+                if (generate) continue;  // a generate_until task may name its answer by an index into choices
                 if (t.contains(k)) y_.fail(k, "applies to multiple_choice tasks");
                 continue;
             }
@@ -444,7 +476,8 @@ public:
         Suite s;
         s.path = y_.file;
         s.name = t["task"];
-        s.kind = rolling ? TaskKind::Perplexity : TaskKind::MultipleChoice;
+        s.kind = rolling ? TaskKind::Perplexity : generate ? TaskKind::Generation : TaskKind::MultipleChoice;
+        if (generate) generation_settings(s, fewshot_delimiter);
         // loglikelihood: the continuation is doc_to_target as it is (construct_requests adds no delimiter)
         s.target_delimiter = mc ? target_delimiter : "";
         if (t.contains("metadata") && t["metadata"].contains("version")) {
@@ -485,7 +518,9 @@ public:
             } else {
                 item.question = text(doc);
                 item.prompt = prefix + item.question;
-                if (mc) {
+                if (generate) {
+                    item.references = references(doc);
+                } else if (mc) {
                     item.choices = choices(doc);
                     item.answer = gold(doc, item.choices);
                 } else {  // loglikelihood: one continuation; lm-eval's acc is whether it is the greedy one
@@ -496,8 +531,8 @@ public:
                 }
             }
             const nlohmann::json content = {{"id", item.id}, {"prompt", item.prompt}, {"choices", item.choices}, {"answer", item.answer},
-                                            {"text", item.text}, {"delimiter", s.target_delimiter}};
-            item.content_hash = sha256_hex(content.dump());
+                                            {"references", item.references}, {"text", item.text}, {"delimiter", s.target_delimiter}};
+            item.content_hash = sha256_hex(content.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
             s.items.push_back(std::move(item));
         }
         if (s.items.empty()) y_.fail("test_split", "the split '" + eval_split + "' has no documents");
@@ -524,11 +559,12 @@ private:
         const std::map<std::string, std::map<std::string, std::string>> known = {
             {"multiple_choice", {{"acc", "acc"}, {"acc_norm", "acc_norm"}}},
             {"loglikelihood", {{"acc", "exact_match"}}},
-            {"loglikelihood_rolling", {{"word_perplexity", "word_perplexity"}, {"byte_perplexity", "byte_perplexity"}, {"bits_per_byte", "bits_per_byte"}}}};
+            {"loglikelihood_rolling", {{"word_perplexity", "word_perplexity"}, {"byte_perplexity", "byte_perplexity"}, {"bits_per_byte", "bits_per_byte"}}},
+            {"generate_until", {{"exact_match", "exact_match"}}}};
         const auto& names = known.at(output_type_);
         if (!t.contains("metric_list")) {
             if (output_type_ == "multiple_choice") return {"acc", "acc_norm"};
-            if (output_type_ == "loglikelihood") return {"exact_match"};
+            if (output_type_ == "loglikelihood" || output_type_ == "generate_until") return {"exact_match"};
             return {"word_perplexity", "byte_perplexity", "bits_per_byte"};
         }
         std::vector<std::string> out;
@@ -539,9 +575,13 @@ private:
                 for (const auto& [k, v] : names) supported += (supported.empty() ? "" : ", ") + k;
                 y_.fail("metric_list", "metric '" + name + "' is not supported for " + output_type_ + " here (" + supported + ")");
             }
-            for (const auto& [k, v] : m.items())
-                if (k != "metric" && k != "aggregation" && k != "higher_is_better")
-                    y_.fail("metric_list", "'" + k + "' of metric " + name + " is not supported");
+            for (const auto& [k, v] : m.items()) {
+                if (k == "metric" || k == "aggregation" || k == "higher_is_better") continue;
+                // exact_match's options (HF evaluate's exact_match): case and ASCII punctuation
+                if (name == "exact_match" && (k == "ignore_case" || k == "ignore_punctuation") && v.is_boolean()) continue;
+                y_.fail("metric_list", "'" + k + "' of metric " + name + " is not supported" +
+                                           (name == "exact_match" ? std::string(" (ignore_case and ignore_punctuation are)") : std::string()));
+            }
             const std::string aggregation = m.value("aggregation", std::string());
             if (!aggregation.empty() && aggregation != "mean" && aggregation != name && !(aggregation == "weighted_perplexity" && name != "bits_per_byte"))
                 y_.fail("metric_list", "aggregation '" + aggregation + "' of " + name + " is not lm-eval's own");
@@ -575,6 +615,80 @@ private:
             return render(key, s, doc);
         }
         return spec;
+    }
+
+    // generation_kwargs as lm-eval's TaskConfig defaults them (until: the few-shot delimiter; greedy) and HFLM reads
+    // them (max_gen_toks 256); exact_match compares the text as generated, its options as the metric's.
+    void generation_settings(Suite& s, const std::string& fewshot_delimiter) const {
+        const ojson& t = y_.value;
+        s.generation = GenerationSettings{};
+        s.generation.max_new_tokens = 256;
+        s.generation.stop = {fewshot_delimiter};
+        if (t.contains("generation_kwargs") && !t["generation_kwargs"].is_null()) {
+            const ojson& g = t["generation_kwargs"];
+            if (!g.is_object()) y_.fail("generation_kwargs", "expected a mapping");
+            bool sample = false;
+            for (const auto& [k, v] : g.items()) {
+                if (k == "until") {
+                    s.generation.stop.clear();
+                    if (v.is_string()) s.generation.stop.push_back(v);
+                    else if (v.is_array())
+                        for (const auto& u : v) {
+                            if (!u.is_string()) y_.fail("generation_kwargs", "until: strings");
+                            s.generation.stop.push_back(u);
+                        }
+                    else y_.fail("generation_kwargs", "until: a string or a list of strings");
+                } else if (k == "max_gen_toks" && v.is_number_integer() && v.get<long long>() > 0) {
+                    s.generation.max_new_tokens = static_cast<int>(std::min<long long>(v.get<long long>(), 1 << 20));
+                } else if (k == "do_sample" && v.is_boolean()) {
+                    sample = v;
+                } else if (k == "temperature" && v.is_number()) {
+                    s.generation.temperature = v.get<double>();
+                } else {
+                    y_.fail("generation_kwargs", "'" + k + "' is not supported (until, max_gen_toks, do_sample, temperature)");
+                }
+            }
+            if (!sample) s.generation.temperature = 0;  // greedy
+        }
+        s.generation.stop.erase(std::remove(s.generation.stop.begin(), s.generation.stop.end(), std::string()), s.generation.stop.end());
+        AnswerNormalization exact{false, false, false, false};
+        if (t.contains("metric_list"))
+            for (const auto& m : t["metric_list"])
+                if (m.is_object() && m.value("metric", std::string()) == "exact_match") {
+                    exact.lowercase = m.value("ignore_case", false);
+                    exact.strip_punctuation = m.value("ignore_punctuation", false);
+                }
+        s.normalization = exact;
+        if (t.contains("filter_list")) {  // take_first alone is the identity on one generation per document
+            for (const auto& f : t["filter_list"]) {
+                const ojson steps = f.is_object() && f.contains("filter") ? f["filter"] : ojson();
+                for (const auto& step : steps)
+                    if (!step.is_object() || step.value("function", std::string()) != "take_first")
+                        y_.fail("filter_list", "only take_first is supported so far (regex, majority_vote and the other filters are not)");
+            }
+            if (t["filter_list"].size() > 1) y_.fail("filter_list", "one filter pipeline is supported");
+        }
+    }
+
+    std::vector<std::string> references(const ojson& doc) {
+        ojson g = target(doc);
+        if (y_.value.contains("doc_to_choice")) {  // then the target is an index into the choices
+            const auto c = choices(doc);
+            if (!g.is_number_integer() || g.get<long long>() < 0 || g.get<long long>() >= static_cast<long long>(c.size()))
+                y_.fail("doc_to_target", "with doc_to_choice, an index into the choices");
+            return {c[static_cast<std::size_t>(g.get<long long>())]};
+        }
+        if (g.is_string()) return {g.get<std::string>()};
+        if (g.is_number_integer()) return {std::to_string(g.get<long long>())};  // str(gold), as process_results casts it
+        if (g.is_array() && !g.empty()) {  // several targets: any may match
+            std::vector<std::string> out;
+            for (const auto& x : g) {
+                if (!x.is_string()) y_.fail("doc_to_target", "a target list of strings");
+                out.push_back(x);
+            }
+            return out;
+        }
+        y_.fail("doc_to_target", "gives " + std::string(g.type_name()) + ", not a reference answer");
     }
 
     std::string text(const ojson& doc) {
@@ -620,10 +734,19 @@ private:
 
     // doc_to_target: an index, or a choice's text; a rendered number is an index (lm-eval's isdigit rule).
     ojson target(const ojson& doc) {
+        const ojson& spec = y_.value["doc_to_target"];
         ojson v = field_or_render("doc_to_target", doc);
-        if (v.is_string()) {
-            const std::string s = v;
-            if (!s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); })) return std::stoll(s);
+        if (!v.is_string() || (spec.is_string() && doc.contains(spec.get<std::string>()))) return v;  // a field as it is
+        const std::string s = v;
+        if (y_.value.contains("doc_to_choice") && !s.empty() &&
+            std::all_of(s.begin(), s.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); }))
+            return std::stoll(s);
+        if (s.size() >= 2 && s.front() == '[' && s.back() == ']') {  // a rendered list of targets
+            try {
+                return Literal(s).parse();
+            } catch (const SuiteError&) {
+                return v;
+            }
         }
         return v;
     }

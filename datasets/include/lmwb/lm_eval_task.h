@@ -15,11 +15,13 @@ bool is_lm_eval_path(const std::string& path);
 // A task YAML, a group YAML (`group` with a `task` list of task names found next to it, or of task files), or a
 // folder of task YAMLs. Supported: `include`, `task`, `dataset_path` (`json`, `csv`, or a local file or folder) with
 // `dataset_kwargs.data_files` (a file, a list, or per split), `test_split` / `validation_split` / `fewshot_split` /
-// `training_split`, `output_type` multiple_choice, loglikelihood or loglikelihood_rolling, `doc_to_text` /
+// `training_split`, `output_type` (multiple_choice, loglikelihood, loglikelihood_rolling, generate_until with
+// `generation_kwargs` until / max_gen_toks / do_sample / temperature), `doc_to_text` /
 // `doc_to_target` / `doc_to_choice` (a field name, Jinja with lm-eval's environment, or a list; a rendered choice
 // list read as a Python literal), `target_delimiter`, `fewshot_delimiter`, `num_fewshot`, `fewshot_config.sampler:
 // first_n`, `description`, `metric_list` (acc, acc_norm; a loglikelihood task's acc; word and byte perplexity and
-// bits per byte), `metadata.version` (docs/suite-format.md). Anything else is an error naming the file, its line and
+// bits per byte; exact_match with ignore_case / ignore_punctuation), `filter_list` of take_first, `metadata.version`
+// (docs/suite-format.md). Anything else is an error naming the file, its line and
 // the key — a Python hook (`!function`, `process_docs`) cannot run here.
 std::vector<Suite> load_lm_eval_tasks(const std::string& path);
 
