@@ -541,6 +541,14 @@ TEST_CASE("lmwb eval runs lm-eval task YAMLs, the report names the task, version
         CHECK(item["metrics"].contains("exact_match"));
     }
     CHECK(g["suites"][0]["items"][2]["references"].size() == 3);
+    // A filter pipeline: the metrics read what the regex left; the generated text is kept as `unfiltered`.
+    REQUIRE(run_command(cli + " eval " + model + " " + lmwb::test::fixture("lm_eval/gsm_style.yaml") + " -q --out " + d.file("m.json")).exit_code == 0);
+    const auto m = nlohmann::json::parse(lmwb::test::read_text(d.file("m.json")));
+    for (const auto& item : m["suites"][0]["items"]) {
+        REQUIRE(item.contains("unfiltered"));
+        const std::string response = item["response"];
+        CHECK((response == "[invalid]" || response.find_first_not_of("-$0123456789.,") == std::string::npos));
+    }
     auto cmp = run_command(cli + " compare " + d.file("a.json") + " " + d.file("b.json") + " --json");
     REQUIRE(cmp.exit_code == 0);
     CHECK(cmp.output.find("arc_style") != std::string::npos);

@@ -19,7 +19,7 @@ TEST_CASE("lm-eval task YAMLs give the contexts, continuations and gold answers 
     for (const char* path : {"lm_eval/style_group.yaml", "lm_eval"}) {
         INFO(path);
         const auto suites = datasets::load_lm_eval_tasks(lmwb::test::fixture(path));
-        REQUIRE(suites.size() == (std::string(path) == "lm_eval" ? 5u : 2u));
+        REQUIRE(suites.size() == (std::string(path) == "lm_eval" ? 6u : 2u));
         for (const auto& s : suites) {
             INFO(s.name);
             REQUIRE(expected.contains(s.name));
@@ -29,6 +29,15 @@ TEST_CASE("lm-eval task YAMLs give the contexts, continuations and gold answers 
             CHECK(s.lm_eval->version == e["version"].get<std::string>());
             CHECK(s.lm_eval->num_fewshot == e["num_fewshot"].get<int>());
             REQUIRE(s.items.size() == e["requests"].size());
+            if (s.name == "gsm_style") {  // one filter pipeline: regex with group_select -1, then take_first
+                REQUIRE(s.response_filters.size() == 2);
+                CHECK(s.response_filters[0].function == "regex");
+                CHECK(s.response_filters[0].group_select == -1);
+                CHECK(s.response_filters[0].pattern == "(-?[$0-9.,]{2,})|(-?[0-9]+)");
+                CHECK(s.response_filters[1].function == "take_first");
+                CHECK(datasets::apply_response_filters(s, "3 + 4 = 7 apples") == "7");
+                continue;
+            }
             if (s.name == "gen_style") {  // generate_until: the context, the references, until and max_gen_toks
                 CHECK(s.kind == datasets::TaskKind::Generation);
                 for (std::size_t i = 0; i < s.items.size(); ++i) {
@@ -97,7 +106,13 @@ TEST_CASE("what a task YAML asks that lmwb cannot do is refused with the file, l
                         "filter_list:\n  - name: strict\n    filter:\n      - function: regex\n        regex_pattern: \"#### (\\\\d+)\"\n      - function: take_first\n");
     d.write("ppl.yaml", "task: t\ndataset_path: json\ndataset_kwargs:\n  data_files: data.jsonl\ntest_split: train\noutput_type: loglikelihood_rolling\ndoc_to_target: q\nnum_fewshot: 2\n");
     CHECK_THROWS_WITH(datasets::load_lm_eval_tasks(d.file("ppl.yaml")), Catch::Contains("must be 0 for perplexity"));
-    CHECK_THROWS_WITH(datasets::load_lm_eval_tasks(d.file("gen.yaml")), Catch::Contains("gen.yaml:9: filter_list: only take_first"));
+    CHECK(datasets::load_lm_eval_tasks(d.file("gen.yaml")).front().response_filters.size() == 2);
+    d.write("vote.yaml", "task: t\ndataset_path: json\ndataset_kwargs:\n  data_files: data.jsonl\ntest_split: train\noutput_type: generate_until\ndoc_to_text: q\ndoc_to_target: a\n"
+                         "filter_list:\n  - name: maj\n    filter:\n      - function: majority_vote\n");
+    CHECK_THROWS_WITH(datasets::load_lm_eval_tasks(d.file("vote.yaml")), Catch::Contains("the majority_vote filter is not supported"));
+    d.write("bad_re.yaml", "task: t\ndataset_path: json\ndataset_kwargs:\n  data_files: data.jsonl\ntest_split: train\noutput_type: generate_until\ndoc_to_text: q\ndoc_to_target: a\n"
+                           "filter_list:\n  - name: x\n    filter:\n      - function: regex\n        regex_pattern: \"(unclosed\"\n");
+    CHECK_THROWS_WITH(datasets::load_lm_eval_tasks(d.file("bad_re.yaml")), Catch::Contains("filter_list: regex_pattern '(unclosed'"));
     d.write("shots.yaml", head + "doc_to_text: q\ndoc_to_choice: c\ndoc_to_target: a\nnum_fewshot: 1\nfewshot_split: train\n");
     CHECK_THROWS_WITH(datasets::load_lm_eval_tasks(d.file("shots.yaml")), Catch::Contains("first_n"));
 }
@@ -113,4 +128,22 @@ TEST_CASE("exact_match with ignore_case and ignore_punctuation is HF evaluate's 
         ++n;
     }
     CHECK(n == 40);
+}
+
+TEST_CASE("the regex filter extracts as lm-eval's RegexFilter: findall, group_select, a tuple's first group, strip, fallback", "[lm_eval][filters]") {
+    std::ifstream in(lmwb::test::fixture("lm_eval/expected.json"));
+    const auto expected = nlohmann::json::parse(in);
+    std::size_t n = 0;
+    for (const auto& c : expected["regex_filter_cases"]) {
+        INFO(c.dump());
+        datasets::Suite s;
+        datasets::Suite::ResponseFilter f;
+        f.function = "regex";
+        f.pattern = c["pattern"];
+        f.group_select = c["group_select"];
+        s.response_filters = {f};
+        CHECK(datasets::apply_response_filters(s, c["response"].get<std::string>()) == c["filtered"].get<std::string>());
+        ++n;
+    }
+    CHECK(n == 45);
 }

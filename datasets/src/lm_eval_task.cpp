@@ -14,6 +14,10 @@
 
 #include "lmwb/jinja.h"
 
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+#include <utf8proc.h>
+
 namespace lmwb::datasets {
 
 namespace fs = std::filesystem;
@@ -417,6 +421,22 @@ public:
             if (std::find(kTaskKeys.begin(), kTaskKeys.end(), k) == kTaskKeys.end())
                 y_.fail(k, "not supported by lmwb (supported: " + join(kTaskKeys) + ")");
         if (!t.contains("task") || !t["task"].is_string()) y_.fail("task", "the task's name is needed");
+        // The types lm-eval's TaskConfig gives its fields.
+        auto expect = [&](const char* key, bool ok, const char* what) {
+            if (t.contains(key) && !t[key].is_null() && !ok) y_.fail(key, std::string("expected ") + what);
+        };
+        expect("output_type", t.value("output_type", ojson()).is_string(), "a string");
+        expect("num_fewshot", t.value("num_fewshot", ojson()).is_number_integer() && t["num_fewshot"].get<long long>() >= 0 &&
+                                  t["num_fewshot"].get<long long>() <= 1000000, "a count");
+        expect("fewshot_config", t.value("fewshot_config", ojson()).is_object(), "a mapping");
+        expect("metric_list", t.value("metric_list", ojson()).is_array(), "a list of {metric: …}");
+        expect("target_delimiter", t.value("target_delimiter", ojson()).is_string(), "a string");
+        expect("fewshot_delimiter", t.value("fewshot_delimiter", ojson()).is_string(), "a string");
+        expect("metadata", t.value("metadata", ojson()).is_object(), "a mapping");
+        for (const char* k : {"test_split", "validation_split", "fewshot_split", "training_split"}) expect(k, t.value(k, ojson()).is_string(), "a split's name");
+        if (t.contains("metric_list"))
+            for (const auto& m : t["metric_list"])
+                if (!m.is_object()) y_.fail("metric_list", "each entry is {metric: name, …}");
         output_type_ = t.value("output_type", std::string("generate_until"));
         if (output_type_ != "multiple_choice" && output_type_ != "loglikelihood" && output_type_ != "loglikelihood_rolling" &&
             output_type_ != "generate_until")
@@ -438,7 +458,7 @@ public:
         if (t.contains("fewshot_config")) {
             for (const auto& [k, v] : t["fewshot_config"].items())
                 if (k != "sampler") y_.fail("fewshot_config", "'" + k + "' is not supported (only sampler: first_n)");
-            if (t["fewshot_config"].value("sampler", std::string()) != "first_n")
+            if (!t["fewshot_config"].contains("sampler") || t["fewshot_config"]["sampler"] != "first_n")
                 y_.fail("fewshot_config", "only sampler: first_n (the default sampler draws with Python's random)");
         }
         if (t.contains("should_decontaminate") && t["should_decontaminate"] == true) y_.fail("should_decontaminate", "decontamination is not supported");
@@ -659,14 +679,35 @@ private:
                     exact.strip_punctuation = m.value("ignore_punctuation", false);
                 }
         s.normalization = exact;
-        if (t.contains("filter_list")) {  // take_first alone is the identity on one generation per document
-            for (const auto& f : t["filter_list"]) {
-                const ojson steps = f.is_object() && f.contains("filter") ? f["filter"] : ojson();
-                for (const auto& step : steps)
-                    if (!step.is_object() || step.value("function", std::string()) != "take_first")
-                        y_.fail("filter_list", "only take_first is supported so far (regex, majority_vote and the other filters are not)");
+        if (t.contains("filter_list")) {  // one generation per document: take_first is the identity
+            if (!t["filter_list"].is_array() || t["filter_list"].size() != 1)
+                y_.fail("filter_list", "one filter pipeline is supported (lm-eval reports each pipeline's metrics apart)");
+            const ojson& f = t["filter_list"][0];
+            const ojson steps = f.is_object() && f.contains("filter") ? f["filter"] : ojson();
+            if (!steps.is_array()) y_.fail("filter_list", "expected {name, filter: [{function, …}]}");
+            for (const auto& step : steps) {
+                const std::string fn = step.is_object() ? step.value("function", std::string()) : "";
+                Suite::ResponseFilter rf;
+                rf.function = fn;
+                for (const auto& [k, v] : step.items()) {
+                    if (k == "function") continue;
+                    if (fn == "regex" && k == "regex_pattern" && v.is_string()) rf.pattern = v;
+                    else if (fn == "regex" && k == "group_select" && v.is_number_integer()) rf.group_select = v;
+                    else if (fn == "regex" && k == "fallback" && v.is_string()) rf.fallback = v;
+                    else y_.fail("filter_list", "'" + k + "' of the " + fn + " filter is not supported");
+                }
+                if (fn == "regex") {
+                    if (rf.pattern.empty()) rf.pattern = "#### (\\-?[0-9\\.\\,]+)";  // RegexFilter's default
+                } else if (fn != "take_first" && fn != "lowercase" && fn != "uppercase") {
+                    y_.fail("filter_list", "the " + fn + " filter is not supported (regex, take_first, lowercase, uppercase are)");
+                }
+                s.response_filters.push_back(rf);
             }
-            if (t["filter_list"].size() > 1) y_.fail("filter_list", "one filter pipeline is supported");
+            try {  // a pattern that does not compile is the task's error, not a run's
+                (void)apply_response_filters(s, "");
+            } catch (const SuiteError& e) {
+                y_.fail("filter_list", e.what());
+            }
         }
     }
 
@@ -787,6 +828,15 @@ private:
 
 bool is_yaml(const fs::path& p) { return p.extension() == ".yaml" || p.extension() == ".yml"; }
 
+Suite build_task(YamlDoc y) {
+    const std::string file = y.file;
+    try {
+        return Task(std::move(y)).build();
+    } catch (const nlohmann::json::exception& e) {  // a value of a type the checks above do not name
+        throw SuiteError(file + ": a value of the wrong type (" + e.what() + ")");
+    }
+}
+
 }  // namespace
 
 bool is_lm_eval_path(const std::string& path) {
@@ -828,7 +878,7 @@ std::vector<Suite> load_lm_eval_tasks(const std::string& path) {
                 if (found.empty()) y.fail("task", "no task named '" + name + "' next to the group");
                 if (std::find(seen.begin(), seen.end(), found.string()) != seen.end()) continue;
                 seen.push_back(found.string());
-                out.push_back(Task(read_task_yaml(found)).build());
+                out.push_back(build_task(read_task_yaml(found)));
             }
             continue;
         }
@@ -836,10 +886,141 @@ std::vector<Suite> load_lm_eval_tasks(const std::string& path) {
         if (fs::is_directory(p) && (!y.value.contains("task") || !y.value["task"].is_string())) continue;  // a base file for include
         if (std::find(seen.begin(), seen.end(), f.string()) != seen.end()) continue;
         seen.push_back(f.string());
-        out.push_back(Task(std::move(y)).build());
+        out.push_back(build_task(std::move(y)));
     }
     if (out.empty()) throw SuiteError(path + ": no lm-eval task YAML here");
     return out;
+}
+
+}  // namespace lmwb::datasets
+
+namespace lmwb::datasets {
+
+namespace {
+
+struct Pcre {
+    pcre2_code* code = nullptr;
+    explicit Pcre(const std::string& pattern) {
+        int err = 0;
+        PCRE2_SIZE at = 0;
+        code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern.data()), pattern.size(), PCRE2_UTF | PCRE2_UCP, &err, &at, nullptr);
+        if (!code) {
+            PCRE2_UCHAR buf[256];
+            pcre2_get_error_message(err, buf, sizeof buf);
+            throw SuiteError("regex_pattern '" + pattern + "' at " + std::to_string(at) + ": " + reinterpret_cast<const char*>(buf));
+        }
+    }
+    ~Pcre() { pcre2_code_free(code); }
+    Pcre(const Pcre&) = delete;
+    Pcre& operator=(const Pcre&) = delete;
+};
+
+// re.findall: every non-overlapping match; without groups the whole match, with one its text, with several a tuple.
+std::vector<std::vector<std::string>> findall(const Pcre& re, const std::string& text, std::uint32_t& groups) {
+    pcre2_pattern_info(re.code, PCRE2_INFO_CAPTURECOUNT, &groups);
+    std::vector<std::vector<std::string>> out;
+    pcre2_match_data* md = pcre2_match_data_create_from_pattern(re.code, nullptr);
+    PCRE2_SIZE start = 0;
+    while (start <= text.size()) {
+        const int rc = pcre2_match(re.code, reinterpret_cast<PCRE2_SPTR>(text.data()), text.size(), start, 0, md, nullptr);
+        if (rc < 0) break;
+        const PCRE2_SIZE* ov = pcre2_get_ovector_pointer(md);
+        std::vector<std::string> m;
+        for (std::uint32_t g = groups ? 1 : 0; g <= groups; ++g)
+            m.push_back(ov[2 * g] == PCRE2_UNSET ? std::string() : text.substr(ov[2 * g], ov[2 * g + 1] - ov[2 * g]));
+        out.push_back(std::move(m));
+        if (ov[1] == ov[0]) {  // an empty match: step one character on
+            if (ov[1] >= text.size()) break;
+            start = ov[1] + 1;
+            while (start < text.size() && (static_cast<unsigned char>(text[start]) & 0xC0) == 0x80) ++start;
+        } else {
+            start = ov[1];
+        }
+    }
+    pcre2_match_data_free(md);
+    return out;
+}
+
+std::u32string decode(const std::string& s) {
+    std::u32string out;
+    const auto* p = reinterpret_cast<const utf8proc_uint8_t*>(s.data());
+    utf8proc_ssize_t left = static_cast<utf8proc_ssize_t>(s.size());
+    while (left > 0) {
+        utf8proc_int32_t c = 0;
+        utf8proc_ssize_t n = utf8proc_iterate(p, left, &c);
+        if (n <= 0) c = 0xFFFD, n = 1;
+        out += static_cast<char32_t>(c);
+        p += n;
+        left -= n;
+    }
+    return out;
+}
+
+std::string encode(const std::u32string& s) {
+    std::string out;
+    for (char32_t c : s) {
+        utf8proc_uint8_t buf[4];
+        const auto n = utf8proc_encode_char(static_cast<utf8proc_int32_t>(c), buf);
+        out.append(reinterpret_cast<const char*>(buf), static_cast<std::size_t>(n));
+    }
+    return out;
+}
+
+// Python's str.isspace(): bidirectional classes WS, B, S, or category Zs.
+bool py_space(char32_t c) {
+    const auto* p = utf8proc_get_property(static_cast<utf8proc_int32_t>(c));
+    return p->category == UTF8PROC_CATEGORY_ZS || p->bidi_class == UTF8PROC_BIDI_CLASS_WS || p->bidi_class == UTF8PROC_BIDI_CLASS_B ||
+           p->bidi_class == UTF8PROC_BIDI_CLASS_S;
+}
+
+std::string py_strip(const std::string& s) {
+    const auto chars = decode(s);
+    std::size_t a = 0, z = chars.size();
+    while (a < z && py_space(chars[a])) ++a;
+    while (z > a && py_space(chars[z - 1])) --z;
+    return encode(chars.substr(a, z - a));
+}
+
+}  // namespace
+
+std::string apply_response_filters(const Suite& suite, const std::string& response) {
+    std::string r = response;
+    for (const auto& f : suite.response_filters) {
+        if (f.function == "lowercase" || f.function == "uppercase") {
+            std::u32string out;
+            for (char32_t c : decode(r))
+                out += static_cast<char32_t>(f.function == "lowercase" ? utf8proc_tolower(static_cast<utf8proc_int32_t>(c))
+                                                                       : utf8proc_toupper(static_cast<utf8proc_int32_t>(c)));
+            r = encode(out);
+        } else if (f.function == "regex") {
+            const Pcre re(f.pattern);
+            std::uint32_t groups = 0;
+            const auto matches = findall(re, r, groups);
+            if (matches.empty()) {
+                r = f.fallback;
+                continue;
+            }
+            const auto n = static_cast<long long>(matches.size());
+            const long long k = f.group_select < 0 ? n + f.group_select : f.group_select;
+            if (k < 0 || k >= n) {  // Python's IndexError; lm-eval would stop the run
+                throw SuiteError("regex filter: group_select " + std::to_string(f.group_select) + " of " + std::to_string(n) + " matches");
+            }
+            const auto& m = matches[static_cast<std::size_t>(k)];
+            std::string picked;
+            if (groups <= 1) {
+                picked = m.front();
+            } else {  // a tuple: its first non-empty group, else the fallback
+                picked = f.fallback;
+                for (const auto& g : m)
+                    if (!g.empty()) {
+                        picked = g;
+                        break;
+                    }
+            }
+            r = py_strip(picked);
+        }
+    }
+    return r;
 }
 
 }  // namespace lmwb::datasets

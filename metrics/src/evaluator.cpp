@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "lmwb/evaluation.h"
+#include "lmwb/lm_eval_task.h"
 #include "evaluation_internal.h"
 #include "journal.h"
 #include "chat_prompts.h"
@@ -215,15 +216,24 @@ struct Runner {
             }
             auto generated = model.generate_batch(prompts, options);
             for (std::size_t k = 0; k < block.items.size(); ++k)
-                if (block.pending[k]) finish_generated(si, sr, *block.items[k], generated[k], metrics);
+                if (block.pending[k]) finish_generated(si, s, sr, *block.items[k], generated[k], metrics);
         }
     }
 
-    void finish_generated(std::size_t si, SuiteReport& sr, const SuiteItem& item, const GenerationResult& gen, const SuiteMetrics& metrics) {
+    void finish_generated(std::size_t si, const Suite& s, SuiteReport& sr, const SuiteItem& item, const GenerationResult& gen,
+                          const SuiteMetrics& metrics) {
         ItemRecord r = base_record(item);
         r.references = item.references;
         r.target = item.references.front();
         r.response = gen.text;
+        if (!s.response_filters.empty()) {  // lm-eval's filter_list: the metrics read the filtered text
+            r.unfiltered = gen.text;
+            try {
+                r.response = datasets::apply_response_filters(s, gen.text);
+            } catch (const datasets::SuiteError& e) {
+                throw ReportError(s.path + ": item '" + item.id + "': " + e.what());
+            }
+        }
         r.stop_reason = gen.stop_reason;
         r.truncated = gen.truncated;
         std::size_t tokens = gen.tokens.size();

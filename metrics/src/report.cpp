@@ -116,6 +116,7 @@ void to_json(json& j, const ItemRecord& r) {
     if (r.words) j["words"] = r.words;
     if (r.bytes) j["bytes"] = r.bytes;
     if (!r.stop_reason.empty()) j["stop_reason"] = r.stop_reason;
+    if (!r.unfiltered.empty()) j["unfiltered"] = r.unfiltered;
     if (r.truncated) j["truncated"] = true;
     if (!r.slices.empty()) j["slices"] = r.slices;
     if (!r.attribution.empty()) j["attribution"] = json::parse(r.attribution);
@@ -137,6 +138,7 @@ void from_json(const json& j, ItemRecord& r) {
     opt_get(j, "words", r.words);
     opt_get(j, "bytes", r.bytes);
     opt_get(j, "stop_reason", r.stop_reason);
+    opt_get(j, "unfiltered", r.unfiltered);
     opt_get(j, "truncated", r.truncated);
     get_value(j.at("metrics"), r.metrics);
     opt_get(j, "slices", r.slices);

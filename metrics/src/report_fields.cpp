@@ -95,6 +95,7 @@ const std::vector<ReportField>& report_fields() {
         {"/suites/*/items/*/predicted", "integer", "the highest-scoring choice's index"},
         {"/suites/*/items/*/references", "list of strings", "generation: the references"},
         {"/suites/*/items/*/stop_reason", "string", "generation: `max_new_tokens`, `eos` or `stop`"},
+        {"/suites/*/items/*/unfiltered", "string", "generation under an lm-eval task's filter_list: the text generated, `response` being what the filters left"},
         {"/suites/*/items/*/logprob", "number", "generation: of the response; perplexity: of the document"},
         {"/suites/*/items/*/tokens", "integer", "tokens of the response or document"},
         {"/suites/*/items/*/token_logprobs", "list of numbers", "one per token"},

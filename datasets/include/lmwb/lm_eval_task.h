@@ -20,9 +20,15 @@ bool is_lm_eval_path(const std::string& path);
 // `doc_to_target` / `doc_to_choice` (a field name, Jinja with lm-eval's environment, or a list; a rendered choice
 // list read as a Python literal), `target_delimiter`, `fewshot_delimiter`, `num_fewshot`, `fewshot_config.sampler:
 // first_n`, `description`, `metric_list` (acc, acc_norm; a loglikelihood task's acc; word and byte perplexity and
-// bits per byte; exact_match with ignore_case / ignore_punctuation), `filter_list` of take_first, `metadata.version`
+// bits per byte; exact_match with ignore_case / ignore_punctuation), one `filter_list` pipeline (regex, lowercase,
+// uppercase, take_first), `metadata.version`
 // (docs/suite-format.md). Anything else is an error naming the file, its line and
 // the key — a Python hook (`!function`, `process_docs`) cannot run here.
 std::vector<Suite> load_lm_eval_tasks(const std::string& path);
+
+// A response through a suite's response_filters, as lm-eval's filters transform it (regex: re.findall, the
+// group_select-th match, the first non-empty group of a tuple, stripped; else the fallback). Throws SuiteError for a
+// pattern PCRE2 cannot compile.
+std::string apply_response_filters(const Suite& suite, const std::string& response);
 
 }  // namespace lmwb::datasets

@@ -97,6 +97,14 @@ struct Suite {
         int num_fewshot = 0;
     };
     std::optional<LmEvalTask> lm_eval;
+    // lm-eval's filter_list (one pipeline): what the metrics of a generation suite read of a response
+    // (lm_eval/filters: regex with group_select and fallback, lowercase, uppercase, take_first).
+    struct ResponseFilter {
+        std::string function;  // "regex", "lowercase", "uppercase", "take_first"
+        std::string pattern, fallback = "[invalid]";
+        int group_select = 0;
+    };
+    std::vector<ResponseFilter> response_filters;
 };
 
 // The fields of a suite definition, declared once: the loader accepts these and no others ("unknown field"), with

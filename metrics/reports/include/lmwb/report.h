@@ -40,6 +40,7 @@ struct ItemRecord {
     std::size_t index = 0;  // position in the suite
     std::string id, content_hash;
     std::string prompt, target, response;
+    std::string unfiltered;  // generation with lm-eval filters: the generated text; `response` is what they left
     std::vector<std::string> references;
     std::vector<ChoiceScore> choices;
     int answer = -1, predicted = -1;
