@@ -145,5 +145,5 @@ TEST_CASE("the regex filter extracts as lm-eval's RegexFilter: findall, group_se
         CHECK(datasets::apply_response_filters(s, c["response"].get<std::string>()) == c["filtered"].get<std::string>());
         ++n;
     }
-    CHECK(n == 45);
+    CHECK(n == 60);
 }
