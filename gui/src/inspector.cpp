@@ -1,7 +1,6 @@
 #include "inspector.h"
 
 #include <QCheckBox>
-
 #include <QComboBox>
 #include <QFormLayout>
 #include <QHBoxLayout>
@@ -248,7 +247,7 @@ QString InspectorView::prompt() const {
     messages.push_back({{"role", "user"}, {"content", promptText().toStdString()}});
     try {
         return QString::fromStdString(chat_template_->render(messages, true));
-    } catch (const std::exception&) {  // a template that refuses the conversation: the text as typed (the status says why)
+    } catch (const std::exception&) {  // a template that refuses the conversation (raise_exception): the text as typed
         return promptText();
     }
 }
