@@ -470,8 +470,10 @@ private:
         if (!v.is_string() || (spec.is_string() && doc.contains(spec.get<std::string>()))) return v;  // a field as it is
         const std::string s = v;
         if (y_.value.contains("doc_to_choice") && !s.empty() &&
-            std::all_of(s.begin(), s.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); }))
+            std::all_of(s.begin(), s.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); })) {
+            if (s.size() > 18) y_.fail("doc_to_target", "renders the index " + s.substr(0, 40) + ", beyond any choice");
             return std::stoll(s);
+        }
         if (s.size() >= 2 && s.front() == '[' && s.back() == ']') {  // a rendered list of targets
             try {
                 return Literal(s).parse();
