@@ -1,5 +1,4 @@
 // lmwb chat: a model's chat template applied to a conversation, as transformers' apply_chat_template does.
-#include <fstream>
 #include <iostream>
 #include <sstream>
 
@@ -9,6 +8,7 @@
 
 #include "commands.h"
 #include "lmwb/chat_template.h"
+#include "lmwb/files.h"
 #include "lmwb/model_source.h"
 #include "lmwb/tokenizer.h"
 
@@ -21,11 +21,10 @@ nlohmann::ordered_json read_messages(const std::string& path) {
         s << std::cin.rdbuf();
         text = s.str();
     } else {
-        std::ifstream in(path, std::ios::binary);
-        if (!in) throw std::runtime_error(path + ": cannot read the messages");
-        std::ostringstream s;
-        s << in.rdbuf();
-        text = s.str();
+        std::string why;
+        auto content = files::read_regular(path, &why, std::size_t{64} << 20);
+        if (!content) throw std::runtime_error(path + ": cannot read the messages: " + why);
+        text = std::move(*content);
     }
     nlohmann::ordered_json messages;
     try {
@@ -64,10 +63,7 @@ std::string chat_prompt(const std::string& model, const std::string& revision, c
     const std::string dir = resolve_model(model, revision);
     auto tpl = ChatTemplate::from_folder(dir);
     if (!tpl) throw std::runtime_error(dir + ": no chat template (no chat_template in tokenizer_config.json, no chat_template.jinja) for --chat");
-    nlohmann::ordered_json messages = nlohmann::ordered_json::array();
-    if (!flags.system.empty()) messages.push_back({{"role", "system"}, {"content", flags.system}});
-    messages.push_back({{"role", "user"}, {"content", prompt}});
-    return tpl->render(messages, true);
+    return tpl->render_prompt(prompt, flags.system);
 }
 
 Action add_chat_command(CLI::App& app) {

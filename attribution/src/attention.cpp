@@ -114,17 +114,19 @@ public:
         for (std::size_t r = 0; r < n; ++r) {
             const std::size_t ci = (static_cast<std::size_t>(first) + r) / static_cast<std::size_t>(b_);
             for (std::size_t k = 0; k < T; ++k) {
-                if (masked(data, H, n, T, r, k)) continue;
+                // A masked position (every head exactly 0) adds nothing to the sums and is not counted.
                 const std::size_t cell = ci * D_ + k / static_cast<std::size_t>(b_);
-                ++count_[cell];
                 double mean = 0;
+                bool unmasked = false;
                 for (std::size_t h = 0; h < H; ++h) {
                     const float v = data[(h * n + r) * T + k];
+                    unmasked = unmasked || v != 0.0f;
                     sums_[h * D_ * D_ + cell] += v;
                     mean += v;
                     max_[cell] = std::max(max_[cell], v);
                 }
                 mean_[cell] += mean / static_cast<double>(H);
+                count_[cell] += unmasked;
             }
         }
     }

@@ -2,10 +2,11 @@
 #include "lm_eval_files.h"
 
 #include <algorithm>
-#include <fstream>
 #include <sstream>
 
 #include <yaml-cpp/yaml.h>
+
+#include "lmwb/files.h"
 
 namespace lmwb::datasets {
 
@@ -36,13 +37,11 @@ void require_utf8(const std::string& text, const fs::path& p) {
 }  // namespace
 
 std::string read_text(const fs::path& p, const std::string& needed_by) {
-    std::ifstream in(p, std::ios::binary);
-    if (!in) throw SuiteError(p.string() + ": cannot read (" + needed_by + ")");
-    std::ostringstream s;
-    s << in.rdbuf();
-    std::string text = s.str();
-    require_utf8(text, p);
-    return text;
+    std::string why;
+    auto text = files::read_regular(p.string(), &why, std::size_t{2} << 30);
+    if (!text) throw SuiteError(p.string() + ": cannot read (" + needed_by + "): " + why);
+    require_utf8(*text, p);
+    return std::move(*text);
 }
 
 namespace {

@@ -2,6 +2,7 @@
 #include <cstdint>
 
 #include "lmwb/lm_eval_task.h"
+#include "lmwb/text.h"
 
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
@@ -54,44 +55,12 @@ std::vector<std::vector<std::string>> findall(const Pcre& re, const std::string&
     return out;
 }
 
-std::u32string decode(const std::string& s) {
-    std::u32string out;
-    const auto* p = reinterpret_cast<const utf8proc_uint8_t*>(s.data());
-    utf8proc_ssize_t left = static_cast<utf8proc_ssize_t>(s.size());
-    while (left > 0) {
-        utf8proc_int32_t c = 0;
-        utf8proc_ssize_t n = utf8proc_iterate(p, left, &c);
-        if (n <= 0) c = 0xFFFD, n = 1;
-        out += static_cast<char32_t>(c);
-        p += n;
-        left -= n;
-    }
-    return out;
-}
-
-std::string encode(const std::u32string& s) {
-    std::string out;
-    for (char32_t c : s) {
-        utf8proc_uint8_t buf[4];
-        const auto n = utf8proc_encode_char(static_cast<utf8proc_int32_t>(c), buf);
-        out.append(reinterpret_cast<const char*>(buf), static_cast<std::size_t>(n));
-    }
-    return out;
-}
-
-// Python's str.isspace(): bidirectional classes WS, B, S, or category Zs.
-bool py_space(char32_t c) {
-    const auto* p = utf8proc_get_property(static_cast<utf8proc_int32_t>(c));
-    return p->category == UTF8PROC_CATEGORY_ZS || p->bidi_class == UTF8PROC_BIDI_CLASS_WS || p->bidi_class == UTF8PROC_BIDI_CLASS_B ||
-           p->bidi_class == UTF8PROC_BIDI_CLASS_S;
-}
-
-std::string py_strip(const std::string& s) {
-    const auto chars = decode(s);
+std::string py_strip(const std::string& s) {  // str.strip()
+    const auto chars = text::decode(s);
     std::size_t a = 0, z = chars.size();
-    while (a < z && py_space(chars[a])) ++a;
-    while (z > a && py_space(chars[z - 1])) --z;
-    return encode(chars.substr(a, z - a));
+    while (a < z && text::is_space(chars[a])) ++a;
+    while (z > a && text::is_space(chars[z - 1])) --z;
+    return text::encode(std::u32string_view(chars).substr(a, z - a));
 }
 
 }  // namespace
@@ -101,10 +70,10 @@ std::string apply_response_filters(const Suite& suite, const std::string& respon
     for (const auto& f : suite.response_filters) {
         if (f.function == "lowercase" || f.function == "uppercase") {
             std::u32string out;
-            for (char32_t c : decode(r))
+            for (char32_t c : text::decode(r))
                 out += static_cast<char32_t>(f.function == "lowercase" ? utf8proc_tolower(static_cast<utf8proc_int32_t>(c))
                                                                        : utf8proc_toupper(static_cast<utf8proc_int32_t>(c)));
-            r = encode(out);
+            r = text::encode(out);
         } else if (f.function == "regex") {
             const Pcre re(f.pattern);
             std::uint32_t groups = 0;

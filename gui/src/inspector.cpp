@@ -14,7 +14,6 @@
 #include <QVBoxLayout>
 
 #include "inspector_pages.h"
-#include "lmwb/chat_template.h"
 #include "lmwb/methods.h"
 #include "session.h"
 
@@ -216,19 +215,12 @@ void InspectorView::clearResults() {
 
 void InspectorView::refreshControls() {
     const bool on = static_cast<bool>(session_.model());
-    // The open model's chat template: Chat is offered only with one.
-    chat_template_.reset();
-    QString why = tr("The model has no chat template (tokenizer_config.json's chat_template or chat_template.jinja)");
-    if (on) {
-        try {
-            if (auto t = ChatTemplate::from_folder(session_.model_path().toStdString())) chat_template_ = std::make_shared<const ChatTemplate>(std::move(*t));
-        } catch (const std::exception& e) {
-            why = tr("The model's chat template cannot be used: %1").arg(QString::fromStdString(e.what()));
-        }
-    }
-    chat_->setEnabled(static_cast<bool>(chat_template_));
-    if (!chat_template_) chat_->setChecked(false);
-    chat_->setToolTip(chat_template_ ? tr("The prompt as a user message of the model's chat template, then the generation prompt (as lmwb --chat)") : why);
+    // Chat is offered only with the open model's chat template.
+    const bool chat = static_cast<bool>(session_.chat_template());
+    chat_->setEnabled(chat);
+    if (!chat) chat_->setChecked(false);
+    chat_->setToolTip(chat ? tr("The prompt as a user message of the model's chat template, then the generation prompt (as lmwb --chat)")
+                           : session_.chat_template_problem());
     for (auto* b : buttons_) b->setEnabled(on);
     for (InspectorPage* p : pages_) p->setModelOpen(on);
 }
@@ -241,12 +233,10 @@ void InspectorView::setPrompt(const QString& prompt, const QString& target) {
 QString InspectorView::promptText() const { return prompt_->toPlainText(); }
 
 QString InspectorView::prompt() const {
-    if (!chat_->isChecked() || !chat_template_) return promptText();
-    nlohmann::ordered_json messages = nlohmann::ordered_json::array();
-    if (!system_->text().isEmpty()) messages.push_back({{"role", "system"}, {"content", system_->text().toStdString()}});
-    messages.push_back({{"role", "user"}, {"content", promptText().toStdString()}});
+    const auto& tpl = session_.chat_template();
+    if (!chat_->isChecked() || !tpl) return promptText();
     try {
-        return QString::fromStdString(chat_template_->render(messages, true));
+        return QString::fromStdString(tpl->render_prompt(promptText().toStdString(), system_->text().toStdString()));
     } catch (const std::exception&) {  // a template that refuses the conversation (raise_exception): the text as typed
         return promptText();
     }

@@ -25,10 +25,6 @@ class QSpinBox;
 class QTabWidget;
 class QTextBrowser;
 
-namespace lmwb {
-class ChatTemplate;
-}
-
 namespace lmwb::gui {
 
 class Session;
@@ -148,7 +144,6 @@ private:
     QSpinBox *steps_, *samples_;
     QCheckBox* chat_;
     QLineEdit* system_;
-    std::shared_ptr<const ChatTemplate> chat_template_;  // the open model's, when it has one
     QComboBox *baseline_, *shap_algorithm_;
     QTextBrowser* tokens_;
     QTabWidget* tabs_;

@@ -21,7 +21,6 @@
 
 #include "compare_view.h"
 #include "item_models.h"
-#include "lmwb/chat_template.h"
 #include "lmwb/evaluation.h"
 #include "lmwb/installation.h"
 #include "session.h"
@@ -73,16 +72,11 @@ RunView::RunView(Session& session, QWidget* parent) : QWidget(parent), session_(
     connect(chat_, &QCheckBox::toggled, system_, &QWidget::setEnabled);
     // Offered when the open model has a chat template (the run would be refused otherwise).
     auto offer_chat = [this] {
-        bool has = false;
-        QString why = tr("The model has no chat template (tokenizer_config.json's chat_template or chat_template.jinja)");
-        try {
-            has = session_.model() && ChatTemplate::from_folder(session_.model_path().toStdString()).has_value();
-        } catch (const std::exception& e) {
-            why = QString::fromStdString(e.what());
-        }
+        const bool has = static_cast<bool>(session_.chat_template());
         chat_->setEnabled(has);
         if (!has) chat_->setChecked(false);
-        chat_->setToolTip(has ? tr("lm-evaluation-harness's --apply_chat_template: each prompt (few-shot examples included) as a user message, then the generation prompt") : why);
+        chat_->setToolTip(has ? tr("lm-evaluation-harness's --apply_chat_template: each prompt (few-shot examples included) as a user message, then the generation prompt")
+                              : session_.chat_template_problem());
     };
     connect(&session_, &Session::modelChanged, this, offer_chat);
     offer_chat();

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "jobs.h"
+#include "lmwb/chat_template.h"
 #include "lmwb/report_analysis.h"
 #include "lmwb/model.h"
 #include "lmwb/suite.h"
@@ -30,6 +31,9 @@ public:
     // Read here; changed only through the setters below, each of which signals.
     const std::shared_ptr<const LanguageModel>& model() const { return model_; }
     const QString& model_path() const { return model_path_; }
+    // The open model's chat template, read once when it opens; null, with why, when it has none or it cannot be used.
+    const std::shared_ptr<const ChatTemplate>& chat_template() const { return chat_template_; }
+    const QString& chat_template_problem() const { return chat_template_problem_; }
     const std::shared_ptr<const LanguageModel>& other_model() const { return other_model_; }  // model B of side by side
     const QString& other_model_path() const { return other_model_path_; }
     const std::vector<datasets::Suite>& suites() const { return suites_; }
@@ -63,6 +67,15 @@ public:
     void setModel(std::shared_ptr<const LanguageModel> m, const QString& path) {
         model_ = std::move(m);
         model_path_ = path;
+        chat_template_.reset();
+        chat_template_problem_ = tr("The model has no chat template (tokenizer_config.json's chat_template or chat_template.jinja)");
+        if (model_) {
+            try {
+                if (auto t = ChatTemplate::from_folder(path.toStdString())) chat_template_ = std::make_shared<const ChatTemplate>(std::move(*t));
+            } catch (const std::exception& e) {
+                chat_template_problem_ = tr("The model's chat template cannot be used: %1").arg(QString::fromStdString(e.what()));
+            }
+        }
         emit modelChanged();
     }
     void addSuite(datasets::Suite s) {
@@ -97,6 +110,8 @@ public:
 private:
     std::shared_ptr<const LanguageModel> model_;
     QString model_path_;
+    std::shared_ptr<const ChatTemplate> chat_template_;
+    QString chat_template_problem_;
     std::shared_ptr<const LanguageModel> other_model_;
     QString other_model_path_;
     std::vector<datasets::Suite> suites_;

@@ -4,9 +4,8 @@
 #include "lmwb/chat_template.h"
 
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
+#include "lmwb/files.h"
 #include "lmwb/jinja.h"
 #include "lmwb/json_file.h"
 
@@ -19,11 +18,10 @@ namespace {
 [[noreturn]] void fail(const std::string& message) { throw ChatTemplateError(message); }
 
 std::string read_text(const fs::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    if (!in) fail(p.string() + ": cannot read");
-    std::ostringstream s;
-    s << in.rdbuf();
-    return s.str();
+    std::string why;
+    auto text = files::read_regular(p.string(), &why, std::size_t{16} << 20);
+    if (!text) fail(p.string() + ": cannot read: " + why);
+    return *text;
 }
 
 // A special token as tokenizer_config.json writes it: a string, or an AddedToken object with "content".
@@ -86,6 +84,13 @@ std::string ChatTemplate::render(const nlohmann::ordered_json& messages, bool ad
     if (extra.is_object())
         for (const auto& [k, v] : extra.items()) vars[k] = v;
     return compiled_->render(vars);
+}
+
+std::string ChatTemplate::render_prompt(const std::string& prompt, const std::string& system) const {
+    nlohmann::ordered_json messages = nlohmann::ordered_json::array();
+    if (!system.empty()) messages.push_back({{"role", "system"}, {"content", system}});
+    messages.push_back({{"role", "user"}, {"content", prompt}});
+    return render(messages, true);
 }
 
 void check_messages(const nlohmann::ordered_json& messages, const std::string& where) {

@@ -8,6 +8,7 @@
 #include "jinja/parse.h"
 #include "jinja/render.h"
 #include "jinja/strings.h"
+#include "lmwb/text.h"
 #include "unicode.h"
 
 namespace lmwb::jinja {
@@ -170,7 +171,7 @@ Value Renderer::filter(const std::string& name, const Value& v, Args& a) {
         std::u32string out;
         bool start = true;
         for (char32_t c : t) {
-            const bool sep = c == '-' || c == '(' || c == '{' || c == '[' || c == '<' || python_space(c);
+            const bool sep = c == '-' || c == '(' || c == '{' || c == '[' || c == '<' || text::is_space(c);
             std::string one;
             append_utf8(one, c);
             out += decode_lossy(sep ? one : start ? py_upper(one) : py_lower(one));

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "lmwb/text.h"
 #include "unicode.h"
 
 namespace lmwb::jinja {
@@ -13,19 +14,17 @@ using namespace uni;
 
 namespace {
 
-bool python_space(char32_t c) { return is_whitespace(c) || (c >= 0x1c && c <= 0x1f); }
-
 // str.rstrip() of Unicode whitespace.
 std::string rstrip_space(const std::string& s) {
     auto chars = decode_lossy(s);
-    while (!chars.empty() && python_space(chars.back())) chars.pop_back();
+    while (!chars.empty() && text::is_space(chars.back())) chars.pop_back();
     return to_utf8(chars);
 }
 
 bool all_space(std::string_view s) {
     if (s.empty()) return false;
     for (char32_t c : decode_lossy(s))
-        if (!python_space(c)) return false;
+        if (!text::is_space(c)) return false;
     return true;
 }
 
@@ -126,7 +125,7 @@ private:
                 std::size_t len = 1;
                 if (c >= 0x80) {
                     const auto chars = decode_lossy(std::string_view(src_).substr(p, 4));
-                    if (chars.empty() || !python_space(chars[0])) break;
+                    if (chars.empty() || !text::is_space(chars[0])) break;
                     len = utf8_length(chars[0]);
                 } else {
                     break;

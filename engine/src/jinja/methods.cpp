@@ -8,6 +8,7 @@
 #include "jinja/parse.h"
 #include "jinja/render.h"
 #include "jinja/strings.h"
+#include "lmwb/text.h"
 #include "unicode.h"
 
 namespace lmwb::jinja {
@@ -101,7 +102,7 @@ Value string_method(const std::string& s, const std::string& name) {
             return Value::boolean(!chars.empty() && std::all_of(chars.begin(), chars.end(), each));
         });
     };
-    if (name == "isspace") return predicate([](char32_t c) { return python_space(c); });
+    if (name == "isspace") return predicate([](char32_t c) { return text::is_space(c); });
     if (name == "isdigit" || name == "isdecimal" || name == "isnumeric") return predicate([](char32_t c) { return is_numeric(c); });
     if (name == "isalpha") return predicate([](char32_t c) { return is_rust_word(c) && !is_numeric(c) && c != '_'; });
     if (name == "isalnum") return predicate([](char32_t c) { return is_rust_word(c) && c != '_'; });

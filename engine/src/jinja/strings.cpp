@@ -7,13 +7,12 @@
 #include <utf8proc.h>
 
 #include "jinja/render.h"
+#include "lmwb/text.h"
 #include "unicode.h"
 
 namespace lmwb::jinja {
 
 using namespace uni;
-
-bool python_space(char32_t c) { return is_whitespace(c) || (c >= 0x1c && c <= 0x1f); }
 
 namespace {
 
@@ -44,7 +43,7 @@ std::string py_strip(const std::string& s, const Value& chars, bool left, bool r
         if (!chars.is_string()) throw EvalError{"strip arg must be None or str"};
         set = u32(chars.s);
     }
-    auto drop = [&](char32_t c) { return spaces ? python_space(c) : set.find(c) != std::u32string::npos; };
+    auto drop = [&](char32_t c) { return spaces ? text::is_space(c) : set.find(c) != std::u32string::npos; };
     std::size_t a = 0, z = t.size();
     if (left) while (a < z && drop(t[a])) ++a;
     if (right) while (z > a && drop(t[z - 1])) --z;
@@ -59,18 +58,18 @@ std::vector<std::string> py_split(const std::string& s, const Value& sep, std::i
         std::size_t k = 0;
         std::int64_t splits = 0;
         while (k < t.size()) {
-            while (k < t.size() && python_space(t[k])) ++k;
+            while (k < t.size() && text::is_space(t[k])) ++k;
             if (k >= t.size()) break;
             if (maxsplit >= 0 && splits >= maxsplit) {
                 std::size_t z = t.size();
-                while (z > k && python_space(t[z - 1])) --z;
+                while (z > k && text::is_space(t[z - 1])) --z;
                 std::u32string piece = t.substr(k, z - k);
                 if (from_right) std::reverse(piece.begin(), piece.end());
                 out.push_back(to_utf8(piece));
                 break;
             }
             std::size_t e = k;
-            while (e < t.size() && !python_space(t[e])) ++e;
+            while (e < t.size() && !text::is_space(t[e])) ++e;
             std::u32string piece = t.substr(k, e - k);
             if (from_right) std::reverse(piece.begin(), piece.end());
             out.push_back(to_utf8(piece));

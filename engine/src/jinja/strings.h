@@ -8,7 +8,6 @@
 
 namespace lmwb::jinja {
 
-bool python_space(char32_t c);
 std::string py_strip(const std::string& s, const Value& chars, bool left, bool right);
 std::vector<std::string> py_split(const std::string& s, const Value& sep, std::int64_t maxsplit, bool from_right);
 std::string py_upper(const std::string& s);

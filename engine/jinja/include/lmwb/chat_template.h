@@ -34,6 +34,8 @@ public:
     // messages: a JSON list of {"role", "content", …}; `extra` adds template variables (enable_thinking, …).
     std::string render(const nlohmann::ordered_json& messages, bool add_generation_prompt,
                        const nlohmann::ordered_json& extra = nlohmann::ordered_json::object()) const;
+    // A prompt as the user message (after `system` as a system message when given), then the generation prompt.
+    std::string render_prompt(const std::string& prompt, const std::string& system = {}) const;
 
     const std::string& source() const { return source_; }
     const std::string& origin() const { return origin_; }  // ".../tokenizer_config.json: chat_template"
