@@ -20,6 +20,7 @@
 
 #include "json_compare.h"
 #include "lmwb/report.h"
+#include "lmwb/lm_eval_task.h"
 #include "test_support.h"
 
 using lmwb::test::run_command;
@@ -544,11 +545,41 @@ TEST_CASE("lmwb eval runs lm-eval task YAMLs, the report names the task, version
     // A filter pipeline: the metrics read what the regex left; the generated text is kept as `unfiltered`.
     REQUIRE(run_command(cli + " eval " + model + " " + lmwb::test::fixture("lm_eval/gsm_style.yaml") + " -q --out " + d.file("m.json")).exit_code == 0);
     const auto m = nlohmann::json::parse(lmwb::test::read_text(d.file("m.json")));
-    for (const auto& item : m["suites"][0]["items"]) {
+    // GSM8K's two pipelines: one suite each, both reading the same generations
+    REQUIRE(m["suites"].size() == 2);
+    CHECK(m["suites"][0]["name"] == "gsm_style,strict-match");
+    CHECK(m["suites"][1]["lm_eval"]["filter"] == "flexible-extract");
+    for (std::size_t i = 0; i < m["suites"][1]["items"].size(); ++i) {
+        const auto& item = m["suites"][1]["items"][i];
         REQUIRE(item.contains("unfiltered"));
+        CHECK(item["unfiltered"] == m["suites"][0]["items"][i]["unfiltered"]);
         const std::string response = item["response"];
         CHECK((response == "[invalid]" || response.find_first_not_of("-$0123456789.,") == std::string::npos));
     }
+    // repeats, sampled: every sample kept; each pipeline's response is its filters over them
+    const std::string sc = lmwb::test::fixture("lm_eval/sc_style.yaml");
+    REQUIRE(run_command(cli + " eval " + model + " " + sc + " -q --out " + d.file("sc.json")).exit_code == 0);
+    REQUIRE(run_command(cli + " eval " + model + " " + sc + " -q --batch-size 1 --out " + d.file("sc1.json")).exit_code == 0);
+    const auto scr = nlohmann::json::parse(lmwb::test::read_text(d.file("sc.json")));
+    const auto tasks = lmwb::datasets::load_lm_eval_tasks(sc);
+    REQUIRE(scr["suites"].size() == 2);
+    for (std::size_t k = 0; k < 2; ++k)
+        for (std::size_t i = 0; i < scr["suites"][k]["items"].size(); ++i) {
+            const auto& item = scr["suites"][k]["items"][i];
+            const auto samples = item["samples"].get<std::vector<std::string>>();
+            REQUIRE(samples.size() == 4);
+            CHECK(samples == scr["suites"][0]["items"][i]["samples"].get<std::vector<std::string>>());
+            CHECK(item["response"] == lmwb::datasets::apply_response_filters(tasks[k], samples));
+        }
+    // sampled at temperature 1, the repeats differ (each has its own seed)
+    bool differ = false;
+    for (const auto& item : scr["suites"][0]["items"]) {
+        const auto samples = item["samples"].get<std::vector<std::string>>();
+        differ = differ || std::set<std::string>(samples.begin(), samples.end()).size() > 1;
+    }
+    CHECK(differ);
+    // the same samples whatever the batch size
+    CHECK(nlohmann::json::parse(lmwb::test::read_text(d.file("sc1.json")))["suites"][1]["items"] == scr["suites"][1]["items"]);
     auto cmp = run_command(cli + " compare " + d.file("a.json") + " " + d.file("b.json") + " --json");
     REQUIRE(cmp.exit_code == 0);
     CHECK(cmp.output.find("arc_style") != std::string::npos);

@@ -236,9 +236,33 @@ std::vector<ojson> read_json_docs(const fs::path& p) {
     return docs;
 }
 
+// The datasets library's text builder: one document {"text": line} per line (universal newlines, the line break
+// dropped, empty lines kept).
+std::vector<ojson> read_text_docs(const fs::path& p) {
+    const std::string text = read_text(p, "the task's data");
+    std::vector<ojson> docs;
+    std::string line;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        const char c = text[i];
+        if (c != '\n' && c != '\r') {
+            line += c;
+            continue;
+        }
+        if (c == '\r' && i + 1 < text.size() && text[i + 1] == '\n') ++i;
+        docs.push_back(ojson{{"text", line}});
+        line.clear();
+    }
+    if (!line.empty()) docs.push_back(ojson{{"text", line}});
+    return docs;
+}
+
 std::vector<ojson> read_docs(const fs::path& p, const std::string& format) {
     const std::string ext = p.extension().string();
+    if (ext == ".parquet" || format == "parquet")
+        throw SuiteError(p.string() + ": Parquet cannot be read here (Debian has no Parquet library lmwb uses): convert it to JSON Lines, "
+                                      "e.g. datasets' Dataset.from_parquet(f).to_json(\"f.jsonl\")");
     if (format == "csv" || (format.empty() && ext == ".csv")) return read_csv(p);
+    if (format == "text" || (format.empty() && ext == ".txt")) return read_text_docs(p);
     return read_json_docs(p);
 }
 
@@ -249,7 +273,7 @@ Data load_data(const YamlDoc& y) {
     const fs::path here = fs::path(y.file).parent_path();
     if (t.contains("dataset_name") && !t["dataset_name"].is_null())
         y.fail("dataset_name", "a Hugging Face dataset configuration: lmwb reads local files only (dataset_path: json or csv with data_files)");
-    if (!t.contains("dataset_path") || !t["dataset_path"].is_string()) y.fail("dataset_path", "needed: json, csv, or a local file or folder");
+    if (!t.contains("dataset_path") || !t["dataset_path"].is_string()) y.fail("dataset_path", "needed: json, csv, text, or a local file or folder");
     const std::string path = t["dataset_path"];
     std::map<std::string, std::vector<fs::path>> files;
     std::string format;
@@ -272,7 +296,7 @@ Data load_data(const YamlDoc& y) {
             else add("train", df);  // the datasets library's name for files given without a split
         }
     }
-    if (path == "json" || path == "csv") {
+    if (path == "json" || path == "csv" || path == "text" || path == "parquet") {
         format = path;
         if (files.empty()) y.fail("dataset_path", path + " needs dataset_kwargs.data_files");
     } else if (files.empty()) {
@@ -281,7 +305,7 @@ Data load_data(const YamlDoc& y) {
         else if (fs::is_directory(local)) {
             for (const auto& e : fs::directory_iterator(local)) {
                 const std::string ext = e.path().extension().string();
-                if (ext == ".json" || ext == ".jsonl" || ext == ".csv") files[e.path().stem().string()].push_back(e.path());
+                if (ext == ".json" || ext == ".jsonl" || ext == ".csv" || ext == ".txt" || ext == ".parquet") files[e.path().stem().string()].push_back(e.path());
             }
             for (auto& [split, list] : files) std::sort(list.begin(), list.end());
         } else {

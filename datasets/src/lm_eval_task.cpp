@@ -5,8 +5,10 @@
 #include <algorithm>
 #include <map>
 #include <memory>
+#include <optional>
 
 #include "lm_eval_files.h"
+#include "py_random.h"
 #include "lmwb/jinja.h"
 
 namespace lmwb::datasets {
@@ -21,7 +23,7 @@ const std::vector<std::string> kTaskKeys = {"task", "tag", "include", "dataset_p
                                             "validation_split", "fewshot_split", "training_split", "output_type", "doc_to_text",
                                             "doc_to_target", "doc_to_choice", "target_delimiter", "fewshot_delimiter", "num_fewshot",
                                             "fewshot_config", "description", "metric_list", "metadata", "should_decontaminate",
-                                            "doc_to_decontamination_query", "generation_kwargs", "filter_list"};
+                                            "doc_to_decontamination_query", "generation_kwargs", "filter_list", "repeats"};
 
 // --- Python literals (ast.literal_eval of a rendered choice list) --------------------------------------------------
 
@@ -99,13 +101,49 @@ private:
     std::size_t p_ = 0;
 };
 
+// --- few-shot examples ---------------------------------------------------------------------------------------------
+
+// api/task.py fewshot_context's examples: the pool fewshot_docs() gives, drawn by the configured sampler
+// (samplers.py), the evaluated document left out when the few-shot split is the test split.
+struct Shots {
+    std::vector<ojson> own;  // fewshot_config.samples
+    const std::vector<ojson>* split = nullptr;
+    bool first_n = false, exclude = false;
+    std::optional<PyRandom> rng;  // ContextSampler's Random(1234), lm-eval's default few-shot seed, drawn doc by doc
+
+    const std::vector<ojson>& docs() const { return split ? *split : own; }
+
+    std::vector<const ojson*> draw(const ojson& doc, std::size_t n, const YamlDoc& y) {
+        if (n == 0) return {};
+        const std::vector<ojson>& pool = docs();
+        const nlohmann::json self(doc);  // Python's dict equality: key order aside
+        auto is_self = [&](const ojson& x) { return exclude && nlohmann::json(x) == self; };
+        std::vector<const ojson*> out;
+        if (first_n) {  // FirstNSampler: the pool without the document, its first n
+            for (std::size_t k = 0; k < pool.size() && out.size() < n; ++k)
+                if (!is_self(pool[k])) out.push_back(&pool[k]);
+            if (out.size() < n) y.fail("num_fewshot", std::to_string(n) + " examples asked, " + std::to_string(out.size()) + " available");
+            return out;
+        }
+        // ContextSampler: rnd.sample(pool, n + 1) without the document, its first n; else rnd.sample(pool, n)
+        const std::size_t want = n + (exclude ? 1 : 0);
+        if (want > pool.size())
+            y.fail("num_fewshot", "the default sampler draws " + std::to_string(want) + " of " + std::to_string(pool.size()) +
+                                      " few-shot documents (Python's random.sample: sample larger than population)");
+        for (std::size_t k : rng->sample(pool.size(), want))
+            if (!is_self(pool[k]) && out.size() < n) out.push_back(&pool[k]);
+        if (out.size() < n) y.fail("num_fewshot", "the evaluated document was drawn more than once as its own example (lm-eval's sampler asserts)");
+        return out;
+    }
+};
+
 // --- the task ------------------------------------------------------------------------------------------------------
 
 class Task {
 public:
     explicit Task(YamlDoc y) : y_(std::move(y)) {}
 
-    Suite build() {
+    std::vector<Suite> build() {
         const ojson& t = y_.value;
         for (const auto& [k, v] : t.items())
             if (std::find(kTaskKeys.begin(), kTaskKeys.end(), k) == kTaskKeys.end())
@@ -145,12 +183,6 @@ public:
             if (rolling && std::string(k) == "doc_to_text") continue;
             if (!t.contains(k)) y_.fail(k, "needed by a " + output_type_ + " task");
         }
-        if (t.contains("fewshot_config")) {
-            for (const auto& [k, v] : t["fewshot_config"].items())
-                if (k != "sampler") y_.fail("fewshot_config", "'" + k + "' is not supported (only sampler: first_n)");
-            if (!t["fewshot_config"].contains("sampler") || t["fewshot_config"]["sampler"] != "first_n")
-                y_.fail("fewshot_config", "only sampler: first_n (the default sampler draws with Python's random)");
-        }
         if (t.contains("should_decontaminate") && t["should_decontaminate"] == true) y_.fail("should_decontaminate", "decontamination is not supported");
         Data data = load_data(y_);
         auto split_named = [&](const char* key) -> const std::vector<ojson>* {
@@ -167,20 +199,9 @@ public:
             if (eval_docs) eval_split = t["validation_split"];
         }
         if (!eval_docs) y_.fail("test_split", "neither test_split nor validation_split names a split to evaluate");
-        const std::vector<ojson>* shots = split_named("fewshot_split");
-        std::string shot_split = shots ? t["fewshot_split"].get<std::string>() : "";
-        if (!shots) {
-            for (const char* k : {"training_split", "validation_split"})
-                if ((shots = split_named(k))) {
-                    shot_split = t[k];
-                    break;
-                }
-        }
         const int n_shot = t.value("num_fewshot", 0);
         if (rolling && n_shot > 0) y_.fail("num_fewshot", "must be 0 for perplexity (loglikelihood_rolling) tasks, as in lm-eval");
-        if (n_shot > 0 && !shots) y_.fail("num_fewshot", "needs a fewshot_split (or training/validation split) for its examples");
-        if (n_shot > 0 && !t.contains("fewshot_config"))
-            y_.fail("num_fewshot", "lm-eval's default sampler draws with Python's random; add fewshot_config: {sampler: first_n}");
+        Shots shots = few_shot_pool(data, split_named, n_shot);
         const std::string target_delimiter = t.value("target_delimiter", std::string(" ")), fewshot_delimiter = t.value("fewshot_delimiter", std::string("\n\n"));
 
         Suite s;
@@ -188,13 +209,18 @@ public:
         s.name = t["task"];
         s.kind = rolling ? TaskKind::Perplexity : generate ? TaskKind::Generation : TaskKind::MultipleChoice;
         if (generate) generation_settings(s, fewshot_delimiter);
+        expect("repeats", t.value("repeats", ojson()).is_number_integer() && t["repeats"].get<long long>() >= 1 && t["repeats"].get<long long>() <= 1000,
+               "a count from 1 to 1000");
+        const int repeats = t.value("repeats", ojson(1)).is_number_integer() ? t.value("repeats", 1) : 1;
+        if (repeats != 1 && !generate) y_.fail("repeats", "applies to generate_until tasks here (the other output types score once)");
+        s.generation.repeats = repeats;
         // loglikelihood: the continuation is doc_to_target as it is (construct_requests adds no delimiter)
         s.target_delimiter = mc ? target_delimiter : "";
         if (t.contains("metadata") && t["metadata"].contains("version")) {
             const ojson& v = t["metadata"]["version"];
             s.version = v.is_string() ? v.get<std::string>() : v.dump();
         }
-        s.lm_eval = Suite::LmEvalTask{s.name, s.version, n_shot};
+        s.lm_eval = Suite::LmEvalTask{s.name, s.version, n_shot, ""};
         s.metrics = metrics();
         s.description = "lm-evaluation-harness task " + s.name;
         std::string description;
@@ -209,18 +235,11 @@ public:
             item.line = i + 1;
             item.id = std::to_string(i);
             std::string prefix = description.empty() ? "" : render("description", description, doc);
-            // first_n: the split's first examples, without the document itself when both come from one split
-            std::size_t taken = 0;
-            for (std::size_t k = 0; shots && taken < static_cast<std::size_t>(n_shot) && k < shots->size(); ++k) {
-                if (shot_split == eval_split && k == i) continue;
-                const ojson& fs_doc = (*shots)[k];
-                const std::string q = text(fs_doc), a = answer_text(fs_doc);
+            for (const ojson* fs_doc : shots.draw(doc, static_cast<std::size_t>(n_shot), y_)) {
+                const std::string q = text(*fs_doc), a = answer_text(*fs_doc);
                 prefix += q + target_delimiter + a + fewshot_delimiter;
                 item.shots.push_back({q, a});
-                ++taken;
             }
-            if (taken < static_cast<std::size_t>(n_shot))
-                y_.fail("num_fewshot", std::to_string(n_shot) + " examples asked, " + std::to_string(taken) + " available");
             if (rolling) {  // the document is doc_to_target, scored in rolling windows
                 const ojson v = field_or_render("doc_to_target", doc);
                 if (!v.is_string()) y_.fail("doc_to_target", "gives " + std::string(v.type_name()) + ", not the text to score");
@@ -247,7 +266,18 @@ public:
         }
         if (s.items.empty()) y_.fail("test_split", "the split '" + eval_split + "' has no documents");
         s.sha256 = sha256_hex(read_text(y_.file, "the task") + data.hash_input);
-        return s;
+        if (!generate) return {s};
+        // One suite per filter pipeline (lm-eval reports "metric,pipeline"), all reading the same generations.
+        const auto ps = pipelines(repeats);
+        std::vector<Suite> out;
+        for (const auto& [name, steps] : ps) {
+            Suite p = s;
+            p.response_filters = steps;
+            p.lm_eval->filter = name;
+            if (ps.size() > 1) p.name = s.name + "," + name;
+            out.push_back(std::move(p));
+        }
+        return out;
     }
 
 private:
@@ -262,19 +292,68 @@ private:
         return out.empty() ? "none" : out;
     }
 
-    // lm-eval's metric names to lmwb's: the same for multiple_choice and perplexity; a loglikelihood task's acc
-    // (is_greedy) is lmwb's exact_match of its one continuation.
+    // fewshot_docs(): fewshot_config.split or fewshot_split, else fewshot_config.samples, else the training split,
+    // else the validation split, else the test split (api/task.py).
+    template <class SplitNamed>
+    Shots few_shot_pool(const Data& data, SplitNamed split_named, int n_shot) const {
+        const ojson& t = y_.value;
+        ojson fc = ojson::object();
+        if (t.contains("fewshot_config") && !t["fewshot_config"].is_null()) fc = t["fewshot_config"];
+        for (const auto& [k, v] : fc.items())
+            if (k != "sampler" && k != "split" && k != "samples") y_.fail("fewshot_config", "'" + k + "' is not supported (sampler, split, samples)");
+        const ojson sampler = fc.value("sampler", ojson("default"));
+        if (sampler != "default" && sampler != "first_n") y_.fail("fewshot_config", "sampler " + sampler.dump() + ": lm-eval's samplers are default and first_n");
+        Shots sh;
+        sh.first_n = sampler == "first_n";
+        if (!sh.first_n) sh.rng.emplace(1234);
+        const ojson split = fc.contains("split") ? fc["split"] : t.value("fewshot_split", ojson());
+        if (split.is_string()) {
+            auto it = data.splits.find(split.get<std::string>());
+            if (it == data.splits.end()) y_.fail(fc.contains("split") ? "fewshot_config" : "fewshot_split", "no split '" + split.get<std::string>() + "' in the data");
+            sh.split = &it->second;
+        } else if (!split.is_null()) {
+            y_.fail("fewshot_config", "split: a split's name");
+        } else if (fc.contains("samples")) {
+            if (!fc["samples"].is_array()) y_.fail("fewshot_config", "samples: a list of documents");
+            for (const auto& d : fc["samples"]) {
+                if (!d.is_object()) y_.fail("fewshot_config", "samples: a list of documents (mappings)");
+                sh.own.push_back(d);
+            }
+        } else {
+            for (const char* k : {"training_split", "validation_split", "test_split"})
+                if (t.contains(k) && !t[k].is_null()) {
+                    sh.split = split_named(k);
+                    break;
+                }
+        }
+        sh.exclude = split == t.value("test_split", ojson());  // None == None too, as Python compares them
+        if (n_shot > 0 && sh.docs().empty()) y_.fail("num_fewshot", "there are no few-shot documents to draw from");
+        return sh;
+    }
+
+    // lm-eval's metric names (api/metrics.py, api/task.py process_results) to lmwb's, with the aggregation lm-eval
+    // registers for each: the same names for multiple_choice and perplexity; a loglikelihood task's acc (is_greedy)
+    // is lmwb's exact_match of its one continuation, brier_score lmwb's brier.
     std::vector<std::string> metrics() const {
         const ojson& t = y_.value;
-        const std::map<std::string, std::map<std::string, std::string>> known = {
-            {"multiple_choice", {{"acc", "acc"}, {"acc_norm", "acc_norm"}}},
-            {"loglikelihood", {{"acc", "exact_match"}}},
-            {"loglikelihood_rolling", {{"word_perplexity", "word_perplexity"}, {"byte_perplexity", "byte_perplexity"}, {"bits_per_byte", "bits_per_byte"}}},
-            {"generate_until", {{"exact_match", "exact_match"}}}};
+        struct Known {
+            const char *lmwb, *aggregation;
+        };
+        const std::map<std::string, std::map<std::string, Known>> known = {
+            {"multiple_choice",
+             {{"acc", {"acc", "mean"}}, {"acc_norm", {"acc_norm", "mean"}}, {"acc_bytes", {"acc_bytes", "mean"}},
+              {"acc_mutual_info", {"acc_mutual_info", "mean"}}, {"exact_match", {"exact_match", "mean"}}, {"f1", {"f1", "f1"}},
+              {"mcc", {"mcc", "matthews_corrcoef"}}, {"brier_score", {"brier", "brier_score"}}}},
+            {"loglikelihood", {{"acc", {"exact_match", "mean"}}, {"perplexity", {"perplexity", "perplexity"}}}},
+            {"loglikelihood_rolling",
+             {{"word_perplexity", {"word_perplexity", "weighted_perplexity"}}, {"byte_perplexity", {"byte_perplexity", "weighted_perplexity"}},
+              {"bits_per_byte", {"bits_per_byte", "bits_per_byte"}}}},
+            {"generate_until", {{"exact_match", {"exact_match", "mean"}}, {"bleu", {"bleu", "bleu"}}, {"chrf", {"chrf", "chrf"}}, {"ter", {"ter", "ter"}}}}};
         const auto& names = known.at(output_type_);
-        if (!t.contains("metric_list")) {
+        if (!t.contains("metric_list")) {  // api/registry.py DEFAULT_METRIC_REGISTRY
             if (output_type_ == "multiple_choice") return {"acc", "acc_norm"};
-            if (output_type_ == "loglikelihood" || output_type_ == "generate_until") return {"exact_match"};
+            if (output_type_ == "loglikelihood") return {"perplexity", "exact_match"};
+            if (output_type_ == "generate_until") return {"exact_match"};
             return {"word_perplexity", "byte_perplexity", "bits_per_byte"};
         }
         std::vector<std::string> out;
@@ -287,15 +366,20 @@ private:
             }
             for (const auto& [k, v] : m.items()) {
                 if (k == "metric" || k == "aggregation" || k == "higher_is_better") continue;
-                // exact_match's options (HF evaluate's exact_match): case and ASCII punctuation
-                if (name == "exact_match" && (k == "ignore_case" || k == "ignore_punctuation") && v.is_boolean()) continue;
+                // exact_match's options (lm-eval's exact_match_hf_evaluate)
+                if (name == "exact_match" && output_type_ == "generate_until" &&
+                    (((k == "ignore_case" || k == "ignore_punctuation" || k == "ignore_numbers") && v.is_boolean()) || k == "regexes_to_ignore"))
+                    continue;
                 y_.fail("metric_list", "'" + k + "' of metric " + name + " is not supported" +
-                                           (name == "exact_match" ? std::string(" (ignore_case and ignore_punctuation are)") : std::string()));
+                                           (name == "exact_match" && output_type_ == "generate_until"
+                                                ? std::string(" (ignore_case, ignore_punctuation, ignore_numbers and regexes_to_ignore are)")
+                                                : std::string()));
             }
-            const std::string aggregation = m.value("aggregation", std::string());
-            if (!aggregation.empty() && aggregation != "mean" && aggregation != name && !(aggregation == "weighted_perplexity" && name != "bits_per_byte"))
-                y_.fail("metric_list", "aggregation '" + aggregation + "' of " + name + " is not lm-eval's own");
-            out.push_back(names.at(name));
+            const Known& k = names.at(name);
+            const std::string aggregation = m.value("aggregation", std::string(k.aggregation));
+            if (aggregation != k.aggregation)
+                y_.fail("metric_list", "aggregation '" + aggregation + "' of " + name + ": lmwb aggregates it as lm-eval registers it (" + k.aggregation + ")");
+            if (std::find(out.begin(), out.end(), k.lmwb) == out.end()) out.push_back(k.lmwb);
         }
         return out;
     }
@@ -361,21 +445,49 @@ private:
             if (!sample) s.generation.temperature = 0;  // greedy
         }
         s.generation.stop.erase(std::remove(s.generation.stop.begin(), s.generation.stop.end(), std::string()), s.generation.stop.end());
-        AnswerNormalization exact{false, false, false, false};
+        AnswerNormalization exact{false, false, false, false, {}, false};
         if (t.contains("metric_list"))
             for (const auto& m : t["metric_list"])
                 if (m.is_object() && m.value("metric", std::string()) == "exact_match") {
                     exact.lowercase = m.value("ignore_case", false);
                     exact.strip_punctuation = m.value("ignore_punctuation", false);
+                    exact.remove_digits = m.value("ignore_numbers", false);
+                    if (m.contains("regexes_to_ignore") && !m["regexes_to_ignore"].is_null()) {
+                        const ojson& r = m["regexes_to_ignore"];
+                        if (!r.is_array()) y_.fail("metric_list", "regexes_to_ignore: a list of patterns");
+                        for (const auto& x : r) {
+                            if (!x.is_string()) y_.fail("metric_list", "regexes_to_ignore: a list of patterns");
+                            try {
+                                (void)remove_matches(x.get<std::string>(), "");
+                            } catch (const SuiteError& e) {
+                                y_.fail("metric_list", std::string("regexes_to_ignore: ") + e.what());
+                            }
+                            exact.remove_patterns.push_back(x);
+                        }
+                    }
                 }
         s.normalization = exact;
-        if (t.contains("filter_list")) {  // one generation per document: take_first is the identity
-            if (!t["filter_list"].is_array() || t["filter_list"].size() != 1)
-                y_.fail("filter_list", "one filter pipeline is supported (lm-eval reports each pipeline's metrics apart)");
-            const ojson& f = t["filter_list"][0];
-            const ojson steps = f.is_object() && f.contains("filter") ? f["filter"] : ojson();
-            if (!steps.is_array()) y_.fail("filter_list", "expected {name, filter: [{function, …}]}");
-            for (const auto& step : steps) {
+    }
+
+    // filter_list: each pipeline's steps, checked as lm-eval would run them on `repeats` responses per document (a
+    // pipeline must leave one: its metrics read a string). Without one, lm-eval's default pipeline "none" takes the
+    // first response.
+    std::vector<std::pair<std::string, std::vector<Suite::ResponseFilter>>> pipelines(int repeats) const {
+        const ojson& t = y_.value;
+        std::vector<std::pair<std::string, std::vector<Suite::ResponseFilter>>> out;
+        if (!t.contains("filter_list") || t["filter_list"].is_null()) return {{"none", {}}};
+        if (!t["filter_list"].is_array() || t["filter_list"].empty()) y_.fail("filter_list", "expected a list of {name, filter: [{function, …}]}");
+        for (const auto& p : t["filter_list"]) {
+            if (!p.is_object() || !p.contains("filter") || !p["filter"].is_array() || !p.value("name", ojson()).is_string())
+                y_.fail("filter_list", "expected a list of {name, filter: [{function, …}]}");
+            const std::string name = p["name"];
+            for (const auto& [k, v] : p.items())
+                if (k != "name" && k != "filter") y_.fail("filter_list", "pipeline " + name + ": '" + k + "' is not supported (name, filter)");
+            for (const auto& other : out)
+                if (other.first == name) y_.fail("filter_list", "two pipelines are named " + name);
+            std::vector<Suite::ResponseFilter> steps;
+            std::size_t left = static_cast<std::size_t>(repeats);
+            for (const auto& step : p["filter"]) {
                 const std::string fn = step.is_object() ? step.value("function", std::string()) : "";
                 Suite::ResponseFilter rf;
                 rf.function = fn;
@@ -384,21 +496,37 @@ private:
                     if (fn == "regex" && k == "regex_pattern" && v.is_string()) rf.pattern = v;
                     else if (fn == "regex" && k == "group_select" && v.is_number_integer()) rf.group_select = v;
                     else if (fn == "regex" && k == "fallback" && v.is_string()) rf.fallback = v;
-                    else y_.fail("filter_list", "'" + k + "' of the " + fn + " filter is not supported");
+                    else if (fn == "take_first_k" && k == "k" && v.is_number_integer() && v.get<long long>() >= 1 && v.get<long long>() <= 1000000) rf.k = v;
+                    else y_.fail("filter_list", "pipeline " + name + ": '" + k + "' of the " + fn + " filter is not supported");
                 }
                 if (fn == "regex") {
                     if (rf.pattern.empty()) rf.pattern = "#### (\\-?[0-9\\.\\,]+)";  // RegexFilter's default
-                } else if (fn != "take_first" && fn != "lowercase" && fn != "uppercase") {
-                    y_.fail("filter_list", "the " + fn + " filter is not supported (regex, take_first, lowercase, uppercase are)");
+                } else if (fn == "take_first" || fn == "majority_vote") {
+                    left = std::min<std::size_t>(left, 1);
+                } else if (fn == "take_first_k") {
+                    if (!step.contains("k")) y_.fail("filter_list", "pipeline " + name + ": take_first_k needs k");
+                    if (static_cast<std::size_t>(rf.k) > left)  // TakeKFilter asserts as much
+                        y_.fail("filter_list", "pipeline " + name + ": take_first_k with k " + std::to_string(rf.k) + " of " + std::to_string(left) + " responses (repeats)");
+                    left = static_cast<std::size_t>(rf.k);
+                } else if (fn != "lowercase" && fn != "uppercase" && fn != "remove_whitespace") {
+                    y_.fail("filter_list", "pipeline " + name + ": the " + fn +
+                                               " filter is not supported (regex, take_first, take_first_k, majority_vote, lowercase, uppercase, remove_whitespace are)");
                 }
-                s.response_filters.push_back(rf);
+                steps.push_back(rf);
             }
+            if (left != 1)
+                y_.fail("filter_list", "pipeline " + name + " leaves " + std::to_string(left) +
+                                           " responses per document (repeats): end it with take_first or majority_vote, as lm-eval's metrics read one");
+            Suite probe;
+            probe.response_filters = steps;
             try {  // a pattern that does not compile is the task's error, not a run's
-                (void)apply_response_filters(s, "");
+                (void)apply_response_filters(probe, std::vector<std::string>(static_cast<std::size_t>(repeats)));
             } catch (const SuiteError& e) {
                 y_.fail("filter_list", e.what());
             }
+            out.emplace_back(name, std::move(steps));
         }
+        return out;
     }
 
     std::vector<std::string> references(const ojson& doc) {
@@ -520,7 +648,7 @@ private:
 
 bool is_yaml(const fs::path& p) { return p.extension() == ".yaml" || p.extension() == ".yml"; }
 
-Suite build_task(YamlDoc y) {
+std::vector<Suite> build_task(YamlDoc y) {
     const std::string file = y.file;
     try {
         return Task(std::move(y)).build();
@@ -540,6 +668,134 @@ bool is_lm_eval_path(const std::string& path) {
     return false;
 }
 
+namespace {
+
+// A group YAML's members (lm_eval/tasks/_factory.py _build_group_members): names of tasks, groups or tags found in
+// the group's folder, or mappings — {task: name, …} a known task with keys replaced, {task: …} a task defined
+// inline (named group::task), {group: …} a group inline. The group's keys other than its own fields replace the
+// same keys of every member.
+class GroupLoader {
+public:
+    std::vector<Suite> out;
+
+    void group(const YamlDoc& g, const ojson& overrides, int depth) {
+        if (depth > 8) g.fail("group", "groups nested more than 8 deep (a cycle?)");
+        const ojson& v = g.value;
+        if (!v.contains("task") || !v["task"].is_array()) g.fail("group", "a group lists its tasks under `task`");
+        if (v.contains("aggregate_metric_list"))
+            g.fail("aggregate_metric_list", "group aggregates are not computed by lmwb: each task's results are reported on their own");
+        ojson inherited = ojson::object();
+        for (const auto& [k, x] : v.items())
+            if (k != "group" && k != "group_alias" && k != "task" && k != "metadata") inherited[k] = x;
+        for (const auto& [k, x] : overrides.items()) inherited[k] = x;
+        const std::string name = v["group"].is_string() ? v["group"].get<std::string>() : "";
+        for (const auto& entry : v["task"]) {
+            if (entry.is_string()) {
+                member(g, entry.get<std::string>(), inherited, depth);
+            } else if (entry.is_object() && entry.contains("group")) {
+                if (!entry["group"].is_string()) g.fail("task", "an inline group's `group` is its name");
+                ojson rest = inherited;
+                for (const auto& [k, x] : entry.items())
+                    if (k != "group") rest[k] = x;
+                if (find(g, entry["group"], "group").empty()) {  // a group defined inline
+                    YamlDoc sub = inline_doc(g, entry);
+                    sub.value["group"] = name + "::" + entry["group"].get<std::string>();
+                    group(sub, inherited, depth + 1);
+                } else {
+                    member(g, entry["group"], rest, depth);
+                }
+            } else if (entry.is_object() && entry.contains("task") && entry["task"].is_string()) {
+                ojson rest = inherited;
+                for (const auto& [k, x] : entry.items()) rest[k] = x;
+                if (!find(g, entry["task"], "task").empty()) {
+                    member(g, entry["task"], rest, depth);
+                } else {  // a task defined inline
+                    YamlDoc t = inline_doc(g, rest);
+                    t.value["task"] = name + "::" + entry["task"].get<std::string>();
+                    const std::string key = g.file + "#" + t.value["task"].get<std::string>();
+                    add_task(std::move(t), key);
+                }
+            } else {
+                g.fail("task", "group entries are task, group or tag names, or mappings with `task` or `group`");
+            }
+        }
+    }
+
+    void add_task(YamlDoc y, const std::string& key) {
+        if (std::find(seen_.begin(), seen_.end(), key) != seen_.end()) return;
+        seen_.push_back(key);
+        for (auto& s : build_task(std::move(y))) out.push_back(std::move(s));
+    }
+
+private:
+    // YAMLs next to the group whose `what` (task, group, tag) is `name`.
+    std::vector<fs::path> find(const YamlDoc& g, const std::string& name, const std::string& what) {
+        const fs::path dir = fs::path(g.file).parent_path();
+        std::vector<fs::path> found;
+        if (what == "task" && is_yaml(name) && fs::is_regular_file(dir / name)) return {dir / name};
+        std::vector<fs::path> files;
+        for (const auto& e : fs::directory_iterator(dir))
+            if (is_yaml(e.path())) files.push_back(e.path());
+        std::sort(files.begin(), files.end());
+        for (const auto& f : files) {
+            if (f == fs::path(g.file)) continue;
+            const ojson& v = index(f);
+            const ojson x = v.value(what, ojson());
+            if (x == name || (what == "tag" && x.is_array() && std::find(x.begin(), x.end(), ojson(name)) != x.end())) found.push_back(f);
+        }
+        return found;
+    }
+    const ojson& index(const fs::path& f) {
+        auto it = index_.find(f.string());
+        if (it == index_.end()) it = index_.emplace(f.string(), read_yaml(f).value).first;
+        return it->second;
+    }
+
+    void member(const YamlDoc& g, const std::string& name, const ojson& overrides, int depth) {
+        if (auto tasks = find(g, name, "task"); !tasks.empty()) {
+            YamlDoc t = read_task_yaml(tasks.front());
+            for (const auto& [k, x] : overrides.items()) {
+                t.value[k] = x;
+                t.lines.erase(k);  // (set by the group, not this file)
+            }
+            add_task(std::move(t), tasks.front().string() + (overrides.empty() ? "" : "#" + overrides.dump()));
+        } else if (auto groups = find(g, name, "group"); !groups.empty()) {
+            group(read_yaml(groups.front()), overrides, depth + 1);
+        } else if (auto tagged = find(g, name, "tag"); !tagged.empty()) {
+            for (const auto& f : tagged) {
+                YamlDoc t = read_task_yaml(f);
+                for (const auto& [k, x] : overrides.items()) t.value[k] = x, t.lines.erase(k);
+                add_task(std::move(t), f.string() + (overrides.empty() ? "" : "#" + overrides.dump()));
+            }
+        } else {
+            g.fail("task", "no task, group or tag named '" + name + "' next to the group");
+        }
+    }
+
+    // A mapping in the group's task list as a task YAML of its own: paths relative to the group, errors at the line
+    // of the group's task list.
+    static YamlDoc inline_doc(const YamlDoc& g, const ojson& value) {
+        YamlDoc d;
+        d.file = g.file;
+        d.value = value;
+        if (value.contains("include")) {
+            if (!value["include"].is_string()) g.fail("task", "include: expected a file name");
+            const fs::path base_path = fs::path(g.file).parent_path() / value["include"].get<std::string>();
+            if (!fs::exists(base_path)) g.fail("task", "include: " + base_path.string() + " does not exist");
+            d.value = read_task_yaml(base_path).value;
+            for (const auto& [k, x] : value.items())
+                if (k != "include") d.value[k] = x;
+        }
+        for (const auto& [k, x] : d.value.items()) d.lines[k] = g.line_of("task");
+        return d;
+    }
+
+    std::vector<std::string> seen_;
+    std::map<std::string, ojson> index_;
+};
+
+}  // namespace
+
 std::vector<Suite> load_lm_eval_tasks(const std::string& path) {
     const fs::path p(path);
     std::vector<fs::path> files;
@@ -550,38 +806,22 @@ std::vector<Suite> load_lm_eval_tasks(const std::string& path) {
     } else {
         files.push_back(p);
     }
-    std::vector<Suite> out;
-    std::vector<std::string> seen;
+    GroupLoader loader;
     for (const auto& f : files) {
         YamlDoc y = read_task_yaml(f);
-        if (y.value.contains("group") && y.value.contains("task") && y.value["task"].is_array()) {
-            // A group: its tasks by name (a YAML next to it whose `task` is that name) or by file.
-            for (const auto& entry : y.value["task"]) {
-                if (!entry.is_string()) y.fail("task", "group entries are task names or files (inline configurations are not supported)");
-                const std::string name = entry;
-                fs::path found;
-                if (is_yaml(name) && fs::exists(f.parent_path() / name)) found = f.parent_path() / name;
-                for (const auto& e : fs::directory_iterator(f.parent_path())) {
-                    if (!found.empty()) break;
-                    if (!is_yaml(e.path()) || e.path() == f) continue;
-                    YamlDoc other = read_yaml(e.path());
-                    if (other.value.contains("task") && other.value["task"] == name) found = e.path();
-                }
-                if (found.empty()) y.fail("task", "no task named '" + name + "' next to the group");
-                if (std::find(seen.begin(), seen.end(), found.string()) != seen.end()) continue;
-                seen.push_back(found.string());
-                out.push_back(build_task(read_task_yaml(found)));
-            }
+        if (y.value.contains("group")) {
+            for (const auto& [k, x] : y.value.items())
+                if (k != "group" && k != "group_alias" && k != "task" && k != "metadata" && k != "aggregate_metric_list" &&
+                    std::find(kTaskKeys.begin(), kTaskKeys.end(), k) == kTaskKeys.end())
+                    y.fail(k, "not supported by lmwb in a group (group, group_alias, task, metadata, and task keys its tasks take)");
+            loader.group(y, ojson::object(), 0);
             continue;
         }
-        if (y.value.contains("group") && !y.value.contains("task")) y.fail("group", "a group lists its tasks under `task`");
         if (fs::is_directory(p) && (!y.value.contains("task") || !y.value["task"].is_string())) continue;  // a base file for include
-        if (std::find(seen.begin(), seen.end(), f.string()) != seen.end()) continue;
-        seen.push_back(f.string());
-        out.push_back(build_task(std::move(y)));
+        loader.add_task(std::move(y), f.string());
     }
-    if (out.empty()) throw SuiteError(path + ": no lm-eval task YAML here");
-    return out;
+    if (loader.out.empty()) throw SuiteError(path + ": no lm-eval task YAML here");
+    return std::move(loader.out);
 }
 
 }  // namespace lmwb::datasets

@@ -160,7 +160,12 @@ InspectorPage* InspectorView::pageFor(const std::string& method) const {
 bool InspectorView::runMethod(const std::string& name) {
     InspectorPage* page = pageFor(name);
     if (!page) return false;
-    if (session_.model()) page->run(name);
+    if (!session_.model()) return true;
+    if (const QString problem = chatProblem(); !problem.isEmpty()) {  // never the text as typed in its place
+        status_->setText(tr("Not run: the chat template refuses this conversation — %1. Change the system prompt, or turn Chat off.").arg(problem));
+        return true;
+    }
+    page->run(name);
     return true;
 }
 
@@ -237,8 +242,19 @@ QString InspectorView::prompt() const {
     if (!chat_->isChecked() || !tpl) return promptText();
     try {
         return QString::fromStdString(tpl->render_prompt(promptText().toStdString(), system_->text().toStdString()));
-    } catch (const std::exception&) {  // a template that refuses the conversation (raise_exception): the text as typed
+    } catch (const std::exception&) {  // runMethod refuses to run then (chatProblem); the inputs key stays defined
         return promptText();
+    }
+}
+
+QString InspectorView::chatProblem() const {
+    const auto& tpl = session_.chat_template();
+    if (!chat_->isChecked() || !tpl) return {};
+    try {
+        (void)tpl->render_prompt(promptText().toStdString(), system_->text().toStdString());
+        return {};
+    } catch (const std::exception& e) {
+        return QString::fromStdString(e.what());
     }
 }
 void InspectorView::setContrast(const QString& foil) { contrast_->setText(foil); }

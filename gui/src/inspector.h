@@ -67,6 +67,8 @@ public:
     // else promptText(), the text as typed.
     QString prompt() const;
     QString promptText() const;
+    // Why the chat template cannot render the prompt (it raised, as for a system message it refuses), or empty.
+    QString chatProblem() const;
     QCheckBox* chatBox() const { return chat_; }
     QLineEdit* systemEdit() const { return system_; }
     QString target() const;

@@ -194,49 +194,85 @@ struct Runner {
         }
     }
 
+    // Generations of the lm-eval task being run, by what decides them: the suites of its filter pipelines read the
+    // same responses, as lm-eval filters one set of responses per pipeline.
+    std::string shared_task{};
+    std::map<std::string, GenerationResult> shared{};
+
     void generation(std::size_t si, const Suite& s, SuiteReport& sr, const std::vector<Block>& blocks) {
         const SuiteMetrics metrics(s, sr);
+        // The seed's name: an lm-eval task's, whichever pipeline's suite this is.
+        const std::string seed_name = s.lm_eval ? s.lm_eval->task : s.name;
+        if (!s.lm_eval || seed_name != shared_task) shared.clear();
+        shared_task = s.lm_eval ? seed_name : "";
+        // Greedy decoding gives every repeat the same text: it is generated once.
+        const int repeats = std::max(1, s.generation.repeats), distinct = s.generation.temperature > 0 ? repeats : 1;
         // A block decodes together (rows finish independently; each keeps its own seed).
         for (const Block& block : blocks) {
             if (cancelled()) return;
             if (!block.any_pending()) continue;
-            std::vector<std::string> prompts;
+            std::vector<std::string> prompts, keys;
             std::vector<GenerationOptions> options;
+            std::vector<std::vector<std::string>> item_keys;
             for (const SuiteItem* item : block.items) {
-                GenerationOptions g;
-                g.max_new_tokens = s.generation.max_new_tokens;
-                g.temperature = s.generation.temperature;
-                g.top_k = s.generation.top_k;
-                g.top_p = s.generation.top_p;
-                g.stop = s.generation.stop;
-                g.alternatives = 0;
-                g.seed = metrics::stable_hash(s.name + "/" + item->id, opt.settings.seed);  // per item: order-independent
-                prompts.push_back(item->prompt);
-                options.push_back(std::move(g));
+                item_keys.emplace_back();
+                for (int rep = 0; rep < distinct; ++rep) {
+                    GenerationOptions g;
+                    g.max_new_tokens = s.generation.max_new_tokens;
+                    g.temperature = s.generation.temperature;
+                    g.top_k = s.generation.top_k;
+                    g.top_p = s.generation.top_p;
+                    g.stop = s.generation.stop;
+                    g.alternatives = 0;
+                    // per item (and repeat): order-independent
+                    g.seed = metrics::stable_hash(seed_name + "/" + item->id + (rep ? "#" + std::to_string(rep) : ""), opt.settings.seed);
+                    json key = {item->prompt, g.max_new_tokens, g.temperature, g.top_k, g.top_p, g.stop, g.seed};
+                    item_keys.back().push_back(key.dump(-1, ' ', false, json::error_handler_t::replace));
+                    if (s.lm_eval && shared.count(item_keys.back().back())) continue;
+                    keys.push_back(item_keys.back().back());
+                    prompts.push_back(item->prompt);
+                    options.push_back(std::move(g));
+                }
             }
-            auto generated = model.generate_batch(prompts, options);
-            for (std::size_t k = 0; k < block.items.size(); ++k)
-                if (block.pending[k]) finish_generated(si, s, sr, *block.items[k], generated[k], metrics);
+            std::map<std::string, GenerationResult> here;
+            if (!prompts.empty()) {
+                auto generated = model.generate_batch(prompts, options);
+                for (std::size_t k = 0; k < keys.size(); ++k) here[keys[k]] = std::move(generated[k]);
+            }
+            for (std::size_t k = 0; k < block.items.size(); ++k) {
+                std::vector<const GenerationResult*> gens;
+                for (const auto& key : item_keys[k]) gens.push_back(here.count(key) ? &here.at(key) : &shared.at(key));
+                while (static_cast<int>(gens.size()) < repeats) gens.push_back(gens.front());
+                if (block.pending[k]) finish_generated(si, s, sr, *block.items[k], gens, metrics);
+            }
+            if (s.lm_eval)
+                for (auto& [key, g] : here) shared[key] = std::move(g);
         }
     }
 
-    void finish_generated(std::size_t si, const Suite& s, SuiteReport& sr, const SuiteItem& item, const GenerationResult& gen,
+    void finish_generated(std::size_t si, const Suite& s, SuiteReport& sr, const SuiteItem& item, const std::vector<const GenerationResult*>& gens,
                           const SuiteMetrics& metrics) {
+        const GenerationResult& gen = *gens.front();
         ItemRecord r = base_record(item);
         r.references = item.references;
         r.target = item.references.front();
         r.response = gen.text;
-        if (!s.response_filters.empty()) {  // lm-eval's filter_list: the metrics read the filtered text
-            r.unfiltered = gen.text;
+        std::vector<std::string> texts;
+        for (const GenerationResult* g : gens) texts.push_back(g->text);
+        if (texts.size() > 1) r.samples = texts;
+        if (!s.response_filters.empty() || texts.size() > 1) {  // lm-eval's filter_list: the metrics read the filtered text
+            if (texts.size() == 1) r.unfiltered = gen.text;
             try {
-                r.response = datasets::apply_response_filters(s, gen.text);
+                r.response = datasets::apply_response_filters(s, texts);
             } catch (const datasets::SuiteError& e) {
                 throw ReportError(s.path + ": item '" + item.id + "': " + e.what());
             }
         }
         r.stop_reason = gen.stop_reason;
-        r.truncated = gen.truncated;
-        std::size_t tokens = gen.tokens.size();
+        r.truncated = std::any_of(gens.begin(), gens.end(), [](const GenerationResult* g) { return g->truncated; });
+        std::size_t tokens = 0;
+        for (std::size_t k = 0; k < gens.size(); ++k)
+            if (k == 0 || gens[k] != gens[k - 1]) tokens += gens[k]->tokens.size();
         try {  // a failure of the judge (scoring) model names it: the generating model is not at fault
             if (metrics.needs(ModelInput::ResponseScore) && !r.response.empty()) {
                 // Fluency: the response as a continuation of the prompt, under the scoring model.

@@ -4,11 +4,13 @@
 #include <cmath>
 #include <cstdio>
 #include <limits>
+#include <map>
 #include <optional>
 #include <set>
 #include <numeric>
 #include <unordered_set>
 
+#include "lmwb/lm_eval_task.h"
 #include "lmwb/report_analysis.h"
 #include "lmwb/text_metrics.h"
 #include "unicode_text.h"
@@ -130,6 +132,44 @@ MetricInfo corpus_perplexity(std::string name, TaskKind kind, std::string descri
     return m;
 }
 
+// scikit-learn's matthews_corrcoef over (gold, predicted) labels: from the confusion matrix's row and column sums.
+double matthews(const std::vector<int>& gold, const std::vector<int>& pred) {
+    std::map<int, double> t, p;
+    double correct = 0, n = static_cast<double>(gold.size());
+    for (std::size_t i = 0; i < gold.size(); ++i) t[gold[i]] += 1, p[pred[i]] += 1, correct += gold[i] == pred[i];
+    double tp = 0, pp = 0, tt = 0;
+    for (const auto& [label, c] : t) tt += c * c, tp += c * (p.count(label) ? p.at(label) : 0);
+    for (const auto& [label, c] : p) pp += c * c;
+    const double cov_ytyp = correct * n - tp, cov_ypyp = n * n - pp, cov_ytyt = n * n - tt;
+    if (cov_ypyp * cov_ytyt == 0) return 0;
+    return cov_ytyp / std::sqrt(cov_ytyt * cov_ypyp);
+}
+// scikit-learn's f1_score(gold, pred) with average='binary': labels 0 and 1 at most (else undefined, where
+// scikit-learn raises), F1 of label 1, 0 when it is neither predicted nor gold (zero_division).
+double binary_f1(const std::vector<int>& gold, const std::vector<int>& pred) {
+    std::set<int> labels(gold.begin(), gold.end());
+    labels.insert(pred.begin(), pred.end());
+    if (labels.size() > 2 || (labels.size() == 2 && !labels.count(1))) return kUndefined;
+    double tp = 0, fp = 0, fn = 0;
+    for (std::size_t i = 0; i < gold.size(); ++i) {
+        tp += gold[i] == 1 && pred[i] == 1;
+        fp += gold[i] != 1 && pred[i] == 1;
+        fn += gold[i] == 1 && pred[i] != 1;
+    }
+    return tp + fp + fn == 0 ? 0.0 : 2 * tp / (2 * tp + fp + fn);
+}
+// A statistic of the items' (gold, predicted) choice indices over resampled indices.
+Statistic label_statistic(const Items& items, double (*f)(const std::vector<int>&, const std::vector<int>&)) {
+    std::vector<int> gold, pred;
+    for (const ItemRecord* r : items) gold.push_back(r->answer), pred.push_back(r->predicted);  // one per item, as the indices
+    return [gold = std::move(gold), pred = std::move(pred), f](const std::vector<std::size_t>& idx) {
+        if (idx.empty()) return kUndefined;
+        std::vector<int> g, p;
+        for (auto i : idx) g.push_back(gold[i]), p.push_back(pred[i]);
+        return f(g, p);
+    };
+}
+
 // Sufficient statistics summed over resampled items.
 template <class Stats, class Make, class Score>
 Statistic summed(const Items& items, Make make, Score score) {
@@ -217,6 +257,39 @@ std::vector<MetricInfo> build() {
         };
     }
     {
+        auto& m = add(make("perplexity", MC, "exp(-mean log-likelihood of the answer); per item: exp(-log p(answer))",
+                           "lm-evaluation-harness perplexity of a loglikelihood task (aggregation perplexity)"));
+        m.higher_is_better = false;
+        m.default_on = false;
+        m.aggregation = Aggregation::Corpus;
+        m.item = [](const ItemRecord& r, const MetricSettings&) -> Value {
+            if (r.answer < 0 || static_cast<std::size_t>(r.answer) >= r.choices.size()) return std::nullopt;
+            return std::exp(-r.choices[static_cast<std::size_t>(r.answer)].logprob);
+        };
+        m.corpus = [](const Items& items, const MetricSettings&) {
+            std::vector<double> ll, one;
+            for (const ItemRecord* r : items) {  // one entry per item: the resampled indices are the items'
+                const bool ok = r->answer >= 0 && static_cast<std::size_t>(r->answer) < r->choices.size();
+                ll.push_back(ok ? r->choices[static_cast<std::size_t>(r->answer)].logprob : 0.0), one.push_back(ok ? 1 : 0);
+            }
+            return ratio(std::move(ll), std::move(one), perplexity);
+        };
+    }
+    {
+        auto& m = add(make("mcc", MC, "Matthews correlation of the predicted and gold choice indices (multi-class)",
+                           "lm-evaluation-harness mcc (scikit-learn matthews_corrcoef; 0 when undefined)"));
+        m.default_on = false;
+        m.aggregation = Aggregation::Corpus;
+        m.corpus = [](const Items& items, const MetricSettings&) { return label_statistic(items, matthews); };
+    }
+    {
+        auto& m = add(make("f1", MC, "F1 of choice 1 against the gold (two-choice tasks; undefined with more labels)",
+                           "lm-evaluation-harness f1 (scikit-learn f1_score, average='binary', pos_label=1; 0 when nothing is positive)"));
+        m.default_on = false;
+        m.aggregation = Aggregation::Corpus;
+        m.corpus = [](const Items& items, const MetricSettings&) { return label_statistic(items, binary_f1); };
+    }
+    {
         auto& m = add(make("ece", MC, "expected calibration error, 10 equal-mass bins of top-choice probability", "HELM ece_10_bin" + kConfidence));
         m.higher_is_better = false;
         m.aggregation = Aggregation::Corpus;
@@ -265,7 +338,19 @@ std::vector<MetricInfo> build() {
         auto& m = add(make("exact_match", GEN, "the normalised response equals a reference",
                            "SQuAD v1.1 exact_match_score (normalize_answer), or the suite's normalization"));
         m.binary = true;
-        m.item = [](const ItemRecord& r, const MetricSettings& s) -> Value { return metrics::exact_match(r.response, r.references, s.normalization); };
+        m.item = [](const ItemRecord& r, const MetricSettings& s) -> Value {
+            if (s.remove_patterns.empty() && !s.remove_digits) return metrics::exact_match(r.response, r.references, s.normalization);
+            // lm-eval's exact_match_hf_evaluate: regexes_to_ignore first, then case and punctuation, then digits (which
+            // commute with those two)
+            auto clean = [&s](std::string x) {
+                for (const auto& p : s.remove_patterns) x = datasets::remove_matches(p, x);
+                if (s.remove_digits) x.erase(std::remove_if(x.begin(), x.end(), [](char c) { return c >= '0' && c <= '9'; }), x.end());
+                return x;
+            };
+            std::vector<std::string> refs;
+            for (const auto& ref : r.references) refs.push_back(clean(ref));
+            return metrics::exact_match(clean(r.response), refs, s.normalization);
+        };
     }
     {
         auto& m = add(make("quasi_exact_match", GEN, "equal after lowercasing and removing punctuation, articles and extra whitespace",
@@ -422,7 +507,7 @@ std::vector<MetricInfo> build() {
         else if (n == "bleu" || starts("chrf")) m.min = 0, m.max = 100;
         else if (n == "ter" || n == "bits_per_byte") m.min = 0;
         else if (n == "brier") m.min = 0, m.max = 2;
-        else if (starts("relevance_")) m.min = -1, m.max = 1;
+        else if (starts("relevance_") || n == "mcc") m.min = -1, m.max = 1;
         else if (n.find("perplexity") != std::string::npos) m.min = 1;
     }
     return t;
@@ -505,6 +590,8 @@ MetricSettings metric_settings(const datasets::Suite& s) {
     m.words = s.ascii_words ? metrics::WordMode::Ascii : metrics::WordMode::Unicode;
     m.bleu_tokenizer = s.bleu_tokenizer;
     m.rouge_stemmer = s.rouge_stemmer;
+    m.remove_patterns = s.normalization.remove_patterns;
+    m.remove_digits = s.normalization.remove_digits;
     return m;
 }
 

@@ -117,6 +117,7 @@ void to_json(json& j, const ItemRecord& r) {
     if (r.bytes) j["bytes"] = r.bytes;
     if (!r.stop_reason.empty()) j["stop_reason"] = r.stop_reason;
     if (!r.unfiltered.empty()) j["unfiltered"] = r.unfiltered;
+    if (!r.samples.empty()) j["samples"] = r.samples;
     if (r.truncated) j["truncated"] = true;
     if (!r.slices.empty()) j["slices"] = r.slices;
     if (!r.attribution.empty()) j["attribution"] = json::parse(r.attribution);
@@ -139,6 +140,7 @@ void from_json(const json& j, ItemRecord& r) {
     opt_get(j, "bytes", r.bytes);
     opt_get(j, "stop_reason", r.stop_reason);
     opt_get(j, "unfiltered", r.unfiltered);
+    opt_get(j, "samples", r.samples);
     opt_get(j, "truncated", r.truncated);
     get_value(j.at("metrics"), r.metrics);
     opt_get(j, "slices", r.slices);
@@ -266,7 +268,10 @@ void to_json(json& j, const SuiteReport& s) {
          {"aggregates", s.aggregates}, {"items", s.items}};
     if (s.rouge_stemmer) j["rouge_stemmer"] = true;
     if (s.chat) j["chat"] = true;
-    if (s.lm_eval) j["lm_eval"] = {{"task", s.lm_eval->task}, {"version", s.lm_eval->version}, {"num_fewshot", s.lm_eval->num_fewshot}};
+    if (s.lm_eval) {
+        j["lm_eval"] = {{"task", s.lm_eval->task}, {"version", s.lm_eval->version}, {"num_fewshot", s.lm_eval->num_fewshot}};
+        if (!s.lm_eval->filter.empty()) j["lm_eval"]["filter"] = s.lm_eval->filter;
+    }
     if (s.bleu_tokenizer != "13a") j["bleu_tokenizer"] = s.bleu_tokenizer;
     if (!s.reliability.empty()) j["reliability"] = s.reliability;
     if (!s.slice_fields.empty()) {
@@ -293,6 +298,7 @@ void from_json(const json& j, SuiteReport& s) {
         get_value(j.at("lm_eval").at("task"), t.task);
         get_value(j.at("lm_eval").at("version"), t.version);
         get_value(j.at("lm_eval").at("num_fewshot"), t.num_fewshot);
+        opt_get(j.at("lm_eval"), "filter", t.filter);
         s.lm_eval = t;
     }
     opt_get(j, "bleu_tokenizer", s.bleu_tokenizer);

@@ -56,7 +56,7 @@ void check_run_memory(const LanguageModel& model, const LanguageModel& scorer, c
                     break;
                 case TaskKind::Generation: {
                     n = tokens_of(model, item.prompt);
-                    ++requests;
+                    requests += s.generation.temperature > 0 ? std::max(1, s.generation.repeats) : 1;  // sampled repeats decode together
                     PassShape judge_pass;  // the response scored after the prompt: at most max_new_tokens more
                     judge_pass.tokens = tokens_of(scorer, item.prompt) + s.generation.max_new_tokens;
                     consider(judged, scorer, judge_pass, "suite '" + s.name + "', item '" + item.id + "': scoring the response");

@@ -730,7 +730,7 @@ TEST_CASE("chat templates in the inspector and the run view: offered with a temp
         REQUIRE(QFile::copy(f.filePath(), chatty + QStringLiteral("/") + f.fileName()));
     QFile config(chatty + QStringLiteral("/tokenizer_config.json"));
     REQUIRE(config.open(QIODevice::WriteOnly));
-    config.write(R"({"chat_template": "{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"})");
+    config.write(R"({"chat_template": "{% for m in messages %}{% if m.content == 'No.' %}{{ raise_exception('the system says no') }}{% endif %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"})");
     config.close();
     MainWindow w;
     show(w);
@@ -757,6 +757,17 @@ TEST_CASE("chat templates in the inspector and the run view: offered with a temp
     CHECK(in->attentionMaps()->length == static_cast<int>(encode_prompt(s.model()->tokenizer(), (wrapped + QStringLiteral(" blue")).toStdString()).ids.size()));
     in->systemEdit()->setText(QStringLiteral("Be long."));
     CHECK(in->isStale(InspectorView::View::Attention));
+    // A template that raises: nothing runs on the text as typed, and the status line says why.
+    in->systemEdit()->setText(QStringLiteral("No."));
+    CHECK(in->chatProblem().contains(QStringLiteral("the system says no")));
+    int started = 0;
+    const auto counting = QObject::connect(&s.jobs, &JobRunner::started, [&started] { ++started; });
+    in->runAttention();
+    QObject::disconnect(counting);
+    CHECK(started == 0);
+    CHECK(in->statusLabel()->text().contains(QStringLiteral("the system says no")));
+    in->systemEdit()->setText(QStringLiteral("Be brief."));
+    CHECK(in->chatProblem().isEmpty());
 
     // The run view: the suite's prompts through the template, the report saying so.
     REQUIRE(w.openSuite(QString::fromStdString(suite_path("world-facts-mc"))));

@@ -34,12 +34,17 @@ struct GenerationSettings {
     int top_k = 0;
     double top_p = 1;
     std::vector<std::string> stop;
+    int repeats = 1;  // generations per item, reduced to one by the response filters (an lm-eval task's `repeats`)
 };
 
 // Without a suite's "normalization": the SQuAD v1.1 script's normalize_answer (all four steps). A suite's object
 // names the steps it wants; a step it leaves out is off, except collapse_whitespace.
 struct AnswerNormalization {
     bool lowercase = true, strip_punctuation = true, strip_articles = true, collapse_whitespace = true;
+    // lm-eval's exact_match only (regexes_to_ignore, ignore_numbers): each pattern's matches removed from both sides
+    // first (Python's re.sub(p, "", x), in order), ASCII digits removed last.
+    std::vector<std::string> remove_patterns;
+    bool remove_digits = false;
 };
 
 // One thing human raters judge of each item (docs/human-evaluation.md): a scale and the values it allows.
@@ -95,14 +100,17 @@ struct Suite {
     struct LmEvalTask {
         std::string task, version;
         int num_fewshot = 0;
+        std::string filter;  // generate_until: the filter pipeline whose output the metrics read ("none": lm-eval's default)
     };
     std::optional<LmEvalTask> lm_eval;
-    // lm-eval's filter_list (one pipeline): what the metrics of a generation suite read of a response
-    // (lm_eval/filters: regex with group_select and fallback, lowercase, uppercase, take_first).
+    // One pipeline of lm-eval's filter_list: what the metrics of a generation suite read of its responses
+    // (lm_eval/filters: regex with group_select and fallback, lowercase, uppercase, remove_whitespace, take_first,
+    // take_first_k, majority_vote).
     struct ResponseFilter {
-        std::string function;  // "regex", "lowercase", "uppercase", "take_first"
+        std::string function;
         std::string pattern, fallback = "[invalid]";
         int group_select = 0;
+        int k = 1;  // take_first_k
     };
     std::vector<ResponseFilter> response_filters;
 };

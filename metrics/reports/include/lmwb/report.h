@@ -41,6 +41,7 @@ struct ItemRecord {
     std::string id, content_hash;
     std::string prompt, target, response;
     std::string unfiltered;  // generation with lm-eval filters: the generated text; `response` is what they left
+    std::vector<std::string> samples;  // generation with an lm-eval task's repeats: every generated text
     std::vector<std::string> references;
     std::vector<ChoiceScore> choices;
     int answer = -1, predicted = -1;

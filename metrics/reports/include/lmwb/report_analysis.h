@@ -29,6 +29,8 @@ struct MetricSettings {
     metrics::WordMode words = metrics::WordMode::Ascii;        // ROUGE's tokenizer (rouge_score's by default)
     std::string bleu_tokenizer = "13a";
     bool rouge_stemmer = false;
+    std::vector<std::string> remove_patterns;  // exact_match: an lm-eval task's regexes_to_ignore
+    bool remove_digits = false;                // exact_match: an lm-eval task's ignore_numbers
 };
 MetricSettings metric_settings(const datasets::Suite& suite);
 MetricSettings metric_settings(const SuiteReport& suite);
