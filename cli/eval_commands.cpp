@@ -85,9 +85,11 @@ void print_aggregates(const eval::Report& r) {
     for (const auto& s : r.suites) {
         std::printf("\n%s (%s, %zu items)\n", s.name.c_str(), s.kind.c_str(), s.items.size());
         std::printf("  %-22s %10s %10s   %-24s %s\n", "metric", "value", "stderr", "95% interval", "");
-        for (const auto& a : s.aggregates)
+        for (const auto& a : s.aggregates) {
             std::printf("  %-22s %10.4f %10.4f   [%9.4f, %9.4f]   %s%s\n", a.metric.c_str(), a.value, a.stderr_, a.low, a.high,
                         a.higher_is_better ? "higher is better" : "lower is better", (", " + a.method).c_str());
+            for (const auto& d : eval::aggregate_doubts(a, eval::find_metric(s, a.metric))) std::printf("  %-22s ! %s\n", "", d.c_str());
+        }
         for (const auto& sl : s.slices) {
             std::printf("  %s = %s (%zu items)\n", sl.field.c_str(), sl.value.c_str(), sl.n);
             for (const auto& a : sl.aggregates) {

@@ -208,3 +208,26 @@ TEST_CASE("docs/suite-format.md's field table is the loader's, and the loader ac
         CHECK_THAT(loads("\"" + f.names.front() + "\": {\"bogus\": 1}"), Catch::Contains("unknown field '/" + f.names.front() + "/bogus'"));
     }
 }
+
+TEST_CASE("doubtful aggregates say why: an interval excluding its estimate or leaving the metric's range, few items, none", "[metrics][doubts]") {
+    const eval::MetricInfo* ece = eval::find_metric(datasets::TaskKind::MultipleChoice, "ece");
+    const eval::MetricInfo* acc = eval::find_metric(datasets::TaskKind::MultipleChoice, "acc");
+    REQUIRE((ece && acc));
+    eval::Aggregate a;
+    a.metric = "ece", a.value = 0.30, a.low = 0.31, a.high = 0.52, a.n = 200;  // a bootstrap above its own estimate
+    auto d = eval::aggregate_doubts(a, ece);
+    REQUIRE(d.size() == 1);
+    CHECK(d[0].find("excludes the estimate 0.3") != std::string::npos);
+    a.metric = "acc", a.value = 0.06, a.low = -0.06, a.high = 0.185;  // a Wald interval below 0
+    d = eval::aggregate_doubts(a, acc);
+    REQUIRE(d.size() == 1);
+    CHECK(d[0] == "the interval leaves the values acc can take (0 to 1)");
+    a.low = 0.01, a.n = 19;
+    d = eval::aggregate_doubts(a, acc);
+    REQUIRE(d.size() == 1);
+    CHECK(d[0] == "only 19 items: the interval is rough");
+    a.n = 20;
+    CHECK(eval::aggregate_doubts(a, acc).empty());
+    a.has_interval = false;
+    CHECK(eval::aggregate_doubts(a, acc) == std::vector<std::string>{"one item: no interval"});
+}

@@ -52,6 +52,7 @@ tr.better td { background: #e8f1fa; } tr.worse td { background: #fbeee0; }
 dl { display: grid; grid-template-columns: max-content auto; gap: 0.2em 1em; } dt { font-weight: 600; }
 figure { margin: 1em 0; } figure img { max-width: 100%; border: 1px solid #eee; } figcaption { font-size: 0.9em; color: #555; }
 .note { color: #555; font-size: 0.9em; }
+tr.doubt td { background: #ffecb3; color: #3c2800; } h4 { font-size: 0.95em; margin: 1em 0 0.2em; }
 )";
 
 void settings(QString& h, const eval::Report& r, const QString& label) {
@@ -73,6 +74,21 @@ void settings(QString& h, const eval::Report& r, const QString& label) {
     h += QStringLiteral("</dl>\n");
 }
 
+// One table of aggregates; a doubtful number (eval::aggregate_doubts) is marked and says why.
+QString aggregate_table(const eval::SuiteReport& s, const std::vector<eval::Aggregate>& list, const QString& where) {
+    Table t({QStringLiteral("metric"), QStringLiteral("value"), QStringLiteral("stderr"), QStringLiteral("95% interval"), QStringLiteral("method"),
+             QStringLiteral("n"), QStringLiteral("better"), QStringLiteral("doubts")});
+    for (const auto& a : list) {
+        QStringList doubts;
+        for (const auto& d : eval::aggregate_doubts(a, eval::find_metric(s, a.metric))) doubts << esc(d);
+        t.row({esc(a.metric), QStringLiteral("<span class=\"n\">%1</span>").arg(num(a.value)), a.has_interval ? num(a.stderr_) : QStringLiteral("–"),
+               a.has_interval ? QStringLiteral("[%1, %2]").arg(num(a.low), num(a.high)) : QStringLiteral("–"), esc(a.method), QString::number(a.n),
+               a.higher_is_better ? QStringLiteral("higher") : QStringLiteral("lower"), doubts.join(QStringLiteral("; "))},
+              QStringLiteral("data-aggregate=\"%1/%2\"%3").arg(where, esc(a.metric), doubts.isEmpty() ? QString() : QStringLiteral(" class=\"doubt\"")));
+    }
+    return t.html();
+}
+
 void aggregates(QString& h, const eval::Report& r) {
     h += QStringLiteral("<h2 id=\"aggregates\">Aggregates</h2>\n");
     for (const auto& s : r.suites) {
@@ -83,17 +99,27 @@ void aggregates(QString& h, const eval::Report& r) {
             h += QStringLiteral("<p class=\"note\">No aggregates: this run stopped before the suite was finished.</p>\n");
             continue;
         }
-        Table t({QStringLiteral("metric"), QStringLiteral("value"), QStringLiteral("stderr"), QStringLiteral("95% interval"), QStringLiteral("method"),
-                 QStringLiteral("n"), QStringLiteral("better")});
-        for (const auto& a : s.aggregates)
-            t.row({esc(a.metric), QStringLiteral("<span class=\"n\">%1</span>").arg(num(a.value)), num(a.stderr_),
-                   QStringLiteral("[%1, %2]").arg(num(a.low), num(a.high)), esc(a.method), QString::number(a.n),
-                   a.higher_is_better ? QStringLiteral("higher") : QStringLiteral("lower")},
-                  QStringLiteral("data-aggregate=\"%1/%2\"").arg(esc(s.name), esc(a.metric)));
-        h += t.html();
+        h += aggregate_table(s, s.aggregates, esc(s.name));
     }
-    h += QStringLiteral("<h2 id=\"slices\">Slices</h2>\n<p class=\"note\">This report holds no slices (suites that name item fields to "
-                        "slice by report every aggregate per slice; see docs/suite-format.md).</p>\n");
+    h += QStringLiteral("<h2 id=\"slices\">Slices</h2>\n");
+    bool any = false;
+    for (const auto& s : r.suites) {
+        if (s.slices.empty()) continue;
+        any = true;
+        h += QStringLiteral("<h3>%1 <span class=\"note\">(by %2)</span></h3>\n")
+                 .arg(esc(s.name), esc(QString::fromStdString([&] {
+                          std::string f;
+                          for (const auto& x : s.slice_fields) f += (f.empty() ? "" : ", ") + x;
+                          return f;
+                      }())));
+        for (const auto& sl : s.slices) {
+            h += QStringLiteral("<h4>%1 = %2 <span class=\"note\">(%3 items)</span></h4>\n").arg(esc(sl.field), esc(sl.value), QString::number(sl.n));
+            h += aggregate_table(s, sl.aggregates, esc(s.name + "[" + sl.field + "=" + sl.value + "]"));
+        }
+    }
+    if (!any)
+        h += QStringLiteral("<p class=\"note\">This report holds no slices (suites that name item fields to slice by report every aggregate "
+                            "per slice; see docs/suite-format.md).</p>\n");
 }
 
 void calibration(QString& h, const eval::Report& r) {

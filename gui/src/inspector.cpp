@@ -2,7 +2,7 @@
 
 #include <QCheckBox>
 #include <QComboBox>
-#include <QFormLayout>
+#include <QGridLayout>
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QLineEdit>
@@ -34,7 +34,8 @@ InspectorView::InspectorView(Session& session, QWidget* parent) : QWidget(parent
     texts->addWidget(target_);
     texts->addWidget(contrast_);
     top->addLayout(texts, 1);
-    auto* controls = new QFormLayout;
+    // Two columns of settings: the view fits a 1280 x 720 screen.
+    auto* controls = new QGridLayout;
     steps_ = new QSpinBox;
     steps_->setRange(1, 4096);
     steps_->setValue(128);  // with the end-of-text baseline, converged on the bundled RMSNorm models (delta < 1%)
@@ -47,26 +48,32 @@ InspectorView::InspectorView(Session& session, QWidget* parent) : QWidget(parent
     samples_ = new QSpinBox;
     samples_->setRange(1, 500);
     samples_->setValue(20);
-    controls->addRow(tr("IG steps"), steps_);
-    controls->addRow(tr("IG baseline"), baseline_);
-    controls->addRow(tr("SHAP"), shap_algorithm_);
-    controls->addRow(tr("Samples"), samples_);
+    auto row = [controls](int r, int c, const QString& label, QWidget* w) {
+        controls->addWidget(new QLabel(label), r, 2 * c);
+        controls->addWidget(w, r, 2 * c + 1);
+    };
+    row(0, 0, tr("IG steps"), steps_);
+    row(1, 0, tr("IG baseline"), baseline_);
+    row(2, 0, tr("SHAP"), shap_algorithm_);
+    row(0, 1, tr("Samples"), samples_);
     chat_ = new QCheckBox(tr("chat template"));
     chat_->setToolTip(tr("The prompt as a user message of the model's chat template, then the generation prompt (as lmwb --chat)"));
     system_ = new QLineEdit;
     system_->setPlaceholderText(tr("system message"));
     system_->setEnabled(false);
-    controls->addRow(tr("Chat"), chat_);
-    controls->addRow(tr("System"), system_);
+    row(1, 1, tr("Chat"), chat_);
+    row(2, 1, tr("System"), system_);
     top->addLayout(controls);
-    // The first methods of the Run menu as buttons, titled by the registry.
-    auto* buttons = new QVBoxLayout;
+    // The first methods of the Run menu as buttons, titled by the registry, in two columns.
+    auto* buttons = new QGridLayout;
+    int placed = 0;
     for (const char* name : {"attention", "ig", "shap", "sample", "logit-lens"}) {
         const attr::MethodInfo* m = attr::find_method(name);
         auto* b = new QPushButton(QString::fromStdString(m ? m->title : std::string(name)));
         b->setToolTip(m ? QString::fromStdString(m->summary) + QStringLiteral(" (") + shortcutOf(name) + QStringLiteral(")") : QString());
         connect(b, &QPushButton::clicked, this, [this, method = std::string(name)] { runMethod(method); });
-        buttons->addWidget(b);
+        buttons->addWidget(b, placed % 3, placed / 3);
+        ++placed;
         buttons_.push_back(b);
     }
     top->addLayout(buttons);

@@ -378,22 +378,31 @@ UncertaintyPage::UncertaintyPage(InspectorView& inspector) : InspectorPage(inspe
     // Ecco's view: one bar per generated token (its entropy), and each token's top alternatives with probabilities.
     auto* greedy = new QSplitter(Qt::Vertical);
     entropy_ = new BarChart;
-    entropy_->setToolTip(tr("Hover a bar for the token's alternatives"));
+    entropy_->setToolTip(tr("Each generated token's entropy H, in nats; hover a bar for its alternatives"));
     alternatives_ = new AlternativesModel(this);
     alternatives_table_ = new QTableView;
     alternatives_table_->setModel(alternatives_);
     alternatives_table_->verticalHeader()->hide();
     greedy->addWidget(entropy_);
     greedy->addWidget(alternatives_table_);
+    // The chart first: its rotated token labels need height of their own before the bars get any.
+    entropy_->setMinimumHeight(160);
+    greedy->setStretchFactor(0, 3);
+    greedy->setStretchFactor(1, 2);
+    greedy->setChildrenCollapsible(false);
     mass_ = new BarChart;
     answers_ = new AnswersModel(this);
     answers_table_ = new QTableView;
     answers_table_->setModel(answers_);
     answers_table_->verticalHeader()->hide();
     answers_table_->horizontalHeader()->setStretchLastSection(true);
+    answers_table_->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);  // every column readable in a narrow pane
     usplit->addWidget(greedy);
     usplit->addWidget(mass_);
     usplit->addWidget(answers_table_);
+    usplit->setStretchFactor(0, 5);  // the per-token view is the page's subject; the answers table is short
+    usplit->setStretchFactor(1, 2);
+    usplit->setStretchFactor(2, 2);
     uv->addWidget(usplit, 1);
 }
 
@@ -446,7 +455,7 @@ void UncertaintyPage::show() {
     }
     entropy_->setTitle(tr("Entropy of each greedy token · %1").arg(QFileInfo(session().model_path()).fileName()));
     mass_->setTitle(tr("Sampled answers · %1 samples").arg(r.samples.size()));
-    entropy_->setBars(tokens, entropy, tr("entropy (nats)"));
+    entropy_->setBars(tokens, entropy, tr("H (nats)"));
     entropy_->setBarTips(tips);
     alternatives_->setSteps(r.greedy);
     fitColumns(alternatives_table_);

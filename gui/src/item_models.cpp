@@ -1,5 +1,7 @@
 #include "item_models.h"
 
+#include <QColor>
+
 #include <QHeaderView>
 #include <QTableView>
 
@@ -129,13 +131,19 @@ bool ResultsFilter::lessThan(const QModelIndex& a, const QModelIndex& b) const {
     return QString::localeAwareCompare(x.toString(), y.toString()) < 0;
 }
 
-void AggregateModel::setAggregates(const std::vector<eval::Aggregate>& aggregates, const std::vector<eval::SliceReport>& slices) {
+void AggregateModel::setAggregates(const std::vector<eval::Aggregate>& aggregates, const std::vector<eval::SliceReport>& slices,
+                                   const eval::SuiteReport* suite) {
+    auto doubts = [suite](const eval::Aggregate& a) {
+        QStringList out;
+        for (const auto& d : eval::aggregate_doubts(a, suite ? eval::find_metric(*suite, a.metric) : nullptr)) out << QString::fromStdString(d);
+        return out;
+    };
     beginResetModel();
     rows_.clear();
-    for (const auto& a : aggregates) rows_.push_back({tr("all"), a});
+    for (const auto& a : aggregates) rows_.push_back({tr("all"), a, doubts(a)});
     for (const auto& s : slices)
         for (const auto& a : s.aggregates)
-            rows_.push_back({QStringLiteral("%1 = %2 (%3)").arg(QString::fromStdString(s.field), QString::fromStdString(s.value)).arg(s.n), a});
+            rows_.push_back({QStringLiteral("%1 = %2 (%3)").arg(QString::fromStdString(s.field), QString::fromStdString(s.value)).arg(s.n), a, doubts(a)});
     endResetModel();
 }
 
@@ -150,12 +158,16 @@ QVariant AggregateModel::data(const QModelIndex& index, int role) const {
         switch (index.column()) {
         case Items: return row.items;
         case Metric: return QString::fromStdString(a.metric) + (a.higher_is_better ? QStringLiteral(" ↑") : QStringLiteral(" ↓"));
-        case Value: return number(a.value);
+        case Value: return number(a.value) + (row.doubts.isEmpty() ? QString() : QStringLiteral(" ⚠"));
         case Stderr: return a.has_interval ? QStringLiteral("± ") + number(a.stderr_) : QStringLiteral("—");
         case Interval: return a.has_interval ? QStringLiteral("[%1, %2]").arg(number(a.low), number(a.high)) : tr("one item: none");
         case Method: return QString::fromStdString(a.method);
         }
     }
+    const bool flagged = !row.doubts.isEmpty() && (index.column() == Value || index.column() == Interval);
+    if (role == Qt::BackgroundRole && flagged) return QColor(0xff, 0xec, 0xb3);
+    if (role == Qt::ForegroundRole && flagged) return QColor(0x3c, 0x28, 0x00);
+    if (role == Qt::ToolTipRole && flagged) return tr("Doubtful: %1").arg(row.doubts.join(QStringLiteral("; ")));
     if (role == Qt::ToolTipRole && !a.signature.empty()) return QString::fromStdString(a.signature);
     if (role == SortRole && index.column() == Value) return a.value;
     return {};

@@ -65,7 +65,9 @@ class AggregateModel : public QAbstractTableModel {
 public:
     enum Column { Items, Metric, Value, Stderr, Interval, Method, ColumnCount };
     using QAbstractTableModel::QAbstractTableModel;
-    void setAggregates(const std::vector<eval::Aggregate>& aggregates, const std::vector<eval::SliceReport>& slices = {});
+    // `suite` (its kind) for the flags of doubtful numbers (eval::aggregate_doubts): amber cells, the reasons in the tooltip.
+    void setAggregates(const std::vector<eval::Aggregate>& aggregates, const std::vector<eval::SliceReport>& slices = {},
+                       const eval::SuiteReport* suite = nullptr);
     int rowCount(const QModelIndex& parent = {}) const override;
     int columnCount(const QModelIndex& parent = {}) const override;
     QVariant data(const QModelIndex& index, int role) const override;
@@ -75,6 +77,7 @@ private:
     struct Row {
         QString items;  // "all", or "topic = sum (21)"
         eval::Aggregate a;
+        QStringList doubts;
     };
     std::vector<Row> rows_;
 };

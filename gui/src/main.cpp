@@ -25,6 +25,9 @@ void describe(QCommandLineParser& parser) {
                       QStringLiteral("Open the arguments as usual, wait until every job is done, save the window to "
                                      "<file> (PNG) and quit; exit status 1 if anything failed to open."),
                       QStringLiteral("file")});
+    parser.addOption({QStringLiteral("size"),
+                      QStringLiteral("The window's size, WIDTHxHEIGHT (e.g. 1280x720); it never goes below its minimum."),
+                      QStringLiteral("WxH")});
     parser.addPositionalArgument(QStringLiteral("paths"), QStringLiteral("A model, then suites (.json) or reports."),
                                  QStringLiteral("[MODEL] [SUITE.json | REPORT.json ...]"));
 }
@@ -69,11 +72,22 @@ int main(int argc, char** argv) {
     describe(parser);
     parser.process(app);  // an unknown option: a message naming it, exit status 1
     const QString screenshot = parser.value(QStringLiteral("screenshot"));
+    QSize size;
+    if (parser.isSet(QStringLiteral("size"))) {
+        const QStringList wh = parser.value(QStringLiteral("size")).split(QLatin1Char('x'));
+        bool w_ok = false, h_ok = false;
+        if (wh.size() == 2) size = QSize(wh[0].toInt(&w_ok), wh[1].toInt(&h_ok));
+        if (!w_ok || !h_ok || size.width() < 1 || size.height() < 1 || size.width() > 16384 || size.height() > 16384) {
+            std::cerr << "lmwb-gui: --size " << parser.value(QStringLiteral("size")).toStdString() << ": expected WIDTHxHEIGHT, e.g. 1280x720\n";
+            return 1;
+        }
+    }
 
     lmwb::gui::MainWindow w;
     QStringList args = parser.positionalArguments();
     if (!screenshot.isEmpty()) w.setQuiet(true);  // errors go to stderr and the exit status, not dialogs
     if (!(args.isEmpty() && w.restoreSession())) w.openPaths(args.isEmpty() ? bundled_paths() : args);
+    if (size.isValid()) w.resize(size);
     w.show();
     if (screenshot.isEmpty()) return QApplication::exec();
 

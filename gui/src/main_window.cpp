@@ -154,6 +154,27 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent), session_(new Sess
     restoreGeometry(settings.value(QStringLiteral("window/geometry")).toByteArray());
     restoreState(settings.value(QStringLiteral("window/state")).toByteArray());
     if (!settings.contains(QStringLiteral("window/geometry"))) resize(1400, 900);
+    // A dock squeezed to nothing in a small window and saved so would stay so: at startup each shown one gets back
+    // at least a usable size.
+    QMetaObject::invokeMethod(this, [this] { ensureDocksUsable(); }, Qt::QueuedConnection);
+}
+
+void MainWindow::ensureDocksUsable() {
+    for (auto* dock : findChildren<QDockWidget*>()) {
+        if (dock->isHidden() || dock->isFloating()) continue;
+        const bool side = dockWidgetArea(dock) == Qt::LeftDockWidgetArea || dockWidgetArea(dock) == Qt::RightDockWidgetArea;
+        const int usable = side ? std::max(dock->minimumSizeHint().width(), kDockWidth) : std::max(dock->minimumSizeHint().height(), kDockHeight);
+        if ((side ? dock->width() : dock->height()) < usable) resizeDocks({dock}, {usable}, side ? Qt::Horizontal : Qt::Vertical);
+    }
+}
+
+void MainWindow::resetLayout() {
+    for (auto* dock : findChildren<QDockWidget*>()) {
+        dock->setFloating(false);
+        addDockWidget(dock->objectName() == QStringLiteral("Workspace") ? Qt::LeftDockWidgetArea : Qt::BottomDockWidgetArea, dock);
+        dock->show();
+    }
+    ensureDocksUsable();
 }
 
 MainWindow::~MainWindow() {
@@ -269,6 +290,10 @@ void MainWindow::buildMenus() {
 
     auto* view = menuBar()->addMenu(tr("&View"));
     for (auto* dock : findChildren<QDockWidget*>()) view->addAction(dock->toggleViewAction());
+    view->addSeparator();
+    auto* reset = view->addAction(tr("&Reset layout"), this, &MainWindow::resetLayout);
+    reset->setObjectName(QStringLiteral("reset-layout"));
+    reset->setToolTip(tr("Every dock back in its place, shown, at a usable size"));
     auto* help = menuBar()->addMenu(tr("&Help"));
     help->addAction(tr("&Guide to this view"), this, [this] {
         QMessageBox box(QMessageBox::Information, tabs_->tabText(tabs_->currentIndex()), viewGuide(tabs_->currentIndex()), QMessageBox::Ok, this);

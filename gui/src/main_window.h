@@ -54,6 +54,9 @@ public:
     // saved (a first start). saveSession() runs when the window closes.
     bool restoreSession();
     void saveSession() const;
+    // View > Reset layout: every dock back in its area, shown, at a usable size.
+    void resetLayout();
+    static constexpr int kDockWidth = 220, kDockHeight = 60;
     QString viewGuide(int tab) const;  // Help ▸ Guide to this view (F1)
     int openDropped(const QMimeData& mime);     // what a drop carries; returns the number of local paths opened
     void setQuiet(bool quiet) { quiet_ = quiet; }  // tests: errors go to lastError() instead of dialogs
@@ -75,6 +78,7 @@ protected:
 
 private:
     void buildMenus();
+    void ensureDocksUsable();
     void refreshWorkspace();
     void addRecent(const QString& key, const QString& path);
     void showError(const QString& title, const QString& message);

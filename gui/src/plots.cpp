@@ -49,6 +49,7 @@ class CellTicker : public QCPAxisTicker {
 public:
     CellTicker(QCPAxis* axis, QStringList labels, double spacing, int limit, CellPositions positions = {})
         : axis_(axis), labels_(std::move(labels)), spacing_(spacing), limit_(limit), positions_(positions) {}
+    int lastStep() const { return last_step_; }
     int stepFor(const QCPRange& range) const {
         const double px = axis_->orientation() == Qt::Horizontal ? axis_->axisRect()->width() : axis_->axisRect()->height();
         const double per_cell = px / std::max(1e-9, range.size());
@@ -69,6 +70,7 @@ protected:
         if (tickLabels) tickLabels->clear();
         const int n = static_cast<int>(labels_.size());
         const int step = stepFor(range);
+        last_step_ = step;
         const int first = std::max(0, static_cast<int>(std::ceil(range.lower)));
         const int last = std::min(n - 1, static_cast<int>(std::floor(range.upper)));
         // Thinned labels carry their position, so that a reader knows where in a long input a label sits.
@@ -86,6 +88,7 @@ private:
     double spacing_;
     int limit_;  // characters per label
     CellPositions positions_;
+    int last_step_ = 0;
 };
 
 namespace {
@@ -120,8 +123,17 @@ QString shadedToken(const QString& text, double score, const QString& title) {
 }
 
 Plot::Plot(QWidget* parent) : QCustomPlot(parent) {
-    setMinimumSize(200, 150);
+    setMinimumSize(160, 100);
     setNoAntialiasingOnDrag(true);
+    // A replot thins cell labels for the axis's length before its layout settles it: on a first display (or any
+    // change of size) the labels were thinned for the old length. Once laid out, thin them again if that changes them.
+    connect(this, &QCustomPlot::afterLayout, this, [this] {
+        for (QCPAxis* axis : {xAxis, yAxis})
+            if (auto t = axis->ticker().dynamicCast<CellTicker>(); t && t->lastStep() != t->stepFor(axis->range())) {
+                replot(rpQueuedReplot);
+                return;
+            }
+    });
 }
 
 void Plot::setCategoryAxis(const QStringList& labels, double rotation) {

@@ -1,5 +1,7 @@
 #include "rating_view.h"
 
+#include <QTimer>
+
 #include <QComboBox>
 #include <QDir>
 #include <QFileInfo>
@@ -307,9 +309,15 @@ void RatingView::undo() {
     show();
 }
 
+QString RatingView::raterName() const { return rater_->text(); }
+
 void RatingView::showEvent(QShowEvent* event) {
     QWidget::showEvent(event);
-    if (!rater_->text().trimmed().isEmpty()) setFocus();  // keys rate at once; the rater field keeps them until named
+    // Keys rate at once; the rater field keeps them until named. After the tab widget's own focus move, which would
+    // otherwise hand the first key to the rater field.
+    QTimer::singleShot(0, this, [this] {
+        if (isVisible() && !rater_->text().trimmed().isEmpty()) setFocus();
+    });
 }
 
 void RatingView::keyPressEvent(QKeyEvent* event) {

@@ -32,6 +32,7 @@ public:
 
     enum class Mode { Rubric, Pairwise };
     void setRater(const QString& name);
+    QString raterName() const;
     void setMode(Mode mode);
     // Records the current task's value (a rubric value, or "A", "B", "tie" as the rater saw them) and moves on.
     bool rate(const QString& value);

@@ -348,7 +348,7 @@ void RunView::showSuite(int index) {
     if (session_.report() && index >= 0 && index < static_cast<int>(session_.report()->suites.size()))
         s = &session_.report()->suites[static_cast<std::size_t>(index)];
     results_->setSuite(s);
-    if (s) aggregates_->setAggregates(s->aggregates, s->slices);
+    if (s) aggregates_->setAggregates(s->aggregates, s->slices, s);
     else aggregates_->setAggregates({});
     range_metric_->blockSignals(true);
     range_metric_->clear();
@@ -371,7 +371,7 @@ void RunView::updateFiltered() {
     const int shown = filter_->rowCount(), total = results_->rowCount();
     if (shown == total) {
         filtered_->setText(tr("%1 items; aggregates of the suite").arg(total));
-        aggregates_->setAggregates(s->aggregates, s->slices);
+        aggregates_->setAggregates(s->aggregates, s->slices, s);
         fitColumns(aggregate_table_);
         return;
     }
@@ -386,7 +386,7 @@ void RunView::updateFiltered() {
     } else {
         const auto& st = session_.report()->settings;
         aggregates_->setAggregates(eval::aggregate(subset, st.bootstrap_iterations, st.seed),
-                                   eval::slice_aggregates(subset, st.bootstrap_iterations, st.seed));
+                                   eval::slice_aggregates(subset, st.bootstrap_iterations, st.seed), &subset);
     }
     fitColumns(aggregate_table_);
 }

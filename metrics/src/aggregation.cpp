@@ -1,6 +1,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <limits>
 #include <ctime>
 #include <set>
@@ -127,6 +128,28 @@ void finalize_suite(SuiteReport& s, const RunSettings& settings) {
         for (const auto& b : metrics::reliability_bins(conf, correct, 10))
             s.reliability.push_back({b.confidence_low, b.confidence_high, b.mean_confidence, b.accuracy, b.count});
     }
+}
+
+std::vector<std::string> aggregate_doubts(const Aggregate& a, const MetricInfo* m) {
+    std::vector<std::string> out;
+    auto num = [](double v) {
+        char b[32];
+        std::snprintf(b, sizeof b, "%.4g", v);
+        return std::string(b);
+    };
+    if (!a.has_interval) {
+        out.push_back("one item: no interval");
+        return out;
+    }
+    const double eps = 1e-9 * std::max(1.0, std::fabs(a.value));
+    if (a.value < a.low - eps || a.value > a.high + eps)
+        out.push_back("the interval [" + num(a.low) + ", " + num(a.high) + "] excludes the estimate " + num(a.value) +
+                      ": the statistic is biased under resampling (few items, or a skewed metric)");
+    if (m && (a.low < m->min - eps || a.high > m->max + eps))
+        out.push_back("the interval leaves the values " + a.metric + " can take (" + (std::isfinite(m->min) ? num(m->min) : "-inf") + " to " +
+                      (std::isfinite(m->max) ? num(m->max) : "inf") + ")");
+    if (a.n < kFewItems) out.push_back("only " + std::to_string(a.n) + " items: the interval is rough");
+    return out;
 }
 
 std::string utc_now() {

@@ -12,6 +12,9 @@
 #include <QKeySequence>
 #include <QSignalSpy>
 #include <QTableView>
+#include <QDockWidget>
+#include <QImage>
+#include <QProcess>
 #include <QTemporaryDir>
 #include <QXmlStreamReader>
 
@@ -35,6 +38,7 @@
 #include "html_report.h"
 #include "gui_support.h"
 #include "inspector.h"
+#include "inspector_pages.h"
 #include "inspector_page.h"
 #include "item_models.h"
 #include "jobs.h"
@@ -359,8 +363,8 @@ TEST_CASE("compare: three runs against one baseline, every metric's paired test,
         CHECK(v->metricTable()->data(v->metricTable()->index(r, 2), Qt::DisplayRole).toString() == QString::fromStdString(m.metric));
         CHECK(v->metricTable()->data(v->metricTable()->index(r, 8), Qt::DisplayRole).toString() == QString::fromStdString(eval::describe_test(m)));
     }
-    // The generation suite has the most metrics: its bars keep every label, none clipped or overlapping (as drawn).
-    v->barsPlot()->replot();
+    // The generation suite has the most metrics: its bars keep every label on first display, none clipped or
+    // overlapping (as drawn; no replot here but the window's own).
     INFO(v->barsPlot()->xAxis->tickVectorLabels().join(QStringLiteral("|")).toStdString() << " width " << v->barsPlot()->axisRect()->width());
     CHECK(v->barsPlot()->xAxis->tickVectorLabels().size() == 9);  // every metric of world-stories-continue
     CHECK(lmwb::test::tickLabelProblem(v->barsPlot()->xAxis, v->barsPlot()) == QString());
@@ -635,14 +639,25 @@ TEST_CASE("HTML export: one self-contained file that parses and names every aggr
     }
     INFO(xml.errorString().toStdString());
     CHECK_FALSE(xml.hasError());
-    // Every aggregate the JSON report holds, suite by suite.
-    std::size_t expected = 0;
-    for (const auto& suite : b->suites)
+    // Every aggregate the JSON report holds, suite by suite, and slice by slice.
+    std::size_t expected = 0, slices = 0;
+    for (const auto& suite : b->suites) {
         for (const auto& agg : suite.aggregates) {
             ++expected;
             CHECK(aggregates.contains(QString::fromStdString(suite.name + "/" + agg.metric)));
         }
+        for (const auto& sl : suite.slices)
+            for (const auto& agg : sl.aggregates) {
+                ++expected, ++slices;
+                CHECK(aggregates.contains(QString::fromStdString(suite.name + "[" + sl.field + "=" + sl.value + "]/" + agg.metric)));
+            }
+    }
+    CHECK(slices > 0);
+    CHECK_FALSE(html.contains("holds no slices"));
     CHECK(aggregates.size() == static_cast<int>(expected));
+    // Six items: every number is flagged as rough, with its reason.
+    CHECK(html.contains("class=\"doubt\""));
+    CHECK(html.contains("only 6 items: the interval is rough"));
     CHECK(tables >= 4);   // two suites' aggregates, calibration, the comparison
     CHECK(images >= 2);   // the comparison's bars and scatter
     CHECK_FALSE(html.contains("<script"));
@@ -781,4 +796,87 @@ TEST_CASE("chat templates in the inspector and the run view: offered with a temp
     CHECK(s.report()->settings.system_instruction == "Answer briefly.");
     CHECK(s.report()->suites[0].chat);
     CHECK(QString::fromStdString(s.report()->suites[0].items[0].prompt).startsWith(QStringLiteral("<|im_start|>system\nAnswer briefly.<|im_end|>\n")));
+}
+
+TEST_CASE("the window fits 1280 x 720: every tab and inspector page gets its minimum size, and docks come back", "[gui][layout]") {
+    MainWindow w;
+    show(w);
+    w.resize(1280, 720);
+    QApplication::processEvents();
+    CHECK(w.width() == 1280);
+    CHECK(w.height() == 720);
+    auto fits = [](QWidget* page) {
+        INFO(page->objectName().toStdString() << " " << page->width() << "x" << page->height() << " needs " << page->minimumSizeHint().width() << "x"
+                                              << page->minimumSizeHint().height());
+        CHECK(page->width() >= page->minimumSizeHint().width());
+        CHECK(page->height() >= page->minimumSizeHint().height());
+    };
+    for (int i = 0; i < w.tabs()->count(); ++i) {
+        w.tabs()->setCurrentIndex(i);
+        QApplication::processEvents();
+        fits(w.tabs()->currentWidget());
+    }
+    w.tabs()->setCurrentWidget(w.inspector());
+    for (int i = 0; i < w.inspector()->tabs()->count(); ++i) {
+        w.inspector()->tabs()->setCurrentIndex(i);
+        QApplication::processEvents();
+        fits(w.inspector()->tabs()->currentWidget());
+    }
+    // A dock squeezed to its minimum, or hidden: View > Reset layout brings it back at a usable size.
+    auto* dock = w.findChild<QDockWidget*>(QStringLiteral("Workspace"));
+    REQUIRE(dock);
+    w.resizeDocks({dock}, {1}, Qt::Horizontal);
+    QApplication::processEvents();
+    CHECK(dock->width() < MainWindow::kDockWidth);
+    auto* jobs = w.findChild<QDockWidget*>(QStringLiteral("Jobs"));
+    jobs->hide();
+    auto* reset = w.findChild<QAction*>(QStringLiteral("reset-layout"));
+    REQUIRE(reset);
+    reset->trigger();
+    QApplication::processEvents();
+    CHECK(dock->width() >= MainWindow::kDockWidth);
+    CHECK(jobs->isVisible());
+}
+
+TEST_CASE("lmwb-gui --screenshot FILE --size 1280x720 renders the window at that size", "[gui][layout]") {
+    QTemporaryDir dir;
+    QProcess p;
+    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+    env.insert(QStringLiteral("QT_QPA_PLATFORM"), QStringLiteral("offscreen"));
+    env.insert(QStringLiteral("HOME"), dir.path());  // settings of its own
+    env.insert(QStringLiteral("XDG_CONFIG_HOME"), dir.filePath(QStringLiteral("config")));
+    env.insert(QStringLiteral("XDG_CACHE_HOME"), dir.filePath(QStringLiteral("cache")));
+    p.setProcessEnvironment(env);
+    const QString png = dir.filePath(QStringLiteral("w.png"));
+    p.start(QStringLiteral(LMWB_GUI), {QString::fromStdString(model_path("tiny-b")), QString::fromStdString(suite_path("world-facts-mc")),
+                                       QStringLiteral("--screenshot"), png, QStringLiteral("--size"), QStringLiteral("1280x720")});
+    REQUIRE(p.waitForFinished(120000));
+    INFO(p.readAllStandardError().toStdString());
+    REQUIRE(p.exitCode() == 0);
+    const QImage image(png);
+    CHECK(image.size() == QSize(1280, 720));
+    p.start(QStringLiteral(LMWB_GUI), {QStringLiteral("--screenshot"), png, QStringLiteral("--size"), QStringLiteral("1280by720")});
+    REQUIRE(p.waitForFinished(60000));
+    CHECK(p.exitCode() == 1);
+    CHECK(p.readAllStandardError().contains("--size 1280by720: expected WIDTHxHEIGHT"));
+}
+
+TEST_CASE("the uncertainty page at 1280 x 720: the entropy chart has room for its bars and every token label", "[gui][layout]") {
+    MainWindow w;
+    show(w);
+    w.resize(1280, 720);
+    Session& s = w.session();
+    REQUIRE(w.openModel(QString::fromStdString(model_path("tiny-b"))));
+    REQUIRE(waitFor([&] { return static_cast<bool>(s.model()); }, 20000));
+    InspectorView* in = w.inspector();
+    w.tabs()->setCurrentWidget(in);
+    in->setPrompt(QStringLiteral("Question: What color is coal?\nAnswer:"), QString());
+    in->runUncertainty();
+    REQUIRE(waitFor([&] { return in->uncertainty() != nullptr; }, 60000));
+    waitFor([] { return false; }, 300);
+    BarChart* e = in->uncertaintyPage()->entropy();
+    INFO("entropy chart " << e->width() << "x" << e->height() << ", plot area " << e->axisRect()->height());
+    CHECK(e->axisRect()->height() >= 60);
+    CHECK(lmwb::test::tickLabelProblem(e->xAxis, e).toStdString() == "");
+    CHECK(lmwb::test::tickLabelProblem(e->yAxis, e).toStdString() == "");
 }

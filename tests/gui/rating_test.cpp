@@ -115,3 +115,28 @@ TEST_CASE("rating view: pairwise preference between two compared runs records ru
     CHECK(summary.pairwise[0].a_wins + summary.pairwise[0].b_wins + summary.pairwise[0].ties == 4);
     CHECK(summary.pairwise[0].ties == 1);
 }
+
+TEST_CASE("rating view: switching to the Rate tab, the first key rates, not the rater name field", "[gui][rating]") {
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("qa.json"));
+    eval::write_report(path.toStdString(), qa_report("tiny-b", 2));
+    MainWindow w;
+    w.setQuiet(true);
+    w.resize(1400, 900);
+    w.show();
+    w.activateWindow();
+    REQUIRE(QTest::qWaitForWindowActive(&w));
+    REQUIRE(w.openReport(path, false));
+    REQUIRE(waitFor([&] { return w.session().report() != nullptr; }, 20000));
+    RatingView* v = w.ratingView();
+    v->setRater(QStringLiteral("ana"));
+    // Focus elsewhere first, as a user coming from another tab.
+    w.tabs()->setCurrentIndex(0);
+    w.tabs()->currentWidget()->setFocus();
+    w.tabs()->setCurrentWidget(v);
+    waitFor([] { return false; }, 100);  // the tab's own focus moves, then the view's
+    REQUIRE(QApplication::focusWidget() != nullptr);
+    QTest::keyClick(QApplication::focusWidget(), Qt::Key_4);
+    CHECK(v->raterName() == QStringLiteral("ana"));
+    CHECK(eval::read_ratings(dir.filePath(QStringLiteral("qa.ratings.ana.jsonl")).toStdString()).ratings.size() == 1);
+}

@@ -96,6 +96,11 @@ std::vector<Aggregate> aggregate(const SuiteReport& suite, int bootstrap_iterati
 std::vector<SliceReport> slice_aggregates(const SuiteReport& suite, int bootstrap_iterations, std::uint64_t seed);
 // The suite restricted to the items whose slice field holds value.
 SuiteReport subset(const SuiteReport& suite, const std::string& field, const std::string& value);
+// What makes an aggregate's number doubtful, each in a sentence (none: nothing does): a 95% interval that excludes
+// its own estimate (a statistic biased under resampling, as ECE on few items), one that leaves the values the metric
+// can take, too few items for the interval to mean much, or none at all. Every front end flags the same.
+std::vector<std::string> aggregate_doubts(const Aggregate& a, const MetricInfo* metric);
+constexpr std::size_t kFewItems = 20;
 // The aggregate statistic of one metric over a list of item indices, for bootstraps.
 Statistic metric_statistic(const SuiteReport& suite, const std::string& metric);
 // Per-item values of a metric, in item order: NaN where an item has none (left out of means and tests).
