@@ -43,8 +43,19 @@ CircuitsView::CircuitsView(QWidget* parent) : QWidget(parent) {
     auto* right = new QSplitter(Qt::Vertical);
     bars_ = new BarChart;
     heads_ = new Heatmap;
-    right->addWidget(bars_);
+    // Direct logit attribution has its own caption: running it never replaces patching's.
+    auto* dla = new QWidget;
+    auto* dv = new QVBoxLayout(dla);
+    dv->setContentsMargins(0, 0, 0, 0);
+    dla_summary_ = new QLabel;
+    dla_summary_->setWordWrap(true);
+    dla_summary_->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    dv->addWidget(dla_summary_);
+    dv->addWidget(bars_, 1);
+    right->addWidget(dla);
     right->addWidget(heads_);
+    bars_->setMinimumHeight(80);  // with the caption above, the page still fits a 1280 x 720 window
+    heads_->setMinimumHeight(80);
     split->addWidget(grid_);
     split->addWidget(right);
     split->setStretchFactor(0, 3);
@@ -72,6 +83,7 @@ void CircuitsView::clear() {
                          "logit difference target − foil."));
     grid_->setEmpty(tr("No patching yet.\nPress Patch (%1): each cell restores one clean component into the corrupted run.").arg(shortcutOf("patching")));
     bars_->setEmpty(tr("No direct logit attribution yet.\nPress Direct logit (%1).").arg(shortcutOf("dla")));
+    dla_summary_->clear();
     heads_->setEmpty(tr("Each head's direct contribution appears here."));
 }
 
@@ -88,8 +100,14 @@ void CircuitsView::setPatching(std::shared_ptr<const attr::PatchingResult> r) {
                                                  : tr("logit(“%1”) − logit(“%2”)").arg(tokenText(p.target_tokens[0].text), tokenText(p.contrast_tokens[0].text));
     const QString corruption = p.corrupted_prompt.empty() ? tr("noise of std %1 on %2 prompt tokens").arg(p.noise_std, 0, 'g', 3).arg(p.noise_positions.size())
                                                           : tr("“%1”").arg(tokenText(p.corrupted_prompt));
-    summary_->setText(tr("Recovered fraction of %1: clean %2, corrupted %3 (%4); %5 runs")
-                          .arg(metric, QString::number(p.clean, 'f', 4), QString::number(p.corrupted, 'f', 4), corruption, QString::number(p.runs)));
+    QString text = tr("Recovered fraction of %1: clean %2, corrupted %3 (%4); %5 runs")
+                       .arg(metric, QString::number(p.clean, 'f', 4), QString::number(p.corrupted, 'f', 4), corruption, QString::number(p.runs));
+    const double gap = p.clean - p.corrupted;
+    if (std::fabs(gap) < kSmallGap)
+        text += tr("<br><span style=\"background-color:#ffecb3;color:#3c2800\">⚠ The clean and corrupted runs differ by only %1: each fraction divides by "
+                   "it, so small changes look large. A corruption that changes the answer more gives steadier numbers.</span>")
+                    .arg(gap, 0, 'g', 3);
+    summary_->setText(text);
     if (!p.grids.empty()) {
         site_->blockSignals(true);
         if (!p.grid(static_cast<Site>(site_->currentIndex()))) site_->setCurrentIndex(static_cast<int>(p.grids.front().site));
@@ -114,8 +132,14 @@ void CircuitsView::showGrid() {
     for (std::size_t i = 0; i < values.size(); ++i) values[i] = std::isfinite(g->recovered[i]) ? g->recovered[i] : 0.0;
     grid_->setTitle(tr("Activation patching · %1 · recovered fraction").arg(QString::fromStdString(to_string(g->site))));
     const QString stale = grid_->staleText();  // another site of the same result is as stale
+    grid_->setColourLimit(1.0);  // 1 = the clean output restored; beyond ±1 colours saturate (the tooltip has the value)
     grid_->setMatrix(g->rows, g->columns, values, rows, cols, true, tr("layer"), g->site == Site::Heads ? tr("head") : tr("position"));
     if (!stale.isEmpty() && sender() == site_) grid_->setStale(stale);
+    int outside = 0;
+    double extreme = 0;
+    for (double v : values)
+        if (std::fabs(v) > 1 + 1e-9) ++outside, extreme = std::max(extreme, std::fabs(v));
+    grid_->setToolTip(outside ? tr("%1 cells lie beyond ±1 (up to %2): their colour saturates").arg(outside).arg(extreme, 0, 'g', 3) : QString());
 }
 
 void CircuitsView::setDirectLogit(std::shared_ptr<const attr::DirectLogitAttribution> r) {
@@ -146,7 +170,7 @@ void CircuitsView::setDirectLogit(std::shared_ptr<const attr::DirectLogitAttribu
     QString note = tr("%1 at token %2: parts sum to %3, the model's value is %4 (gap %5)").arg(what).arg(d.position)
                        .arg(d.sum, 0, 'f', 4).arg(d.total, 0, 'f', 4).arg(d.gap, 0, 'g', 3);
     if (d.softcap > 0) note += tr("; the final soft-cap (%1) bends the sum").arg(d.softcap);
-    summary_->setText(note);
+    dla_summary_->setText(note);
 }
 
 GenerationView::GenerationView(QWidget* parent) : QWidget(parent) {

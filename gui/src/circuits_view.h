@@ -36,8 +36,12 @@ public:
     Heatmap* patchingMap() const { return grid_; }
     BarChart* directLogitBars() const { return bars_; }
     Heatmap* directLogitHeads() const { return heads_; }
-    QLabel* summary() const { return summary_; }
+    QLabel* summary() const { return summary_; }  // patching's caption
+    QLabel* directLogitSummary() const { return dla_summary_; }
     const attr::PatchingResult* patching() const { return patching_.get(); }
+    // Recovered fractions are coloured over [-1, 1] (1: the clean output restored): beyond, they saturate. A clean −
+    // corrupted difference below this makes them noise amplified, and the caption says so.
+    static constexpr double kSmallGap = 1.0;
 
 signals:
     void settingsChanged();  // the corrupted prompt was edited
@@ -52,7 +56,7 @@ private:
     Heatmap* grid_;
     BarChart* bars_;
     Heatmap* heads_;
-    QLabel* summary_;
+    QLabel *summary_, *dla_summary_;
     std::shared_ptr<const attr::PatchingResult> patching_;
     std::shared_ptr<const attr::DirectLogitAttribution> dla_;
 };

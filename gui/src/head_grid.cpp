@@ -2,6 +2,7 @@
 
 #include "inspector_page.h"
 
+#include <QCheckBox>
 #include <QHBoxLayout>
 #include <QHelpEvent>
 #include <QImage>
@@ -25,9 +26,48 @@ HeadThumbnails::HeadThumbnails(QWidget* parent) : QWidget(parent) { setMouseTrac
 
 void HeadThumbnails::setMaps(std::shared_ptr<const attr::AttentionMaps> maps) {
     maps_ = std::move(maps);
+    images_.clear();
+    if (maps_ && !maps_->heads_display.empty()) {
+        const int n = maps_->display;
+        const std::size_t nn = static_cast<std::size_t>(n) * static_cast<std::size_t>(n);
+        for (std::size_t k = 0; k < static_cast<std::size_t>(maps_->layers) * static_cast<std::size_t>(maps_->heads); ++k) {
+            const float* m = maps_->heads_display.data() + k * nn;
+            // Each row scaled by its own maximum, as bertviz does: rows with diffuse attention stay visible.
+            QImage img(n, n, QImage::Format_RGB32);
+            for (int r = 0; r < n; ++r) {
+                float mx = 0;
+                for (int c = 0; c < n; ++c)
+                    if (m[r * n + c] > mx) mx = m[r * n + c];  // masked cells are NaN
+                auto* line = reinterpret_cast<QRgb*>(img.scanLine(r));
+                for (int c = 0; c < n; ++c) {
+                    const float x = m[r * n + c];
+                    const double v = std::isnan(x) || mx <= 0 ? 0 : x / mx;
+                    line[c] = std::isnan(x) ? qRgb(238, 238, 238)
+                                            : qRgb(static_cast<int>(255 - 200 * v), static_cast<int>(255 - 150 * v), 255 - static_cast<int>(60 * v));
+                }
+            }
+            images_.push_back(n > kThumb ? img.scaled(kThumb, kThumb, Qt::IgnoreAspectRatio, Qt::SmoothTransformation) : img);
+        }
+    }
     updateGeometry();
     adjustSize();
     update();
+}
+
+void HeadThumbnails::setThumbSize(int px) {
+    thumb_ = std::clamp(px, 8, kThumb);
+    updateGeometry();
+    adjustSize();
+    update();
+}
+
+int HeadThumbnails::fitThumbSize(QSize room) const {
+    if (!maps_ || maps_->heads <= 0 || maps_->layers <= 0) return kThumb;
+    for (int t = kThumb; t > 8; --t) {
+        const int gap = t >= kCaptionAt ? 14 : 2, cap = t >= kCaptionAt ? 32 : 0;
+        if (kMargin + maps_->heads * (t + gap) <= room.width() && kTop + maps_->layers * (t + cap + gap) <= room.height()) return t;
+    }
+    return 8;
 }
 
 void HeadThumbnails::setSummaries(std::shared_ptr<const attr::HeadSummaries> summaries) {
@@ -37,10 +77,12 @@ void HeadThumbnails::setSummaries(std::shared_ptr<const attr::HeadSummaries> sum
 
 QSize HeadThumbnails::sizeHint() const {
     if (!maps_) return {400, 200};
-    return {kMargin + maps_->heads * (kThumb + kGap), 24 + maps_->layers * (kThumb + kCaption + kGap)};
+    return {kMargin + maps_->heads * (thumb_ + gap()), kTop + maps_->layers * (thumb_ + caption() + gap())};
 }
 
-QRect HeadThumbnails::cellRect(int layer, int head) const { return {kMargin + head * (kThumb + kGap), 24 + layer * (kThumb + kCaption + kGap), kThumb, kThumb}; }
+QRect HeadThumbnails::cellRect(int layer, int head) const {
+    return {kMargin + head * (thumb_ + gap()), kTop + layer * (thumb_ + caption() + gap()), thumb_, thumb_};
+}
 
 std::pair<int, int> HeadThumbnails::headAt(QPoint p) const {
     if (!maps_) return {-1, -1};
@@ -70,48 +112,34 @@ void HeadThumbnails::paintEvent(QPaintEvent*) {
                    tr("Every head's attention map appears here after Attention (%1); Head summaries adds each head's scores.").arg(shortcutOf("attention")));
         return;
     }
-    const int n = maps_->display;
-    const std::size_t nn = static_cast<std::size_t>(n) * static_cast<std::size_t>(n);
-    for (int h = 0; h < maps_->heads; ++h)
-        p.drawText(QRect(kMargin + h * (kThumb + kGap), 4, kThumb, 18), Qt::AlignCenter, tr("head %1").arg(h));
+    // Head names over the columns, every one when they fit, else every k-th.
+    const int every = std::max(1, (QFontMetrics(font()).horizontalAdvance(tr("head %1").arg(maps_->heads)) + 4) / (thumb_ + gap()) + 1);
+    for (int h = 0; h < maps_->heads; h += every)
+        p.drawText(QRect(kMargin + h * (thumb_ + gap()) - 20, 4, thumb_ + 40, 18), Qt::AlignCenter,
+                   every == 1 && thumb_ >= kCaptionAt ? tr("head %1").arg(h) : QString::number(h));
+    const int row_every = std::max(1, QFontMetrics(font()).height() / (thumb_ + caption() + gap()) + 1);
     for (int l = 0; l < maps_->layers; ++l) {
-        p.drawText(QRect(0, 24 + l * (kThumb + kCaption + kGap), kMargin - 6, kThumb), Qt::AlignRight | Qt::AlignVCenter, tr("L%1").arg(l));
+        if (l % row_every == 0)
+            p.drawText(QRect(0, kTop + l * (thumb_ + caption() + gap()), kMargin - 6, thumb_), Qt::AlignRight | Qt::AlignVCenter, tr("L%1").arg(l));
         for (int h = 0; h < maps_->heads; ++h) {
-            const float* m = maps_->heads_display.data() + (static_cast<std::size_t>(l) * static_cast<std::size_t>(maps_->heads) + static_cast<std::size_t>(h)) * nn;
-            // Each row scaled by its own maximum, as bertviz does: rows with diffuse attention stay visible.
-            QImage img(n, n, QImage::Format_RGB32);
-            for (int r = 0; r < n; ++r) {
-                float mx = 0;
-                for (int c = 0; c < n; ++c)
-                    if (m[r * n + c] > mx) mx = m[r * n + c];  // masked cells are NaN
-                for (int c = 0; c < n; ++c) {
-                    const float x = m[r * n + c];
-                    if (std::isnan(x)) {
-                        img.setPixel(c, r, qRgb(238, 238, 238));
-                        continue;
-                    }
-                    const double v = mx > 0 ? x / mx : 0;
-                    img.setPixel(c, r, qRgb(static_cast<int>(255 - 200 * v), static_cast<int>(255 - 150 * v), 255 - static_cast<int>(60 * v)));
-                }
-            }
             const QRect cell = cellRect(l, h);
-            p.drawImage(cell, img);
+            p.drawImage(cell, images_[static_cast<std::size_t>(l) * static_cast<std::size_t>(maps_->heads) + static_cast<std::size_t>(h)]);
             QColor frame = Qt::gray;
-            QString caption;
+            QString scores;
             if (summaries_ && l < summaries_->layers && h < summaries_->heads_per_layer) {
                 const auto& s = summaries_->heads[static_cast<std::size_t>(l * summaries_->heads_per_layer + h)];
-                caption = tr("induction %1\nprevious %2").arg(s.induction, 0, 'f', 2).arg(s.previous_token, 0, 'f', 2);
+                scores = tr("induction %1\nprevious %2").arg(s.induction, 0, 'f', 2).arg(s.previous_token, 0, 'f', 2);
                 if (s.likely_induction()) frame = QColor(0, 140, 60);
                 else if (s.likely_previous_token()) frame = QColor(140, 60, 170);
             }
-            p.setPen(QPen(frame, frame == Qt::gray ? 1 : 3));
+            p.setPen(QPen(frame, frame == Qt::gray ? 1 : thumb_ >= kCaptionAt ? 3 : 2));
             p.drawRect(cell.adjusted(-1, -1, 0, 0));
             p.setPen(palette().windowText().color());
-            if (!caption.isEmpty()) {
+            if (!scores.isEmpty() && thumb_ >= kCaptionAt) {
                 QFont f = p.font();
                 f.setPointSizeF(f.pointSizeF() * 0.8);
                 p.setFont(f);
-                p.drawText(QRect(cell.left() - kGap / 2, cell.bottom() + 2, kThumb + kGap, kCaption - 4), Qt::AlignHCenter | Qt::AlignTop | Qt::TextWordWrap, caption);
+                p.drawText(QRect(cell.left() - gap() / 2, cell.bottom() + 2, thumb_ + gap(), caption() - 4), Qt::AlignHCenter | Qt::AlignTop | Qt::TextWordWrap, scores);
                 p.setFont(font());
             }
         }
@@ -141,7 +169,11 @@ HeadGridView::HeadGridView(QWidget* parent) : QWidget(parent) {
     button_->setToolTip(tr("Entropy, first-token and previous-token attention on the prompt, and the induction score on a repeated random sequence"));
     note_ = new QLabel;
     note_->setWordWrap(true);
+    fit_ = new QCheckBox(tr("Fit"));
+    fit_->setChecked(true);
+    fit_->setToolTip(tr("Every layer × head on screen (captions in the tooltips when small); off: full-size thumbnails with captions"));
     row->addWidget(button_);
+    row->addWidget(fit_);
     row->addWidget(note_, 1);
     v->addLayout(row);
     scroll_ = new QScrollArea;
@@ -150,7 +182,19 @@ HeadGridView::HeadGridView(QWidget* parent) : QWidget(parent) {
     scroll_->setWidgetResizable(false);
     v->addWidget(scroll_, 1);
     connect(button_, &QPushButton::clicked, this, &HeadGridView::summariesRequested);
+    connect(fit_, &QCheckBox::toggled, this, &HeadGridView::refit);
     clear();
+}
+
+void HeadGridView::setFit(bool fit) { fit_->setChecked(fit); }
+
+void HeadGridView::refit() {
+    thumbs_->setThumbSize(fit_->isChecked() ? thumbs_->fitThumbSize(scroll_->viewport()->size()) : HeadThumbnails::kThumb);
+}
+
+void HeadGridView::resizeEvent(QResizeEvent* event) {
+    QWidget::resizeEvent(event);
+    refit();
 }
 
 void HeadGridView::setButtonEnabled(bool on) { button_->setEnabled(on); }
@@ -164,6 +208,7 @@ void HeadGridView::clear() {
 
 void HeadGridView::setMaps(std::shared_ptr<const attr::AttentionMaps> maps) {
     thumbs_->setMaps(std::move(maps));
+    refit();
 }
 
 void HeadGridView::setSummaries(std::shared_ptr<const attr::HeadSummaries> summaries) {

@@ -3,12 +3,15 @@
 // previous-token and induction heads; clicking a thumbnail asks for that head in the attention view.
 #pragma once
 
+#include <QImage>
 #include <QWidget>
 
 #include <memory>
+#include <vector>
 
 #include "lmwb/attribution.h"
 
+class QCheckBox;
 class QLabel;
 class QPushButton;
 class QScrollArea;
@@ -25,6 +28,13 @@ public:
     QRect cellRect(int layer, int head) const;
     QString describe(int layer, int head) const;  // the tooltip
     QSize sizeHint() const override;
+    // Thumbnail side in pixels (8 to kThumb); below kCaptionAt the captions give way and the gaps narrow, so that a
+    // 32 × 32 model fits on screen.
+    void setThumbSize(int px);
+    int thumbSize() const { return thumb_; }
+    // The largest thumbnail side at which every layer × head fits in `room`.
+    int fitThumbSize(QSize room) const;
+    static constexpr int kThumb = 72, kCaptionAt = 48;
 
 signals:
     void headClicked(int layer, int head);
@@ -35,7 +45,11 @@ protected:
     bool event(QEvent* event) override;  // tooltips
 
 private:
-    static constexpr int kThumb = 72, kCaption = 32, kGap = 14, kMargin = 46;
+    static constexpr int kMargin = 46, kTop = 24;
+    int caption() const { return thumb_ >= kCaptionAt ? 32 : 0; }
+    int gap() const { return thumb_ >= kCaptionAt ? 14 : 2; }
+    int thumb_ = kThumb;
+    std::vector<QImage> images_;  // one per head, [layer][head], at most kThumb square: painted scaled, computed once
     std::shared_ptr<const attr::AttentionMaps> maps_;
     std::shared_ptr<const attr::HeadSummaries> summaries_;
 };
@@ -50,12 +64,21 @@ public:
     void setSummaries(std::shared_ptr<const attr::HeadSummaries> summaries);
     void clear();
     void setButtonEnabled(bool on);
+    // Fit (the default): thumbnails sized so that every layer × head is on screen; off: full-size thumbnails with
+    // captions, scrolled.
+    void setFit(bool fit);
+    QScrollArea* scrollArea() const { return scroll_; }
 
 signals:
     void summariesRequested();
 
+protected:
+    void resizeEvent(QResizeEvent* event) override;
+
 private:
+    void refit();
     QPushButton* button_;
+    QCheckBox* fit_;
     QLabel* note_;
     QScrollArea* scroll_;
     HeadThumbnails* thumbs_;

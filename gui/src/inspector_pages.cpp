@@ -12,6 +12,7 @@
 #include <QSplitter>
 #include <QTabWidget>
 #include <QTableView>
+#include <QTextBrowser>
 #include <QTimer>
 #include <QVBoxLayout>
 
@@ -62,6 +63,18 @@ AttentionPage::AttentionPage(InspectorView& inspector) : InspectorPage(inspector
     map_ = new Heatmap;
     map_->setToolTip(tr("Wheel: zoom; drag: pan; right-click: reset view or export"));
     av->addWidget(map_, 1);
+    keys_ = new QTextBrowser;
+    keys_->setMinimumHeight(36);  // two lines of text: the page keeps fitting a 1280 x 720 window
+    keys_->setMaximumHeight(64);
+    av->addWidget(keys_);
+    connect(map_, &Heatmap::cellHovered, this, [this](int row, int) {
+        if (!keys_pinned_) showKeys(row);
+    });
+    connect(map_, &QCustomPlot::plottableClick, this, [this](QCPAbstractPlottable*, int, QMouseEvent* e) {
+        const int row = static_cast<int>(std::lround(map_->yAxis->pixelToCoord(e->position().y())));
+        keys_pinned_ = !(keys_pinned_ && row == keys_row_);
+        showKeys(row);
+    });
     zoom_timer_ = new QTimer(this);
     zoom_timer_->setSingleShot(true);
     zoom_timer_->setInterval(300);
@@ -84,6 +97,9 @@ AttentionPage::AttentionPage(InspectorView& inspector) : InspectorPage(inspector
 
 void AttentionPage::clear() {
     maps_.reset();
+    keys_pinned_ = false;
+    keys_html_.clear();
+    keys_->clear();
     window_.reset();
     want_window_ = showing_window_ = false;
     layer_->clear();
@@ -188,6 +204,43 @@ void AttentionPage::requestWindow() {
              });
 }
 
+void AttentionPage::showKeys(int row) {
+    keys_row_ = row;
+    if (!maps_ || map_->isEmpty() || row < 0 || row >= map_->rows()) {
+        keys_row_ = -1;
+        keys_html_ = tr("<i>Hover a query row of the map: its attention over the keys shades the text (bertviz's view); a click pins it.</i>");
+        keys_->setHtml(keys_html_);
+        return;
+    }
+    // Which tokens a row and a column of the map on screen stand for: token resolution (a window, or a short input),
+    // or cells of `b` tokens.
+    const int T = maps_->length, b = showing_window_ || head_->currentIndex() == kRollout ? 1 : block();
+    const int offset = showing_window_ ? window_->first : 0;
+    const int q0 = offset + row * b, q1 = std::min(T, offset + (row + 1) * b) - 1;
+    const auto [c0, c1] = map_->visibleColumns();
+    const int t0 = offset + c0 * b, t1 = std::min(T - 1, offset + (c1 + 1) * b - 1);
+    double top = 0;
+    for (int c = c0; c <= c1; ++c)
+        if (std::isfinite(map_->value(row, c))) top = std::max(top, map_->value(row, c));
+    QString html = tr("<b>Query %1</b> (%2) attends to: ").arg(q0 == q1 ? QString::number(q0) : tr("%1–%2").arg(q0).arg(q1),
+                                                                   keys_pinned_ ? tr("pinned; click the row again to free it") : tr("hover"));
+    for (int t = t0; t <= t1; ++t) {
+        const QString text = tokenText(maps_->tokens[static_cast<std::size_t>(t)].text);
+        if (t >= q0 && t <= q1) {
+            html += QStringLiteral("<span style=\"text-decoration:underline;font-weight:bold\">%1</span>").arg(text.toHtmlEscaped());
+            continue;
+        }
+        const double v = map_->value(row, (t - offset) / b);
+        if (!std::isfinite(v) || (t > q1 && v == 0)) {  // a key this query cannot see (masked: the causal mask, a window)
+            html += QStringLiteral("<span style=\"color:#888888\">%1</span>").arg(text.toHtmlEscaped());
+            continue;
+        }
+        html += shadedToken(text, top > 0 ? v / top : 0, tr("key %1 “%2”: %3").arg(t).arg(text).arg(v, 0, 'g', 4));
+    }
+    keys_html_ = html;
+    keys_->setHtml(html);
+}
+
 void AttentionPage::show() {
     if (!maps_ || maps_->length == 0) return;
     const int T = maps_->length, L = std::max(0, layer_->currentIndex()), mode = std::max(0, head_->currentIndex());
@@ -252,6 +305,8 @@ void AttentionPage::show() {
         view_first_->setValue(a);
         view_last_->setValue(z);
     }
+    keys_pinned_ = false;
+    showKeys(-1);
     emit inspector_.attentionShown();
 }
 

@@ -13,6 +13,7 @@
 class QComboBox;
 class QLabel;
 class QSpinBox;
+class QTextBrowser;
 class QTableView;
 class QTimer;
 
@@ -49,6 +50,11 @@ public:
     void showTokens(int first, int last);
     std::pair<int, int> visibleTokens() const;
     const attr::AttentionWindow* window() const { return showing_window_ ? window_.get() : nullptr; }  // on screen
+    // bertviz's view: a query row of the map on screen as shading of its keys over the text (hover a row; a click
+    // pins it, a second click on it frees it). -1: none.
+    void showKeys(int row);
+    int keysRow() const { return keys_row_; }
+    QString keysHtml() const { return keys_html_; }
 
 private:
     void show();
@@ -59,6 +65,10 @@ private:
     QSpinBox *view_first_, *view_last_;  // the token range on screen
     QLabel* block_note_;
     Heatmap* map_;
+    QTextBrowser* keys_;
+    QString keys_html_;
+    int keys_row_ = -1;
+    bool keys_pinned_ = false;
     QTimer* zoom_timer_;  // a pause in zooming asks for token resolution
     std::shared_ptr<const attr::AttentionMaps> maps_;
     std::string maps_text_;

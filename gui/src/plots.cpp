@@ -315,6 +315,10 @@ Heatmap::Heatmap(QWidget* parent) : Plot(parent) {
 // The colour range spans the cells on screen: zoomed into a long map, the colours resolve what is visible.
 void Heatmap::fitColours() {
     if (rows_ <= 0 || cols_ <= 0) return;
+    if (colour_limit_ > 0) {
+        map_->setDataRange(diverging_ ? QCPRange(-colour_limit_, colour_limit_) : QCPRange(0, colour_limit_));
+        return;
+    }
     const QCPRange xr = xAxis->range(), yr = yAxis->range();
     const int c0 = std::max(0, static_cast<int>(std::ceil(xr.lower - 0.5))), c1 = std::min(cols_ - 1, static_cast<int>(std::floor(xr.upper + 0.5)));
     const int r0 = std::max(0, static_cast<int>(std::ceil(yr.lower - 0.5))), r1 = std::min(rows_ - 1, static_cast<int>(std::floor(yr.upper + 0.5)));
@@ -407,6 +411,21 @@ void Heatmap::mouseMoveEvent(QMouseEvent* event) {
     else QToolTip::hideText();
 }
 
+QCPRange Heatmap::colourRange() const { return map_->dataRange(); }
+
+bool Heatmap::event(QEvent* e) {
+    if (e->type() == QEvent::ToolTip) {
+        auto* help = static_cast<QHelpEvent*>(e);
+        const int c = static_cast<int>(std::lround(xAxis->pixelToCoord(help->pos().x())));
+        const int r = static_cast<int>(std::lround(yAxis->pixelToCoord(help->pos().y())));
+        if (const QString text = cellText(r, c); !text.isEmpty() && axisRect()->rect().contains(help->pos())) {
+            QToolTip::showText(help->globalPos(), text, this);
+            return true;
+        }
+    }
+    return Plot::event(e);
+}
+
 BarChart::BarChart(QWidget* parent) : Plot(parent) {
     positive_ = new QCPBars(xAxis, yAxis);
     negative_ = new QCPBars(xAxis, yAxis);
@@ -425,6 +444,18 @@ void BarChart::mouseMoveEvent(QMouseEvent* event) {
     else QToolTip::hideText();
 }
 
+bool BarChart::event(QEvent* e) {
+    if (e->type() == QEvent::ToolTip) {
+        auto* help = static_cast<QHelpEvent*>(e);
+        const QString tip = barTip(static_cast<int>(std::lround(xAxis->pixelToCoord(help->pos().x()))));
+        if (!tip.isEmpty() && axisRect()->rect().contains(help->pos())) {
+            QToolTip::showText(help->globalPos(), tip, this);
+            return true;
+        }
+    }
+    return Plot::event(e);
+}
+
 void BarChart::setBars(const QStringList& labels, const std::vector<double>& values, const QString& value_title) {
     markFilled();
     tips_.clear();
@@ -441,9 +472,13 @@ void BarChart::setBars(const QStringList& labels, const std::vector<double>& val
     negative_->setData(keys, neg);
     setCategoryAxis(labels, 60);
     xAxis->setRange(-0.5, static_cast<double>(values.size()) - 0.5);
-    double pad = std::max(1e-9, (hi - lo) * 0.05);
-    yAxis->setRange(lo - pad, hi + pad);
+    setValueRange(lo, hi);
     yAxis->setLabel(value_title);
+}
+
+void BarChart::setValueRange(double lo, double hi) {
+    const double pad = std::max(1e-9, (hi - lo) * 0.05);
+    yAxis->setRange(lo - pad, hi + pad);
     replot(QCustomPlot::rpQueuedReplot);
 }
 

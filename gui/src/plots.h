@@ -61,6 +61,10 @@ public:
                    const QStringList& col_labels, bool diverging, const QString& row_title, const QString& col_title,
                    CellPositions positions = {});
     QString cellText(int row, int col) const;  // what the hover tooltip shows
+    // Colours span [-limit, limit] (diverging) or [0, limit], values beyond saturating; 0 (the default): the cells on
+    // screen set the range. Kept across setMatrix.
+    void setColourLimit(double limit) { colour_limit_ = limit; }
+    QCPRange colourRange() const;
     int rows() const { return rows_; }
     int cols() const { return cols_; }
     double value(int row, int col) const { return values_.at(static_cast<std::size_t>(row * cols_ + col)); }
@@ -77,12 +81,16 @@ signals:
 
 protected:
     void mouseMoveEvent(QMouseEvent* event) override;
+    // The tooltip event (after the hover delay) shows the cell's or bar's own text, never the widget's generic one
+    // in its place.
+    bool event(QEvent* event) override;
 
 private:
     void fitColours();
     QCPColorMap* map_;
     QCPColorScale* scale_;
     bool diverging_ = false;
+    double colour_limit_ = 0;
     int rows_ = 0, cols_ = 0;
     std::vector<double> values_;
     QStringList row_labels_, col_labels_;
@@ -95,12 +103,17 @@ class BarChart : public Plot {
 public:
     explicit BarChart(QWidget* parent = nullptr);
     void setBars(const QStringList& labels, const std::vector<double>& values, const QString& value_title);
+    // The value axis's range (padded as setBars pads its own): charts to be compared side by side share one.
+    void setValueRange(double lo, double hi);
     // Tooltip text per bar (e.g. a token's alternatives), shown when the mouse is over that bar.
     void setBarTips(const QStringList& tips) { tips_ = tips; }
     QString barTip(int index) const { return index >= 0 && index < tips_.size() ? tips_[index] : QString(); }
 
 protected:
     void mouseMoveEvent(QMouseEvent* event) override;
+    // The tooltip event (after the hover delay) shows the cell's or bar's own text, never the widget's generic one
+    // in its place.
+    bool event(QEvent* event) override;
 
 private:
     QCPBars* positive_;

@@ -1,5 +1,7 @@
 #include "side_by_side_view.h"
 
+#include <algorithm>
+
 #include <QBrush>
 #include <QComboBox>
 #include <QHBoxLayout>
@@ -138,6 +140,9 @@ void SideBySideView::setResult(std::shared_ptr<const attr::SideBySide> r) {
                             .arg(s.a_total, 0, 'f', 4).arg(s.b_total, 0, 'f', 4)
                             .arg(s.same_tokens ? tr("the same tokens, aligned token by token") : tr("different tokenizations, aligned by character spans")));
     if (!s.attributed) return;
+    double lo = 0, hi = 0;  // one value scale for A and B: bars of equal height mean equal scores
+    for (const auto* words_of : {&s.a_attribution, &s.b_attribution})
+        for (const auto& w : words_of->words) lo = std::min(lo, w.score), hi = std::max(hi, w.score);
     for (auto [chart, words_of, name] : {std::tuple{bars_a_, &s.a_attribution, "A"}, std::tuple{bars_b_, &s.b_attribution, "B"}}) {
         QStringList labels;
         std::vector<double> values;
@@ -147,6 +152,7 @@ void SideBySideView::setResult(std::shared_ptr<const attr::SideBySide> r) {
         }
         chart->setTitle(tr("%1 · %2 by word").arg(QLatin1String(name), QString::fromStdString(words_of->method)));
         chart->setBars(labels, values, tr("%1: %2").arg(QLatin1String(name), QString::fromStdString(words_of->method)));
+        chart->setValueRange(lo, hi);
     }
 }
 

@@ -880,3 +880,39 @@ TEST_CASE("the uncertainty page at 1280 x 720: the entropy chart has room for it
     CHECK(lmwb::test::tickLabelProblem(e->xAxis, e).toStdString() == "");
     CHECK(lmwb::test::tickLabelProblem(e->yAxis, e).toStdString() == "");
 }
+
+TEST_CASE("attention, bertviz's view: a hovered query row shades its keys over the text, a click pins it", "[gui][attention]") {
+    MainWindow w;
+    show(w);
+    Session& s = w.session();
+    REQUIRE(w.openModel(QString::fromStdString(model_path("tiny-b"))));
+    REQUIRE(waitFor([&] { return static_cast<bool>(s.model()); }, 20000));
+    InspectorView* in = w.inspector();
+    w.tabs()->setCurrentWidget(in);
+    in->setPrompt(QStringLiteral("The capital of France is"), QString());
+    in->runAttention();
+    REQUIRE(waitFor([&] { return in->attentionMaps() != nullptr; }, 20000));
+    AttentionPage* page = in->attentionPage();
+    Heatmap* map = page->map();
+    const int T = in->attentionMaps()->length;
+    REQUIRE(T >= 5);
+    CHECK(page->keysRow() == -1);
+    emit map->cellHovered(3, 0);
+    CHECK(page->keysRow() == 3);
+    const QString html = page->keysHtml();
+    CHECK(html.contains(QStringLiteral("<b>Query 3</b>")));
+    CHECK(html.count(QStringLiteral("title=\"key ")) == 3);        // keys 0, 1, 2 shaded with their weights
+    CHECK(html.count(QStringLiteral("color:#888888")) == T - 4);  // the keys after it, masked
+    CHECK(html.count(QStringLiteral("text-decoration:underline")) == 1);
+    // A click pins row 2: hovering elsewhere leaves it; a second click frees it.
+    map->replot();
+    const QPointF at(map->xAxis->coordToPixel(0), map->yAxis->coordToPixel(2));
+    QMouseEvent click(QEvent::MouseButtonPress, at, map->mapToGlobal(at), Qt::LeftButton, Qt::LeftButton, Qt::NoModifier);
+    emit map->plottableClick(nullptr, 0, &click);
+    CHECK(page->keysRow() == 2);
+    emit map->cellHovered(4, 0);
+    CHECK(page->keysRow() == 2);
+    emit map->plottableClick(nullptr, 0, &click);
+    emit map->cellHovered(4, 0);
+    CHECK(page->keysRow() == 4);
+}
