@@ -767,6 +767,27 @@ TEST_CASE("exact SHAP over too many features says why, whatever the budget", "[a
     CHECK_THROWS_WITH(explain(*m, "What color is the sky? It is", " blue", o), Catch::Contains("more than the budget of 1000"));
 }
 
+TEST_CASE("SHAP past 63 features groups tokens into words, then words into spans, and still adds up", "[attribution][shap][model]") {
+    auto m = LanguageModel::open(model_path("tiny-b"));
+    Options o;
+    o.method = Method::Shap;
+    o.budget = 300;
+    std::string words;  // 8 words of many tokens each: words are few enough
+    for (int i = 0; i < 8; ++i) words += "Constantinople ";
+    auto r = explain(*m, words, " blue", o);
+    REQUIRE(r.prompt_tokens.size() > 63);
+    CHECK(r.details.find("over 8 words (" + std::to_string(r.prompt_tokens.size()) + " tokens are more than SHAP's 63 features: grouped)") != std::string::npos);
+    CHECK(std::fabs(r.delta) < 1e-6);  // Owen values are efficient: the scores sum to f(all) - f(none)
+    std::string spans;  // 80 words: spans of two
+    for (int i = 0; i < 40; ++i) spans += "the sky ";
+    r = explain(*m, spans, " blue", o);
+    CHECK(r.details.find("over 40 spans of 2 words") != std::string::npos);
+    CHECK(std::fabs(r.delta) < 1e-6);
+    // tokens of one span share its value
+    CHECK(r.scores[0] == Approx(r.scores[1]).margin(1e-12));
+    CHECK(r.evaluations <= o.budget);
+}
+
 TEST_CASE("sampled uncertainty says when the prompt was cut to fit the context", "[attribution][uncertainty][model]") {
     auto m = LanguageModel::open(model_path("tiny-b"));
     UncertaintyOptions o;

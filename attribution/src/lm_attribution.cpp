@@ -283,20 +283,42 @@ void shap(const LanguageModel& m, Result& r, const std::vector<std::int32_t>& pi
     const std::size_t P = pid.size(), Tt = tid.size() + fid.size();
     // Features: tokens, or words (each a set of tokens). A token that covers no text of the prompt (a BOS the
     // tokenizer added) is no feature: it stays in every coalition, as the model always sees it.
+    // Past SHAP's 63 features (a coalition is a 64-bit mask) tokens become words, and words spans of consecutive
+    // words, as few per span as fit: long prompts are explained, coarser, instead of refused.
+    constexpr std::size_t kMaxFeatures = 63;
     std::vector<std::vector<int>> feature_tokens;
     auto words = word_spans(prompt, r.prompt_tokens);
+    std::vector<std::vector<int>> word_features;
+    for (const auto& w : words) {
+        std::vector<int> t;
+        for (int k = w.first; k < w.last; ++k) t.push_back(k);
+        word_features.push_back(t);
+    }
+    std::string unit = o.shap_words ? "words" : "tokens", grouping;
     if (o.shap_words) {
-        for (const auto& w : words) {
-            std::vector<int> t;
-            for (int k = w.first; k < w.last; ++k) t.push_back(k);
-            feature_tokens.push_back(t);
-        }
+        feature_tokens = word_features;
     } else {
         for (std::size_t i = 0; i < P; ++i)
             if (r.prompt_tokens[i].end > r.prompt_tokens[i].start) feature_tokens.push_back({static_cast<int>(i)});
+        if (feature_tokens.size() > kMaxFeatures) {
+            grouping = std::to_string(feature_tokens.size()) + " tokens are more than SHAP's " + std::to_string(kMaxFeatures) + " features: grouped";
+            feature_tokens = word_features;
+            unit = "words";
+        }
+    }
+    if (feature_tokens.size() > kMaxFeatures) {
+        const std::size_t per = (feature_tokens.size() + kMaxFeatures - 1) / kMaxFeatures;
+        if (grouping.empty()) grouping = std::to_string(feature_tokens.size()) + " words are more than SHAP's " + std::to_string(kMaxFeatures) + " features: grouped";
+        std::vector<std::vector<int>> spans;
+        for (std::size_t w = 0; w < feature_tokens.size(); w += per) {
+            spans.emplace_back();
+            for (std::size_t k = w; k < std::min(feature_tokens.size(), w + per); ++k)
+                spans.back().insert(spans.back().end(), feature_tokens[k].begin(), feature_tokens[k].end());
+        }
+        feature_tokens = std::move(spans);
+        unit = "spans of " + std::to_string(per) + " words";
     }
     const int n = static_cast<int>(feature_tokens.size());
-    if (n > 63) throw AttributionError("SHAP takes at most 63 features; this prompt has " + std::to_string(n) + " (use --words)");
     std::int32_t absent = o.baseline_token >= 0 ? o.baseline_token : default_absent_token(m.tokenizer());
     std::vector<int> feature_of(P, -1);  // -1: always present
     for (int f = 0; f < n; ++f)
@@ -359,9 +381,9 @@ void shap(const LanguageModel& m, Result& r, const std::vector<std::int32_t>& pi
     }
     if (algo == Options::ShapAlgorithm::Partition) {
         std::vector<std::vector<int>> members;
-        if (o.shap_words) {
+        if (unit != "tokens") {
             for (int f = 0; f < n; ++f) members.push_back({f});
-        } else {
+        } else {  // tokens grouped by their words first
             for (const auto& w : words) {
                 std::vector<int> t;
                 for (int k = w.first; k < w.last; ++k) t.push_back(k);
@@ -413,7 +435,7 @@ void shap(const LanguageModel& m, Result& r, const std::vector<std::int32_t>& pi
     r.baseline_logprob = empty;
     r.delta = std::accumulate(r.scores.begin(), r.scores.end(), 0.0) - (full - empty);
     auto tok_text = m.tokenizer().id_to_token(absent).value_or(std::to_string(absent));
-    r.details = s.algorithm + " over " + std::to_string(n) + (o.shap_words ? " words" : " tokens") + ", " + std::to_string(s.evaluations) +
+    r.details = s.algorithm + " over " + std::to_string(n) + " " + unit + (grouping.empty() ? "" : " (" + grouping + ")") + ", " + std::to_string(s.evaluations) +
                 " evaluations; absent features " + (o.shap_delete ? std::string("deleted") : "replaced by token " + std::to_string(absent) + " (" + tok_text + ")");
 }
 

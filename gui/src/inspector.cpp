@@ -37,6 +37,7 @@ InspectorView::InspectorView(Session& session, QWidget* parent) : QWidget(parent
     // Two columns of settings: the view fits a 1280 x 720 screen.
     auto* controls = new QGridLayout;
     steps_ = new QSpinBox;
+    steps_->setObjectName(QStringLiteral("ig-steps"));
     steps_->setRange(1, 4096);
     steps_->setValue(128);  // with the end-of-text baseline, converged on the bundled RMSNorm models (delta < 1%)
     baseline_ = new QComboBox;
@@ -45,6 +46,13 @@ InspectorView::InspectorView(Session& session, QWidget* parent) : QWidget(parent
     baseline_->setCurrentIndex(1);
     shap_algorithm_ = new QComboBox;
     shap_algorithm_->addItems({tr("auto"), tr("exact"), tr("kernel"), tr("partition")});
+    shap_features_ = new QComboBox;
+    shap_features_->addItems({tr("tokens"), tr("words")});
+    shap_features_->setToolTip(tr("SHAP's features: tokens (past 63 grouped into words, then spans of words, automatically) or words"));
+    shap_budget_ = new QSpinBox;
+    shap_budget_->setRange(16, 1 << 20);
+    shap_budget_->setValue(4096);
+    shap_budget_->setToolTip(tr("SHAP: model evaluations at most (coalitions for KernelSHAP and Partition SHAP)"));
     samples_ = new QSpinBox;
     samples_->setRange(1, 500);
     samples_->setValue(20);
@@ -55,6 +63,8 @@ InspectorView::InspectorView(Session& session, QWidget* parent) : QWidget(parent
     row(0, 0, tr("IG steps"), steps_);
     row(1, 0, tr("IG baseline"), baseline_);
     row(2, 0, tr("SHAP"), shap_algorithm_);
+    row(3, 0, tr("SHAP budget"), shap_budget_);
+    row(3, 1, tr("Features"), shap_features_);
     row(0, 1, tr("Samples"), samples_);
     chat_ = new QCheckBox(tr("chat template"));
     chat_->setToolTip(tr("The prompt as a user message of the model's chat template, then the generation prompt (as lmwb --chat)"));
@@ -115,6 +125,8 @@ InspectorView::InspectorView(Session& session, QWidget* parent) : QWidget(parent
     connect(samples_, &QSpinBox::valueChanged, this, &InspectorView::updateStaleness);
     connect(baseline_, &QComboBox::currentIndexChanged, this, &InspectorView::updateStaleness);
     connect(shap_algorithm_, &QComboBox::currentIndexChanged, this, &InspectorView::updateStaleness);
+    connect(shap_features_, &QComboBox::currentIndexChanged, this, &InspectorView::updateStaleness);
+    connect(shap_budget_, &QSpinBox::valueChanged, this, &InspectorView::updateStaleness);
     connect(chat_, &QCheckBox::toggled, this, [this](bool on) {
         system_->setEnabled(on);
         updateStaleness();
@@ -270,6 +282,8 @@ QString InspectorView::contrast() const { return contrast_->text(); }
 int InspectorView::steps() const { return steps_->value(); }
 int InspectorView::baselineIndex() const { return baseline_->currentIndex(); }
 int InspectorView::shapAlgorithm() const { return shap_algorithm_->currentIndex(); }
+bool InspectorView::shapWords() const { return shap_features_->currentIndex() == 1; }
+int InspectorView::shapBudget() const { return shap_budget_->value(); }
 int InspectorView::samples() const { return samples_->value(); }
 
 std::int32_t InspectorView::baselineToken() const {

@@ -77,6 +77,8 @@ public:
     int baselineIndex() const;    // 0: the zero embedding, 1: the end-of-text token
     std::int32_t baselineToken() const;  // IG's baseline: the end-of-text token's id when chosen, else -1 (zero)
     int shapAlgorithm() const;    // attr::Options::ShapAlgorithm
+    bool shapWords() const;       // words are SHAP's features (else tokens, grouped past 63)
+    int shapBudget() const;       // model evaluations at most
     int samples() const;
 
     // Runs a registry method (attention, ig, shap, sample, logit-lens, patching, dla, generation, heads, side-by-side)
@@ -146,7 +148,8 @@ private:
     QSpinBox *steps_, *samples_;
     QCheckBox* chat_;
     QLineEdit* system_;
-    QComboBox *baseline_, *shap_algorithm_;
+    QComboBox *baseline_, *shap_algorithm_, *shap_features_;
+    QSpinBox* shap_budget_;
     QTextBrowser* tokens_;
     QTabWidget* tabs_;
     QLabel* status_;

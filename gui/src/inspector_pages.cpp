@@ -1,5 +1,6 @@
 // The inspector's attention, attribution, uncertainty and calibration pages.
 #include "inspector_pages.h"
+#include "method_agreement.h"
 
 #include <QComboBox>
 #include <QFileInfo>
@@ -317,6 +318,8 @@ AttributionPage::AttributionPage(InspectorView& inspector) : InspectorPage(inspe
     delta_ = new QLabel;
     delta_->setWordWrap(true);
     atv->addWidget(delta_);
+    agreement_ = new MethodAgreementTable;
+    atv->addWidget(agreement_);
     auto* asplit = new QSplitter(Qt::Horizontal);
     bars_ = new BarChart;
     matrix_ = new Heatmap;
@@ -327,16 +330,24 @@ AttributionPage::AttributionPage(InspectorView& inspector) : InspectorPage(inspe
 
 void AttributionPage::clear() {
     result_.reset();
+    by_method_.clear();
+    agreement_->setResults({});
     bars_->setEmpty(tr("No attribution yet.\nPress Integrated gradients (%1) or SHAP (%2).").arg(shortcutOf("ig"), shortcutOf("shap")));
     matrix_->setEmpty(tr("The [target × prompt] attribution matrix appears here."));
     delta_->clear();
 }
 
-PageInputs AttributionPage::currentInputs() const {
-    QString settings = result_ && result_->method == "shap" ? QStringLiteral("shap %1").arg(inspector_.shapAlgorithm())
-                                                            : QStringLiteral("steps %1, baseline %2").arg(inspector_.steps()).arg(inspector_.baselineIndex());
-    return inputs(settings + QStringLiteral(", contrast ") + inspector_.contrast());
+// The settings a method's result depends on, for its staleness.
+QString AttributionPage::settingsOf(bool shap) const {
+    const QString s = shap ? QStringLiteral("shap %1, %2, budget %3")
+                                 .arg(inspector_.shapAlgorithm())
+                                 .arg(inspector_.shapWords() ? QStringLiteral("words") : QStringLiteral("tokens"))
+                                 .arg(inspector_.shapBudget())
+                           : QStringLiteral("steps %1, baseline %2").arg(inspector_.steps()).arg(inspector_.baselineIndex());
+    return s + QStringLiteral(", contrast ") + inspector_.contrast();
 }
+
+PageInputs AttributionPage::currentInputs() const { return inputs(settingsOf(result_ && result_->method == "shap")); }
 
 QString AttributionPage::staleNote() const {
     return isStale() ? staleText(result_for_, currentInputs(), result_->method == "shap" ? "shap" : "ig") : QString();
@@ -356,12 +367,12 @@ void AttributionPage::run(const std::string& method) {
     o.generated_target = inspector_.target().isEmpty();
     o.baseline_token = inspector_.baselineToken();
     o.shap = static_cast<attr::Options::ShapAlgorithm>(inspector_.shapAlgorithm());
+    o.shap_words = inspector_.shapWords();
+    o.budget = static_cast<std::size_t>(inspector_.shapBudget());
     o.contrast = inspector_.contrast().toStdString();
     auto model = session().model();
     const std::string prompt = inspector_.prompt().toStdString(), target = inspector_.target().toStdString();
-    const PageInputs in = inputs((o.method == attr::Method::Shap ? QStringLiteral("shap %1").arg(inspector_.shapAlgorithm())
-                                                                 : QStringLiteral("steps %1, baseline %2").arg(inspector_.steps()).arg(inspector_.baselineIndex())) +
-                                 QStringLiteral(", contrast ") + inspector_.contrast());
+    const PageInputs in = inputs(settingsOf(o.method == attr::Method::Shap));
     const QString title = o.method == attr::Method::Shap ? tr("SHAP") : tr("Integrated gradients");
     startJob(QStringLiteral("attribution"), title, [this, model, prompt, target, o, in](JobContext& ctx) mutable -> JobRunner::Apply {
         o.control = ctx.control;
@@ -369,6 +380,7 @@ void AttributionPage::run(const std::string& method) {
         return [this, r, in] {
             result_ = r;
             result_for_ = in;
+            by_method_[r->method] = r;
             show();
         };
     });
@@ -418,6 +430,13 @@ void AttributionPage::show() {
     for (const auto& w : r.warnings) text += tr(" <b>Warning</b>: %1.").arg(QString::fromStdString(w).toHtmlEscaped());
     delta_->setText(text);
     inspector_.setDoneDetail(tr("%1 model evaluations").arg(r.evaluations));
+    // The other methods' last results for this very prompt, target and contrast stand beside it.
+    std::vector<std::shared_ptr<const attr::Result>> same{result_};
+    for (const auto& [name, other] : by_method_)
+        if (other != result_ && other->prompt == r.prompt && other->target == r.target && other->contrast == r.contrast &&
+            other->prompt_tokens.size() == r.prompt_tokens.size())
+            same.push_back(other);
+    agreement_->setResults(same);
     inspector_.tabs()->setCurrentWidget(this);
     inspector_.updateStaleness();
 }

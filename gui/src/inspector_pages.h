@@ -2,6 +2,7 @@
 // (inspector_pages.cpp); logit lens, circuits, generated text, heads and side by side (inspector_circuits.cpp).
 #pragma once
 
+#include <map>
 #include <memory>
 #include <tuple>
 #include <utility>
@@ -18,6 +19,8 @@ class QTableView;
 class QTimer;
 
 namespace lmwb::gui {
+
+class MethodAgreementTable;
 
 class Heatmap;
 class BarChart;
@@ -96,14 +99,20 @@ public:
     Heatmap* matrix() const { return matrix_; }
     QLabel* deltaLabel() const { return delta_; }
     const attr::Result* result() const { return result_.get(); }
+    // IG and SHAP on the same prompt, target and contrast side by side, with their agreement; the bars and matrix show
+    // the last one run.
+    MethodAgreementTable* agreementTable() const { return agreement_; }
 
 private:
     void show();
+    QString settingsOf(bool shap) const;
     QLabel* delta_;
+    MethodAgreementTable* agreement_;
     BarChart* bars_;
     Heatmap* matrix_;
     std::shared_ptr<const attr::Result> result_;
     PageInputs result_for_;
+    std::map<std::string, std::shared_ptr<const attr::Result>> by_method_;  // the last result of each method
 };
 
 class UncertaintyPage : public InspectorPage {

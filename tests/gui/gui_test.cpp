@@ -15,6 +15,7 @@
 #include <QDockWidget>
 #include <QImage>
 #include <QProcess>
+#include <QSpinBox>
 #include <QTemporaryDir>
 #include <QXmlStreamReader>
 
@@ -39,6 +40,8 @@
 #include "gui_support.h"
 #include "inspector.h"
 #include "inspector_pages.h"
+#include "lmwb/agreement.h"
+#include "method_agreement.h"
 #include "inspector_page.h"
 #include "item_models.h"
 #include "jobs.h"
@@ -915,4 +918,34 @@ TEST_CASE("attention, bertviz's view: a hovered query row shades its keys over t
     emit map->plottableClick(nullptr, 0, &click);
     emit map->cellHovered(4, 0);
     CHECK(page->keysRow() == 4);
+}
+
+TEST_CASE("attribution: IG and SHAP side by side with their agreement and deltas, SHAP on a prompt past 63 tokens", "[gui][attribution]") {
+    MainWindow w;
+    show(w);
+    Session& s = w.session();
+    REQUIRE(w.openModel(QString::fromStdString(model_path("tiny-b"))));
+    REQUIRE(waitFor([&] { return static_cast<bool>(s.model()); }, 20000));
+    InspectorView* in = w.inspector();
+    w.tabs()->setCurrentWidget(in);
+    QString prompt;
+    for (int i = 0; i < 8; ++i) prompt += QStringLiteral("Constantinople ");
+    in->setPrompt(prompt, QStringLiteral(" blue"));
+    in->findChild<QSpinBox*>(QStringLiteral("ig-steps"))->setValue(2);  // a coarse IG: its delta is large
+    in->runAttribution(attr::Method::IntegratedGradients);
+    REQUIRE(waitFor([&] { return in->attribution() && in->attribution()->method == "ig"; }, 60000));
+    const auto ig = *in->attribution();
+    REQUIRE(ig.prompt_tokens.size() > 63);
+    in->runAttribution(attr::Method::Shap);  // auto-grouped into words: no refusal
+    REQUIRE(waitFor([&] { return in->attribution() && in->attribution()->method == "shap"; }, 120000));
+    const auto shap = *in->attribution();
+    CHECK(shap.details.find("grouped") != std::string::npos);
+    MethodAgreementTable* t = in->attributionPage()->agreementTable();
+    REQUIRE(t->rowCount() == 2);
+    CHECK(t->item(0, MethodAgreementTable::Method)->text() == QStringLiteral("shap"));
+    CHECK(t->item(1, MethodAgreementTable::Method)->text() == QStringLiteral("ig"));
+    const double rho = metrics::spearman(shap.scores, ig.scores);
+    CHECK(t->item(0, MethodAgreementTable::Agreement)->text() == QStringLiteral("%1 with ig").arg(rho, 0, 'f', 2));
+    CHECK_FALSE(t->item(1, MethodAgreementTable::Warnings)->text().isEmpty());  // two IG steps do not add up
+    CHECK(t->item(0, MethodAgreementTable::Warnings)->text().isEmpty());        // Owen values are efficient
 }
