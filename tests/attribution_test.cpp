@@ -788,6 +788,24 @@ TEST_CASE("SHAP past 63 features groups tokens into words, then words into spans
     CHECK(r.evaluations <= o.budget);
 }
 
+TEST_CASE("end of text goes by one name: its vocabulary entry, in the greedy path and among the alternatives", "[attribution][uncertainty][model]") {
+    auto m = LanguageModel::open(model_path("tiny-b"));
+    UncertaintyOptions o;
+    o.samples = 1;
+    o.max_new_tokens = 4;
+    o.alternatives = 8;
+    auto r = sample_uncertainty(*m, "Question: What color is coal?\nAnswer:", o);
+    bool eos_seen = false;
+    for (const auto& step : r.greedy) {
+        CHECK_FALSE(step.text.empty());
+        for (const auto& [text, logprob] : step.alternatives) {
+            CHECK_FALSE(text.empty());
+            eos_seen = eos_seen || text == "<|endoftext|>";
+        }
+    }
+    CHECK(eos_seen);
+}
+
 TEST_CASE("sampled uncertainty says when the prompt was cut to fit the context", "[attribution][uncertainty][model]") {
     auto m = LanguageModel::open(model_path("tiny-b"));
     UncertaintyOptions o;

@@ -57,9 +57,11 @@ UncertaintyResult sample_uncertainty(const LanguageModel& m, std::string_view pr
     r.truncated = greedy.truncated;
     r.greedy_text = greedy.text;
     for (const auto& t : greedy.tokens) {
-        // A special token (end of text) decodes to nothing: name it, as the alternatives do.
-        GreedyStep s{t.text.empty() ? m.tokenizer().id_to_token(t.id).value_or("") : t.text, t.logprob, t.entropy, {}};
-        for (const auto& a : t.top) s.alternatives.push_back({a.text, a.logprob});
+        // A special token (end of text) decodes to nothing: it goes by its vocabulary name, the one name every view
+        // shows for it, in the greedy path and among the alternatives alike.
+        auto name = [&m](std::int32_t id, const std::string& text) { return text.empty() ? m.tokenizer().id_to_token(id).value_or("") : text; };
+        GreedyStep s{name(t.id, t.text), t.logprob, t.entropy, {}};
+        for (const auto& a : t.top) s.alternatives.push_back({name(a.id, a.text), a.logprob});
         r.greedy.push_back(s);
     }
     o.control.report(1, total, "samples");

@@ -21,6 +21,8 @@ class QTableView;
 
 namespace lmwb::gui {
 
+class Plot;
+
 class Session;
 
 class RunsModel : public QAbstractTableModel {
@@ -29,6 +31,11 @@ public:
     enum Column { Started, Model, Suites, Status, Items, Error, ColumnCount };
     using QAbstractTableModel::QAbstractTableModel;
     void setRuns(std::vector<RunRecord> runs);
+    // Columns the user adds after the fixed ones: settings (kSettingColumns) and "suite/metric" aggregates.
+    static const QStringList kSettingColumns;
+    void setExtraColumns(const QStringList& keys);
+    QStringList extraColumns() const { return extra_; }
+    void setBaseline(const QString& dir);  // the pinned run: ★ before its start time
     const RunRecord& run(int row) const { return runs_.at(static_cast<std::size_t>(row)); }
     int rowCount(const QModelIndex& parent = {}) const override;
     int columnCount(const QModelIndex& parent = {}) const override;
@@ -36,7 +43,10 @@ public:
     QVariant headerData(int section, Qt::Orientation orientation, int role) const override;
 
 private:
+    QVariant extra(const RunRecord& r, const QString& key) const;
     std::vector<RunRecord> runs_;
+    QStringList extra_;
+    QString baseline_;
 };
 
 class HistoryView : public QWidget {
@@ -60,6 +70,14 @@ public:
     bool compareRuns(const std::vector<RunRecord>& runs);  // the first is the baseline
     void setConfirm(std::function<bool(const QString&)> confirm) { confirm_ = std::move(confirm); }  // tests
     bool deleteRun(const RunRecord& run);
+    // W&B-style tracking: the columns shown beyond the fixed ones (kept in the settings), tags and a note on a run,
+    // a pinned baseline that Compare with baseline measures the selection against, a metric across the listed runs.
+    void setColumns(const QStringList& keys);
+    bool annotate(const RunRecord& run, const QStringList& tags, const QString& note);
+    bool pinBaseline(const RunRecord& run);  // pins, or unpins the pinned one
+    bool compareWithBaseline(const std::vector<RunRecord>& runs);
+    void setPlotMetric(const QString& key);  // "suite/metric"; empty: no plot
+    Plot* metricPlot() const { return plot_; }
 
 signals:
     void resumeRequested(const QString& dir);
@@ -74,7 +92,11 @@ private:
     QLabel* count_;
     QTableView* table_;
     RunsModel* runs_;
-    QPushButton *open_, *compare_, *resume_, *delete_;
+    QPushButton *open_, *compare_, *resume_, *delete_, *annotate_, *pin_, *compare_baseline_;
+    QComboBox* plot_metric_;
+    Plot* plot_;
+    void showPlot();
+    void columnMenu(const QPoint& at);
     std::function<bool(const QString&)> confirm_;
     QElapsedTimer since_refresh_;
 };

@@ -73,9 +73,9 @@ void dropRun(const QSqlDatabase& db, const QString& dir) {
 
 // What says whether a run changed since it was indexed: the files' modification times and the report's size.
 QString stampOf(const QString& dir) {
-    QFileInfo run(dir + QStringLiteral("/run.json")), report(dir + QStringLiteral("/report.json"));
-    return QStringLiteral("%1/%2/%3").arg(run.lastModified().toMSecsSinceEpoch()).arg(report.exists() ? report.lastModified().toMSecsSinceEpoch() : 0)
-        .arg(report.exists() ? report.size() : -1);
+    QFileInfo run(dir + QStringLiteral("/run.json")), report(dir + QStringLiteral("/report.json")), notes(dir + QStringLiteral("/annotations.json"));
+    return QStringLiteral("%1/%2/%3/%4").arg(run.lastModified().toMSecsSinceEpoch()).arg(report.exists() ? report.lastModified().toMSecsSinceEpoch() : 0)
+        .arg(report.exists() ? report.size() : -1).arg(notes.exists() ? notes.lastModified().toMSecsSinceEpoch() + notes.size() : 0);
 }
 
 json readJson(const QString& path) {
@@ -182,7 +182,8 @@ void Workspace::openIndex() {
     QSqlQuery v = exec(db, QStringLiteral("SELECT value FROM meta WHERE key='schema'"));
     bool current = v.next() && v.value(0).toInt() == kSchemaVersion;
     // The right schema number is not enough: every column this program reads must be there.
-    for (const char* probe : {"SELECT id, dir, stamp, status, model, model_path, suites, started, error, items, items_total FROM runs LIMIT 0",
+    for (const char* probe : {"SELECT id, dir, stamp, status, model, model_path, suites, started, error, items, items_total, seed, dtype, chat, "
+                              "batch, lim, nshot, tags, note FROM runs LIMIT 0",
                               "SELECT run, suite, metric, value, low, high FROM aggregates LIMIT 0",
                               "SELECT run, suite, item, metric, value FROM items LIMIT 0"}) {
         QSqlQuery q(db);
@@ -191,7 +192,8 @@ void Workspace::openIndex() {
     if (!current) {
         for (const char* t : {"runs", "aggregates", "items"}) exec(db, QStringLiteral("DROP TABLE IF EXISTS %1").arg(QLatin1String(t)));
         exec(db, QStringLiteral("CREATE TABLE runs(id INTEGER PRIMARY KEY, dir TEXT UNIQUE, stamp TEXT, status TEXT, model TEXT, "
-                                "model_path TEXT, suites TEXT, started TEXT, error TEXT, items INTEGER, items_total INTEGER)"));
+                                "model_path TEXT, suites TEXT, started TEXT, error TEXT, items INTEGER, items_total INTEGER, seed INTEGER, "
+                                "dtype TEXT, chat TEXT, batch INTEGER, lim INTEGER, nshot INTEGER, tags TEXT, note TEXT)"));
         exec(db, QStringLiteral("CREATE TABLE aggregates(run INTEGER, suite TEXT, metric TEXT, value REAL, low REAL, high REAL)"));
         exec(db, QStringLiteral("CREATE TABLE items(run INTEGER, suite TEXT, item TEXT, metric TEXT, value REAL)"));
         exec(db, QStringLiteral("CREATE INDEX aggregates_metric ON aggregates(metric, value)"));
@@ -315,13 +317,34 @@ void Workspace::index(const QString& dir) {
     else
         r.model = QFileInfo(r.model_path).fileName();
     r.suites = suite_names.join(QStringLiteral(", "));
+    if (report) {
+        r.seed = static_cast<qint64>(report->settings.seed);
+        r.dtype = QString::fromStdString(report->model.compute_dtype);
+        r.batch = report->settings.batch_size;
+        r.limit = static_cast<int>(report->settings.limit);
+        r.chat = QString::fromStdString(report->settings.chat_template);
+        for (const auto& s : report->suites)
+            if (s.lm_eval) r.nshot = std::max(r.nshot, s.lm_eval->num_fewshot);
+    }
+    try {  // the user's tags and note; a damaged file loses them, not the run
+        if (QFileInfo::exists(dir + QStringLiteral("/annotations.json"))) {
+            const json a = readJson(dir + QStringLiteral("/annotations.json"));
+            if (a.contains("tags") && a["tags"].is_array())
+                for (const auto& t : a["tags"])
+                    if (t.is_string()) r.tags << QString::fromStdString(t.get<std::string>());
+            if (a.contains("note") && a["note"].is_string()) r.note = QString::fromStdString(a["note"].get<std::string>());
+        }
+    } catch (const std::exception&) {
+    }
 
     dropRun(db, dir);
     QSqlQuery ins(db);
-    prepare(ins, QStringLiteral("INSERT INTO runs(dir, stamp, status, model, model_path, suites, started, error, items, items_total) "
-                               "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+    prepare(ins, QStringLiteral("INSERT INTO runs(dir, stamp, status, model, model_path, suites, started, error, items, items_total, seed, dtype, "
+                               "chat, batch, lim, nshot, tags, note) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
     for (const QVariant& v : {QVariant(dir), QVariant(stamp), QVariant(r.status), QVariant(r.model), QVariant(r.model_path), QVariant(r.suites),
-                              QVariant(r.started), QVariant(r.error), QVariant(r.items), QVariant(r.items_total)})
+                              QVariant(r.started), QVariant(r.error), QVariant(r.items), QVariant(r.items_total), QVariant(r.seed), QVariant(r.dtype),
+                              QVariant(r.chat), QVariant(r.batch), QVariant(r.limit), QVariant(r.nshot), QVariant(r.tags.join(QLatin1Char('\n'))),
+                              QVariant(r.note)})
         ins.addBindValue(v);
     execBound(ins);
     if (!report) return;
@@ -354,7 +377,8 @@ std::vector<RunRecord> Workspace::runs(const RunFilter& f) const {
 
 std::vector<RunRecord> Workspace::queryRuns(const RunFilter& f) const {
     QSqlDatabase db = QSqlDatabase::database(connection_);
-    QString sql = QStringLiteral("SELECT dir, status, model, model_path, suites, started, error, items, items_total FROM runs r WHERE 1");
+    QString sql = QStringLiteral("SELECT dir, status, model, model_path, suites, started, error, items, items_total, seed, dtype, chat, batch, lim, "
+                                 "nshot, tags, note, id FROM runs r WHERE 1");
     QVariantList bind;
     if (!f.model.isEmpty()) sql += QStringLiteral(" AND r.model LIKE ?"), bind << QStringLiteral("%") + f.model + QStringLiteral("%");
     if (!f.status.isEmpty()) sql += QStringLiteral(" AND r.status = ?"), bind << f.status;
@@ -374,8 +398,9 @@ std::vector<RunRecord> Workspace::queryRuns(const RunFilter& f) const {
     }
     if (!f.search.isEmpty()) {
         const QString like = QStringLiteral("%") + f.search + QStringLiteral("%");
-        sql += QStringLiteral(" AND (r.model LIKE ? OR r.suites LIKE ? OR r.dir LIKE ? OR r.error LIKE ? OR EXISTS(SELECT 1 FROM items i WHERE i.run = r.id AND i.item LIKE ? LIMIT 1))");
-        bind << like << like << like << like << like;
+        sql += QStringLiteral(" AND (r.model LIKE ? OR r.suites LIKE ? OR r.dir LIKE ? OR r.error LIKE ? OR r.tags LIKE ? OR r.note LIKE ? "
+                              "OR EXISTS(SELECT 1 FROM items i WHERE i.run = r.id AND i.item LIKE ? LIMIT 1))");
+        bind << like << like << like << like << like << like << like;
     }
     sql += QStringLiteral(" ORDER BY r.started DESC, r.dir DESC");
     QSqlQuery q(db);
@@ -384,11 +409,57 @@ std::vector<RunRecord> Workspace::queryRuns(const RunFilter& f) const {
     for (const auto& v : bind) q.addBindValue(v);
     execBound(q);
     std::vector<RunRecord> out;
-    while (q.next())
-        out.push_back({q.value(0).toString(), q.value(1).toString(), q.value(2).toString(), q.value(3).toString(), q.value(4).toString(),
-                       q.value(5).toString(), q.value(6).toString(), q.value(7).toInt(), q.value(8).toInt()});
+    std::map<qint64, std::size_t> row_of;
+    while (q.next()) {
+        RunRecord r;
+        r.dir = q.value(0).toString(), r.status = q.value(1).toString(), r.model = q.value(2).toString(), r.model_path = q.value(3).toString();
+        r.suites = q.value(4).toString(), r.started = q.value(5).toString(), r.error = q.value(6).toString();
+        r.items = q.value(7).toInt(), r.items_total = q.value(8).toInt(), r.seed = q.value(9).toLongLong(), r.dtype = q.value(10).toString();
+        r.chat = q.value(11).toString(), r.batch = q.value(12).toInt(), r.limit = q.value(13).toInt(), r.nshot = q.value(14).toInt();
+        r.tags = q.value(15).toString().split(QLatin1Char('\n'), Qt::SkipEmptyParts), r.note = q.value(16).toString();
+        row_of[q.value(17).toLongLong()] = out.size();
+        out.push_back(std::move(r));
+    }
+    if (!f.metric_columns.isEmpty() && !out.empty()) {  // the asked-for aggregates of the runs listed, in one pass
+        QSqlQuery a(db);
+        a.setForwardOnly(true);
+        prepare(a, QStringLiteral("SELECT run, suite, metric, value FROM aggregates"));
+        execBound(a);
+        while (a.next()) {
+            auto it = row_of.find(a.value(0).toLongLong());
+            if (it == row_of.end()) continue;
+            const QString key = a.value(1).toString() + QLatin1Char('/') + a.value(2).toString();
+            if (f.metric_columns.contains(key)) out[it->second].metrics[key] = a.value(3).toDouble();
+        }
+    }
     return out;
 }
+
+void Workspace::setAnnotations(const QString& dir, const QStringList& tags, const QString& note) {
+    json a = {{"tags", json::array()}, {"note", note.toStdString()}};
+    for (const auto& t : tags)
+        if (!t.trimmed().isEmpty()) a["tags"].push_back(t.trimmed().toStdString());
+    writeJson(dir + QStringLiteral("/annotations.json"), a);
+    indexRun(dir);
+}
+
+QString Workspace::baseline() const {
+    return guarded<QString>([&] {
+        QSqlQuery q = exec(QSqlDatabase::database(connection_), QStringLiteral("SELECT value FROM meta WHERE key = 'baseline'"));
+        return q.next() ? q.value(0).toString() : QString();
+    });
+}
+
+void Workspace::setBaseline(const QString& dir) {
+    guarded<int>([&] {
+        QSqlQuery q(QSqlDatabase::database(connection_));
+        prepare(q, QStringLiteral("INSERT OR REPLACE INTO meta(key, value) VALUES('baseline', ?)"));
+        q.addBindValue(dir);
+        execBound(q);
+        return 0;
+    });
+}
+
 
 std::size_t Workspace::runCount() const {
     return guarded<std::size_t>([&] {
@@ -411,6 +482,12 @@ QStringList distinct(const QString& connection, const QString& sql) {
     return out;
 }
 }  // namespace
+
+QStringList Workspace::aggregateKeys() const {
+    return guarded<QStringList>([&] {
+        return distinct(connection_, QStringLiteral("SELECT DISTINCT suite || '/' || metric FROM aggregates ORDER BY 1"));
+    });
+}
 
 QStringList Workspace::models() const {
     return guarded<QStringList>([&] { return distinct(connection_, QStringLiteral("SELECT DISTINCT model FROM runs ORDER BY model")); });

@@ -10,6 +10,7 @@
 #include <QStringList>
 
 #include <exception>
+#include <map>
 #include <optional>
 #include <vector>
 
@@ -37,6 +38,15 @@ struct RunRecord {  // a row of the index
     QString dir, status;  // "running", "finished", "cancelled", "failed", "interrupted" (its process died) or "damaged"
     QString model, model_path, suites, started, error;
     int items = 0, items_total = 0;
+    // Its settings, from the report: seed, compute dtype, batch size, item limit (0: all), the chat template's
+    // SHA-256 (empty: none), the largest lm-eval few-shot count (-1: no lm-eval task).
+    qint64 seed = 0;
+    QString dtype, chat;
+    int batch = 0, limit = 0, nshot = -1;
+    // The user's own: tags and a note (annotations.json in the run's folder).
+    QStringList tags;
+    QString note;
+    std::map<QString, double> metrics;  // "suite/metric" -> aggregate, for the columns RunFilter::metric_columns names
     QString reportPath() const { return dir + QStringLiteral("/report.json"); }
     QString journalPath() const { return dir + QStringLiteral("/report.json.journal.jsonl"); }
     bool resumable() const {
@@ -49,6 +59,7 @@ struct RunFilter {
     QDateTime from, to;                    // start time, UTC; invalid: open
     QString metric;                        // with low/high: runs where a suite's aggregate of it lies in [low, high]
     std::optional<double> low, high;
+    QStringList metric_columns;            // "suite/metric" aggregates to read into RunRecord::metrics
 };
 
 class Workspace {
@@ -97,6 +108,13 @@ public:
     static void setRunStatus(const QString& dir, const QString& status, const QString& error);
     void indexRun(const QString& dir);
     bool removeRun(const QString& dir);  // deletes the folder and its rows
+    // Tags and a note on a run, kept in its folder (annotations.json, written atomically) and indexed; the search
+    // filter finds them.
+    void setAnnotations(const QString& dir, const QStringList& tags, const QString& note);
+    // The pinned baseline run (its folder; empty: none), kept in the index's metadata.
+    QString baseline() const;
+    void setBaseline(const QString& dir);
+    QStringList aggregateKeys() const;  // every "suite/metric" the index holds
 
     // The last index error the workspace got over (it rebuilds a damaged index from the runs' files and waits for a
     // busy one), for the History view to show; empty when none.

@@ -15,6 +15,7 @@
 #include <QDockWidget>
 #include <QImage>
 #include <QProcess>
+#include <QSettings>
 #include <QSpinBox>
 #include <QTemporaryDir>
 #include <QXmlStreamReader>
@@ -948,4 +949,72 @@ TEST_CASE("attribution: IG and SHAP side by side with their agreement and deltas
     CHECK(t->item(0, MethodAgreementTable::Agreement)->text() == QStringLiteral("%1 with ig").arg(rho, 0, 'f', 2));
     CHECK_FALSE(t->item(1, MethodAgreementTable::Warnings)->text().isEmpty());  // two IG steps do not add up
     CHECK(t->item(0, MethodAgreementTable::Warnings)->text().isEmpty());        // Owen values are efficient
+}
+
+TEST_CASE("history tracks runs as W&B users expect: chosen columns, tags and notes, a pinned baseline, a metric across runs", "[gui][history]") {
+    QTemporaryDir dir;
+    const QString folder = dir.filePath(QStringLiteral("ws"));
+    std::vector<QString> dirs;
+    std::vector<eval::Report> reports;
+    {
+        Workspace ws(folder);
+        for (const char* m : {"tiny-a", "tiny-b", "tiny-b"}) {
+            RunSetup setup;
+            setup.model_path = QString::fromStdString(model_path(m));
+            setup.suite_paths = {QString::fromStdString(suite_path("world-facts-mc"))};
+            setup.limit = 4;
+            setup.seed = dirs.size() + 7;
+            const QString d = ws.createRun(setup);
+            auto report = small_report(m, {"world-facts-mc"}, 4);
+            report.settings.seed = setup.seed;
+            report.execution.started = "2026-12-0" + std::to_string(dirs.size() + 1) + "T10:00:00Z";
+            Workspace::finishRun(d, report);
+            ws.indexRun(d);
+            dirs.push_back(d);
+            reports.push_back(report);
+        }
+    }
+    MainWindow w;
+    show(w);
+    Session& s = w.session();
+    REQUIRE(w.setWorkspaceFolder(folder));
+    HistoryView* h = w.historyView();
+    REQUIRE(waitFor([&] { h->refresh(); return h->runs()->rowCount() == 3; }, 20000));
+    // Columns from the settings and the metrics, the newest run first.
+    h->setColumns({QStringLiteral("seed"), QStringLiteral("dtype"), QStringLiteral("world-facts-mc/acc")});
+    REQUIRE(h->runs()->columnCount() == RunsModel::ColumnCount + 3);
+    auto cell = [&](int row, int extra) { return h->runs()->data(h->runs()->index(row, RunsModel::ColumnCount + extra), Qt::DisplayRole).toString(); };
+    CHECK(cell(0, 0) == QStringLiteral("9"));
+    CHECK(cell(0, 1) == QStringLiteral("float32"));
+    double acc = 0;
+    for (const auto& a : reports[2].suites[0].aggregates)
+        if (a.metric == "acc") acc = a.value;
+    CHECK(cell(0, 2) == QString::number(acc, 'g', 5));
+    CHECK(QSettings().value(QStringLiteral("history/columns")).toStringList().size() == 3);
+    // Tags and a note: in the run's folder, shown, searchable, kept when the index is rebuilt.
+    REQUIRE(h->annotate(h->runs()->run(2), {QStringLiteral("first"), QStringLiteral(" fp32 ")}, QStringLiteral("the first try")));
+    CHECK(QFileInfo::exists(dirs[0] + QStringLiteral("/annotations.json")));
+    h->setColumns({QStringLiteral("tags"), QStringLiteral("note")});
+    CHECK(cell(2, 0) == QStringLiteral("first, fp32"));
+    CHECK(cell(2, 1) == QStringLiteral("the first try"));
+    h->searchField()->setText(QStringLiteral("first try"));
+    CHECK(h->runs()->rowCount() == 1);
+    h->searchField()->clear();
+    s.workspace()->rebuild();
+    h->refresh();
+    CHECK(cell(2, 0) == QStringLiteral("first, fp32"));
+    // A pinned baseline: marked, compared against.
+    REQUIRE(h->pinBaseline(h->runs()->run(2)));
+    CHECK(h->runs()->data(h->runs()->index(2, RunsModel::Started), Qt::DisplayRole).toString().startsWith(QStringLiteral("★ ")));
+    REQUIRE(h->compareWithBaseline({h->runs()->run(0)}));
+    REQUIRE(waitFor([&] { return s.compared().size() == 2; }, 20000));
+    CHECK(s.compared()[0].path == dirs[0] + QStringLiteral("/report.json"));
+    // A metric across the runs, oldest first, with the baseline's value as a line.
+    h->setPlotMetric(QStringLiteral("world-facts-mc/acc"));
+    REQUIRE_FALSE(h->metricPlot()->isEmpty());
+    REQUIRE(h->metricPlot()->graphCount() == 1);
+    CHECK(h->metricPlot()->graph(0)->dataCount() == 3);
+    CHECK(h->metricPlot()->itemCount() == 1);
+
+
 }
