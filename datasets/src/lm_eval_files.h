@@ -46,4 +46,10 @@ struct Data {
 };
 Data load_data(const YamlDoc& y);
 
+// lm_eval_task.cpp: one task YAML as its Suites (one per filter pipeline of a generate_until task), whether a key is
+// one a task YAML may hold, whether a file is a YAML.
+std::vector<Suite> build_task(YamlDoc y);
+bool is_task_key(const std::string& key);
+bool is_yaml(const std::filesystem::path& p);
+
 }  // namespace lmwb::datasets
