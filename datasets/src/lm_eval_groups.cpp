@@ -83,11 +83,15 @@ private:
         const fs::path dir = fs::path(g.file).parent_path();
         std::vector<fs::path> found;
         if (what == "task" && is_yaml(name) && fs::is_regular_file(dir / name)) return {dir / name};
-        std::vector<fs::path> files;
-        for (const auto& e : fs::directory_iterator(dir))
-            if (is_yaml(e.path())) files.push_back(e.path());
-        std::sort(files.begin(), files.end());
-        for (const auto& f : files) {
+        auto listed = files_.find(dir.string());  // each folder listed once
+        if (listed == files_.end()) {
+            std::vector<fs::path> files;
+            for (const auto& e : fs::directory_iterator(dir))
+                if (is_yaml(e.path())) files.push_back(e.path());
+            std::sort(files.begin(), files.end());
+            listed = files_.emplace(dir.string(), std::move(files)).first;
+        }
+        for (const auto& f : listed->second) {
             if (f == fs::path(g.file)) continue;
             const ojson& v = index(f);
             const ojson x = v.value(what, ojson());
@@ -142,6 +146,7 @@ private:
 
     std::vector<std::string> seen_;
     std::map<std::string, ojson> index_;
+    std::map<std::string, std::vector<fs::path>> files_;
 };
 
 }  // namespace

@@ -322,7 +322,7 @@ void HistoryView::updateButtons() {
     delete_->setEnabled(!sel.empty());
     annotate_->setEnabled(sel.size() == 1);
     pin_->setEnabled(sel.size() == 1);
-    compare_baseline_->setEnabled(!sel.empty() && session_.workspace() && !session_.workspace()->baseline().isEmpty());
+    compare_baseline_->setEnabled(!sel.empty() && !runs_->baseline().isEmpty());
 }
 
 void HistoryView::setColumns(const QStringList& keys) {
@@ -371,7 +371,7 @@ bool HistoryView::annotate(const RunRecord& run, const QStringList& tags, const 
 
 bool HistoryView::pinBaseline(const RunRecord& run) {
     if (!session_.workspace()) return false;
-    const bool unpin = session_.workspace()->baseline() == run.dir;
+    const bool unpin = runs_->baseline() == run.dir;
     session_.workspace()->setBaseline(unpin ? QString() : run.dir);
     runs_->setBaseline(unpin ? QString() : run.dir);
     updateButtons();
@@ -380,12 +380,12 @@ bool HistoryView::pinBaseline(const RunRecord& run) {
 }
 
 bool HistoryView::compareWithBaseline(const std::vector<RunRecord>& runs) {
-    if (!session_.workspace() || runs.empty()) return false;
-    const auto base = session_.workspace()->run(session_.workspace()->baseline());
-    if (!base) return false;
-    std::vector<RunRecord> all{*base};
+    if (runs_->baseline().isEmpty() || runs.empty()) return false;
+    RunRecord base;  // Compare reads its report, by its folder
+    base.dir = runs_->baseline();
+    std::vector<RunRecord> all{base};
     for (const auto& r : runs)
-        if (r.dir != base->dir) all.push_back(r);
+        if (r.dir != base.dir) all.push_back(r);
     return compareRuns(all);
 }
 
@@ -400,7 +400,7 @@ void HistoryView::showPlot() {
     // Oldest first; runs without the metric are left out.
     std::vector<std::pair<QString, double>> points;
     std::optional<double> pinned;
-    const QString baseline = session_.workspace() ? session_.workspace()->baseline() : QString();
+    const QString baseline = runs_->baseline();
     for (int i = runs_->rowCount() - 1; i >= 0; --i) {
         const RunRecord& r = runs_->run(i);
         auto it = r.metrics.find(key);

@@ -36,6 +36,7 @@ public:
     void setExtraColumns(const QStringList& keys);
     QStringList extraColumns() const { return extra_; }
     void setBaseline(const QString& dir);  // the pinned run: ★ before its start time
+    QString baseline() const { return baseline_; }
     const RunRecord& run(int row) const { return runs_.at(static_cast<std::size_t>(row)); }
     int rowCount(const QModelIndex& parent = {}) const override;
     int columnCount(const QModelIndex& parent = {}) const override;

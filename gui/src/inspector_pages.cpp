@@ -72,7 +72,7 @@ AttentionPage::AttentionPage(InspectorView& inspector) : InspectorPage(inspector
         if (!keys_pinned_) showKeys(row);
     });
     connect(map_, &QCustomPlot::plottableClick, this, [this](QCPAbstractPlottable*, int, QMouseEvent* e) {
-        const int row = static_cast<int>(std::lround(map_->yAxis->pixelToCoord(e->position().y())));
+        const int row = map_->cellAt(e->position()).first;
         keys_pinned_ = !(keys_pinned_ && row == keys_row_);
         showKeys(row);
     });

@@ -401,10 +401,13 @@ QString Heatmap::cellText(int r, int c) const {
         .arg(value(r, c), 0, 'g', 4);
 }
 
+std::pair<int, int> Heatmap::cellAt(QPointF p) const {
+    return {static_cast<int>(std::lround(yAxis->pixelToCoord(p.y()))), static_cast<int>(std::lround(xAxis->pixelToCoord(p.x())))};
+}
+
 void Heatmap::mouseMoveEvent(QMouseEvent* event) {
     Plot::mouseMoveEvent(event);
-    double x = xAxis->pixelToCoord(event->position().x()), y = yAxis->pixelToCoord(event->position().y());
-    int c = static_cast<int>(std::lround(x)), r = static_cast<int>(std::lround(y));
+    const auto [r, c] = cellAt(event->position());
     QString text = cellText(r, c);
     if (!text.isEmpty()) emit cellHovered(r, c);
     if (!text.isEmpty()) QToolTip::showText(event->globalPosition().toPoint(), text, this);
@@ -416,8 +419,7 @@ QCPRange Heatmap::colourRange() const { return map_->dataRange(); }
 bool Heatmap::event(QEvent* e) {
     if (e->type() == QEvent::ToolTip) {
         auto* help = static_cast<QHelpEvent*>(e);
-        const int c = static_cast<int>(std::lround(xAxis->pixelToCoord(help->pos().x())));
-        const int r = static_cast<int>(std::lround(yAxis->pixelToCoord(help->pos().y())));
+        const auto [r, c] = cellAt(help->pos());
         if (const QString text = cellText(r, c); !text.isEmpty() && axisRect()->rect().contains(help->pos())) {
             QToolTip::showText(help->globalPos(), text, this);
             return true;
@@ -438,16 +440,17 @@ BarChart::BarChart(QWidget* parent) : Plot(parent) {
 
 void BarChart::mouseMoveEvent(QMouseEvent* event) {
     Plot::mouseMoveEvent(event);
-    const int i = static_cast<int>(std::lround(xAxis->pixelToCoord(event->position().x())));
-    const QString tip = barTip(i);
+    const QString tip = barTip(barAt(event->position()));
     if (!tip.isEmpty() && axisRect()->rect().contains(event->position().toPoint())) QToolTip::showText(event->globalPosition().toPoint(), tip, this);
     else QToolTip::hideText();
 }
 
+int BarChart::barAt(QPointF p) const { return static_cast<int>(std::lround(xAxis->pixelToCoord(p.x()))); }
+
 bool BarChart::event(QEvent* e) {
     if (e->type() == QEvent::ToolTip) {
         auto* help = static_cast<QHelpEvent*>(e);
-        const QString tip = barTip(static_cast<int>(std::lround(xAxis->pixelToCoord(help->pos().x()))));
+        const QString tip = barTip(barAt(help->pos()));
         if (!tip.isEmpty() && axisRect()->rect().contains(help->pos())) {
             QToolTip::showText(help->globalPos(), tip, this);
             return true;

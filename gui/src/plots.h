@@ -61,6 +61,7 @@ public:
                    const QStringList& col_labels, bool diverging, const QString& row_title, const QString& col_title,
                    CellPositions positions = {});
     QString cellText(int row, int col) const;  // what the hover tooltip shows
+    std::pair<int, int> cellAt(QPointF pixel) const;  // (row, column) under a point, maybe outside the map
     // Colours span [-limit, limit] (diverging) or [0, limit], values beyond saturating; 0 (the default): the cells on
     // screen set the range. Kept across setMatrix.
     void setColourLimit(double limit) { colour_limit_ = limit; }
@@ -108,6 +109,7 @@ public:
     // Tooltip text per bar (e.g. a token's alternatives), shown when the mouse is over that bar.
     void setBarTips(const QStringList& tips) { tips_ = tips; }
     QString barTip(int index) const { return index >= 0 && index < tips_.size() ? tips_[index] : QString(); }
+    int barAt(QPointF pixel) const;  // the bar under a point, maybe outside the chart
 
 protected:
     void mouseMoveEvent(QMouseEvent* event) override;

@@ -420,17 +420,16 @@ std::vector<RunRecord> Workspace::queryRuns(const RunFilter& f) const {
         row_of[q.value(17).toLongLong()] = out.size();
         out.push_back(std::move(r));
     }
-    if (!f.metric_columns.isEmpty() && !out.empty()) {  // the asked-for aggregates of the runs listed, in one pass
+    if (!f.metric_columns.isEmpty() && !out.empty()) {  // the asked-for aggregates of the runs listed, in one query
+        QStringList marks;
+        for (int i = 0; i < f.metric_columns.size(); ++i) marks << QStringLiteral("?");
         QSqlQuery a(db);
         a.setForwardOnly(true);
-        prepare(a, QStringLiteral("SELECT run, suite, metric, value FROM aggregates"));
+        prepare(a, QStringLiteral("SELECT run, suite || '/' || metric, value FROM aggregates WHERE suite || '/' || metric IN (%1)").arg(marks.join(QLatin1Char(','))));
+        for (const auto& key : f.metric_columns) a.addBindValue(key);
         execBound(a);
-        while (a.next()) {
-            auto it = row_of.find(a.value(0).toLongLong());
-            if (it == row_of.end()) continue;
-            const QString key = a.value(1).toString() + QLatin1Char('/') + a.value(2).toString();
-            if (f.metric_columns.contains(key)) out[it->second].metrics[key] = a.value(3).toDouble();
-        }
+        while (a.next())
+            if (auto it = row_of.find(a.value(0).toLongLong()); it != row_of.end()) out[it->second].metrics[a.value(1).toString()] = a.value(2).toDouble();
     }
     return out;
 }

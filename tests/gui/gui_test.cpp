@@ -78,6 +78,14 @@ void show(MainWindow& w) {
     w.show();
 }
 
+// The window's Inspector, in front, with the bundled tiny-b open.
+InspectorView* inspectorWithModel(MainWindow& w) {
+    REQUIRE(w.openModel(QString::fromStdString(model_path("tiny-b"))));
+    REQUIRE(waitFor([&] { return static_cast<bool>(w.session().model()); }, 20000));
+    w.tabs()->setCurrentWidget(w.inspector());
+    return w.inspector();
+}
+
 }  // namespace
 
 TEST_CASE("item models pass QAbstractItemModelTester", "[gui][models]") {
@@ -869,11 +877,7 @@ TEST_CASE("the uncertainty page at 1280 x 720: the entropy chart has room for it
     MainWindow w;
     show(w);
     w.resize(1280, 720);
-    Session& s = w.session();
-    REQUIRE(w.openModel(QString::fromStdString(model_path("tiny-b"))));
-    REQUIRE(waitFor([&] { return static_cast<bool>(s.model()); }, 20000));
-    InspectorView* in = w.inspector();
-    w.tabs()->setCurrentWidget(in);
+    InspectorView* in = inspectorWithModel(w);
     in->setPrompt(QStringLiteral("Question: What color is coal?\nAnswer:"), QString());
     in->runUncertainty();
     REQUIRE(waitFor([&] { return in->uncertainty() != nullptr; }, 60000));
@@ -888,11 +892,7 @@ TEST_CASE("the uncertainty page at 1280 x 720: the entropy chart has room for it
 TEST_CASE("attention, bertviz's view: a hovered query row shades its keys over the text, a click pins it", "[gui][attention]") {
     MainWindow w;
     show(w);
-    Session& s = w.session();
-    REQUIRE(w.openModel(QString::fromStdString(model_path("tiny-b"))));
-    REQUIRE(waitFor([&] { return static_cast<bool>(s.model()); }, 20000));
-    InspectorView* in = w.inspector();
-    w.tabs()->setCurrentWidget(in);
+    InspectorView* in = inspectorWithModel(w);
     in->setPrompt(QStringLiteral("The capital of France is"), QString());
     in->runAttention();
     REQUIRE(waitFor([&] { return in->attentionMaps() != nullptr; }, 20000));
@@ -924,11 +924,7 @@ TEST_CASE("attention, bertviz's view: a hovered query row shades its keys over t
 TEST_CASE("attribution: IG and SHAP side by side with their agreement and deltas, SHAP on a prompt past 63 tokens", "[gui][attribution]") {
     MainWindow w;
     show(w);
-    Session& s = w.session();
-    REQUIRE(w.openModel(QString::fromStdString(model_path("tiny-b"))));
-    REQUIRE(waitFor([&] { return static_cast<bool>(s.model()); }, 20000));
-    InspectorView* in = w.inspector();
-    w.tabs()->setCurrentWidget(in);
+    InspectorView* in = inspectorWithModel(w);
     QString prompt;
     for (int i = 0; i < 8; ++i) prompt += QStringLiteral("Constantinople ");
     in->setPrompt(prompt, QStringLiteral(" blue"));
