@@ -18,6 +18,9 @@
 #include <QTimeZone>
 #include <QVBoxLayout>
 
+#include <algorithm>
+#include <cmath>
+
 #include "compare_view.h"
 #include "item_models.h"
 #include "plots.h"
@@ -432,7 +435,8 @@ void HistoryView::showPlot() {
         line->setPen(QPen(QColor(33, 102, 172), 1, Qt::DashLine));
         lo = std::min(lo, *pinned), hi = std::max(hi, *pinned);
     }
-    const double pad = std::max(1e-9, (hi - lo) * 0.1);
+    // Equal values (the same run twice) still get a readable axis: a margin of 5% of their size.
+    const double pad = std::max({(hi - lo) * 0.1, std::fabs(hi) * 0.05, 1e-9});
     plot_->yAxis->setRange(lo - pad, hi + pad);
     plot_->yAxis->setLabel(key.section(QLatin1Char('/'), -1));
     plot_->setTitle(tr("%1 across %2 runs").arg(key).arg(points.size()));
