@@ -9,11 +9,40 @@
 #include <cstdint>
 #include <string>
 #include <thread>
+
+#include <time.h>
 #include <vector>
 
 namespace lmwb::bench {
 
 inline double now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
+
+// This process's CPU time (every thread), seconds.
+inline double process_cpu_s() {
+    timespec ts{};
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+
+// Seconds from t0 (a now() value) to the start of the first 100 ms window in which this process used under 0.15 cores,
+// polling every 5 ms; -1 when none came within `limit` seconds. The measure of a cancel: work that returned while
+// BLAS or OpenMP threads keep spinning is not idle.
+inline double until_cpu_idle(double t0, double limit) {
+    struct Sample {
+        double wall, cpu;
+    };
+    std::vector<Sample> samples{{t0, process_cpu_s()}};
+    std::size_t first = 0;
+    while (samples.back().wall - t0 < limit) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        samples.push_back({now(), process_cpu_s()});
+        const Sample& last = samples.back();
+        while (first + 1 < samples.size() && last.wall - samples[first + 1].wall >= 0.1) ++first;
+        const Sample& from = samples[first];
+        if (last.wall - from.wall >= 0.1 && (last.cpu - from.cpu) / (last.wall - from.wall) < 0.15) return from.wall - t0;
+    }
+    return -1;
+}
 
 inline double median(std::vector<double> v) {
     if (v.empty()) return 0;

@@ -118,7 +118,9 @@ TEST_CASE("integrated gradients sizes its batches of points to the memory budget
         REQUIRE(starts.size() >= 2);
         CHECK(starts[1] - starts[0] == static_cast<std::size_t>(fits));
         REQUIRE(r.scores.size() == expected.scores.size());
-        for (std::size_t i = 0; i < r.scores.size(); ++i) CHECK(std::abs(r.scores[i] - expected.scores[i]) <= 1e-6 * (1 + std::abs(expected.scores[i])));
+        // Batches of other sizes are products of other shapes, whose sums run in another order on some CPUs' kernels:
+        // equal to float32 rounding over ten steps (2.4e-6 seen on one machine), as the blocked paths are checked.
+        for (std::size_t i = 0; i < r.scores.size(); ++i) CHECK(std::abs(r.scores[i] - expected.scores[i]) <= 1e-5 * (1 + std::abs(expected.scores[i])));
     }
 }
 

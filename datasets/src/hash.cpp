@@ -32,13 +32,18 @@ std::string sha256_hex(std::string_view data) {
     return h.hex();
 }
 
-std::string file_sha256(const std::string& path) {
+std::string file_sha256(const std::string& path, const std::function<void(std::uint64_t)>& after_chunk) {
     std::unique_ptr<FILE, int (*)(FILE*)> f(std::fopen(path.c_str(), "rb"), std::fclose);
     if (!f) throw SuiteError(path + ": cannot be read");
     Sha256 h;
     std::vector<char> buf(1 << 20);
     std::size_t n;
-    while ((n = std::fread(buf.data(), 1, buf.size(), f.get())) > 0) h.update(buf.data(), n);
+    std::uint64_t done = 0;
+    while ((n = std::fread(buf.data(), 1, buf.size(), f.get())) > 0) {
+        h.update(buf.data(), n);
+        done += n;
+        if (after_chunk) after_chunk(done);
+    }
     if (std::ferror(f.get())) throw SuiteError(path + ": read error");
     return h.hex();
 }

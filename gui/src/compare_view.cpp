@@ -118,6 +118,25 @@ const eval::SuiteReport* CompareView::suiteOf(std::size_t run, const std::string
     return nullptr;
 }
 
+std::vector<ItemPanel::Run> CompareView::itemRuns(int row) const {
+    std::vector<ItemPanel::Run> out;
+    if (row < 0 || row >= status_filter_->rowCount()) return out;
+    const auto& r = items_->row(status_filter_->mapToSource(status_filter_->index(row, 0)).row());
+    const QStringList labels = runLabels();
+    const int other = static_cast<int>(labels.indexOf(r.run));
+    for (int run : {0, other}) {
+        if (run < 0 || static_cast<std::size_t>(run) >= session_.compared().size()) continue;
+        const eval::SuiteReport* s = suiteOf(static_cast<std::size_t>(run), r.suite.toStdString());
+        if (!s) continue;
+        for (const auto& it : s->items)
+            if (it.id == r.pair.id) {
+                out.push_back({(run == 0 ? tr("baseline: ") : QString()) + labels[run], session_.compared()[static_cast<std::size_t>(run)].report, s, &it});
+                break;
+            }
+    }
+    return out;
+}
+
 void CompareView::refresh() {
     reports_->clear();
     const QStringList labels = runLabels();

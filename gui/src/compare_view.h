@@ -5,6 +5,7 @@
 
 #include <QWidget>
 
+#include "item_panel.h"
 #include "lmwb/report_analysis.h"
 
 class QComboBox;
@@ -37,6 +38,9 @@ public:
     QComboBox* metricPicker() const { return metric_; }
     const std::vector<eval::RunComparison>& comparisons() const { return comparisons_; }
     QStringList runLabels() const;  // the baseline first
+    QTableView* itemsTable() const { return table_; }
+    // The item of a row of the per-item table (a row of itemsTable()'s model) in the baseline and in that row's run.
+    std::vector<ItemPanel::Run> itemRuns(int row) const;
 
 signals:
     void comparisonShown();

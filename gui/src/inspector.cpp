@@ -2,6 +2,7 @@
 
 #include <QCheckBox>
 #include <QComboBox>
+#include <QFileInfo>
 #include <QGridLayout>
 #include <QHBoxLayout>
 #include <QLabel>
@@ -13,11 +14,19 @@
 #include <QTextBrowser>
 #include <QVBoxLayout>
 
+#include <optional>
+
 #include "inspector_pages.h"
+#include "side_by_side_view.h"
 #include "lmwb/methods.h"
 #include "session.h"
 
 namespace lmwb::gui {
+
+namespace {
+// How vocabularies name the end-of-text token (GPT-2, Llama 3, Llama 2 / Mistral, Gemma).
+const char* const kEndOfTextNames[] = {"<|endoftext|>", "<|end_of_text|>", "</s>", "<eos>"};
+}  // namespace
 
 InspectorView::InspectorView(Session& session, QWidget* parent) : QWidget(parent), session_(session) {
     auto* v = new QVBoxLayout(this);
@@ -118,6 +127,14 @@ InspectorView::InspectorView(Session& session, QWidget* parent) : QWidget(parent
         refreshControls();
     });
     connect(&session_, &Session::otherModelChanged, this, &InspectorView::refreshControls);
+    connect(&session_, &Session::otherModelChanged, this, [this] {
+        if (pending_pair_.isEmpty() || !session_.other_model()) return;
+        const bool same = QFileInfo(session_.other_model_path()).canonicalFilePath() == QFileInfo(pending_pair_).canonicalFilePath();
+        pending_pair_.clear();
+        if (!same) return;
+        sideBySideView()->setMethod(pending_method_);
+        runSideBySide();
+    });
     connect(prompt_, &QPlainTextEdit::textChanged, this, &InspectorView::updateStaleness);
     connect(target_, &QLineEdit::textChanged, this, &InspectorView::updateStaleness);
     connect(contrast_, &QLineEdit::textChanged, this, &InspectorView::updateStaleness);
@@ -137,6 +154,9 @@ InspectorView::InspectorView(Session& session, QWidget* parent) : QWidget(parent
     auto& runner = session_.jobs;
     connect(&runner, &JobRunner::progress, this, [this](int id, const QString&, double, const QString& text) {
         if (auto it = jobs_.find(id); it != jobs_.end()) status_->setText(it->second + QStringLiteral(": ") + text);
+    });
+    connect(&runner, &JobRunner::cancelling, this, [this](int id, const QString&) {
+        if (auto it = jobs_.find(id); it != jobs_.end()) status_->setText(it->second + tr(": cancelling…"));
     });
     auto ended = [this](int id, const QString& how) {
         auto it = jobs_.find(id);
@@ -247,6 +267,15 @@ void InspectorView::refreshControls() {
                            : session_.chat_template_problem());
     for (auto* b : buttons_) b->setEnabled(on);
     for (InspectorPage* p : pages_) p->setModelOpen(on);
+    // The end-of-text token by its vocabulary name, as the token strips and alternatives show it.
+    std::optional<std::string> eot;
+    if (session_.model())
+        for (const char* t : kEndOfTextNames)
+            if (session_.model()->tokenizer().token_to_id(t)) {
+                eot = t;
+                break;
+            }
+    baseline_->setItemText(1, eot ? tr("end-of-text token %1").arg(QString::fromStdString(*eot)) : tr("end-of-text token"));
 }
 
 void InspectorView::setPrompt(const QString& prompt, const QString& target) {
@@ -288,7 +317,7 @@ int InspectorView::samples() const { return samples_->value(); }
 
 std::int32_t InspectorView::baselineToken() const {
     if (baseline_->currentIndex() != 1 || !session_.model()) return -1;  // the zero embedding
-    for (const char* t : {"<|endoftext|>", "<|end_of_text|>", "</s>", "<eos>"})
+    for (const char* t : kEndOfTextNames)
         if (auto id = session_.model()->tokenizer().token_to_id(t)) return *id;
     return -1;
 }
@@ -303,6 +332,26 @@ void InspectorView::inspectItem(int suite, int row) {
     setPrompt(QString::fromStdString(it.prompt), target);
     status_->setText(tr("%1 · item %2").arg(QString::fromStdString(s.name), QString::fromStdString(it.id)));
     runAttention();
+}
+
+void InspectorView::explainItem(const ItemExplanation& e) {
+    setPrompt(e.prompt, e.target);
+    setContrast(e.contrast);
+    if (!runMethod(e.method.toStdString())) return;
+    pending_pair_.clear();
+    if (e.other_model.isEmpty()) return;
+    if (e.method == QStringLiteral("patching")) {
+        status_->setText(status_->text() + tr(" (patching runs on the open model only; open %1 to patch it)").arg(e.other_model));
+        return;
+    }
+    pending_method_ = e.method == QStringLiteral("shap") ? attr::Method::Shap : attr::Method::IntegratedGradients;
+    sideBySideView()->setMethod(pending_method_);
+    if (session_.other_model() && QFileInfo(session_.other_model_path()).canonicalFilePath() == QFileInfo(e.other_model).canonicalFilePath()) {
+        runSideBySide();
+        return;
+    }
+    pending_pair_ = e.other_model;
+    openOtherModel(e.other_model);
 }
 
 void InspectorView::openOtherModel(const QString& path) { side_by_side_->openOtherModel(path); }

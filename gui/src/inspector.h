@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "inspector_page.h"
+#include "item_panel.h"
 #include "jobs.h"
 #include "lmwb/attribution.h"
 
@@ -94,6 +95,9 @@ public:
     void refreshControls();
 
     void inspectItem(int suite, int row);  // from the current report
+    // The item panel's request: prompt, reference as target, the answer as contrast, then the method on the open model
+    // and, when another run's model is named, IG or SHAP on both models side by side (model B opened first if needed).
+    void explainItem(const ItemExplanation& what);
     // Shortcuts to the pages (tests, the window).
     void runAttention() { runMethod("attention"); }
     void runAttribution(attr::Method method) { runMethod(method == attr::Method::Shap ? "shap" : "ig"); }
@@ -165,6 +169,8 @@ private:
     CalibrationPage* calibration_ = nullptr;
     std::map<int, QString> jobs_;  // running job id -> its title, for the status line
     QString done_detail_;          // what the last finished job produced, for its status line
+    QString pending_pair_;         // model B to run side by side on once it is open (explainItem)
+    attr::Method pending_method_ = attr::Method::IntegratedGradients;
 };
 
 }  // namespace lmwb::gui

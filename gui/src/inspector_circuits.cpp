@@ -218,6 +218,7 @@ void SideBySidePage::run(const std::string&) {
     attr::SideBySideOptions o;
     o.attribution.steps = inspector_.steps();
     o.attribution.method = view_->method();
+    o.attribution.contrast = inspector_.contrast().toStdString();  // explained as target − foil in both models
     startJob(QStringLiteral("side by side"), tr("Side by side"), [this, a, b, prompt, target, o](JobContext& ctx) mutable -> JobRunner::Apply {
         o.control = ctx.control;
         auto r = std::make_shared<const attr::SideBySide>(attr::side_by_side(*a, *b, prompt, target, o));

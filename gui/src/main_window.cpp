@@ -9,6 +9,7 @@
 #include <QFileDialog>
 #include <QFileInfo>
 #include <QHBoxLayout>
+#include <QItemSelectionModel>
 #include <QLabel>
 #include <QMenuBar>
 #include <QMessageBox>
@@ -85,6 +86,36 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent), session_(new Sess
     workspace_->setHeaderHidden(true);
     ws->setWidget(workspace_);
     addDockWidget(Qt::LeftDockWidgetArea, ws);
+    // The linked item panel: the item under the Run view's or Compare's current row, shown on the first selection.
+    auto* item_dock = new QDockWidget(tr("Item"), this);
+    item_dock->setObjectName(QStringLiteral("Item"));
+    item_panel_ = new ItemPanel(*session_);
+    item_dock->setWidget(item_panel_);
+    addDockWidget(Qt::RightDockWidgetArea, item_dock);
+    item_dock->hide();
+    auto show_item = [this, item_dock](std::vector<ItemPanel::Run> runs) {
+        item_panel_->setRuns(std::move(runs));
+        if (!item_panel_->runs().empty() && item_dock->isHidden()) {
+            item_dock->show();
+            resizeDocks({item_dock}, {kItemDockWidth}, Qt::Horizontal);
+        }
+    };
+    connect(run_view_->table()->selectionModel(), &QItemSelectionModel::currentRowChanged, this, [this, show_item](const QModelIndex& current) {
+        const auto& report = session_->report();
+        const eval::ItemRecord* it = current.isValid() ? run_view_->results()->item(run_view_->filter()->mapToSource(current).row()) : nullptr;
+        if (report && it) show_item({{runLabel(*report), report, run_view_->results()->suite(), it}});
+    });
+    connect(compare_view_->itemsTable()->selectionModel(), &QItemSelectionModel::currentRowChanged, this, [this, show_item](const QModelIndex& current) {
+        if (current.isValid()) show_item(compare_view_->itemRuns(current.row()));
+    });
+    // A run's items are gone with the report they came from.
+    connect(session_, &Session::reportChanged, this, [this] {
+        if (!item_panel_->runs().empty() && item_panel_->runs().front().report != session_->report() && item_panel_->runs().size() == 1) item_panel_->setRuns({});
+    });
+    connect(item_panel_, &ItemPanel::explainRequested, this, [this](const ItemExplanation& e) {
+        tabs_->setCurrentWidget(inspector_);
+        inspector_->explainItem(e);
+    });
     auto* jobs = new QDockWidget(tr("Jobs"), this);
     jobs->setObjectName(QStringLiteral("Jobs"));
     auto* jw = new QWidget;
@@ -112,6 +143,9 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent), session_(new Sess
     connect(&runner, &JobRunner::progress, this, [this](int, const QString&, double f, const QString& text) {
         job_progress_->setValue(static_cast<int>(f * 1000));
         job_text_->setText(text);
+    });
+    connect(&runner, &JobRunner::cancelling, this, [this](int, const QString& kind) {
+        job_text_->setText(kind + tr(": cancelling…"));
     });
     auto idle = [this](const QString& text) {
         if (session_->jobs.runningCount() == 0) job_cancel_->setEnabled(false);
@@ -171,8 +205,12 @@ void MainWindow::ensureDocksUsable() {
 void MainWindow::resetLayout() {
     for (auto* dock : findChildren<QDockWidget*>()) {
         dock->setFloating(false);
-        addDockWidget(dock->objectName() == QStringLiteral("Workspace") ? Qt::LeftDockWidgetArea : Qt::BottomDockWidgetArea, dock);
-        dock->show();
+        const QString name = dock->objectName();
+        addDockWidget(name == QStringLiteral("Workspace") ? Qt::LeftDockWidgetArea
+                      : name == QStringLiteral("Item")    ? Qt::RightDockWidgetArea
+                                                          : Qt::BottomDockWidgetArea,
+                      dock);
+        dock->setVisible(name != QStringLiteral("Item"));  // as at first start: it comes with the first selected item
     }
     ensureDocksUsable();
 }

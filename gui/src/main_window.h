@@ -21,6 +21,7 @@ class ModelView;
 class RunView;
 class InspectorView;
 class CompareView;
+class ItemPanel;
 class HistoryView;
 class RatingView;
 
@@ -56,7 +57,7 @@ public:
     void saveSession() const;
     // View > Reset layout: every dock back in its area, shown, at a usable size.
     void resetLayout();
-    static constexpr int kDockWidth = 220, kDockHeight = 60;
+    static constexpr int kDockWidth = 220, kDockHeight = 60, kItemDockWidth = 360;
     QString viewGuide(int tab) const;  // Help ▸ Guide to this view (F1)
     int openDropped(const QMimeData& mime);     // what a drop carries; returns the number of local paths opened
     void setQuiet(bool quiet) { quiet_ = quiet; }  // tests: errors go to lastError() instead of dialogs
@@ -67,6 +68,7 @@ public:
     RunView* runView() const { return run_view_; }
     InspectorView* inspector() const { return inspector_; }
     CompareView* compareView() const { return compare_view_; }
+    ItemPanel* itemPanel() const { return item_panel_; }
     HistoryView* historyView() const { return history_view_; }
     RatingView* ratingView() const { return rating_view_; }
     QTabWidget* tabs() const { return tabs_; }
@@ -89,6 +91,7 @@ private:
     RunView* run_view_;
     InspectorView* inspector_;
     CompareView* compare_view_;
+    ItemPanel* item_panel_;
     HistoryView* history_view_;
     RatingView* rating_view_;
     QTabWidget* tabs_;

@@ -8,7 +8,9 @@
 #include <QHeaderView>
 #include <QLabel>
 #include <QLineEdit>
+#include <QFileInfo>
 #include <QListWidget>
+#include <QPointer>
 #include <QProgressBar>
 #include <QPushButton>
 #include <QSpinBox>
@@ -178,7 +180,7 @@ RunView::RunView(Session& session, QWidget* parent) : QWidget(parent), session_(
     connect(&session_, &Session::suitesChanged, this, &RunView::refreshSuites);
     connect(&session_, &Session::reportChanged, this, &RunView::refreshReport);
     connect(&session_.jobs, &JobRunner::progress, this, [this](int id, const QString&, double f, const QString& text) {
-        if (id != job_) return;
+        if (id != job_ && id != hash_job_) return;
         progress_->setValue(static_cast<int>(f * 1000));
         progress_text_->setText(text);
     });
@@ -198,6 +200,23 @@ RunView::RunView(Session& session, QWidget* parent) : QWidget(parent), session_(
     connect(&session_.jobs, &JobRunner::finished, this, [this, ended](int id, const QString&) {
         ended(id);
         if (id == job_) progress_->setValue(1000);
+    });
+    connect(&session_.jobs, &JobRunner::cancelling, this, [this](int id, const QString&) {
+        if (id == job_ || id == hash_job_) progress_text_->setText(tr("Cancelling…"));
+    });
+    // Hashing ends in a run (started by its result), or in nothing run.
+    auto hash_ended = [this](int id, const QString& text) {
+        if (id != hash_job_) return;
+        hash_job_ = 0;
+        run_->setEnabled(true);
+        cancel_->setEnabled(false);
+        progress_text_->setText(text);
+    };
+    connect(&session_.jobs, &JobRunner::cancelled, this, [this, hash_ended](int id, const QString&) {
+        hash_ended(id, tr("Cancelled while hashing the weights: nothing was run."));
+    });
+    connect(&session_.jobs, &JobRunner::failed, this, [this, hash_ended](int id, const QString&, const QString& error) {
+        hash_ended(id, tr("Failed to hash the weights: %1").arg(error));
     });
     connect(&session_.jobs, &JobRunner::cancelled, this, [this, ended](int id, const QString&) {
         if (id == job_)
@@ -267,8 +286,15 @@ void RunView::resume(const QString& dir) {
 // One path for new and resumed runs: the workspace keeps the run's folder and journal; a finished run leaves its report
 // there, a cancelled or failed one its finished items and journal (resumable), and the index follows each ending.
 void RunView::startRun(const RunSetup& setup, std::vector<datasets::Suite> suites, QString dir, bool resume) {
-    if (session_.jobs.running(QStringLiteral("eval"))) {
+    if (session_.jobs.running(QStringLiteral("eval")) || hash_job_) {
         emit session_.errorOccurred(tr("A run is in progress"), tr("Cancel it (Esc) or wait for it before starting another."));
+        return;
+    }
+    // The open model serves a resumed run when it is the run's model; otherwise the job opens that one (and the run
+    // hashes its weights itself).
+    std::shared_ptr<const LanguageModel> model = session_.model_path() == setup.model_path ? session_.model() : nullptr;
+    if (model && identity_model_.lock() != model) {
+        hashThenRun(model, setup, std::move(suites), dir, resume);
         return;
     }
     eval::EvalOptions opt;
@@ -293,8 +319,7 @@ void RunView::startRun(const RunSetup& setup, std::vector<datasets::Suite> suite
         emit session_.historyChanged();
     }
     run_dir_ = dir;
-    // The open model serves a resumed run when it is the run's model; otherwise the job opens that one.
-    std::shared_ptr<const LanguageModel> model = session_.model_path() == setup.model_path ? session_.model() : nullptr;
+    if (model) opt.model_identity = identity_;
     run_->setEnabled(false);
     cancel_->setEnabled(true);
     progress_->setValue(0);
@@ -311,6 +336,7 @@ void RunView::startRun(const RunSetup& setup, std::vector<datasets::Suite> suite
                 mo.control = ctx.control;
                 model = LanguageModel::open(setup.model_path.toStdString(), mo);
             }
+            ctx.layer_progress = false;  // items, suites and tokens/s say more than layers
             opt.cancel = ctx.control.cancel;
             opt.progress = [&ctx](const eval::Progress& p) { ctx.report(evalProgressFraction(p), evalProgressText(p)); };
             auto outcome = eval::evaluate(*model, nullptr, suites, opt);
@@ -332,7 +358,31 @@ void RunView::startRun(const RunSetup& setup, std::vector<datasets::Suite> suite
     });
 }
 
-void RunView::cancel() { session_.jobs.cancel(job_); }
+void RunView::hashThenRun(std::shared_ptr<const LanguageModel> model, const RunSetup& setup, std::vector<datasets::Suite> suites,
+                          const QString& dir, bool resume) {
+    run_->setEnabled(false);
+    cancel_->setEnabled(true);
+    progress_->setValue(0);
+    progress_text_->setText(tr("Hashing the weights…"));
+    QPointer<RunView> self(this);
+    auto given = std::make_shared<std::vector<datasets::Suite>>(std::move(suites));
+    hash_job_ = session_.jobs.start(QStringLiteral("weights"), tr("Hashing the weights of %1").arg(QFileInfo(setup.model_path).fileName()),
+                                    [self, model, setup, given, dir, resume](JobContext& ctx) -> JobRunner::Apply {
+        auto identity = std::make_shared<const eval::ModelIdentity>(eval::identify(*model, ctx.control));
+        return [self, model, identity, setup, given, dir, resume] {
+            if (!self) return;
+            self->identity_ = *identity;
+            self->identity_model_ = model;
+            self->hash_job_ = 0;
+            if (self->session_.model() == model) self->startRun(setup, std::move(*given), dir, resume);
+        };
+    });
+}
+
+void RunView::cancel() {
+    session_.jobs.cancel(job_);
+    if (hash_job_) session_.jobs.cancel(hash_job_);
+}
 
 void RunView::refreshReport() {
     suite_select_->blockSignals(true);

@@ -4,8 +4,11 @@
 
 #include <QWidget>
 
+#include <memory>
+#include <optional>
 #include <vector>
 
+#include "lmwb/report.h"
 #include "lmwb/suite.h"
 #include "workspace.h"
 
@@ -20,6 +23,9 @@ class QPushButton;
 class QSpinBox;
 class QTableView;
 
+namespace lmwb {
+class LanguageModel;
+}
 namespace lmwb::eval {
 struct Progress;
 }
@@ -58,6 +64,8 @@ public:
 
 private:
     void startRun(const RunSetup& setup, std::vector<datasets::Suite> suites, QString dir, bool resume);
+    void hashThenRun(std::shared_ptr<const LanguageModel> model, const RunSetup& setup, std::vector<datasets::Suite> suites,
+                     const QString& dir, bool resume);
     void refreshSuites();
     void refreshReport();
     void applyMetricRange();
@@ -83,6 +91,10 @@ private:
     AggregateModel* aggregates_;
     int job_ = 0;
     QString run_dir_;  // the workspace folder of the run in progress or last run
+    // The open model's weights are hashed once, as a job of their own that a run waits for (seconds for gigabytes).
+    int hash_job_ = 0;
+    std::optional<eval::ModelIdentity> identity_;
+    std::weak_ptr<const LanguageModel> identity_model_;
 };
 
 }  // namespace lmwb::gui

@@ -348,13 +348,13 @@ fs::path hash_cache_file() {
     return home && *home ? fs::path(home) / ".cache" / "lmwb" / "sha256.json" : fs::path();
 }
 
-std::string cached_file_sha256(const std::string& path) {
+std::string cached_file_sha256(const std::string& path, const std::function<void(std::uint64_t)>& after_chunk) {
     std::error_code ec;
     const fs::path file = fs::absolute(path, ec);
     const auto size = fs::file_size(file, ec);
     const auto mtime = fs::last_write_time(file, ec).time_since_epoch().count();
     const fs::path cache = hash_cache_file();
-    if (ec || cache.empty()) return datasets::file_sha256(path);
+    if (ec || cache.empty()) return datasets::file_sha256(path, after_chunk);
     json entries = json::object();
     if (std::ifstream in(cache); in) {
         entries = json::parse(in, nullptr, false);
@@ -367,7 +367,7 @@ std::string cached_file_sha256(const std::string& path) {
             e.value("sha256", std::string()).size() == 64)
             return e["sha256"].get<std::string>();
     }
-    const std::string sha = datasets::file_sha256(path);
+    const std::string sha = datasets::file_sha256(path, after_chunk);
     try {
         fs::create_directories(cache.parent_path());
         // Runs in parallel (shards on one machine) each add their files: read, add and replace under a lock, so that
@@ -395,7 +395,7 @@ std::string cached_file_sha256(const std::string& path) {
 
 }  // namespace
 
-ModelIdentity identify(const LanguageModel& model) {
+ModelIdentity identify(const LanguageModel& model, const Control& control) {
     const auto& info = model.info();
     ModelIdentity id;
     id.path = info.path;
@@ -405,12 +405,30 @@ ModelIdentity identify(const LanguageModel& model) {
     id.parameters = info.parameters;
     id.repository = info.repository;
     id.revision = info.revision;
+    std::uint64_t total = 0, before = 0;
+    for (const auto& f : info.weight_files) {
+        std::error_code ec;
+        total += fs::file_size(f, ec);
+    }
+    control.check();
+    control.report(0, total, "bytes", "weights");
+    const auto hash = [&](const std::string& file) {
+        const auto after_chunk = [&](std::uint64_t done) {
+            control.check();
+            control.report(static_cast<std::size_t>(before + done), total, "bytes", "weights");
+        };
+        std::string sha = cached_file_sha256(file, after_chunk);
+        std::error_code ec;
+        before += fs::file_size(file, ec);
+        control.report(static_cast<std::size_t>(before), total, "bytes", "weights");
+        return sha;
+    };
     try {
         if (info.weight_files.size() == 1) {
-            id.weights_sha256 = cached_file_sha256(info.weight_files.front());
+            id.weights_sha256 = hash(info.weight_files.front());
         } else {
             std::string all;
-            for (const auto& f : info.weight_files) all += cached_file_sha256(f) + "\n";
+            for (const auto& f : info.weight_files) all += hash(f) + "\n";
             id.weights_sha256 = datasets::sha256_hex(all);
         }
         if (!info.tokenizer_file.empty() && fs::exists(info.tokenizer_file)) id.tokenizer_sha256 = datasets::file_sha256(info.tokenizer_file);
@@ -432,10 +450,13 @@ EvalOutcome evaluate(const LanguageModel& model, const LanguageModel* judge, con
     EvalOutcome out;
     Report& rep = out.report;
     rep.software_version = opt.software_version;
-    rep.model = identify(model);
-    if (judge) rep.judge = identify(*judge);
+    rep.execution.started = utc_now();  // hashing the weights is part of the run
+    Control hashing;
+    hashing.cancel = opt.cancel;
+    if (opt.model_identity && opt.model_identity->path == model.info().path) rep.model = *opt.model_identity;
+    else rep.model = identify(model, hashing);
+    if (judge) rep.judge = identify(*judge, hashing);
     rep.settings = opt.settings;
-    rep.execution.started = utc_now();
     rep.execution.threads = opt.threads;
 
     std::vector<Suite> chat_suites;  // the suites with prompts through the chat template, when a suite uses it

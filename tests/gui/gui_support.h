@@ -8,6 +8,7 @@
 
 #include <cmath>
 #include <functional>
+#include <string>
 
 #include <qcustomplot.h>
 
@@ -16,6 +17,12 @@
 namespace lmwb::test {
 
 inline bool waitFor(const std::function<bool()>& pred, int timeout_ms) { return lmwb::gui::waitUntil(pred, timeout_ms); }
+
+#if defined(LMWB_MODELS) && defined(LMWB_SUITES)
+// The bundled models and suites by name.
+inline std::string model_path(const char* name) { return std::string(LMWB_MODELS) + "/" + name; }
+inline std::string suite_path(const char* name) { return std::string(LMWB_SUITES) + "/" + name + ".json"; }
+#endif
 
 // Measures the longest gap between ticks of a 5 ms timer: how long the GUI thread was blocked.
 class StallProbe {

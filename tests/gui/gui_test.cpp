@@ -55,12 +55,12 @@
 
 using namespace lmwb;
 using namespace lmwb::gui;
+using lmwb::test::model_path;
+using lmwb::test::suite_path;
 using lmwb::test::waitFor;
 
 namespace {
 
-std::string model_path(const char* name) { return std::string(LMWB_MODELS) + "/" + name; }
-std::string suite_path(const char* name) { return std::string(LMWB_SUITES) + "/" + name + ".json"; }
 
 eval::Report small_report(const char* model, std::initializer_list<const char*> suites, std::size_t limit) {
     auto m = LanguageModel::open(model_path(model));

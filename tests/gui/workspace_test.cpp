@@ -15,17 +15,17 @@
 
 #include <nlohmann/json.hpp>
 
+#include "gui_support.h"
 #include "lmwb/evaluation.h"
 #include "lmwb/model.h"
 #include "workspace.h"
 
 using namespace lmwb;
 using namespace lmwb::gui;
+using lmwb::test::model_path;
+using lmwb::test::suite_path;
 
 namespace {
-
-std::string model_path(const char* name) { return std::string(LMWB_MODELS) + "/" + name; }
-std::string suite_path(const char* name) { return std::string(LMWB_SUITES) + "/" + name + ".json"; }
 
 eval::EvalOutcome run(const char* model, std::size_t limit, const std::string& journal = {}, std::size_t stop_after = 0) {
     auto m = LanguageModel::open(model_path(model));

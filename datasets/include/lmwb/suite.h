@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <stdexcept>
@@ -133,6 +134,8 @@ Suite load_suite(const std::string& definition_path);
 std::string render_template(std::string_view tmpl, const std::map<std::string, std::string>& fields);
 
 std::string sha256_hex(std::string_view data);
-std::string file_sha256(const std::string& path);  // streams the file; throws SuiteError when unreadable
+// Streams the file; throws SuiteError when unreadable. after_chunk(bytes read so far) runs after each MiB and may
+// throw to stop (a cancel).
+std::string file_sha256(const std::string& path, const std::function<void(std::uint64_t)>& after_chunk = {});
 
 }  // namespace lmwb::datasets

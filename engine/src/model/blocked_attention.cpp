@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "lmwb/control.h"
+
 namespace lmwb {
 
 namespace {
@@ -68,7 +70,9 @@ public:
         auto out = torch::empty({B, T, s.heads * s.head_dim}, q.options());
         auto lse = torch::empty({B, s.kv_heads, groups, T, 1}, q.options().dtype(torch::kFloat32));
         const auto padding = key_mask.to(torch::kBool);
+        const CancelToken* cancel = CancelScope::current();
         for (std::int64_t q0 = 0; q0 < T; q0 += rows) {
+            if (cancel) cancel->check();
             const Block b = block_at(q0, std::min(rows, T - q0), past, window);
             auto scores = block_scores(grouped_queries(q, b, s), k, b, allowed_keys(b, padding, past, window), s);
             auto row_lse = torch::logsumexp(scores, -1, true);
@@ -106,7 +110,11 @@ public:
         auto dk = torch::zeros(k.sizes(), k.options().dtype(f32)), dv = torch::zeros(v.sizes(), v.options().dtype(f32));
         const auto kf = k.to(f32), vf = v.to(f32), qf = q.to(f32);
         const auto padding = key_mask.to(torch::kBool);
+        // The backward of a long input is seconds of blocks: the thread's cancel token (CPU gradients run on the
+        // thread that asked for them) is checked between them.
+        const CancelToken* cancel = CancelScope::current();
         for (std::int64_t q0 = 0; q0 < T; q0 += rows) {
+            if (cancel) cancel->check();
             const Block b = block_at(q0, std::min(rows, T - q0), past, window);
             const std::int64_t keys = b.keys();
             const auto qg = grouped_queries(qf, b, s);
@@ -138,7 +146,9 @@ torch::Tensor blocked_attention(const torch::Tensor& q, const torch::Tensor& k, 
     const std::int64_t B = q.size(0), T = q.size(2), groups = s.heads / s.kv_heads;
     auto out = torch::empty({B, T, s.heads * s.head_dim}, q.options());
     const auto padding = key_mask.to(torch::kBool);
+    const CancelToken* cancel = CancelScope::current();
     for (std::int64_t q0 = 0; q0 < T; q0 += rows) {
+        if (cancel) cancel->check();
         const Block b = block_at(q0, std::min(rows, T - q0), past, window);
         auto scores = block_scores(grouped_queries(q, b, s), k, b, allowed_keys(b, padding, past, window), s);
         at::_softmax_out(scores, scores, -1, false);  // in place: one block's scores at a time

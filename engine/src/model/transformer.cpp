@@ -73,6 +73,15 @@ void cancel_point(const torch::Tensor& h, const CancelToken* token) {
     token->check();
     if (h.requires_grad()) h.register_hook([t = *token](const torch::Tensor&) { t.check(); });
 }
+
+// The start of a layer: a cancel point, and the layer reported to the thread's observer as the forward starts it and
+// as the gradient leaves it.
+void layer_point(const torch::Tensor& h, const CancelToken* token, const std::shared_ptr<const LayerObserver>& observer, int layer, int layers) {
+    if (observer) (*observer)(LayerStep{layer, layers, false});
+    cancel_point(h, token);
+    if (observer && h.requires_grad())
+        h.register_hook([observer, layer, layers](const torch::Tensor&) { (*observer)(LayerStep{layer, layers, true}); });
+}
 }  // namespace
 
 std::int64_t cache_length(const KVCache& cache) { return cache.length; }
@@ -337,16 +346,43 @@ struct Transformer::Impl {
         return x;
     }
 
-    // The MLP of a long input for inference, a block of positions at a time (it reads each position alone): its
-    // [positions, intermediate] activations, the largest of a pass, stay near block_bytes however long the input.
-    torch::Tensor mlp_in_blocks(const Layer& l, const torch::Tensor& x, bool grad) const {
+    // With gradients, a product that reads each position alone, over many positions, in blocks of rows with a cancel
+    // point between blocks, forward and backward: 256 floating-point operations per byte of the block size (32 MiB:
+    // about 8.6 GFLOP forward, twice that backward). A 1 B model's MLP or projections over thousands of positions are
+    // otherwise seconds of one product that a cancel cannot stop.
+    template <class F>
+    torch::Tensor grad_rows(const torch::Tensor& x, double flops_per_row, const F& f) const {
         const std::int64_t D = x.size(-1), positions = D > 0 ? x.numel() / D : 0;
-        const std::int64_t rows = std::max<std::int64_t>(16, block_bytes / 4 / std::max<std::int64_t>(1, 2 * cfg.intermediate_size));
-        if (grad || positions <= rows) return mlp(l, x);
+        const std::int64_t rows = std::max<std::int64_t>(16, static_cast<std::int64_t>(256.0 * static_cast<double>(block_bytes) / flops_per_row));
+        if (!at::GradMode::is_enabled() || positions <= rows) return f(x);
+        const CancelToken* cancel = CancelScope::current();
+        const auto flat = x.reshape({positions, D});
+        std::vector<torch::Tensor> parts;
+        for (std::int64_t r0 = 0; r0 < positions; r0 += rows) {
+            if (cancel) cancel->check();
+            parts.push_back(f(flat.narrow(0, r0, std::min(rows, positions - r0))));
+            cancel_point(parts.back(), cancel);  // backward: checked before each block's gradient
+        }
+        auto out = torch::cat(parts, 0);
+        auto sizes = x.sizes().vec();
+        sizes.back() = out.size(-1);
+        return out.view(sizes);
+    }
+
+    // The MLP of a long input a block of positions at a time (it reads each position alone). Inference: its
+    // [positions, intermediate] activations, the largest of a pass, stay near block_bytes however long the input, with
+    // a cancel point between blocks. With gradients: grad_rows.
+    torch::Tensor mlp_in_blocks(const Layer& l, const torch::Tensor& x, bool grad) const {
+        const std::int64_t D = x.size(-1), positions = D > 0 ? x.numel() / D : 0, I = std::max<std::int64_t>(1, cfg.intermediate_size);
+        if (grad) return grad_rows(x, 6.0 * static_cast<double>(D) * static_cast<double>(I), [&](const torch::Tensor& part) { return mlp(l, part); });
+        const std::int64_t rows = std::max<std::int64_t>(16, block_bytes / 4 / (2 * I));
+        if (positions <= rows) return mlp(l, x);
+        const CancelToken* cancel = CancelScope::current();
         const auto flat = x.reshape({positions, D});
         torch::Tensor out;
         for (std::int64_t r0 = 0; r0 < positions; r0 += rows) {
             const std::int64_t n = std::min(rows, positions - r0);
+            if (cancel) cancel->check();
             auto part = mlp(l, flat.narrow(0, r0, n));
             if (!out.defined()) out = torch::empty({positions, part.size(-1)}, part.options());
             out.narrow(0, r0, n).copy_(part);
@@ -360,15 +396,17 @@ struct Transformer::Impl {
     std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> project(const Layer& l, const torch::Tensor& x) const {
         const std::int64_t B = x.size(0), T = x.size(1), H = cfg.heads, KV = cfg.kv_heads, hd = cfg.head_dim;
         torch::Tensor q, k, v;
+        const double flops = 2.0 * static_cast<double>(x.size(-1)) * static_cast<double>((H + 2 * KV) * hd);  // per position
+        const auto product = [&](const auto& linear) { return grad_rows(x, flops, [&](const torch::Tensor& part) { return linear(part); }); };
         switch (cfg.arch.qkv) {
-            case QkvLayout::Separate: q = l.q(x), k = l.k(x), v = l.v(x); break;
+            case QkvLayout::Separate: q = product(l.q), k = product(l.k), v = product(l.v); break;
             case QkvLayout::FusedRows: {
-                auto qkv = l.qkv(x);
+                auto qkv = product(l.qkv);
                 q = qkv.narrow(-1, 0, H * hd), k = qkv.narrow(-1, H * hd, KV * hd), v = qkv.narrow(-1, (H + KV) * hd, KV * hd);
                 break;
             }
             case QkvLayout::FusedPerHead: {
-                auto qkv = l.qkv(x).view({B, T, H, 3, hd});
+                auto qkv = product(l.qkv).view({B, T, H, 3, hd});
                 return {qkv.select(3, 0), qkv.select(3, 1), qkv.select(3, 2)};
             }
         }
@@ -694,6 +732,7 @@ torch::Tensor Transformer::run(const Pass& pass) const {
     torch::Tensor cos, sin;
     if (c.rotary_dims > 0) std::tie(cos, sin) = m.rope_tables(positions, key_mask);
     const CancelToken* cancel = CancelScope::current();
+    const auto observer = LayerScope::current();
     const bool grad = at::GradMode::is_enabled();
     // Inference with one query position per row on the CPU in float32, nobody asking for the probabilities.
     const bool decode_step = T == 1 && !grad && !hooks && m.device.is_cpu() && m.dtype == torch::kFloat32;
@@ -701,7 +740,7 @@ torch::Tensor Transformer::run(const Pass& pass) const {
     for (auto li = static_cast<std::size_t>(pass.first_layer); li < m.layers.size(); ++li) {
         const Layer& l = m.layers[li];
         const int layer = static_cast<int>(li);
-        cancel_point(h, cancel);
+        layer_point(h, cancel, observer, layer, static_cast<int>(m.layers.size()));
         hook(layer, HookKind::ResidPre, h);
         auto x = l.attn_in.present() ? m.norm(h, l.attn_in) : h;
         auto [q, k, v] = m.project(l, x);
@@ -779,7 +818,8 @@ torch::Tensor Transformer::run(const Pass& pass) const {
             attn = attn.reshape({B * T, -1}).index_select(0, *rows).unsqueeze(0);
             h = h.reshape({B * T, -1}).index_select(0, *rows).unsqueeze(0);
         }
-        auto a = l.o(attn);
+        auto a = m.grad_rows(attn, 2.0 * static_cast<double>(attn.size(-1)) * static_cast<double>(c.hidden_size),
+                             [&](const torch::Tensor& part) { return l.o(part); });
         attn = torch::Tensor();
         if (l.attn_out.present()) a = m.norm(a, l.attn_out);
         hook(layer, HookKind::AttnOut, a);

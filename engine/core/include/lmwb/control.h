@@ -63,4 +63,26 @@ private:
     const CancelToken* previous_;
 };
 
+// One layer of a pass: the forward starting it, or the gradient leaving it (backward runs layers - 1 down to 0).
+struct LayerStep {
+    int layer = 0, layers = 0;
+    bool backward = false;
+};
+using LayerObserver = std::function<void(const LayerStep&)>;
+
+// While a scope is alive on a thread, the engine's passes on that thread report each layer they start and each layer
+// the gradient leaves: work whose unit of progress is a whole pass (a batch of IG points) can show where in the pass
+// it is. Scopes nest; the innermost holds.
+class LayerScope {
+public:
+    explicit LayerScope(LayerObserver observe);
+    ~LayerScope();
+    LayerScope(const LayerScope&) = delete;
+    LayerScope& operator=(const LayerScope&) = delete;
+    static std::shared_ptr<const LayerObserver> current();  // null outside any scope
+
+private:
+    std::shared_ptr<const LayerObserver> previous_;
+};
+
 }  // namespace lmwb

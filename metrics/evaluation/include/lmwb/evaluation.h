@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -37,6 +38,9 @@ struct EvalOptions {
     CancelToken cancel;  // checked between items and inside every pass; a cancelled run keeps its finished items
     std::function<void(const Progress&)> progress;
     std::string software_version;
+    // The model's identity when it was hashed beforehand (identify(), a job of its own in the GUI); otherwise the run
+    // hashes the weights first.
+    std::optional<ModelIdentity> model_identity;
 };
 
 struct EvalOutcome {
@@ -45,7 +49,9 @@ struct EvalOutcome {
     std::size_t resumed_items = 0;
 };
 
-ModelIdentity identify(const LanguageModel& model);  // hashes the weight and tokenizer files
+// Hashes the weight and tokenizer files (each weight file's digest cached per path, size and time): progress in bytes of
+// the stage "weights", cancelled between MiB.
+ModelIdentity identify(const LanguageModel& model, const Control& control = {});
 
 // Runs the suites. `judge` (may be null) scores fluency and relevance; otherwise the model itself does.
 // With a journal, each finished item is appended and flushed as it completes.
