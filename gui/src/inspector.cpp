@@ -131,9 +131,7 @@ InspectorView::InspectorView(Session& session, QWidget* parent) : QWidget(parent
         if (pending_pair_.isEmpty() || !session_.other_model()) return;
         const bool same = QFileInfo(session_.other_model_path()).canonicalFilePath() == QFileInfo(pending_pair_).canonicalFilePath();
         pending_pair_.clear();
-        if (!same) return;
-        sideBySideView()->setMethod(pending_method_);
-        runSideBySide();
+        if (same) runOnOtherModel();
     });
     connect(prompt_, &QPlainTextEdit::textChanged, this, &InspectorView::updateStaleness);
     connect(target_, &QLineEdit::textChanged, this, &InspectorView::updateStaleness);
@@ -340,18 +338,23 @@ void InspectorView::explainItem(const ItemExplanation& e) {
     if (!runMethod(e.method.toStdString())) return;
     pending_pair_.clear();
     if (e.other_model.isEmpty()) return;
-    if (e.method == QStringLiteral("patching")) {
-        status_->setText(status_->text() + tr(" (patching runs on the open model only; open %1 to patch it)").arg(e.other_model));
-        return;
-    }
-    pending_method_ = e.method == QStringLiteral("shap") ? attr::Method::Shap : attr::Method::IntegratedGradients;
-    sideBySideView()->setMethod(pending_method_);
+    pending_method_ = e.method;
     if (session_.other_model() && QFileInfo(session_.other_model_path()).canonicalFilePath() == QFileInfo(e.other_model).canonicalFilePath()) {
-        runSideBySide();
+        runOnOtherModel();
         return;
     }
     pending_pair_ = e.other_model;
     openOtherModel(e.other_model);
+}
+
+// The second half of explainItem: IG or SHAP in both models side by side, or patching in model B.
+void InspectorView::runOnOtherModel() {
+    if (pending_method_ == QStringLiteral("patching")) {
+        circuits_->runPatchingOnOther();
+        return;
+    }
+    sideBySideView()->setMethod(pending_method_ == QStringLiteral("shap") ? attr::Method::Shap : attr::Method::IntegratedGradients);
+    runSideBySide();
 }
 
 void InspectorView::openOtherModel(const QString& path) { side_by_side_->openOtherModel(path); }

@@ -98,6 +98,7 @@ public:
     // The item panel's request: prompt, reference as target, the answer as contrast, then the method on the open model
     // and, when another run's model is named, IG or SHAP on both models side by side (model B opened first if needed).
     void explainItem(const ItemExplanation& what);
+    CircuitsPage* circuitsPage() const { return circuits_; }
     // Shortcuts to the pages (tests, the window).
     void runAttention() { runMethod("attention"); }
     void runAttribution(attr::Method method) { runMethod(method == attr::Method::Shap ? "shap" : "ig"); }
@@ -144,6 +145,7 @@ signals:
 
 private:
     void clearResults();
+    void runOnOtherModel();
     Session& session_;
     QPlainTextEdit* prompt_;
     QLineEdit* target_;
@@ -170,7 +172,7 @@ private:
     std::map<int, QString> jobs_;  // running job id -> its title, for the status line
     QString done_detail_;          // what the last finished job produced, for its status line
     QString pending_pair_;         // model B to run side by side on once it is open (explainItem)
-    attr::Method pending_method_ = attr::Method::IntegratedGradients;
+    QString pending_method_;  // "ig", "shap" or "patching"
 };
 
 }  // namespace lmwb::gui

@@ -1,5 +1,6 @@
 // The inspector's logit lens, circuits (activation patching, direct logit attribution), generated-text, heads and
 // side-by-side pages: thin pages around their views (lens_view.h, circuits_view.h, head_grid.h, side_by_side_view.h).
+#include <QComboBox>
 #include <QFileInfo>
 #include <QPointer>
 #include <QTabWidget>
@@ -52,7 +53,15 @@ void LensPage::run(const std::string&) {
 // --- Circuits ----------------------------------------------------------------------------------------------------
 
 CircuitsPage::CircuitsPage(InspectorView& inspector) : InspectorPage(inspector) {
-    view_ = fill(this, new CircuitsView);
+    auto* v = new QVBoxLayout(this);
+    v->setContentsMargins(0, 0, 0, 0);
+    which_ = new QComboBox;
+    which_->setToolTip(tr("Activation patching of the same inputs in model A (the open model) or model B"));
+    which_->hide();
+    v->addWidget(which_, 0, Qt::AlignLeft);
+    view_ = new CircuitsView;
+    v->addWidget(view_, 1);
+    connect(which_, &QComboBox::currentIndexChanged, this, &CircuitsPage::showPatching);
     connect(view_, &CircuitsView::patchRequested, this, [this] { inspector_.runMethod("patching"); });
     connect(view_, &CircuitsView::directLogitRequested, this, [this] { inspector_.runMethod("dla"); });
     connect(view_, &CircuitsView::settingsChanged, &inspector_, &InspectorView::updateStaleness);
@@ -61,6 +70,38 @@ CircuitsPage::CircuitsPage(InspectorView& inspector) : InspectorPage(inspector) 
 void CircuitsPage::clear() {
     view_->clear();
     has_patching_ = has_dla_ = false;
+    patching_a_.reset();
+    patching_b_.reset();
+    which_->hide();
+}
+
+void CircuitsPage::showPatching() {
+    const auto& r = which_->currentIndex() == 1 && patching_b_ ? patching_b_ : patching_a_;
+    if (r) view_->setPatching(r);
+}
+
+void CircuitsPage::runPatchingOnOther() {
+    auto model = session().other_model();
+    if (!model) return;
+    attr::PatchingOptions o;
+    o.corrupted = view_->corrupted().toStdString();
+    o.contrast = inspector_.contrast().toStdString();
+    const std::string prompt = inspector_.prompt().toStdString(), target = inspector_.target().toStdString();
+    const QString name = QFileInfo(session().other_model_path()).fileName();
+    startJob(QStringLiteral("patching B"), tr("Activation patching in model B"), [this, model, prompt, target, o, name](JobContext& ctx) mutable -> JobRunner::Apply {
+        o.control = ctx.control;
+        auto r = std::make_shared<const attr::PatchingResult>(attr::activation_patching(*model, prompt, target, o));
+        return [this, r, name] {
+            patching_b_ = r;
+            const QSignalBlocker block(which_);
+            which_->clear();
+            which_->addItems({tr("patching in model A: %1").arg(QFileInfo(session().model_path()).fileName()), tr("patching in model B: %1").arg(name)});
+            which_->setCurrentIndex(1);
+            which_->show();
+            showPatching();
+            inspector_.setDoneDetail(tr("%1 runs in model B").arg(r->runs));
+        };
+    });
 }
 
 void CircuitsPage::setModelOpen(bool open) { view_->setButtonsEnabled(open); }
@@ -105,6 +146,10 @@ void CircuitsPage::run(const std::string& method) {
         o.control = ctx.control;
         auto r = std::make_shared<const attr::PatchingResult>(attr::activation_patching(*model, prompt, target, o));
         return [this, r, in] {
+            patching_a_ = r;
+            patching_b_.reset();  // B's, if any, was of other inputs
+            which_->hide();
+            which_->setCurrentIndex(0);
             view_->setPatching(r);
             patching_for_ = in;
             has_patching_ = true;

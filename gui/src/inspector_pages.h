@@ -184,9 +184,15 @@ public:
     PageInputs currentInputs(const std::string& method) const;
     bool isStale(const std::string& method) const;
     CircuitsView* view() const { return view_; }
+    // Patching of the same inputs in model B (the item panel's two-model request): shown with a switch between A and B.
+    void runPatchingOnOther();
+    QComboBox* patchedModel() const { return which_; }
 
 private:
+    void showPatching();
     CircuitsView* view_;
+    QComboBox* which_;  // which model's patching is shown, once B has one
+    std::shared_ptr<const attr::PatchingResult> patching_a_, patching_b_;
     bool has_patching_ = false, has_dla_ = false;
     PageInputs patching_for_, dla_for_;
 };

@@ -64,8 +64,10 @@ ItemPanel::ItemPanel(Session& session, QWidget* parent) : QWidget(parent), sessi
     text_ = new QTextBrowser;
     text_->setOpenLinks(false);
     v->addWidget(text_, 1);
+    auto* explain = new QLabel(tr("Explain the reference against the answer in the Inspector:"));
+    explain->setWordWrap(true);
+    v->addWidget(explain);
     auto* buttons = new QHBoxLayout;
-    buttons->addWidget(new QLabel(tr("Explain reference vs answer:")));
     ig_ = new QPushButton(tr("IG"));
     shap_ = new QPushButton(tr("SHAP"));
     patching_ = new QPushButton(tr("Patching"));
@@ -148,11 +150,13 @@ void ItemPanel::render() {
     QString html = QStringLiteral("<p><b>%1</b> · item <b>%2</b></p>").arg(esc(first.suite->name), esc(it.id));
     html += tr("<p><b>Prompt</b></p>") + block(it.prompt);
     if (!it.choices.empty()) {
-        html += tr("<p><b>Choices</b> (the reference in bold)</p><ol start=\"0\">");
-        for (std::size_t k = 0; k < it.choices.size(); ++k)
-            html += static_cast<int>(k) == it.answer ? QStringLiteral("<li><b>%1</b></li>").arg(esc(it.choices[k].text))
-                                                     : QStringLiteral("<li>%1</li>").arg(esc(it.choices[k].text));
-        html += QStringLiteral("</ol>");
+        // Numbered from 0, as the report's answer and predicted indices are.
+        html += tr("<p><b>Choices</b> (the reference in bold)</p><p>");
+        for (std::size_t k = 0; k < it.choices.size(); ++k) {
+            const QString line = QStringLiteral("%1&nbsp;&nbsp;%2").arg(k).arg(esc(it.choices[k].text));
+            html += (static_cast<int>(k) == it.answer ? QStringLiteral("<b>%1</b>").arg(line) : line) + QStringLiteral("<br>");
+        }
+        html += QStringLiteral("</p>");
     } else if (first.suite->kind != "perplexity") {
         std::vector<std::string> refs = it.references;
         if (refs.empty() && !it.target.empty()) refs.push_back(it.target);
@@ -237,7 +241,7 @@ void ItemPanel::refreshButtons() {
     for (auto* b : {ig_, shap_, patching_}) {
         b->setEnabled(why.isEmpty());
         b->setToolTip(why.isEmpty() ? tr("Fill the Inspector with the prompt, the reference as target and the answer as contrast, and run it "
-                                         "(on both models, side by side, when the runs' models differ)")
+                                         "(in both models when the runs' models differ)")
                                     : why);
     }
 }

@@ -1,7 +1,7 @@
 // The linked item panel (LIT's idea): one item across the runs that hold it — prompt, references, each run's answer and
 // metrics, and the per-token log-prob differences between the first two — fed by the Run view's result rows and
-// Compare's per-item rows. Its buttons explain the reference against a run's answer in the Inspector, on both
-// runs' models when they differ.
+// Compare's per-item rows. Its buttons explain the reference against a run's answer in the Inspector, in both runs'
+// models when they differ.
 #pragma once
 
 #include <QWidget>

@@ -91,13 +91,17 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent), session_(new Sess
     item_dock->setObjectName(QStringLiteral("Item"));
     item_panel_ = new ItemPanel(*session_);
     item_dock->setWidget(item_panel_);
-    addDockWidget(Qt::RightDockWidgetArea, item_dock);
+    splitDockWidget(ws, item_dock, Qt::Vertical);
     item_dock->hide();
-    auto show_item = [this, item_dock](std::vector<ItemPanel::Run> runs) {
+    auto show_item = [this, item_dock, ws](std::vector<ItemPanel::Run> runs) {
         item_panel_->setRuns(std::move(runs));
         if (!item_panel_->runs().empty() && item_dock->isHidden()) {
             item_dock->show();
-            resizeDocks({item_dock}, {kItemDockWidth}, Qt::Horizontal);
+            // Below the Workspace dock, which needs little height: the tabs keep their width.
+            if (dockWidgetArea(item_dock) == Qt::LeftDockWidgetArea && ws->isVisible() && !ws->isFloating())
+                QMetaObject::invokeMethod(this, [this, item_dock, ws] {
+                    resizeDocks({ws, item_dock}, {kWorkspaceDockHeight, std::max(kWorkspaceDockHeight, height() - kWorkspaceDockHeight)}, Qt::Vertical);
+                }, Qt::QueuedConnection);
         }
     };
     connect(run_view_->table()->selectionModel(), &QItemSelectionModel::currentRowChanged, this, [this, show_item](const QModelIndex& current) {
@@ -206,10 +210,7 @@ void MainWindow::resetLayout() {
     for (auto* dock : findChildren<QDockWidget*>()) {
         dock->setFloating(false);
         const QString name = dock->objectName();
-        addDockWidget(name == QStringLiteral("Workspace") ? Qt::LeftDockWidgetArea
-                      : name == QStringLiteral("Item")    ? Qt::RightDockWidgetArea
-                                                          : Qt::BottomDockWidgetArea,
-                      dock);
+        addDockWidget(name == QStringLiteral("Workspace") || name == QStringLiteral("Item") ? Qt::LeftDockWidgetArea : Qt::BottomDockWidgetArea, dock);
         dock->setVisible(name != QStringLiteral("Item"));  // as at first start: it comes with the first selected item
     }
     ensureDocksUsable();

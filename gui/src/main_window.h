@@ -57,7 +57,7 @@ public:
     void saveSession() const;
     // View > Reset layout: every dock back in its area, shown, at a usable size.
     void resetLayout();
-    static constexpr int kDockWidth = 220, kDockHeight = 60, kItemDockWidth = 360;
+    static constexpr int kDockWidth = 220, kDockHeight = 60, kWorkspaceDockHeight = 160;
     QString viewGuide(int tab) const;  // Help ▸ Guide to this view (F1)
     int openDropped(const QMimeData& mime);     // what a drop carries; returns the number of local paths opened
     void setQuiet(bool quiet) { quiet_ = quiet; }  // tests: errors go to lastError() instead of dialogs

@@ -140,6 +140,9 @@ void SideBySideView::setResult(std::shared_ptr<const attr::SideBySide> r) {
                             .arg(s.a_total, 0, 'f', 4).arg(s.b_total, 0, 'f', 4)
                             .arg(s.same_tokens ? tr("the same tokens, aligned token by token") : tr("different tokenizations, aligned by character spans")));
     if (!s.attributed) return;
+    if (!s.a_attribution.contrast.empty())  // contrastive: the bars explain the difference, not the target alone
+        responses_->setText(responses_->text() + tr("<br>attributed: log p(“%1”) − log p(“%2”) in each model")
+                                                     .arg(tokenText(s.continuation).toHtmlEscaped(), tokenText(s.a_attribution.contrast).toHtmlEscaped()));
     double lo = 0, hi = 0;  // one value scale for A and B: bars of equal height mean equal scores
     for (const auto* words_of : {&s.a_attribution, &s.b_attribution})
         for (const auto& w : words_of->words) lo = std::min(lo, w.score), hi = std::max(hi, w.score);

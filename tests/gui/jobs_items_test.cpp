@@ -2,6 +2,7 @@
 // linked item panel (an item across runs, per-token differences, explaining it in the Inspector).
 #include <catch2/catch.hpp>
 
+#include <QComboBox>
 #include <QDockWidget>
 #include <QLabel>
 #include <QLineEdit>
@@ -20,6 +21,7 @@
 #include "compare_view.h"
 #include "gui_support.h"
 #include "inspector.h"
+#include "inspector_pages.h"
 #include "item_models.h"
 #include "item_panel.h"
 #include "jobs.h"
@@ -274,4 +276,12 @@ TEST_CASE("item panel: a result row, a compared item with per-token differences,
     REQUIRE(in->sideBySideView()->result());
     CHECK(in->sideBySideView()->result()->attributed);
     CHECK(in->sideBySideView()->result()->b_attribution.contrast == e.contrast.toStdString());
+
+    // Patching: in model A, then in model B (already open), with a switch between their grids.
+    panel->button(QStringLiteral("patching"))->click();
+    REQUIRE(waitFor([&] { return s.jobs.runningCount() == 0 && in->circuitsPage()->patchedModel()->isVisibleTo(in); }, 60000));
+    QComboBox* which = in->circuitsPage()->patchedModel();
+    REQUIRE(which->count() == 2);
+    CHECK(which->currentText().contains(QStringLiteral("tiny-b")));
+    CHECK(which->itemText(0).contains(QStringLiteral("tiny-a")));
 }
