@@ -30,8 +30,24 @@ std::vector<Site> parse_sites(const std::string& list) {
     return out;
 }
 
-void print_grid(const attr::PatchingResult& r, const attr::PatchingGrid& g) {
-    std::printf("\n%s: recovered fraction, layers (rows) by %s (columns)\n%-9s", to_string(g.site).c_str(),
+// Activation and attribution patching read the same options.
+attr::PatchingOptions patching_options(const CircuitArgs& a, const std::string& contrast, std::uint64_t seed, int batch_size, const char* label,
+                                       bool json) {
+    attr::PatchingOptions o;
+    o.corrupted = a.corrupted;
+    o.noise_positions = a.noise_positions;
+    o.noise_scale = a.noise_scale;
+    o.seed = seed;
+    o.contrast = contrast;
+    o.sites = parse_sites(a.sites);
+    o.positions = a.positions;
+    o.batch_size = batch_size;
+    o.control = terminal_control(label, json);
+    return o;
+}
+
+void print_grid(const attr::PatchingResult& r, const attr::PatchingGrid& g, const char* what = "") {
+    std::printf("\n%s%s: recovered fraction, layers (rows) by %s (columns)\n%-9s", what, to_string(g.site).c_str(),
                 g.site == Site::Heads ? "head" : "position", "");
     for (int c = 0; c < g.columns; ++c) {
         if (g.site == Site::Heads) {
@@ -56,7 +72,8 @@ void add_circuit_options(CLI::App* cmd, CircuitArgs& a) {
     cmd->add_option("--noise-positions", a.noise_positions, "Patching: prompt token positions to noise (default: all)")->delimiter(',');
     cmd->add_option("--noise-scale", a.noise_scale, "Patching: noise standard deviation in embedding standard deviations (3)");
     cmd->add_option("--sites", a.sites, "Patching: residual, attention, mlp, heads (comma-separated)");
-    cmd->add_option("--positions", a.positions, "Patching: sequence positions to patch (default: all)")->delimiter(',');
+    cmd->add_option("--positions", a.positions, "Patching: sequence positions to patch; sae-ablate: positions to change (default: all)")->delimiter(',');
+    cmd->add_flag("--no-exact", a.no_exact, "Attribution patching: the estimates alone, without exact patching beside them");
     cmd->add_flag("--generation", a.generation,
                   "grad, grad-x-input, ig: attribute every token of the target (default: the greedy output) to the prompt and the tokens before it");
     cmd->add_option("--max-new-tokens", a.max_new_tokens, "--generation without --target: tokens to generate (16)");
@@ -131,17 +148,7 @@ int run_direct_logit(const LanguageModel& model, const std::string& prompt, cons
 
 int run_patching(const LanguageModel& model, const std::string& prompt, std::string target, const std::string& contrast,
                  const CircuitArgs& a, std::uint64_t seed, int batch_size, bool json) {
-    attr::PatchingOptions o;
-    o.corrupted = a.corrupted;
-    o.noise_positions = a.noise_positions;
-    o.noise_scale = a.noise_scale;
-    o.seed = seed;
-    o.contrast = contrast;
-    o.sites = parse_sites(a.sites);
-    o.positions = a.positions;
-    o.batch_size = batch_size;
-    o.control = terminal_control("patching", json);
-    auto r = attr::activation_patching(model, prompt, target, o);
+    auto r = attr::activation_patching(model, prompt, target, patching_options(a, contrast, seed, batch_size, "patching", json));
     if (json) {
         std::cout << attr::to_json_text(r);
         return 0;
@@ -155,6 +162,26 @@ int run_patching(const LanguageModel& model, const std::string& prompt, std::str
     if (std::abs(r.clean - r.corrupted) < 1e-6) std::printf("  the corruption does not change the metric: no fraction to recover\n");
     for (const auto& g : r.grids) print_grid(r, g);
     std::printf("\n  %zu patched runs\n", r.runs);
+    return 0;
+}
+
+int run_attribution_patching(const LanguageModel& model, const std::string& prompt, const std::string& target, const std::string& contrast,
+                             const CircuitArgs& a, std::uint64_t seed, int batch_size, bool json) {
+    auto r = attr::attribution_patching(model, prompt, target, patching_options(a, contrast, seed, batch_size, "attribution patching", json),
+                                        !a.no_exact);
+    if (json) {
+        std::cout << attr::to_json_text(r);
+        return 0;
+    }
+    std::printf("attribution patching (first-order estimate of restoring each clean component into the corrupted run): clean %.4f, corrupted %.4f\n",
+                r.exact.clean, r.exact.corrupted);
+    for (std::size_t s = 0; s < r.estimates.size(); ++s) {
+        print_grid(r.exact, r.estimates[s], "estimated ");
+        if (s < r.correlation.size()) {
+            print_grid(r.exact, *r.exact.grid(r.estimates[s].site), "exact ");
+            std::printf("Pearson r between estimate and exact: %.4f\n", r.correlation[s]);
+        }
+    }
     return 0;
 }
 

@@ -63,13 +63,26 @@ struct CircuitArgs {
     std::vector<int> noise_positions, positions;
     double noise_scale = 3.0;
     bool generation = false;  // explain every generated token (--generation)
+    bool no_exact = false;    // attribution patching alone (--no-exact)
     int max_new_tokens = 16;
 };
 void add_circuit_options(CLI::App* cmd, CircuitArgs& args);
+// explain -m sae-features | sae-attribution | sae-ablate.
+struct SaeArgs {
+    std::vector<std::string> saes;  // SAELens folders or params.npz files
+    std::string hook;               // a params.npz's hook point
+    int features = 20, feature = -1;
+    double value = 0;
+};
+void add_sae_options(CLI::App* cmd, SaeArgs& args);
+int run_sae_method(const LanguageModel& model, const std::string& method, const std::string& prompt, const std::string& target,
+                   const std::string& contrast, const SaeArgs& sae, const std::vector<int>& positions, int top_k, int steps, bool json);
 // explain --generation: every continuation token attributed to the prompt and the tokens before it.
 int run_generation_attribution(const LanguageModel& model, const std::string& prompt, const std::string& continuation,
                                const std::string& method, int steps, const std::string& quadrature, int internal_batch,
                                std::int32_t baseline_token, const CircuitArgs& args, bool json);
+int run_attribution_patching(const LanguageModel& model, const std::string& prompt, const std::string& target, const std::string& contrast,
+                             const CircuitArgs& a, std::uint64_t seed, int batch_size, bool json);
 int run_direct_logit(const LanguageModel& model, const std::string& prompt, const std::string& target, const std::string& contrast,
                      bool json);
 int run_patching(const LanguageModel& model, const std::string& prompt, std::string target, const std::string& contrast,

@@ -37,6 +37,7 @@ struct ExplainArgs {
     std::uint64_t seed = 0;
     std::vector<std::string> spans;
     CircuitArgs circuits;
+    SaeArgs sae;
     ChatFlags chat;
     // Set as the command runs: whether --target / --batch-size were given.
     bool target_given = false;
@@ -159,9 +160,20 @@ int run_patching_method(const ExplainArgs& a, const attr::MethodInfo&) {
     return run_patching(*model, a.prompt, a.target, a.contrast, a.circuits, a.seed, a.batch, a.json);
 }
 
+int run_attribution_patching_method(const ExplainArgs& a, const attr::MethodInfo&) {
+    auto model = open_model(a);
+    return run_attribution_patching(*model, a.prompt, a.target, a.contrast, a.circuits, a.seed, a.batch, a.json);
+}
+
 int run_direct_logit_method(const ExplainArgs& a, const attr::MethodInfo&) {
     auto model = open_model(a);
     return run_direct_logit(*model, a.prompt, a.target, a.contrast, a.json);
+}
+
+int run_sae(const ExplainArgs& a, const attr::MethodInfo& method) {
+    auto model = open_model(a);
+    return run_sae_method(*model, method.name, a.prompt, a.target_given ? a.target : std::string(), a.contrast, a.sae, a.circuits.positions,
+                          a.top_k, a.steps, a.json);
 }
 
 // How `explain` runs and prints each kind of result the registry names (attr::MethodResult): a new kind is one entry.
@@ -170,7 +182,9 @@ const std::map<attr::MethodResult, ExplainRunner>& explain_runners() {
     static const std::map<attr::MethodResult, ExplainRunner> runners = {
         {attr::MethodResult::TokenScores, run_token_scores},   {attr::MethodResult::HeadSummaries, run_head_summaries},
         {attr::MethodResult::LogitLens, run_logit_lens},       {attr::MethodResult::Patching, run_patching_method},
-        {attr::MethodResult::DirectLogit, run_direct_logit_method},
+        {attr::MethodResult::DirectLogit, run_direct_logit_method}, {attr::MethodResult::SaeFeatures, run_sae},
+        {attr::MethodResult::SaeAttribution, run_sae},         {attr::MethodResult::SaeIntervention, run_sae},
+        {attr::MethodResult::AttributionPatching, run_attribution_patching_method},
     };
     return runners;
 }
@@ -186,10 +200,10 @@ Action add_explain_command(CLI::App& app) {
     add_chat_flags(cmd, a->chat);
     auto* target_opt = cmd->add_option("--target,-t", a->target, "The continuation to explain (default: the model's greedy output)");
     cmd->add_option("--method,-m", a->method, attr::method_names() + " (lmwb methods describes each and the options it reads)");
-    cmd->add_option("--top-k", a->top_k, "Logit lens: tokens listed per layer and position");
+    cmd->add_option("--top-k", a->top_k, "Logit lens: tokens listed per layer and position; sae-features: features listed per token");
     cmd->add_option("--repeat-length", a->repeat_length, "Heads: random tokens repeated twice for the induction score");
     cmd->add_option("--contrast", a->contrast, "Contrastive: explain log p(target) - log p(this foil), e.g. \" Berlin\"");
-    cmd->add_option("--steps", a->steps, "Integrated gradients: integration steps");
+    cmd->add_option("--steps", a->steps, "Integrated gradients (and sae-attribution): integration steps");
     cmd->add_option("--quadrature", a->quadrature, "gausslegendre, riemann_left, riemann_right, riemann_middle, riemann_trapezoid");
     cmd->add_option("--internal-batch", a->internal_batch, "IG and gradients: points per forward and backward pass (default: as many as fit --max-memory or the free memory)");
     cmd->add_option("--baseline-token", a->baseline_token, "IG: baseline embedding of this token id; SHAP: the token absent features become");
@@ -203,6 +217,7 @@ Action add_explain_command(CLI::App& app) {
     cmd->add_option("--budget", a->budget, "SHAP: model evaluations at most");
     cmd->add_option("--batch-size", a->batch, "SHAP: coalitions per forward pass; patching: runs per pass (default: as many as fit in memory)");
     add_circuit_options(cmd, a->circuits);
+    add_sae_options(cmd, a->sae);
     cmd->add_option("--seed", a->seed, "SHAP: sampling seed");
     cmd->add_option("--layer", a->layer, "Attention: layer (default: the last)");
     cmd->add_option("--head", a->head, "Attention: head (default: reduce over heads)");

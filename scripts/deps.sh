@@ -4,7 +4,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build ccache pkg-config
   qt6-base-dev qt6-svg-dev libqt6sql6-sqlite libqcustomplot-dev libtorch-dev libopenblas0-pthread
-  nlohmann-json3-dev catch2 libcli11-dev libutf8proc-dev libpcre2-dev libssl-dev libyaml-cpp-dev
+  nlohmann-json3-dev catch2 libcli11-dev libutf8proc-dev libpcre2-dev libssl-dev libyaml-cpp-dev zlib1g-dev
   help2man  # the manual pages of the Debian package
   clang libfuzzer-14-dev  # the fuzz targets (scripts/fuzz.sh)
   lintian  # the Debian package is checked (tests/install_test.sh)

@@ -17,7 +17,7 @@ seconds="${LMWB_FUZZ_SECONDS:-20}"
 # LMWB_FUZZ_SEED=0 draws a new seed for exploratory campaigns.
 seed="${LMWB_FUZZ_SEED:-1}"
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(tokenizer encode safetensors safetensors_index config suite report journal ratings hf_cache workspace jinja lm_eval_task)
+[ ${#targets[@]} -gt 0 ] || targets=(tokenizer encode safetensors safetensors_index npz config suite report journal ratings hf_cache workspace jinja lm_eval_task)
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1" UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 for t in "${targets[@]}"; do
   mkdir -p "$build/corpus/$t" "$build/artifacts/$t"

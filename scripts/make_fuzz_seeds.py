@@ -70,6 +70,21 @@ put(d, "absolute", json.dumps({"weight_map": {"a.weight": "/etc/passwd"}}))
 put(d, "missing-shard", json.dumps({"weight_map": {"a.weight": "model-00003-of-00003.safetensors"}}))
 put(d, "not-object", json.dumps({"weight_map": ["a"]}))
 
+# npz: the Gemma-Scope-style SAE fixtures (stored and deflated, zip64 as numpy writes them) and a small archive.
+d = target("npz")
+put(d, "stored", (fixtures / "sae" / "gpt2-resid1-gemmascope" / "params.npz").read_bytes())
+put(d, "deflated", (fixtures / "sae" / "gpt2-resid1-gemmascope-deflated" / "params.npz").read_bytes())
+def npy(descr, shape, raw):
+    h = "{'descr': '%s', 'fortran_order': False, 'shape': %s, }" % (descr, shape)
+    h += " " * ((64 - (10 + len(h) + 1) % 64) % 64) + "\n"
+    return b"\x93NUMPY\x01\x00" + struct.pack("<H", len(h)) + h.encode() + raw
+import io, zipfile
+buf = io.BytesIO()
+with zipfile.ZipFile(buf, "w") as z:
+    z.writestr("W_enc.npy", npy("<f4", "(2, 2)", struct.pack("<4f", 1, 2, 3, 4)))
+    z.writestr(zipfile.ZipInfo("b_dec.npy"), npy("<f8", "(2,)", struct.pack("<2d", 0.5, -0.5)), compress_type=zipfile.ZIP_DEFLATED)
+put(d, "small", buf.getvalue())
+
 # config: every fixture and bundled config.json.
 d = target("config")
 for p in sorted(list((fixtures / "models").glob("*/config.json")) + list((root / "models").glob("*/config.json"))):

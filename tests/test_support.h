@@ -8,6 +8,8 @@
 #include <random>
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 namespace lmwb::test {
 
 // A fresh folder under the system temp dir, removed when the object dies.
@@ -73,5 +75,7 @@ inline std::string doc_section(const std::string& file, const std::string& begin
 }
 
 inline std::string fixture(const std::string& relative) { return std::string(LMWB_FIXTURES) + "/" + relative; }
+// A JSON fixture (reference values), parsed.
+inline nlohmann::json json_fixture(const std::string& relative) { return nlohmann::json::parse(std::ifstream(fixture(relative))); }
 
 }  // namespace lmwb::test

@@ -4,6 +4,7 @@
 
 #include "lmwb/attribution.h"
 #include "lmwb/circuits.h"
+#include "lmwb/sae_methods.h"
 
 namespace lmwb::attr {
 
@@ -149,6 +150,28 @@ std::string to_json_text(const PatchingResult& r, int indent) {
     return dump(j, indent);
 }
 
+std::string to_json_text(const AttributionPatching& r, int indent) {
+    json j = json::parse(to_json_text(r.exact, -1));
+    j["schema"] = "lmwb.attribution_patching";
+    j["exact"] = !r.exact.grids.empty();
+    json estimates = json::array();
+    for (std::size_t s = 0; s < r.estimates.size(); ++s) {
+        const auto& g = r.estimates[s];
+        json rec = json::array();
+        for (int row = 0; row < g.rows; ++row) {
+            json cells = json::array();
+            for (int c = 0; c < g.columns; ++c) cells.push_back(number(g.at(row, c)));
+            rec.push_back(cells);
+        }
+        json e = {{"site", to_string(g.site)}, {"rows", "layer"}, {"columns", g.site == Site::Heads ? "head" : "position"}, {"recovered", rec},
+                  {"metric", rows(g.metric, static_cast<std::size_t>(g.columns))}};
+        if (s < r.correlation.size()) e["correlation"] = number(r.correlation[s]);
+        estimates.push_back(e);
+    }
+    j["estimates"] = estimates;
+    return dump(j, indent);
+}
+
 std::string to_json_text(const DirectLogitAttribution& r, int indent) {
     auto token = [](const Token& t) { return json{{"id", t.id}, {"text", t.text}}; };
     json j = {{"schema", "lmwb.direct_logit"}, {"schema_version", 1}, {"prompt", r.prompt}, {"target", r.target},
@@ -171,6 +194,42 @@ std::string to_json_text(const GenerationAttribution& r, int indent) {
               {"generated_tokens", tokens_json(r.generated_tokens)}, {"token_attr", rows(r.matrix, r.columns())},
               {"token_logprobs", r.token_logprobs}, {"evaluations", r.evaluations}};
     if (!r.deltas.empty()) j["baseline_logprobs"] = r.baseline_logprobs, j["deltas"] = r.deltas;
+    return dump(j, indent);
+}
+
+std::string to_json_text(const SaeFeatures& r, int indent) {
+    json per = json::array();
+    for (const auto& t : r.per_token) {
+        json top = json::array();
+        for (const auto& f : t.top) top.push_back({{"feature", f.feature}, {"activation", f.activation}});
+        per.push_back({{"l0", t.l0}, {"error_norm", number(t.error_norm)}, {"top", top}});
+    }
+    json j = {{"schema", "lmwb.sae_features"}, {"schema_version", 1}, {"sae", r.sae}, {"hook", r.hook}, {"d_sae", r.d_sae},
+              {"prompt", r.prompt}, {"target", r.target}, {"tokens", tokens_json(r.tokens)}, {"per_token", per},
+              {"mean_l0", number(r.mean_l0)}, {"variance_explained", number(r.variance_explained)}, {"mse", number(r.mse)},
+              {"ce_clean", number(r.ce_clean)}, {"ce_spliced", number(r.ce_spliced)}, {"ce_zero", number(r.ce_zero)},
+              {"ce_loss_score", r.ce_loss_score ? number(*r.ce_loss_score) : json(nullptr)}};
+    if (r.target_logprob) j["target_logprob"] = number(*r.target_logprob), j["target_logprob_spliced"] = number(*r.target_logprob_spliced);
+    return dump(j, indent);
+}
+
+std::string to_json_text(const SaeAttribution& r, int indent) {
+    json parts = json::array();
+    for (const auto& c : r.contributions)
+        parts.push_back({{"position", c.position}, {"feature", c.feature < 0 ? json("error") : json(c.feature)}, {"activation", c.activation},
+                         {"gradient_x_activation", number(c.gradient_x_activation)}, {"integrated_gradients", number(c.integrated_gradients)}});
+    json j = {{"schema", "lmwb.sae_attribution"}, {"schema_version", 1}, {"sae", r.sae}, {"hook", r.hook}, {"prompt", r.prompt},
+              {"target", r.target}, {"metric", r.metric}, {"tokens", tokens_json(r.tokens)}, {"value", number(r.value)},
+              {"baseline", number(r.baseline)}, {"delta", number(r.delta)}, {"error_total", number(r.error_total)}, {"steps", r.steps},
+              {"contributions", parts}};
+    if (!r.contrast.empty()) j["contrast"] = r.contrast;
+    return dump(j, indent);
+}
+
+std::string to_json_text(const SaeIntervention& r, int indent) {
+    json j = {{"schema", "lmwb.sae_intervention"}, {"schema_version", 1}, {"feature", r.feature}, {"value", r.value},
+              {"positions", r.positions}, {"original", number(r.original)}, {"changed", number(r.changed)},
+              {"effect", number(r.changed - r.original)}};
     return dump(j, indent);
 }
 

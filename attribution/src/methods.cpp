@@ -41,9 +41,23 @@ std::vector<MethodInfo> make_methods() {
     m.push_back({"patching", {}, "Activation patching", "restore each clean component into the corrupted run: the target's recovery",
                  "", {"contrast", "corrupted", "noise-positions", "noise-scale", "sites", "positions", "batch-size", "seed"}, false, false,
                  MethodResult::Patching, "lmwb.patching", "Ctrl+6", "explain --method patching"});
+    m.push_back({"attribution-patching", {}, "Attribution patching",
+                 "activation patching's first-order estimate (a_clean − a_corrupted)·∂F/∂a from one corrupted backward, beside exact patching with their correlation",
+                 "", {"contrast", "corrupted", "noise-positions", "noise-scale", "sites", "positions", "batch-size", "seed", "no-exact"}, false,
+                 false, MethodResult::AttributionPatching, "lmwb.attribution_patching", "", "explain --method attribution-patching"});
     m.push_back({"dla", {"direct-logit-attribution"}, "Direct logit attribution",
                  "each layer's, head's and MLP's output through the frozen final norm onto the target's unembedding", "",
                  {"contrast"}, false, true, MethodResult::DirectLogit, "lmwb.direct_logit", "Ctrl+7", "explain --method dla"});
+    m.push_back({"sae-features", {}, "SAE features",
+                 "a sparse autoencoder at its hook point: each token's active features, L0, variance explained, the loss with the reconstruction spliced in",
+                 "", {"sae", "hook", "top-k"}, false, false, MethodResult::SaeFeatures, "lmwb.sae_features", "", "explain --method sae-features"});
+    m.push_back({"sae-attribution", {}, "SAE feature attribution",
+                 "each active feature's share of F (and the reconstruction error's): gradient × activation and integrated gradients from b_dec",
+                 "", {"sae", "hook", "contrast", "steps", "features"}, true, false, MethodResult::SaeAttribution, "lmwb.sae_attribution", "",
+                 "explain --method sae-attribution"});
+    m.push_back({"sae-ablate", {"sae-clamp"}, "SAE feature ablation", "F with one feature set to a value (0: ablated) at chosen positions, the error kept",
+                 "", {"sae", "hook", "contrast", "feature", "value", "positions"}, false, false, MethodResult::SaeIntervention,
+                 "lmwb.sae_intervention", "", "explain --method sae-ablate"});
     // Actions of their own commands, in the GUI's Run menu beside the methods.
     m.push_back({"sample", {}, "Sample", "sampled answers: per-token entropy, self-consistency, semantic entropy", "", {}, false, false,
                  MethodResult::Uncertainty, "lmwb.uncertainty", "Ctrl+4", "uncertainty", false});

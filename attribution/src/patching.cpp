@@ -80,6 +80,46 @@ CircuitInputs circuit_inputs(const LanguageModel& m, std::string_view prompt, st
     return in;
 }
 
+CorruptedRun corrupted_run(const LanguageModel& m, const PatchingOptions& o, const std::vector<std::int32_t>& seq, int P, PatchingResult& r) {
+    CorruptedRun out;
+    out.seq = seq;
+    const int T = static_cast<int>(seq.size());
+    if (!o.corrupted.empty()) {
+        std::vector<std::int32_t> cid;
+        r.corrupted_prompt = o.corrupted;
+        r.corrupted_tokens = prompt_tokens(m.tokenizer(), o.corrupted, cid);
+        if (static_cast<int>(cid.size()) != P)
+            throw AttributionError("--corrupted has " + std::to_string(cid.size()) + " tokens; it must have the prompt's " + std::to_string(P));
+        std::copy(cid.begin(), cid.end(), out.seq.begin());
+    } else {
+        if (!(o.noise_scale > 0) || !std::isfinite(o.noise_scale)) throw AttributionError("--noise-scale must be a positive number");
+        r.noise_positions = o.noise_positions;
+        if (r.noise_positions.empty())
+            for (int p = 0; p < P; ++p) r.noise_positions.push_back(p);
+        for (int p : r.noise_positions)
+            if (p < 0 || p >= P)
+                throw AttributionError("--noise-positions: position " + std::to_string(p) + " is outside the prompt's " + std::to_string(P) + " tokens");
+        r.noise_std = o.noise_scale * embedding_std(m);
+        out.noisy = m.embeddings(seq);
+        const std::size_t D = out.noisy.size() / static_cast<std::size_t>(T);
+        Gaussian g(o.seed);
+        for (int p : r.noise_positions)
+            for (std::size_t d = 0; d < D; ++d) out.noisy[static_cast<std::size_t>(p) * D + d] += static_cast<float>(r.noise_std * g.next());
+    }
+    return out;
+}
+
+std::vector<MetricTerm> metric_terms(const CircuitInputs& in) {
+    const int P = static_cast<int>(in.pid.size());
+    std::vector<MetricTerm> terms;
+    if (in.fid.empty()) {
+        for (std::size_t k = 0; k < in.tid.size(); ++k) terms.push_back({P - 1 + static_cast<int>(k), in.tid[k], 1.0, false});
+    } else {
+        terms = {{P - 1, in.tid[0], 1.0, true}, {P - 1, in.fid[0], -1.0, true}};
+    }
+    return terms;
+}
+
 PatchingResult activation_patching(const LanguageModel& m, std::string_view prompt, std::string_view target, const PatchingOptions& o) {
     CancelScope cancel_scope(o.control.cancel);
     PatchingResult r;
@@ -91,7 +131,6 @@ PatchingResult activation_patching(const LanguageModel& m, std::string_view prom
     r.target_tokens = in.target_tokens;
     r.contrast_tokens = in.foil_tokens;
     const auto &pid = in.pid, &tid = in.tid, &fid = in.fid;
-    std::vector<std::int32_t> cid;
     if (o.batch_size < 0) throw AttributionError("--batch-size must be 0 (as many runs as fit in memory) or more");
     const int P = static_cast<int>(pid.size());
     std::vector<std::int32_t> seq = pid;
@@ -104,31 +143,9 @@ PatchingResult activation_patching(const LanguageModel& m, std::string_view prom
         r.tokens.push_back(t);
     }
 
-    // The corrupted run: another prompt of the same length, or the prompt's embeddings with noise.
-    std::vector<std::int32_t> corrupted_seq = seq;
-    std::vector<float> noisy;
-    if (!o.corrupted.empty()) {
-        r.corrupted_prompt = o.corrupted;
-        r.corrupted_tokens = prompt_tokens(m.tokenizer(), o.corrupted, cid);
-        if (static_cast<int>(cid.size()) != P)
-            throw AttributionError("--corrupted has " + std::to_string(cid.size()) + " tokens; it must have the prompt's " + std::to_string(P));
-        std::copy(cid.begin(), cid.end(), corrupted_seq.begin());
-    } else {
-        if (!(o.noise_scale > 0) || !std::isfinite(o.noise_scale)) throw AttributionError("--noise-scale must be a positive number");
-        r.noise_positions = o.noise_positions;
-        if (r.noise_positions.empty())
-            for (int p = 0; p < P; ++p) r.noise_positions.push_back(p);
-        for (int p : r.noise_positions)
-            if (p < 0 || p >= P)
-                throw AttributionError("--noise-positions: position " + std::to_string(p) + " is outside the prompt's " + std::to_string(P) + " tokens");
-        r.noise_std = o.noise_scale * embedding_std(m);
-        noisy = m.embeddings(seq);
-        const std::size_t D = noisy.size() / static_cast<std::size_t>(T);
-        Gaussian g(o.seed);
-        for (int p : r.noise_positions)
-            for (std::size_t d = 0; d < D; ++d) noisy[static_cast<std::size_t>(p) * D + d] += static_cast<float>(r.noise_std * g.next());
-    }
-    const std::vector<float>* input = noisy.empty() ? nullptr : &noisy;
+    const CorruptedRun corrupted = corrupted_run(m, o, seq, P, r);
+    const std::vector<float>* input = corrupted.input();
+    const std::vector<std::int32_t>& corrupted_seq = corrupted.seq;
 
     r.positions = o.positions;
     if (r.positions.empty())

@@ -98,6 +98,21 @@ struct PatchingResult {
 PatchingResult activation_patching(const LanguageModel& model, std::string_view prompt, std::string_view target,
                                    const PatchingOptions& options);
 
+// Attribution patching (Nanda 2023; Syed, Rager & Conmy 2023): activation patching's first-order estimate from one
+// clean forward, one corrupted forward and its backward. Restoring a component's clean value a into the corrupted run
+// changes F by about (a_clean − a_corrupted) · ∂F/∂a at the corrupted run — summed over a position's entries (heads:
+// over every position of the head's output, as the heads grid patches them all at once) — shown as a recovered
+// fraction of clean − corrupted, next to exact activation patching of the same inputs with their Pearson correlation
+// per site, so that one sees where the linear reading holds.
+struct AttributionPatching {
+    PatchingResult exact;                 // the inputs, clean and corrupted F; its grids only when computed (exact = true)
+    std::vector<PatchingGrid> estimates;  // per site, the exact grid's shape: metric = corrupted + estimate
+    std::vector<double> correlation;      // per site (exact only): Pearson r of the recovered fractions; NaN when one is constant
+};
+AttributionPatching attribution_patching(const LanguageModel& model, std::string_view prompt, std::string_view target,
+                                         const PatchingOptions& options, bool exact = true);
+std::string to_json_text(const AttributionPatching& r, int indent = 2);
+
 // Direct logit attribution (as TransformerLens' logit_attrs with the final norm's scale cached): at the last prompt
 // token, each component's output mapped through the final norm with its scale frozen at the clean residual stream,
 // onto the unembedding of target[0] (minus contrast[0]'s; an empty target: the greedy next token). The parts add up to the logit (difference) before any

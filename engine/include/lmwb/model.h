@@ -203,6 +203,26 @@ struct Hook {
     int from = 0;  // the first position the hook reads or changes: a pass computes nothing before it anew
 };
 
+// A term of a metric read from one pass: weight × the log-probability (or the logit) of `token` at `position` (the
+// distribution for the next token after it).
+struct MetricTerm {
+    int position = 0;
+    std::int32_t token = 0;
+    double weight = 1;
+    bool logit = false;
+};
+// A hook point's values in one pass, every position (shape as HookValue's), and the metric's gradient with respect to
+// them: the total derivative through everything after the point.
+struct HookGradient {
+    HookPoint point;
+    std::vector<std::int64_t> shape;
+    std::vector<float> value, gradient;
+};
+struct HookGradients {
+    double metric = 0;
+    std::vector<HookGradient> points;  // in the order asked
+};
+
 // Logits and log-probabilities of chosen tokens at chosen positions of a (patched) run.
 struct TokenReadout {
     std::vector<std::pair<int, std::int32_t>> at;  // (position, token) pairs, in the order asked
@@ -284,6 +304,14 @@ public:
                                                  const std::vector<std::vector<Hook>>& passes,
                                                  const std::vector<std::pair<int, std::int32_t>>& at, int batch_size = 8,
                                                  const Control& control = {}) const = 0;
+    // One pass over ids (its token embeddings replaced by `input` [T][hidden] when given) with gradients: the metric
+    // Σ terms, the values at `points` after the pass's `writes` (hooks that may change the values; a changed value is a
+    // new input, with no gradient before it) and the metric's gradient with respect to each. Attribution patching and
+    // sparse-autoencoder feature attribution read them. Cancelled between layers, forward and backward. ModelError for
+    // a TorchScript bundle.
+    virtual HookGradients hook_gradients(const std::vector<std::int32_t>& ids, const std::vector<float>* input, const std::vector<HookPoint>& points,
+                                         const std::vector<Hook>& writes, const std::vector<MetricTerm>& metric,
+                                         const Control& control = {}) const = 0;
     // The model's head on residual-stream states [rows][hidden]: final norm, unembedding and any final soft-cap, as
     // logits [rows][vocab] (a hook_resid_post of the last layer gives the model's own logits).
     virtual std::vector<float> unembed_residual(const std::vector<float>& residual, int rows) const = 0;

@@ -76,6 +76,9 @@ public:
                                          const std::vector<std::vector<Hook>>& passes, const std::vector<std::pair<int, std::int32_t>>& at,
                                          int batch_size, const Control& control) const override;
     std::vector<float> unembed_residual(const std::vector<float>& residual, int rows) const override;
+    HookGradients hook_gradients(const std::vector<std::int32_t>& ids, const std::vector<float>* input, const std::vector<HookPoint>& points,
+                                 const std::vector<Hook>& writes,
+                                 const std::vector<MetricTerm>& metric, const Control& control) const override;
     std::vector<float> weights(const std::string& name, const std::vector<std::int32_t>& rows) const override;
 
     const c10::Device& device() const { return *device_; }

@@ -1,0 +1,106 @@
+// lmwb explain -m sae-features | sae-attribution | sae-ablate: sparse-autoencoder features of one prompt.
+#include <cstdio>
+#include <iostream>
+
+#include "commands.h"
+#include "interrupt.h"
+#include "lmwb/model.h"
+#include "lmwb/sae_methods.h"
+
+namespace lmwb::cli {
+
+void add_sae_options(CLI::App* cmd, SaeArgs& a) {
+    cmd->add_option("--sae", a.saes, "SAE methods: a SAELens folder (cfg.json, sae_weights.safetensors) or a params.npz; sae-features takes several");
+    cmd->add_option("--hook", a.hook, "SAE methods: the hook point of a params.npz (e.g. blocks.12.hook_resid_post)");
+    cmd->add_option("--features", a.features, "sae-attribution: contributions listed, largest first (20)");
+    cmd->add_option("--feature", a.feature, "sae-ablate: the feature to set");
+    cmd->add_option("--value", a.value, "sae-ablate: its value (0: ablated)");
+}
+
+namespace {
+
+std::vector<std::unique_ptr<SparseAutoencoder>> load_saes(const LanguageModel& model, const SaeArgs& a, bool several) {
+    if (a.saes.empty()) throw std::runtime_error("--sae: give the SAE (a SAELens folder or a params.npz)");
+    if (!several && a.saes.size() > 1) throw std::runtime_error("--sae: this method takes one SAE");
+    std::vector<std::unique_ptr<SparseAutoencoder>> out;
+    for (const auto& path : a.saes) {
+        out.push_back(SparseAutoencoder::load(path, a.hook));
+        out.back()->check_fits(model.info());
+    }
+    return out;
+}
+
+void print_features(const attr::SaeFeatures& r) {
+    std::printf("%s at %s (%lld features): mean L0 %.2f, variance explained %.4f, MSE %.4g\n", r.sae.c_str(), r.hook.c_str(),
+                static_cast<long long>(r.d_sae), r.mean_l0, r.variance_explained, r.mse);
+    std::printf("next-token loss (nats): clean %.4f, reconstruction spliced in %.4f, zero-ablated %.4f", r.ce_clean, r.ce_spliced, r.ce_zero);
+    if (r.ce_loss_score) std::printf("; recovered %.4f", *r.ce_loss_score);
+    std::printf("\n");
+    if (r.target_logprob) std::printf("log p(target | prompt): %.4f, with the reconstruction %.4f\n", *r.target_logprob, *r.target_logprob_spliced);
+    std::printf("\n  %-4s %-14s %4s %9s  top features (activation)\n", "pos", "token", "L0", "|x - x^|");
+    for (std::size_t t = 0; t < r.per_token.size(); ++t) {
+        const auto& f = r.per_token[t];
+        std::printf("  %-4zu %-14.14s %4d %9.4f ", t, ("\"" + printable(r.tokens[t].text) + "\"").c_str(), f.l0, f.error_norm);
+        for (const auto& a : f.top) std::printf(" %d (%.3f)", a.feature, a.activation);
+        std::printf("\n");
+    }
+}
+
+}  // namespace
+
+int run_sae_method(const LanguageModel& model, const std::string& method, const std::string& prompt, const std::string& target,
+                   const std::string& contrast, const SaeArgs& a, const std::vector<int>& positions, int top_k, int steps, bool json) {
+    attr::SaeOptions o;
+    o.top_k = top_k;
+    o.steps = steps;
+    o.features = a.features;
+    o.control = terminal_control(method, json);
+    if (method == "sae-features") {
+        auto saes = load_saes(model, a, true);
+        std::string out;
+        for (std::size_t i = 0; i < saes.size(); ++i) {
+            auto r = attr::sae_features(model, *saes[i], prompt, target, o);
+            if (!json) {
+                if (i) std::printf("\n");
+                print_features(r);
+                continue;
+            }
+            std::string text = attr::to_json_text(r);
+            out += (i ? ",\n" : "") + text.substr(0, text.size() - 1);
+        }
+        if (json) std::cout << (saes.size() > 1 ? "[\n" + out + "\n]\n" : out + "\n");
+        return 0;
+    }
+    auto saes = load_saes(model, a, false);
+    if (method == "sae-attribution") {
+        auto r = attr::sae_attribution(model, *saes[0], prompt, target, contrast, o);
+        if (json) {
+            std::cout << attr::to_json_text(r);
+            return 0;
+        }
+        std::printf("SAE feature attribution of %s at %s: F %.4f, F at b_dec %.4f; delta %.3g (%d steps); reconstruction error %.4f of it\n\n",
+                    r.metric == "logprob" ? ("log p(\"" + printable(r.target) + "\" | prompt)").c_str()
+                                          : ("logit(\"" + printable(r.target) + "\") - logit(\"" + printable(r.contrast) + "\")").c_str(),
+                    r.hook.c_str(), r.value, r.baseline, r.delta, r.steps, r.error_total);
+        std::printf("  %-4s %-14s %-8s %10s %12s %12s\n", "pos", "token", "feature", "activation", "grad x act", "IG");
+        for (const auto& c : r.contributions) {
+            char act[32] = "-";
+            if (c.feature >= 0) std::snprintf(act, sizeof act, "%.4f", c.activation);
+            std::printf("  %-4d %-14.14s %-8s %10s %12.5f %12.5f\n", c.position, ("\"" + printable(r.tokens[static_cast<std::size_t>(c.position)].text) + "\"").c_str(),
+                        c.feature < 0 ? "error" : std::to_string(c.feature).c_str(), act, c.gradient_x_activation, c.integrated_gradients);
+        }
+        return 0;
+    }
+    if (a.feature < 0) throw std::runtime_error("--feature: give the feature to set (sae-ablate)");
+    auto r = attr::sae_intervene(model, *saes[0], prompt, target, contrast, a.feature, a.value, positions, o.control);
+    if (json) {
+        std::cout << attr::to_json_text(r);
+        return 0;
+    }
+    std::printf("feature %d set to %g at %s: F %.4f -> %.4f (%+.4f)\n", r.feature, r.value,
+                r.positions.empty() ? "every position" : ("positions " + std::to_string(r.positions.size())).c_str(), r.original, r.changed,
+                r.changed - r.original);
+    return 0;
+}
+
+}  // namespace lmwb::cli
