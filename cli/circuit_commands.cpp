@@ -76,7 +76,7 @@ void add_circuit_options(CLI::App* cmd, CircuitArgs& a) {
     cmd->add_flag("--no-exact", a.no_exact, "Attribution patching: the estimates alone, without exact patching beside them");
     cmd->add_flag("--generation", a.generation,
                   "grad, grad-x-input, ig: attribute every token of the target (default: the greedy output) to the prompt and the tokens before it");
-    cmd->add_option("--max-new-tokens", a.max_new_tokens, "--generation without --target: tokens to generate (16)");
+    cmd->add_option("--max-new-tokens", a.max_new_tokens, "--generation without --target, and steer: tokens to generate (16)");
 }
 
 int run_generation_attribution(const LanguageModel& model, const std::string& prompt, const std::string& continuation,

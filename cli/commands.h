@@ -72,11 +72,13 @@ struct SaeArgs {
     std::vector<std::string> saes;  // SAELens folders or params.npz files
     std::string hook;               // a params.npz's hook point
     int features = 20, feature = -1;
-    double value = 0;
+    double value = 0, coefficient = 4.0;
+    std::string direction;  // steer: a JSON array of the hook's width instead of a feature
 };
 void add_sae_options(CLI::App* cmd, SaeArgs& args);
 int run_sae_method(const LanguageModel& model, const std::string& method, const std::string& prompt, const std::string& target,
-                   const std::string& contrast, const SaeArgs& sae, const std::vector<int>& positions, int top_k, int steps, bool json);
+                   const std::string& contrast, const SaeArgs& sae, const std::vector<int>& positions, int top_k, int steps,
+                   int max_new_tokens, bool json);
 // explain --generation: every continuation token attributed to the prompt and the tokens before it.
 int run_generation_attribution(const LanguageModel& model, const std::string& prompt, const std::string& continuation,
                                const std::string& method, int steps, const std::string& quadrature, int internal_batch,

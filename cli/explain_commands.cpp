@@ -173,7 +173,7 @@ int run_direct_logit_method(const ExplainArgs& a, const attr::MethodInfo&) {
 int run_sae(const ExplainArgs& a, const attr::MethodInfo& method) {
     auto model = open_model(a);
     return run_sae_method(*model, method.name, a.prompt, a.target_given ? a.target : std::string(), a.contrast, a.sae, a.circuits.positions,
-                          a.top_k, a.steps, a.json);
+                          a.top_k, a.steps, a.circuits.max_new_tokens, a.json);
 }
 
 // How `explain` runs and prints each kind of result the registry names (attr::MethodResult): a new kind is one entry.
@@ -184,7 +184,7 @@ const std::map<attr::MethodResult, ExplainRunner>& explain_runners() {
         {attr::MethodResult::LogitLens, run_logit_lens},       {attr::MethodResult::Patching, run_patching_method},
         {attr::MethodResult::DirectLogit, run_direct_logit_method}, {attr::MethodResult::SaeFeatures, run_sae},
         {attr::MethodResult::SaeAttribution, run_sae},         {attr::MethodResult::SaeIntervention, run_sae},
-        {attr::MethodResult::AttributionPatching, run_attribution_patching_method},
+        {attr::MethodResult::AttributionPatching, run_attribution_patching_method}, {attr::MethodResult::Steering, run_sae},
     };
     return runners;
 }

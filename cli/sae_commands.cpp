@@ -15,6 +15,8 @@ void add_sae_options(CLI::App* cmd, SaeArgs& a) {
     cmd->add_option("--features", a.features, "sae-attribution: contributions listed, largest first (20)");
     cmd->add_option("--feature", a.feature, "sae-ablate: the feature to set");
     cmd->add_option("--value", a.value, "sae-ablate: its value (0: ablated)");
+    cmd->add_option("--coefficient", a.coefficient, "steer: the multiple of the direction added at the hook (4)");
+    cmd->add_option("--direction", a.direction, "steer: a JSON array of the hook's width to add instead of an SAE feature's decoder row (with --hook)");
 }
 
 namespace {
@@ -49,7 +51,8 @@ void print_features(const attr::SaeFeatures& r) {
 }  // namespace
 
 int run_sae_method(const LanguageModel& model, const std::string& method, const std::string& prompt, const std::string& target,
-                   const std::string& contrast, const SaeArgs& a, const std::vector<int>& positions, int top_k, int steps, bool json) {
+                   const std::string& contrast, const SaeArgs& a, const std::vector<int>& positions, int top_k, int steps,
+                   int max_new_tokens, bool json) {
     attr::SaeOptions o;
     o.top_k = top_k;
     o.steps = steps;
@@ -69,6 +72,40 @@ int run_sae_method(const LanguageModel& model, const std::string& method, const 
             out += (i ? ",\n" : "") + text.substr(0, text.size() - 1);
         }
         if (json) std::cout << (saes.size() > 1 ? "[\n" + out + "\n]\n" : out + "\n");
+        return 0;
+    }
+    if (method == "steer") {
+        GenerationOptions g;
+        g.max_new_tokens = max_new_tokens;
+        g.stop.clear();
+        HookPoint point;
+        int head = -1;
+        std::vector<float> direction;
+        std::string what;
+        if (!a.direction.empty()) {
+            if (!a.saes.empty()) throw std::runtime_error("--direction and --sae: steer with one of them");
+            if (a.hook.empty()) throw std::runtime_error("--direction needs --hook, the hook point it is added at");
+            point = HookPoint::parse(a.hook);
+            direction = attr::read_direction(a.direction);
+            what = "direction from " + a.direction;
+        } else {
+            auto saes = load_saes(model, a, false);
+            if (a.feature < 0) throw std::runtime_error("--feature: give the SAE feature to steer with (or --direction)");
+            point = saes[0]->config().point;
+            head = saes[0]->config().hook_head_index;
+            direction = saes[0]->decoder_rows({a.feature});
+            what = "feature " + std::to_string(a.feature) + " of " + saes[0]->config().path;
+        }
+        auto r = attr::steer(model, point, head, direction, a.coefficient, prompt, g, what, o.control);
+        if (json) {
+            std::cout << attr::to_json_text(r);
+            return 0;
+        }
+        std::printf("steering: %g x %s at %s\n\n  plain:   \"%s\"\n  steered: \"%s\"\n\n  %-16s %12s %12s %10s\n", r.coefficient, r.what.c_str(), r.hook.c_str(),
+                    printable(r.plain).c_str(), printable(r.steered).c_str(), "steered token", "log p plain", "log p steered", "change");
+        for (std::size_t k = 0; k < r.steered_tokens.size() && k < r.logprob_plain.size(); ++k)
+            std::printf("  %-16.16s %12.4f %12.4f %+10.4f\n", ("\"" + printable(r.steered_tokens[k].text) + "\"").c_str(), r.logprob_plain[k],
+                        r.logprob_steered[k], r.logprob_steered[k] - r.logprob_plain[k]);
         return 0;
     }
     auto saes = load_saes(model, a, false);

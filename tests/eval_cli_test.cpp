@@ -366,7 +366,7 @@ TEST_CASE("the method registry: docs table, unknown names listed, options of ano
     auto bogus = run_command(base + " -m bogus 2>&1");
     CHECK(bogus.exit_code == 1);
     CHECK_THAT(bogus.output, Catch::Contains("unknown method 'bogus' (ig, shap, grad, grad-x-input, attention, rollout, logit-lens, heads, "
-                                             "patching, attribution-patching, dla, sae-features, sae-attribution, sae-ablate)"));
+                                             "patching, attribution-patching, dla, sae-features, sae-attribution, sae-ablate, steer)"));
     auto help = run_command(cli + " explain --help");
     CHECK_THAT(help.output, Catch::Contains("ig, shap, grad, grad-x-input, attention, rollout, logit-lens, heads, patching, attribution-patching, dla"));
     // Aliases name the same method.
@@ -379,7 +379,7 @@ TEST_CASE("the method registry: docs table, unknown names listed, options of ano
              {"-m attention --steps 8", "--steps does not apply to --method attention (it is read by ig, sae-attribution)"},
              {"-m shap --layer 1", "--layer does not apply to --method shap (it is read by attention)"},
              {"-m heads --contrast ' red'", "--contrast does not apply to --method heads (it is read by ig, shap, grad, grad-x-input, patching, attribution-patching, dla, sae-attribution, sae-ablate)"},
-             {"-m sae-features --feature 3", "--feature does not apply to --method sae-features (it is read by sae-ablate)"},
+             {"-m sae-features --feature 3", "--feature does not apply to --method sae-features (it is read by sae-ablate, steer)"},
              {"-m dla --sites mlp", "--sites does not apply to --method dla (it is read by patching, attribution-patching)"}}) {
         INFO(args);
         auto r = run_command(base + " " + args + " 2>&1");

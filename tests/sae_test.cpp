@@ -222,3 +222,33 @@ TEST_CASE("several SAEs at different hook points read one prompt", "[sae]") {
     }
     CHECK(hooks == std::vector<std::string>{"blocks.1.hook_resid_post", "blocks.0.hook_mlp_out", "blocks.1.attn.hook_z"});
 }
+
+TEST_CASE("steering with an SAE feature's decoder direction equals the reference, and a zero coefficient changes nothing", "[sae]") {
+    for (const char* name : {"gpt2-resid1-standard", "llama-z0-head1"}) {
+        INFO(name);
+        const auto& e = reference()["saes"][name];
+        const auto& want = e["steering"];
+        auto sae = load(e);
+        const auto& m = model(e["model"].get<std::string>());
+        GenerationOptions g;
+        g.max_new_tokens = static_cast<int>(want["tokens"].size());
+        g.stop.clear();
+        const auto direction = sae->decoder_rows({want["feature"].get<int>()});
+        const auto r = steer(m, sae->config().point, sae->config().hook_head_index, direction, want["coefficient"].get<double>(), kPrompt, g, "feature");
+        // Greedy tokens until the reference's (which does not stop at end-of-text) or ours ends.
+        REQUIRE(!r.steered_tokens.empty());
+        for (std::size_t k = 0; k < r.steered_tokens.size(); ++k) {
+            INFO("token " << k);
+            CHECK(r.steered_tokens[k].id == want["tokens"][k].get<int>());
+            CHECK(close(r.logprob_plain[k], want["logprob_plain"][k].get<double>()));
+            CHECK(close(r.logprob_steered[k], want["logprob_steered"][k].get<double>()));
+        }
+        CHECK(r.steered != r.plain);
+        const auto zero = steer(m, sae->config().point, sae->config().hook_head_index, direction, 0.0, kPrompt, g, "feature");
+        CHECK(zero.steered == zero.plain);
+        CHECK(zero.logprob_plain == zero.logprob_steered);
+    }
+    // A direction of the wrong width is refused.
+    CHECK_THROWS_WITH(steer(model("gpt2"), HookPoint::parse("blocks.0.hook_resid_post"), -1, std::vector<float>(5, 1.0f), 1.0, kPrompt, {}, "x"),
+                      Contains("has 5 values; blocks.0.hook_resid_post of this model has width 32"));
+}

@@ -233,4 +233,12 @@ std::string to_json_text(const SaeIntervention& r, int indent) {
     return dump(j, indent);
 }
 
+std::string to_json_text(const Steering& r, int indent) {
+    json j = {{"schema", "lmwb.steering"}, {"schema_version", 1}, {"hook", r.hook}, {"what", r.what}, {"coefficient", r.coefficient},
+              {"prompt", r.prompt}, {"plain", r.plain}, {"steered", r.steered}, {"plain_stop", r.plain_stop}, {"steered_stop", r.steered_stop},
+              {"steered_tokens", tokens_json(r.steered_tokens)}, {"logprob_plain", r.logprob_plain}, {"logprob_steered", r.logprob_steered}};
+    if (r.head_index >= 0) j["head_index"] = r.head_index;
+    return dump(j, indent);
+}
+
 }  // namespace lmwb::attr

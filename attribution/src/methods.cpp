@@ -58,6 +58,9 @@ std::vector<MethodInfo> make_methods() {
     m.push_back({"sae-ablate", {"sae-clamp"}, "SAE feature ablation", "F with one feature set to a value (0: ablated) at chosen positions, the error kept",
                  "", {"sae", "hook", "contrast", "feature", "value", "positions"}, false, false, MethodResult::SaeIntervention,
                  "lmwb.sae_intervention", "", "explain --method sae-ablate"});
+    m.push_back({"steer", {}, "Steering", "generation with coefficient × an SAE feature's decoder direction (or a direction from a file) added at its hook",
+                 "", {"sae", "hook", "feature", "direction", "coefficient", "max-new-tokens"}, false, false, MethodResult::Steering, "lmwb.steering",
+                 "", "explain --method steer"});
     // Actions of their own commands, in the GUI's Run menu beside the methods.
     m.push_back({"sample", {}, "Sample", "sampled answers: per-token entropy, self-consistency, semantic entropy", "", {}, false, false,
                  MethodResult::Uncertainty, "lmwb.uncertainty", "Ctrl+4", "uncertainty", false});

@@ -2,7 +2,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <fstream>
+#include <iterator>
 #include <map>
+
+#include <nlohmann/json.hpp>
 
 #include "circuit_inputs.h"
 #include "utf8.h"
@@ -302,6 +306,74 @@ SaeIntervention sae_intervene(const LanguageModel& model, const SparseAutoencode
     r.original = F(out[0]);
     r.changed = F(out[1]);
     return r;
+}
+
+Steering steer(const LanguageModel& model, const HookPoint& point, int head_index, const std::vector<float>& direction, double coefficient,
+               std::string_view prompt, const GenerationOptions& generation, const std::string& what, const Control& control) {
+    const CancelScope cancel_scope(control.cancel);
+    if (point.kind == HookKind::Pattern) throw AttributionError("steering adds to activations, not to attention probabilities");
+    if (point.layer < 0 || point.layer >= model.info().layers)
+        throw AttributionError(point.name() + ": the model has " + std::to_string(model.info().layers) + " layers");
+    const auto& info = model.info();
+    const std::int64_t width = point.kind == HookKind::Z ? (head_index >= 0 ? info.head_dim : info.heads * info.head_dim) : info.hidden_size;
+    if (static_cast<std::int64_t>(direction.size()) != width)
+        throw AttributionError("the steering direction has " + std::to_string(direction.size()) + " values; " + point.name() + " of this model has width " +
+                               std::to_string(width));
+    Steering r;
+    r.hook = point.name();
+    r.what = what;
+    r.head_index = head_index;
+    r.coefficient = coefficient;
+    r.prompt = std::string(prompt);
+    SaeConfig c;  // the rows of the hook, as an SAE of this width reads them
+    c.point = point;
+    c.hook_name = point.name();
+    c.hook_head_index = head_index;
+    c.d_in = width;
+    const Rows rows{c};
+    const Hook add{point, [&](HookValue& v) {
+        std::vector<float> x = rows.read(v);
+        for (std::size_t k = 0; k < x.size(); ++k) x[k] += static_cast<float>(coefficient) * direction[k % direction.size()];
+        rows.write(v, x);
+    }, true, 0};
+    const GenerationResult plain = model.generate(prompt, generation);
+    control.check();
+    GenerationOptions steered_options = generation;
+    steered_options.hooks = {add};
+    const GenerationResult steered = model.generate(prompt, steered_options);
+    r.plain = plain.text;
+    r.steered = steered.text;
+    r.plain_stop = plain.stop_reason;
+    r.steered_stop = steered.stop_reason;
+    // The steered tokens under the model as it is and as steered: one pass each over prompt + continuation.
+    std::vector<std::int32_t> ids(steered.prompt_tokens.begin(), steered.prompt_tokens.end());
+    std::vector<std::pair<int, std::int32_t>> at;
+    for (const auto& t : steered.tokens) {
+        at.push_back({static_cast<int>(ids.size()) - 1, t.id});
+        ids.push_back(t.id);
+        r.steered_tokens.push_back(Token{t.id, t.text, -1, -1});
+    }
+    if (!at.empty()) {
+        ids.pop_back();  // the last token is predicted, not read
+        const auto out = model.run_hooked(ids, nullptr, {{}, {add}}, at, 2, control);
+        r.logprob_plain.assign(out[0].log_probs.begin(), out[0].log_probs.end());
+        r.logprob_steered.assign(out[1].log_probs.begin(), out[1].log_probs.end());
+    }
+    return r;
+}
+
+std::vector<float> read_direction(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw AttributionError(path + ": cannot be read");
+    std::string text((std::istreambuf_iterator<char>(in)), {});
+    std::vector<float> out;
+    const auto j = nlohmann::json::parse(text, nullptr, false);
+    if (!j.is_array() || j.empty()) throw AttributionError(path + ": a direction is a JSON array of numbers");
+    for (std::size_t k = 0; k < j.size(); ++k) {
+        if (!j[k].is_number() || !std::isfinite(j[k].get<double>())) throw AttributionError(path + ": entry " + std::to_string(k) + " is not a finite number");
+        out.push_back(j[k].get<float>());
+    }
+    return out;
 }
 
 }  // namespace lmwb::attr

@@ -15,7 +15,8 @@ trainer's explained variance), independently of the C++ engine:
 Attribution (SAEs without normalisation): the sequence is prompt + target[:-1], F = sum_k log p(target_k) at P-1+k
 (or with a foil logit(target_0) - logit(foil_0) at P-1); gradient x activation of feature i at t is
 f_i(t) * (dF/dx_t . W_dec[i]) (W_dec[i] / ||W_dec[i]|| for a rescaling topk SAE), the error node's (dF/dx_t . (x_t - x_hat_t)); integrated gradients along
-x(a) = b_dec + a (x - b_dec) with Gauss-Legendre nodes (numpy's leggauss on [0, 1]). Ablation: x' = x + (v - f_i) W_dec[i].
+x(a) = b_dec + a (x - b_dec) with Gauss-Legendre nodes (numpy's leggauss on [0, 1]). Ablation: x' = x + (v - f_i) W_dec[i]. Steering: greedy generation
+with c * W_dec[i] added at the hook at every position, and the steered tokens' log-probabilities without and with it.
 
 Also the "hand" SAE (d_in 2, d_sae 3), whose values the C++ test computes by hand.
 Usage: /usr/bin/python3 scripts/reference/sae_reference.py tests/fixtures"""
@@ -287,6 +288,28 @@ def ablation_case(model, sae, site, feature, value, foil):
     return {"feature": feature, "value": value, "foil": bool(foil), "original": original, "changed": changed}
 
 
+def steering_case(model, sae, site, feature, coefficient, n):
+    """Greedy generation from PROMPT with coefficient * W_dec[feature] added at the hook at every position, and the
+    steered tokens' log-probabilities without and with the steering."""
+    direction = sae.w["W_dec"][feature]
+
+    def add(v):
+        return sae.put(v, sae.rows(v) + coefficient * direction)
+    hook = replaced(site, add)
+    ids = list(PROMPT)
+    with torch.no_grad():
+        for _ in range(n):
+            ids.append(int(torch.argmax(run(model, ids, hook)[-1])))
+        steered = ids[len(PROMPT):]
+        seq = ids[:-1]
+        plain_lp = torch.log_softmax(run(model, seq).double(), -1)
+        steer_lp = torch.log_softmax(run(model, seq, hook).double(), -1)
+    p = len(PROMPT)
+    return {"feature": feature, "coefficient": coefficient, "tokens": steered,
+            "logprob_plain": [float(plain_lp[p - 1 + k, t]) for k, t in enumerate(steered)],
+            "logprob_steered": [float(steer_lp[p - 1 + k, t]) for k, t in enumerate(steered)]}
+
+
 def hand(folder):
     """d_in 2, d_sae 3: values the C++ test works out by hand."""
     w = {"W_enc": torch.tensor([[1.0, 0.0, 1.0], [0.0, 1.0, -1.0]]), "b_enc": torch.tensor([0.0, -0.5, 0.0]),
@@ -328,6 +351,11 @@ def main():
             last = torch.tensor(e["features"]["features"][len(PROMPT) - 1])
             e["ablation"] = [ablation_case(model, sae, site, int(torch.argmax(last)), 0.0, False)]
         expected["saes"][name] = e
+    for name, feature, coefficient in (("gpt2-resid1-standard", 9, 8.0), ("llama-z0-head1", 3, 5.0)):
+        e = expected["saes"][name]
+        sae = Sae(json.load(open(os.path.join(out_dir, name, "cfg.json"))), safetensors_io.load(os.path.join(out_dir, name, "sae_weights.safetensors")))
+        sae.cfg["hook_head_index"] = sae.cfg.get("metadata", {}).get("hook_head_index")
+        e["steering"] = steering_case(models[e["model"]], sae, site_of(e["hook"]), feature, coefficient, 6)
     hand(out_dir)
     with open(os.path.join(out_dir, "expected.json"), "w") as f:
         json.dump(expected, f, indent=1)

@@ -87,7 +87,25 @@ SaeIntervention sae_intervene(const LanguageModel& model, const SparseAutoencode
                               std::string_view contrast, int feature, double value, const std::vector<int>& positions = {},
                               const Control& control = {});
 
+// Steering: `coefficient` × `direction` added at a hook point at every position while the model generates (an SAE
+// feature's decoder row, or any direction of the hook's width, e.g. from a file; head_index: one head's slice of
+// attn.hook_z). Both generations, and the steered continuation's tokens scored without and with the steering.
+struct Steering {
+    std::string hook, what;  // what was added, in words ("feature 12 of …", "direction from …")
+    int head_index = -1;
+    double coefficient = 0;
+    std::string prompt, plain, steered;  // the continuations without and with steering
+    std::string plain_stop, steered_stop;
+    std::vector<Token> steered_tokens;
+    std::vector<double> logprob_plain, logprob_steered;  // per steered token: log p under the model as it is and steered
+};
+Steering steer(const LanguageModel& model, const HookPoint& point, int head_index, const std::vector<float>& direction, double coefficient,
+               std::string_view prompt, const GenerationOptions& generation, const std::string& what, const Control& control = {});
+// A direction from a file: a JSON array of numbers.
+std::vector<float> read_direction(const std::string& path);
+
 std::string to_json_text(const SaeFeatures& r, int indent = 2);
+std::string to_json_text(const Steering& r, int indent = 2);
 std::string to_json_text(const SaeAttribution& r, int indent = 2);
 std::string to_json_text(const SaeIntervention& r, int indent = 2);
 

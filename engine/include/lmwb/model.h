@@ -108,6 +108,10 @@ struct GenerationOptions {
     std::uint64_t seed = 0;
     int alternatives = 5;           // top-k alternatives reported per step
     bool use_cache = true;          // KV cache (off only to measure it)
+    // Hooks called as each pass computes their points, over the positions that pass adds (first_position: the first
+    // of them; the prompt's in the first pass, then one token a step): writing ones steer the generation (an SAE
+    // feature's decoder direction added at a hook point). Not for a TorchScript bundle.
+    std::vector<struct Hook> hooks;
 };
 
 struct TokenAlternative {

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <map>
 #include <random>
 
 #include "lmwb/prompt_encoding.h"
@@ -10,6 +11,7 @@
 #include "decode_math.h"
 #include "compute_threads.h"
 #include "hf_model.h"
+#include "hooked_passes.h"
 
 namespace lmwb {
 
@@ -172,17 +174,37 @@ GenerationResult HfModel::generate(std::string_view prompt, const GenerationOpti
     check_memory(pass, "generating from " + std::to_string(n_prompt) + " prompt tokens", "a shorter prompt or fewer --max-new-tokens");
     auto cache = opt.use_cache ? net().new_cache(1, n_prompt + opt.max_new_tokens) : nullptr;
     auto opts_long = torch::TensorOptions().dtype(torch::kLong).device(device());
+    // Hooks (steering): the pass's new positions, row 0, as run_hooked calls them.
+    if (!opt.hooks.empty() && !net().runs_hooks())
+        throw ModelError("generation with hooks needs the components of every layer, which a TorchScript bundle does not expose");
+    std::map<HookPoint, std::vector<const Hook*>> hooks_at;
+    for (const auto& h : opt.hooks) {
+        if (h.point.layer < 0 || h.point.layer >= info_.layers)
+            throw ModelError(h.point.name() + ": layer " + std::to_string(h.point.layer) + " is outside the model's " + std::to_string(info_.layers) + " layers");
+        if (!h.call) throw ModelError(h.point.name() + ": a hook without a function");
+        hooks_at[h.point].push_back(&h);
+    }
+    std::int64_t first_position = 0;
+    TensorHooks hooks{[&](const HookPoint& p) { return hooks_at.count(p) > 0; },
+                      [&](const HookPoint& p, torch::Tensor& value) {
+                          value = value.contiguous().clone();
+                          call_hooks_on_row(hooks_at.at(p), value, 0, static_cast<int>(first_position));
+                      },
+                      {}};
+    auto step = [&](const std::vector<std::int64_t>& ids, std::int64_t past, std::int64_t total, KVCache* kv) {
+        auto positions = torch::arange(past, total, opts_long).view({1, total - past});
+        first_position = past;
+        return net().forward(net().embed(ids_tensor(ids, 1)), torch::ones({1, total}, opts_long), positions, kv, hooks_at.empty() ? nullptr : &hooks);
+    };
     while (!row.done) {
         check_cancelled();
         torch::Tensor hidden;
         auto total = static_cast<std::int64_t>(row.seq.size());
         if (cache) {
             std::int64_t past = cache_length(*cache);
-            auto fresh = std::vector<std::int64_t>(row.seq.begin() + past, row.seq.end());
-            auto n = static_cast<std::int64_t>(fresh.size());
-            hidden = net().forward_ids(ids_tensor(fresh, 1), torch::ones({1, total}, opts_long), torch::arange(past, total, opts_long).view({1, n}), cache.get());
+            hidden = step(std::vector<std::int64_t>(row.seq.begin() + past, row.seq.end()), past, total, cache.get());
         } else {
-            hidden = net().forward_ids(ids_tensor(row.seq, 1), torch::ones({1, total}, opts_long), torch::arange(0, total, opts_long).view({1, total}), nullptr);
+            hidden = step(row.seq, 0, total, nullptr);
         }
         row.take(*this, net().logits(hidden[0][hidden.size(1) - 1]).cpu());
     }
@@ -197,7 +219,7 @@ std::vector<GenerationResult> HfModel::generate_batch(const std::vector<std::str
     const auto B = static_cast<std::int64_t>(prompts.size());
     // One row, a network without a KV cache, or options that ask for no cache: one prompt at a time.
     bool batched = B > 1 && kv_cache_;
-    for (const auto& o : options) batched = batched && o.use_cache;
+    for (const auto& o : options) batched = batched && o.use_cache && o.hooks.empty();
     if (!batched) {
         for (std::size_t i = 0; i < prompts.size(); ++i) results.push_back(generate(prompts[i], options[i]));
         return results;
