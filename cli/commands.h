@@ -32,6 +32,7 @@ inline std::string printable(std::string s) {
 }
 
 Action add_tokenize_command(CLI::App& app);
+Action add_sae_dashboard_command(CLI::App& app);
 Action add_detokenize_command(CLI::App& app);
 Action add_info_command(CLI::App& app);
 Action add_generate_command(CLI::App& app);

@@ -26,6 +26,7 @@ int main(int argc, char** argv) {
         {"explain", lmwb::cli::add_explain_command(app)},
         {"uncertainty", lmwb::cli::add_uncertainty_command(app)},
         {"side-by-side", lmwb::cli::add_side_by_side_command(app)},
+        {"sae-dashboard", lmwb::cli::add_sae_dashboard_command(app)},
         {"chat", lmwb::cli::add_chat_command(app)},
     };
 

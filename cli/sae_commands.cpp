@@ -1,11 +1,16 @@
 // lmwb explain -m sae-features | sae-attribution | sae-ablate: sparse-autoencoder features of one prompt.
+#include <algorithm>
 #include <cstdio>
+#include <fstream>
 #include <iostream>
+#include <memory>
 
 #include "commands.h"
 #include "interrupt.h"
 #include "lmwb/model.h"
 #include "lmwb/sae_methods.h"
+#include "lmwb/suite.h"
+#include "model_flags.h"
 
 namespace lmwb::cli {
 
@@ -138,6 +143,93 @@ int run_sae_method(const LanguageModel& model, const std::string& method, const 
                 r.positions.empty() ? "every position" : ("positions " + std::to_string(r.positions.size())).c_str(), r.original, r.changed,
                 r.changed - r.original);
     return 0;
+}
+
+Action add_sae_dashboard_command(CLI::App& app) {
+    struct Args {
+        std::string model, sae, hook, suite, text;
+        int feature = -1, top = 10, bins = 20, logit_tokens = 10;
+        bool json = false, no_cache = false;
+        ModelFlags flags;
+    };
+    auto a = std::make_shared<Args>();
+    auto* cmd = app.add_subcommand("sae-dashboard", "One SAE feature over a corpus: top activating contexts, histogram, logit effect");
+    cmd->add_option("model", a->model, "Model folder, or a repository name in the Hugging Face cache")->required();
+    cmd->add_option("--sae", a->sae, "A SAELens folder or a params.npz")->required();
+    cmd->add_option("--hook", a->hook, "The hook point of a params.npz");
+    cmd->add_option("--feature", a->feature, "The feature")->required();
+    cmd->add_option("--suite", a->suite, "Corpus: a suite's prompts (its definition file)");
+    cmd->add_option("--text", a->text, "Corpus: a text file, one context per non-empty line");
+    cmd->add_option("--top", a->top, "Top activating contexts listed (10)");
+    cmd->add_option("--bins", a->bins, "Histogram bins (20)");
+    cmd->add_option("--logit-tokens", a->logit_tokens, "Promoted and suppressed tokens listed (10)");
+    cmd->add_flag("--no-cache", a->no_cache, "Compute again instead of reading the cached dashboard");
+    add_model_flags(cmd, a->flags);
+    cmd->add_flag("--json", a->json, "Print JSON (lmwb.sae_dashboard)");
+    return [a]() -> int {
+        if (a->suite.empty() == a->text.empty()) throw std::runtime_error("give the corpus: --suite FILE or --text FILE");
+        std::vector<std::pair<std::string, std::string>> texts;
+        std::string corpus;
+        if (!a->suite.empty()) {
+            const auto suite = datasets::load_suite(a->suite);
+            for (const auto& it : suite.items) texts.push_back({it.id, it.prompt.empty() ? it.text : it.prompt});
+            corpus = "suite " + suite.name;
+        } else {
+            std::ifstream in(a->text);
+            if (!in) throw std::runtime_error(a->text + ": cannot be read");
+            std::string line;
+            for (std::size_t n = 1; std::getline(in, line); ++n)
+                if (line.find_first_not_of(" \t\r") != std::string::npos) texts.push_back({"line " + std::to_string(n), line});
+            corpus = a->text;
+        }
+        InterruptGuard interrupts;
+        auto model = LanguageModel::open(a->model, model_options(a->flags));
+        auto sae = SparseAutoencoder::load(a->sae, a->hook);
+        sae->check_fits(model->info());
+        attr::DashboardOptions o;
+        o.top_contexts = a->top;
+        o.bins = a->bins;
+        o.logit_tokens = a->logit_tokens;
+        o.use_cache = !a->no_cache;
+        o.control = terminal_control("dashboard", a->json);
+        const auto d = attr::feature_dashboard(*model, *sae, a->feature, texts, corpus, o);
+        if (a->json) {
+            std::cout << attr::to_json_text(d);
+            return 0;
+        }
+        std::printf("feature %d of %s at %s over %s%s: %zu texts, %zu tokens, active on %zu (density %.4f)\n\n", d.feature, d.sae.c_str(),
+                    d.hook.c_str(), d.corpus.c_str(), d.from_cache ? " (cached)" : "", d.texts, d.tokens, d.active_tokens,
+                    d.tokens ? static_cast<double>(d.active_tokens) / static_cast<double>(d.tokens) : 0.0);
+        if (d.top.empty()) std::printf("the feature is zero on every token of this corpus\n");
+        else std::printf("top activating contexts ([token] at the peak, activation after each active token):\n");
+        for (const auto& c : d.top) {
+            // Twelve tokens either side of the peak (the JSON holds the whole text).
+            std::string line = c.peak > 12 ? "…" : "";
+            const std::size_t from = static_cast<std::size_t>(std::max(0, c.peak - 12)), to = std::min(c.tokens.size(), static_cast<std::size_t>(c.peak) + 13);
+            for (std::size_t t = from; t < to; ++t) {
+                const std::string text = printable(c.tokens[t].text);
+                line += static_cast<int>(t) == c.peak ? "[" + text + "]" : text;
+                if (c.activations[t] > 0) {
+                    char v[24];
+                    std::snprintf(v, sizeof v, "(%.2f)", c.activations[t]);
+                    line += v;
+                }
+            }
+            if (to < c.tokens.size()) line += "…";
+            std::printf("  %7.3f  %-10s %s\n", c.max_activation, c.source.c_str(), line.c_str());
+        }
+        std::printf("\nnon-zero activations:\n");
+        const std::size_t most = d.histogram_counts.empty() ? 0 : *std::max_element(d.histogram_counts.begin(), d.histogram_counts.end());
+        for (std::size_t b = 0; b < d.histogram_counts.size(); ++b)
+            std::printf("  %8.3f - %-8.3f %6zu %s\n", d.histogram_edges[b], d.histogram_edges[b + 1], d.histogram_counts[b],
+                        std::string(most ? (50 * d.histogram_counts[b] + most - 1) / most : 0, '#').c_str());
+        std::printf("\nlogit effect (W_dec . W_U): promoted");
+        for (const auto& [t, v] : d.promoted) std::printf(" \"%s\" %+.3f", printable(t.text).c_str(), v);
+        std::printf("\n                            suppressed");
+        for (const auto& [t, v] : d.suppressed) std::printf(" \"%s\" %+.3f", printable(t.text).c_str(), v);
+        std::printf("\n");
+        return 0;
+    };
 }
 
 }  // namespace lmwb::cli

@@ -6,6 +6,8 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <algorithm>
+#include <cstdlib>
 #include <map>
 
 #include <nlohmann/json.hpp>
@@ -251,4 +253,79 @@ TEST_CASE("steering with an SAE feature's decoder direction equals the reference
     // A direction of the wrong width is refused.
     CHECK_THROWS_WITH(steer(model("gpt2"), HookPoint::parse("blocks.0.hook_resid_post"), -1, std::vector<float>(5, 1.0f), 1.0, kPrompt, {}, "x"),
                       Contains("has 5 values; blocks.0.hook_resid_post of this model has width 32"));
+}
+
+TEST_CASE("a feature's dashboard: top contexts with the features' activations, histogram, logit effect as the reference, cached", "[sae]") {
+    const auto& gpt2 = model("gpt2");
+    const std::vector<std::pair<std::string, std::string>> texts = {
+        {"a", "the cat sat on the mat."}, {"b", "a dog ran in the park"}, {"c", "the the the"}, {"d", "on a mat, the cat sat"}};
+    lmwb::test::ScratchDir cache;
+    const std::string before = std::getenv("XDG_CACHE_HOME") ? std::getenv("XDG_CACHE_HOME") : "";
+    setenv("XDG_CACHE_HOME", cache.path().c_str(), 1);
+    for (const char* name : {"gpt2-resid1-standard", "gpt2-z1-topk"}) {
+        INFO(name);
+        const auto& e = reference()["saes"][name];
+        auto sae = load(e);
+        const int feature = e["logit_effect"]["feature"].get<int>();
+        DashboardOptions o;
+        o.top_contexts = 3;
+        o.bins = 5;
+        o.logit_tokens = 5;
+        const auto d = feature_dashboard(gpt2, *sae, feature, texts, "four texts", o);
+        CHECK_FALSE(d.from_cache);
+        CHECK(d.texts == 4);
+        std::size_t counted = 0;
+        for (auto c : d.histogram_counts) counted += c;
+        CHECK(counted == d.active_tokens);
+        CHECK(d.histogram_edges.size() == 6);
+        REQUIRE(!d.top.empty());
+        for (std::size_t k = 1; k < d.top.size(); ++k) CHECK(d.top[k - 1].max_activation >= d.top[k].max_activation);
+        // Each context's activations are sae_features' for that text.
+        SaeOptions all;
+        all.top_k = static_cast<int>(sae->config().d_sae);
+        std::size_t tokens = 0;
+        for (const auto& [source, text] : texts) tokens += sae_features(gpt2, *sae, text, "", all).tokens.size();
+        CHECK(d.tokens == tokens);
+        for (const auto& c : d.top) {
+            const auto& text = std::find_if(texts.begin(), texts.end(), [&](const auto& t) { return t.first == c.source; })->second;
+            const auto f = sae_features(gpt2, *sae, text, "", all);
+            REQUIRE(f.per_token.size() == c.activations.size());
+            for (std::size_t t = 0; t < c.activations.size(); ++t) {
+                float want = 0;
+                for (const auto& a : f.per_token[t].top)
+                    if (a.feature == feature) want = a.activation;
+                CHECK(c.activations[t] == Approx(want).margin(1e-6));
+            }
+            CHECK(c.activations[static_cast<std::size_t>(c.peak)] == c.max_activation);
+        }
+        // The logit effect (W_dec · diag(ln_f) · W_U; hook_z through c_proj) equals the reference's.
+        REQUIRE(d.promoted.size() == 5);
+        for (std::size_t k = 0; k < 5; ++k) {
+            CHECK(d.promoted[k].first.id == e["logit_effect"]["promoted"][k][0].get<int>());
+            CHECK(close(d.promoted[k].second, e["logit_effect"]["promoted"][k][1].get<double>()));
+            CHECK(d.suppressed[k].first.id == e["logit_effect"]["suppressed"][k][0].get<int>());
+            CHECK(close(d.suppressed[k].second, e["logit_effect"]["suppressed"][k][1].get<double>()));
+        }
+        // Read back from the cache, the same; a damaged entry is computed again.
+        const auto again = feature_dashboard(gpt2, *sae, feature, texts, "four texts", o);
+        CHECK(again.from_cache);
+        CHECK(to_json_text(again) == to_json_text(d));
+        for (const auto& f : fs::recursive_directory_iterator(cache.path()))
+            if (f.is_regular_file()) std::ofstream(f.path()) << "{ damaged";
+        const auto third = feature_dashboard(gpt2, *sae, feature, texts, "four texts", o);
+        CHECK_FALSE(third.from_cache);
+        CHECK(to_json_text(third) == to_json_text(d));
+        // Another corpus is another entry.
+        auto fewer = texts;
+        fewer.pop_back();
+        CHECK_FALSE(feature_dashboard(gpt2, *sae, feature, fewer, "three texts", o).from_cache);
+        Control cancelled;
+        cancelled.cancel.request();
+        DashboardOptions stop = o;
+        stop.use_cache = false;
+        stop.control = cancelled;
+        CHECK_THROWS_AS(feature_dashboard(gpt2, *sae, feature, texts, "four texts", stop), Cancelled);
+    }
+    if (before.empty()) unsetenv("XDG_CACHE_HOME");
+    else setenv("XDG_CACHE_HOME", before.c_str(), 1);
 }

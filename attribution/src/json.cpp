@@ -241,4 +241,48 @@ std::string to_json_text(const Steering& r, int indent) {
     return dump(j, indent);
 }
 
+std::string to_json_text(const FeatureDashboard& r, int indent) {
+    json top = json::array();
+    for (const auto& c : r.top)
+        top.push_back({{"source", c.source}, {"tokens", tokens_json(c.tokens)}, {"activations", c.activations}, {"peak", c.peak},
+                       {"max_activation", c.max_activation}});
+    auto effect = [](const std::vector<std::pair<Token, double>>& list) {
+        json a = json::array();
+        for (const auto& [t, v] : list) a.push_back({{"id", t.id}, {"text", t.text}, {"effect", number(v)}});
+        return a;
+    };
+    json j = {{"schema", "lmwb.sae_dashboard"}, {"schema_version", 1}, {"sae", r.sae}, {"hook", r.hook}, {"corpus", r.corpus},
+              {"feature", r.feature}, {"texts", r.texts}, {"tokens", r.tokens}, {"active_tokens", r.active_tokens},
+              {"density", r.tokens ? number(static_cast<double>(r.active_tokens) / static_cast<double>(r.tokens)) : json(nullptr)},
+              {"top", top}, {"histogram", {{"edges", r.histogram_edges}, {"counts", r.histogram_counts}}},
+              {"promoted", effect(r.promoted)}, {"suppressed", effect(r.suppressed)}};
+    return dump(j, indent);
+}
+
+FeatureDashboard feature_dashboard_from_json(const std::string& text) {
+    const json j = json::parse(text);
+    if (j.at("schema") != "lmwb.sae_dashboard") throw AttributionError("not an lmwb.sae_dashboard");
+    FeatureDashboard d;
+    d.sae = j.at("sae");
+    d.hook = j.at("hook");
+    d.corpus = j.at("corpus");
+    d.feature = j.at("feature");
+    d.texts = j.at("texts");
+    d.tokens = j.at("tokens");
+    d.active_tokens = j.at("active_tokens");
+    auto tokens = [](const json& a) {
+        std::vector<Token> out;
+        for (const auto& t : a) out.push_back({t.at("id"), t.at("text"), t.at("start"), t.at("end")});
+        return out;
+    };
+    for (const auto& c : j.at("top"))
+        d.top.push_back({c.at("source"), tokens(c.at("tokens")), c.at("activations").get<std::vector<float>>(), c.at("peak"), c.at("max_activation")});
+    d.histogram_edges = j.at("histogram").at("edges").get<std::vector<double>>();
+    d.histogram_counts = j.at("histogram").at("counts").get<std::vector<std::size_t>>();
+    for (const char* which : {"promoted", "suppressed"})
+        for (const auto& e : j.at(which))
+            (std::string(which) == "promoted" ? d.promoted : d.suppressed).push_back({Token{e.at("id"), e.at("text"), -1, -1}, e.at("effect").is_null() ? 0.0 : e.at("effect").get<double>()});
+    return d;
+}
+
 }  // namespace lmwb::attr

@@ -64,6 +64,9 @@ std::vector<MethodInfo> make_methods() {
     // Actions of their own commands, in the GUI's Run menu beside the methods.
     m.push_back({"sample", {}, "Sample", "sampled answers: per-token entropy, self-consistency, semantic entropy", "", {}, false, false,
                  MethodResult::Uncertainty, "lmwb.uncertainty", "Ctrl+4", "uncertainty", false});
+    m.push_back({"sae-dashboard", {}, "SAE feature dashboard",
+                 "a feature over a corpus: top activating contexts, activation histogram, density, tokens its decoder direction promotes and suppresses",
+                 "", {}, false, false, MethodResult::SaeDashboard, "lmwb.sae_dashboard", "", "sae-dashboard", false});
     m.push_back({"generation", {}, "Attribute generated text", "every generated token attributed to the prompt and the tokens before it",
                  "gradients", {}, true, false, MethodResult::GenerationMatrix, "lmwb.generation_attribution", "Ctrl+8",
                  "explain --generation --method ig|grad|grad-x-input", false});

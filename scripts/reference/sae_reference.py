@@ -310,6 +310,21 @@ def steering_case(model, sae, site, feature, coefficient, n):
             "logprob_steered": [float(steer_lp[p - 1 + k, t]) for k, t in enumerate(steered)]}
 
 
+def logit_effect(model, sae, hook, feature, k):
+    """W_dec[feature] in the residual stream (hook_z: through the attention output projection), times the final
+    norm's weight, against every unembedding row: the k largest and smallest."""
+    cfg, w, prefix = model
+    d = sae.w["W_dec"][feature].double()
+    if hook.endswith("attn.hook_z"):
+        layer = int(hook.split(".")[1])
+        d = d @ w[prefix + "h.%d.attn.c_proj.weight" % layer].double()  # GPT-2's Conv1D: [in, out]
+    d = d * w[prefix + "ln_f.weight"].double()
+    effect = w[prefix + "wte.weight"].double() @ d
+    order = torch.argsort(effect, descending=True)
+    top, bottom = order[:k].tolist(), order.flip(0)[:k].tolist()
+    return {"feature": feature, "promoted": [[i, float(effect[i])] for i in top], "suppressed": [[i, float(effect[i])] for i in bottom]}
+
+
 def hand(folder):
     """d_in 2, d_sae 3: values the C++ test works out by hand."""
     w = {"W_enc": torch.tensor([[1.0, 0.0, 1.0], [0.0, 1.0, -1.0]]), "b_enc": torch.tensor([0.0, -0.5, 0.0]),
@@ -356,6 +371,10 @@ def main():
         sae = Sae(json.load(open(os.path.join(out_dir, name, "cfg.json"))), safetensors_io.load(os.path.join(out_dir, name, "sae_weights.safetensors")))
         sae.cfg["hook_head_index"] = sae.cfg.get("metadata", {}).get("hook_head_index")
         e["steering"] = steering_case(models[e["model"]], sae, site_of(e["hook"]), feature, coefficient, 6)
+    for name, feature in (("gpt2-resid1-standard", 12), ("gpt2-z1-topk", 4)):
+        e = expected["saes"][name]
+        sae = Sae({}, safetensors_io.load(os.path.join(out_dir, name, "sae_weights.safetensors")))
+        e["logit_effect"] = logit_effect(models["gpt2"], sae, e["hook"], feature, 5)
     hand(out_dir)
     with open(os.path.join(out_dir, "expected.json"), "w") as f:
         json.dump(expected, f, indent=1)

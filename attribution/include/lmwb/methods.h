@@ -18,7 +18,7 @@ namespace lmwb::attr {
 
 // What a method returns, and so which printer, JSON writer and view shows it.
 enum class MethodResult { TokenScores, HeadSummaries, LogitLens, Patching, DirectLogit, Uncertainty, GenerationMatrix, SaeFeatures,
-                          SaeAttribution, SaeIntervention, AttributionPatching, Steering };
+                          SaeAttribution, SaeIntervention, AttributionPatching, Steering, SaeDashboard };
 
 struct MethodInfo {
     std::string name;                  // as `--method` takes it (explain_method), else the action's key

@@ -101,11 +101,44 @@ struct Steering {
 };
 Steering steer(const LanguageModel& model, const HookPoint& point, int head_index, const std::vector<float>& direction, double coefficient,
                std::string_view prompt, const GenerationOptions& generation, const std::string& what, const Control& control = {});
+// A feature's dashboard over a corpus (a suite's prompts, a text file's lines): its top activating contexts with every
+// token's activation, the histogram of its non-zero activations, how often it fires, and its logit effect — the
+// tokens its decoder direction promotes and suppresses through the unembedding (W_dec[i] · diag(ln_final.w) · W_U,
+// TransformerLens's folded W_U; hook_z through W_O first). One pass per text, cancellable, progress in texts; the
+// result is cached in the user's cache folder per model, SAE, corpus and feature (lmwb/sae), and read back.
+struct DashboardContext {
+    std::string source;  // the item's id or "line N"
+    std::vector<Token> tokens;
+    std::vector<float> activations;  // per token
+    int peak = 0;                    // the token where the feature is largest
+    float max_activation = 0;
+};
+struct FeatureDashboard {
+    std::string sae, hook, corpus;
+    int feature = 0;
+    std::size_t texts = 0, tokens = 0, active_tokens = 0;
+    std::vector<DashboardContext> top;  // largest max_activation first, at most top_contexts
+    std::vector<double> histogram_edges;  // bins + 1 edges over (0, max]; counts of non-zero activations
+    std::vector<std::size_t> histogram_counts;
+    std::vector<std::pair<Token, double>> promoted, suppressed;  // largest and smallest logit effect, at most logit_tokens
+    bool from_cache = false;
+};
+struct DashboardOptions {
+    int top_contexts = 10, bins = 20, logit_tokens = 10;
+    bool use_cache = true;
+    Control control;
+};
+FeatureDashboard feature_dashboard(const LanguageModel& model, const SparseAutoencoder& sae, int feature,
+                                   const std::vector<std::pair<std::string, std::string>>& texts, const std::string& corpus_name,
+                                   const DashboardOptions& options = {});
+
 // A direction from a file: a JSON array of numbers.
 std::vector<float> read_direction(const std::string& path);
 
 std::string to_json_text(const SaeFeatures& r, int indent = 2);
 std::string to_json_text(const Steering& r, int indent = 2);
+std::string to_json_text(const FeatureDashboard& r, int indent = 2);
+FeatureDashboard feature_dashboard_from_json(const std::string& text);
 std::string to_json_text(const SaeAttribution& r, int indent = 2);
 std::string to_json_text(const SaeIntervention& r, int indent = 2);
 
