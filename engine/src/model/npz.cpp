@@ -128,19 +128,24 @@ NpyArray parse_npy(const std::vector<unsigned char>& b, const std::string& where
     const std::size_t header_len = le(b.data() + 8, static_cast<int>(len_bytes));
     if (header_start + header_len > b.size()) throw ModelError(where + ": a truncated .npy header");
     const std::string h(reinterpret_cast<const char*>(b.data() + header_start), header_len);
+    // The first character of a key's value: always inside the header, or a ModelError naming the key.
     auto value_after = [&](const std::string& key) {
         const auto k = h.find("'" + key + "'");
         if (k == std::string::npos) throw ModelError(where + ": the .npy header has no '" + key + "'");
         auto v = h.find(':', k);
+        if (v == std::string::npos) throw ModelError(where + ": the .npy header's '" + key + "' has no value");
         while (v + 1 < h.size() && h[v + 1] == ' ') ++v;
+        if (v + 1 >= h.size()) throw ModelError(where + ": the .npy header's '" + key + "' has no value");
         return v + 1;
     };
-    std::size_t d = value_after("descr");
+    const std::size_t d = value_after("descr");
     const char quote = h[d];
-    const std::string descr = h.substr(d + 1, h.find(quote, d + 1) - d - 1);
+    const std::size_t end_quote = quote == '\'' || quote == '"' ? h.find(quote, d + 1) : std::string::npos;
+    if (end_quote == std::string::npos) throw ModelError(where + ": the .npy header's descr is not a quoted string");
+    const std::string descr = h.substr(d + 1, end_quote - d - 1);
     const bool fortran = h.compare(value_after("fortran_order"), 4, "True") == 0;
     NpyArray a;
-    std::size_t s = value_after("shape");
+    const std::size_t s = value_after("shape");
     const std::size_t close = h.find(')', s);
     if (h[s] != '(' || close == std::string::npos) throw ModelError(where + ": the .npy header's shape is not a tuple");
     std::int64_t count = 1;
