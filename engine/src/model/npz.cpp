@@ -97,6 +97,8 @@ std::vector<unsigned char> entry_bytes(const Mapped& m, const Entry& e, const st
         return {src, src + e.size};
     }
     if (e.method != 8) throw ModelError(where + ": compression method " + std::to_string(e.method) + " (only stored and deflate are read)");
+    // Deflate expands at most 1032:1: a larger declared size is damage, refused before it is allocated.
+    if (e.size / 1032 > e.compressed + 1) throw ModelError(where + ": it declares more data than its deflated bytes can hold");
     std::vector<unsigned char> out(e.size);
     z_stream z{};
     if (inflateInit2(&z, -MAX_WBITS) != Z_OK) throw ModelError(where + ": zlib cannot start");
