@@ -26,15 +26,9 @@ struct Metric {
 Metric metric_of(const LanguageModel& model, std::string_view prompt, std::string_view target, std::string_view contrast) {
     Metric m;
     m.in = circuit_inputs(model, prompt, target, contrast);
-    const int P = static_cast<int>(m.in.pid.size());
     m.seq = m.in.pid;
     m.seq.insert(m.seq.end(), m.in.tid.begin(), m.in.tid.end() - 1);
-    if (contrast.empty()) {
-        for (std::size_t k = 0; k < m.in.tid.size(); ++k) m.terms.push_back({P - 1 + static_cast<int>(k), m.in.tid[k], 1.0, false});
-    } else {
-        m.terms.push_back({P - 1, m.in.tid[0], 1.0, true});
-        m.terms.push_back({P - 1, m.in.fid[0], -1.0, true});
-    }
+    m.terms = metric_terms(m.in);
     return m;
 }
 

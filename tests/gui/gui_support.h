@@ -13,10 +13,18 @@
 #include <qcustomplot.h>
 
 #include "jobs.h"
+#include "main_window.h"
 
 namespace lmwb::test {
 
 inline bool waitFor(const std::function<bool()>& pred, int timeout_ms) { return lmwb::gui::waitUntil(pred, timeout_ms); }
+
+// A window as a user sees it; errors go to lastError() instead of dialogs.
+inline void show(lmwb::gui::MainWindow& w) {
+    w.setQuiet(true);
+    w.resize(1400, 900);
+    w.show();
+}
 
 #if defined(LMWB_MODELS) && defined(LMWB_SUITES)
 // The bundled models and suites by name.

@@ -57,6 +57,7 @@ using namespace lmwb;
 using namespace lmwb::gui;
 using lmwb::test::model_path;
 using lmwb::test::suite_path;
+using lmwb::test::show;
 using lmwb::test::waitFor;
 
 namespace {
@@ -69,13 +70,6 @@ eval::Report small_report(const char* model, std::initializer_list<const char*> 
     eval::EvalOptions o;
     o.settings.limit = limit;
     return eval::evaluate(*m, nullptr, s, o).report;
-}
-
-// A window as a user sees it; errors go to lastError() instead of dialogs.
-void show(MainWindow& w) {
-    w.setQuiet(true);
-    w.resize(1400, 900);
-    w.show();
 }
 
 // The window's Inspector, in front, with the bundled tiny-b open.

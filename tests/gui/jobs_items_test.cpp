@@ -37,6 +37,7 @@ using namespace lmwb;
 using namespace lmwb::gui;
 using lmwb::test::model_path;
 using lmwb::test::suite_path;
+using lmwb::test::show;
 using lmwb::test::waitFor;
 
 namespace {
@@ -47,12 +48,6 @@ std::shared_ptr<const eval::Report> report_of(const char* model, const char* sui
     eval::EvalOptions o;
     o.settings.limit = limit;
     return std::make_shared<const eval::Report>(eval::evaluate(*m, nullptr, {datasets::load_suite(suite_path(suite))}, o).report);
-}
-
-void show(MainWindow& w) {
-    w.setQuiet(true);
-    w.resize(1400, 900);
-    w.show();
 }
 
 }  // namespace
